@@ -1,0 +1,139 @@
+//! Tokens: opaque random strings handed out once, stored only as SHA-256 hashes, and
+//! resolved to a principal through a short per-instance cache.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::ChatError;
+use crate::domain::Principal;
+use crate::storage::ChatStore;
+
+/// How long a resolved token is trusted without asking storage again: a revoked token
+/// stops working within this time.
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// The hash of a token, the only form in which a token is stored.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(token: &str) -> Self {
+        TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
+    }
+
+    /// For a hash read back from storage.
+    pub fn from_hex(hex: String) -> Self {
+        TokenHash(hex)
+    }
+
+    pub fn as_hex(&self) -> &str {
+        &self.0
+    }
+}
+
+// Deliberately short: hashes are not secrets, but nothing gains from a full one in a log.
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({}…)", &self.0[..8.min(self.0.len())])
+    }
+}
+
+/// A new token: 256 bits from the operating system's generator, hex-encoded.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    hex::encode(bytes)
+}
+
+/// Which `Authorization` schemes a route accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schemes {
+    /// `Token <t>`.
+    Token,
+    /// `Token <t>` or `Bearer <t>` (the SuperOffice-compatible route).
+    TokenOrBearer,
+}
+
+/// The token carried by an `Authorization` header value, if it uses an accepted scheme.
+pub fn token_from_header(value: &str, schemes: Schemes) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let accepted = scheme.eq_ignore_ascii_case("Token")
+        || (schemes == Schemes::TokenOrBearer && scheme.eq_ignore_ascii_case("Bearer"));
+    let token = token.trim();
+    (accepted && !token.is_empty()).then_some(token)
+}
+
+/// Resolves tokens to principals, remembering answers for [`TOKEN_CACHE_TTL`].
+pub struct Authenticator {
+    store: Arc<dyn ChatStore>,
+    cache: Mutex<HashMap<TokenHash, (Principal, Instant)>>,
+}
+
+impl Authenticator {
+    pub fn new(store: Arc<dyn ChatStore>) -> Self {
+        Authenticator { store, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// The principal behind `token`; unknown tokens are `Unauthorized`.
+    pub async fn principal(&self, token: &str) -> Result<Principal, ChatError> {
+        let hash = TokenHash::of(token);
+        if let Some(principal) = self.cached(&hash) {
+            return Ok(principal);
+        }
+        let principal = self.store.principal_for(&hash).await?.ok_or(ChatError::Unauthorized)?;
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        cache.retain(|_, (_, at)| now.duration_since(*at) < TOKEN_CACHE_TTL);
+        cache.insert(hash, (principal, now));
+        Ok(principal)
+    }
+
+    fn cached(&self, hash: &TokenHash) -> Option<Principal> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL).map(|(principal, _)| *principal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStore;
+
+    #[test]
+    fn tokens_are_long_random_and_hashed() {
+        let (a, b) = (generate_token(), generate_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(TokenHash::of("abc").as_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert!(!format!("{:?}", TokenHash::of(&a)).contains(&TokenHash::of(&a).as_hex()[8..]));
+    }
+
+    #[test]
+    fn header_schemes() {
+        assert_eq!(token_from_header("Token abc", Schemes::Token), Some("abc"));
+        assert_eq!(token_from_header("token  abc ", Schemes::Token), Some("abc"));
+        assert_eq!(token_from_header("Bearer abc", Schemes::Token), None);
+        assert_eq!(token_from_header("Bearer abc", Schemes::TokenOrBearer), Some("abc"));
+        assert_eq!(token_from_header("Token", Schemes::Token), None);
+        assert_eq!(token_from_header("Token ", Schemes::Token), None);
+        assert_eq!(token_from_header("Basic dXNlcg==", Schemes::TokenOrBearer), None);
+    }
+
+    #[tokio::test]
+    async fn resolves_caches_and_rejects() {
+        let store = Arc::new(MemoryStore::new());
+        store.put_token(&TokenHash::of("t1"), Principal::Admin(2)).await.unwrap();
+        let auth = Authenticator::new(store.clone());
+        assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(2)));
+        assert_eq!(auth.principal("nope").await, Err(ChatError::Unauthorized));
+        // Revocation is seen once the cached answer expires, not before.
+        store.revoke_token(&TokenHash::of("t1")).await.unwrap();
+        assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(2)));
+        auth.cache.lock().unwrap().values_mut().for_each(|(_, at)| *at -= TOKEN_CACHE_TTL);
+        assert_eq!(auth.principal("t1").await, Err(ChatError::Unauthorized));
+    }
+}

@@ -1,0 +1,53 @@
+//! Configuration from the environment, read once per Lambda instance.
+
+/// What a function needs to know about its deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The single DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// The key `/conversation/sessions` callers must present (`PROJECT_KEY`).
+    pub project_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+}
+
+impl Config {
+    pub const DEFAULT_TABLE_NAME: &'static str = "support-chat";
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |name: &str| get(name).filter(|value| !value.is_empty());
+        Ok(Config {
+            table_name: non_empty("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            project_key: non_empty("PROJECT_KEY"),
+        })
+    }
+
+    /// The configuration of a local stack.
+    pub fn local(table_name: &str, project_key: Option<String>) -> Self {
+        Config { table_name: table_name.to_owned(), project_key }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_name_is_required_and_project_key_optional() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert!(matches!(Config::from_lookup(env(&[])), Err(ConfigError::Missing("TABLE_NAME"))));
+        assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
+        let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
+        assert_eq!(config, Config { table_name: "chat".into(), project_key: None });
+    }
+}

@@ -1,0 +1,133 @@
+//! The session state machine, in one place:
+//! open → claimed → closed, open → closed, claimed → open (transfer to nobody),
+//! claimed → claimed by another admin (transfer).
+
+use super::principal::{AdminId, StoreId};
+use super::session::{Session, SessionStatus};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Store(StoreId),
+    Admin(AdminId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleAction {
+    Claim,
+    Close,
+    /// Hand the session to another admin, or back to the open queue with `None`.
+    Transfer { to: Option<AdminId> },
+}
+
+/// The state a permitted action leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LifecycleChange {
+    /// The session is already where the action would take it (a repeated claim, say).
+    Unchanged,
+    To { status: SessionStatus, admin_id: Option<AdminId> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("Session belongs to another admin")]
+    OtherAdmin,
+    #[error("Session is closed")]
+    Closed,
+    #[error("Session is claimed by another admin")]
+    ClaimedByAnother,
+    #[error("Only admins can do this")]
+    AdminsOnly,
+    #[error("Session belongs to another store")]
+    OtherStore,
+}
+
+/// Decides what `action` by `actor` does to `session`.
+pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Result<LifecycleChange, LifecycleError> {
+    use LifecycleAction::*;
+    use SessionStatus::*;
+
+    let to = |status, admin_id| Ok(LifecycleChange::To { status, admin_id });
+    match actor {
+        Actor::Store(store) => {
+            if store != session.store.id {
+                return Err(LifecycleError::OtherStore);
+            }
+            match (action, session.status) {
+                (Close, Closed) => Err(LifecycleError::Closed),
+                (Close, _) => to(Closed, session.admin_id),
+                (Claim | Transfer { .. }, _) => Err(LifecycleError::AdminsOnly),
+            }
+        }
+        Actor::Admin(me) => {
+            let holder = session.admin_id;
+            match (action, session.status) {
+                (_, Closed) => Err(LifecycleError::Closed),
+                (Claim, Open) => to(Claimed, Some(me)),
+                (Claim, Claimed) if holder == Some(me) => Ok(LifecycleChange::Unchanged),
+                (Claim, Claimed) => Err(LifecycleError::ClaimedByAnother),
+                (Close, Open) => to(Closed, None),
+                (Close | Transfer { .. }, Claimed) if holder != Some(me) => Err(LifecycleError::OtherAdmin),
+                (Close, Claimed) => to(Closed, holder),
+                (Transfer { to: None }, Open) => Ok(LifecycleChange::Unchanged),
+                (Transfer { to: None }, Claimed) => to(Open, None),
+                (Transfer { to: Some(next) }, _) if holder == Some(next) => Ok(LifecycleChange::Unchanged),
+                (Transfer { to: Some(next) }, Open | Claimed) => to(Claimed, Some(next)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Timestamp;
+    use crate::domain::StoreProfile;
+    use LifecycleAction::*;
+    use SessionStatus::*;
+
+    fn session(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
+        let store = StoreProfile { id: 5, name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
+        Session { status, admin_id, ..Session::new(1, store, Timestamp::now()) }
+    }
+
+    #[test]
+    fn transitions_table() {
+        const ME: AdminId = 2;
+        const OTHER: AdminId = 3;
+        let changed = |status, admin_id| Ok(LifecycleChange::To { status, admin_id });
+        let unchanged = Ok(LifecycleChange::Unchanged);
+        #[rustfmt::skip]
+        let table: Vec<((SessionStatus, Option<AdminId>), Actor, LifecycleAction, Result<LifecycleChange, LifecycleError>)> = vec![
+            ((Open, None),        Actor::Admin(ME),  Claim, changed(Claimed, Some(ME))),
+            ((Claimed, Some(ME)), Actor::Admin(ME),  Claim, unchanged),
+            ((Claimed, Some(OTHER)), Actor::Admin(ME), Claim, Err(LifecycleError::ClaimedByAnother)),
+            ((Closed, Some(ME)),  Actor::Admin(ME),  Claim, Err(LifecycleError::Closed)),
+            ((Open, None),        Actor::Store(5),   Claim, Err(LifecycleError::AdminsOnly)),
+
+            ((Open, None),        Actor::Admin(ME),  Close, changed(Closed, None)),
+            ((Claimed, Some(ME)), Actor::Admin(ME),  Close, changed(Closed, Some(ME))),
+            ((Claimed, Some(OTHER)), Actor::Admin(ME), Close, Err(LifecycleError::OtherAdmin)),
+            ((Closed, None),      Actor::Admin(ME),  Close, Err(LifecycleError::Closed)),
+            ((Open, None),        Actor::Store(5),   Close, changed(Closed, None)),
+            ((Claimed, Some(ME)), Actor::Store(5),   Close, changed(Closed, Some(ME))),
+            ((Closed, Some(ME)),  Actor::Store(5),   Close, Err(LifecycleError::Closed)),
+            ((Open, None),        Actor::Store(6),   Close, Err(LifecycleError::OtherStore)),
+
+            ((Claimed, Some(ME)), Actor::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
+            ((Claimed, Some(ME)), Actor::Admin(ME),  Transfer { to: None }, changed(Open, None)),
+            ((Claimed, Some(ME)), Actor::Admin(ME),  Transfer { to: Some(ME) }, unchanged),
+            ((Open, None),        Actor::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
+            ((Open, None),        Actor::Admin(ME),  Transfer { to: None }, unchanged),
+            ((Claimed, Some(OTHER)), Actor::Admin(ME), Transfer { to: None }, Err(LifecycleError::OtherAdmin)),
+            ((Closed, Some(ME)),  Actor::Admin(ME),  Transfer { to: Some(OTHER) }, Err(LifecycleError::Closed)),
+            ((Claimed, Some(ME)), Actor::Store(5),   Transfer { to: None }, Err(LifecycleError::AdminsOnly)),
+        ];
+        for ((status, holder), actor, action, outcome) in table {
+            assert_eq!(
+                decide(&session(status, holder), actor, action),
+                outcome,
+                "{status:?} held by {holder:?}, {action:?} by {actor:?}"
+            );
+        }
+    }
+}

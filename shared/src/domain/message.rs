@@ -1,0 +1,97 @@
+use serde::{Deserialize, Serialize};
+
+use super::session::{MessageId, Receipts, SessionId};
+use crate::Timestamp;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SenderType {
+    Store,
+    Admin,
+}
+
+impl SenderType {
+    pub fn other(self) -> Self {
+        match self {
+            SenderType::Store => SenderType::Admin,
+            SenderType::Admin => SenderType::Store,
+        }
+    }
+}
+
+/// A message's state as seen by its recipient.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Sent,
+    Delivered,
+    Read,
+}
+
+/// What a sender hands over; the store assigns the id and the time of commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub sender_type: SenderType,
+    pub sender_id: u64,
+    pub content: String,
+    pub attachment_url: String,
+    pub attachment_type: String,
+    /// Makes a send idempotent within its session.
+    pub client_message_id: Option<String>,
+}
+
+/// A stored message. Its status is not stored: it follows from the recipient's receipts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub session_id: SessionId,
+    pub sender_type: SenderType,
+    pub sender_id: u64,
+    pub content: String,
+    pub attachment_url: String,
+    pub attachment_type: String,
+    pub created: Timestamp,
+    pub client_message_id: Option<String>,
+}
+
+/// A message as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub session_id: SessionId,
+    pub sender_type: SenderType,
+    pub sender_id: u64,
+    pub content: String,
+    pub attachment_url: String,
+    pub attachment_type: String,
+    pub status: MessageStatus,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+impl Message {
+    /// The message as its recipient's receipts make it: `read` at or below the read mark,
+    /// `delivered` at or below the delivered mark, `sent` otherwise. `updated` is when the
+    /// status last moved.
+    pub fn view(&self, recipient: &Receipts) -> MessageView {
+        let (status, updated) = if self.id <= recipient.read_up_to {
+            (MessageStatus::Read, recipient.read_at)
+        } else if self.id <= recipient.delivered_up_to {
+            (MessageStatus::Delivered, recipient.delivered_at)
+        } else {
+            (MessageStatus::Sent, None)
+        };
+        MessageView {
+            id: self.id,
+            session_id: self.session_id,
+            sender_type: self.sender_type,
+            sender_id: self.sender_id,
+            content: self.content.clone(),
+            attachment_url: self.attachment_url.clone(),
+            attachment_type: self.attachment_type.clone(),
+            status,
+            created: self.created,
+            updated: updated.map_or(self.created, |at| at.max(self.created)),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The support-chat domain: who takes part, what a session and a message are, and the rules
+//! for viewing a session and moving it through its lifecycle.
+
+mod lifecycle;
+mod message;
+mod principal;
+mod session;
+
+pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, decide};
+pub use message::{Message, MessageStatus, MessageView, NewMessage, SenderType};
+pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
+pub use session::{
+    MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionView, ViewDenied,
+};

@@ -1,0 +1,214 @@
+use serde::{Deserialize, Serialize};
+
+use super::message::{Message, MessageView, SenderType};
+use super::principal::{AdminId, Principal, StoreId, StoreProfile};
+use crate::Timestamp;
+
+pub type SessionId = u64;
+pub type MessageId = u64;
+
+/// How many of the newest messages a session view carries (seeds: "up to 200").
+pub const SESSION_VIEW_MESSAGES: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    Open,
+    Claimed,
+    Closed,
+}
+
+impl SessionStatus {
+    /// Open and claimed sessions are a store's active session; a store has at most one.
+    pub fn is_active(self) -> bool {
+        !matches!(self, SessionStatus::Closed)
+    }
+}
+
+/// One party's receipts of the other party's messages: watermarks, not per-message state,
+/// so marking any number of messages read is one write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipts {
+    pub delivered_up_to: MessageId,
+    pub delivered_at: Option<Timestamp>,
+    pub read_up_to: MessageId,
+    pub read_at: Option<Timestamp>,
+}
+
+/// A session as stored, with the counters and watermarks kept in the same writes as the
+/// messages, so that counts never need a scan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub id: SessionId,
+    /// Copied at creation, so a session view needs no second read to show the store.
+    pub store: StoreProfile,
+    pub admin_id: Option<AdminId>,
+    pub status: SessionStatus,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub last_message_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    /// Id of the newest message; every new one must be greater (commit order).
+    pub last_message_id: MessageId,
+    pub store_message_count: u64,
+    pub admin_message_count: u64,
+    /// What the store has received and read of the admin's messages.
+    pub store_receipts: Receipts,
+    /// What the admin side has received and read of the store's messages.
+    pub admin_receipts: Receipts,
+    /// Bumped by every lifecycle change (claim, close, transfer); a write that depends on
+    /// who holds the session is conditional on it.
+    pub lifecycle_version: u64,
+}
+
+/// Why a principal may not see a session. Each maps to the route family's own error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewDenied {
+    /// Claimed (or closed) by another admin.
+    OtherAdmin,
+    /// A store asking for another store's session.
+    OtherStore,
+}
+
+/// A session as the API shows it, with its newest messages in ascending order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: SessionId,
+    pub store_id: StoreId,
+    pub admin_id: Option<AdminId>,
+    pub status: SessionStatus,
+    pub last_message_at: Timestamp,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub store: StoreProfile,
+    pub messages: Vec<MessageView>,
+}
+
+impl Session {
+    pub fn new(id: SessionId, store: StoreProfile, now: Timestamp) -> Self {
+        Session {
+            id,
+            store,
+            admin_id: None,
+            status: SessionStatus::Open,
+            created: now,
+            updated: now,
+            last_message_at: now,
+            closed_at: None,
+            last_message_id: 0,
+            store_message_count: 0,
+            admin_message_count: 0,
+            store_receipts: Receipts::default(),
+            admin_receipts: Receipts::default(),
+            lifecycle_version: 0,
+        }
+    }
+
+    pub fn store_id(&self) -> StoreId {
+        self.store.id
+    }
+
+    pub fn message_count(&self) -> u64 {
+        self.store_message_count + self.admin_message_count
+    }
+
+    /// The seeds' view rule. A store sees its own sessions. An admin sees every session no
+    /// admin holds (the open queue, and sessions closed before anyone claimed them) and the
+    /// sessions assigned to it, closed ones included; a session claimed by another admin is
+    /// that admin's alone.
+    pub fn may_view(&self, viewer: Principal) -> Result<(), ViewDenied> {
+        match viewer {
+            Principal::Store(id) if id == self.store.id => Ok(()),
+            Principal::Store(_) => Err(ViewDenied::OtherStore),
+            Principal::Admin(id) => match self.admin_id {
+                None => Ok(()),
+                Some(holder) if holder == id => Ok(()),
+                Some(_) => Err(ViewDenied::OtherAdmin),
+            },
+        }
+    }
+
+    /// The receipts that decide the status of a message from `sender`: the recipient's.
+    pub fn receipts_of_recipient(&self, sender: SenderType) -> &Receipts {
+        match sender {
+            SenderType::Store => &self.admin_receipts,
+            SenderType::Admin => &self.store_receipts,
+        }
+    }
+
+    pub fn message_view(&self, message: &Message) -> MessageView {
+        message.view(self.receipts_of_recipient(message.sender_type))
+    }
+
+    /// The API view of this session with `messages` (ascending by id).
+    pub fn view(&self, messages: &[Message]) -> SessionView {
+        SessionView {
+            id: self.id,
+            store_id: self.store.id,
+            admin_id: self.admin_id,
+            status: self.status,
+            last_message_at: self.last_message_at,
+            created: self.created,
+            updated: self.updated,
+            closed_at: self.closed_at,
+            store: self.store.clone(),
+            messages: messages.iter().map(|m| self.message_view(m)).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::MessageStatus;
+
+    fn session(admin_id: Option<AdminId>, status: SessionStatus) -> Session {
+        let store = StoreProfile { id: 5, name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
+        Session { admin_id, status, ..Session::new(1, store, Timestamp::now()) }
+    }
+
+    #[test]
+    fn view_rules_follow_the_seed() {
+        use SessionStatus::*;
+        let cases = [
+            // (holder, status, viewer, outcome)
+            (None, Open, Principal::Admin(2), Ok(())),
+            (Some(2), Claimed, Principal::Admin(2), Ok(())),
+            (Some(2), Claimed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
+            (Some(2), Closed, Principal::Admin(2), Ok(())),
+            (Some(2), Closed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
+            (None, Closed, Principal::Admin(3), Ok(())),
+            (Some(2), Claimed, Principal::Store(5), Ok(())),
+            (None, Open, Principal::Store(6), Err(ViewDenied::OtherStore)),
+        ];
+        for (holder, status, viewer, outcome) in cases {
+            assert_eq!(session(holder, status).may_view(viewer), outcome, "{holder:?} {status:?} {viewer:?}");
+        }
+    }
+
+    #[test]
+    fn message_status_follows_the_recipients_watermarks() {
+        let mut s = session(Some(2), SessionStatus::Claimed);
+        let read_at = Timestamp::now().plus_seconds(60);
+        s.admin_receipts = Receipts { delivered_up_to: 3, delivered_at: Some(read_at), read_up_to: 2, read_at: Some(read_at) };
+        let message = |id, sender_type| Message {
+            id,
+            session_id: 1,
+            sender_type,
+            sender_id: 5,
+            content: "hi".into(),
+            attachment_url: String::new(),
+            attachment_type: String::new(),
+            created: s.created,
+            client_message_id: None,
+        };
+        assert_eq!(s.message_view(&message(2, SenderType::Store)).status, MessageStatus::Read);
+        assert_eq!(s.message_view(&message(2, SenderType::Store)).updated, read_at);
+        assert_eq!(s.message_view(&message(3, SenderType::Store)).status, MessageStatus::Delivered);
+        assert_eq!(s.message_view(&message(4, SenderType::Store)).status, MessageStatus::Sent);
+        assert_eq!(s.message_view(&message(4, SenderType::Store)).updated, s.created);
+        // The store's receipts are untouched, so the admin's own message is still "sent".
+        assert_eq!(s.message_view(&message(1, SenderType::Admin)).status, MessageStatus::Sent);
+    }
+}

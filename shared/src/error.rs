@@ -1,0 +1,128 @@
+//! API errors and the wire shape each route family gives them.
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::domain::{LifecycleError, ViewDenied};
+use crate::storage::StorageError;
+
+/// What a request can fail with, whatever route family serves it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    #[error("Unauthorized")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Request body too large")]
+    PayloadTooLarge,
+    /// Storage could not be reached; the cause is logged, never sent.
+    #[error("Service temporarily unavailable")]
+    Unavailable,
+}
+
+impl ChatError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ChatError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ChatError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ChatError::NotFound(_) => StatusCode::NOT_FOUND,
+            ChatError::Conflict(_) => StatusCode::CONFLICT,
+            ChatError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ChatError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ChatError::BadRequest(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ChatError::NotFound(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ChatError::Forbidden(message.into())
+    }
+}
+
+impl From<StorageError> for ChatError {
+    fn from(error: StorageError) -> Self {
+        tracing::error!(error = %error, "storage failure");
+        ChatError::Unavailable
+    }
+}
+
+impl From<ViewDenied> for ChatError {
+    fn from(denied: ViewDenied) -> Self {
+        match denied {
+            ViewDenied::OtherAdmin => ChatError::forbidden("Session belongs to another admin"),
+            // A store is never told that another store's session exists.
+            ViewDenied::OtherStore => ChatError::not_found("Session not found"),
+        }
+    }
+}
+
+impl From<LifecycleError> for ChatError {
+    fn from(error: LifecycleError) -> Self {
+        match error {
+            LifecycleError::OtherAdmin | LifecycleError::AdminsOnly => ChatError::forbidden(error.to_string()),
+            LifecycleError::OtherStore => ChatError::not_found("Session not found"),
+            LifecycleError::Closed | LifecycleError::ClaimedByAnother => ChatError::Conflict(error.to_string()),
+        }
+    }
+}
+
+/// A family of routes that share one error body shape (API.md, "Error bodies").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `/v1/chat/store/...`: `{"success": false, "message": "..."}`.
+    Store,
+    /// `/v1/chat/admin/...`: `{"error": "..."}`.
+    Admin,
+}
+
+impl Family {
+    pub fn error_body(self, error: &ChatError) -> Value {
+        let message = error.to_string();
+        match self {
+            Family::Store => json!({ "success": false, "message": message }),
+            Family::Admin => json!({ "error": message }),
+        }
+    }
+
+    /// The 403 for a valid token of the wrong role.
+    pub fn wrong_role(self) -> ChatError {
+        match self {
+            Family::Store => ChatError::forbidden("Store access required"),
+            Family::Admin => ChatError::forbidden("Admin access required"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthorized_bodies_are_the_seeds() {
+        assert_eq!(
+            Family::Store.error_body(&ChatError::Unauthorized),
+            json!({"success": false, "message": "Unauthorized"})
+        );
+        assert_eq!(Family::Admin.error_body(&ChatError::Unauthorized), json!({"error": "Unauthorized"}));
+    }
+
+    #[test]
+    fn storage_faults_become_503_without_detail() {
+        let error = ChatError::from(StorageError::Unavailable("connection refused to 10.0.0.1".into()));
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(Family::Admin.error_body(&error), json!({"error": "Service temporarily unavailable"}));
+    }
+}

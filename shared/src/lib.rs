@@ -1,0 +1,18 @@
+//! Everything the support-chat functions share: the domain and its rules, storage behind
+//! one trait (DynamoDB and an embedded in-memory twin), auth, errors and their wire shapes,
+//! configuration and per-invocation telemetry.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod identities;
+pub mod storage;
+pub mod telemetry;
+pub mod timestamp;
+
+pub use app::App;
+pub use error::{ChatError, Family};
+pub use timestamp::Timestamp;

@@ -1,0 +1,62 @@
+//! Structured JSON logs, and the count of DynamoDB calls each invocation makes.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use tracing_subscriber::EnvFilter;
+
+/// JSON lines on stdout (CloudWatch takes them as they are). The level comes from
+/// `LOG_LEVEL` (or `RUST_LOG`), `info` by default.
+pub fn init() {
+    let filter = std::env::var("LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .map(EnvFilter::new)
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Another subscriber may already be installed (tests, the local gateway); keep it.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+}
+
+tokio::task_local! {
+    static DYNAMODB_CALLS: Arc<AtomicU32>;
+}
+
+/// Runs `work` and counts the DynamoDB requests it sends (every attempt, retries included).
+pub async fn count_dynamodb_calls<F: Future>(work: F) -> (F::Output, u32) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let output = DYNAMODB_CALLS.scope(calls.clone(), work).await;
+    (output, calls.load(Ordering::Relaxed))
+}
+
+/// An SDK interceptor that adds one to the current invocation's count per request sent.
+#[derive(Debug, Default)]
+pub struct DynamoCallCounter;
+
+impl Intercept for DynamoCallCounter {
+    fn name(&self) -> &'static str {
+        "DynamoCallCounter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let _ = DYNAMODB_CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
+        Ok(())
+    }
+}
