@@ -1,1 +1,34 @@
+//! AWS's DynamoDB Local for tests and local runs: installed once from the npm registry
+//! into a shared cache, run in memory on a free loopback port, and gone with its owner.
+//!
+//! The jar comes from the `amplify-dynamodb-simulator` npm package because npm is already
+//! on developer machines and CI images, while AWS's own download needs an extra tool chain.
 
+mod error;
+mod install;
+mod probe;
+mod server;
+
+use std::path::{Path, PathBuf};
+
+pub use error::Error;
+pub use install::install;
+pub use server::DynamoDbLocal;
+
+/// Lets several checkouts, or a CI cache, share one install.
+const CACHE_DIR_ENV: &str = "DYNAMODB_LOCAL_DIR";
+
+/// Where DynamoDB Local is installed and logs its runs: `$DYNAMODB_LOCAL_DIR` if set, else
+/// inside the workspace, so every test binary finds the same install and `cargo clean`
+/// does not throw away a 60 MB download.
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os(CACHE_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join(".cache").join("dynamodb-local"),
+    }
+}
+
+fn workspace_root() -> &'static Path {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.ancestors().nth(2).unwrap_or(manifest_dir)
+}
