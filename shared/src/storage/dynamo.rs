@@ -239,6 +239,17 @@ impl DynamoStore {
         Client::from_conf(config)
     }
 
+    /// A client for `endpoint`: a loopback endpoint is DynamoDB Local ([`Self::local_client`]);
+    /// any other is AWS, with the SDK's default credentials and region.
+    pub async fn endpoint_client(endpoint: &str) -> Client {
+        let host = endpoint.split("://").nth(1).unwrap_or(endpoint).split(['/', ':']).next().unwrap_or_default();
+        if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+            return Self::local_client(endpoint);
+        }
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint).load().await;
+        Self::client(&sdk)
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }

@@ -1,0 +1,65 @@
+//! Route selection as API Gateway does it, over the routes `template.yaml` declares.
+
+use http::Method;
+use sam_template::Template;
+use shared::http::HttpHandler;
+
+use crate::handlers::http_handler;
+
+pub struct Route {
+    pub method: Method,
+    pub path: String,
+    pub key: String,
+    pub handler: HttpHandler,
+}
+
+pub enum Miss {
+    NotFound,
+    MethodNotAllowed,
+}
+
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    pub fn from_template(template: &Template) -> Result<Self, String> {
+        let routes = template.http_routes().map_err(|e| e.to_string())?;
+        let routes = routes
+            .into_iter()
+            .map(|route| {
+                let handler = http_handler(&route.package)
+                    .ok_or_else(|| format!("{} is served by {}, which the gateway cannot run", route.route_key(), route.package))?;
+                let method = Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
+                Ok(Route { method, key: route.route_key(), path: route.path, handler })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Router { routes })
+    }
+
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    pub fn find(&self, method: &Method, path: &str) -> Result<&Route, Miss> {
+        let mut on_path = self.routes.iter().filter(|route| route.path == path).peekable();
+        if on_path.peek().is_none() {
+            return Err(Miss::NotFound);
+        }
+        on_path.find(|route| route.method == method).ok_or(Miss::MethodNotAllowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_route_has_a_handler() {
+        let router = Router::from_template(&Template::embedded()).expect("every function can be run");
+        assert_eq!(router.len(), Template::embedded().http_routes().unwrap().len());
+        assert!(router.find(&Method::GET, "/v1/chat/store/session/").is_ok());
+        assert!(matches!(router.find(&Method::POST, "/v1/chat/store/session/"), Err(Miss::MethodNotAllowed)));
+        assert!(matches!(router.find(&Method::GET, "/nope"), Err(Miss::NotFound)));
+    }
+}
