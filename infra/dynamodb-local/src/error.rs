@@ -27,9 +27,9 @@ pub enum Error {
     /// The npm package changed shape; the pinned version in `install.rs` needs a look.
     #[error("the npm package has no {0}")]
     PackageLayout(PathBuf),
-    #[error("DynamoDB Local exited during startup ({status}); log {log}:\n{tail}")]
-    Exited {
-        status: ExitStatus,
+    #[error("DynamoDB Local {reason}; log {log}:\n{tail}")]
+    Failed {
+        reason: String,
         log: PathBuf,
         tail: String,
     },

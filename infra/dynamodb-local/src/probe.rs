@@ -6,16 +6,16 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-/// A port nothing listens on right now. Another process may take it before DynamoDB Local
-/// binds it; the caller copes by retrying with a fresh port when the server exits early.
+/// A port nothing listens on right now. DynamoDB Local has no option to choose its address
+/// and binds every interface, so the port is checked there too. Another process may take
+/// it before DynamoDB Local binds it; the caller then retries with a fresh one.
 pub(crate) fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))?;
     Ok(listener.local_addr()?.port())
 }
 
-/// Whether something on `port` accepts a connection and answers HTTP. Jetty accepts
-/// connections a little before DynamoDB's handler is wired in, so the open port alone
-/// is not enough.
+/// Whether something on `port` accepts a connection and answers HTTP: a bound port only
+/// shows the socket exists, an answer shows requests are being served.
 pub(crate) fn answers_http(port: u16) -> bool {
     let wait = Duration::from_secs(2);
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));

@@ -250,6 +250,10 @@ impl DynamoStore {
         Self::client(&sdk)
     }
 
+    pub fn sdk_client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
