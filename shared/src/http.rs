@@ -16,11 +16,16 @@ use crate::domain::{AdminId, Principal, StoreId};
 use crate::{App, ChatError, Family, telemetry};
 
 /// A route handler as the local gateway holds it: the same function the Lambda's `main` runs.
-pub type HttpHandler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+pub type HttpHandler =
+    for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 
 /// Runs one invocation of `handler` and logs its route, status, latency and DynamoDB calls.
 /// Never fails: every error has become a response in the family's shape by now.
-pub async fn serve<'a, F, Fut>(app: &'a App, request: Request, handler: F) -> Result<Response<Body>, lambda_http::Error>
+pub async fn serve<'a, F, Fut>(
+    app: &'a App,
+    request: Request,
+    handler: F,
+) -> Result<Response<Body>, lambda_http::Error>
 where
     F: FnOnce(&'a App, Request) -> Fut,
     Fut: Future<Output = Response<Body>>,
@@ -66,7 +71,11 @@ pub fn respond<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Re
 }
 
 /// The caller's principal, from the `Authorization` header.
-pub async fn authenticate(app: &App, headers: &HeaderMap, schemes: Schemes) -> Result<Principal, ChatError> {
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    schemes: Schemes,
+) -> Result<Principal, ChatError> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -76,7 +85,11 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, schemes: Schemes) -> R
 }
 
 /// The calling store; an admin token is the family's 403.
-pub async fn authenticate_store(app: &App, request: &Request, family: Family) -> Result<StoreId, ChatError> {
+pub async fn authenticate_store(
+    app: &App,
+    request: &Request,
+    family: Family,
+) -> Result<StoreId, ChatError> {
     match authenticate(app, request.headers(), Schemes::Token).await? {
         Principal::Store(id) => Ok(id),
         Principal::Admin(_) => Err(family.wrong_role()),
@@ -84,7 +97,11 @@ pub async fn authenticate_store(app: &App, request: &Request, family: Family) ->
 }
 
 /// The calling admin; a store token is the family's 403.
-pub async fn authenticate_admin(app: &App, request: &Request, family: Family) -> Result<AdminId, ChatError> {
+pub async fn authenticate_admin(
+    app: &App,
+    request: &Request,
+    family: Family,
+) -> Result<AdminId, ChatError> {
     match authenticate(app, request.headers(), Schemes::Token).await? {
         Principal::Admin(id) => Ok(id),
         Principal::Store(_) => Err(family.wrong_role()),
@@ -93,5 +110,7 @@ pub async fn authenticate_admin(app: &App, request: &Request, family: Family) ->
 
 /// The first value of a query-string parameter.
 pub fn query_param<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
-    request.query_string_parameters_ref().and_then(|params| params.first(name))
+    request
+        .query_string_parameters_ref()
+        .and_then(|params| params.first(name))
 }

@@ -44,7 +44,8 @@ pub enum SeedError {
 
 impl SeedFile {
     pub fn parse(json: &str) -> Result<Self, SeedError> {
-        let seed: SeedFile = serde_json::from_str(json).map_err(|e| SeedError::Invalid(e.to_string()))?;
+        let seed: SeedFile =
+            serde_json::from_str(json).map_err(|e| SeedError::Invalid(e.to_string()))?;
         seed.validate()?;
         Ok(seed)
     }
@@ -62,14 +63,22 @@ impl SeedFile {
                 token: generate_token(),
             }],
             admins: vec![SeedAdmin {
-                profile: AdminProfile { id: 1, name: "Demo Admin".into(), email: "admin@example.com".into() },
+                profile: AdminProfile {
+                    id: 1,
+                    name: "Demo Admin".into(),
+                    email: "admin@example.com".into(),
+                },
                 token: generate_token(),
             }],
         }
     }
 
     fn validate(&self) -> Result<(), SeedError> {
-        let tokens = self.stores.iter().map(|s| (&s.token, s.profile.id)).chain(self.admins.iter().map(|a| (&a.token, a.profile.id)));
+        let tokens = self
+            .stores
+            .iter()
+            .map(|s| (&s.token, s.profile.id))
+            .chain(self.admins.iter().map(|a| (&a.token, a.profile.id)));
         for (token, id) in tokens {
             if token.len() < MIN_TOKEN_LENGTH || token.chars().any(char::is_whitespace) {
                 return Err(SeedError::Invalid(format!(
@@ -84,11 +93,21 @@ impl SeedFile {
     pub async fn load_into(&self, store: &dyn ChatStore) -> Result<(), SeedError> {
         for seed in &self.stores {
             store.put_store(&seed.profile).await?;
-            store.put_token(&TokenHash::of(&seed.token), Principal::Store(seed.profile.id)).await?;
+            store
+                .put_token(
+                    &TokenHash::of(&seed.token),
+                    Principal::Store(seed.profile.id),
+                )
+                .await?;
         }
         for seed in &self.admins {
             store.put_admin(&seed.profile).await?;
-            store.put_token(&TokenHash::of(&seed.token), Principal::Admin(seed.profile.id)).await?;
+            store
+                .put_token(
+                    &TokenHash::of(&seed.token),
+                    Principal::Admin(seed.profile.id),
+                )
+                .await?;
         }
         Ok(())
     }
@@ -110,14 +129,25 @@ mod tests {
         let seed = SeedFile::parse(&json).unwrap();
         let store = MemoryStore::new();
         seed.load_into(&store).await.unwrap();
-        assert_eq!(store.store_profile(5).await.unwrap().unwrap().name, "Tech Store");
-        assert_eq!(store.admin_profile(2).await.unwrap().unwrap().email, "sarah@example.com");
-        assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Store(5)));
+        assert_eq!(
+            store.store_profile(5).await.unwrap().unwrap().name,
+            "Tech Store"
+        );
+        assert_eq!(
+            store.admin_profile(2).await.unwrap().unwrap().email,
+            "sarah@example.com"
+        );
+        assert_eq!(
+            store.principal_for(&TokenHash::of(&token)).await.unwrap(),
+            Some(Principal::Store(5))
+        );
     }
 
     #[test]
     fn rejects_short_tokens_and_unknown_fields() {
-        assert!(SeedFile::parse(r#"{"stores": [{"id": 1, "name": "x", "token": "short"}]}"#).is_err());
+        assert!(
+            SeedFile::parse(r#"{"stores": [{"id": 1, "name": "x", "token": "short"}]}"#).is_err()
+        );
         assert!(SeedFile::parse(r#"{"users": []}"#).is_err());
     }
 }

@@ -14,9 +14,8 @@ use time::{Duration, OffsetDateTime};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(OffsetDateTime);
 
-const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-);
+const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 impl Timestamp {
     pub fn now() -> Self {
@@ -26,7 +25,10 @@ impl Timestamp {
     fn from_datetime(at: OffsetDateTime) -> Self {
         let at = at.to_offset(time::UtcOffset::UTC);
         let millis = at.millisecond();
-        Self(at.replace_millisecond(millis).expect("a millisecond taken from a valid instant is valid"))
+        Self(
+            at.replace_millisecond(millis)
+                .expect("a millisecond taken from a valid instant is valid"),
+        )
     }
 
     pub fn parse(text: &str) -> Result<Self, time::error::Parse> {

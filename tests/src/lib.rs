@@ -1,1 +1,7 @@
+//! The harness of the end-to-end tests: DynamoDB Local, fresh tables, the built binaries,
+//! a local gateway process, a Lambda Runtime API, and a fixed cast of stores and admins.
 
+pub mod cast;
+pub mod gateway;
+pub mod runtime_api;
+pub mod stack;

@@ -33,7 +33,10 @@ pub async fn serve(
                 let (router, app) = (router.clone(), app.clone());
                 async move { Ok::<_, Infallible>(handle(&router, &app, request, peer).await) }
             });
-            if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
                 tracing::debug!(%error, "connection closed with an error");
             }
         });
@@ -44,17 +47,26 @@ fn plain_json(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(json!({ "message": message }).to_string())))
+        .body(Full::new(Bytes::from(
+            json!({ "message": message }).to_string(),
+        )))
         .expect("status and header are valid")
 }
 
-async fn handle(router: &Router, app: &App, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn handle(
+    router: &Router,
+    app: &App,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     // API Gateway's own answers for requests no route takes.
     let route = match router.find(&parts.method, parts.uri.path()) {
         Ok(route) => route,
         Err(Miss::NotFound) => return plain_json(StatusCode::NOT_FOUND, "Not Found"),
-        Err(Miss::MethodNotAllowed) => return plain_json(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+        Err(Miss::MethodNotAllowed) => {
+            return plain_json(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+        }
     };
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),

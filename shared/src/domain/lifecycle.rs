@@ -16,7 +16,9 @@ pub enum LifecycleAction {
     Claim,
     Close,
     /// Hand the session to another admin, or back to the open queue with `None`.
-    Transfer { to: Option<AdminId> },
+    Transfer {
+        to: Option<AdminId>,
+    },
 }
 
 /// The state a permitted action leads to.
@@ -24,7 +26,10 @@ pub enum LifecycleAction {
 pub enum LifecycleChange {
     /// The session is already where the action would take it (a repeated claim, say).
     Unchanged,
-    To { status: SessionStatus, admin_id: Option<AdminId> },
+    To {
+        status: SessionStatus,
+        admin_id: Option<AdminId>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -42,7 +47,11 @@ pub enum LifecycleError {
 }
 
 /// Decides what `action` by `actor` does to `session`.
-pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Result<LifecycleChange, LifecycleError> {
+pub fn decide(
+    session: &Session,
+    actor: Actor,
+    action: LifecycleAction,
+) -> Result<LifecycleChange, LifecycleError> {
     use LifecycleAction::*;
     use SessionStatus::*;
 
@@ -66,11 +75,15 @@ pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Resul
                 (Claim, Claimed) if holder == Some(me) => Ok(LifecycleChange::Unchanged),
                 (Claim, Claimed) => Err(LifecycleError::ClaimedByAnother),
                 (Close, Open) => to(Closed, None),
-                (Close | Transfer { .. }, Claimed) if holder != Some(me) => Err(LifecycleError::OtherAdmin),
+                (Close | Transfer { .. }, Claimed) if holder != Some(me) => {
+                    Err(LifecycleError::OtherAdmin)
+                }
                 (Close, Claimed) => to(Closed, holder),
                 (Transfer { to: None }, Open) => Ok(LifecycleChange::Unchanged),
                 (Transfer { to: None }, Claimed) => to(Open, None),
-                (Transfer { to: Some(next) }, _) if holder == Some(next) => Ok(LifecycleChange::Unchanged),
+                (Transfer { to: Some(next) }, _) if holder == Some(next) => {
+                    Ok(LifecycleChange::Unchanged)
+                }
                 (Transfer { to: Some(next) }, Open | Claimed) => to(Claimed, Some(next)),
             }
         }
@@ -86,8 +99,17 @@ mod tests {
     use SessionStatus::*;
 
     fn session(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
-        let store = StoreProfile { id: 5, name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
-        Session { status, admin_id, ..Session::new(1, store, Timestamp::now()) }
+        let store = StoreProfile {
+            id: 5,
+            name: "Tech Store".into(),
+            logo_url: String::new(),
+            email: String::new(),
+        };
+        Session {
+            status,
+            admin_id,
+            ..Session::new(1, store, Timestamp::now())
+        }
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, dec
 pub use message::{Message, MessageStatus, MessageView, NewMessage, SenderType};
 pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
 pub use session::{
-    MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionView, ViewDenied,
+    MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionView,
+    ViewDenied,
 };

@@ -105,6 +105,27 @@ impl Session {
         }
     }
 
+    /// This session moved to `status`, held by `admin_id`, as of `now`.
+    pub fn with_lifecycle(
+        &self,
+        status: SessionStatus,
+        admin_id: Option<AdminId>,
+        now: Timestamp,
+    ) -> Session {
+        Session {
+            status,
+            admin_id,
+            updated: now,
+            closed_at: if status == SessionStatus::Closed {
+                Some(now)
+            } else {
+                self.closed_at
+            },
+            lifecycle_version: self.lifecycle_version + 1,
+            ..self.clone()
+        }
+    }
+
     pub fn store_id(&self) -> StoreId {
         self.store.id
     }
@@ -164,8 +185,17 @@ mod tests {
     use crate::domain::MessageStatus;
 
     fn session(admin_id: Option<AdminId>, status: SessionStatus) -> Session {
-        let store = StoreProfile { id: 5, name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
-        Session { admin_id, status, ..Session::new(1, store, Timestamp::now()) }
+        let store = StoreProfile {
+            id: 5,
+            name: "Tech Store".into(),
+            logo_url: String::new(),
+            email: String::new(),
+        };
+        Session {
+            admin_id,
+            status,
+            ..Session::new(1, store, Timestamp::now())
+        }
     }
 
     #[test]
@@ -175,15 +205,29 @@ mod tests {
             // (holder, status, viewer, outcome)
             (None, Open, Principal::Admin(2), Ok(())),
             (Some(2), Claimed, Principal::Admin(2), Ok(())),
-            (Some(2), Claimed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
+            (
+                Some(2),
+                Claimed,
+                Principal::Admin(3),
+                Err(ViewDenied::OtherAdmin),
+            ),
             (Some(2), Closed, Principal::Admin(2), Ok(())),
-            (Some(2), Closed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
+            (
+                Some(2),
+                Closed,
+                Principal::Admin(3),
+                Err(ViewDenied::OtherAdmin),
+            ),
             (None, Closed, Principal::Admin(3), Ok(())),
             (Some(2), Claimed, Principal::Store(5), Ok(())),
             (None, Open, Principal::Store(6), Err(ViewDenied::OtherStore)),
         ];
         for (holder, status, viewer, outcome) in cases {
-            assert_eq!(session(holder, status).may_view(viewer), outcome, "{holder:?} {status:?} {viewer:?}");
+            assert_eq!(
+                session(holder, status).may_view(viewer),
+                outcome,
+                "{holder:?} {status:?} {viewer:?}"
+            );
         }
     }
 
@@ -191,7 +235,12 @@ mod tests {
     fn message_status_follows_the_recipients_watermarks() {
         let mut s = session(Some(2), SessionStatus::Claimed);
         let read_at = Timestamp::now().plus_seconds(60);
-        s.admin_receipts = Receipts { delivered_up_to: 3, delivered_at: Some(read_at), read_up_to: 2, read_at: Some(read_at) };
+        s.admin_receipts = Receipts {
+            delivered_up_to: 3,
+            delivered_at: Some(read_at),
+            read_up_to: 2,
+            read_at: Some(read_at),
+        };
         let message = |id, sender_type| Message {
             id,
             session_id: 1,
@@ -203,12 +252,30 @@ mod tests {
             created: s.created,
             client_message_id: None,
         };
-        assert_eq!(s.message_view(&message(2, SenderType::Store)).status, MessageStatus::Read);
-        assert_eq!(s.message_view(&message(2, SenderType::Store)).updated, read_at);
-        assert_eq!(s.message_view(&message(3, SenderType::Store)).status, MessageStatus::Delivered);
-        assert_eq!(s.message_view(&message(4, SenderType::Store)).status, MessageStatus::Sent);
-        assert_eq!(s.message_view(&message(4, SenderType::Store)).updated, s.created);
+        assert_eq!(
+            s.message_view(&message(2, SenderType::Store)).status,
+            MessageStatus::Read
+        );
+        assert_eq!(
+            s.message_view(&message(2, SenderType::Store)).updated,
+            read_at
+        );
+        assert_eq!(
+            s.message_view(&message(3, SenderType::Store)).status,
+            MessageStatus::Delivered
+        );
+        assert_eq!(
+            s.message_view(&message(4, SenderType::Store)).status,
+            MessageStatus::Sent
+        );
+        assert_eq!(
+            s.message_view(&message(4, SenderType::Store)).updated,
+            s.created
+        );
         // The store's receipts are untouched, so the admin's own message is still "sent".
-        assert_eq!(s.message_view(&message(1, SenderType::Admin)).status, MessageStatus::Sent);
+        assert_eq!(
+            s.message_view(&message(1, SenderType::Admin)).status,
+            MessageStatus::Sent
+        );
     }
 }

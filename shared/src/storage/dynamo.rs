@@ -25,20 +25,21 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::{
-    AppendOutcome, ChatStore, LifecycleOutcome, MessagesAfter, SessionPage, StorageError, StorageResult,
+    AppendOutcome, ChatStore, LifecycleOutcome, MessagesAfter, SessionPage, StorageError,
+    StorageResult,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session,
+    SessionId, SessionStatus, StoreId, StoreProfile,
 };
 use crate::telemetry::DynamoCallCounter;
 
@@ -170,18 +171,26 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> StorageResult<T> {
     serde_dynamo::from_item(item).map_err(|e| StorageError::Malformed(e.to_string()))
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StorageError {
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> StorageError {
     StorageError::Unavailable(DisplayErrorContext(&error).to_string())
 }
 
 fn sk_of(item: &Item) -> Option<&str> {
-    item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get("SK")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// Why a transaction was cancelled, item by item.
-fn cancellation_reasons(error: &SdkError<TransactWriteItemsError>) -> Option<&[CancellationReason]> {
+fn cancellation_reasons(
+    error: &SdkError<TransactWriteItemsError>,
+) -> Option<&[CancellationReason]> {
     match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e.cancellation_reasons.as_deref(),
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            e.cancellation_reasons.as_deref()
+        }
         _ => None,
     }
 }
@@ -193,7 +202,10 @@ fn failed_condition(reason: Option<&CancellationReason>) -> bool {
 /// A short, growing pause before trying a lost race again.
 async fn back_off(attempt: u32) {
     let jitter = u64::from(std::process::id() ^ attempt.wrapping_mul(7919)) % 7;
-    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(6)) * 5 + jitter)).await;
+    tokio::time::sleep(Duration::from_millis(
+        u64::from(attempt.min(6)) * 5 + jitter,
+    ))
+    .await;
 }
 
 /// A block of ids taken from a counter item, used up before the next is taken.
@@ -205,7 +217,11 @@ struct IdBlock {
 
 impl IdBlock {
     fn new(counter: &'static str, size: u64) -> Self {
-        IdBlock { counter, size, next_and_end: Mutex::new((1, 0)) }
+        IdBlock {
+            counter,
+            size,
+            next_and_end: Mutex::new((1, 0)),
+        }
     }
 }
 
@@ -217,12 +233,18 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: &str) -> Self {
-        DynamoStore { client, table: table.to_owned(), session_ids: IdBlock::new("SESSION_ID", SESSION_ID_BLOCK) }
+        DynamoStore {
+            client,
+            table: table.to_owned(),
+            session_ids: IdBlock::new("SESSION_ID", SESSION_ID_BLOCK),
+        }
     }
 
     /// A client for the deployed table, counting its calls per invocation.
     pub fn client(sdk: &aws_config::SdkConfig) -> Client {
-        let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(DynamoCallCounter).build();
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(DynamoCallCounter)
+            .build();
         Client::from_conf(config)
     }
 
@@ -242,11 +264,24 @@ impl DynamoStore {
     /// A client for `endpoint`: a loopback endpoint is DynamoDB Local ([`Self::local_client`]);
     /// any other is AWS, with the SDK's default credentials and region.
     pub async fn endpoint_client(endpoint: &str) -> Client {
-        let host = endpoint.split("://").nth(1).unwrap_or(endpoint).split(['/', ':']).next().unwrap_or_default();
-        if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        let host = endpoint
+            .split("://")
+            .nth(1)
+            .unwrap_or(endpoint)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default();
+        if host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+        {
             return Self::local_client(endpoint);
         }
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint).load().await;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .load()
+            .await;
         Self::client(&sdk)
     }
 
@@ -259,7 +294,13 @@ impl DynamoStore {
     }
 
     async fn put(&self, item: Item) -> StorageResult<()> {
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(unavailable)?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 
@@ -298,7 +339,9 @@ impl DynamoStore {
             .and_then(|a| a.get("value"))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StorageError::Malformed(format!("counter {counter} has no numeric value")))
+            .ok_or_else(|| {
+                StorageError::Malformed(format!("counter {counter} has no numeric value"))
+            })
     }
 
     async fn next_id(&self, block: &IdBlock) -> StorageResult<u64> {
@@ -319,14 +362,25 @@ impl DynamoStore {
         }
     }
 
-    async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
+    async fn create_session(
+        &self,
+        profile: StoreProfile,
+        now: Timestamp,
+    ) -> StorageResult<Option<Session>> {
         let session = Session::new(self.next_id(&self.session_ids).await?, profile, now);
-        let pointer = PointerItem { pk: store_pk(session.store.id), sk: ACTIVE_SK.into(), session_id: session.id };
+        let pointer = PointerItem {
+            pk: store_pk(session.store.id),
+            sk: ACTIVE_SK.into(),
+            session_id: session.id,
+        };
         let result = self
             .client
             .transact_write_items()
             .transact_items(put_new(&self.table, to_item(&pointer)?))
-            .transact_items(put_new(&self.table, to_item(&SessionItem::new(session.clone()))?))
+            .transact_items(put_new(
+                &self.table,
+                to_item(&SessionItem::new(session.clone()))?,
+            ))
             .send()
             .await;
         match result {
@@ -341,7 +395,9 @@ impl DynamoStore {
         let item = self
             .get(session_pk(session), &message_sk(id))
             .await?
-            .ok_or_else(|| StorageError::Malformed(format!("message {id} of session {session} is missing")))?;
+            .ok_or_else(|| {
+                StorageError::Malformed(format!("message {id} of session {session} is missing"))
+            })?;
         Ok(from_item::<MessageItem>(item)?.message)
     }
 }
@@ -360,25 +416,42 @@ fn put_new(table: &str, item: Item) -> TransactWriteItem {
 #[async_trait]
 impl ChatStore for DynamoStore {
     async fn put_store(&self, store: &StoreProfile) -> StorageResult<()> {
-        self.put(to_item(&ProfileItem { pk: store_pk(store.id), sk: PROFILE_SK.into(), profile: store })?).await
+        self.put(to_item(&ProfileItem {
+            pk: store_pk(store.id),
+            sk: PROFILE_SK.into(),
+            profile: store,
+        })?)
+        .await
     }
 
     async fn put_admin(&self, admin: &AdminProfile) -> StorageResult<()> {
-        self.put(to_item(&ProfileItem { pk: admin_pk(admin.id), sk: PROFILE_SK.into(), profile: admin })?).await
+        self.put(to_item(&ProfileItem {
+            pk: admin_pk(admin.id),
+            sk: PROFILE_SK.into(),
+            profile: admin,
+        })?)
+        .await
     }
 
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>> {
         let item = self.get(store_pk(id), PROFILE_SK).await?;
-        item.map(|i| from_item::<ProfileItem<StoreProfile>>(i).map(|p| p.profile)).transpose()
+        item.map(|i| from_item::<ProfileItem<StoreProfile>>(i).map(|p| p.profile))
+            .transpose()
     }
 
     async fn admin_profile(&self, id: AdminId) -> StorageResult<Option<AdminProfile>> {
         let item = self.get(admin_pk(id), PROFILE_SK).await?;
-        item.map(|i| from_item::<ProfileItem<AdminProfile>>(i).map(|p| p.profile)).transpose()
+        item.map(|i| from_item::<ProfileItem<AdminProfile>>(i).map(|p| p.profile))
+            .transpose()
     }
 
     async fn put_token(&self, token: &TokenHash, principal: Principal) -> StorageResult<()> {
-        self.put(to_item(&TokenItem { pk: token_pk(token), sk: TOKEN_SK.into(), principal })?).await
+        self.put(to_item(&TokenItem {
+            pk: token_pk(token),
+            sk: TOKEN_SK.into(),
+            principal,
+        })?)
+        .await
     }
 
     async fn revoke_token(&self, token: &TokenHash) -> StorageResult<bool> {
@@ -397,7 +470,8 @@ impl ChatStore for DynamoStore {
 
     async fn principal_for(&self, token: &TokenHash) -> StorageResult<Option<Principal>> {
         let item = self.get(token_pk(token), TOKEN_SK).await?;
-        item.map(|i| from_item::<TokenItem>(i).map(|t| t.principal)).transpose()
+        item.map(|i| from_item::<TokenItem>(i).map(|t| t.principal))
+            .transpose()
     }
 
     async fn get_or_create_active_session(
@@ -421,7 +495,9 @@ impl ChatStore for DynamoStore {
             let (mut profile, mut active) = (None, None);
             for item in output.items.unwrap_or_default() {
                 match sk_of(&item) {
-                    Some(PROFILE_SK) => profile = Some(from_item::<ProfileItem<StoreProfile>>(item)?.profile),
+                    Some(PROFILE_SK) => {
+                        profile = Some(from_item::<ProfileItem<StoreProfile>>(item)?.profile)
+                    }
                     Some(ACTIVE_SK) => active = Some(from_item::<PointerItem>(item)?.session_id),
                     _ => {}
                 }
@@ -429,16 +505,27 @@ impl ChatStore for DynamoStore {
             if let Some(id) = active {
                 return self.session_page(id, newest).await;
             }
-            let Some(profile) = profile else { return Ok(None) };
+            let Some(profile) = profile else {
+                return Ok(None);
+            };
             if let Some(session) = self.create_session(profile, now).await? {
-                return Ok(Some(SessionPage { session, messages: Vec::new() }));
+                return Ok(Some(SessionPage {
+                    session,
+                    messages: Vec::new(),
+                }));
             }
             back_off(attempt).await;
         }
-        Err(StorageError::Unavailable(format!("store {store}: too much contention creating its session")))
+        Err(StorageError::Unavailable(format!(
+            "store {store}: too much contention creating its session"
+        )))
     }
 
-    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>> {
+    async fn session_page(
+        &self,
+        id: SessionId,
+        newest: usize,
+    ) -> StorageResult<Option<SessionPage>> {
         // Descending from `SESSION`: the session item first, then its newest messages.
         let output = self
             .client
@@ -459,7 +546,9 @@ impl ChatStore for DynamoStore {
             return Ok(None);
         };
         let session = from_item::<SessionItem>(first)?.session;
-        let mut messages = items.map(|item| from_item::<MessageItem>(item).map(|m| m.message)).collect::<Result<Vec<_>, _>>()?;
+        let mut messages = items
+            .map(|item| from_item::<MessageItem>(item).map(|m| m.message))
+            .collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
         Ok(Some(SessionPage { session, messages }))
     }
@@ -483,7 +572,9 @@ impl ChatStore for DynamoStore {
             .send();
         // Both reads in parallel: one round trip.
         let (session, output) = tokio::join!(self.session(id), query);
-        let Some(session) = session? else { return Ok(None) };
+        let Some(session) = session? else {
+            return Ok(None);
+        };
         let mut messages = output
             .map_err(unavailable)?
             .items
@@ -493,7 +584,11 @@ impl ChatStore for DynamoStore {
             .collect::<Result<Vec<_>, _>>()?;
         let has_more = messages.len() > limit;
         messages.truncate(limit);
-        Ok(Some(MessagesAfter { session, messages, has_more }))
+        Ok(Some(MessagesAfter {
+            session,
+            messages,
+            has_more,
+        }))
     }
 
     async fn append_message(
@@ -549,24 +644,46 @@ impl ChatStore for DynamoStore {
                 .transact_items(TransactWriteItem::builder().update(update).build())
                 .transact_items(put_new(
                     &self.table,
-                    to_item(&MessageItem { pk: session_pk(seen.id), sk: message_sk(id), message: stored.clone() })?,
+                    to_item(&MessageItem {
+                        pk: session_pk(seen.id),
+                        sk: message_sk(id),
+                        message: stored.clone(),
+                    })?,
                 ));
             if let Some(client_id) = &message.client_message_id {
-                let item = ClientIdItem { pk: session_pk(seen.id), sk: client_sk(client_id), message_id: id };
+                let item = ClientIdItem {
+                    pk: session_pk(seen.id),
+                    sk: client_sk(client_id),
+                    message_id: id,
+                };
                 transaction = transaction.transact_items(put_new(&self.table, to_item(&item)?));
             }
             let error = match transaction.send().await {
                 Ok(_) => return Ok(AppendOutcome::Appended(stored)),
                 Err(error) => error,
             };
-            let Some(reasons) = cancellation_reasons(&error) else { return Err(unavailable(error)) };
-            if let Some(existing) = reasons.get(2).filter(|r| failed_condition(Some(r))).and_then(|r| r.item.clone()) {
+            let Some(reasons) = cancellation_reasons(&error) else {
+                return Err(unavailable(error));
+            };
+            if let Some(existing) = reasons
+                .get(2)
+                .filter(|r| failed_condition(Some(r)))
+                .and_then(|r| r.item.clone())
+            {
                 let original = from_item::<ClientIdItem>(existing)?.message_id;
-                return Ok(AppendOutcome::Duplicate(self.message_by_id(seen.id, original).await?));
+                return Ok(AppendOutcome::Duplicate(
+                    self.message_by_id(seen.id, original).await?,
+                ));
             }
-            if let Some(current) = reasons.first().filter(|r| failed_condition(Some(r))).and_then(|r| r.item.clone()) {
+            if let Some(current) = reasons
+                .first()
+                .filter(|r| failed_condition(Some(r)))
+                .and_then(|r| r.item.clone())
+            {
                 let current = from_item::<SessionItem>(current)?.session;
-                if current.lifecycle_version != seen.lifecycle_version || current.status == SessionStatus::Closed {
+                if current.lifecycle_version != seen.lifecycle_version
+                    || current.status == SessionStatus::Closed
+                {
                     return Ok(AppendOutcome::Stale(current));
                 }
                 // A later id committed first: take a fresh one right away.
@@ -575,7 +692,10 @@ impl ChatStore for DynamoStore {
             // A concurrent transaction on the same items.
             back_off(attempt).await;
         }
-        Err(StorageError::Unavailable(format!("session {}: too much contention appending", seen.id)))
+        Err(StorageError::Unavailable(format!(
+            "session {}: too much contention appending",
+            seen.id
+        )))
     }
 
     async fn change_lifecycle(
@@ -585,14 +705,7 @@ impl ChatStore for DynamoStore {
         admin_id: Option<AdminId>,
         now: Timestamp,
     ) -> StorageResult<LifecycleOutcome> {
-        let mut next = seen.clone();
-        next.status = status;
-        next.admin_id = admin_id;
-        next.updated = now;
-        next.lifecycle_version += 1;
-        if status == SessionStatus::Closed {
-            next.closed_at = Some(now);
-        }
+        let next = seen.with_lifecycle(status, admin_id, now);
         let next_item = SessionItem::new(next.clone());
         let mut values = HashMap::new();
         values.insert(":status".to_owned(), to_attribute(&status)?);
@@ -634,8 +747,10 @@ impl ChatStore for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("table, key and expression are set");
-        let mut transaction =
-            self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(update).build());
+        let mut transaction = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build());
         if status == SessionStatus::Closed {
             // Closing frees the store's active slot in the same write.
             let release = aws_sdk_dynamodb::types::Delete::builder()
@@ -646,23 +761,38 @@ impl ChatStore for DynamoStore {
                 .expression_attribute_values(":id", n(seen.id))
                 .build()
                 .expect("table, key and condition are set");
-            transaction = transaction.transact_items(TransactWriteItem::builder().delete(release).build());
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().delete(release).build());
         }
         for attempt in 0..MAX_ATTEMPTS {
             let error = match transaction.clone().send().await {
                 Ok(_) => return Ok(LifecycleOutcome::Changed(next)),
                 Err(error) => error,
             };
-            let Some(reasons) = cancellation_reasons(&error) else { return Err(unavailable(error)) };
-            if let Some(current) = reasons.first().filter(|r| failed_condition(Some(r))).and_then(|r| r.item.clone()) {
-                return Ok(LifecycleOutcome::Stale(from_item::<SessionItem>(current)?.session));
+            let Some(reasons) = cancellation_reasons(&error) else {
+                return Err(unavailable(error));
+            };
+            if let Some(current) = reasons
+                .first()
+                .filter(|r| failed_condition(Some(r)))
+                .and_then(|r| r.item.clone())
+            {
+                return Ok(LifecycleOutcome::Stale(
+                    from_item::<SessionItem>(current)?.session,
+                ));
             }
             if failed_condition(reasons.get(1)) {
-                return Err(StorageError::Malformed(format!("session {} is not its store's active session", seen.id)));
+                return Err(StorageError::Malformed(format!(
+                    "session {} is not its store's active session",
+                    seen.id
+                )));
             }
             back_off(attempt).await;
         }
-        Err(StorageError::Unavailable(format!("session {}: too much contention changing it", seen.id)))
+        Err(StorageError::Unavailable(format!(
+            "session {}: too much contention changing it",
+            seen.id
+        )))
     }
 }
 

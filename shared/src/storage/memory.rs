@@ -6,12 +6,14 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{AppendOutcome, ChatStore, LifecycleOutcome, MessagesAfter, SessionPage, StorageResult};
+use super::{
+    AppendOutcome, ChatStore, LifecycleOutcome, MessagesAfter, SessionPage, StorageResult,
+};
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session,
+    SessionId, SessionStatus, StoreId, StoreProfile,
 };
 
 #[derive(Default)]
@@ -38,9 +40,13 @@ struct SessionData {
 
 impl SessionData {
     fn page(&self, newest: usize) -> SessionPage {
-        let mut messages: Vec<Message> = self.messages.values().rev().take(newest).cloned().collect();
+        let mut messages: Vec<Message> =
+            self.messages.values().rev().take(newest).cloned().collect();
         messages.reverse();
-        SessionPage { session: self.session.clone(), messages }
+        SessionPage {
+            session: self.session.clone(),
+            messages,
+        }
     }
 }
 
@@ -52,7 +58,9 @@ impl MemoryStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves no half-applied change (every mutation below
         // is computed before it is written), so a poisoned lock is safe to keep using.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -105,12 +113,26 @@ impl ChatStore for MemoryStore {
         state.last_session_id += 1;
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
-        let page = SessionPage { session: session.clone(), messages: Vec::new() };
-        state.sessions.insert(session.id, SessionData { session, messages: BTreeMap::new(), by_client_id: HashMap::new() });
+        let page = SessionPage {
+            session: session.clone(),
+            messages: Vec::new(),
+        };
+        state.sessions.insert(
+            session.id,
+            SessionData {
+                session,
+                messages: BTreeMap::new(),
+                by_client_id: HashMap::new(),
+            },
+        );
         Ok(Some(page))
     }
 
-    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>> {
+    async fn session_page(
+        &self,
+        id: SessionId,
+        newest: usize,
+    ) -> StorageResult<Option<SessionPage>> {
         Ok(self.state().sessions.get(&id).map(|data| data.page(newest)))
     }
 
@@ -124,11 +146,19 @@ impl ChatStore for MemoryStore {
         let Some(data) = state.sessions.get(&id) else {
             return Ok(None);
         };
-        let mut messages: Vec<Message> =
-            data.messages.range(after.saturating_add(1)..).take(limit + 1).map(|(_, m)| m.clone()).collect();
+        let mut messages: Vec<Message> = data
+            .messages
+            .range(after.saturating_add(1)..)
+            .take(limit + 1)
+            .map(|(_, m)| m.clone())
+            .collect();
         let has_more = messages.len() > limit;
         messages.truncate(limit);
-        Ok(Some(MessagesAfter { session: data.session.clone(), messages, has_more }))
+        Ok(Some(MessagesAfter {
+            session: data.session.clone(),
+            messages,
+            has_more,
+        }))
     }
 
     async fn append_message(
@@ -140,13 +170,22 @@ impl ChatStore for MemoryStore {
         let mut state = self.state();
         let id = state.last_message_id + 1;
         let Some(data) = state.sessions.get_mut(&seen.id) else {
-            return Err(super::StorageError::Malformed(format!("session {} vanished", seen.id)));
+            return Err(super::StorageError::Malformed(format!(
+                "session {} vanished",
+                seen.id
+            )));
         };
-        if let Some(existing) = message.client_message_id.as_ref().and_then(|c| data.by_client_id.get(c)) {
+        if let Some(existing) = message
+            .client_message_id
+            .as_ref()
+            .and_then(|c| data.by_client_id.get(c))
+        {
             return Ok(AppendOutcome::Duplicate(data.messages[existing].clone()));
         }
         let session = &mut data.session;
-        if session.lifecycle_version != seen.lifecycle_version || session.status == SessionStatus::Closed {
+        if session.lifecycle_version != seen.lifecycle_version
+            || session.status == SessionStatus::Closed
+        {
             return Ok(AppendOutcome::Stale(session.clone()));
         }
         session.last_message_id = id;
@@ -184,23 +223,26 @@ impl ChatStore for MemoryStore {
     ) -> StorageResult<LifecycleOutcome> {
         let mut state = self.state();
         let Some(data) = state.sessions.get_mut(&seen.id) else {
-            return Err(super::StorageError::Malformed(format!("session {} vanished", seen.id)));
+            return Err(super::StorageError::Malformed(format!(
+                "session {} vanished",
+                seen.id
+            )));
         };
         let session = &mut data.session;
         if session.lifecycle_version != seen.lifecycle_version {
             return Ok(LifecycleOutcome::Stale(session.clone()));
         }
-        session.status = status;
-        session.admin_id = admin_id;
-        session.updated = now;
-        session.lifecycle_version += 1;
-        if status == SessionStatus::Closed {
-            session.closed_at = Some(now);
+        let changed = seen.with_lifecycle(status, admin_id, now);
+        session.status = changed.status;
+        session.admin_id = changed.admin_id;
+        session.updated = changed.updated;
+        session.closed_at = changed.closed_at;
+        session.lifecycle_version = changed.lifecycle_version;
+        if status == SessionStatus::Closed
+            && state.active.get(&changed.store.id) == Some(&changed.id)
+        {
+            state.active.remove(&changed.store.id);
         }
-        let session = session.clone();
-        if status == SessionStatus::Closed && state.active.get(&session.store.id) == Some(&session.id) {
-            state.active.remove(&session.store.id);
-        }
-        Ok(LifecycleOutcome::Changed(session))
+        Ok(LifecycleOutcome::Changed(changed))
     }
 }

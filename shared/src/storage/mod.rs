@@ -16,8 +16,8 @@ pub use memory::MemoryStore;
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, Session, SessionId, SessionStatus, StoreId,
-    StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, Session, SessionId,
+    SessionStatus, StoreId, StoreProfile,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,6 +60,8 @@ pub enum AppendOutcome {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LifecycleOutcome {
+    /// Written. The session is the one the caller read with the change applied
+    /// ([`Session::with_lifecycle`]); messages may have arrived since.
     Changed(Session),
     /// The session's lifecycle moved since the caller read it; nothing was written.
     Stale(Session),
@@ -88,15 +90,27 @@ pub trait ChatStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StorageResult<Option<SessionPage>>;
     /// A session with its `newest` messages.
-    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>>;
+    async fn session_page(
+        &self,
+        id: SessionId,
+        newest: usize,
+    ) -> StorageResult<Option<SessionPage>>;
     /// Up to `limit` messages with ids above `after`, ascending.
-    async fn messages_after(&self, id: SessionId, after: MessageId, limit: usize)
-    -> StorageResult<Option<MessagesAfter>>;
+    async fn messages_after(
+        &self,
+        id: SessionId,
+        after: MessageId,
+        limit: usize,
+    ) -> StorageResult<Option<MessagesAfter>>;
 
     /// Appends a message to `session` if its lifecycle is still the one the caller read and
     /// it is not closed. The id is greater than every id the session holds.
-    async fn append_message(&self, session: &Session, message: NewMessage, now: Timestamp)
-    -> StorageResult<AppendOutcome>;
+    async fn append_message(
+        &self,
+        session: &Session,
+        message: NewMessage,
+        now: Timestamp,
+    ) -> StorageResult<AppendOutcome>;
 
     /// Moves `session` to `status`/`admin_id` if its lifecycle is still the one the caller
     /// read. Closing releases the store's active slot in the same write.

@@ -1,0 +1,188 @@
+//! Running DynamoDB Local as a child that cannot outlive the process that started it.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::install::{JAR, NATIVE_LIBS};
+use crate::probe::{answers_http, free_port, log_tail};
+use crate::{Error, cache_dir, install};
+
+/// A cold JVM on a busy machine, e.g. while other test binaries compile, can be slow.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// Ports are only reserved until they are handed over, so another process can win one.
+const PORT_ATTEMPTS: usize = 3;
+
+/// Runs the server (`"$@"`) and stops it as soon as its stdin reaches end of file, which
+/// happens when the process holding the write end exits, however it exits: destructors
+/// of values in statics never run, and a crash or `kill -9` runs nothing at all.
+///
+/// The watch runs in a subshell so that the wrapper itself can wait on the server and
+/// exit with it if it dies early. The server ignores SIGINT (the shell does that for
+/// background jobs), so Ctrl-C reaches it only through the closed pipe; the trap covers
+/// the wrapper being signalled on its own.
+const WRAPPER: &str = r#"
+exec 3<&0 </dev/null
+"$@" 3<&- &
+server=$!
+{ read _ignored <&3; kill "$server" 2>/dev/null; } &
+watcher=$!
+exec 3<&-
+trap 'kill "$server" 2>/dev/null' HUP INT TERM
+while :; do
+    wait "$server"
+    status=$?
+    kill -0 "$server" 2>/dev/null || break
+done
+kill "$watcher" 2>/dev/null
+exit "$status"
+"#;
+
+/// A running DynamoDB Local, in memory, with one database for every region and access
+/// key so that clients configured differently still see the same tables.
+///
+/// Dropping it stops the server and waits until it is gone. If it is never dropped, the
+/// server still stops when this process exits.
+#[derive(Debug)]
+pub struct DynamoDbLocal {
+    /// The wrapper shell; its stdin is the pipe whose closing stops the server.
+    wrapper: Child,
+    port: u16,
+}
+
+impl DynamoDbLocal {
+    /// Installs DynamoDB Local if needed and starts a fresh, empty instance on a free
+    /// port, returning once it answers HTTP requests.
+    pub fn start() -> Result<Self, Error> {
+        let java = find_on_path("java").ok_or(Error::JavaMissing)?;
+        let dir = install()?;
+        let logs = cache_dir().join("logs");
+        fs::create_dir_all(&logs).map_err(Error::io(format!("creating {}", logs.display())))?;
+        let mut attempt = 1;
+        loop {
+            let port = free_port().map_err(Error::io("looking for a free port"))?;
+            let log = logs.join(format!("{port}.log"));
+            let mut server = Self::spawn(&java, &dir, port, &log)?;
+            match server.wait_until_ready(&log) {
+                Ok(()) => return Ok(server),
+                Err(Startup::PortTaken) if attempt < PORT_ATTEMPTS => attempt += 1,
+                Err(Startup::PortTaken) => {
+                    return Err(failed(&log, "could not bind a free port"));
+                }
+                Err(Startup::Failed(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// The URL to give an SDK client as its endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn spawn(java: &Path, dir: &Path, port: u16, log: &Path) -> Result<Self, Error> {
+        let output = File::create(log).map_err(Error::io(format!("creating {}", log.display())))?;
+        let errors = output
+            .try_clone()
+            .map_err(Error::io(format!("opening {}", log.display())))?;
+        let mut library_path = OsString::from("-Djava.library.path=");
+        library_path.push(dir.join(NATIVE_LIBS));
+        let wrapper = Command::new("sh")
+            .args(["-c", WRAPPER, "dynamodb-local"])
+            .arg(java)
+            .arg(library_path)
+            .arg("-jar")
+            .arg(dir.join(JAR))
+            .args(["-inMemory", "-sharedDb", "-disableTelemetry", "-port"])
+            .arg(port.to_string())
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(output)
+            .stderr(errors)
+            .spawn()
+            .map_err(Error::io("starting DynamoDB Local through sh"))?;
+        Ok(DynamoDbLocal { wrapper, port })
+    }
+
+    /// Readiness of an external process can only be polled; the deadline keeps a wedged
+    /// JVM from hanging the caller.
+    fn wait_until_ready(&mut self, log: &Path) -> Result<(), Startup> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            // A failed bind leaves the JVM running without a server, so the log is the
+            // only sign of it.
+            let text = fs::read_to_string(log).unwrap_or_default();
+            if text.contains("Failed to bind") {
+                return Err(Startup::PortTaken);
+            }
+            if text.contains("Exception in thread \"main\"") {
+                return Err(Startup::Failed(failed(log, "failed during startup")));
+            }
+            match self.wrapper.try_wait() {
+                Ok(Some(status)) => {
+                    let reason = format!("exited during startup ({status})");
+                    return Err(Startup::Failed(failed(log, &reason)));
+                }
+                Ok(None) => {}
+                Err(source) => {
+                    let context = "checking on DynamoDB Local".to_owned();
+                    return Err(Startup::Failed(Error::Io { context, source }));
+                }
+            }
+            if answers_http(self.port) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Startup::Failed(Error::NotReady {
+                    endpoint: self.endpoint(),
+                    waited: READY_TIMEOUT,
+                    log: log.to_owned(),
+                    tail: log_tail(log),
+                }));
+            }
+            thread::sleep(POLL_INTERVAL);
+        }
+    }
+}
+
+impl Drop for DynamoDbLocal {
+    fn drop(&mut self) {
+        // Closing the pipe is what stops the server; the wrapper exits once it is gone.
+        drop(self.wrapper.stdin.take());
+        let _ = self.wrapper.wait();
+    }
+}
+
+enum Startup {
+    PortTaken,
+    Failed(Error),
+}
+
+fn failed(log: &Path, reason: &str) -> Error {
+    Error::Failed {
+        reason: reason.to_owned(),
+        log: log.to_owned(),
+        tail: log_tail(log),
+    }
+}
+
+/// Looked up here rather than left to the shell so that a missing Java is reported as
+/// such instead of as a server that exited with status 127.
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+}

@@ -1,0 +1,53 @@
+//! The stores and admins every end-to-end test knows, with fixed tokens.
+
+use shared::domain::{AdminProfile, StoreProfile};
+use shared::identities::{SeedAdmin, SeedFile, SeedStore};
+
+pub const TECH_STORE: u64 = 5;
+pub const OTHER_STORE: u64 = 6;
+pub const SARAH: u64 = 2;
+pub const OMAR: u64 = 3;
+
+pub fn token_of_store(id: u64) -> String {
+    format!("store-{id}-{}", "s".repeat(40))
+}
+
+pub fn token_of_admin(id: u64) -> String {
+    format!("admin-{id}-{}", "a".repeat(40))
+}
+
+pub fn tech_store() -> StoreProfile {
+    StoreProfile {
+        id: TECH_STORE,
+        name: "Tech Store".into(),
+        logo_url: "https://example.com/logo.jpg".into(),
+        email: "store@example.com".into(),
+    }
+}
+
+pub fn seed() -> SeedFile {
+    let other = StoreProfile {
+        id: OTHER_STORE,
+        name: "Other Store".into(),
+        logo_url: String::new(),
+        email: String::new(),
+    };
+    let admin = |id, name: &str| SeedAdmin {
+        profile: AdminProfile {
+            id,
+            name: name.into(),
+            email: format!("{}@example.com", name.to_lowercase()),
+        },
+        token: token_of_admin(id),
+    };
+    SeedFile {
+        stores: [tech_store(), other]
+            .into_iter()
+            .map(|profile| SeedStore {
+                token: token_of_store(profile.id),
+                profile,
+            })
+            .collect(),
+        admins: vec![admin(SARAH, "Sarah"), admin(OMAR, "Omar")],
+    }
+}

@@ -1,0 +1,152 @@
+//! The local gateway as a child process, as a developer runs it, with its output captured.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::stack::{binary, unique_table_name};
+
+/// How long the gateway may take to print something a test waits for.
+const OUTPUT_DEADLINE: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+struct Output {
+    lines: Mutex<Vec<String>>,
+    grew: Condvar,
+}
+
+pub struct Gateway {
+    child: Child,
+    base: String,
+    output: Arc<Output>,
+}
+
+impl Gateway {
+    /// On the embedded store, with the cast of [`crate::cast`].
+    pub fn start() -> Self {
+        Self::spawn(&[])
+    }
+
+    /// On `table` in DynamoDB Local, with the cast of [`crate::cast`].
+    pub fn start_on_dynamodb(table: &str) -> Self {
+        let endpoint = crate::stack::dynamodb().endpoint();
+        Self::spawn(&["--dynamodb-endpoint", &endpoint, "--table", table])
+    }
+
+    /// With the given arguments and no seed file (the demo identities).
+    pub fn start_with_args(args: &[&str]) -> Self {
+        let mut command = Command::new(binary("local-gateway"));
+        command
+            .args(["--http-port", "0", "--ws-port", "0"])
+            .args(args);
+        Self::launch(command)
+    }
+
+    fn spawn(args: &[&str]) -> Self {
+        let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("seed")));
+        std::fs::write(
+            &seed_path,
+            serde_json::to_string(&crate::cast::seed()).unwrap(),
+        )
+        .unwrap();
+        let mut command = Command::new(binary("local-gateway"));
+        command
+            .args(["--http-port", "0", "--ws-port", "0", "--seed"])
+            .arg(&seed_path)
+            .args(args);
+        Self::launch(command)
+    }
+
+    fn launch(mut command: Command) -> Self {
+        let mut child = command
+            .env("LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("local-gateway starts");
+        let output = Arc::new(Output::default());
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lines.lock().unwrap().push(line);
+                sink.grew.notify_all();
+            }
+        });
+        let mut gateway = Gateway {
+            child,
+            base: String::new(),
+            output,
+        };
+        let ready = gateway.wait_for_line(|line| line.starts_with("local-gateway ready: "));
+        let url = ready
+            .trim_start_matches("local-gateway ready: ")
+            .split_whitespace()
+            .next()
+            .unwrap();
+        gateway.base = url.to_owned();
+        gateway
+    }
+
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.base, path_and_query)
+    }
+
+    /// Every line printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.output.lines.lock().unwrap().clone()
+    }
+
+    /// Blocks until `found` finds something in the lines printed so far, and returns it.
+    fn wait_until<T>(&self, found: impl Fn(&[String]) -> Option<T>) -> T {
+        let deadline = Instant::now() + OUTPUT_DEADLINE;
+        let mut lines = self.output.lines.lock().unwrap();
+        loop {
+            if let Some(value) = found(&lines) {
+                return value;
+            }
+            let left = deadline
+                .checked_duration_since(Instant::now())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the gateway did not print what was expected; it printed:\n{}",
+                        lines.join("\n")
+                    )
+                });
+            lines = self.output.grew.wait_timeout(lines, left).unwrap().0;
+        }
+    }
+
+    /// Blocks until a line matching `wanted` has been printed, and returns it.
+    pub fn wait_for_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        self.wait_until(|lines| lines.iter().find(|line| wanted(line)).cloned())
+    }
+
+    /// The per-invocation log lines printed so far.
+    pub fn invocations(&self) -> Vec<Value> {
+        invocations_in(&self.lines()).collect()
+    }
+
+    /// Blocks until the `n`th (1-based) invocation has been logged, and returns its line.
+    pub fn invocation(&self, n: usize) -> Value {
+        self.wait_until(|lines| invocations_in(lines).nth(n - 1))
+    }
+}
+
+fn invocations_in(lines: &[String]) -> impl Iterator<Item = Value> + '_ {
+    lines
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|log| log["message"] == "invocation")
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,61 @@
+//! DynamoDB Local (one per test binary), fresh tables, and the workspace's built binaries.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use dynamodb_local::DynamoDbLocal;
+use shared::storage::DynamoStore;
+
+/// DynamoDB Local for this test binary, started on first use. It stops when the binary
+/// exits (see `dynamodb_local`), so no test has to.
+pub fn dynamodb() -> &'static DynamoDbLocal {
+    static INSTANCE: OnceLock<DynamoDbLocal> = OnceLock::new();
+    INSTANCE.get_or_init(|| DynamoDbLocal::start().expect("DynamoDB Local starts"))
+}
+
+/// A table name no other test of this run uses.
+pub fn unique_table_name(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A new, empty table in DynamoDB Local, created from template.yaml's definition.
+pub async fn fresh_table() -> String {
+    let table = unique_table_name("test");
+    let client = DynamoStore::local_client(&dynamodb().endpoint());
+    let definition = sam_template::Template::embedded()
+        .table()
+        .expect("template defines the table");
+    sam_template::create_table(&client, &table, &definition)
+        .await
+        .expect("table is created");
+    table
+}
+
+/// A DynamoDB store on a new, empty table.
+pub async fn fresh_dynamo_store() -> DynamoStore {
+    let table = fresh_table().await;
+    DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table)
+}
+
+/// A binary of this workspace, built by the test command before the tests run.
+pub fn binary(name: &str) -> PathBuf {
+    let test_exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let path = test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; build the binaries first (`cargo build --workspace --bins`, as the test command does)",
+        path.display()
+    );
+    path
+}
