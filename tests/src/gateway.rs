@@ -150,3 +150,22 @@ impl Drop for Gateway {
         let _ = self.child.wait();
     }
 }
+
+/// One HTTP exchange with a gateway: status and JSON body.
+pub async fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Token {token}"));
+    }
+    let response = request.send().await.expect("the gateway answers");
+    let status = response.status().as_u16();
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json"),
+        "every answer is JSON"
+    );
+    (status, response.json().await.expect("a JSON body"))
+}
