@@ -10,7 +10,9 @@ use std::time::Duration;
 pub enum Error {
     #[error("npm was not found on PATH; it is needed once to download DynamoDB Local")]
     NpmMissing,
-    #[error("java was not found on PATH; DynamoDB Local needs a Java 17+ runtime")]
+    #[error(
+        "java was not found on PATH; DynamoDB Local needs a Java runtime (17 is known to work)"
+    )]
     JavaMissing,
     #[error("{context}: {source}")]
     Io {

@@ -59,7 +59,7 @@ fn check(test_name: &str, ending: Ending) {
     let port: u16 = stdout
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| Some(line.split_once(PORT_MARKER)?.1.trim().parse().ok()?))
+        .find_map(|line| line.split_once(PORT_MARKER)?.1.trim().parse().ok())
         .expect("the owner reports its server's port");
     assert!(server_process_exists(port), "the server is running");
 

@@ -1,0 +1,148 @@
+//! The function binaries run as Lambdas: each is started with `AWS_LAMBDA_RUNTIME_API`
+//! pointing at a Runtime API in this test, gets recorded API Gateway events from `events/`,
+//! and must post back the API Gateway responses, talking to DynamoDB Local.
+
+use std::process::Stdio;
+
+use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
+use e2e::runtime_api::{Outcome, RuntimeApi};
+use e2e::stack::{binary, dynamodb, fresh_table};
+use serde_json::{Value, json};
+use shared::storage::DynamoStore;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+fn recorded_event(function: &str) -> Value {
+    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn with_token(mut event: Value, token: Option<&str>) -> Value {
+    let headers = event["headers"].as_object_mut().unwrap();
+    match token {
+        Some(token) => headers.insert("authorization".into(), json!(format!("Token {token}"))),
+        None => headers.remove("authorization"),
+    };
+    event
+}
+
+fn with_session_id(mut event: Value, session_id: &str) -> Value {
+    event["queryStringParameters"]["session_id"] = json!(session_id);
+    event["rawQueryString"] = json!(format!("session_id={session_id}"));
+    event
+}
+
+/// Runs the function binary on `events` and returns what it posted back for each, decoded
+/// as API Gateway responses (status, JSON body), and the log lines it printed.
+async fn invoke(
+    function: &str,
+    table: &str,
+    events: Vec<Value>,
+) -> (Vec<(u64, Value)>, Vec<Value>) {
+    let api = RuntimeApi::start().await;
+    let ids: Vec<String> = events.into_iter().map(|event| api.queue(event)).collect();
+    let mut child = Command::new(binary(function))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function}"),
+        )
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb().endpoint())
+        .env("TABLE_NAME", table)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the function binary starts");
+    let mut responses = Vec::new();
+    for id in &ids {
+        match api.outcome(id).await {
+            Outcome::Response(response) => {
+                let body: Value =
+                    serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap();
+                assert_eq!(response["headers"]["content-type"], "application/json");
+                responses.push((response["statusCode"].as_u64().unwrap(), body));
+            }
+            Outcome::Error(error) => panic!("{function} reported an error: {error}"),
+        }
+    }
+    // Every event is answered; the function now waits for the next one, as in AWS.
+    child.start_kill().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    child.wait().await.unwrap();
+    let logs = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    (responses, logs)
+}
+
+#[tokio::test]
+async fn the_session_functions_answer_recorded_events() {
+    let table = fresh_table().await;
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    seed().load_into(&store).await.unwrap();
+
+    let store_event = recorded_event("store-get-session");
+    let (responses, logs) = invoke(
+        "store-get-session",
+        &table,
+        vec![
+            with_token(store_event.clone(), Some(&token_of_store(TECH_STORE))),
+            with_token(store_event, None),
+        ],
+    )
+    .await;
+    let (status, session) = &responses[0];
+    assert_eq!(
+        (*status, &session["status"], &session["store_id"]),
+        (200, &json!("open"), &json!(TECH_STORE))
+    );
+    assert_eq!(
+        responses[1],
+        (401, json!({"success": false, "message": "Unauthorized"}))
+    );
+    let invocations: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["message"] == "invocation")
+        .collect();
+    assert_eq!(invocations.len(), 2);
+    assert_eq!(invocations[0]["route"], "GET /v1/chat/store/session/");
+    assert_eq!(invocations[0]["status"], 200);
+    assert!(invocations[0]["dynamodb_calls"].as_u64().unwrap() >= 2);
+    assert_eq!(invocations[1]["dynamodb_calls"], 0, "no token, no lookup");
+
+    let session_id = session["id"].to_string();
+    let admin_event = with_token(
+        recorded_event("admin-get-session"),
+        Some(&token_of_admin(SARAH)),
+    );
+    let (responses, _) = invoke(
+        "admin-get-session",
+        &table,
+        vec![
+            with_session_id(admin_event.clone(), &session_id),
+            with_session_id(admin_event, "abc"),
+        ],
+    )
+    .await;
+    assert_eq!(responses[0], (200, session.clone()));
+    assert_eq!(
+        responses[1],
+        (400, json!({"error": "session_id must be integer"}))
+    );
+}
