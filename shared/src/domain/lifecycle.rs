@@ -112,6 +112,10 @@ mod tests {
         }
     }
 
+    /// A session's status and the admin holding it.
+    type Held = (SessionStatus, Option<AdminId>);
+    type Outcome = Result<LifecycleChange, LifecycleError>;
+
     #[test]
     fn transitions_table() {
         const ME: AdminId = 2;
@@ -119,7 +123,7 @@ mod tests {
         let changed = |status, admin_id| Ok(LifecycleChange::To { status, admin_id });
         let unchanged = Ok(LifecycleChange::Unchanged);
         #[rustfmt::skip]
-        let table: Vec<((SessionStatus, Option<AdminId>), Actor, LifecycleAction, Result<LifecycleChange, LifecycleError>)> = vec![
+        let table: Vec<(Held, Actor, LifecycleAction, Outcome)> = vec![
             ((Open, None),        Actor::Admin(ME),  Claim, changed(Claimed, Some(ME))),
             ((Claimed, Some(ME)), Actor::Admin(ME),  Claim, unchanged),
             ((Claimed, Some(OTHER)), Actor::Admin(ME), Claim, Err(LifecycleError::ClaimedByAnother)),
