@@ -13,7 +13,6 @@ if [ ! -x "$venv/bin/cfn-lint" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check cfn-lint
 fi
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 step "format and lints"
 cargo fmt --all -- --check

@@ -69,6 +69,23 @@ pub struct MessageView {
     pub updated: Timestamp,
 }
 
+impl NewMessage {
+    /// The message as stored with `id` in `session_id`, committed at `created`.
+    pub fn stored(&self, id: MessageId, session_id: SessionId, created: Timestamp) -> Message {
+        Message {
+            id,
+            session_id,
+            sender_type: self.sender_type,
+            sender_id: self.sender_id,
+            content: self.content.clone(),
+            attachment_url: self.attachment_url.clone(),
+            attachment_type: self.attachment_type.clone(),
+            created,
+            client_message_id: self.client_message_id.clone(),
+        }
+    }
+}
+
 impl Message {
     /// The message as its recipient's receipts make it: `read` at or below the read mark,
     /// `delivered` at or below the delivered mark, `sent` otherwise. `updated` is when the

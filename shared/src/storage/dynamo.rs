@@ -195,6 +195,16 @@ fn cancellation_reasons(
     }
 }
 
+/// The session item a failed condition returned; sessions are never deleted, so a missing
+/// one means the table was changed behind the store's back.
+fn current_session(seen: &Session, reason: &CancellationReason) -> StorageResult<Session> {
+    let item = reason
+        .item
+        .clone()
+        .ok_or_else(|| StorageError::Malformed(format!("session {} vanished", seen.id)))?;
+    Ok(from_item::<SessionItem>(item)?.session)
+}
+
 fn failed_condition(reason: Option<&CancellationReason>) -> bool {
     reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
 }
@@ -575,20 +585,14 @@ impl ChatStore for DynamoStore {
         let Some(session) = session? else {
             return Ok(None);
         };
-        let mut messages = output
+        let messages = output
             .map_err(unavailable)?
             .items
             .unwrap_or_default()
             .into_iter()
             .map(|item| from_item::<MessageItem>(item).map(|m| m.message))
             .collect::<Result<Vec<_>, _>>()?;
-        let has_more = messages.len() > limit;
-        messages.truncate(limit);
-        Ok(Some(MessagesAfter {
-            session,
-            messages,
-            has_more,
-        }))
+        Ok(Some(MessagesAfter::from_one_more(session, messages, limit)))
     }
 
     async fn append_message(
@@ -605,17 +609,7 @@ impl ChatStore for DynamoStore {
             // Every id comes from one counter, so a fresh id is above every id committed so
             // far; the condition below turns that into "above the session's last" at commit.
             let id = self.bump_counter("MESSAGE_ID", 1).await?;
-            let stored = Message {
-                id,
-                session_id: seen.id,
-                sender_type: message.sender_type,
-                sender_id: message.sender_id,
-                content: message.content.clone(),
-                attachment_url: message.attachment_url.clone(),
-                attachment_type: message.attachment_type.clone(),
-                created: now,
-                client_message_id: message.client_message_id.clone(),
-            };
+            let stored = message.stored(id, seen.id, now);
             let mut activity = HashMap::new();
             activity.insert(":id".to_owned(), n(id));
             activity.insert(":now".to_owned(), s(now.to_string()));
@@ -675,12 +669,8 @@ impl ChatStore for DynamoStore {
                     self.message_by_id(seen.id, original).await?,
                 ));
             }
-            if let Some(current) = reasons
-                .first()
-                .filter(|r| failed_condition(Some(r)))
-                .and_then(|r| r.item.clone())
-            {
-                let current = from_item::<SessionItem>(current)?.session;
+            if failed_condition(reasons.first()) {
+                let current = current_session(seen, &reasons[0])?;
                 if current.lifecycle_version != seen.lifecycle_version
                     || current.status == SessionStatus::Closed
                 {
@@ -772,14 +762,8 @@ impl ChatStore for DynamoStore {
             let Some(reasons) = cancellation_reasons(&error) else {
                 return Err(unavailable(error));
             };
-            if let Some(current) = reasons
-                .first()
-                .filter(|r| failed_condition(Some(r)))
-                .and_then(|r| r.item.clone())
-            {
-                return Ok(LifecycleOutcome::Stale(
-                    from_item::<SessionItem>(current)?.session,
-                ));
+            if failed_condition(reasons.first()) {
+                return Ok(LifecycleOutcome::Stale(current_session(seen, &reasons[0])?));
             }
             if failed_condition(reasons.get(1)) {
                 return Err(StorageError::Malformed(format!(

@@ -146,19 +146,16 @@ impl ChatStore for MemoryStore {
         let Some(data) = state.sessions.get(&id) else {
             return Ok(None);
         };
-        let mut messages: Vec<Message> = data
+        let messages = data
             .messages
             .range(after.saturating_add(1)..)
             .take(limit + 1)
-            .map(|(_, m)| m.clone())
-            .collect();
-        let has_more = messages.len() > limit;
-        messages.truncate(limit);
-        Ok(Some(MessagesAfter {
-            session: data.session.clone(),
-            messages,
-            has_more,
-        }))
+            .map(|(_, m)| m.clone());
+        Ok(Some(MessagesAfter::from_one_more(
+            data.session.clone(),
+            messages.collect(),
+            limit,
+        )))
     }
 
     async fn append_message(
@@ -195,17 +192,7 @@ impl ChatStore for MemoryStore {
             SenderType::Store => session.store_message_count += 1,
             SenderType::Admin => session.admin_message_count += 1,
         }
-        let stored = Message {
-            id,
-            session_id: session.id,
-            sender_type: message.sender_type,
-            sender_id: message.sender_id,
-            content: message.content,
-            attachment_url: message.attachment_url,
-            attachment_type: message.attachment_type,
-            created: now,
-            client_message_id: message.client_message_id,
-        };
+        let stored = message.stored(id, session.id, now);
         if let Some(client_id) = &stored.client_message_id {
             data.by_client_id.insert(client_id.clone(), id);
         }

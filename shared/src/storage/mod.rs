@@ -47,6 +47,23 @@ pub struct MessagesAfter {
     pub has_more: bool,
 }
 
+impl MessagesAfter {
+    /// From a fetch of up to `limit + 1` messages: the extra one only says there are more.
+    pub(crate) fn from_one_more(
+        session: Session,
+        mut messages: Vec<Message>,
+        limit: usize,
+    ) -> Self {
+        let has_more = messages.len() > limit;
+        messages.truncate(limit);
+        MessagesAfter {
+            session,
+            messages,
+            has_more,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppendOutcome {
     /// Stored with an id above every id the session held.
