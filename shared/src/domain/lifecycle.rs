@@ -93,23 +93,11 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Timestamp;
-    use crate::domain::StoreProfile;
     use LifecycleAction::*;
     use SessionStatus::*;
 
     fn session(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
-        let store = StoreProfile {
-            id: 5,
-            name: "Tech Store".into(),
-            logo_url: String::new(),
-            email: String::new(),
-        };
-        Session {
-            status,
-            admin_id,
-            ..Session::new(1, store, Timestamp::now())
-        }
+        Session::sample(status, admin_id)
     }
 
     /// A session's status and the admin holding it.

@@ -126,6 +126,22 @@ impl Session {
         }
     }
 
+    /// A session of store 5 in `status`, held by `admin_id`, for tests of the rules.
+    #[cfg(test)]
+    pub(crate) fn sample(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
+        let store = StoreProfile {
+            id: 5,
+            name: "Tech Store".into(),
+            logo_url: String::new(),
+            email: String::new(),
+        };
+        Session {
+            status,
+            admin_id,
+            ..Session::new(1, store, Timestamp::now())
+        }
+    }
+
     pub fn store_id(&self) -> StoreId {
         self.store.id
     }
@@ -185,17 +201,7 @@ mod tests {
     use crate::domain::MessageStatus;
 
     fn session(admin_id: Option<AdminId>, status: SessionStatus) -> Session {
-        let store = StoreProfile {
-            id: 5,
-            name: "Tech Store".into(),
-            logo_url: String::new(),
-            email: String::new(),
-        };
-        Session {
-            admin_id,
-            status,
-            ..Session::new(1, store, Timestamp::now())
-        }
+        Session::sample(status, admin_id)
     }
 
     #[test]
