@@ -3,6 +3,7 @@
 use http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::domain::input::InvalidInput;
 use crate::domain::{LifecycleError, ViewDenied};
 use crate::storage::StorageError;
 
@@ -56,6 +57,12 @@ impl From<StorageError> for ChatError {
     fn from(error: StorageError) -> Self {
         tracing::error!(error = %error, "storage failure");
         ChatError::Unavailable
+    }
+}
+
+impl From<InvalidInput> for ChatError {
+    fn from(error: InvalidInput) -> Self {
+        ChatError::BadRequest(error.0)
     }
 }
 

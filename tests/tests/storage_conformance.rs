@@ -350,7 +350,7 @@ async fn twenty_concurrent_claims_have_one_winner(store: Store) {
         .unwrap()
         .session;
     assert_eq!(current.admin_id, winners[0].admin_id);
-    assert_eq!(current.lifecycle_version, seen.lifecycle_version + 1);
+    assert_eq!(current.revision, seen.revision + 1);
 }
 
 async fn closing_frees_the_stores_active_slot(store: Store) {

@@ -1,6 +1,7 @@
 //! The support-chat domain: who takes part, what a session and a message are, and the rules
 //! for viewing a session and moving it through its lifecycle.
 
+pub mod input;
 mod lifecycle;
 mod message;
 mod principal;

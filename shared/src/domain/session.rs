@@ -33,6 +33,9 @@ pub struct Receipts {
     pub delivered_at: Option<Timestamp>,
     pub read_up_to: MessageId,
     pub read_at: Option<Timestamp>,
+    /// How many of the other party's messages are at or below `read_up_to`.
+    #[serde(default)]
+    pub read_count: u64,
 }
 
 /// A session as stored, with the counters and watermarks kept in the same writes as the
@@ -52,13 +55,28 @@ pub struct Session {
     pub last_message_id: MessageId,
     pub store_message_count: u64,
     pub admin_message_count: u64,
+    /// Id of each party's newest message (0 before its first).
+    #[serde(default)]
+    pub last_store_message_id: MessageId,
+    #[serde(default)]
+    pub last_admin_message_id: MessageId,
+    /// The newest message, for list views.
+    #[serde(default)]
+    pub last_message: Option<Message>,
     /// What the store has received and read of the admin's messages.
     pub store_receipts: Receipts,
     /// What the admin side has received and read of the store's messages.
     pub admin_receipts: Receipts,
-    /// Bumped by every lifecycle change (claim, close, transfer); a write that depends on
-    /// who holds the session is conditional on it.
-    pub lifecycle_version: u64,
+    /// Bumped by every change of status, holder or tags; a write that depends on them is
+    /// conditional on it. Messages and receipts do not bump it.
+    pub revision: u64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The store's rating (1 to 5) of a closed session, given once.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    #[serde(default)]
+    pub feedback: Option<String>,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -99,9 +117,15 @@ impl Session {
             last_message_id: 0,
             store_message_count: 0,
             admin_message_count: 0,
+            last_store_message_id: 0,
+            last_admin_message_id: 0,
+            last_message: None,
             store_receipts: Receipts::default(),
             admin_receipts: Receipts::default(),
-            lifecycle_version: 0,
+            revision: 0,
+            tags: Vec::new(),
+            rating: None,
+            feedback: None,
         }
     }
 
@@ -121,7 +145,7 @@ impl Session {
             } else {
                 self.closed_at
             },
-            lifecycle_version: self.lifecycle_version + 1,
+            revision: self.revision + 1,
             ..self.clone()
         }
     }
@@ -166,12 +190,38 @@ impl Session {
         }
     }
 
+    /// How many messages `party` sent.
+    pub fn messages_from(&self, party: SenderType) -> u64 {
+        match party {
+            SenderType::Store => self.store_message_count,
+            SenderType::Admin => self.admin_message_count,
+        }
+    }
+
+    /// Id of the newest message `party` sent (0 if none).
+    pub fn last_message_from(&self, party: SenderType) -> MessageId {
+        match party {
+            SenderType::Store => self.last_store_message_id,
+            SenderType::Admin => self.last_admin_message_id,
+        }
+    }
+
+    /// `reader`'s receipts of the other party's messages.
+    pub fn receipts_of(&self, reader: SenderType) -> &Receipts {
+        match reader {
+            SenderType::Store => &self.store_receipts,
+            SenderType::Admin => &self.admin_receipts,
+        }
+    }
+
+    /// Messages from the other party that `reader` has not read.
+    pub fn unread_by(&self, reader: SenderType) -> u64 {
+        self.messages_from(reader.other()).saturating_sub(self.receipts_of(reader).read_count)
+    }
+
     /// The receipts that decide the status of a message from `sender`: the recipient's.
     pub fn receipts_of_recipient(&self, sender: SenderType) -> &Receipts {
-        match sender {
-            SenderType::Store => &self.admin_receipts,
-            SenderType::Admin => &self.store_receipts,
-        }
+        self.receipts_of(sender.other())
     }
 
     pub fn message_view(&self, message: &Message) -> MessageView {
@@ -246,6 +296,7 @@ mod tests {
             delivered_at: Some(read_at),
             read_up_to: 2,
             read_at: Some(read_at),
+            read_count: 1,
         };
         let message = |id, sender_type| Message {
             id,

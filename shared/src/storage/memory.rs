@@ -1,19 +1,21 @@
 //! The embedded store: the whole model in one mutex-guarded map. It keeps the same
-//! invariants as the DynamoDB store and passes the same conformance suite.
+//! invariants as the DynamoDB store and passes the same conformance suite; counts are
+//! computed from the map, which is as cheap as keeping counters at this size.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
 use super::{
-    AppendOutcome, ChatStore, LifecycleOutcome, MessagesAfter, SessionPage, StorageResult,
+    AppendGuard, AppendOutcome, Bucket, ChatStore, ListPosition, MessagesAfter, ReceiptKind, SessionList,
+    SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session,
-    SessionId, SessionStatus, StoreId, StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId,
+    SessionStatus, StoreId, StoreProfile,
 };
 
 #[derive(Default)]
@@ -40,13 +42,15 @@ struct SessionData {
 
 impl SessionData {
     fn page(&self, newest: usize) -> SessionPage {
-        let mut messages: Vec<Message> =
-            self.messages.values().rev().take(newest).cloned().collect();
+        let mut messages: Vec<Message> = self.messages.values().rev().take(newest).cloned().collect();
         messages.reverse();
-        SessionPage {
-            session: self.session.clone(),
-            messages,
-        }
+        SessionPage { session: self.session.clone(), messages }
+    }
+}
+
+impl State {
+    fn session_mut(&mut self, id: SessionId) -> StorageResult<&mut SessionData> {
+        self.sessions.get_mut(&id).ok_or_else(|| StorageError::Malformed(format!("session {id} vanished")))
     }
 }
 
@@ -55,12 +59,26 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        // A panic while holding the lock leaves no half-applied change (every mutation below
-        // is computed before it is written), so a poisoned lock is safe to keep using.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every mutation below is computed before it is written, so a panic while holding
+        // the lock leaves no half-applied change and a poisoned lock is safe to keep using.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies `change` to the session if `condition` holds for it, else reports it as it is.
+    fn write_if(
+        &self,
+        seen: &Session,
+        condition: impl Fn(&Session) -> bool,
+        change: impl FnOnce(&mut Session),
+    ) -> StorageResult<WriteOutcome> {
+        let mut state = self.state();
+        let session = &mut state.session_mut(seen.id)?.session;
+        if !condition(session) {
+            return Ok(WriteOutcome::Stale(session.clone()));
+        }
+        change(session);
+        Ok(WriteOutcome::Written(session.clone()))
     }
 }
 
@@ -113,26 +131,21 @@ impl ChatStore for MemoryStore {
         state.last_session_id += 1;
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
-        let page = SessionPage {
-            session: session.clone(),
-            messages: Vec::new(),
-        };
-        state.sessions.insert(
-            session.id,
-            SessionData {
-                session,
-                messages: BTreeMap::new(),
-                by_client_id: HashMap::new(),
-            },
-        );
+        let page = SessionPage { session: session.clone(), messages: Vec::new() };
+        let data = SessionData { session, messages: BTreeMap::new(), by_client_id: HashMap::new() };
+        state.sessions.insert(data.session.id, data);
         Ok(Some(page))
     }
 
-    async fn session_page(
-        &self,
-        id: SessionId,
-        newest: usize,
-    ) -> StorageResult<Option<SessionPage>> {
+    async fn active_session_id(&self, store: StoreId) -> StorageResult<Option<SessionId>> {
+        Ok(self.state().active.get(&store).copied())
+    }
+
+    async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
+        Ok(self.state().sessions.get(&id).map(|data| data.session.clone()))
+    }
+
+    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>> {
         Ok(self.state().sessions.get(&id).map(|data| data.page(newest)))
     }
 
@@ -146,58 +159,84 @@ impl ChatStore for MemoryStore {
         let Some(data) = state.sessions.get(&id) else {
             return Ok(None);
         };
-        let messages = data
-            .messages
-            .range(after.saturating_add(1)..)
-            .take(limit + 1)
-            .map(|(_, m)| m.clone());
-        Ok(Some(MessagesAfter::from_one_more(
-            data.session.clone(),
-            messages.collect(),
-            limit,
-        )))
+        let messages = data.messages.range(after.saturating_add(1)..).take(limit + 1).map(|(_, m)| m.clone());
+        Ok(Some(MessagesAfter::from_one_more(data.session.clone(), messages.collect(), limit)))
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
+        let state = self.state();
+        let buckets = Bucket::for_query(query);
+        let mut matching: Vec<&Session> = state
+            .sessions
+            .values()
+            .map(|data| &data.session)
+            .filter(|s| buckets.iter().any(|b| b.contains(s)))
+            .filter(|s| query.tag.as_ref().is_none_or(|tag| s.tags.contains(tag)))
+            .collect();
+        let total_count = matching.len() as u64;
+        matching.sort_by_key(|s| std::cmp::Reverse(ListPosition::of(s)));
+        let mut page: Vec<Session> = matching
+            .into_iter()
+            .filter(|s| query.after.as_ref().is_none_or(|after| ListPosition::of(s) < *after))
+            .skip(query.offset)
+            .take(query.limit + 1)
+            .cloned()
+            .collect();
+        let next = (page.len() > query.limit).then(|| ListPosition::of(&page[query.limit - 1]));
+        page.truncate(query.limit);
+        Ok(SessionList { sessions: page, total_count, next })
+    }
+
+    async fn next_message_id(&self) -> StorageResult<MessageId> {
+        let mut state = self.state();
+        state.last_message_id += 1;
+        Ok(state.last_message_id)
     }
 
     async fn append_message(
         &self,
-        seen: &Session,
+        session_id: SessionId,
+        guard: AppendGuard,
+        id: MessageId,
         message: NewMessage,
         now: Timestamp,
     ) -> StorageResult<AppendOutcome> {
         let mut state = self.state();
-        let id = state.last_message_id + 1;
-        let Some(data) = state.sessions.get_mut(&seen.id) else {
-            return Err(super::StorageError::Malformed(format!(
-                "session {} vanished",
-                seen.id
-            )));
-        };
-        if let Some(existing) = message
-            .client_message_id
-            .as_ref()
-            .and_then(|c| data.by_client_id.get(c))
-        {
+        // Ids handed out are never reused, so a fresh one is above every committed id.
+        let fresh_id = state.last_message_id + 1;
+        let data = state.session_mut(session_id)?;
+        if let Some(existing) = message.client_message_id.as_ref().and_then(|c| data.by_client_id.get(c)) {
             return Ok(AppendOutcome::Duplicate(data.messages[existing].clone()));
         }
         let session = &mut data.session;
-        if session.lifecycle_version != seen.lifecycle_version
-            || session.status == SessionStatus::Closed
-        {
-            return Ok(AppendOutcome::Stale(session.clone()));
+        let allowed = match guard {
+            AppendGuard::Revision(revision) => session.revision == revision,
+            AppendGuard::NotClosed => true,
+        };
+        if !allowed || session.status == SessionStatus::Closed {
+            return Ok(AppendOutcome::Stale(Box::new(session.clone())));
         }
+        let id = if id > session.last_message_id { id } else { fresh_id };
+        let stored = message.stored(id, session.id, now);
         session.last_message_id = id;
         session.last_message_at = now;
         session.updated = now;
-        match message.sender_type {
-            SenderType::Store => session.store_message_count += 1,
-            SenderType::Admin => session.admin_message_count += 1,
+        session.last_message = Some(stored.clone());
+        match stored.sender_type {
+            SenderType::Store => {
+                session.store_message_count += 1;
+                session.last_store_message_id = id;
+            }
+            SenderType::Admin => {
+                session.admin_message_count += 1;
+                session.last_admin_message_id = id;
+            }
         }
-        let stored = message.stored(id, session.id, now);
         if let Some(client_id) = &stored.client_message_id {
             data.by_client_id.insert(client_id.clone(), id);
         }
         data.messages.insert(id, stored.clone());
-        state.last_message_id = id;
+        state.last_message_id = state.last_message_id.max(id);
         Ok(AppendOutcome::Appended(stored))
     }
 
@@ -207,29 +246,77 @@ impl ChatStore for MemoryStore {
         status: SessionStatus,
         admin_id: Option<AdminId>,
         now: Timestamp,
-    ) -> StorageResult<LifecycleOutcome> {
-        let mut state = self.state();
-        let Some(data) = state.sessions.get_mut(&seen.id) else {
-            return Err(super::StorageError::Malformed(format!(
-                "session {} vanished",
-                seen.id
-            )));
-        };
-        let session = &mut data.session;
-        if session.lifecycle_version != seen.lifecycle_version {
-            return Ok(LifecycleOutcome::Stale(session.clone()));
-        }
+    ) -> StorageResult<WriteOutcome> {
         let changed = seen.with_lifecycle(status, admin_id, now);
+        let mut state = self.state();
+        let session = &mut state.session_mut(seen.id)?.session;
+        if session.revision != seen.revision {
+            return Ok(WriteOutcome::Stale(session.clone()));
+        }
         session.status = changed.status;
         session.admin_id = changed.admin_id;
         session.updated = changed.updated;
         session.closed_at = changed.closed_at;
-        session.lifecycle_version = changed.lifecycle_version;
-        if status == SessionStatus::Closed
-            && state.active.get(&changed.store.id) == Some(&changed.id)
-        {
-            state.active.remove(&changed.store.id);
+        session.revision = changed.revision;
+        // Closing frees the store's active slot in the same step.
+        if status == SessionStatus::Closed && state.active.get(&seen.store.id) == Some(&seen.id) {
+            state.active.remove(&seen.store.id);
         }
-        Ok(LifecycleOutcome::Changed(changed))
+        Ok(WriteOutcome::Written(changed))
+    }
+
+    async fn mark_receipt(
+        &self,
+        seen: &Session,
+        reader: SenderType,
+        kind: ReceiptKind,
+        up_to: MessageId,
+        now: Timestamp,
+    ) -> StorageResult<Session> {
+        let mut state = self.state();
+        let data = state.session_mut(seen.id)?;
+        let above: Vec<Message> = data.messages.range(up_to.saturating_add(1)..).map(|(_, m)| m.clone()).collect();
+        let read_count = read_count_at(seen, reader, up_to, &above);
+        let receipts = match reader {
+            SenderType::Store => &mut data.session.store_receipts,
+            SenderType::Admin => &mut data.session.admin_receipts,
+        };
+        match kind {
+            ReceiptKind::Delivered if up_to > receipts.delivered_up_to => {
+                receipts.delivered_up_to = up_to;
+                receipts.delivered_at = Some(now);
+            }
+            ReceiptKind::Read if up_to > receipts.read_up_to => {
+                receipts.read_up_to = up_to;
+                receipts.read_at = Some(now);
+                receipts.read_count = read_count;
+            }
+            _ => {}
+        }
+        Ok(data.session.clone())
+    }
+
+    async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
+        self.write_if(seen, |current| current.revision == seen.revision, |session| {
+            session.tags = tags;
+            session.updated = now;
+            session.revision += 1;
+        })
+    }
+
+    async fn rate_session(
+        &self,
+        seen: &Session,
+        rating: u8,
+        feedback: Option<String>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let unrated_and_closed =
+            |current: &Session| current.status == SessionStatus::Closed && current.rating.is_none();
+        self.write_if(seen, unrated_and_closed, |session| {
+            session.rating = Some(rating);
+            session.feedback = feedback;
+            session.updated = now;
+        })
     }
 }

@@ -2,8 +2,9 @@
 //! [`DynamoStore`] (a single DynamoDB table) and [`MemoryStore`] (embedded, zero setup).
 //!
 //! The trait speaks in domain terms. Every invariant that needs atomicity is the store's
-//! job: one active session per store, message ids that increase in commit order, and writes
-//! that are conditional on the session state the caller decided on.
+//! job: one active session per store, message ids that increase in commit order, counters
+//! kept in the same write as what they count, and writes that are conditional on the
+//! session state the caller decided on.
 
 mod dynamo;
 mod memory;
@@ -16,7 +17,7 @@ pub use memory::MemoryStore;
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, Session, SessionId,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId,
     SessionStatus, StoreId, StoreProfile,
 };
 
@@ -49,19 +50,20 @@ pub struct MessagesAfter {
 
 impl MessagesAfter {
     /// From a fetch of up to `limit + 1` messages: the extra one only says there are more.
-    pub(crate) fn from_one_more(
-        session: Session,
-        mut messages: Vec<Message>,
-        limit: usize,
-    ) -> Self {
+    pub(crate) fn from_one_more(session: Session, mut messages: Vec<Message>, limit: usize) -> Self {
         let has_more = messages.len() > limit;
         messages.truncate(limit);
-        MessagesAfter {
-            session,
-            messages,
-            has_more,
-        }
+        MessagesAfter { session, messages, has_more }
     }
+}
+
+/// What a send is conditional on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppendGuard {
+    /// The session's revision is still the one the sender was authorised against.
+    Revision(u64),
+    /// The session is not closed (a store writing to its own active session).
+    NotClosed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,18 +72,74 @@ pub enum AppendOutcome {
     Appended(Message),
     /// The session already holds a message with this `client_message_id`; nothing was stored.
     Duplicate(Message),
-    /// The session's lifecycle moved since the caller read it (or it is closed); nothing
-    /// was stored. The caller decides again on the current state.
+    /// The guard no longer holds; nothing was stored. The caller decides again on the
+    /// current session.
+    Stale(Box<Session>),
+}
+
+/// The outcome of a write conditional on the session the caller read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the session as it now is, as far as the write knows: the one the caller
+    /// read with the change applied (messages may have arrived since).
+    Written(Session),
+    /// The session changed since the caller read it; nothing was written.
     Stale(Session),
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptKind {
+    Delivered,
+    Read,
+}
+
+/// Which sessions an admin lists (API.md: all open ones; claimed and closed only its own).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LifecycleOutcome {
-    /// Written. The session is the one the caller read with the change applied
-    /// ([`Session::with_lifecycle`]); messages may have arrived since.
-    Changed(Session),
-    /// The session's lifecycle moved since the caller read it; nothing was written.
-    Stale(Session),
+pub struct SessionQuery {
+    pub admin: AdminId,
+    pub status: Option<SessionStatus>,
+    pub tag: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+    /// Continue after this position (a previous page's `next_cursor`).
+    pub after: Option<ListPosition>,
+}
+
+/// A place in the activity order of sessions: newest activity first, ties by id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListPosition {
+    pub last_message_at: Timestamp,
+    pub session_id: SessionId,
+}
+
+impl ListPosition {
+    pub fn of(session: &Session) -> Self {
+        ListPosition { last_message_at: session.last_message_at, session_id: session.id }
+    }
+
+    /// The opaque text clients hand back as `cursor`.
+    pub fn to_cursor(&self) -> String {
+        use base64::Engine;
+        let text = format!("{}|{}", self.last_message_at, self.session_id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
+    pub fn from_cursor(cursor: &str) -> Option<Self> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (at, id) = text.split_once('|')?;
+        Some(ListPosition { last_message_at: Timestamp::parse(at).ok()?, session_id: id.parse().ok()? })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionList {
+    pub sessions: Vec<Session>,
+    /// How many sessions match the query's status and tag, whatever the page.
+    pub total_count: u64,
+    /// Where the next page starts, if there is one.
+    pub next: Option<ListPosition>,
 }
 
 #[async_trait]
@@ -96,7 +154,7 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn revoke_token(&self, token: &TokenHash) -> StorageResult<bool>;
     async fn principal_for(&self, token: &TokenHash) -> StorageResult<Option<Principal>>;
 
-    // Sessions.
+    // Reading sessions.
     /// The store's open or claimed session with its `newest` messages, created (open, with
     /// the store's profile copied in) when it has none. Concurrent calls for one store
     /// yield one session. `None` when the store does not exist.
@@ -106,12 +164,11 @@ pub trait ChatStore: Send + Sync + 'static {
         newest: usize,
         now: Timestamp,
     ) -> StorageResult<Option<SessionPage>>;
+    /// The id of the store's open or claimed session, if it has one.
+    async fn active_session_id(&self, store: StoreId) -> StorageResult<Option<SessionId>>;
+    async fn session(&self, id: SessionId) -> StorageResult<Option<Session>>;
     /// A session with its `newest` messages.
-    async fn session_page(
-        &self,
-        id: SessionId,
-        newest: usize,
-    ) -> StorageResult<Option<SessionPage>>;
+    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>>;
     /// Up to `limit` messages with ids above `after`, ascending.
     async fn messages_after(
         &self,
@@ -119,23 +176,99 @@ pub trait ChatStore: Send + Sync + 'static {
         after: MessageId,
         limit: usize,
     ) -> StorageResult<Option<MessagesAfter>>;
+    /// The sessions `query.admin` may list, newest activity first.
+    async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList>;
 
-    /// Appends a message to `session` if its lifecycle is still the one the caller read and
-    /// it is not closed. The id is greater than every id the session holds.
+    // Messages.
+    /// A fresh message id, greater than every id committed so far. Taken before the send
+    /// is decided, so that both happen in one round trip; unused ids are simply skipped.
+    async fn next_message_id(&self) -> StorageResult<MessageId>;
+    /// Appends `message` to `session` under `guard`, with `id` or, if a greater id has
+    /// committed there meanwhile, a fresh one.
     async fn append_message(
         &self,
-        session: &Session,
+        session: SessionId,
+        guard: AppendGuard,
+        id: MessageId,
         message: NewMessage,
         now: Timestamp,
     ) -> StorageResult<AppendOutcome>;
 
-    /// Moves `session` to `status`/`admin_id` if its lifecycle is still the one the caller
+    // Changing sessions.
+    /// Moves `seen` to `status`/`admin_id` if its revision is still the one the caller
     /// read. Closing releases the store's active slot in the same write.
     async fn change_lifecycle(
         &self,
-        session: &Session,
+        seen: &Session,
         status: SessionStatus,
         admin_id: Option<AdminId>,
         now: Timestamp,
-    ) -> StorageResult<LifecycleOutcome>;
+    ) -> StorageResult<WriteOutcome>;
+    /// Raises `reader`'s delivered or read mark on the other party's messages to `up_to`
+    /// (at most `seen.last_message_id`); a mark never moves back. Returns the session with
+    /// the mark as it now stands.
+    async fn mark_receipt(
+        &self,
+        seen: &Session,
+        reader: SenderType,
+        kind: ReceiptKind,
+        up_to: MessageId,
+        now: Timestamp,
+    ) -> StorageResult<Session>;
+    /// Replaces the tags of `seen` if its revision is still the one the caller read.
+    async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome>;
+    /// Records the store's rating of `seen` if it is closed and not yet rated.
+    async fn rate_session(
+        &self,
+        seen: &Session,
+        rating: u8,
+        feedback: Option<String>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome>;
+}
+
+/// The list a session counts in for `total_count`: the open queue, or one admin's claimed
+/// or closed sessions. Sessions closed before anyone claimed them are in no list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Bucket {
+    Open,
+    Held(AdminId, SessionStatus),
+}
+
+impl Bucket {
+    pub(crate) fn of(status: SessionStatus, admin_id: Option<AdminId>) -> Option<Bucket> {
+        match (status, admin_id) {
+            (SessionStatus::Open, _) => Some(Bucket::Open),
+            (status, Some(admin)) => Some(Bucket::Held(admin, status)),
+            (SessionStatus::Claimed | SessionStatus::Closed, None) => None,
+        }
+    }
+
+    /// The buckets a query counts: its status, or every list the admin sees.
+    pub(crate) fn for_query(query: &SessionQuery) -> Vec<Bucket> {
+        let held = |status| Bucket::Held(query.admin, status);
+        match query.status {
+            Some(SessionStatus::Open) => vec![Bucket::Open],
+            Some(status) => vec![held(status)],
+            None => vec![Bucket::Open, held(SessionStatus::Claimed), held(SessionStatus::Closed)],
+        }
+    }
+
+    pub(crate) fn contains(&self, session: &Session) -> bool {
+        Bucket::of(session.status, session.admin_id).as_ref() == Some(self)
+    }
+}
+
+/// The number of `reader`'s receipts a read mark at `up_to` covers, from the session as
+/// read and the other party's messages above `up_to` up to the session's last message.
+pub(crate) fn read_count_at(seen: &Session, reader: SenderType, up_to: MessageId, above: &[Message]) -> u64 {
+    let other = reader.other();
+    if up_to >= seen.last_message_from(other) {
+        return seen.messages_from(other);
+    }
+    let unread = above
+        .iter()
+        .filter(|m| m.sender_type == other && m.id > up_to && m.id <= seen.last_message_id)
+        .count() as u64;
+    seen.messages_from(other).saturating_sub(unread)
 }

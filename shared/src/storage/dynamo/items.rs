@@ -1,0 +1,212 @@
+//! Keys, item shapes and conversions of the single table.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
+use serde::{Deserialize, Serialize};
+
+use super::super::{Bucket, StorageError, StorageResult};
+use crate::Timestamp;
+use crate::auth::TokenHash;
+use crate::domain::{
+    AdminId, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId,
+};
+
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+pub(super) const SESSION_SK: &str = "SESSION";
+pub(super) const PROFILE_SK: &str = "PROFILE";
+pub(super) const ACTIVE_SK: &str = "ACTIVE";
+pub(super) const TOKEN_SK: &str = "TOKEN";
+pub(super) const COUNTER_PK: &str = "COUNTER";
+pub(super) const COUNTS_PK: &str = "COUNTS";
+pub(super) const OPEN_QUEUE: &str = "OPEN";
+pub(super) const OPEN_QUEUE_INDEX: &str = "OpenQueue";
+pub(super) const BY_ADMIN_INDEX: &str = "ByAdmin";
+
+pub(super) fn session_pk(id: SessionId) -> String {
+    format!("SESSION#{id}")
+}
+pub(super) fn message_sk(id: MessageId) -> String {
+    format!("MSG#{id:020}")
+}
+pub(super) fn client_sk(client_message_id: &str) -> String {
+    format!("CLIENT#{client_message_id}")
+}
+pub(super) fn store_pk(id: StoreId) -> String {
+    format!("STORE#{id}")
+}
+pub(super) fn admin_pk(id: AdminId) -> String {
+    format!("ADMIN#{id}")
+}
+pub(super) fn token_pk(hash: &TokenHash) -> String {
+    format!("TOKEN#{}", hash.as_hex())
+}
+/// Sorts like (last activity, session id): fixed-width text of both.
+pub(super) fn activity_key(at: Timestamp, id: SessionId) -> String {
+    format!("{at}#{id:020}")
+}
+/// The counter item of a list: `OPEN`, `ADMIN#<id>#claimed`, `ADMIN#<id>#closed`.
+pub(super) fn bucket_sk(bucket: &Bucket) -> String {
+    match bucket {
+        Bucket::Open => OPEN_QUEUE.to_owned(),
+        Bucket::Held(admin, status) => format!("ADMIN#{admin}#{}", status_name(*status)),
+    }
+}
+/// A counter item's attribute for sessions with `tag`; `total` counts them all.
+pub(super) fn tag_counter(tag: &str) -> String {
+    format!("tag#{tag}")
+}
+pub(super) fn status_name(status: SessionStatus) -> &'static str {
+    match status {
+        SessionStatus::Open => "open",
+        SessionStatus::Claimed => "claimed",
+        SessionStatus::Closed => "closed",
+    }
+}
+
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+pub(super) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SessionItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    pub(super) session: Session,
+    /// Present only while open: the sparse `OpenQueue` index.
+    #[serde(rename = "QueuePK", default, skip_serializing_if = "Option::is_none")]
+    pub(super) queue_pk: Option<String>,
+    /// Present while an admin holds it: the `ByAdmin` index.
+    #[serde(rename = "AdminPK", default, skip_serializing_if = "Option::is_none")]
+    pub(super) admin_pk: Option<String>,
+    #[serde(rename = "ActivityKey")]
+    activity_key: String,
+}
+
+impl SessionItem {
+    pub(super) fn new(session: Session) -> Self {
+        SessionItem {
+            pk: session_pk(session.id),
+            sk: SESSION_SK.into(),
+            queue_pk: (session.status == SessionStatus::Open).then(|| OPEN_QUEUE.into()),
+            admin_pk: session.admin_id.map(admin_pk),
+            activity_key: activity_key(session.last_message_at, session.id),
+            session,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct MessageItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) message: Message,
+}
+
+impl MessageItem {
+    pub(super) fn new(message: Message) -> Self {
+        MessageItem { pk: session_pk(message.session_id), sk: message_sk(message.id), message }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ProfileItem<P> {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(flatten)]
+    pub(super) profile: P,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct TokenItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    pub(super) principal: Principal,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct PointerItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    pub(super) session_id: SessionId,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ClientIdItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    pub(super) message_id: MessageId,
+}
+
+pub(super) fn to_item(value: &impl Serialize) -> StorageResult<Item> {
+    serde_dynamo::to_item(value).map_err(|e| StorageError::Malformed(e.to_string()))
+}
+
+pub(super) fn to_attribute(value: &impl Serialize) -> StorageResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StorageError::Malformed(e.to_string()))
+}
+
+pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> StorageResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StorageError::Malformed(e.to_string()))
+}
+
+pub(super) fn session_from(item: Item) -> StorageResult<Session> {
+    Ok(from_item::<SessionItem>(item)?.session)
+}
+
+pub(super) fn message_from(item: Item) -> StorageResult<Message> {
+    Ok(from_item::<MessageItem>(item)?.message)
+}
+
+pub(super) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> StorageError {
+    StorageError::Unavailable(DisplayErrorContext(&error).to_string())
+}
+
+pub(super) fn sk_of(item: &Item) -> Option<&str> {
+    item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// Why a transaction was cancelled, item by item.
+pub(super) fn cancellation_reasons(
+    error: &SdkError<TransactWriteItemsError>,
+) -> Option<&[CancellationReason]> {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            e.cancellation_reasons.as_deref()
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn failed_condition(reason: Option<&CancellationReason>) -> bool {
+    reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+}
+
+/// The session item a failed condition returned; sessions are never deleted, so a missing
+/// one means the table was changed behind the store's back.
+pub(super) fn current_session(id: SessionId, returned: Option<Item>) -> StorageResult<Session> {
+    let item = returned.ok_or_else(|| StorageError::Malformed(format!("session {id} vanished")))?;
+    session_from(item)
+}

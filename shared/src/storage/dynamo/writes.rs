@@ -1,0 +1,349 @@
+//! Writes that change a session: sends, lifecycle moves, receipts, tags, ratings. Each is
+//! one conditional write (a transaction where counters or other items change with it).
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::items::*;
+use super::{Counted, DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
+use crate::Timestamp;
+use crate::domain::{AdminId, MessageId, NewMessage, SenderType, Session, SessionId, SessionStatus};
+use crate::storage::{AppendGuard, AppendOutcome, Bucket, ReceiptKind, StorageError, StorageResult, WriteOutcome, read_count_at};
+
+/// Builds one `Update` of a session item.
+struct SessionUpdate {
+    set: Vec<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+    condition: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl SessionUpdate {
+    fn new() -> Self {
+        let mut names = HashMap::new();
+        names.insert("#status".to_owned(), "status".to_owned());
+        SessionUpdate { set: vec![], add: vec![], remove: vec![], condition: vec![], names, values: HashMap::new() }
+    }
+
+    fn set(mut self, path: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.set.push(format!("{path} = {placeholder}"));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn add(mut self, path: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.add.push(format!("{path} {placeholder}"));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn remove(mut self, path: &str) -> Self {
+        self.remove.push(path.to_owned());
+        self
+    }
+
+    /// Adds `expression` to the condition; `{}` stands for the placeholder of `value`.
+    fn require(mut self, expression: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.condition.push(expression.replace("{}", &placeholder));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn expression(&self) -> String {
+        let mut parts = Vec::new();
+        for (keyword, clauses) in [("SET", &self.set), ("ADD", &self.add), ("REMOVE", &self.remove)] {
+            if !clauses.is_empty() {
+                parts.push(format!("{keyword} {}", clauses.join(", ")));
+            }
+        }
+        parts.join(" ")
+    }
+
+    fn condition(&self) -> String {
+        let mut condition = vec!["attribute_exists(PK)".to_owned()];
+        condition.extend(self.condition.iter().cloned());
+        condition.join(" AND ")
+    }
+
+    fn in_transaction(self, store: &DynamoStore, id: SessionId) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&store.table)
+            .key("PK", s(session_pk(id)))
+            .key("SK", s(SESSION_SK))
+            .update_expression(self.expression())
+            .condition_expression(self.condition())
+            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_values(Some(self.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and expressions are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Sends it as one `UpdateItem`: `Ok` with the session as written, or `Err` with the
+    /// session as it is when the condition failed.
+    async fn send(self, store: &DynamoStore, id: SessionId) -> StorageResult<Result<Session, Session>> {
+        let result = store
+            .client
+            .update_item()
+            .table_name(&store.table)
+            .key("PK", s(session_pk(id)))
+            .key("SK", s(SESSION_SK))
+            .update_expression(self.expression())
+            .condition_expression(self.condition())
+            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_values(Some(self.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Ok(current_session(id, output.attributes)?)),
+            Err(SdkError::ServiceError(e)) if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {
+                match e.into_err() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => Ok(Err(current_session(id, failed.item)?)),
+                    _ => unreachable!("matched above"),
+                }
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
+/// The index keys a session in `status`, held by `admin_id`, carries.
+fn with_index_keys(update: SessionUpdate, status: SessionStatus, admin_id: Option<AdminId>) -> SessionUpdate {
+    let update = match status {
+        SessionStatus::Open => update.set("QueuePK", s(OPEN_QUEUE)),
+        _ => update.remove("QueuePK"),
+    };
+    match admin_id {
+        Some(admin) => update.set("AdminPK", s(admin_pk(admin))),
+        None => update.remove("AdminPK"),
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn append(
+        &self,
+        session_id: SessionId,
+        guard: AppendGuard,
+        mut id: MessageId,
+        message: NewMessage,
+        now: Timestamp,
+    ) -> StorageResult<AppendOutcome> {
+        let (count, last_of_party) = match message.sender_type {
+            SenderType::Store => ("store_message_count", "last_store_message_id"),
+            SenderType::Admin => ("admin_message_count", "last_admin_message_id"),
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            let stored = message.stored(id, session_id, now);
+            let mut update = SessionUpdate::new()
+                .set("last_message_id", n(id))
+                .set(last_of_party, n(id))
+                .set("last_message_at", s(now.to_string()))
+                .set("updated", s(now.to_string()))
+                .set("ActivityKey", s(activity_key(now, session_id)))
+                .set("last_message", to_attribute(&stored)?)
+                .add(count, n(1))
+                .require("#status <> {}", s(status_name(SessionStatus::Closed)))
+                // Ids come from one counter, so this turns "fresh" into "above the
+                // session's last" at commit: ids increase in commit order.
+                .require("last_message_id < {}", n(id));
+            if let AppendGuard::Revision(revision) = guard {
+                update = update.require("revision = {}", n(revision));
+            }
+            let mut items = vec![
+                update.in_transaction(self, session_id),
+                self.put_new(to_item(&MessageItem::new(stored.clone()))?),
+            ];
+            if let Some(client_id) = &message.client_message_id {
+                let item = ClientIdItem { pk: session_pk(session_id), sk: client_sk(client_id), message_id: id };
+                items.push(self.put_new(to_item(&item)?));
+            }
+            let reasons = match self.transact(items).await {
+                Ok(()) => return Ok(AppendOutcome::Appended(stored)),
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                Err(TransactionFailure::Cancelled(reasons)) => reasons,
+            };
+            if failed_condition(reasons.get(2)) {
+                let existing = reasons[2].item.clone().ok_or_else(|| {
+                    StorageError::Malformed(format!("client message id of session {session_id} without item"))
+                })?;
+                let original = from_item::<ClientIdItem>(existing)?.message_id;
+                return Ok(AppendOutcome::Duplicate(self.message_by_id(session_id, original).await?));
+            }
+            if failed_condition(reasons.first()) {
+                let current = current_session(session_id, reasons[0].item.clone())?;
+                let guard_holds = match guard {
+                    AppendGuard::Revision(revision) => current.revision == revision,
+                    AppendGuard::NotClosed => true,
+                };
+                if !guard_holds || current.status == SessionStatus::Closed {
+                    return Ok(AppendOutcome::Stale(Box::new(current)));
+                }
+                // A greater id committed first: take a fresh one right away.
+                id = self.next_message_id_now().await?;
+                continue;
+            }
+            // Another transaction on the same items.
+            back_off(attempt).await;
+        }
+        Err(StorageError::Unavailable(format!("session {session_id}: too much contention appending")))
+    }
+
+    async fn next_message_id_now(&self) -> StorageResult<MessageId> {
+        self.bump_counter("MESSAGE_ID", 1).await
+    }
+
+    pub(super) async fn move_session(
+        &self,
+        seen: &Session,
+        status: SessionStatus,
+        admin_id: Option<AdminId>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let next = seen.with_lifecycle(status, admin_id, now);
+        let update = SessionUpdate::new()
+            .set("#status", s(status_name(status)))
+            .set("admin_id", to_attribute(&admin_id)?)
+            .set("updated", s(now.to_string()))
+            .set("closed_at", to_attribute(&next.closed_at)?)
+            .add("revision", n(1))
+            .require("revision = {}", n(seen.revision));
+        let mut items = vec![with_index_keys(update, status, admin_id).in_transaction(self, seen.id)];
+        // The list counts move with the session, tags and all.
+        if let Some(from) = Bucket::of(seen.status, seen.admin_id) {
+            items.push(self.count(&from, -1, Counted::Session(&seen.tags)));
+        }
+        if let Some(to) = Bucket::of(status, admin_id) {
+            items.push(self.count(&to, 1, Counted::Session(&seen.tags)));
+        }
+        if status == SessionStatus::Closed {
+            // Closing frees the store's active slot in the same write.
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("PK", s(store_pk(seen.store.id)))
+                .key("SK", s(ACTIVE_SK))
+                .condition_expression("session_id = :id")
+                .expression_attribute_values(":id", n(seen.id))
+                .build()
+                .expect("table, key and condition are set");
+            items.push(TransactWriteItem::builder().delete(release).build());
+        }
+        self.conditional(seen, items, next).await
+    }
+
+    /// Commits `items`, whose first is the conditional session update; a failed condition
+    /// reports the session as it is.
+    async fn conditional(
+        &self,
+        seen: &Session,
+        items: Vec<TransactWriteItem>,
+        written: Session,
+    ) -> StorageResult<WriteOutcome> {
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(WriteOutcome::Written(written)),
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.first()) => {
+                    return Ok(WriteOutcome::Stale(current_session(seen.id, reasons[0].item.clone())?));
+                }
+                Err(TransactionFailure::Cancelled(reasons)) if reasons.iter().skip(1).any(|r| failed_condition(Some(r))) => {
+                    return Err(StorageError::Malformed(format!(
+                        "session {}: its other items disagree with it",
+                        seen.id
+                    )));
+                }
+                Err(TransactionFailure::Cancelled(_)) => back_off(attempt).await,
+            }
+        }
+        Err(StorageError::Unavailable(format!("session {}: too much contention", seen.id)))
+    }
+
+    pub(super) async fn mark(
+        &self,
+        seen: &Session,
+        reader: SenderType,
+        kind: ReceiptKind,
+        up_to: MessageId,
+        now: Timestamp,
+    ) -> StorageResult<Session> {
+        let receipts = match reader {
+            SenderType::Store => "store_receipts",
+            SenderType::Admin => "admin_receipts",
+        };
+        let update = match kind {
+            ReceiptKind::Delivered => SessionUpdate::new()
+                .set(&format!("{receipts}.delivered_up_to"), n(up_to))
+                .set(&format!("{receipts}.delivered_at"), s(now.to_string()))
+                .require(&format!("{receipts}.delivered_up_to < {{}}"), n(up_to)),
+            ReceiptKind::Read => {
+                // Usually the mark covers all the other party's messages; otherwise count
+                // the ones above it.
+                let above = if up_to < seen.last_message_from(reader.other()) {
+                    self.message_range(seen.id, up_to + 1, seen.last_message_id, usize::MAX).await?
+                } else {
+                    Vec::new()
+                };
+                SessionUpdate::new()
+                    .set(&format!("{receipts}.read_up_to"), n(up_to))
+                    .set(&format!("{receipts}.read_at"), s(now.to_string()))
+                    .set(&format!("{receipts}.read_count"), n(read_count_at(seen, reader, up_to, &above)))
+                    .require(&format!("{receipts}.read_up_to < {{}}"), n(up_to))
+            }
+        };
+        // A failed condition means the mark is already there or higher: nothing to do.
+        Ok(update.send(self, seen.id).await?.unwrap_or_else(|current| current))
+    }
+
+    pub(super) async fn tag(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
+        let written = Session { tags: tags.clone(), updated: now, revision: seen.revision + 1, ..seen.clone() };
+        let update = SessionUpdate::new()
+            .set("tags", to_attribute(&tags)?)
+            .set("updated", s(now.to_string()))
+            .add("revision", n(1))
+            .require("revision = {}", n(seen.revision));
+        let mut items = vec![update.in_transaction(self, seen.id)];
+        if let Some(bucket) = Bucket::of(seen.status, seen.admin_id) {
+            let removed: Vec<String> = seen.tags.iter().filter(|t| !tags.contains(t)).cloned().collect();
+            let added: Vec<String> = tags.iter().filter(|t| !seen.tags.contains(t)).cloned().collect();
+            if !removed.is_empty() {
+                items.push(self.count(&bucket, -1, Counted::TagsOnly(&removed)));
+            }
+            if !added.is_empty() {
+                items.push(self.count(&bucket, 1, Counted::TagsOnly(&added)));
+            }
+        }
+        self.conditional(seen, items, written).await
+    }
+
+    pub(super) async fn rate(
+        &self,
+        seen: &Session,
+        rating: u8,
+        feedback: Option<String>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let written = Session { rating: Some(rating), feedback: feedback.clone(), updated: now, ..seen.clone() };
+        let update = SessionUpdate::new()
+            .set("rating", n(rating))
+            .set("feedback", to_attribute(&feedback)?)
+            .set("updated", s(now.to_string()))
+            .require("#status = {}", s(status_name(SessionStatus::Closed)))
+            .require("(attribute_not_exists(rating) OR attribute_type(rating, {}))", s("NULL"));
+        Ok(match update.send(self, seen.id).await? {
+            Ok(_) => WriteOutcome::Written(written),
+            Err(current) => WriteOutcome::Stale(current),
+        })
+    }
+}
