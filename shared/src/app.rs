@@ -16,11 +16,7 @@ pub struct App {
 
 impl App {
     pub fn new(store: Arc<dyn ChatStore>, config: Config) -> Self {
-        App {
-            auth: Authenticator::new(store.clone()),
-            store,
-            config,
-        }
+        App { auth: Authenticator::new(store.clone()), store, config }
     }
 
     /// The deployed wiring: DynamoDB with the SDK's default credentials and region. Builds

@@ -75,10 +75,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(store: Arc<dyn ChatStore>) -> Self {
-        Authenticator {
-            store,
-            cache: Mutex::new(HashMap::new()),
-        }
+        Authenticator { store, cache: Mutex::new(HashMap::new()) }
     }
 
     /// The principal behind `token`; unknown tokens are `Unauthorized`.
@@ -87,11 +84,7 @@ impl Authenticator {
         if let Some(principal) = self.cached(&hash) {
             return Ok(principal);
         }
-        let principal = self
-            .store
-            .principal_for(&hash)
-            .await?
-            .ok_or(ChatError::Unauthorized)?;
+        let principal = self.store.principal_for(&hash).await?.ok_or(ChatError::Unauthorized)?;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         cache.retain(|_, (_, at)| now.duration_since(*at) < TOKEN_CACHE_TTL);
@@ -101,10 +94,7 @@ impl Authenticator {
 
     fn cached(&self, hash: &TokenHash) -> Option<Principal> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(hash)
-            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
-            .map(|(principal, _)| *principal)
+        cache.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL).map(|(principal, _)| *principal)
     }
 }
 
@@ -118,51 +108,32 @@ mod tests {
         let (a, b) = (generate_token(), generate_token());
         assert_eq!(a.len(), 64);
         assert_ne!(a, b);
-        assert_eq!(
-            TokenHash::of("abc").as_hex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(TokenHash::of("abc").as_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(!format!("{:?}", TokenHash::of(&a)).contains(&TokenHash::of(&a).as_hex()[8..]));
     }
 
     #[test]
     fn header_schemes() {
         assert_eq!(token_from_header("Token abc", Schemes::Token), Some("abc"));
-        assert_eq!(
-            token_from_header("token  abc ", Schemes::Token),
-            Some("abc")
-        );
+        assert_eq!(token_from_header("token  abc ", Schemes::Token), Some("abc"));
         assert_eq!(token_from_header("Bearer abc", Schemes::Token), None);
-        assert_eq!(
-            token_from_header("Bearer abc", Schemes::TokenOrBearer),
-            Some("abc")
-        );
+        assert_eq!(token_from_header("Bearer abc", Schemes::TokenOrBearer), Some("abc"));
         assert_eq!(token_from_header("Token", Schemes::Token), None);
         assert_eq!(token_from_header("Token ", Schemes::Token), None);
-        assert_eq!(
-            token_from_header("Basic dXNlcg==", Schemes::TokenOrBearer),
-            None
-        );
+        assert_eq!(token_from_header("Basic dXNlcg==", Schemes::TokenOrBearer), None);
     }
 
     #[tokio::test]
     async fn resolves_caches_and_rejects() {
         let store = Arc::new(MemoryStore::new());
-        store
-            .put_token(&TokenHash::of("t1"), Principal::Admin(2))
-            .await
-            .unwrap();
+        store.put_token(&TokenHash::of("t1"), Principal::Admin(2)).await.unwrap();
         let auth = Authenticator::new(store.clone());
         assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(2)));
         assert_eq!(auth.principal("nope").await, Err(ChatError::Unauthorized));
         // Revocation is seen once the cached answer expires, not before.
         store.revoke_token(&TokenHash::of("t1")).await.unwrap();
         assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(2)));
-        auth.cache
-            .lock()
-            .unwrap()
-            .values_mut()
-            .for_each(|(_, at)| *at -= TOKEN_CACHE_TTL);
+        auth.cache.lock().unwrap().values_mut().for_each(|(_, at)| *at -= TOKEN_CACHE_TTL);
         assert_eq!(auth.principal("t1").await, Err(ChatError::Unauthorized));
     }
 }

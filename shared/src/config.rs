@@ -32,10 +32,7 @@ impl Config {
 
     /// The configuration of a local stack.
     pub fn local(table_name: &str, project_key: Option<String>) -> Self {
-        Config {
-            table_name: table_name.to_owned(),
-            project_key,
-        }
+        Config { table_name: table_name.to_owned(), project_key }
     }
 }
 
@@ -46,26 +43,11 @@ mod tests {
     #[test]
     fn table_name_is_required_and_project_key_optional() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
         };
-        assert!(matches!(
-            Config::from_lookup(env(&[])),
-            Err(ConfigError::Missing("TABLE_NAME"))
-        ));
+        assert!(matches!(Config::from_lookup(env(&[])), Err(ConfigError::Missing("TABLE_NAME"))));
         assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
-        let config =
-            Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
-        assert_eq!(
-            config,
-            Config {
-                table_name: "chat".into(),
-                project_key: None
-            }
-        );
+        let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
+        assert_eq!(config, Config { table_name: "chat".into(), project_key: None });
     }
 }

@@ -79,13 +79,14 @@ impl From<ViewDenied> for ChatError {
 impl From<LifecycleError> for ChatError {
     fn from(error: LifecycleError) -> Self {
         match error {
-            LifecycleError::OtherAdmin | LifecycleError::AdminsOnly => {
+            LifecycleError::OtherAdmin | LifecycleError::AdminsOnly | LifecycleError::NotClaimed => {
                 ChatError::forbidden(error.to_string())
             }
             LifecycleError::OtherStore => ChatError::not_found("Session not found"),
-            LifecycleError::Closed | LifecycleError::ClaimedByAnother => {
-                ChatError::Conflict(error.to_string())
-            }
+            LifecycleError::Closed
+            | LifecycleError::ClaimedByAnother
+            | LifecycleError::NotClosed
+            | LifecycleError::AlreadyRated => ChatError::Conflict(error.to_string()),
         }
     }
 }
@@ -127,21 +128,13 @@ mod tests {
             Family::Store.error_body(&ChatError::Unauthorized),
             json!({"success": false, "message": "Unauthorized"})
         );
-        assert_eq!(
-            Family::Admin.error_body(&ChatError::Unauthorized),
-            json!({"error": "Unauthorized"})
-        );
+        assert_eq!(Family::Admin.error_body(&ChatError::Unauthorized), json!({"error": "Unauthorized"}));
     }
 
     #[test]
     fn storage_faults_become_503_without_detail() {
-        let error = ChatError::from(StorageError::Unavailable(
-            "connection refused to 10.0.0.1".into(),
-        ));
+        let error = ChatError::from(StorageError::Unavailable("connection refused to 10.0.0.1".into()));
         assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(
-            Family::Admin.error_body(&error),
-            json!({"error": "Service temporarily unavailable"})
-        );
+        assert_eq!(Family::Admin.error_body(&error), json!({"error": "Service temporarily unavailable"}));
     }
 }

@@ -16,16 +16,11 @@ use crate::domain::{AdminId, Principal, StoreId};
 use crate::{App, ChatError, Family, telemetry};
 
 /// A route handler as the local gateway holds it: the same function the Lambda's `main` runs.
-pub type HttpHandler =
-    for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+pub type HttpHandler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 
 /// Runs one invocation of `handler` and logs its route, status, latency and DynamoDB calls.
 /// Never fails: every error has become a response in the family's shape by now.
-pub async fn serve<'a, F, Fut>(
-    app: &'a App,
-    request: Request,
-    handler: F,
-) -> Result<Response<Body>, lambda_http::Error>
+pub async fn serve<'a, F, Fut>(app: &'a App, request: Request, handler: F) -> Result<Response<Body>, lambda_http::Error>
 where
     F: FnOnce(&'a App, Request) -> Fut,
     Fut: Future<Output = Response<Body>>,
@@ -71,11 +66,7 @@ pub fn respond<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Re
 }
 
 /// The caller's principal, from the `Authorization` header.
-pub async fn authenticate(
-    app: &App,
-    headers: &HeaderMap,
-    schemes: Schemes,
-) -> Result<Principal, ChatError> {
+pub async fn authenticate(app: &App, headers: &HeaderMap, schemes: Schemes) -> Result<Principal, ChatError> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -85,11 +76,7 @@ pub async fn authenticate(
 }
 
 /// The calling store; an admin token is the family's 403.
-pub async fn authenticate_store(
-    app: &App,
-    request: &Request,
-    family: Family,
-) -> Result<StoreId, ChatError> {
+pub async fn authenticate_store(app: &App, request: &Request, family: Family) -> Result<StoreId, ChatError> {
     match authenticate(app, request.headers(), Schemes::Token).await? {
         Principal::Store(id) => Ok(id),
         Principal::Admin(_) => Err(family.wrong_role()),
@@ -97,11 +84,7 @@ pub async fn authenticate_store(
 }
 
 /// The calling admin; a store token is the family's 403.
-pub async fn authenticate_admin(
-    app: &App,
-    request: &Request,
-    family: Family,
-) -> Result<AdminId, ChatError> {
+pub async fn authenticate_admin(app: &App, request: &Request, family: Family) -> Result<AdminId, ChatError> {
     match authenticate(app, request.headers(), Schemes::Token).await? {
         Principal::Admin(id) => Ok(id),
         Principal::Store(_) => Err(family.wrong_role()),
@@ -110,7 +93,77 @@ pub async fn authenticate_admin(
 
 /// The first value of a query-string parameter.
 pub fn query_param<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
-    request
-        .query_string_parameters_ref()
-        .and_then(|params| params.first(name))
+    request.query_string_parameters_ref().and_then(|params| params.first(name))
+}
+
+/// An optional integer query parameter within `range`; absent or empty is `None`.
+pub fn query_number(
+    request: &Request,
+    name: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, ChatError> {
+    let Some(raw) = query_param(request, name).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = || match (range.start(), range.end()) {
+        (0, &u64::MAX) => ChatError::bad_request(format!("{name} must be a non-negative integer")),
+        (low, &u64::MAX) => ChatError::bad_request(format!("{name} must be an integer of at least {low}")),
+        (low, high) => ChatError::bad_request(format!("{name} must be an integer from {low} to {high}")),
+    };
+    let value: u64 = raw.trim().parse().map_err(|_| invalid())?;
+    range.contains(&value).then_some(Some(value)).ok_or_else(invalid)
+}
+
+/// Request bodies larger than this are refused (a message is at most a few KB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The JSON body as `T`; a problem is a 400 that names the field, or a 413.
+pub fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, ChatError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ChatError::PayloadTooLarge);
+    }
+    let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ChatError::bad_request("Request body is not valid JSON")
+        } else if path == "." {
+            ChatError::bad_request(format!("Invalid request body: {inner}"))
+        } else {
+            ChatError::bad_request(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// 201 with a message just stored, 200 with the original for a repeated `client_message_id`.
+pub fn respond_sent(family: Family, result: Result<crate::chat::Sent, ChatError>) -> Response<Body> {
+    match result {
+        Ok(sent) if sent.created => json(StatusCode::CREATED, &sent.message),
+        Ok(sent) => json(StatusCode::OK, &sent.message),
+        Err(error) => json(error.status(), &family.error_body(&error)),
+    }
+}
+
+/// The body of the admin routes that name only a session.
+#[derive(serde::Deserialize)]
+struct SessionRequest {
+    session_id: crate::domain::SessionId,
+}
+
+/// An admin's `{session_id}` route that moves the session (claim, close): the session as
+/// the admin now sees it.
+pub async fn admin_lifecycle(
+    app: &App,
+    request: &Request,
+    action: crate::domain::LifecycleAction,
+) -> Result<crate::domain::SessionSummary, ChatError> {
+    let admin = authenticate_admin(app, request, Family::Admin).await?;
+    let body: SessionRequest = json_body(request)?;
+    let target = crate::chat::Target::Session(body.session_id);
+    let session =
+        crate::chat::change_lifecycle(app.store.as_ref(), crate::domain::Actor::Admin(admin), target, action).await?;
+    Ok(session.summary(crate::domain::SenderType::Admin))
 }

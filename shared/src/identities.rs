@@ -44,8 +44,7 @@ pub enum SeedError {
 
 impl SeedFile {
     pub fn parse(json: &str) -> Result<Self, SeedError> {
-        let seed: SeedFile =
-            serde_json::from_str(json).map_err(|e| SeedError::Invalid(e.to_string()))?;
+        let seed: SeedFile = serde_json::from_str(json).map_err(|e| SeedError::Invalid(e.to_string()))?;
         seed.validate()?;
         Ok(seed)
     }
@@ -63,11 +62,7 @@ impl SeedFile {
                 token: generate_token(),
             }],
             admins: vec![SeedAdmin {
-                profile: AdminProfile {
-                    id: 1,
-                    name: "Demo Admin".into(),
-                    email: "admin@example.com".into(),
-                },
+                profile: AdminProfile { id: 1, name: "Demo Admin".into(), email: "admin@example.com".into() },
                 token: generate_token(),
             }],
         }
@@ -93,21 +88,11 @@ impl SeedFile {
     pub async fn load_into(&self, store: &dyn ChatStore) -> Result<(), SeedError> {
         for seed in &self.stores {
             store.put_store(&seed.profile).await?;
-            store
-                .put_token(
-                    &TokenHash::of(&seed.token),
-                    Principal::Store(seed.profile.id),
-                )
-                .await?;
+            store.put_token(&TokenHash::of(&seed.token), Principal::Store(seed.profile.id)).await?;
         }
         for seed in &self.admins {
             store.put_admin(&seed.profile).await?;
-            store
-                .put_token(
-                    &TokenHash::of(&seed.token),
-                    Principal::Admin(seed.profile.id),
-                )
-                .await?;
+            store.put_token(&TokenHash::of(&seed.token), Principal::Admin(seed.profile.id)).await?;
         }
         Ok(())
     }
@@ -129,25 +114,14 @@ mod tests {
         let seed = SeedFile::parse(&json).unwrap();
         let store = MemoryStore::new();
         seed.load_into(&store).await.unwrap();
-        assert_eq!(
-            store.store_profile(5).await.unwrap().unwrap().name,
-            "Tech Store"
-        );
-        assert_eq!(
-            store.admin_profile(2).await.unwrap().unwrap().email,
-            "sarah@example.com"
-        );
-        assert_eq!(
-            store.principal_for(&TokenHash::of(&token)).await.unwrap(),
-            Some(Principal::Store(5))
-        );
+        assert_eq!(store.store_profile(5).await.unwrap().unwrap().name, "Tech Store");
+        assert_eq!(store.admin_profile(2).await.unwrap().unwrap().email, "sarah@example.com");
+        assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Store(5)));
     }
 
     #[test]
     fn rejects_short_tokens_and_unknown_fields() {
-        assert!(
-            SeedFile::parse(r#"{"stores": [{"id": 1, "name": "x", "token": "short"}]}"#).is_err()
-        );
+        assert!(SeedFile::parse(r#"{"stores": [{"id": 1, "name": "x", "token": "short"}]}"#).is_err());
         assert!(SeedFile::parse(r#"{"users": []}"#).is_err());
     }
 }

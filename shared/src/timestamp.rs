@@ -25,10 +25,7 @@ impl Timestamp {
     fn from_datetime(at: OffsetDateTime) -> Self {
         let at = at.to_offset(time::UtcOffset::UTC);
         let millis = at.millisecond();
-        Self(
-            at.replace_millisecond(millis)
-                .expect("a millisecond taken from a valid instant is valid"),
-        )
+        Self(at.replace_millisecond(millis).expect("a millisecond taken from a valid instant is valid"))
     }
 
     pub fn parse(text: &str) -> Result<Self, time::error::Parse> {

@@ -26,27 +26,16 @@ pub fn tech_store() -> StoreProfile {
 }
 
 pub fn seed() -> SeedFile {
-    let other = StoreProfile {
-        id: OTHER_STORE,
-        name: "Other Store".into(),
-        logo_url: String::new(),
-        email: String::new(),
-    };
+    let other =
+        StoreProfile { id: OTHER_STORE, name: "Other Store".into(), logo_url: String::new(), email: String::new() };
     let admin = |id, name: &str| SeedAdmin {
-        profile: AdminProfile {
-            id,
-            name: name.into(),
-            email: format!("{}@example.com", name.to_lowercase()),
-        },
+        profile: AdminProfile { id, name: name.into(), email: format!("{}@example.com", name.to_lowercase()) },
         token: token_of_admin(id),
     };
     SeedFile {
         stores: [tech_store(), other]
             .into_iter()
-            .map(|profile| SeedStore {
-                token: token_of_store(profile.id),
-                profile,
-            })
+            .map(|profile| SeedStore { token: token_of_store(profile.id), profile })
             .collect(),
         admins: vec![admin(SARAH, "Sarah"), admin(OMAR, "Omar")],
     }

@@ -39,24 +39,15 @@ impl Gateway {
     /// With the given arguments and no seed file (the demo identities).
     pub fn start_with_args(args: &[&str]) -> Self {
         let mut command = Command::new(binary("local-gateway"));
-        command
-            .args(["--http-port", "0", "--ws-port", "0"])
-            .args(args);
+        command.args(["--http-port", "0", "--ws-port", "0"]).args(args);
         Self::launch(command)
     }
 
     fn spawn(args: &[&str]) -> Self {
         let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("seed")));
-        std::fs::write(
-            &seed_path,
-            serde_json::to_string(&crate::cast::seed()).unwrap(),
-        )
-        .unwrap();
+        std::fs::write(&seed_path, serde_json::to_string(&crate::cast::seed()).unwrap()).unwrap();
         let mut command = Command::new(binary("local-gateway"));
-        command
-            .args(["--http-port", "0", "--ws-port", "0", "--seed"])
-            .arg(&seed_path)
-            .args(args);
+        command.args(["--http-port", "0", "--ws-port", "0", "--seed"]).arg(&seed_path).args(args);
         Self::launch(command)
     }
 
@@ -77,17 +68,9 @@ impl Gateway {
                 sink.grew.notify_all();
             }
         });
-        let mut gateway = Gateway {
-            child,
-            base: String::new(),
-            output,
-        };
+        let mut gateway = Gateway { child, base: String::new(), output };
         let ready = gateway.wait_for_line(|line| line.starts_with("local-gateway ready: "));
-        let url = ready
-            .trim_start_matches("local-gateway ready: ")
-            .split_whitespace()
-            .next()
-            .unwrap();
+        let url = ready.trim_start_matches("local-gateway ready: ").split_whitespace().next().unwrap();
         gateway.base = url.to_owned();
         gateway
     }
@@ -109,14 +92,9 @@ impl Gateway {
             if let Some(value) = found(&lines) {
                 return value;
             }
-            let left = deadline
-                .checked_duration_since(Instant::now())
-                .unwrap_or_else(|| {
-                    panic!(
-                        "the gateway did not print what was expected; it printed:\n{}",
-                        lines.join("\n")
-                    )
-                });
+            let left = deadline.checked_duration_since(Instant::now()).unwrap_or_else(|| {
+                panic!("the gateway did not print what was expected; it printed:\n{}", lines.join("\n"))
+            });
             lines = self.output.grew.wait_timeout(lines, left).unwrap().0;
         }
     }
@@ -160,10 +138,7 @@ pub async fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value
     let response = request.send().await.expect("the gateway answers");
     let status = response.status().as_u16();
     assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
         Some("application/json"),
         "every answer is JSON"
     );

@@ -43,9 +43,7 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a free loopback port");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free loopback port");
         let address = listener.local_addr().unwrap();
         let state = Arc::new(State::default());
         let server_state = state.clone();
@@ -60,17 +58,11 @@ impl RuntimeApi {
                         let state = state.clone();
                         async move { Ok::<_, Infallible>(route(&state, request).await) }
                     });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
                 });
             }
         });
-        RuntimeApi {
-            address,
-            state,
-            next_id: Mutex::new(0),
-        }
+        RuntimeApi { address, state, next_id: Mutex::new(0) }
     }
 
     /// The value of `AWS_LAMBDA_RUNTIME_API` for the function.
@@ -85,11 +77,7 @@ impl RuntimeApi {
             *next += 1;
             format!("00000000-0000-4000-8000-{:012}", *next)
         };
-        self.state
-            .pending
-            .lock()
-            .unwrap()
-            .push_back((id.clone(), event));
+        self.state.pending.lock().unwrap().push_back((id.clone(), event));
         self.state.queued.notify_waiters();
         self.state.queued.notify_one();
         id
@@ -109,9 +97,7 @@ impl RuntimeApi {
                 answered.await;
             }
         };
-        tokio::time::timeout(Duration::from_secs(60), wait)
-            .await
-            .expect("the function answered within a minute")
+        tokio::time::timeout(Duration::from_secs(60), wait).await.expect("the function answered within a minute")
     }
 }
 
@@ -126,12 +112,7 @@ fn reply(status: StatusCode, headers: &[(&str, String)], body: Vec<u8>) -> Respo
 async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let json = || serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
     let Some(rest) = path.strip_prefix(PREFIX) else {
         return reply(StatusCode::NOT_FOUND, &[], Vec::new());
@@ -146,41 +127,20 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
                 }
                 queued.await;
             };
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 30_000;
+            let deadline =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
             let headers = [
                 ("lambda-runtime-aws-request-id", id),
                 ("lambda-runtime-deadline-ms", deadline.to_string()),
-                (
-                    "lambda-runtime-invoked-function-arn",
-                    "arn:aws:lambda:us-east-1:000000000000:function:test".into(),
-                ),
-                (
-                    "lambda-runtime-trace-id",
-                    "Root=1-00000000-000000000000000000000000;Sampled=0".into(),
-                ),
+                ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:000000000000:function:test".into()),
+                ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into()),
                 ("content-type", "application/json".into()),
             ];
-            reply(
-                StatusCode::OK,
-                &headers,
-                serde_json::to_vec(&event).unwrap(),
-            )
+            reply(StatusCode::OK, &headers, serde_json::to_vec(&event).unwrap())
         }
         (Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
-            let outcome = if *kind == "response" {
-                Outcome::Response(json())
-            } else {
-                Outcome::Error(json())
-            };
-            state
-                .outcomes
-                .lock()
-                .unwrap()
-                .insert((*id).to_owned(), outcome);
+            let outcome = if *kind == "response" { Outcome::Response(json()) } else { Outcome::Error(json()) };
+            state.outcomes.lock().unwrap().insert((*id).to_owned(), outcome);
             state.answered.notify_waiters();
             reply(StatusCode::ACCEPTED, &[], br#"{"status":"OK"}"#.to_vec())
         }

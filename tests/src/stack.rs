@@ -17,23 +17,15 @@ pub fn dynamodb() -> &'static DynamoDbLocal {
 /// A table name no other test of this run uses.
 pub fn unique_table_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A new, empty table in DynamoDB Local, created from template.yaml's definition.
 pub async fn fresh_table() -> String {
     let table = unique_table_name("test");
     let client = DynamoStore::local_client(&dynamodb().endpoint());
-    let definition = sam_template::Template::embedded()
-        .table()
-        .expect("template defines the table");
-    sam_template::create_table(&client, &table, &definition)
-        .await
-        .expect("table is created");
+    let definition = sam_template::Template::embedded().table().expect("template defines the table");
+    sam_template::create_table(&client, &table, &definition).await.expect("table is created");
     table
 }
 
@@ -47,11 +39,7 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
 pub fn binary(name: &str) -> PathBuf {
     let test_exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> → target/<profile>/<name>
-    let path = test_exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir")
-        .join(name);
+    let path = test_exe.parent().and_then(|deps| deps.parent()).expect("target dir").join(name);
     assert!(
         path.exists(),
         "{} is not built; build the binaries first (`cargo build --workspace --bins`, as the test command does)",

@@ -34,11 +34,7 @@ fn with_session_id(mut event: Value, session_id: &str) -> Value {
 
 /// Runs the function binary on `events` and returns what it posted back for each, decoded
 /// as API Gateway responses (status, JSON body), and the log lines it printed.
-async fn invoke(
-    function: &str,
-    table: &str,
-    events: Vec<Value>,
-) -> (Vec<(u64, Value)>, Vec<Value>) {
+async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, Value)>, Vec<Value>) {
     let api = RuntimeApi::start().await;
     let ids: Vec<String> = events.into_iter().map(|event| api.queue(event)).collect();
     let mut child = Command::new(binary(function))
@@ -47,10 +43,7 @@ async fn invoke(
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env(
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{function}"),
-        )
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "local")
@@ -65,8 +58,7 @@ async fn invoke(
     for id in &ids {
         match api.outcome(id).await {
             Outcome::Response(response) => {
-                let body: Value =
-                    serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap();
+                let body: Value = serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap();
                 assert_eq!(response["headers"]["content-type"], "application/json");
                 responses.push((response["statusCode"].as_u64().unwrap(), body));
             }
@@ -76,18 +68,9 @@ async fn invoke(
     // Every event is answered; the function now waits for the next one, as in AWS.
     child.start_kill().unwrap();
     let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .await
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
     child.wait().await.unwrap();
-    let logs = stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
+    let logs = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
     (responses, logs)
 }
 
@@ -101,25 +84,13 @@ async fn the_session_functions_answer_recorded_events() {
     let (responses, logs) = invoke(
         "store-get-session",
         &table,
-        vec![
-            with_token(store_event.clone(), Some(&token_of_store(TECH_STORE))),
-            with_token(store_event, None),
-        ],
+        vec![with_token(store_event.clone(), Some(&token_of_store(TECH_STORE))), with_token(store_event, None)],
     )
     .await;
     let (status, session) = &responses[0];
-    assert_eq!(
-        (*status, &session["status"], &session["store_id"]),
-        (200, &json!("open"), &json!(TECH_STORE))
-    );
-    assert_eq!(
-        responses[1],
-        (401, json!({"success": false, "message": "Unauthorized"}))
-    );
-    let invocations: Vec<&Value> = logs
-        .iter()
-        .filter(|l| l["message"] == "invocation")
-        .collect();
+    assert_eq!((*status, &session["status"], &session["store_id"]), (200, &json!("open"), &json!(TECH_STORE)));
+    assert_eq!(responses[1], (401, json!({"success": false, "message": "Unauthorized"})));
+    let invocations: Vec<&Value> = logs.iter().filter(|l| l["message"] == "invocation").collect();
     assert_eq!(invocations.len(), 2);
     assert_eq!(invocations[0]["route"], "GET /v1/chat/store/session/");
     assert_eq!(invocations[0]["status"], 200);
@@ -127,22 +98,13 @@ async fn the_session_functions_answer_recorded_events() {
     assert_eq!(invocations[1]["dynamodb_calls"], 0, "no token, no lookup");
 
     let session_id = session["id"].to_string();
-    let admin_event = with_token(
-        recorded_event("admin-get-session"),
-        Some(&token_of_admin(SARAH)),
-    );
+    let admin_event = with_token(recorded_event("admin-get-session"), Some(&token_of_admin(SARAH)));
     let (responses, _) = invoke(
         "admin-get-session",
         &table,
-        vec![
-            with_session_id(admin_event.clone(), &session_id),
-            with_session_id(admin_event, "abc"),
-        ],
+        vec![with_session_id(admin_event.clone(), &session_id), with_session_id(admin_event, "abc")],
     )
     .await;
     assert_eq!(responses[0], (200, session.clone()));
-    assert_eq!(
-        responses[1],
-        (400, json!({"error": "session_id must be integer"}))
-    );
+    assert_eq!(responses[1], (400, json!({"error": "session_id must be integer"})));
 }

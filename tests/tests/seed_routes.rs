@@ -17,27 +17,12 @@ fn admin_session(query: &str) -> String {
 }
 
 fn keys(value: &Value) -> BTreeSet<&str> {
-    value
-        .as_object()
-        .expect("an object")
-        .keys()
-        .map(String::as_str)
-        .collect()
+    value.as_object().expect("an object").keys().map(String::as_str).collect()
 }
 
 /// The seed's session fields (field table of `luxmart-store-get-or-create-session.txt`).
-const SESSION_FIELDS: [&str; 10] = [
-    "id",
-    "store_id",
-    "admin_id",
-    "status",
-    "last_message_at",
-    "created",
-    "updated",
-    "closed_at",
-    "store",
-    "messages",
-];
+const SESSION_FIELDS: [&str; 10] =
+    ["id", "store_id", "admin_id", "status", "last_message_at", "created", "updated", "closed_at", "store", "messages"];
 const MESSAGE_FIELDS: [&str; 10] = [
     "id",
     "session_id",
@@ -52,9 +37,7 @@ const MESSAGE_FIELDS: [&str; 10] = [
 ];
 
 fn assert_timestamp(value: &Value) {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("{value} is not a timestamp"));
+    let text = value.as_str().unwrap_or_else(|| panic!("{value} is not a timestamp"));
     assert!(text.ends_with('Z'), "{text} is UTC with a trailing Z");
     Timestamp::parse(text).unwrap_or_else(|e| panic!("{text} is not RFC 3339: {e}"));
 }
@@ -69,32 +52,17 @@ async fn store_session_is_created_once_in_the_seeds_shape() {
     let url = gateway.url(STORE_SESSION);
     let unauthorized = json!({"success": false, "message": "Unauthorized"});
     assert_eq!(get_json(&url, None).await, (401, unauthorized.clone()));
-    assert_eq!(
-        get_json(&url, Some("not-a-token")).await,
-        (401, unauthorized.clone())
-    );
+    assert_eq!(get_json(&url, Some("not-a-token")).await, (401, unauthorized.clone()));
     let bearer = reqwest::Client::new()
         .get(&url)
-        .header(
-            "Authorization",
-            format!("Bearer {}", token_of_store(TECH_STORE)),
-        )
+        .header("Authorization", format!("Bearer {}", token_of_store(TECH_STORE)))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        (
-            bearer.status().as_u16(),
-            bearer.json::<Value>().await.unwrap()
-        ),
-        (401, unauthorized)
-    );
+    assert_eq!((bearer.status().as_u16(), bearer.json::<Value>().await.unwrap()), (401, unauthorized));
     assert_eq!(
         get_json(&url, Some(&token_of_admin(SARAH))).await,
-        (
-            403,
-            json!({"success": false, "message": "Store access required"})
-        )
+        (403, json!({"success": false, "message": "Store access required"}))
     );
 
     let (status, session) = get_json(&url, Some(&token_of_store(TECH_STORE))).await;
@@ -130,20 +98,13 @@ async fn admin_session_errors_come_in_the_seeds_order() {
     let error = |message: &str| json!({ "error": message });
 
     // 401 before anything else, even with no session_id.
-    assert_eq!(
-        get_json(&gateway.url(&admin_session("")), None).await,
-        (401, error("Unauthorized"))
-    );
+    assert_eq!(get_json(&gateway.url(&admin_session("")), None).await, (401, error("Unauthorized")));
     assert_eq!(
         get_json(&gateway.url(&admin_session("?session_id=1")), Some("nope")).await,
         (401, error("Unauthorized"))
     );
     assert_eq!(
-        get_json(
-            &gateway.url(&admin_session("?session_id=1")),
-            Some(&token_of_store(TECH_STORE))
-        )
-        .await,
+        get_json(&gateway.url(&admin_session("?session_id=1")), Some(&token_of_store(TECH_STORE))).await,
         (403, error("Admin access required"))
     );
     // 400 missing, then 400 not an integer.
@@ -163,91 +124,47 @@ async fn admin_session_errors_come_in_the_seeds_order() {
     }
     // 404 for an integer no session has.
     assert_eq!(
-        get_json(
-            &gateway.url(&admin_session("?session_id=987654")),
-            Some(&sarah)
-        )
-        .await,
+        get_json(&gateway.url(&admin_session("?session_id=987654")), Some(&sarah)).await,
         (404, error("Session not found"))
     );
 
     // An open session: any admin may look.
-    let (_, opened) = get_json(
-        &gateway.url(STORE_SESSION),
-        Some(&token_of_store(TECH_STORE)),
-    )
-    .await;
+    let (_, opened) = get_json(&gateway.url(STORE_SESSION), Some(&token_of_store(TECH_STORE))).await;
     let url = gateway.url(&admin_session(&format!("?session_id={}", opened["id"])));
     assert_eq!(get_json(&url, Some(&omar)).await, (200, opened.clone()));
     assert_eq!(get_json(&url, Some(&sarah)).await, (200, opened.clone()));
 
     // Claimed by Sarah: hers alone.
     let store = store_on(&table).await;
-    let seen = store
-        .session_page(opened["id"].as_u64().unwrap(), 0)
-        .await
-        .unwrap()
-        .unwrap()
-        .session;
-    let LifecycleOutcome::Changed(claimed) = store
-        .change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now())
-        .await
-        .unwrap()
+    let seen = store.session_page(opened["id"].as_u64().unwrap(), 0).await.unwrap().unwrap().session;
+    let LifecycleOutcome::Changed(claimed) =
+        store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
     else {
         panic!("claim failed")
     };
-    assert_eq!(
-        get_json(&url, Some(&omar)).await,
-        (403, error("Session belongs to another admin"))
-    );
+    assert_eq!(get_json(&url, Some(&omar)).await, (403, error("Session belongs to another admin")));
     let (status, view) = get_json(&url, Some(&sarah)).await;
-    assert_eq!(
-        (status, &view["status"], &view["admin_id"]),
-        (200, &json!("claimed"), &json!(SARAH))
-    );
+    assert_eq!((status, &view["status"], &view["admin_id"]), (200, &json!("claimed"), &json!(SARAH)));
 
     // Closed: still Sarah's to view, still not Omar's.
-    store
-        .change_lifecycle(
-            &claimed,
-            SessionStatus::Closed,
-            Some(SARAH),
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+    store.change_lifecycle(&claimed, SessionStatus::Closed, Some(SARAH), Timestamp::now()).await.unwrap();
     let (status, view) = get_json(&url, Some(&sarah)).await;
     assert_eq!((status, &view["status"]), (200, &json!("closed")));
     assert_timestamp(&view["closed_at"]);
-    assert_eq!(
-        get_json(&url, Some(&omar)).await,
-        (403, error("Session belongs to another admin"))
-    );
+    assert_eq!(get_json(&url, Some(&omar)).await, (403, error("Session belongs to another admin")));
 }
 
 #[tokio::test]
 async fn a_session_view_has_the_200_newest_messages_ascending() {
     let table = fresh_table().await;
     let gateway = Gateway::start_on_dynamodb(&table);
-    let (_, opened) = get_json(
-        &gateway.url(STORE_SESSION),
-        Some(&token_of_store(TECH_STORE)),
-    )
-    .await;
+    let (_, opened) = get_json(&gateway.url(STORE_SESSION), Some(&token_of_store(TECH_STORE))).await;
     let store = store_on(&table).await;
-    let session = store
-        .session_page(opened["id"].as_u64().unwrap(), 0)
-        .await
-        .unwrap()
-        .unwrap()
-        .session;
+    let session = store.session_page(opened["id"].as_u64().unwrap(), 0).await.unwrap().unwrap().session;
     let mut ids = Vec::new();
     for i in 0..205u64 {
-        let (sender_type, sender_id) = if i % 2 == 0 {
-            (SenderType::Store, TECH_STORE)
-        } else {
-            (SenderType::Admin, SARAH)
-        };
+        let (sender_type, sender_id) =
+            if i % 2 == 0 { (SenderType::Store, TECH_STORE) } else { (SenderType::Admin, SARAH) };
         let message = NewMessage {
             sender_type,
             sender_id,
@@ -256,10 +173,7 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
             attachment_type: String::new(),
             client_message_id: None,
         };
-        let AppendOutcome::Appended(stored) = store
-            .append_message(&session, message, Timestamp::now())
-            .await
-            .unwrap()
+        let AppendOutcome::Appended(stored) = store.append_message(&session, message, Timestamp::now()).await.unwrap()
         else {
             panic!("append failed")
         };
@@ -267,19 +181,13 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
     }
 
     for (url, token) in [
-        (
-            gateway.url(&admin_session(&format!("?session_id={}", session.id))),
-            token_of_admin(OMAR),
-        ),
+        (gateway.url(&admin_session(&format!("?session_id={}", session.id))), token_of_admin(OMAR)),
         (gateway.url(STORE_SESSION), token_of_store(TECH_STORE)),
     ] {
         let (status, view) = get_json(&url, Some(&token)).await;
         assert_eq!(status, 200);
         let messages = view["messages"].as_array().unwrap();
-        assert_eq!(
-            messages.iter().map(|m| m["id"].clone()).collect::<Vec<_>>(),
-            ids[5..]
-        );
+        assert_eq!(messages.iter().map(|m| m["id"].clone()).collect::<Vec<_>>(), ids[5..]);
         assert_eq!(keys(&messages[0]), BTreeSet::from(MESSAGE_FIELDS));
         assert_eq!(messages[0]["content"], "message 5");
         assert_eq!(messages[0]["sender_type"], "admin");
@@ -306,10 +214,7 @@ async fn a_warm_session_view_is_one_dynamodb_query() {
         let line = gateway.invocation(n);
         assert_eq!(line["status"], 200);
         assert!(line["latency_ms"].as_f64().is_some());
-        (
-            line["route"].as_str().unwrap().to_owned(),
-            line["dynamodb_calls"].as_u64().unwrap(),
-        )
+        (line["route"].as_str().unwrap().to_owned(), line["dynamodb_calls"].as_u64().unwrap())
     };
     // Store, first call: token, the store's partition, then create the session (counter + transaction).
     assert_eq!(calls(1), ("GET /v1/chat/store/session/".into(), 4));
@@ -327,12 +232,7 @@ async fn a_warm_session_view_is_one_dynamodb_query() {
 async fn a_storage_outage_is_a_503_in_the_familys_shape() {
     let outage = dynamodb_local::DynamoDbLocal::start().expect("a second DynamoDB Local starts");
     let gateway = Gateway::start_with_args(&["--dynamodb-endpoint", &outage.endpoint()]);
-    let token = gateway
-        .wait_for_line(|l| l.starts_with("demo admin"))
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = gateway.wait_for_line(|l| l.starts_with("demo admin")).rsplit(' ').next().unwrap().to_owned();
     drop(outage);
     assert_eq!(
         get_json(&gateway.url(&admin_session("?session_id=1")), Some(&token)).await,
@@ -343,20 +243,10 @@ async fn a_storage_outage_is_a_503_in_the_familys_shape() {
 #[tokio::test]
 async fn unknown_routes_get_api_gateways_json_answers() {
     let gateway = Gateway::start();
-    assert_eq!(
-        get_json(&gateway.url("/v1/chat/nothing/"), None).await,
-        (404, json!({"message": "Not Found"}))
-    );
-    let response = reqwest::Client::new()
-        .delete(gateway.url(STORE_SESSION))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(get_json(&gateway.url("/v1/chat/nothing/"), None).await, (404, json!({"message": "Not Found"})));
+    let response = reqwest::Client::new().delete(gateway.url(STORE_SESSION)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 405);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"message": "Method Not Allowed"})
-    );
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"message": "Method Not Allowed"}));
 }
 
 #[tokio::test]
@@ -368,10 +258,7 @@ async fn without_a_seed_file_a_demo_store_and_admin_are_printed() {
     };
     let (store_token, admin_token) = (token_of("demo store"), token_of("demo admin"));
     let (status, session) = get_json(&gateway.url(STORE_SESSION), Some(&store_token)).await;
-    assert_eq!(
-        (status, &session["store"]["name"]),
-        (200, &json!("Demo Store"))
-    );
+    assert_eq!((status, &session["store"]["name"]), (200, &json!("Demo Store")));
     let url = gateway.url(&admin_session(&format!("?session_id={}", session["id"])));
     assert_eq!(get_json(&url, Some(&admin_token)).await, (200, session));
 }

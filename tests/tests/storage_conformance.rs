@@ -9,8 +9,9 @@ use e2e::stack::fresh_dynamo_store;
 use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
+use shared::domain::StoreProfile;
 use shared::domain::{AdminProfile, NewMessage, Principal, SenderType, Session, SessionStatus};
-use shared::storage::{AppendOutcome, ChatStore, LifecycleOutcome, MemoryStore};
+use shared::storage::{AppendGuard, AppendOutcome, ChatStore, MemoryStore, ReceiptKind, SessionQuery, WriteOutcome};
 
 type Store = Arc<dyn ChatStore>;
 
@@ -34,26 +35,16 @@ fn text(sender_type: SenderType, content: &str) -> NewMessage {
 }
 
 async fn open_session(store: &Store) -> Session {
-    store
-        .get_or_create_active_session(TECH_STORE, 0, Timestamp::now())
-        .await
-        .unwrap()
-        .unwrap()
-        .session
+    store.get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap().session
 }
 
 async fn append(store: &Store, session: &Session, message: NewMessage) -> AppendOutcome {
-    store
-        .append_message(session, message, Timestamp::now())
-        .await
-        .unwrap()
+    let id = store.next_message_id().await.unwrap();
+    let guard = AppendGuard::Revision(session.revision);
+    store.append_message(session.id, guard, id, message, Timestamp::now()).await.unwrap()
 }
 
-async fn appended(
-    store: &Store,
-    session: &Session,
-    message: NewMessage,
-) -> shared::domain::Message {
+async fn appended(store: &Store, session: &Session, message: NewMessage) -> shared::domain::Message {
     match append(store, session, message).await {
         AppendOutcome::Appended(message) => message,
         other => panic!("expected the message to be stored, got {other:?}"),
@@ -61,30 +52,17 @@ async fn appended(
 }
 
 async fn identities_round_trip(store: Store) {
-    let admin = AdminProfile {
-        id: SARAH,
-        name: "Sarah".into(),
-        email: "sarah@example.com".into(),
-    };
+    let admin = AdminProfile { id: SARAH, name: "Sarah".into(), email: "sarah@example.com".into() };
     store.put_store(&tech_store()).await.unwrap();
     store.put_admin(&admin).await.unwrap();
-    assert_eq!(
-        store.store_profile(TECH_STORE).await.unwrap(),
-        Some(tech_store())
-    );
+    assert_eq!(store.store_profile(TECH_STORE).await.unwrap(), Some(tech_store()));
     assert_eq!(store.admin_profile(SARAH).await.unwrap(), Some(admin));
     assert_eq!(store.store_profile(999).await.unwrap(), None);
 
     let token = TokenHash::of("a-token-long-enough-to-be-accepted-anywhere");
     assert_eq!(store.principal_for(&token).await.unwrap(), None);
-    store
-        .put_token(&token, Principal::Store(TECH_STORE))
-        .await
-        .unwrap();
-    assert_eq!(
-        store.principal_for(&token).await.unwrap(),
-        Some(Principal::Store(TECH_STORE))
-    );
+    store.put_token(&token, Principal::Store(TECH_STORE)).await.unwrap();
+    assert_eq!(store.principal_for(&token).await.unwrap(), Some(Principal::Store(TECH_STORE)));
     assert!(store.revoke_token(&token).await.unwrap());
     assert!(!store.revoke_token(&token).await.unwrap());
     assert_eq!(store.principal_for(&token).await.unwrap(), None);
@@ -92,57 +70,28 @@ async fn identities_round_trip(store: Store) {
 
 async fn get_or_create_returns_the_active_session(store: Store) {
     let store = store_with_tech_store(store).await;
-    assert_eq!(
-        store
-            .get_or_create_active_session(999, 200, Timestamp::now())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(store.get_or_create_active_session(999, 200, Timestamp::now()).await.unwrap(), None);
     let now = Timestamp::now();
-    let first = store
-        .get_or_create_active_session(TECH_STORE, 200, now)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = store.get_or_create_active_session(TECH_STORE, 200, now).await.unwrap().unwrap();
     assert_eq!(first.session.status, SessionStatus::Open);
     assert_eq!(first.session.admin_id, None);
     assert_eq!(first.session.store, tech_store());
     assert_eq!(first.session.created, now);
     assert_eq!(first.session.last_message_at, now);
     assert!(first.messages.is_empty());
-    let again = store
-        .get_or_create_active_session(TECH_STORE, 200, Timestamp::now())
-        .await
-        .unwrap()
-        .unwrap();
+    let again = store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(again.session, first.session);
-    assert_eq!(
-        store
-            .session_page(first.session.id, 200)
-            .await
-            .unwrap()
-            .unwrap()
-            .session,
-        first.session
-    );
+    assert_eq!(store.session_page(first.session.id, 200).await.unwrap().unwrap().session, first.session);
 }
 
 async fn fifty_concurrent_get_or_create_make_one_session(store: Store) {
     let store = store_with_tech_store(store).await;
     let calls = (0..50).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .get_or_create_active_session(TECH_STORE, 200, Timestamp::now())
-                .await
-        })
+        tokio::spawn(async move { store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await })
     });
-    let ids: HashSet<u64> = join_all(calls)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap().unwrap().unwrap().session.id)
-        .collect();
+    let ids: HashSet<u64> =
+        join_all(calls).await.into_iter().map(|r| r.unwrap().unwrap().unwrap().session.id).collect();
     assert_eq!(ids.len(), 1, "concurrent calls saw sessions {ids:?}");
     // The one session is the store's active session from now on.
     assert_eq!(open_session(&store).await.id, *ids.iter().next().unwrap());
@@ -153,16 +102,8 @@ async fn a_view_carries_the_newest_messages_ascending(store: Store) {
     let session = open_session(&store).await;
     let mut ids = Vec::new();
     for i in 0..205 {
-        let sender = if i % 2 == 0 {
-            SenderType::Store
-        } else {
-            SenderType::Admin
-        };
-        ids.push(
-            appended(&store, &session, text(sender, &format!("message {i}")))
-                .await
-                .id,
-        );
+        let sender = if i % 2 == 0 { SenderType::Store } else { SenderType::Admin };
+        ids.push(appended(&store, &session, text(sender, &format!("message {i}"))).await.id);
     }
     let page = store.session_page(session.id, 200).await.unwrap().unwrap();
     let page_ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
@@ -172,11 +113,7 @@ async fn a_view_carries_the_newest_messages_ascending(store: Store) {
     assert_eq!(page.session.store_message_count, 103);
     assert_eq!(page.session.last_message_id, *ids.last().unwrap());
     // The store's own view is the same page.
-    let store_view = store
-        .get_or_create_active_session(TECH_STORE, 200, Timestamp::now())
-        .await
-        .unwrap()
-        .unwrap();
+    let store_view = store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(store_view, page);
 }
 
@@ -185,28 +122,12 @@ async fn ids_increase_in_commit_order_under_concurrency(store: Store) {
     let session = open_session(&store).await;
     let sends = (0..40).map(|i| {
         let (store, session) = (store.clone(), session.clone());
-        let sender = if i % 2 == 0 {
-            SenderType::Store
-        } else {
-            SenderType::Admin
-        };
-        tokio::spawn(async move {
-            appended(&store, &session, text(sender, &format!("m{i}")))
-                .await
-                .id
-        })
+        let sender = if i % 2 == 0 { SenderType::Store } else { SenderType::Admin };
+        tokio::spawn(async move { appended(&store, &session, text(sender, &format!("m{i}"))).await.id })
     });
-    let sent: HashSet<u64> = join_all(sends)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let sent: HashSet<u64> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(sent.len(), 40, "every send got its own id");
-    let fetched = store
-        .messages_after(session.id, 0, 200)
-        .await
-        .unwrap()
-        .unwrap();
+    let fetched = store.messages_after(session.id, 0, 200).await.unwrap().unwrap();
     let ids: Vec<u64> = fetched.messages.iter().map(|m| m.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend: {ids:?}");
     assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), sent);
@@ -219,37 +140,15 @@ async fn messages_after_pages(store: Store) {
     let session = open_session(&store).await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(
-            appended(&store, &session, text(SenderType::Store, &format!("m{i}")))
-                .await
-                .id,
-        );
+        ids.push(appended(&store, &session, text(SenderType::Store, &format!("m{i}"))).await.id);
     }
-    let first = store
-        .messages_after(session.id, 0, 2)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        first.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
-        ids[..2]
-    );
+    let first = store.messages_after(session.id, 0, 2).await.unwrap().unwrap();
+    assert_eq!(first.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
     assert!(first.has_more);
-    let rest = store
-        .messages_after(session.id, ids[1], 10)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        rest.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
-        ids[2..]
-    );
+    let rest = store.messages_after(session.id, ids[1], 10).await.unwrap().unwrap();
+    assert_eq!(rest.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..]);
     assert!(!rest.has_more);
-    let none = store
-        .messages_after(session.id, ids[4], 10)
-        .await
-        .unwrap()
-        .unwrap();
+    let none = store.messages_after(session.id, ids[4], 10).await.unwrap().unwrap();
     assert!(none.messages.is_empty() && !none.has_more);
     assert_eq!(store.messages_after(987_654, 0, 10).await.unwrap(), None);
     assert_eq!(store.session_page(987_654, 10).await.unwrap(), None);
@@ -258,15 +157,9 @@ async fn messages_after_pages(store: Store) {
 async fn a_client_message_id_is_stored_once(store: Store) {
     let store = store_with_tech_store(store).await;
     let session = open_session(&store).await;
-    let message = NewMessage {
-        client_message_id: Some("c-1".into()),
-        ..text(SenderType::Store, "hello")
-    };
+    let message = NewMessage { client_message_id: Some("c-1".into()), ..text(SenderType::Store, "hello") };
     let original = appended(&store, &session, message.clone()).await;
-    assert_eq!(
-        append(&store, &session, message.clone()).await,
-        AppendOutcome::Duplicate(original.clone())
-    );
+    assert_eq!(append(&store, &session, message.clone()).await, AppendOutcome::Duplicate(original.clone()));
     let retries = (0..8).map(|_| {
         let (store, session, message) = (store.clone(), session.clone(), message.clone());
         tokio::spawn(async move { append(&store, &session, message).await })
@@ -282,38 +175,20 @@ async fn a_client_message_id_is_stored_once(store: Store) {
 async fn writes_are_conditional_on_the_lifecycle_seen(store: Store) {
     let store = store_with_tech_store(store).await;
     let seen = open_session(&store).await;
-    let claimed = match store
-        .change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now())
-        .await
-    {
-        Ok(LifecycleOutcome::Changed(session)) => session,
+    let claimed = match store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await {
+        Ok(WriteOutcome::Written(session)) => session,
         other => panic!("claim failed: {other:?}"),
     };
-    assert_eq!(
-        (claimed.status, claimed.admin_id),
-        (SessionStatus::Claimed, Some(SARAH))
-    );
-    assert_eq!(
-        store
-            .session_page(seen.id, 0)
-            .await
-            .unwrap()
-            .unwrap()
-            .session,
-        claimed
-    );
+    assert_eq!((claimed.status, claimed.admin_id), (SessionStatus::Claimed, Some(SARAH)));
+    assert_eq!(store.session_page(seen.id, 0).await.unwrap().unwrap().session, claimed);
     // A decision taken on the open session no longer applies.
-    match store
-        .change_lifecycle(&seen, SessionStatus::Claimed, Some(OMAR), Timestamp::now())
-        .await
-        .unwrap()
-    {
-        LifecycleOutcome::Stale(current) => assert_eq!(current, claimed),
+    match store.change_lifecycle(&seen, SessionStatus::Claimed, Some(OMAR), Timestamp::now()).await.unwrap() {
+        WriteOutcome::Stale(current) => assert_eq!(current, claimed),
         other => panic!("a stale claim went through: {other:?}"),
     }
     assert_eq!(
         append(&store, &seen, text(SenderType::Admin, "late")).await,
-        AppendOutcome::Stale(claimed.clone())
+        AppendOutcome::Stale(Box::new(claimed.clone()))
     );
     appended(&store, &claimed, text(SenderType::Admin, "on time")).await;
 }
@@ -324,33 +199,207 @@ async fn twenty_concurrent_claims_have_one_winner(store: Store) {
     let claims = (1..=20).map(|admin| {
         let (store, seen) = (store.clone(), seen.clone());
         tokio::spawn(async move {
-            store
-                .change_lifecycle(&seen, SessionStatus::Claimed, Some(admin), Timestamp::now())
-                .await
-                .unwrap()
+            store.change_lifecycle(&seen, SessionStatus::Claimed, Some(admin), Timestamp::now()).await.unwrap()
         })
     });
-    let outcomes: Vec<LifecycleOutcome> = join_all(claims)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let outcomes: Vec<WriteOutcome> = join_all(claims).await.into_iter().map(Result::unwrap).collect();
     let winners: Vec<&Session> = outcomes
         .iter()
         .filter_map(|o| match o {
-            LifecycleOutcome::Changed(session) => Some(session),
-            LifecycleOutcome::Stale(_) => None,
+            WriteOutcome::Written(session) => Some(session),
+            WriteOutcome::Stale(_) => None,
         })
         .collect();
     assert_eq!(winners.len(), 1);
-    let current = store
-        .session_page(seen.id, 0)
-        .await
-        .unwrap()
-        .unwrap()
-        .session;
+    let current = store.session_page(seen.id, 0).await.unwrap().unwrap().session;
     assert_eq!(current.admin_id, winners[0].admin_id);
     assert_eq!(current.revision, seen.revision + 1);
+}
+
+async fn a_late_id_is_replaced_by_a_fresh_one(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let early = store.next_message_id().await.unwrap();
+    let later = appended(&store, &session, text(SenderType::Store, "first")).await;
+    assert!(later.id > early);
+    let guard = AppendGuard::NotClosed;
+    let AppendOutcome::Appended(late) = store
+        .append_message(session.id, guard, early, text(SenderType::Admin, "late"), Timestamp::now())
+        .await
+        .unwrap()
+    else {
+        panic!("the late send was not stored")
+    };
+    assert!(late.id > later.id, "ids increase in commit order: {} after {}", late.id, later.id);
+}
+
+async fn a_store_cannot_send_into_a_closed_session(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    store.change_lifecycle(&session, SessionStatus::Closed, None, Timestamp::now()).await.unwrap();
+    let id = store.next_message_id().await.unwrap();
+    let outcome =
+        store.append_message(session.id, AppendGuard::NotClosed, id, text(SenderType::Store, "hi"), Timestamp::now());
+    match outcome.await.unwrap() {
+        AppendOutcome::Stale(current) => assert_eq!(current.status, SessionStatus::Closed),
+        other => panic!("a message went into a closed session: {other:?}"),
+    }
+}
+
+async fn receipts_are_watermarks_with_exact_read_counts(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let s1 = appended(&store, &session, text(SenderType::Store, "s1")).await;
+    let a1 = appended(&store, &session, text(SenderType::Admin, "a1")).await;
+    let s2 = appended(&store, &session, text(SenderType::Store, "s2")).await;
+    let s3 = appended(&store, &session, text(SenderType::Store, "s3")).await;
+    let mark = |reader, kind, up_to| {
+        let store = store.clone();
+        async move { store.mark_receipt(session.id, reader, kind, up_to, Timestamp::now()).await.unwrap().unwrap() }
+    };
+
+    // A mark below the store's newest message: counted from the messages above it.
+    let marked = mark(SenderType::Admin, ReceiptKind::Read, s2.id).await;
+    assert_eq!((marked.admin_receipts.read_up_to, marked.admin_receipts.read_count), (s2.id, 2));
+    assert_eq!(marked.unread_by(SenderType::Admin), 1);
+    assert_eq!(marked.unread_by(SenderType::Store), 1, "the store has not read a1");
+    // Marks never move back.
+    let lower = mark(SenderType::Admin, ReceiptKind::Read, s1.id).await;
+    assert_eq!((lower.admin_receipts.read_up_to, lower.admin_receipts.read_count), (s2.id, 2));
+    // Up to the newest, or past it: all of them, and no further than the last message.
+    let all = mark(SenderType::Admin, ReceiptKind::Read, s3.id + 1000).await;
+    assert_eq!((all.admin_receipts.read_up_to, all.admin_receipts.read_count), (s3.id, 3));
+    assert_eq!(all.unread_by(SenderType::Admin), 0);
+
+    let delivered = mark(SenderType::Store, ReceiptKind::Delivered, a1.id).await;
+    assert_eq!(delivered.store_receipts.delivered_up_to, a1.id);
+    assert_eq!(delivered.store_receipts.read_up_to, 0);
+    let page = store.session_page(session.id, 10).await.unwrap().unwrap();
+    let statuses: Vec<String> =
+        page.messages.iter().map(|m| format!("{:?}", page.session.message_view(m).status)).collect();
+    assert_eq!(statuses, ["Read", "Delivered", "Read", "Read"]);
+
+    assert_eq!(
+        store.mark_receipt(987_654, SenderType::Admin, ReceiptKind::Read, 1, Timestamp::now()).await.unwrap(),
+        None
+    );
+}
+
+async fn tags_and_ratings(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let seen = open_session(&store).await;
+    let tagged = match store.set_tags(&seen, vec!["billing".into(), "vip".into()], Timestamp::now()).await.unwrap() {
+        WriteOutcome::Written(session) => session,
+        other => panic!("tagging failed: {other:?}"),
+    };
+    assert_eq!(tagged.tags, ["billing", "vip"]);
+    assert!(matches!(store.set_tags(&seen, vec![], Timestamp::now()).await.unwrap(), WriteOutcome::Stale(_)));
+    assert_eq!(store.session(seen.id).await.unwrap().unwrap().tags, ["billing", "vip"]);
+
+    // Only a closed session can be rated, and only once.
+    let current = store.session(seen.id).await.unwrap().unwrap();
+    assert!(matches!(store.rate_session(&current, 5, None, Timestamp::now()).await.unwrap(), WriteOutcome::Stale(_)));
+    let WriteOutcome::Written(closed) =
+        store.change_lifecycle(&current, SessionStatus::Closed, None, Timestamp::now()).await.unwrap()
+    else {
+        panic!("close failed")
+    };
+    let rated = store.rate_session(&closed, 4, Some("quick".into()), Timestamp::now()).await.unwrap();
+    assert!(matches!(rated, WriteOutcome::Written(ref s) if s.rating == Some(4)));
+    match store.rate_session(&closed, 1, None, Timestamp::now()).await.unwrap() {
+        WriteOutcome::Stale(current) => assert_eq!((current.rating, current.feedback), (Some(4), Some("quick".into()))),
+        other => panic!("rated twice: {other:?}"),
+    }
+}
+
+fn query(admin: u64, status: Option<SessionStatus>, tag: Option<&str>, limit: usize) -> SessionQuery {
+    SessionQuery { admin, status, tag: tag.map(str::to_owned), limit, offset: 0, after: None }
+}
+
+async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
+    // Five stores, each with a session: 0 and 1 stay open, 2 is Sarah's, 3 is Omar's,
+    // 4 was Sarah's and is closed. Each gets one message, in store order, so activity
+    // is newest for store 4.
+    let mut sessions = Vec::new();
+    let start = Timestamp::now();
+    let at = |second: i64| start.plus_seconds(second);
+    for i in 0..5u64 {
+        let id = 100 + i;
+        store
+            .put_store(&StoreProfile { id, name: format!("Store {i}"), logo_url: String::new(), email: String::new() })
+            .await
+            .unwrap();
+        let session = store.get_or_create_active_session(id, 0, at(i as i64)).await.unwrap().unwrap().session;
+        sessions.push(session);
+    }
+    let held =
+        [(2, SARAH, SessionStatus::Claimed), (3, OMAR, SessionStatus::Claimed), (4, SARAH, SessionStatus::Claimed)];
+    for (i, admin, status) in held {
+        let WriteOutcome::Written(s) =
+            store.change_lifecycle(&sessions[i], status, Some(admin), Timestamp::now()).await.unwrap()
+        else {
+            panic!("claim failed")
+        };
+        sessions[i] = s;
+    }
+    let WriteOutcome::Written(s) =
+        store.change_lifecycle(&sessions[4], SessionStatus::Closed, Some(SARAH), Timestamp::now()).await.unwrap()
+    else {
+        panic!("close failed")
+    };
+    sessions[4] = s;
+    let WriteOutcome::Written(s) = store.set_tags(&sessions[1], vec!["vip".into()], Timestamp::now()).await.unwrap()
+    else {
+        panic!("tag failed")
+    };
+    sessions[1] = s;
+    let WriteOutcome::Written(s) = store.set_tags(&sessions[2], vec!["vip".into()], Timestamp::now()).await.unwrap()
+    else {
+        panic!("tag failed")
+    };
+    sessions[2] = s;
+    for (i, session) in sessions.iter().enumerate() {
+        let id = store.next_message_id().await.unwrap();
+        let guard = AppendGuard::NotClosed;
+        let message = NewMessage { sender_id: session.store.id, ..text(SenderType::Store, "hello") };
+        store.append_message(session.id, guard, id, message, at(10 + i as i64)).await.unwrap();
+    }
+    let ids = |list: &shared::storage::SessionList| list.sessions.iter().map(|s| s.id).collect::<Vec<_>>();
+    let id_of = |i: usize| sessions[i].id;
+
+    let all = store.list_sessions(&query(SARAH, None, None, 10)).await.unwrap();
+    // Store 4's message was refused (closed), so its activity is its creation; the others
+    // moved with their messages, the last sent first.
+    assert_eq!(ids(&all), [id_of(2), id_of(1), id_of(0), id_of(4)]);
+    assert_eq!((all.total_count, all.next.clone()), (4, None));
+    assert_eq!(all.sessions[0].last_message.as_ref().unwrap().content, "hello");
+
+    let open = store.list_sessions(&query(OMAR, Some(SessionStatus::Open), None, 10)).await.unwrap();
+    assert_eq!((ids(&open), open.total_count), (vec![id_of(1), id_of(0)], 2));
+    let claimed = store.list_sessions(&query(OMAR, Some(SessionStatus::Claimed), None, 10)).await.unwrap();
+    assert_eq!((ids(&claimed), claimed.total_count), (vec![id_of(3)], 1));
+    let closed = store.list_sessions(&query(SARAH, Some(SessionStatus::Closed), None, 10)).await.unwrap();
+    assert_eq!((ids(&closed), closed.total_count), (vec![id_of(4)], 1));
+    let vip = store.list_sessions(&query(SARAH, None, Some("vip"), 10)).await.unwrap();
+    assert_eq!((ids(&vip), vip.total_count), (vec![id_of(2), id_of(1)], 2));
+    let omar_vip = store.list_sessions(&query(OMAR, None, Some("vip"), 10)).await.unwrap();
+    assert_eq!((ids(&omar_vip), omar_vip.total_count), (vec![id_of(1)], 1));
+
+    // Pages of one, by cursor, walk the same order; offset skips.
+    let mut walked = Vec::new();
+    let mut next = None;
+    loop {
+        let page = store.list_sessions(&SessionQuery { after: next, ..query(SARAH, None, None, 1) }).await.unwrap();
+        assert_eq!(page.total_count, 4);
+        walked.extend(ids(&page));
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(walked, ids(&all));
+    let skipped = store.list_sessions(&SessionQuery { offset: 2, ..query(SARAH, None, None, 10) }).await.unwrap();
+    assert_eq!(ids(&skipped), ids(&all)[2..]);
 }
 
 async fn closing_frees_the_stores_active_slot(store: Store) {
@@ -358,18 +407,11 @@ async fn closing_frees_the_stores_active_slot(store: Store) {
     let seen = open_session(&store).await;
     appended(&store, &seen, text(SenderType::Store, "bye")).await;
     let now = Timestamp::now();
-    let closed = match store
-        .change_lifecycle(&seen, SessionStatus::Closed, None, now)
-        .await
-        .unwrap()
-    {
-        LifecycleOutcome::Changed(session) => session,
+    let closed = match store.change_lifecycle(&seen, SessionStatus::Closed, None, now).await.unwrap() {
+        WriteOutcome::Written(session) => session,
         other => panic!("close failed: {other:?}"),
     };
-    assert_eq!(
-        (closed.status, closed.closed_at),
-        (SessionStatus::Closed, Some(now))
-    );
+    assert_eq!((closed.status, closed.closed_at), (SessionStatus::Closed, Some(now)));
     match append(&store, &closed, text(SenderType::Store, "after")).await {
         AppendOutcome::Stale(current) => assert_eq!(current.status, SessionStatus::Closed),
         other => panic!("a message went into a closed session: {other:?}"),
@@ -380,11 +422,7 @@ async fn closing_frees_the_stores_active_slot(store: Store) {
     // The closed session keeps its messages and its state.
     let old = store.session_page(closed.id, 200).await.unwrap().unwrap();
     assert_eq!(
-        (
-            old.session.status,
-            old.session.closed_at,
-            old.session.message_count()
-        ),
+        (old.session.status, old.session.closed_at, old.session.message_count()),
         (SessionStatus::Closed, Some(now), 1)
     );
     assert_eq!(old.messages.len(), 1);
@@ -422,4 +460,9 @@ conformance!(
     writes_are_conditional_on_the_lifecycle_seen,
     twenty_concurrent_claims_have_one_winner,
     closing_frees_the_stores_active_slot,
+    a_late_id_is_replaced_by_a_fresh_one,
+    a_store_cannot_send_into_a_closed_session,
+    receipts_are_watermarks_with_exact_read_counts,
+    tags_and_ratings,
+    admins_list_the_open_queue_and_their_own_sessions,
 );

@@ -23,18 +23,10 @@ async fn view_session(app: &App, request: &Request) -> Result<SessionView, ChatE
 }
 
 fn session_id(raw: Option<&str>) -> Result<SessionId, ChatError> {
-    let raw = raw
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ChatError::bad_request("session_id is required"))?;
-    let id: i64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| ChatError::bad_request("session_id must be integer"))?;
+    let raw = raw.filter(|v| !v.is_empty()).ok_or_else(|| ChatError::bad_request("session_id is required"))?;
+    let id: i64 = raw.trim().parse().map_err(|_| ChatError::bad_request("session_id must be integer"))?;
     // An integer that no session can have is simply not found.
-    SessionId::try_from(id)
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ChatError::not_found("Session not found"))
+    SessionId::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| ChatError::not_found("Session not found"))
 }
 
 #[cfg(test)]
@@ -44,29 +36,11 @@ mod tests {
     #[test]
     fn session_id_parsing() {
         assert_eq!(session_id(Some("12")), Ok(12));
-        assert_eq!(
-            session_id(None),
-            Err(ChatError::bad_request("session_id is required"))
-        );
-        assert_eq!(
-            session_id(Some("")),
-            Err(ChatError::bad_request("session_id is required"))
-        );
-        assert_eq!(
-            session_id(Some("abc")),
-            Err(ChatError::bad_request("session_id must be integer"))
-        );
-        assert_eq!(
-            session_id(Some("1.5")),
-            Err(ChatError::bad_request("session_id must be integer"))
-        );
-        assert_eq!(
-            session_id(Some("-3")),
-            Err(ChatError::not_found("Session not found"))
-        );
-        assert_eq!(
-            session_id(Some("0")),
-            Err(ChatError::not_found("Session not found"))
-        );
+        assert_eq!(session_id(None), Err(ChatError::bad_request("session_id is required")));
+        assert_eq!(session_id(Some("")), Err(ChatError::bad_request("session_id is required")));
+        assert_eq!(session_id(Some("abc")), Err(ChatError::bad_request("session_id must be integer")));
+        assert_eq!(session_id(Some("1.5")), Err(ChatError::bad_request("session_id must be integer")));
+        assert_eq!(session_id(Some("-3")), Err(ChatError::not_found("Session not found")));
+        assert_eq!(session_id(Some("0")), Err(ChatError::not_found("Session not found")));
     }
 }

@@ -4,8 +4,5 @@ use lambda_http::{Error, run, service_fn};
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let app = shared::App::from_env().await?;
-    run(service_fn(|request| {
-        shared::http::serve(&app, request, admin_get_session::handle)
-    }))
-    .await
+    run(service_fn(|request| shared::http::serve(&app, request, admin_get_session::handle))).await
 }

@@ -74,61 +74,30 @@ async fn main() -> Result<(), Error> {
     match cli.command {
         Command::CreateTable => {
             let template = sam_template::Template::embedded();
-            let created =
-                sam_template::create_table(store.sdk_client(), &cli.table, &template.table()?)
-                    .await?;
-            println!(
-                "table {}: {}",
-                cli.table,
-                if created { "created" } else { "already exists" }
-            );
+            let created = sam_template::create_table(store.sdk_client(), &cli.table, &template.table()?).await?;
+            println!("table {}: {}", cli.table, if created { "created" } else { "already exists" });
         }
         Command::LoadSeed { file } => {
             let seed = SeedFile::parse(&std::fs::read_to_string(&file)?)?;
             seed.load_into(&store).await?;
-            println!(
-                "loaded {} stores and {} admins",
-                seed.stores.len(),
-                seed.admins.len()
-            );
+            println!("loaded {} stores and {} admins", seed.stores.len(), seed.admins.len());
         }
-        Command::CreateStore {
-            id,
-            name,
-            logo_url,
-            email,
-        } => {
-            store
-                .put_store(&StoreProfile {
-                    id,
-                    name,
-                    logo_url,
-                    email,
-                })
-                .await?;
+        Command::CreateStore { id, name, logo_url, email } => {
+            store.put_store(&StoreProfile { id, name, logo_url, email }).await?;
             println!("store {id} saved");
         }
         Command::CreateAdmin { id, name, email } => {
             store.put_admin(&AdminProfile { id, name, email }).await?;
             println!("admin {id} saved");
         }
-        Command::IssueToken {
-            store: store_id,
-            admin,
-        } => {
+        Command::IssueToken { store: store_id, admin } => {
             let principal = match (store_id, admin) {
                 (Some(id), _) => {
-                    store
-                        .store_profile(id)
-                        .await?
-                        .ok_or_else(|| format!("no store {id}"))?;
+                    store.store_profile(id).await?.ok_or_else(|| format!("no store {id}"))?;
                     Principal::Store(id)
                 }
                 (None, Some(id)) => {
-                    store
-                        .admin_profile(id)
-                        .await?
-                        .ok_or_else(|| format!("no admin {id}"))?;
+                    store.admin_profile(id).await?.ok_or_else(|| format!("no admin {id}"))?;
                     Principal::Admin(id)
                 }
                 (None, None) => unreachable!("clap requires one of them"),
@@ -151,7 +120,5 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn aws_config_defaults() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }

@@ -10,9 +10,7 @@ use std::time::Duration;
 pub enum Error {
     #[error("npm was not found on PATH; it is needed once to download DynamoDB Local")]
     NpmMissing,
-    #[error(
-        "java was not found on PATH; DynamoDB Local needs a Java runtime (17 is known to work)"
-    )]
+    #[error("java was not found on PATH; DynamoDB Local needs a Java runtime (17 is known to work)")]
     JavaMissing,
     #[error("{context}: {source}")]
     Io {
@@ -21,27 +19,14 @@ pub enum Error {
         source: io::Error,
     },
     #[error("`{command}` failed ({status}):\n{stderr}")]
-    Command {
-        command: String,
-        status: ExitStatus,
-        stderr: String,
-    },
+    Command { command: String, status: ExitStatus, stderr: String },
     /// The npm package changed shape; the pinned version in `install.rs` needs a look.
     #[error("the npm package has no {0}")]
     PackageLayout(PathBuf),
     #[error("DynamoDB Local {reason}; log {log}:\n{tail}")]
-    Failed {
-        reason: String,
-        log: PathBuf,
-        tail: String,
-    },
+    Failed { reason: String, log: PathBuf, tail: String },
     #[error("DynamoDB Local did not answer on {endpoint} within {waited:?}; log {log}:\n{tail}")]
-    NotReady {
-        endpoint: String,
-        waited: Duration,
-        log: PathBuf,
-        tail: String,
-    },
+    NotReady { endpoint: String, waited: Duration, log: PathBuf, tail: String },
 }
 
 impl Error {

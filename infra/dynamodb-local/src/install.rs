@@ -35,20 +35,14 @@ pub fn install() -> Result<PathBuf, Error> {
 
     let spec = format!("{PACKAGE}@{VERSION}");
     let mut npm = Command::new("npm");
-    npm.args(["pack", "--ignore-scripts", "--loglevel=error", &spec])
-        .current_dir(&staging.0);
+    npm.args(["pack", "--ignore-scripts", "--loglevel=error", &spec]).current_dir(&staging.0);
     run(&mut npm).map_err(|error| match error {
         Error::Io { source, .. } if source.kind() == ErrorKind::NotFound => Error::NpmMissing,
         other => other,
     })?;
 
     let tarball = find_tarball(&staging.0)?;
-    run(Command::new("tar")
-        .arg("-xzf")
-        .arg(&tarball)
-        .arg("-C")
-        .arg(&staging.0)
-        .arg("package/emulator"))?;
+    run(Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&staging.0).arg("package/emulator"))?;
 
     let emulator = staging.0.join("package").join("emulator");
     for part in [JAR, NATIVE_LIBS] {
@@ -60,18 +54,12 @@ pub fn install() -> Result<PathBuf, Error> {
         Ok(()) => Ok(target),
         // Another process finished first; its install is as good as ours.
         Err(_) if target.join(JAR).is_file() => Ok(target),
-        Err(source) => Err(Error::Io {
-            context: format!("moving DynamoDB Local into {}", target.display()),
-            source,
-        }),
+        Err(source) => Err(Error::Io { context: format!("moving DynamoDB Local into {}", target.display()), source }),
     }
 }
 
 fn run(command: &mut Command) -> Result<(), Error> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(Error::io(format!("running {command:?}")))?;
+    let output = command.stdin(Stdio::null()).output().map_err(Error::io(format!("running {command:?}")))?;
     if output.status.success() {
         return Ok(());
     }
@@ -97,9 +85,7 @@ struct Staging(PathBuf);
 
 impl Staging {
     fn new(cache: &Path) -> Result<Self, Error> {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos());
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_nanos());
         static ATTEMPTS: AtomicU64 = AtomicU64::new(0);
         let attempt = ATTEMPTS.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();

@@ -91,9 +91,7 @@ impl DynamoDbLocal {
 
     fn spawn(java: &Path, dir: &Path, port: u16, log: &Path) -> Result<Self, Error> {
         let output = File::create(log).map_err(Error::io(format!("creating {}", log.display())))?;
-        let errors = output
-            .try_clone()
-            .map_err(Error::io(format!("opening {}", log.display())))?;
+        let errors = output.try_clone().map_err(Error::io(format!("opening {}", log.display())))?;
         let mut library_path = OsString::from("-Djava.library.path=");
         library_path.push(dir.join(NATIVE_LIBS));
         let wrapper = Command::new("sh")
@@ -168,21 +166,14 @@ enum Startup {
 }
 
 fn failed(log: &Path, reason: &str) -> Error {
-    Error::Failed {
-        reason: reason.to_owned(),
-        log: log.to_owned(),
-        tail: log_tail(log),
-    }
+    Error::Failed { reason: reason.to_owned(), log: log.to_owned(), tail: log_tail(log) }
 }
 
 /// Looked up here rather than left to the shell so that a missing Java is reported as
 /// such instead of as a server that exited with status 127.
 fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        })
+    env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| {
+        fs::metadata(candidate).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    })
 }

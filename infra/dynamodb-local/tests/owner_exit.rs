@@ -32,10 +32,7 @@ enum Ending {
 
 #[test]
 fn server_stops_when_its_owner_exits_without_destructors() {
-    check(
-        "server_stops_when_its_owner_exits_without_destructors",
-        Ending::Exit,
-    );
+    check("server_stops_when_its_owner_exits_without_destructors", Ending::Exit);
 }
 
 #[test]
@@ -76,10 +73,7 @@ fn check(test_name: &str, ending: Ending) {
     // observed by polling; the deadline is generous for a loaded machine.
     let deadline = Instant::now() + Duration::from_secs(30);
     while server_process_exists(port) || TcpStream::connect(("127.0.0.1", port)).is_ok() {
-        assert!(
-            Instant::now() < deadline,
-            "DynamoDB Local on port {port} outlived its owner"
-        );
+        assert!(Instant::now() < deadline, "DynamoDB Local on port {port} outlived its owner");
         thread::sleep(Duration::from_millis(20));
     }
 }
@@ -107,9 +101,7 @@ fn server_process_exists(port: u16) -> bool {
         };
         let args: Vec<&[u8]> = cmdline.split(|byte| *byte == 0).collect();
         let runs_the_jar = args.iter().any(|arg| arg.ends_with(b"DynamoDBLocal.jar"));
-        let on_port = args
-            .windows(2)
-            .any(|pair| pair[0] == b"-port" && pair[1] == port.as_bytes());
+        let on_port = args.windows(2).any(|pair| pair[0] == b"-port" && pair[1] == port.as_bytes());
         runs_the_jar && on_port && args.first().is_some_and(|arg| arg.ends_with(b"java"))
     })
 }

@@ -13,16 +13,11 @@ fn answers_list_tables_and_frees_its_port_when_dropped() {
     assert_eq!(server.endpoint(), format!("http://127.0.0.1:{port}"));
 
     let (status_line, body) = list_tables(port);
-    assert!(
-        status_line.starts_with("HTTP/1.1 200"),
-        "{status_line}\n{body}"
-    );
+    assert!(status_line.starts_with("HTTP/1.1 200"), "{status_line}\n{body}");
     assert!(body.contains("\"TableNames\""), "{body}");
 
     drop(server);
-    let refused = TcpStream::connect(("127.0.0.1", port))
-        .map(|_| ())
-        .unwrap_err();
+    let refused = TcpStream::connect(("127.0.0.1", port)).map(|_| ()).unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
 }
 
@@ -43,16 +38,10 @@ fn list_tables(port: u16) -> (String, String) {
         body.len()
     );
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
-    stream
-        .write_all(request.as_bytes())
-        .expect("sends the request");
+    stream.write_all(request.as_bytes()).expect("sends the request");
     let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("reads the response");
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .expect("a complete response");
+    stream.read_to_string(&mut response).expect("reads the response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a complete response");
     let status_line = head.lines().next().unwrap_or_default();
     (status_line.to_owned(), body.to_owned())
 }

@@ -19,12 +19,7 @@ pub fn http_event(route: &Route, parts: &Parts, body: &[u8], source_ip: &str) ->
     let mut headers = Map::new();
     for name in parts.headers.keys() {
         // API Gateway lower-cases names and joins repeated headers with commas.
-        let values: Vec<&str> = parts
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
         headers.insert(name.as_str().to_owned(), Value::String(values.join(",")));
     }
     let raw_query = parts.uri.query().unwrap_or_default();
@@ -41,10 +36,7 @@ pub fn http_event(route: &Route, parts: &Parts, body: &[u8], source_ip: &str) ->
         }
     }
     let now = Timestamp::now();
-    let request_id = format!(
-        "local-{:012}",
-        REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
+    let request_id = format!("local-{:012}", REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed));
     let (body, is_base64) = match std::str::from_utf8(body) {
         Ok(text) => (text.to_owned(), false),
         Err(_) => (BASE64_STANDARD.encode(body), true),
@@ -86,7 +78,6 @@ pub fn http_event(route: &Route, parts: &Parts, body: &[u8], source_ip: &str) ->
 
 /// The request the Lambda runtime hands the function for `event`.
 pub fn lambda_request(event: Value) -> Result<Request, serde_json::Error> {
-    let event: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest =
-        serde_json::from_value(event)?;
+    let event: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest = serde_json::from_value(event)?;
     Ok(lambda_http::request::LambdaRequest::ApiGatewayV2(event).into())
 }

@@ -51,10 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Some(endpoint) => {
             let client = DynamoStore::endpoint_client(endpoint).await;
             sam_template::create_table(&client, &args.table, &template.table()?).await?;
-            (
-                Arc::new(DynamoStore::new(client, &args.table)),
-                format!("dynamodb {endpoint} table {}", args.table),
-            )
+            (Arc::new(DynamoStore::new(client, &args.table)), format!("dynamodb {endpoint} table {}", args.table))
         }
     };
 
@@ -63,33 +60,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         None => {
             let demo = SeedFile::demo();
             for store in &demo.stores {
-                println!(
-                    "demo store {} ({}) token: {}",
-                    store.profile.id, store.profile.name, store.token
-                );
+                println!("demo store {} ({}) token: {}", store.profile.id, store.profile.name, store.token);
             }
             for admin in &demo.admins {
-                println!(
-                    "demo admin {} ({}) token: {}",
-                    admin.profile.id, admin.profile.name, admin.token
-                );
+                println!("demo admin {} ({}) token: {}", admin.profile.id, admin.profile.name, admin.token);
             }
             demo
         }
     };
     seed.load_into(store.as_ref()).await?;
 
-    let app = Arc::new(App::new(
-        store,
-        Config::local(&args.table, args.project_key),
-    ));
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port)))
-            .await?;
-    println!(
-        "local-gateway ready: http://{} ({} routes, storage: {storage})",
-        listener.local_addr()?,
-        router.len()
-    );
+    let app = Arc::new(App::new(store, Config::local(&args.table, args.project_key)));
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
+    println!("local-gateway ready: http://{} ({} routes, storage: {storage})", listener.local_addr()?, router.len());
     server::serve(listener, Arc::new(router), app).await
 }

@@ -29,20 +29,10 @@ impl Router {
             .into_iter()
             .map(|route| {
                 let handler = http_handler(&route.package).ok_or_else(|| {
-                    format!(
-                        "{} is served by {}, which the gateway cannot run",
-                        route.route_key(),
-                        route.package
-                    )
+                    format!("{} is served by {}, which the gateway cannot run", route.route_key(), route.package)
                 })?;
-                let method =
-                    Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
-                Ok(Route {
-                    method,
-                    key: route.route_key(),
-                    path: route.path,
-                    handler,
-                })
+                let method = Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
+                Ok(Route { method, key: route.route_key(), path: route.path, handler })
             })
             .collect::<Result<_, String>>()?;
         Ok(Router { routes })
@@ -53,17 +43,11 @@ impl Router {
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Result<&Route, Miss> {
-        let mut on_path = self
-            .routes
-            .iter()
-            .filter(|route| route.path == path)
-            .peekable();
+        let mut on_path = self.routes.iter().filter(|route| route.path == path).peekable();
         if on_path.peek().is_none() {
             return Err(Miss::NotFound);
         }
-        on_path
-            .find(|route| route.method == method)
-            .ok_or(Miss::MethodNotAllowed)
+        on_path.find(|route| route.method == method).ok_or(Miss::MethodNotAllowed)
     }
 }
 
@@ -73,20 +57,10 @@ mod tests {
 
     #[test]
     fn every_template_route_has_a_handler() {
-        let router =
-            Router::from_template(&Template::embedded()).expect("every function can be run");
-        assert_eq!(
-            router.len(),
-            Template::embedded().http_routes().unwrap().len()
-        );
+        let router = Router::from_template(&Template::embedded()).expect("every function can be run");
+        assert_eq!(router.len(), Template::embedded().http_routes().unwrap().len());
         assert!(router.find(&Method::GET, "/v1/chat/store/session/").is_ok());
-        assert!(matches!(
-            router.find(&Method::POST, "/v1/chat/store/session/"),
-            Err(Miss::MethodNotAllowed)
-        ));
-        assert!(matches!(
-            router.find(&Method::GET, "/nope"),
-            Err(Miss::NotFound)
-        ));
+        assert!(matches!(router.find(&Method::POST, "/v1/chat/store/session/"), Err(Miss::MethodNotAllowed)));
+        assert!(matches!(router.find(&Method::GET, "/nope"), Err(Miss::NotFound)));
     }
 }

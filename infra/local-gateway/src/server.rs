@@ -33,10 +33,7 @@ pub async fn serve(
                 let (router, app) = (router.clone(), app.clone());
                 async move { Ok::<_, Infallible>(handle(&router, &app, request, peer).await) }
             });
-            if let Err(error) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(error) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(%error, "connection closed with an error");
             }
         });
@@ -47,18 +44,11 @@ fn plain_json(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(
-            json!({ "message": message }).to_string(),
-        )))
+        .body(Full::new(Bytes::from(json!({ "message": message }).to_string())))
         .expect("status and header are valid")
 }
 
-async fn handle(
-    router: &Router,
-    app: &App,
-    request: Request<Incoming>,
-    peer: SocketAddr,
-) -> Response<Full<Bytes>> {
+async fn handle(router: &Router, app: &App, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     // API Gateway's own answers for requests no route takes.
     let route = match router.find(&parts.method, parts.uri.path()) {

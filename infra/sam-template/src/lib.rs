@@ -43,14 +43,11 @@ pub struct Template {
 impl Template {
     /// The template compiled into this binary.
     pub fn embedded() -> Self {
-        Self::parse(TEMPLATE_YAML)
-            .expect("the embedded template.yaml parses (checked by this crate's tests)")
+        Self::parse(TEMPLATE_YAML).expect("the embedded template.yaml parses (checked by this crate's tests)")
     }
 
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
-        Ok(Template {
-            doc: serde_norway::from_str(yaml)?,
-        })
+        Ok(Template { doc: serde_norway::from_str(yaml)? })
     }
 
     fn resources(&self) -> impl Iterator<Item = (&str, &Value)> {
@@ -62,12 +59,8 @@ impl Template {
             .filter_map(|(id, resource)| Some((id.as_str()?, resource)))
     }
 
-    fn resources_of_type<'a>(
-        &'a self,
-        kind: &'a str,
-    ) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
-        self.resources()
-            .filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
+    fn resources_of_type<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> + 'a {
+        self.resources().filter(move |(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
     }
 
     /// Every `HttpApi` event of every function.
@@ -75,24 +68,14 @@ impl Template {
         let mut routes = Vec::new();
         for (function, resource) in self.resources_of_type("AWS::Serverless::Function") {
             let properties = &resource["Properties"];
-            let events = properties
-                .get("Events")
-                .and_then(Value::as_mapping)
-                .into_iter()
-                .flatten();
-            for (_, event) in
-                events.filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some("HttpApi"))
-            {
+            let events = properties.get("Events").and_then(Value::as_mapping).into_iter().flatten();
+            for (_, event) in events.filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some("HttpApi")) {
                 let field = |name: &str| {
                     event["Properties"]
                         .get(name)
                         .and_then(Value::as_str)
                         .map(str::to_owned)
-                        .ok_or_else(|| {
-                            TemplateError::Shape(format!(
-                                "{function}: an HttpApi event without {name}"
-                            ))
-                        })
+                        .ok_or_else(|| TemplateError::Shape(format!("{function}: an HttpApi event without {name}")))
                 };
                 routes.push(HttpRoute {
                     method: field("Method")?.to_ascii_uppercase(),
@@ -108,9 +91,7 @@ impl Template {
     /// The definition of the `AWS::DynamoDB::Table` resource.
     pub fn table(&self) -> Result<TableDefinition, TemplateError> {
         let mut tables = self.resources_of_type("AWS::DynamoDB::Table");
-        let (_, table) = tables
-            .next()
-            .ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
+        let (_, table) = tables.next().ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
         TableDefinition::from_properties(&table["Properties"])
     }
 }
@@ -131,34 +112,20 @@ mod tests {
     #[test]
     fn routes_name_their_packages() {
         let routes = Template::embedded().http_routes().unwrap();
-        let store = routes
-            .iter()
-            .find(|r| r.path == "/v1/chat/store/session/")
-            .unwrap();
+        let store = routes.iter().find(|r| r.path == "/v1/chat/store/session/").unwrap();
         assert_eq!(store.route_key(), "GET /v1/chat/store/session/");
         assert_eq!(store.package, "store-get-session");
         // Every package a route names is a crate of this workspace.
         for route in &routes {
-            let manifest = format!(
-                "{}/../../functions/{}/Cargo.toml",
-                env!("CARGO_MANIFEST_DIR"),
-                route.package
-            );
-            assert!(
-                std::path::Path::new(&manifest).exists(),
-                "{} has no crate",
-                route.package
-            );
+            let manifest = format!("{}/../../functions/{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"), route.package);
+            assert!(std::path::Path::new(&manifest).exists(), "{} has no crate", route.package);
         }
     }
 
     #[test]
     fn table_keys_and_indexes() {
         let table = Template::embedded().table().unwrap();
-        assert_eq!(
-            table.key_schema,
-            [("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]
-        );
+        assert_eq!(table.key_schema, [("PK".into(), "HASH".into()), ("SK".into(), "RANGE".into())]);
         assert!(table.indexes.iter().any(|i| i.name == "OpenQueue"));
         assert_eq!(table.ttl_attribute.as_deref(), Some("expires_at"));
     }

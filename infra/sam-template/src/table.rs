@@ -4,8 +4,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -33,14 +33,10 @@ fn pairs(list: &Value, first: &str, second: &str) -> Result<Vec<(String, String)
     list.as_sequence()
         .ok_or_else(|| TemplateError::Shape(format!("expected a list of {first}/{second}")))?
         .iter()
-        .map(
-            |entry| match (entry[first].as_str(), entry[second].as_str()) {
-                (Some(a), Some(b)) => Ok((a.to_owned(), b.to_owned())),
-                _ => Err(TemplateError::Shape(format!(
-                    "an entry without {first} or {second}"
-                ))),
-            },
-        )
+        .map(|entry| match (entry[first].as_str(), entry[second].as_str()) {
+            (Some(a), Some(b)) => Ok((a.to_owned(), b.to_owned())),
+            _ => Err(TemplateError::Shape(format!("an entry without {first} or {second}"))),
+        })
         .collect()
 }
 
@@ -54,10 +50,7 @@ impl TableDefinition {
                 Ok(IndexDefinition {
                     name: index["IndexName"].as_str().unwrap_or_default().to_owned(),
                     key_schema: pairs(&index["KeySchema"], "AttributeName", "KeyType")?,
-                    projection: index["Projection"]["ProjectionType"]
-                        .as_str()
-                        .unwrap_or("ALL")
-                        .to_owned(),
+                    projection: index["Projection"]["ProjectionType"].as_str().unwrap_or("ALL").to_owned(),
                     non_key_attributes: index["Projection"]["NonKeyAttributes"]
                         .as_sequence()
                         .into_iter()
@@ -69,11 +62,7 @@ impl TableDefinition {
             .collect::<Result<_, TemplateError>>()?;
         let ttl = &properties["TimeToLiveSpecification"];
         Ok(TableDefinition {
-            attributes: pairs(
-                &properties["AttributeDefinitions"],
-                "AttributeName",
-                "AttributeType",
-            )?,
+            attributes: pairs(&properties["AttributeDefinitions"], "AttributeName", "AttributeType")?,
             key_schema: pairs(&properties["KeySchema"], "AttributeName", "KeyType")?,
             indexes,
             ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
@@ -105,15 +94,8 @@ pub struct CreateTableFailed {
 
 /// Creates `name` with the template's definition (on-demand billing) and turns on its TTL.
 /// Returns `false` when the table already exists.
-pub async fn create_table(
-    client: &Client,
-    name: &str,
-    table: &TableDefinition,
-) -> Result<bool, CreateTableFailed> {
-    let failed = |message: String| CreateTableFailed {
-        table: name.to_owned(),
-        message,
-    };
+pub async fn create_table(client: &Client, name: &str, table: &TableDefinition) -> Result<bool, CreateTableFailed> {
+    let failed = |message: String| CreateTableFailed { table: name.to_owned(), message };
     let attributes = table.attributes.iter().map(|(attribute, kind)| {
         AttributeDefinition::builder()
             .attribute_name(attribute)
@@ -124,9 +106,7 @@ pub async fn create_table(
     let indexes = table.indexes.iter().map(|index| {
         let projection = Projection::builder()
             .projection_type(ProjectionType::from(index.projection.as_str()))
-            .set_non_key_attributes(
-                (!index.non_key_attributes.is_empty()).then(|| index.non_key_attributes.clone()),
-            )
+            .set_non_key_attributes((!index.non_key_attributes.is_empty()).then(|| index.non_key_attributes.clone()))
             .build();
         GlobalSecondaryIndex::builder()
             .index_name(&index.name)
@@ -146,9 +126,7 @@ pub async fn create_table(
         .await;
     match created {
         Ok(_) => {}
-        Err(SdkError::ServiceError(e))
-            if matches!(e.err(), CreateTableError::ResourceInUseException(_)) =>
-        {
+        Err(SdkError::ServiceError(e)) if matches!(e.err(), CreateTableError::ResourceInUseException(_)) => {
             return Ok(false);
         }
         Err(e) => return Err(failed(DisplayErrorContext(&e).to_string())),

@@ -47,7 +47,9 @@ impl MessageInput {
         if !attachment_url.is_empty() {
             let valid = attachment_url.len() <= MAX_ATTACHMENT_URL_CHARS
                 && attachment_url.strip_prefix("https://").is_some_and(|rest| {
-                    !rest.is_empty() && !rest.starts_with('/') && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+                    !rest.is_empty()
+                        && !rest.starts_with('/')
+                        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
                 });
             if !valid {
                 return Err(invalid(format!(
@@ -79,9 +81,8 @@ impl MessageInput {
 }
 
 fn is_mime_type(text: &str) -> bool {
-    let token = |part: &str| {
-        !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
-    };
+    let token =
+        |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
     let essence = text.split(';').next().unwrap_or_default().trim();
     text.len() <= MAX_ATTACHMENT_TYPE_CHARS
         && essence.split_once('/').is_some_and(|(kind, subtype)| token(kind) && token(subtype))
@@ -143,7 +144,14 @@ mod tests {
         assert!(message(&"é".repeat(4000), "", "").validate(SenderType::Store, 5).is_ok());
         assert!(error_of(message("", "", "")).starts_with("content"));
         assert!(error_of(message(&"x".repeat(4001), "", "")).starts_with("content"));
-        for url in ["http://example.com/a", "https://", "https:///a", "ftp://x", "https://a b", &format!("https://{}", "a".repeat(2041))] {
+        for url in [
+            "http://example.com/a",
+            "https://",
+            "https:///a",
+            "ftp://x",
+            "https://a b",
+            &format!("https://{}", "a".repeat(2041)),
+        ] {
             assert!(error_of(message("hi", url, "")).starts_with("attachment_url"), "{url}");
         }
         for kind in ["image", "/png", "image/", "image/png extra", &format!("image/{}", "a".repeat(100))] {

@@ -44,14 +44,16 @@ pub enum LifecycleError {
     AdminsOnly,
     #[error("Session belongs to another store")]
     OtherStore,
+    #[error("Claim the session before sending to it")]
+    NotClaimed,
+    #[error("Only a closed session can be rated")]
+    NotClosed,
+    #[error("Session is already rated")]
+    AlreadyRated,
 }
 
 /// Decides what `action` by `actor` does to `session`.
-pub fn decide(
-    session: &Session,
-    actor: Actor,
-    action: LifecycleAction,
-) -> Result<LifecycleChange, LifecycleError> {
+pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Result<LifecycleChange, LifecycleError> {
     use LifecycleAction::*;
     use SessionStatus::*;
 
@@ -75,18 +77,42 @@ pub fn decide(
                 (Claim, Claimed) if holder == Some(me) => Ok(LifecycleChange::Unchanged),
                 (Claim, Claimed) => Err(LifecycleError::ClaimedByAnother),
                 (Close, Open) => to(Closed, None),
-                (Close | Transfer { .. }, Claimed) if holder != Some(me) => {
-                    Err(LifecycleError::OtherAdmin)
-                }
+                (Close | Transfer { .. }, Claimed) if holder != Some(me) => Err(LifecycleError::OtherAdmin),
                 (Close, Claimed) => to(Closed, holder),
                 (Transfer { to: None }, Open) => Ok(LifecycleChange::Unchanged),
                 (Transfer { to: None }, Claimed) => to(Open, None),
-                (Transfer { to: Some(next) }, _) if holder == Some(next) => {
-                    Ok(LifecycleChange::Unchanged)
-                }
+                (Transfer { to: Some(next) }, _) if holder == Some(next) => Ok(LifecycleChange::Unchanged),
                 (Transfer { to: Some(next) }, Open | Claimed) => to(Claimed, Some(next)),
             }
         }
+    }
+}
+
+/// Whether `actor` may send a message into `session`: a store into its own session until
+/// it is closed, an admin only into a session it has claimed.
+pub fn may_send(session: &Session, actor: Actor) -> Result<(), LifecycleError> {
+    match actor {
+        Actor::Store(store) if store != session.store.id => Err(LifecycleError::OtherStore),
+        _ if session.status == SessionStatus::Closed => Err(LifecycleError::Closed),
+        Actor::Store(_) => Ok(()),
+        Actor::Admin(me) => match session.admin_id {
+            Some(holder) if holder == me => Ok(()),
+            Some(_) => Err(LifecycleError::OtherAdmin),
+            None => Err(LifecycleError::NotClaimed),
+        },
+    }
+}
+
+/// Whether `store` may rate `session`: its own, closed, and not yet rated.
+pub fn may_rate(session: &Session, store: StoreId) -> Result<(), LifecycleError> {
+    if store != session.store.id {
+        Err(LifecycleError::OtherStore)
+    } else if session.status != SessionStatus::Closed {
+        Err(LifecycleError::NotClosed)
+    } else if session.rating.is_some() {
+        Err(LifecycleError::AlreadyRated)
+    } else {
+        Ok(())
     }
 }
 
@@ -143,5 +169,28 @@ mod tests {
                 "{status:?} held by {holder:?}, {action:?} by {actor:?}"
             );
         }
+    }
+
+    #[test]
+    fn who_may_send_and_rate() {
+        use LifecycleError::{AlreadyRated, NotClaimed, NotClosed, OtherAdmin, OtherStore};
+        let cases = [
+            ((Open, None), Actor::Store(5), Ok(())),
+            ((Claimed, Some(2)), Actor::Store(5), Ok(())),
+            ((Closed, Some(2)), Actor::Store(5), Err(LifecycleError::Closed)),
+            ((Open, None), Actor::Store(6), Err(OtherStore)),
+            ((Open, None), Actor::Admin(2), Err(NotClaimed)),
+            ((Claimed, Some(2)), Actor::Admin(2), Ok(())),
+            ((Claimed, Some(3)), Actor::Admin(2), Err(OtherAdmin)),
+            ((Closed, Some(2)), Actor::Admin(2), Err(LifecycleError::Closed)),
+        ];
+        for ((status, holder), actor, outcome) in cases {
+            assert_eq!(may_send(&session(status, holder), actor), outcome, "{status:?} {holder:?} {actor:?}");
+        }
+        assert_eq!(may_rate(&session(Closed, Some(2)), 5), Ok(()));
+        assert_eq!(may_rate(&session(Claimed, Some(2)), 5), Err(NotClosed));
+        assert_eq!(may_rate(&session(Closed, None), 6), Err(OtherStore));
+        let rated = Session { rating: Some(4), ..session(Closed, None) };
+        assert_eq!(may_rate(&rated, 5), Err(AlreadyRated));
     }
 }

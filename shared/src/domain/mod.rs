@@ -7,10 +7,10 @@ mod message;
 mod principal;
 mod session;
 
-pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, decide};
+pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, SenderType};
 pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
 pub use session::{
-    MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionView,
-    ViewDenied,
+    MESSAGE_PAGE_LIMIT, MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionSummary,
+    SessionView, ViewDenied,
 };

@@ -10,6 +10,9 @@ pub type MessageId = u64;
 /// How many of the newest messages a session view carries (seeds: "up to 200").
 pub const SESSION_VIEW_MESSAGES: usize = 200;
 
+/// The most messages one fetch returns (and its default).
+pub const MESSAGE_PAGE_LIMIT: u64 = 200;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SessionStatus {
@@ -103,6 +106,28 @@ pub struct SessionView {
     pub messages: Vec<MessageView>,
 }
 
+/// A session in list views and lifecycle answers: no messages, but counts, the newest
+/// message and tags.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: SessionId,
+    pub store_id: StoreId,
+    pub admin_id: Option<AdminId>,
+    pub status: SessionStatus,
+    pub last_message_at: Timestamp,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub store: StoreProfile,
+    pub message_count: u64,
+    /// Messages from the other party the viewer has not read.
+    pub unread_count: u64,
+    pub last_message: Option<MessageView>,
+    pub tags: Vec<String>,
+    pub rating: Option<u8>,
+    pub feedback: Option<String>,
+}
+
 impl Session {
     pub fn new(id: SessionId, store: StoreProfile, now: Timestamp) -> Self {
         Session {
@@ -130,21 +155,12 @@ impl Session {
     }
 
     /// This session moved to `status`, held by `admin_id`, as of `now`.
-    pub fn with_lifecycle(
-        &self,
-        status: SessionStatus,
-        admin_id: Option<AdminId>,
-        now: Timestamp,
-    ) -> Session {
+    pub fn with_lifecycle(&self, status: SessionStatus, admin_id: Option<AdminId>, now: Timestamp) -> Session {
         Session {
             status,
             admin_id,
             updated: now,
-            closed_at: if status == SessionStatus::Closed {
-                Some(now)
-            } else {
-                self.closed_at
-            },
+            closed_at: if status == SessionStatus::Closed { Some(now) } else { self.closed_at },
             revision: self.revision + 1,
             ..self.clone()
         }
@@ -153,17 +169,8 @@ impl Session {
     /// A session of store 5 in `status`, held by `admin_id`, for tests of the rules.
     #[cfg(test)]
     pub(crate) fn sample(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
-        let store = StoreProfile {
-            id: 5,
-            name: "Tech Store".into(),
-            logo_url: String::new(),
-            email: String::new(),
-        };
-        Session {
-            status,
-            admin_id,
-            ..Session::new(1, store, Timestamp::now())
-        }
+        let store = StoreProfile { id: 5, name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
+        Session { status, admin_id, ..Session::new(1, store, Timestamp::now()) }
     }
 
     pub fn store_id(&self) -> StoreId {
@@ -228,6 +235,27 @@ impl Session {
         message.view(self.receipts_of_recipient(message.sender_type))
     }
 
+    /// The list view of this session as `viewer` sees it.
+    pub fn summary(&self, viewer: SenderType) -> SessionSummary {
+        SessionSummary {
+            id: self.id,
+            store_id: self.store.id,
+            admin_id: self.admin_id,
+            status: self.status,
+            last_message_at: self.last_message_at,
+            created: self.created,
+            updated: self.updated,
+            closed_at: self.closed_at,
+            store: self.store.clone(),
+            message_count: self.message_count(),
+            unread_count: self.unread_by(viewer),
+            last_message: self.last_message.as_ref().map(|m| self.message_view(m)),
+            tags: self.tags.clone(),
+            rating: self.rating,
+            feedback: self.feedback.clone(),
+        }
+    }
+
     /// The API view of this session with `messages` (ascending by id).
     pub fn view(&self, messages: &[Message]) -> SessionView {
         SessionView {
@@ -261,29 +289,15 @@ mod tests {
             // (holder, status, viewer, outcome)
             (None, Open, Principal::Admin(2), Ok(())),
             (Some(2), Claimed, Principal::Admin(2), Ok(())),
-            (
-                Some(2),
-                Claimed,
-                Principal::Admin(3),
-                Err(ViewDenied::OtherAdmin),
-            ),
+            (Some(2), Claimed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
             (Some(2), Closed, Principal::Admin(2), Ok(())),
-            (
-                Some(2),
-                Closed,
-                Principal::Admin(3),
-                Err(ViewDenied::OtherAdmin),
-            ),
+            (Some(2), Closed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
             (None, Closed, Principal::Admin(3), Ok(())),
             (Some(2), Claimed, Principal::Store(5), Ok(())),
             (None, Open, Principal::Store(6), Err(ViewDenied::OtherStore)),
         ];
         for (holder, status, viewer, outcome) in cases {
-            assert_eq!(
-                session(holder, status).may_view(viewer),
-                outcome,
-                "{holder:?} {status:?} {viewer:?}"
-            );
+            assert_eq!(session(holder, status).may_view(viewer), outcome, "{holder:?} {status:?} {viewer:?}");
         }
     }
 
@@ -309,30 +323,12 @@ mod tests {
             created: s.created,
             client_message_id: None,
         };
-        assert_eq!(
-            s.message_view(&message(2, SenderType::Store)).status,
-            MessageStatus::Read
-        );
-        assert_eq!(
-            s.message_view(&message(2, SenderType::Store)).updated,
-            read_at
-        );
-        assert_eq!(
-            s.message_view(&message(3, SenderType::Store)).status,
-            MessageStatus::Delivered
-        );
-        assert_eq!(
-            s.message_view(&message(4, SenderType::Store)).status,
-            MessageStatus::Sent
-        );
-        assert_eq!(
-            s.message_view(&message(4, SenderType::Store)).updated,
-            s.created
-        );
+        assert_eq!(s.message_view(&message(2, SenderType::Store)).status, MessageStatus::Read);
+        assert_eq!(s.message_view(&message(2, SenderType::Store)).updated, read_at);
+        assert_eq!(s.message_view(&message(3, SenderType::Store)).status, MessageStatus::Delivered);
+        assert_eq!(s.message_view(&message(4, SenderType::Store)).status, MessageStatus::Sent);
+        assert_eq!(s.message_view(&message(4, SenderType::Store)).updated, s.created);
         // The store's receipts are untouched, so the admin's own message is still "sent".
-        assert_eq!(
-            s.message_view(&message(1, SenderType::Admin)).status,
-            MessageStatus::Sent
-        );
+        assert_eq!(s.message_view(&message(1, SenderType::Admin)).status, MessageStatus::Sent);
     }
 }

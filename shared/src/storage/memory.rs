@@ -8,14 +8,14 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    AppendGuard, AppendOutcome, Bucket, ChatStore, ListPosition, MessagesAfter, ReceiptKind, SessionList,
-    SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
+    AppendGuard, AppendOutcome, Bucket, ChatStore, ListPosition, MessagesAfter, ReceiptKind, SessionList, SessionPage,
+    SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId,
-    SessionStatus, StoreId, StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
+    StoreId, StoreProfile,
 };
 
 #[derive(Default)]
@@ -267,16 +267,19 @@ impl ChatStore for MemoryStore {
 
     async fn mark_receipt(
         &self,
-        seen: &Session,
+        session: SessionId,
         reader: SenderType,
         kind: ReceiptKind,
         up_to: MessageId,
         now: Timestamp,
-    ) -> StorageResult<Session> {
+    ) -> StorageResult<Option<Session>> {
         let mut state = self.state();
-        let data = state.session_mut(seen.id)?;
+        let Some(data) = state.sessions.get_mut(&session) else {
+            return Ok(None);
+        };
+        let seen = data.session.clone();
+        let up_to = up_to.min(seen.last_message_id);
         let above: Vec<Message> = data.messages.range(up_to.saturating_add(1)..).map(|(_, m)| m.clone()).collect();
-        let read_count = read_count_at(seen, reader, up_to, &above);
         let receipts = match reader {
             SenderType::Store => &mut data.session.store_receipts,
             SenderType::Admin => &mut data.session.admin_receipts,
@@ -289,19 +292,23 @@ impl ChatStore for MemoryStore {
             ReceiptKind::Read if up_to > receipts.read_up_to => {
                 receipts.read_up_to = up_to;
                 receipts.read_at = Some(now);
-                receipts.read_count = read_count;
+                receipts.read_count = read_count_at(&seen, reader, up_to, &above);
             }
             _ => {}
         }
-        Ok(data.session.clone())
+        Ok(Some(data.session.clone()))
     }
 
     async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
-        self.write_if(seen, |current| current.revision == seen.revision, |session| {
-            session.tags = tags;
-            session.updated = now;
-            session.revision += 1;
-        })
+        self.write_if(
+            seen,
+            |current| current.revision == seen.revision,
+            |session| {
+                session.tags = tags;
+                session.updated = now;
+                session.revision += 1;
+            },
+        )
     }
 
     async fn rate_session(

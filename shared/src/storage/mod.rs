@@ -17,8 +17,8 @@ pub use memory::MemoryStore;
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId,
-    SessionStatus, StoreId, StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
+    StoreId, StoreProfile,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -205,16 +205,16 @@ pub trait ChatStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StorageResult<WriteOutcome>;
     /// Raises `reader`'s delivered or read mark on the other party's messages to `up_to`
-    /// (at most `seen.last_message_id`); a mark never moves back. Returns the session with
-    /// the mark as it now stands.
+    /// (or the session's last message, if lower); a mark never moves back. Returns the
+    /// session with the mark as it now stands, `None` if there is no such session.
     async fn mark_receipt(
         &self,
-        seen: &Session,
+        session: SessionId,
         reader: SenderType,
         kind: ReceiptKind,
         up_to: MessageId,
         now: Timestamp,
-    ) -> StorageResult<Session>;
+    ) -> StorageResult<Option<Session>>;
     /// Replaces the tags of `seen` if its revision is still the one the caller read.
     async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome>;
     /// Records the store's rating of `seen` if it is closed and not yet rated.
@@ -266,9 +266,7 @@ pub(crate) fn read_count_at(seen: &Session, reader: SenderType, up_to: MessageId
     if up_to >= seen.last_message_from(other) {
         return seen.messages_from(other);
     }
-    let unread = above
-        .iter()
-        .filter(|m| m.sender_type == other && m.id > up_to && m.id <= seen.last_message_id)
-        .count() as u64;
+    let unread =
+        above.iter().filter(|m| m.sender_type == other && m.id > up_to && m.id <= seen.last_message_id).count() as u64;
     seen.messages_from(other).saturating_sub(unread)
 }

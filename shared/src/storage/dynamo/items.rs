@@ -10,9 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::super::{Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::auth::TokenHash;
-use crate::domain::{
-    AdminId, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId,
-};
+use crate::domain::{AdminId, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -178,9 +176,7 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
     Ok(from_item::<MessageItem>(item)?.message)
 }
 
-pub(super) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
-) -> StorageError {
+pub(super) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StorageError {
     StorageError::Unavailable(DisplayErrorContext(&error).to_string())
 }
 
@@ -189,13 +185,9 @@ pub(super) fn sk_of(item: &Item) -> Option<&str> {
 }
 
 /// Why a transaction was cancelled, item by item.
-pub(super) fn cancellation_reasons(
-    error: &SdkError<TransactWriteItemsError>,
-) -> Option<&[CancellationReason]> {
+pub(super) fn cancellation_reasons(error: &SdkError<TransactWriteItemsError>) -> Option<&[CancellationReason]> {
     match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-            e.cancellation_reasons.as_deref()
-        }
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e.cancellation_reasons.as_deref(),
         _ => None,
     }
 }

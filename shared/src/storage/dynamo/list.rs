@@ -110,13 +110,8 @@ impl DynamoStore {
             .consistent_read(true)
             .build()
             .map_err(|e| StorageError::Malformed(e.to_string()))?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, request)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        let output =
+            self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(unavailable)?;
         let items = output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
         let total = items
             .iter()

@@ -27,21 +27,20 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use tokio::sync::Mutex;
 
 use self::items::*;
 use super::{
-    AppendGuard, AppendOutcome, Bucket, ChatStore, MessagesAfter, ReceiptKind, SessionList,
-    SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome,
+    AppendGuard, AppendOutcome, Bucket, ChatStore, MessagesAfter, ReceiptKind, SessionList, SessionPage, SessionQuery,
+    StorageError, StorageResult, WriteOutcome,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session,
-    SessionId, SessionStatus, StoreId, StoreProfile,
+    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
+    StoreId, StoreProfile,
 };
 use crate::telemetry::DynamoCallCounter;
 
@@ -88,8 +87,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: &str) -> Self {
-        let session_ids =
-            IdBlock { counter: "SESSION_ID", size: SESSION_ID_BLOCK, next_and_end: Mutex::new((1, 0)) };
+        let session_ids = IdBlock { counter: "SESSION_ID", size: SESSION_ID_BLOCK, next_and_end: Mutex::new((1, 0)) };
         DynamoStore { client, table: table.to_owned(), session_ids }
     }
 
@@ -263,6 +261,9 @@ impl DynamoStore {
         limit: usize,
     ) -> StorageResult<Vec<Message>> {
         let mut messages = Vec::new();
+        if from > to || limit == 0 {
+            return Ok(messages);
+        }
         let mut start = None;
         // A page holds at most 1 MB; long ranges of large messages take several.
         loop {
@@ -452,13 +453,13 @@ impl ChatStore for DynamoStore {
 
     async fn mark_receipt(
         &self,
-        seen: &Session,
+        session: SessionId,
         reader: SenderType,
         kind: ReceiptKind,
         up_to: MessageId,
         now: Timestamp,
-    ) -> StorageResult<Session> {
-        self.mark(seen, reader, kind, up_to, now).await
+    ) -> StorageResult<Option<Session>> {
+        self.mark(session, reader, kind, up_to, now).await
     }
 
     async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {

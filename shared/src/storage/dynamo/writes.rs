@@ -13,7 +13,9 @@ use super::items::*;
 use super::{Counted, DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;
 use crate::domain::{AdminId, MessageId, NewMessage, SenderType, Session, SessionId, SessionStatus};
-use crate::storage::{AppendGuard, AppendOutcome, Bucket, ReceiptKind, StorageError, StorageResult, WriteOutcome, read_count_at};
+use crate::storage::{
+    AppendGuard, AppendOutcome, Bucket, ReceiptKind, StorageError, StorageResult, WriteOutcome, read_count_at,
+};
 
 /// Builds one `Update` of a session item.
 struct SessionUpdate {
@@ -21,15 +23,23 @@ struct SessionUpdate {
     add: Vec<String>,
     remove: Vec<String>,
     condition: Vec<String>,
-    names: HashMap<String, String>,
     values: HashMap<String, AttributeValue>,
 }
 
 impl SessionUpdate {
     fn new() -> Self {
-        let mut names = HashMap::new();
-        names.insert("#status".to_owned(), "status".to_owned());
-        SessionUpdate { set: vec![], add: vec![], remove: vec![], condition: vec![], names, values: HashMap::new() }
+        SessionUpdate { set: vec![], add: vec![], remove: vec![], condition: vec![], values: HashMap::new() }
+    }
+
+    /// The attribute names the expressions use (DynamoDB refuses unused ones).
+    fn names(&self) -> Option<HashMap<String, String>> {
+        let text = format!("{} {}", self.expression(), self.condition());
+        let names: HashMap<String, String> = [("#status", "status")]
+            .into_iter()
+            .filter(|(n, _)| text.contains(n))
+            .map(|(n, a)| (n.into(), a.into()))
+            .collect();
+        (!names.is_empty()).then_some(names)
     }
 
     fn set(mut self, path: &str, value: AttributeValue) -> Self {
@@ -43,6 +53,12 @@ impl SessionUpdate {
         let placeholder = format!(":v{}", self.values.len());
         self.add.push(format!("{path} {placeholder}"));
         self.values.insert(placeholder, value);
+        self
+    }
+
+    /// Sets `path` to the value of the item's own attribute `source`.
+    fn copy(mut self, path: &str, source: &str) -> Self {
+        self.set.push(format!("{path} = {source}"));
         self
     }
 
@@ -82,7 +98,7 @@ impl SessionUpdate {
             .key("SK", s(SESSION_SK))
             .update_expression(self.expression())
             .condition_expression(self.condition())
-            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_names(self.names())
             .set_expression_attribute_values(Some(self.values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -91,8 +107,8 @@ impl SessionUpdate {
     }
 
     /// Sends it as one `UpdateItem`: `Ok` with the session as written, or `Err` with the
-    /// session as it is when the condition failed.
-    async fn send(self, store: &DynamoStore, id: SessionId) -> StorageResult<Result<Session, Session>> {
+    /// session as it is when the condition failed (`None`: there is no such session).
+    async fn send(self, store: &DynamoStore, id: SessionId) -> StorageResult<Result<Session, Option<Session>>> {
         let result = store
             .client
             .update_item()
@@ -101,7 +117,7 @@ impl SessionUpdate {
             .key("SK", s(SESSION_SK))
             .update_expression(self.expression())
             .condition_expression(self.condition())
-            .set_expression_attribute_names(Some(self.names))
+            .set_expression_attribute_names(self.names())
             .set_expression_attribute_values(Some(self.values))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -109,9 +125,13 @@ impl SessionUpdate {
             .await;
         match result {
             Ok(output) => Ok(Ok(current_session(id, output.attributes)?)),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
                 match e.into_err() {
-                    UpdateItemError::ConditionalCheckFailedException(failed) => Ok(Err(current_session(id, failed.item)?)),
+                    UpdateItemError::ConditionalCheckFailedException(failed) => {
+                        Ok(Err(failed.item.map(session_from).transpose()?))
+                    }
                     _ => unreachable!("matched above"),
                 }
             }
@@ -258,7 +278,9 @@ impl DynamoStore {
                 Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.first()) => {
                     return Ok(WriteOutcome::Stale(current_session(seen.id, reasons[0].item.clone())?));
                 }
-                Err(TransactionFailure::Cancelled(reasons)) if reasons.iter().skip(1).any(|r| failed_condition(Some(r))) => {
+                Err(TransactionFailure::Cancelled(reasons))
+                    if reasons.iter().skip(1).any(|r| failed_condition(Some(r))) =>
+                {
                     return Err(StorageError::Malformed(format!(
                         "session {}: its other items disagree with it",
                         seen.id
@@ -270,40 +292,77 @@ impl DynamoStore {
         Err(StorageError::Unavailable(format!("session {}: too much contention", seen.id)))
     }
 
+    /// One conditional `UpdateItem` in the usual case, a mark up to the newest message of
+    /// the other party: the read count is then that party's message count, copied in the
+    /// same update. Otherwise (a mark below it, or above the session's last message) the
+    /// session is read, and for a read mark the other party's messages above the mark are
+    /// counted, before the update.
     pub(super) async fn mark(
         &self,
-        seen: &Session,
+        session_id: SessionId,
         reader: SenderType,
         kind: ReceiptKind,
         up_to: MessageId,
         now: Timestamp,
-    ) -> StorageResult<Session> {
+    ) -> StorageResult<Option<Session>> {
         let receipts = match reader {
             SenderType::Store => "store_receipts",
             SenderType::Admin => "admin_receipts",
         };
-        let update = match kind {
-            ReceiptKind::Delivered => SessionUpdate::new()
-                .set(&format!("{receipts}.delivered_up_to"), n(up_to))
-                .set(&format!("{receipts}.delivered_at"), s(now.to_string()))
-                .require(&format!("{receipts}.delivered_up_to < {{}}"), n(up_to)),
+        let (other_count, other_last) = match reader.other() {
+            SenderType::Store => ("store_message_count", "last_store_message_id"),
+            SenderType::Admin => ("admin_message_count", "last_admin_message_id"),
+        };
+        let mark = |up_to: MessageId| {
+            let update = SessionUpdate::new().require("last_message_id >= {}", n(up_to));
+            match kind {
+                ReceiptKind::Delivered => update
+                    .set(&format!("{receipts}.delivered_up_to"), n(up_to))
+                    .set(&format!("{receipts}.delivered_at"), s(now.to_string()))
+                    .require(&format!("{receipts}.delivered_up_to < {{}}"), n(up_to)),
+                ReceiptKind::Read => update
+                    .set(&format!("{receipts}.read_up_to"), n(up_to))
+                    .set(&format!("{receipts}.read_at"), s(now.to_string()))
+                    .require(&format!("{receipts}.read_up_to < {{}}"), n(up_to)),
+            }
+        };
+        let fast = match kind {
+            ReceiptKind::Delivered => mark(up_to),
+            ReceiptKind::Read => mark(up_to)
+                .copy(&format!("{receipts}.read_count"), other_count)
+                .require(&format!("{other_last} <= {{}}"), n(up_to)),
+        };
+        let current = match fast.send(self, session_id).await? {
+            Ok(session) => return Ok(Some(session)),
+            Err(Some(current)) => current,
+            Err(None) => return Ok(None),
+        };
+        let up_to = up_to.min(current.last_message_id);
+        let already = current.receipts_of(reader);
+        let covered = match kind {
+            ReceiptKind::Delivered => already.delivered_up_to,
+            ReceiptKind::Read => already.read_up_to,
+        };
+        if up_to <= covered {
+            return Ok(Some(current));
+        }
+        let slow = match kind {
+            ReceiptKind::Delivered => mark(up_to),
             ReceiptKind::Read => {
-                // Usually the mark covers all the other party's messages; otherwise count
-                // the ones above it.
-                let above = if up_to < seen.last_message_from(reader.other()) {
-                    self.message_range(seen.id, up_to + 1, seen.last_message_id, usize::MAX).await?
+                let above = if up_to < current.last_message_from(reader.other()) {
+                    self.message_range(session_id, up_to + 1, current.last_message_id, usize::MAX).await?
                 } else {
                     Vec::new()
                 };
-                SessionUpdate::new()
-                    .set(&format!("{receipts}.read_up_to"), n(up_to))
-                    .set(&format!("{receipts}.read_at"), s(now.to_string()))
-                    .set(&format!("{receipts}.read_count"), n(read_count_at(seen, reader, up_to, &above)))
-                    .require(&format!("{receipts}.read_up_to < {{}}"), n(up_to))
+                let count = read_count_at(&current, reader, up_to, &above);
+                mark(up_to).set(&format!("{receipts}.read_count"), n(count))
             }
         };
-        // A failed condition means the mark is already there or higher: nothing to do.
-        Ok(update.send(self, seen.id).await?.unwrap_or_else(|current| current))
+        // Lost to a concurrent, higher mark: the session as it is.
+        Ok(match slow.send(self, session_id).await? {
+            Ok(session) | Err(Some(session)) => Some(session),
+            Err(None) => None,
+        })
     }
 
     pub(super) async fn tag(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
@@ -341,9 +400,10 @@ impl DynamoStore {
             .set("updated", s(now.to_string()))
             .require("#status = {}", s(status_name(SessionStatus::Closed)))
             .require("(attribute_not_exists(rating) OR attribute_type(rating, {}))", s("NULL"));
-        Ok(match update.send(self, seen.id).await? {
-            Ok(_) => WriteOutcome::Written(written),
-            Err(current) => WriteOutcome::Stale(current),
-        })
+        match update.send(self, seen.id).await? {
+            Ok(_) => Ok(WriteOutcome::Written(written)),
+            Err(Some(current)) => Ok(WriteOutcome::Stale(current)),
+            Err(None) => Err(StorageError::Malformed(format!("session {} vanished", seen.id))),
+        }
     }
 }

@@ -1,0 +1,54 @@
+//! What stores and admins can do, once, for every way in (HTTP routes today, WebSocket
+//! actions as well): each use case reads what it must, applies the domain rules, and
+//! writes conditionally, deciding again when a concurrent change got there first.
+
+mod lifecycle;
+mod messages;
+mod receipts;
+mod sessions;
+
+pub use lifecycle::{change_lifecycle, rate_session, set_tags};
+pub use messages::{MessagePage, Sent, messages_of, send_message};
+pub use receipts::{ReceiptView, mark_receipt};
+pub use sessions::{ListParams, SessionListView, list_sessions};
+
+use crate::ChatError;
+use crate::domain::{Principal, Session, SessionId, StoreId};
+use crate::storage::ChatStore;
+
+/// How often a use case decides again after its conditional write found the session changed.
+const MAX_DECISIONS: usize = 5;
+
+/// Which session a request is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The store's open or claimed session.
+    Active(StoreId),
+    Session(SessionId),
+}
+
+impl Target {
+    /// A store's request names a session or means its active one; an admin's names one.
+    pub fn for_principal(principal: Principal, session_id: Option<SessionId>) -> Result<Target, ChatError> {
+        match (principal, session_id) {
+            (_, Some(id)) => Ok(Target::Session(id)),
+            (Principal::Store(store), None) => Ok(Target::Active(store)),
+            (Principal::Admin(_), None) => Err(ChatError::bad_request("session_id is required")),
+        }
+    }
+}
+
+fn session_not_found() -> ChatError {
+    ChatError::not_found("Session not found")
+}
+
+/// The session `target` means, if `viewer` may see it.
+async fn visible_session(store: &dyn ChatStore, viewer: Principal, target: Target) -> Result<Session, ChatError> {
+    let id = match target {
+        Target::Session(id) => id,
+        Target::Active(store_id) => store.active_session_id(store_id).await?.ok_or_else(session_not_found)?,
+    };
+    let session = store.session(id).await?.ok_or_else(session_not_found)?;
+    session.may_view(viewer)?;
+    Ok(session)
+}
