@@ -7,6 +7,8 @@ pub const TECH_STORE: u64 = 5;
 pub const OTHER_STORE: u64 = 6;
 pub const SARAH: u64 = 2;
 pub const OMAR: u64 = 3;
+/// Twenty more admins, for races.
+pub const CLAIMERS: std::ops::Range<u64> = 100..120;
 
 pub fn token_of_store(id: u64) -> String {
     format!("store-{id}-{}", "s".repeat(40))
@@ -37,6 +39,9 @@ pub fn seed() -> SeedFile {
             .into_iter()
             .map(|profile| SeedStore { token: token_of_store(profile.id), profile })
             .collect(),
-        admins: vec![admin(SARAH, "Sarah"), admin(OMAR, "Omar")],
+        admins: [admin(SARAH, "Sarah"), admin(OMAR, "Omar")]
+            .into_iter()
+            .chain(CLAIMERS.map(|id| admin(id, &format!("Claimer{id}"))))
+            .collect(),
     }
 }

@@ -129,9 +129,17 @@ impl Drop for Gateway {
     }
 }
 
-/// One HTTP exchange with a gateway: status and JSON body.
+/// One GET from a gateway: status and JSON body.
 pub async fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new().get(url);
+    exchange(reqwest::Client::new().get(url), token).await
+}
+
+/// One POST of `body` to a gateway: status and JSON body.
+pub async fn post_json(url: &str, token: Option<&str>, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    exchange(reqwest::Client::new().post(url).json(body), token).await
+}
+
+async fn exchange(mut request: reqwest::RequestBuilder, token: Option<&str>) -> (u16, serde_json::Value) {
     if let Some(token) = token {
         request = request.header("Authorization", format!("Token {token}"));
     }
@@ -143,4 +151,29 @@ pub async fn get_json(url: &str, token: Option<&str>) -> (u16, serde_json::Value
         "every answer is JSON"
     );
     (status, response.json().await.expect("a JSON body"))
+}
+
+/// Runs each scenario (an `async fn(Gateway)`) against a gateway on the embedded store and
+/// one on a fresh DynamoDB Local table, as `memory::<name>` and `dynamodb::<name>`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    super::$scenario($crate::gateway::Gateway::start()).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    let table = $crate::stack::fresh_table().await;
+                    super::$scenario($crate::gateway::Gateway::start_on_dynamodb(&table)).await
+                }
+            )*
+        }
+    };
 }

@@ -1,19 +1,12 @@
 //! Claim, close, transfer; tags and ratings.
 
-use super::{MAX_DECISIONS, Target, session_not_found, visible_session};
+use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
 use crate::domain::{
     Actor, AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, decide, may_rate,
 };
 use crate::storage::{ChatStore, WriteOutcome};
 use crate::{ChatError, Timestamp};
-
-fn principal_of(actor: Actor) -> Principal {
-    match actor {
-        Actor::Store(id) => Principal::Store(id),
-        Actor::Admin(id) => Principal::Admin(id),
-    }
-}
 
 /// Applies `action` by `actor` to the session `target` names; a repeat of what already
 /// happened (a second claim by the holder) changes nothing and succeeds.
@@ -27,8 +20,10 @@ pub async fn change_lifecycle(
         LifecycleAction::Transfer { to: Some(admin) } => Some(admin),
         _ => None,
     };
-    // The session and, for a transfer, the admin it goes to: one round trip.
-    let (session, next_admin) = tokio::join!(visible_session(store, principal_of(actor), target), async {
+    // The session and, for a transfer, the admin it goes to: one round trip. Who may do
+    // what to it is `decide`'s to say (a claim of another admin's session is a 409, not
+    // the 403 of viewing it).
+    let (session, next_admin) = tokio::join!(session_of(store, target), async {
         match next_holder {
             Some(admin) => store.admin_profile(admin).await.map(Some),
             None => Ok(None),

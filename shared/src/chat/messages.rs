@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{MAX_DECISIONS, Target, session_not_found};
+use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{Actor, MessageId, MessageView, Principal, Receipts, SenderType, SessionId, may_send};
 use crate::storage::{AppendGuard, AppendOutcome, ChatStore};
@@ -86,10 +86,7 @@ pub async fn messages_of(
     after: MessageId,
     limit: usize,
 ) -> Result<MessagePage, ChatError> {
-    let id = match Target::for_principal(viewer, session_id)? {
-        Target::Session(id) => id,
-        Target::Active(store_id) => store.active_session_id(store_id).await?.ok_or_else(session_not_found)?,
-    };
+    let id = session_id_of(store, Target::for_principal(viewer, session_id)?).await?;
     let page = store.messages_after(id, after, limit).await?.ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
     Ok(MessagePage {

@@ -42,13 +42,23 @@ fn session_not_found() -> ChatError {
     ChatError::not_found("Session not found")
 }
 
+/// The id of the session `target` means.
+async fn session_id_of(store: &dyn ChatStore, target: Target) -> Result<SessionId, ChatError> {
+    match target {
+        Target::Session(id) => Ok(id),
+        Target::Active(store_id) => store.active_session_id(store_id).await?.ok_or_else(session_not_found),
+    }
+}
+
+/// The session `target` means.
+async fn session_of(store: &dyn ChatStore, target: Target) -> Result<Session, ChatError> {
+    let id = session_id_of(store, target).await?;
+    store.session(id).await?.ok_or_else(session_not_found)
+}
+
 /// The session `target` means, if `viewer` may see it.
 async fn visible_session(store: &dyn ChatStore, viewer: Principal, target: Target) -> Result<Session, ChatError> {
-    let id = match target {
-        Target::Session(id) => id,
-        Target::Active(store_id) => store.active_session_id(store_id).await?.ok_or_else(session_not_found)?,
-    };
-    let session = store.session(id).await?.ok_or_else(session_not_found)?;
+    let session = session_of(store, target).await?;
     session.may_view(viewer)?;
     Ok(session)
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Target, session_not_found, visible_session};
+use super::{Target, session_id_of, session_not_found, visible_session};
 use crate::domain::{MessageId, MessageStatus, Principal, SenderType, SessionId};
 use crate::storage::{ChatStore, ReceiptKind};
 use crate::{ChatError, Timestamp};
@@ -27,10 +27,7 @@ pub async fn mark_receipt(
 ) -> Result<ReceiptView, ChatError> {
     let (reader_type, target) = match (reader, Target::for_principal(reader, session_id)?) {
         // A store's pointer is proof enough that the session is its own.
-        (Principal::Store(_), Target::Active(store_id)) => {
-            let id = store.active_session_id(store_id).await?.ok_or_else(session_not_found)?;
-            (SenderType::Store, id)
-        }
+        (Principal::Store(_), target @ Target::Active(_)) => (SenderType::Store, session_id_of(store, target).await?),
         (principal, target) => {
             let session = visible_session(store, principal, target).await?;
             let reader_type = if let Principal::Store(_) = principal { SenderType::Store } else { SenderType::Admin };

@@ -48,12 +48,18 @@ use crate::telemetry::DynamoCallCounter;
 /// extra round trip, and ids carry no order that anything relies on.
 const SESSION_ID_BLOCK: u64 = 16;
 /// How often a write that lost a race (a transaction conflict) is tried again.
-const MAX_ATTEMPTS: u32 = 12;
+const MAX_ATTEMPTS: u32 = 30;
+/// Writes to one session from this process take turns (see [`DynamoStore::session_turn`]).
+const SESSION_LOCK_STRIPES: usize = 64;
 
-/// A short, growing pause before trying a lost race again.
+/// A random pause that grows with each lost race, so that competing writers spread out
+/// instead of colliding again in step.
 async fn back_off(attempt: u32) {
-    let jitter = u64::from(std::process::id() ^ attempt.wrapping_mul(7919)) % 7;
-    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(6)) * 5 + jitter)).await;
+    let ceiling_ms = 2u64.saturating_pow(attempt.min(7)).min(100);
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).expect("the operating system's random source is available");
+    let pause = u64::from_le_bytes(random) % (ceiling_ms * 1000 + 1);
+    tokio::time::sleep(Duration::from_micros(pause)).await;
 }
 
 /// A block of ids taken from a counter item, used up before the next is taken.
@@ -83,12 +89,22 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     session_ids: IdBlock,
+    session_locks: Vec<Mutex<()>>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: &str) -> Self {
         let session_ids = IdBlock { counter: "SESSION_ID", size: SESSION_ID_BLOCK, next_and_end: Mutex::new((1, 0)) };
-        DynamoStore { client, table: table.to_owned(), session_ids }
+        let session_locks = (0..SESSION_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
+        DynamoStore { client, table: table.to_owned(), session_ids, session_locks }
+    }
+
+    /// Waits for this process's turn to write to `session`. Every write to a session
+    /// updates its one item, so concurrent writers only cancel each other's transactions;
+    /// taking turns in-process (a Lambda instance serves one request at a time, the local
+    /// gateway many) leaves only other processes to race with.
+    async fn session_turn(&self, session: SessionId) -> tokio::sync::MutexGuard<'_, ()> {
+        self.session_locks[(session % SESSION_LOCK_STRIPES as u64) as usize].lock().await
     }
 
     /// A client for the deployed table, counting its calls per invocation.

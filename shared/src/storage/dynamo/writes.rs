@@ -165,6 +165,7 @@ impl DynamoStore {
             SenderType::Store => ("store_message_count", "last_store_message_id"),
             SenderType::Admin => ("admin_message_count", "last_admin_message_id"),
         };
+        let _turn = self.session_turn(session_id).await;
         for attempt in 0..MAX_ATTEMPTS {
             let stored = message.stored(id, session_id, now);
             let mut update = SessionUpdate::new()
@@ -271,6 +272,7 @@ impl DynamoStore {
         items: Vec<TransactWriteItem>,
         written: Session,
     ) -> StorageResult<WriteOutcome> {
+        let _turn = self.session_turn(seen.id).await;
         for attempt in 0..MAX_ATTEMPTS {
             match self.transact(items.clone()).await {
                 Ok(()) => return Ok(WriteOutcome::Written(written)),

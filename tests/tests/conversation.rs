@@ -1,0 +1,188 @@
+//! Whole conversations over HTTP through the local gateway, on both stores.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use e2e::cast::{CLAIMERS, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::on_both_stores;
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+const STORE_SESSION: &str = "/v1/chat/store/session/";
+const STORE_MESSAGES: &str = "/v1/chat/store/messages/";
+const ADMIN_MESSAGES: &str = "/v1/chat/admin/messages/";
+
+fn store_token() -> String {
+    token_of_store(TECH_STORE)
+}
+
+fn sarah() -> String {
+    token_of_admin(SARAH)
+}
+
+async fn open_session(gateway: &Gateway) -> Value {
+    let (status, session) = get_json(&gateway.url(STORE_SESSION), Some(&store_token())).await;
+    assert_eq!(status, 200);
+    session
+}
+
+async fn claim(gateway: &Gateway, token: &str, session_id: &Value) -> (u16, Value) {
+    post_json(&gateway.url("/v1/chat/admin/session/claim/"), Some(token), &json!({ "session_id": session_id })).await
+}
+
+fn find<'a>(list: &'a Value, session_id: &Value) -> &'a Value {
+    list["sessions"].as_array().unwrap().iter().find(|s| &s["id"] == session_id).expect("the session is listed")
+}
+
+async fn scripted_conversation(gateway: Gateway) {
+    let (store, admin) = (store_token(), sarah());
+    let session = open_session(&gateway).await;
+    let id = session["id"].clone();
+
+    // The admin sees it in the open queue.
+    let (status, queue) = get_json(&gateway.url("/v1/chat/admin/sessions/?status=open"), Some(&admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(queue["total_count"], 1);
+    assert_eq!(find(&queue, &id)["unread_count"], 0);
+    assert_eq!(queue["next_cursor"], Value::Null);
+
+    let (status, hello) =
+        post_json(&gateway.url(STORE_MESSAGES), Some(&store), &json!({"content": "Hello, I need help"})).await;
+    assert_eq!(status, 201);
+    assert_eq!((&hello["sender_type"], &hello["status"], &hello["session_id"]), (&json!("store"), &json!("sent"), &id));
+    let (_, queue) = get_json(&gateway.url("/v1/chat/admin/sessions/"), Some(&admin)).await;
+    assert_eq!(find(&queue, &id)["unread_count"], 1);
+    assert_eq!(find(&queue, &id)["last_message"]["content"], "Hello, I need help");
+
+    let (status, claimed) = claim(&gateway, &admin, &id).await;
+    assert_eq!((status, &claimed["status"], &claimed["admin_id"]), (200, &json!("claimed"), &json!(SARAH)));
+    let (status, reply) = post_json(
+        &gateway.url(ADMIN_MESSAGES),
+        Some(&admin),
+        &json!({"session_id": id, "content": "How can I help you?"}),
+    )
+    .await;
+    assert_eq!((status, &reply["sender_type"], &reply["sender_id"]), (201, &json!("admin"), &json!(SARAH)));
+
+    let (status, page) = get_json(&gateway.url(&format!("{STORE_MESSAGES}?after=0")), Some(&store)).await;
+    assert_eq!(status, 200);
+    assert_eq!((&page["session_id"], &page["has_more"]), (&id, &json!(false)));
+    let statuses =
+        |page: &Value| page["messages"].as_array().unwrap().iter().map(|m| m["status"].clone()).collect::<Vec<_>>();
+    assert_eq!(statuses(&page), [json!("sent"), json!("sent")]);
+
+    // Both read: one mark each, and the statuses follow.
+    let (status, mark) = post_json(
+        &gateway.url("/v1/chat/store/session/read/"),
+        Some(&store),
+        &json!({"up_to_message_id": reply["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        mark,
+        json!({"session_id": id, "reader_type": "store", "status": "read", "up_to_message_id": reply["id"]})
+    );
+    let (status, _) = post_json(
+        &gateway.url("/v1/chat/admin/session/read/"),
+        Some(&admin),
+        &json!({"session_id": id, "up_to_message_id": hello["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, view) = get_json(&gateway.url(&format!("/v1/chat/admin/session/?session_id={id}")), Some(&admin)).await;
+    assert_eq!(statuses(&view), [json!("read"), json!("read")]);
+    let (_, mine) = get_json(&gateway.url("/v1/chat/admin/sessions/?status=claimed"), Some(&admin)).await;
+    assert_eq!((&find(&mine, &id)["unread_count"], &find(&mine, &id)["message_count"]), (&json!(0), &json!(2)));
+
+    let (status, closed) =
+        post_json(&gateway.url("/v1/chat/admin/session/close/"), Some(&admin), &json!({"session_id": id})).await;
+    assert_eq!((status, &closed["status"]), (200, &json!("closed")));
+    assert!(closed["closed_at"].is_string());
+
+    let rating = json!({"session_id": id, "rating": 5, "feedback": "Great service!"});
+    let (status, rated) = post_json(&gateway.url("/v1/chat/store/session/rating/"), Some(&store), &rating).await;
+    assert_eq!((status, &rated["rating"], &rated["feedback"]), (200, &json!(5), &json!("Great service!")));
+    let (status, again) = post_json(&gateway.url("/v1/chat/store/session/rating/"), Some(&store), &rating).await;
+    assert_eq!((status, again), (409, json!({"success": false, "message": "Session is already rated"})));
+
+    // The store's next visit opens a new session; the old one stays readable.
+    let next = open_session(&gateway).await;
+    assert_ne!(next["id"], id);
+    assert_eq!((&next["status"], &next["messages"]), (&json!("open"), &json!([])));
+    let (status, old) = get_json(&gateway.url(&format!("{STORE_MESSAGES}?session_id={id}")), Some(&store)).await;
+    assert_eq!((status, old["messages"].as_array().unwrap().len()), (200, 2));
+}
+
+async fn twenty_admins_claim_one_session(gateway: Gateway) {
+    let session = open_session(&gateway).await;
+    let tokens: Vec<String> = CLAIMERS.map(token_of_admin).collect();
+    let outcomes = join_all(tokens.iter().map(|token| claim(&gateway, token, &session["id"]))).await;
+    let winners: Vec<&Value> = outcomes.iter().filter(|(status, _)| *status == 200).map(|(_, body)| body).collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    let losers = outcomes.iter().filter(|(status, _)| *status == 409);
+    for (_, body) in losers.clone() {
+        assert_eq!(body, &json!({"error": "Session is claimed by another admin"}));
+    }
+    assert_eq!(losers.count(), 19);
+    // The winner's repeat is a 200 that changes nothing.
+    let winner = winners[0]["admin_id"].as_u64().unwrap();
+    let (status, again) = claim(&gateway, &token_of_admin(winner), &session["id"]).await;
+    assert_eq!((status, &again["admin_id"], &again["updated"]), (200, &json!(winner), &winners[0]["updated"]));
+}
+
+async fn concurrent_senders_and_a_reader_agree(gateway: Gateway) {
+    const PER_SENDER: usize = 200;
+    let session = open_session(&gateway).await;
+    let id = session["id"].clone();
+    assert_eq!(claim(&gateway, &sarah(), &id).await.0, 200);
+
+    let send = |token: String, url: String, body: Value| async move { post_json(&url, Some(&token), &body).await };
+    let mut sends = Vec::new();
+    for i in 0..PER_SENDER {
+        let store_body = json!({"content": format!("store {i}"), "client_message_id": format!("s-{i}")});
+        let admin_body =
+            json!({"session_id": id, "content": format!("admin {i}"), "client_message_id": format!("a-{i}")});
+        // Every tenth send is retried at once, as a client on a flaky network would.
+        let copies = if i % 10 == 0 { 2 } else { 1 };
+        for _ in 0..copies {
+            sends.push(send(store_token(), gateway.url(STORE_MESSAGES), store_body.clone()));
+            sends.push(send(sarah(), gateway.url(ADMIN_MESSAGES), admin_body.clone()));
+        }
+    }
+    let senders = tokio::spawn(async move { join_all(sends).await });
+
+    // The reader follows along with after=, as a client would.
+    let mut seen: Vec<Value> = Vec::new();
+    let mut after = 0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while seen.len() < 2 * PER_SENDER {
+        assert!(Instant::now() < deadline, "the reader saw {} messages", seen.len());
+        let (status, page) =
+            get_json(&gateway.url(&format!("{ADMIN_MESSAGES}?session_id={id}&after={after}&limit=50")), Some(&sarah()))
+                .await;
+        assert_eq!(status, 200);
+        for message in page["messages"].as_array().unwrap() {
+            let message_id = message["id"].as_u64().unwrap();
+            assert!(message_id > after, "ids strictly increase: {message_id} after {after}");
+            after = message_id;
+            seen.push(message.clone());
+        }
+        if page["messages"].as_array().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+    }
+    let outcomes = senders.await.unwrap();
+    let created = outcomes.iter().filter(|(status, _)| *status == 201).count();
+    let repeated = outcomes.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!((created, repeated), (2 * PER_SENDER, 2 * PER_SENDER / 10), "every send stored once");
+
+    let contents: HashSet<&str> = seen.iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!((seen.len(), contents.len()), (2 * PER_SENDER, 2 * PER_SENDER), "each message seen exactly once");
+    let (_, rest) =
+        get_json(&gateway.url(&format!("{ADMIN_MESSAGES}?session_id={id}&after={after}")), Some(&sarah())).await;
+    assert_eq!(rest["messages"], json!([]), "nothing beyond what the reader saw");
+}
+
+on_both_stores!(scripted_conversation, twenty_admins_claim_one_session, concurrent_senders_and_a_reader_agree);
