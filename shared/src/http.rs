@@ -129,11 +129,16 @@ pub fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T,
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ChatError::bad_request("Request body is not valid JSON")
-        } else if path == "." {
-            ChatError::bad_request(format!("Invalid request body: {inner}"))
+            return ChatError::bad_request("Request body is not valid JSON");
+        }
+        // The position says nothing to a client that sent one line of JSON.
+        let text = inner.to_string();
+        let position = format!(" at line {} column {}", inner.line(), inner.column());
+        let problem = text.strip_suffix(&position).unwrap_or(&text);
+        if path == "." {
+            ChatError::bad_request(format!("Invalid request body: {problem}"))
         } else {
-            ChatError::bad_request(format!("{path}: {inner}"))
+            ChatError::bad_request(format!("{path}: {problem}"))
         }
     })
 }

@@ -5,6 +5,8 @@ use shared::identities::{SeedAdmin, SeedFile, SeedStore};
 
 pub const TECH_STORE: u64 = 5;
 pub const OTHER_STORE: u64 = 6;
+/// A store that never opens a session.
+pub const QUIET_STORE: u64 = 7;
 pub const SARAH: u64 = 2;
 pub const OMAR: u64 = 3;
 /// Twenty more admins, for races.
@@ -28,14 +30,13 @@ pub fn tech_store() -> StoreProfile {
 }
 
 pub fn seed() -> SeedFile {
-    let other =
-        StoreProfile { id: OTHER_STORE, name: "Other Store".into(), logo_url: String::new(), email: String::new() };
+    let plain = |id, name: &str| StoreProfile { id, name: name.into(), logo_url: String::new(), email: String::new() };
     let admin = |id, name: &str| SeedAdmin {
         profile: AdminProfile { id, name: name.into(), email: format!("{}@example.com", name.to_lowercase()) },
         token: token_of_admin(id),
     };
     SeedFile {
-        stores: [tech_store(), other]
+        stores: [tech_store(), plain(OTHER_STORE, "Other Store"), plain(QUIET_STORE, "Quiet Store")]
             .into_iter()
             .map(|profile| SeedStore { token: token_of_store(profile.id), profile })
             .collect(),

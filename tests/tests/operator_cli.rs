@@ -54,7 +54,7 @@ async fn creates_the_table_identities_and_tokens() {
     let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("cli-seed")));
     std::fs::write(&seed_path, serde_json::to_string(&e2e::cast::seed()).unwrap()).unwrap();
     let loaded = stdout_of(&chatctl(&table, &["load-seed", seed_path.to_str().unwrap()], ""));
-    assert_eq!(loaded, "loaded 2 stores and 22 admins");
+    assert_eq!(loaded, "loaded 3 stores and 22 admins");
     let token = e2e::cast::token_of_admin(e2e::cast::OMAR);
     assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Admin(e2e::cast::OMAR)));
 }

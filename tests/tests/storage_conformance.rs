@@ -216,6 +216,36 @@ async fn twenty_concurrent_claims_have_one_winner(store: Store) {
     assert_eq!(current.revision, seen.revision + 1);
 }
 
+async fn a_store_closes_its_active_session_from_the_pointer(store: Store) {
+    let store = store_with_tech_store(store).await;
+    assert_eq!(store.close_active_session(TECH_STORE, Timestamp::now()).await.unwrap(), None);
+    let seen = open_session(&store).await;
+    // Claimed and tagged first, so the close moves the session between lists.
+    let WriteOutcome::Written(claimed) =
+        store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
+    else {
+        panic!("claim failed")
+    };
+    store.set_tags(&claimed, vec!["vip".into()], Timestamp::now()).await.unwrap();
+    let now = Timestamp::now();
+    let closed = store.close_active_session(TECH_STORE, now).await.unwrap().unwrap();
+    assert_eq!(
+        (closed.id, closed.status, closed.admin_id, closed.closed_at),
+        (seen.id, SessionStatus::Closed, Some(SARAH), now)
+    );
+    let current = store.session(seen.id).await.unwrap().unwrap();
+    assert_eq!(
+        (current.status, current.closed_at, current.revision),
+        (SessionStatus::Closed, Some(now), seen.revision + 3)
+    );
+    assert_eq!(store.active_session_id(TECH_STORE).await.unwrap(), None);
+    let sarahs = store.list_sessions(&query(SARAH, None, Some("vip"), 10)).await.unwrap();
+    assert_eq!((sarahs.total_count, sarahs.sessions[0].status), (1, SessionStatus::Closed));
+    let claimed_now = store.list_sessions(&query(SARAH, Some(SessionStatus::Claimed), None, 10)).await.unwrap();
+    assert_eq!(claimed_now.total_count, 0);
+    assert_ne!(open_session(&store).await.id, seen.id);
+}
+
 async fn a_late_id_is_replaced_by_a_fresh_one(store: Store) {
     let store = store_with_tech_store(store).await;
     let session = open_session(&store).await;
@@ -461,6 +491,7 @@ conformance!(
     twenty_concurrent_claims_have_one_winner,
     closing_frees_the_stores_active_slot,
     a_late_id_is_replaced_by_a_fresh_one,
+    a_store_closes_its_active_session_from_the_pointer,
     a_store_cannot_send_into_a_closed_session,
     receipts_are_watermarks_with_exact_read_counts,
     tags_and_ratings,

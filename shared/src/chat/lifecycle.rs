@@ -23,13 +23,13 @@ pub async fn change_lifecycle(
     // The session and, for a transfer, the admin it goes to: one round trip. Who may do
     // what to it is `decide`'s to say (a claim of another admin's session is a 409, not
     // the 403 of viewing it).
-    let (session, next_admin) = tokio::join!(session_of(store, target), async {
+    let (session, next_admin_exists) = tokio::join!(session_of(store, target), async {
         match next_holder {
-            Some(admin) => store.admin_profile(admin).await.map(Some),
-            None => Ok(None),
+            Some(admin) => store.admin_profile(admin).await.map(|profile| profile.is_some()),
+            None => Ok(true),
         }
     });
-    if next_holder.is_some() && next_admin?.is_none() {
+    if !next_admin_exists? {
         return Err(ChatError::not_found("Admin not found"));
     }
     let mut seen = session?;

@@ -8,8 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    AppendGuard, AppendOutcome, Bucket, ChatStore, ListPosition, MessagesAfter, ReceiptKind, SessionList, SessionPage,
-    SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
+    AppendGuard, AppendOutcome, Bucket, ChatStore, ClosedSession, ListPosition, MessagesAfter, ReceiptKind,
+    SessionList, SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
@@ -263,6 +263,16 @@ impl ChatStore for MemoryStore {
             state.active.remove(&seen.store.id);
         }
         Ok(WriteOutcome::Written(changed))
+    }
+
+    async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {
+        let mut state = self.state();
+        let Some(id) = state.active.remove(&store) else {
+            return Ok(None);
+        };
+        let session = &mut state.session_mut(id)?.session;
+        *session = session.with_lifecycle(SessionStatus::Closed, session.admin_id, now);
+        Ok(Some(ClosedSession { id, status: session.status, admin_id: session.admin_id, closed_at: now }))
     }
 
     async fn mark_receipt(

@@ -87,6 +87,15 @@ pub enum WriteOutcome {
     Stale(Session),
 }
 
+/// A session a store just closed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClosedSession {
+    pub id: SessionId,
+    pub status: SessionStatus,
+    pub admin_id: Option<AdminId>,
+    pub closed_at: Timestamp,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReceiptKind {
     Delivered,
@@ -204,6 +213,8 @@ pub trait ChatStore: Send + Sync + 'static {
         admin_id: Option<AdminId>,
         now: Timestamp,
     ) -> StorageResult<WriteOutcome>;
+    /// Closes the store's active session, if it has one, releasing its active slot.
+    async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>>;
     /// Raises `reader`'s delivered or read mark on the other party's messages to `up_to`
     /// (or the session's last message, if lower); a mark never moves back. Returns the
     /// session with the mark as it now stands, `None` if there is no such session.

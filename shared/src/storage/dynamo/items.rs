@@ -138,6 +138,8 @@ pub(super) struct TokenItem {
     pub(super) principal: Principal,
 }
 
+/// A store's active session: its id, and a copy of its lifecycle, kept in the same
+/// writes that change the session's, so that closing it needs no read of the session.
 #[derive(Serialize, Deserialize)]
 pub(super) struct PointerItem {
     #[serde(rename = "PK")]
@@ -145,6 +147,24 @@ pub(super) struct PointerItem {
     #[serde(rename = "SK")]
     pub(super) sk: String,
     pub(super) session_id: SessionId,
+    pub(super) status: SessionStatus,
+    pub(super) admin_id: Option<AdminId>,
+    pub(super) tags: Vec<String>,
+    pub(super) revision: u64,
+}
+
+impl PointerItem {
+    pub(super) fn to(session: &Session) -> Self {
+        PointerItem {
+            pk: store_pk(session.store.id),
+            sk: ACTIVE_SK.into(),
+            session_id: session.id,
+            status: session.status,
+            admin_id: session.admin_id,
+            tags: session.tags.clone(),
+            revision: session.revision,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]

@@ -33,8 +33,8 @@ use tokio::sync::Mutex;
 
 use self::items::*;
 use super::{
-    AppendGuard, AppendOutcome, Bucket, ChatStore, MessagesAfter, ReceiptKind, SessionList, SessionPage, SessionQuery,
-    StorageError, StorageResult, WriteOutcome,
+    AppendGuard, AppendOutcome, Bucket, ChatStore, ClosedSession, MessagesAfter, ReceiptKind, SessionList, SessionPage,
+    SessionQuery, StorageError, StorageResult, WriteOutcome,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
@@ -246,7 +246,7 @@ impl DynamoStore {
 
     async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
         let session = Session::new(self.next_id(&self.session_ids).await?, profile, now);
-        let pointer = PointerItem { pk: store_pk(session.store.id), sk: ACTIVE_SK.into(), session_id: session.id };
+        let pointer = PointerItem::to(&session);
         let items = vec![
             self.put_new(to_item(&pointer)?),
             self.put_new(to_item(&SessionItem::new(session.clone()))?),
@@ -465,6 +465,10 @@ impl ChatStore for DynamoStore {
         now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
         self.move_session(seen, status, admin_id, now).await
+    }
+
+    async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {
+        self.close_active(store, now).await
     }
 
     async fn mark_receipt(

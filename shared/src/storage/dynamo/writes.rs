@@ -6,15 +6,16 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 use super::items::*;
 use super::{Counted, DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;
-use crate::domain::{AdminId, MessageId, NewMessage, SenderType, Session, SessionId, SessionStatus};
+use crate::domain::{AdminId, MessageId, NewMessage, SenderType, Session, SessionId, SessionStatus, StoreId};
 use crate::storage::{
-    AppendGuard, AppendOutcome, Bucket, ReceiptKind, StorageError, StorageResult, WriteOutcome, read_count_at,
+    AppendGuard, AppendOutcome, Bucket, ClosedSession, ReceiptKind, StorageError, StorageResult, WriteOutcome,
+    read_count_at,
 };
 
 /// Builds one `Update` of a session item.
@@ -249,18 +250,7 @@ impl DynamoStore {
         if let Some(to) = Bucket::of(status, admin_id) {
             items.push(self.count(&to, 1, Counted::Session(&seen.tags)));
         }
-        if status == SessionStatus::Closed {
-            // Closing frees the store's active slot in the same write.
-            let release = Delete::builder()
-                .table_name(&self.table)
-                .key("PK", s(store_pk(seen.store.id)))
-                .key("SK", s(ACTIVE_SK))
-                .condition_expression("session_id = :id")
-                .expression_attribute_values(":id", n(seen.id))
-                .build()
-                .expect("table, key and condition are set");
-            items.push(TransactWriteItem::builder().delete(release).build());
-        }
+        items.push(self.sync_pointer(&next)?);
         self.conditional(seen, items, next).await
     }
 
@@ -375,6 +365,9 @@ impl DynamoStore {
             .add("revision", n(1))
             .require("revision = {}", n(seen.revision));
         let mut items = vec![update.in_transaction(self, seen.id)];
+        if seen.status.is_active() {
+            items.push(self.sync_pointer(&written)?);
+        }
         if let Some(bucket) = Bucket::of(seen.status, seen.admin_id) {
             let removed: Vec<String> = seen.tags.iter().filter(|t| !tags.contains(t)).cloned().collect();
             let added: Vec<String> = tags.iter().filter(|t| !seen.tags.contains(t)).cloned().collect();
@@ -386,6 +379,79 @@ impl DynamoStore {
             }
         }
         self.conditional(seen, items, written).await
+    }
+
+    /// Keeps the store's pointer in step with its active session, in the same transaction:
+    /// a copy of the lifecycle while active, gone once closed.
+    fn sync_pointer(&self, session: &Session) -> StorageResult<TransactWriteItem> {
+        if session.status == SessionStatus::Closed {
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("PK", s(store_pk(session.store.id)))
+                .key("SK", s(ACTIVE_SK))
+                .condition_expression("session_id = :id")
+                .expression_attribute_values(":id", n(session.id))
+                .build()
+                .expect("table, key and condition are set");
+            return Ok(TransactWriteItem::builder().delete(release).build());
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&PointerItem::to(session))?))
+            .condition_expression("session_id = :id")
+            .expression_attribute_values(":id", n(session.id))
+            .build()
+            .expect("table, item and condition are set");
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Closes a store's active session from its pointer alone: one read, one transaction.
+    pub(super) async fn close_active(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(pointer) = self.get(store_pk(store), ACTIVE_SK).await? else {
+                return Ok(None);
+            };
+            let pointer: PointerItem = from_item(pointer)?;
+            let closed = ClosedSession {
+                id: pointer.session_id,
+                status: SessionStatus::Closed,
+                admin_id: pointer.admin_id,
+                closed_at: now,
+            };
+            let update = SessionUpdate::new()
+                .set("#status", s(status_name(SessionStatus::Closed)))
+                .set("updated", s(now.to_string()))
+                .set("closed_at", s(now.to_string()))
+                .add("revision", n(1))
+                .remove("QueuePK")
+                .require("revision = {}", n(pointer.revision));
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("PK", s(store_pk(store)))
+                .key("SK", s(ACTIVE_SK))
+                .condition_expression("revision = :revision")
+                .expression_attribute_values(":revision", n(pointer.revision))
+                .build()
+                .expect("table, key and condition are set");
+            let mut items = vec![
+                update.in_transaction(self, pointer.session_id),
+                TransactWriteItem::builder().delete(release).build(),
+            ];
+            if let Some(from) = Bucket::of(pointer.status, pointer.admin_id) {
+                items.push(self.count(&from, -1, Counted::Session(&pointer.tags)));
+            }
+            if let Some(to) = Bucket::of(SessionStatus::Closed, pointer.admin_id) {
+                items.push(self.count(&to, 1, Counted::Session(&pointer.tags)));
+            }
+            let _turn = self.session_turn(pointer.session_id).await;
+            match self.transact(items).await {
+                Ok(()) => return Ok(Some(closed)),
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                // Changed since the pointer was read (claimed, tagged, closed): read again.
+                Err(TransactionFailure::Cancelled(_)) => back_off(attempt).await,
+            }
+        }
+        Err(StorageError::Unavailable(format!("store {store}: too much contention closing its session")))
     }
 
     pub(super) async fn rate(

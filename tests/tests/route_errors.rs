@@ -1,0 +1,404 @@
+//! Every route's 401, 403, 400, 404 and 409 answers, status and exact body, on both stores.
+
+use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::on_both_stores;
+use serde_json::{Value, json};
+
+fn store_error(message: &str) -> Value {
+    json!({ "success": false, "message": message })
+}
+
+fn admin_error(message: &str) -> Value {
+    json!({ "error": message })
+}
+
+/// Sessions in every state the rules tell apart.
+struct World {
+    /// Tech Store's session, claimed by Sarah and closed.
+    closed: Value,
+    /// Tech Store's active session, open.
+    open: Value,
+    /// Other Store's active session, claimed by Omar.
+    omars: Value,
+}
+
+async fn world(gateway: &Gateway) -> World {
+    let session = |store| async move {
+        get_json(&gateway.url("/v1/chat/store/session/"), Some(&token_of_store(store))).await.1["id"].clone()
+    };
+    let act = |path: &'static str, admin, body: Value| async move {
+        let (status, answer) = post_json(&gateway.url(path), Some(&token_of_admin(admin)), &body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    };
+    let closed = session(TECH_STORE).await;
+    act("/v1/chat/admin/session/claim/", SARAH, json!({"session_id": closed})).await;
+    act("/v1/chat/admin/session/close/", SARAH, json!({"session_id": closed})).await;
+    let open = session(TECH_STORE).await;
+    let omars = session(OTHER_STORE).await;
+    act("/v1/chat/admin/session/claim/", OMAR, json!({"session_id": omars})).await;
+    World { closed, open, omars }
+}
+
+async fn check(
+    gateway: &Gateway,
+    method: &str,
+    path: &str,
+    token: Option<String>,
+    body: Value,
+    expected: (u16, Value),
+) {
+    let answer = match method {
+        "GET" => get_json(&gateway.url(path), token.as_deref()).await,
+        _ => post_json(&gateway.url(path), token.as_deref(), &body).await,
+    };
+    assert_eq!(answer, expected, "{method} {path} {body}");
+}
+
+async fn store_routes_refuse_clearly(gateway: Gateway) {
+    let w = world(&gateway).await;
+    let tech = || Some(token_of_store(TECH_STORE));
+    let quiet = || Some(token_of_store(QUIET_STORE));
+    let admin = || Some(token_of_admin(SARAH));
+    let routes = [
+        ("GET", "/v1/chat/store/messages/"),
+        ("POST", "/v1/chat/store/messages/"),
+        ("POST", "/v1/chat/store/session/read/"),
+        ("POST", "/v1/chat/store/session/close/"),
+        ("POST", "/v1/chat/store/session/rating/"),
+    ];
+    for (method, path) in routes {
+        check(&gateway, method, path, None, json!({}), (401, store_error("Unauthorized"))).await;
+        check(&gateway, method, path, Some("bogus".into()), json!({}), (401, store_error("Unauthorized"))).await;
+        check(&gateway, method, path, admin(), json!({}), (403, store_error("Store access required"))).await;
+    }
+
+    let messages = "/v1/chat/store/messages/";
+    let bad_request = |m: &str| (400, store_error(m));
+    for (query, message) in [
+        ("?after=-1", "after must be a non-negative integer"),
+        ("?after=x", "after must be a non-negative integer"),
+        ("?limit=0", "limit must be an integer from 1 to 200"),
+        ("?limit=201", "limit must be an integer from 1 to 200"),
+        ("?session_id=abc", "session_id must be an integer of at least 1"),
+    ] {
+        check(&gateway, "GET", &format!("{messages}{query}"), tech(), Value::Null, bad_request(message)).await;
+    }
+    check(&gateway, "GET", messages, quiet(), Value::Null, (404, store_error("Session not found"))).await;
+    let others = format!("{messages}?session_id={}", w.omars);
+    check(&gateway, "GET", &others, tech(), Value::Null, (404, store_error("Session not found"))).await;
+    check(
+        &gateway,
+        "GET",
+        &format!("{messages}?session_id=987654"),
+        tech(),
+        Value::Null,
+        (404, store_error("Session not found")),
+    )
+    .await;
+
+    for (body, message) in [
+        (json!({}), "content must not be empty unless attachment_url is given"),
+        (json!({"content": ""}), "content must not be empty unless attachment_url is given"),
+        (json!({"content": "x".repeat(4001)}), "content must be at most 4000 characters"),
+        (json!({"content": 5}), "content: invalid type: integer `5`, expected a string"),
+        (
+            json!({"content": "hi", "attachment_url": "http://example.com/a.png"}),
+            "attachment_url must be an https:// URL of at most 2048 characters",
+        ),
+        (
+            json!({"content": "hi", "attachment_type": "png"}),
+            "attachment_type must be a MIME type (type/subtype) of at most 100 characters",
+        ),
+        (
+            json!({"content": "hi", "client_message_id": "c".repeat(65)}),
+            "client_message_id must be 1 to 64 printable characters",
+        ),
+        (json!("text"), "Invalid request body: invalid type: string \"text\", expected struct MessageInput"),
+    ] {
+        check(&gateway, "POST", messages, tech(), body, bad_request(message)).await;
+    }
+    let raw = reqwest::Client::new()
+        .post(gateway.url(messages))
+        .header("Authorization", format!("Token {}", token_of_store(TECH_STORE)))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (raw.status().as_u16(), raw.json::<Value>().await.unwrap()),
+        bad_request("Request body is not valid JSON")
+    );
+    let huge = reqwest::Client::new()
+        .post(gateway.url(messages))
+        .header("Authorization", format!("Token {}", token_of_store(TECH_STORE)))
+        .body(format!("{{\"content\": \"{}\"}}", "x".repeat(70_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (huge.status().as_u16(), huge.json::<Value>().await.unwrap()),
+        (413, store_error("Request body too large"))
+    );
+
+    let read = "/v1/chat/store/session/read/";
+    check(
+        &gateway,
+        "POST",
+        read,
+        tech(),
+        json!({}),
+        bad_request("Invalid request body: missing field `up_to_message_id`"),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        read,
+        tech(),
+        json!({"up_to_message_id": -1}),
+        bad_request("up_to_message_id: invalid value: integer `-1`, expected u64"),
+    )
+    .await;
+    check(&gateway, "POST", read, quiet(), json!({"up_to_message_id": 1}), (404, store_error("Session not found")))
+        .await;
+    check(
+        &gateway,
+        "POST",
+        "/v1/chat/store/session/close/",
+        quiet(),
+        json!({}),
+        (404, store_error("Session not found")),
+    )
+    .await;
+
+    let rating = "/v1/chat/store/session/rating/";
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"session_id": w.closed, "rating": 6}),
+        bad_request("rating must be an integer from 1 to 5"),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"session_id": w.closed, "rating": 0}),
+        bad_request("rating must be an integer from 1 to 5"),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"rating": 3}),
+        bad_request("Invalid request body: missing field `session_id`"),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"session_id": 987654, "rating": 3}),
+        (404, store_error("Session not found")),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"session_id": w.omars, "rating": 3}),
+        (404, store_error("Session not found")),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"session_id": w.open, "rating": 3}),
+        (409, store_error("Only a closed session can be rated")),
+    )
+    .await;
+    let (status, _) =
+        post_json(&gateway.url(rating), tech().as_deref(), &json!({"session_id": w.closed, "rating": 3})).await;
+    assert_eq!(status, 200);
+    check(
+        &gateway,
+        "POST",
+        rating,
+        tech(),
+        json!({"session_id": w.closed, "rating": 4}),
+        (409, store_error("Session is already rated")),
+    )
+    .await;
+}
+
+async fn admin_routes_refuse_clearly(gateway: Gateway) {
+    let w = world(&gateway).await;
+    let sarah = || Some(token_of_admin(SARAH));
+    let store = || Some(token_of_store(TECH_STORE));
+    let routes = [
+        ("GET", "/v1/chat/admin/sessions/"),
+        ("GET", "/v1/chat/admin/messages/"),
+        ("POST", "/v1/chat/admin/messages/"),
+        ("POST", "/v1/chat/admin/session/claim/"),
+        ("POST", "/v1/chat/admin/session/close/"),
+        ("POST", "/v1/chat/admin/session/transfer/"),
+        ("POST", "/v1/chat/admin/session/read/"),
+        ("POST", "/v1/chat/admin/session/tags/"),
+    ];
+    for (method, path) in routes {
+        check(&gateway, method, path, None, json!({}), (401, admin_error("Unauthorized"))).await;
+        check(&gateway, method, path, Some("bogus".into()), json!({}), (401, admin_error("Unauthorized"))).await;
+        check(&gateway, method, path, store(), json!({}), (403, admin_error("Admin access required"))).await;
+        if method == "POST" {
+            let missing = (400, admin_error("Invalid request body: missing field `session_id`"));
+            check(&gateway, method, path, sarah(), json!({}), missing).await;
+        }
+    }
+    let bad_request = |m: &str| (400, admin_error(m));
+    let not_found = (404, admin_error("Session not found"));
+    let others = (403, admin_error("Session belongs to another admin"));
+    let closed = (409, admin_error("Session is closed"));
+
+    let list = "/v1/chat/admin/sessions/";
+    for (query, message) in [
+        ("?status=pending", "status must be one of open, claimed, closed"),
+        ("?limit=0", "limit must be an integer from 1 to 100"),
+        ("?limit=101", "limit must be an integer from 1 to 100"),
+        ("?offset=-1", "offset must be a non-negative integer"),
+        ("?tag=Not%20A%20Tag", "tag must be 1 to 32 of a-z, 0-9, _ and -"),
+        ("?cursor=zzz", "cursor is not valid"),
+    ] {
+        check(&gateway, "GET", &format!("{list}{query}"), sarah(), Value::Null, bad_request(message)).await;
+    }
+
+    let messages = "/v1/chat/admin/messages/";
+    check(&gateway, "GET", messages, sarah(), Value::Null, bad_request("session_id is required")).await;
+    check(&gateway, "GET", &format!("{messages}?session_id=987654"), sarah(), Value::Null, not_found.clone()).await;
+    check(&gateway, "GET", &format!("{messages}?session_id={}", w.omars), sarah(), Value::Null, others.clone()).await;
+    check(
+        &gateway,
+        "GET",
+        &format!("{messages}?session_id={}&limit=500", w.open),
+        sarah(),
+        Value::Null,
+        bad_request("limit must be an integer from 1 to 200"),
+    )
+    .await;
+
+    let send = |session: &Value| json!({"session_id": session, "content": "hi"});
+    check(
+        &gateway,
+        "POST",
+        messages,
+        sarah(),
+        json!({"session_id": w.open}),
+        bad_request("content must not be empty unless attachment_url is given"),
+    )
+    .await;
+    check(&gateway, "POST", messages, sarah(), send(&json!(987654)), not_found.clone()).await;
+    check(
+        &gateway,
+        "POST",
+        messages,
+        sarah(),
+        send(&w.open),
+        (403, admin_error("Claim the session before sending to it")),
+    )
+    .await;
+    check(&gateway, "POST", messages, sarah(), send(&w.omars), others.clone()).await;
+    check(&gateway, "POST", messages, sarah(), send(&w.closed), closed.clone()).await;
+
+    let id = |session: &Value| json!({"session_id": session});
+    let claim = "/v1/chat/admin/session/claim/";
+    check(
+        &gateway,
+        "POST",
+        claim,
+        sarah(),
+        json!({"session_id": "one"}),
+        bad_request("session_id: invalid type: string \"one\", expected u64"),
+    )
+    .await;
+    check(&gateway, "POST", claim, sarah(), id(&json!(987654)), not_found.clone()).await;
+    check(&gateway, "POST", claim, sarah(), id(&w.omars), (409, admin_error("Session is claimed by another admin")))
+        .await;
+    check(&gateway, "POST", claim, sarah(), id(&w.closed), closed.clone()).await;
+
+    let close = "/v1/chat/admin/session/close/";
+    check(&gateway, "POST", close, sarah(), id(&json!(987654)), not_found.clone()).await;
+    check(&gateway, "POST", close, sarah(), id(&w.omars), others.clone()).await;
+    check(&gateway, "POST", close, sarah(), id(&w.closed), closed.clone()).await;
+
+    let transfer = "/v1/chat/admin/session/transfer/";
+    check(
+        &gateway,
+        "POST",
+        transfer,
+        sarah(),
+        id(&w.omars),
+        bad_request("Invalid request body: missing field `admin_id`"),
+    )
+    .await;
+    check(&gateway, "POST", transfer, sarah(), json!({"session_id": 987654, "admin_id": OMAR}), not_found.clone())
+        .await;
+    check(
+        &gateway,
+        "POST",
+        transfer,
+        sarah(),
+        json!({"session_id": w.open, "admin_id": 999}),
+        (404, admin_error("Admin not found")),
+    )
+    .await;
+    check(&gateway, "POST", transfer, sarah(), json!({"session_id": w.omars, "admin_id": SARAH}), others.clone()).await;
+    check(&gateway, "POST", transfer, sarah(), json!({"session_id": w.closed, "admin_id": OMAR}), closed.clone()).await;
+
+    let read = "/v1/chat/admin/session/read/";
+    check(
+        &gateway,
+        "POST",
+        read,
+        sarah(),
+        id(&w.open),
+        bad_request("Invalid request body: missing field `up_to_message_id`"),
+    )
+    .await;
+    check(&gateway, "POST", read, sarah(), json!({"session_id": 987654, "up_to_message_id": 1}), not_found.clone())
+        .await;
+    check(&gateway, "POST", read, sarah(), json!({"session_id": w.omars, "up_to_message_id": 1}), others.clone()).await;
+
+    let tags = "/v1/chat/admin/session/tags/";
+    check(
+        &gateway,
+        "POST",
+        tags,
+        sarah(),
+        json!({"session_id": w.open, "tags": ["Billing"]}),
+        bad_request("tags: each tag must be 1 to 32 of a-z, 0-9, _ and -"),
+    )
+    .await;
+    let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+    check(
+        &gateway,
+        "POST",
+        tags,
+        sarah(),
+        json!({"session_id": w.open, "tags": eleven}),
+        bad_request("tags: at most 10 tags"),
+    )
+    .await;
+    check(&gateway, "POST", tags, sarah(), json!({"session_id": 987654, "tags": []}), not_found.clone()).await;
+    check(&gateway, "POST", tags, sarah(), json!({"session_id": w.omars, "tags": []}), others).await;
+}
+
+on_both_stores!(store_routes_refuse_clearly, admin_routes_refuse_clearly);
