@@ -185,4 +185,88 @@ async fn concurrent_senders_and_a_reader_agree(gateway: Gateway) {
     assert_eq!(rest["messages"], json!([]), "nothing beyond what the reader saw");
 }
 
-on_both_stores!(scripted_conversation, twenty_admins_claim_one_session, concurrent_senders_and_a_reader_agree);
+async fn sessions_are_handed_on_tagged_and_closed_by_the_store(gateway: Gateway) {
+    let (sarah, omar) = (sarah(), token_of_admin(e2e::cast::OMAR));
+    let session = open_session(&gateway).await;
+    let id = session["id"].clone();
+    assert_eq!(claim(&gateway, &sarah, &id).await.0, 200);
+
+    let transfer = |token: String, to: Value| {
+        let url = gateway.url("/v1/chat/admin/session/transfer/");
+        let body = json!({"session_id": id, "admin_id": to});
+        async move { post_json(&url, Some(&token), &body).await }
+    };
+    let (status, handed) = transfer(sarah.clone(), json!(e2e::cast::OMAR)).await;
+    assert_eq!((status, &handed["status"], &handed["admin_id"]), (200, &json!("claimed"), &json!(e2e::cast::OMAR)));
+    let view = format!("/v1/chat/admin/session/?session_id={id}");
+    assert_eq!(get_json(&gateway.url(&view), Some(&sarah)).await.0, 403, "no longer Sarah's");
+    let (_, omars) = get_json(&gateway.url("/v1/chat/admin/sessions/?status=claimed"), Some(&omar)).await;
+    assert_eq!((&omars["total_count"], &omars["sessions"][0]["id"]), (&json!(1), &id));
+
+    let (status, tagged) = post_json(
+        &gateway.url("/v1/chat/admin/session/tags/"),
+        Some(&omar),
+        &json!({"session_id": id, "tags": ["billing", "vip"]}),
+    )
+    .await;
+    assert_eq!((status, &tagged["tags"]), (200, &json!(["billing", "vip"])));
+
+    // Back to the queue: open again, visible to every admin, tags and all.
+    let (status, queued) = transfer(omar.clone(), Value::Null).await;
+    assert_eq!((status, &queued["status"], &queued["admin_id"]), (200, &json!("open"), &Value::Null));
+    let (_, vip) = get_json(&gateway.url("/v1/chat/admin/sessions/?status=open&tag=vip"), Some(&sarah)).await;
+    assert_eq!((&vip["total_count"], &vip["sessions"][0]["id"]), (&json!(1), &id));
+    let (_, none) = get_json(&gateway.url("/v1/chat/admin/sessions/?tag=refund"), Some(&sarah)).await;
+    assert_eq!((&none["total_count"], &none["sessions"]), (&json!(0), &json!([])));
+
+    let (status, closed) =
+        post_json(&gateway.url("/v1/chat/store/session/close/"), Some(&store_token()), &json!({})).await;
+    assert_eq!(
+        (status, &closed["id"], &closed["status"], &closed["admin_id"]),
+        (200, &id, &json!("closed"), &Value::Null)
+    );
+    let (_, queue) = get_json(&gateway.url("/v1/chat/admin/sessions/?status=open"), Some(&sarah)).await;
+    assert_eq!(queue["total_count"], 0, "closed before anyone claimed it: in no list");
+    assert_eq!(get_json(&gateway.url(&view), Some(&sarah)).await.0, 200, "but any admin may still look");
+    assert_ne!(open_session(&gateway).await["id"], id);
+}
+
+async fn the_session_list_pages_by_cursor_and_offset(gateway: Gateway) {
+    // Three stores' sessions in the open queue, one message each, so activity orders them.
+    let stores = [TECH_STORE, e2e::cast::OTHER_STORE, e2e::cast::QUIET_STORE];
+    let mut ids = Vec::new();
+    for store in stores {
+        let token = token_of_store(store);
+        let (status, message) = post_json(&gateway.url(STORE_MESSAGES), Some(&token), &json!({"content": "hi"})).await;
+        assert_eq!(status, 201, "the first message opens the session: {message}");
+        ids.push(message["session_id"].clone());
+    }
+    ids.reverse();
+    let list = |query: String| {
+        let url = gateway.url(&format!("/v1/chat/admin/sessions/{query}"));
+        async move { get_json(&url, Some(&sarah())).await.1 }
+    };
+    let all = list(String::new()).await;
+    let listed: Vec<Value> = all["sessions"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect();
+    assert_eq!((listed, &all["total_count"]), (ids.clone(), &json!(3)));
+
+    let mut walked = Vec::new();
+    let mut page = list("?limit=1".into()).await;
+    loop {
+        assert_eq!(page["total_count"], 3);
+        walked.extend(page["sessions"].as_array().unwrap().iter().map(|s| s["id"].clone()));
+        let Some(cursor) = page["next_cursor"].as_str() else { break };
+        page = list(format!("?limit=1&cursor={cursor}")).await;
+    }
+    assert_eq!(walked, ids);
+    let skipped = list("?offset=1&limit=1".into()).await;
+    assert_eq!((&skipped["sessions"][0]["id"], skipped["next_cursor"].is_string()), (&ids[1], true));
+}
+
+on_both_stores!(
+    scripted_conversation,
+    twenty_admins_claim_one_session,
+    concurrent_senders_and_a_reader_agree,
+    sessions_are_handed_on_tagged_and_closed_by_the_store,
+    the_session_list_pages_by_cursor_and_offset,
+);

@@ -1,0 +1,136 @@
+//! What each route costs in DynamoDB requests on a warm instance (tokens cached), read from
+//! the per-invocation log line. The README's access-pattern table states the same numbers,
+//! with the requests that run in parallel; every route is at most two round trips.
+
+use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::stack::fresh_table;
+use serde_json::{Value, json};
+
+struct Meter {
+    gateway: Gateway,
+    requests: usize,
+}
+
+impl Meter {
+    /// Sends one request and returns its status, body and DynamoDB request count.
+    async fn call(&mut self, method: &str, path: &str, token: &str, body: Value) -> (u16, Value, u64) {
+        let url = self.gateway.url(path);
+        let (status, answer) = match method {
+            "GET" => get_json(&url, Some(token)).await,
+            _ => post_json(&url, Some(token), &body).await,
+        };
+        self.requests += 1;
+        let line = self.gateway.invocation(self.requests);
+        assert_eq!(line["status"], status, "{method} {path}");
+        (status, answer, line["dynamodb_calls"].as_u64().unwrap())
+    }
+
+    async fn cost(&mut self, method: &str, path: &str, token: &str, body: Value) -> u64 {
+        let (status, answer, calls) = self.call(method, path, token, body).await;
+        assert!(status < 300, "{method} {path}: {status} {answer}");
+        calls
+    }
+}
+
+#[tokio::test]
+async fn every_route_stays_within_two_round_trips() {
+    let table = fresh_table().await;
+    let mut meter = Meter { gateway: Gateway::start_on_dynamodb(&table), requests: 0 };
+    let (store, sarah, omar) = (token_of_store(TECH_STORE), token_of_admin(SARAH), token_of_admin(OMAR));
+
+    // Cold: each token is looked up once, and the store's session is created.
+    let (_, session, _) = meter.call("GET", "/v1/chat/store/session/", &store, Value::Null).await;
+    let id = session["id"].clone();
+    meter.call("GET", "/v1/chat/admin/sessions/", &sarah, Value::Null).await;
+    meter.call("GET", "/v1/chat/admin/sessions/", &omar, Value::Null).await;
+
+    let mut costs = Vec::new();
+    let mut measure = |route: &'static str, calls: u64| costs.push((route, calls));
+    measure("GET store/session", meter.cost("GET", "/v1/chat/store/session/", &store, Value::Null).await);
+    let (_, hello, calls) = meter.call("POST", "/v1/chat/store/messages/", &store, json!({"content": "hello"})).await;
+    measure("POST store/messages", calls);
+    measure("GET admin/sessions", meter.cost("GET", "/v1/chat/admin/sessions/", &sarah, Value::Null).await);
+    measure(
+        "GET admin/sessions?status=open",
+        meter.cost("GET", "/v1/chat/admin/sessions/?status=open", &sarah, Value::Null).await,
+    );
+    measure(
+        "POST admin/session/claim",
+        meter.cost("POST", "/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await,
+    );
+    measure(
+        "GET admin/session",
+        meter.cost("GET", &format!("/v1/chat/admin/session/?session_id={id}"), &sarah, Value::Null).await,
+    );
+    let (_, reply, calls) =
+        meter.call("POST", "/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "hi"})).await;
+    measure("POST admin/messages", calls);
+    measure("GET store/messages", meter.cost("GET", "/v1/chat/store/messages/?after=0", &store, Value::Null).await);
+    measure(
+        "GET store/messages?session_id",
+        meter.cost("GET", &format!("/v1/chat/store/messages/?session_id={id}"), &store, Value::Null).await,
+    );
+    measure(
+        "GET admin/messages",
+        meter.cost("GET", &format!("/v1/chat/admin/messages/?session_id={id}"), &sarah, Value::Null).await,
+    );
+    measure(
+        "POST store/session/read",
+        meter.cost("POST", "/v1/chat/store/session/read/", &store, json!({"up_to_message_id": reply["id"]})).await,
+    );
+    measure(
+        "POST admin/session/read",
+        meter
+            .cost(
+                "POST",
+                "/v1/chat/admin/session/read/",
+                &sarah,
+                json!({"session_id": id, "up_to_message_id": hello["id"]}),
+            )
+            .await,
+    );
+    measure(
+        "POST admin/session/tags",
+        meter.cost("POST", "/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["vip"]})).await,
+    );
+    measure(
+        "POST admin/session/transfer",
+        meter
+            .cost("POST", "/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": OMAR}))
+            .await,
+    );
+    measure(
+        "POST admin/session/close",
+        meter.cost("POST", "/v1/chat/admin/session/close/", &omar, json!({"session_id": id})).await,
+    );
+    measure(
+        "POST store/session/rating",
+        meter.cost("POST", "/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await,
+    );
+    meter.cost("GET", "/v1/chat/store/session/", &store, Value::Null).await;
+    measure("POST store/session/close", meter.cost("POST", "/v1/chat/store/session/close/", &store, json!({})).await);
+
+    assert_eq!(
+        costs,
+        [
+            ("GET store/session", 2),
+            ("POST store/messages", 3),
+            ("GET admin/sessions", 3),
+            ("GET admin/sessions?status=open", 2),
+            ("POST admin/session/claim", 2),
+            ("GET admin/session", 1),
+            ("POST admin/messages", 3),
+            ("GET store/messages", 3),
+            ("GET store/messages?session_id", 2),
+            ("GET admin/messages", 2),
+            ("POST store/session/read", 2),
+            ("POST admin/session/read", 2),
+            ("POST admin/session/tags", 2),
+            ("POST admin/session/transfer", 3),
+            ("POST admin/session/close", 2),
+            ("POST store/session/rating", 2),
+            ("POST store/session/close", 2),
+        ]
+    );
+}
