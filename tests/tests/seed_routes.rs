@@ -8,7 +8,7 @@ use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::domain::{NewMessage, SenderType, SessionStatus};
-use shared::storage::{AppendOutcome, ChatStore, DynamoStore, LifecycleOutcome};
+use shared::storage::{AppendGuard, AppendOutcome, ChatStore, DynamoStore, WriteOutcome};
 
 const STORE_SESSION: &str = "/v1/chat/store/session/";
 
@@ -137,7 +137,7 @@ async fn admin_session_errors_come_in_the_seeds_order() {
     // Claimed by Sarah: hers alone.
     let store = store_on(&table).await;
     let seen = store.session_page(opened["id"].as_u64().unwrap(), 0).await.unwrap().unwrap().session;
-    let LifecycleOutcome::Changed(claimed) =
+    let WriteOutcome::Written(claimed) =
         store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
     else {
         panic!("claim failed")
@@ -173,7 +173,9 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
             attachment_type: String::new(),
             client_message_id: None,
         };
-        let AppendOutcome::Appended(stored) = store.append_message(&session, message, Timestamp::now()).await.unwrap()
+        let id = store.next_message_id().await.unwrap();
+        let AppendOutcome::Appended(stored) =
+            store.append_message(session.id, AppendGuard::NotClosed, id, message, Timestamp::now()).await.unwrap()
         else {
             panic!("append failed")
         };
