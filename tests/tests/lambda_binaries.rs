@@ -74,8 +74,63 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
     (responses, logs)
 }
 
+/// Each function in the order a conversation uses them, with whose token, and the status
+/// its recorded event must get.
+const SCRIPT: [(&str, Party, u64); 16] = [
+    ("store-get-session", Party::Store, 200),
+    ("store-send-message", Party::Store, 201),
+    ("store-list-messages", Party::Store, 200),
+    ("admin-list-sessions", Party::Admin, 200),
+    ("admin-claim-session", Party::Admin, 200),
+    ("admin-get-session", Party::Admin, 200),
+    ("admin-send-message", Party::Admin, 201),
+    ("admin-list-messages", Party::Admin, 200),
+    ("store-mark-read", Party::Store, 200),
+    ("admin-mark-read", Party::Admin, 200),
+    ("admin-set-tags", Party::Admin, 200),
+    ("admin-transfer-session", Party::Admin, 200),
+    ("admin-close-session", Party::Admin, 200),
+    ("store-rate-session", Party::Store, 200),
+    // A new session to close.
+    ("store-get-session", Party::Store, 200),
+    ("store-close-session", Party::Store, 200),
+];
+
+#[derive(Clone, Copy)]
+enum Party {
+    Store,
+    Admin,
+}
+
 #[tokio::test]
-async fn the_session_functions_answer_recorded_events() {
+async fn every_function_answers_its_recorded_event() {
+    let table = fresh_table().await;
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    seed().load_into(&store).await.unwrap();
+
+    for (function, party, expected) in SCRIPT {
+        let token = match party {
+            Party::Store => token_of_store(TECH_STORE),
+            Party::Admin => token_of_admin(SARAH),
+        };
+        let (responses, logs) =
+            invoke(function, &table, vec![with_token(recorded_event(function), Some(&token))]).await;
+        let (status, body) = &responses[0];
+        assert_eq!(*status, expected, "{function}: {body}");
+        let invocation = logs.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
+        assert_eq!(invocation["status"], expected, "{function}");
+        assert!(invocation["dynamodb_calls"].as_u64().unwrap() >= 1, "{function}");
+    }
+
+    // Every function of the template is in the script, and has a recorded event.
+    let scripted: std::collections::BTreeSet<&str> = SCRIPT.iter().map(|(function, _, _)| *function).collect();
+    let routes = sam_template::Template::embedded().http_routes().unwrap();
+    let declared: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.package.as_str()).collect();
+    assert_eq!(scripted, declared);
+}
+
+#[tokio::test]
+async fn a_function_answers_events_in_turn_and_logs_each() {
     let table = fresh_table().await;
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     seed().load_into(&store).await.unwrap();
