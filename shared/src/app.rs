@@ -6,25 +6,37 @@ use aws_config::BehaviorVersion;
 
 use crate::auth::Authenticator;
 use crate::config::{Config, ConfigError};
+use crate::push::{ApiGatewayPush, Live, NoPush, Push};
 use crate::storage::{ChatStore, DynamoStore};
 
 pub struct App {
     pub store: Arc<dyn ChatStore>,
     pub auth: Authenticator,
+    pub live: Live,
     pub config: Config,
 }
 
 impl App {
+    /// Storage only; nothing is pushed.
     pub fn new(store: Arc<dyn ChatStore>, config: Config) -> Self {
-        App { auth: Authenticator::new(store.clone()), store, config }
+        Self::with_push(store, config, Arc::new(NoPush))
     }
 
-    /// The deployed wiring: DynamoDB with the SDK's default credentials and region. Builds
+    pub fn with_push(store: Arc<dyn ChatStore>, config: Config, push: Arc<dyn Push>) -> Self {
+        App { auth: Authenticator::new(store.clone()), live: Live::new(store.clone(), push), store, config }
+    }
+
+    /// The deployed wiring: DynamoDB, and the WebSocket API's `@connections` endpoint when
+    /// `WEBSOCKET_ENDPOINT` names one, with the SDK's default credentials and region. Builds
     /// clients only; the first network call happens in the first invocation.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let store = DynamoStore::new(DynamoStore::client(&sdk), &config.table_name);
-        Ok(App::new(Arc::new(store), config))
+        let store = Arc::new(DynamoStore::new(DynamoStore::client(&sdk), &config.table_name));
+        let push: Arc<dyn Push> = match &config.websocket_endpoint {
+            Some(endpoint) => Arc::new(ApiGatewayPush::new(&sdk, endpoint)),
+            None => Arc::new(NoPush),
+        };
+        Ok(App::with_push(store, config, push))
     }
 }

@@ -7,6 +7,9 @@ pub struct Config {
     pub table_name: String,
     /// The key `/conversation/sessions` callers must present (`PROJECT_KEY`).
     pub project_key: Option<String>,
+    /// The WebSocket API's `@connections` endpoint (`WEBSOCKET_ENDPOINT`); without it
+    /// nothing is pushed.
+    pub websocket_endpoint: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +30,13 @@ impl Config {
         Ok(Config {
             table_name: non_empty("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             project_key: non_empty("PROJECT_KEY"),
+            websocket_endpoint: non_empty("WEBSOCKET_ENDPOINT"),
         })
     }
 
     /// The configuration of a local stack.
-    pub fn local(table_name: &str, project_key: Option<String>) -> Self {
-        Config { table_name: table_name.to_owned(), project_key }
+    pub fn local(table_name: &str, project_key: Option<String>, websocket_endpoint: Option<String>) -> Self {
+        Config { table_name: table_name.to_owned(), project_key, websocket_endpoint }
     }
 }
 
@@ -48,6 +52,6 @@ mod tests {
         assert!(matches!(Config::from_lookup(env(&[])), Err(ConfigError::Missing("TABLE_NAME"))));
         assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
         let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
-        assert_eq!(config, Config { table_name: "chat".into(), project_key: None });
+        assert_eq!(config, Config { table_name: "chat".into(), project_key: None, websocket_endpoint: None });
     }
 }

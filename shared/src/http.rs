@@ -28,12 +28,13 @@ where
     let started = Instant::now();
     // The route key, not the raw path: paths may carry ids and query strings may carry tokens.
     let route = route_key(&request);
-    let (response, dynamodb_calls) = telemetry::count_dynamodb_calls(handler(app, request)).await;
+    let (response, calls) = telemetry::count_calls(handler(app, request)).await;
     tracing::info!(
         route,
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        dynamodb_calls,
+        dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
+        pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
         "invocation"
     );
     Ok(response)
@@ -42,6 +43,7 @@ where
 fn route_key(request: &Request) -> String {
     match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
+        Some(RequestContext::WebSocket(context)) => context.route_key.clone(),
         _ => None,
     }
     .unwrap_or_else(|| format!("{} (unrouted)", request.method()))
@@ -168,7 +170,6 @@ pub async fn admin_lifecycle(
     let admin = authenticate_admin(app, request, Family::Admin).await?;
     let body: SessionRequest = json_body(request)?;
     let target = crate::chat::Target::Session(body.session_id);
-    let session =
-        crate::chat::change_lifecycle(app.store.as_ref(), crate::domain::Actor::Admin(admin), target, action).await?;
+    let session = crate::chat::change_lifecycle(app, crate::domain::Actor::Admin(admin), target, action).await?;
     Ok(session.summary(crate::domain::SenderType::Admin))
 }

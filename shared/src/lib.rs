@@ -10,9 +10,11 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identities;
+pub mod push;
 pub mod storage;
 pub mod telemetry;
 pub mod timestamp;
+pub mod ws;
 
 pub use app::App;
 pub use error::{ChatError, Family};

@@ -30,15 +30,29 @@ pub fn init() {
         .try_init();
 }
 
-tokio::task_local! {
-    static DYNAMODB_CALLS: Arc<AtomicU32>;
+/// What one invocation sent to other services.
+#[derive(Debug, Default)]
+pub struct Calls {
+    /// DynamoDB requests, every attempt (retries included).
+    pub dynamodb: AtomicU32,
+    /// Posts to WebSocket connections.
+    pub pushes: AtomicU32,
 }
 
-/// Runs `work` and counts the DynamoDB requests it sends (every attempt, retries included).
-pub async fn count_dynamodb_calls<F: Future>(work: F) -> (F::Output, u32) {
-    let calls = Arc::new(AtomicU32::new(0));
-    let output = DYNAMODB_CALLS.scope(calls.clone(), work).await;
-    (output, calls.load(Ordering::Relaxed))
+tokio::task_local! {
+    static CALLS: Arc<Calls>;
+}
+
+/// Runs `work` and counts the DynamoDB requests and pushes it makes.
+pub async fn count_calls<F: Future>(work: F) -> (F::Output, Arc<Calls>) {
+    let calls = Arc::new(Calls::default());
+    let output = CALLS.scope(calls.clone(), work).await;
+    (output, calls)
+}
+
+/// Counts one push for the current invocation.
+pub fn record_push() {
+    let _ = CALLS.try_with(|calls| calls.pushes.fetch_add(1, Ordering::Relaxed));
 }
 
 /// An SDK interceptor that adds one to the current invocation's count per request sent.
@@ -56,7 +70,7 @@ impl Intercept for DynamoCallCounter {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let _ = DYNAMODB_CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
+        let _ = CALLS.try_with(|calls| calls.dynamodb.fetch_add(1, Ordering::Relaxed));
         Ok(())
     }
 }

@@ -238,12 +238,46 @@ async fn a_store_closes_its_active_session_from_the_pointer(store: Store) {
         (current.status, current.closed_at, current.revision),
         (SessionStatus::Closed, Some(now), seen.revision + 3)
     );
-    assert_eq!(store.active_session_id(TECH_STORE).await.unwrap(), None);
+    assert_eq!(store.active_session(TECH_STORE).await.unwrap(), None);
     let sarahs = store.list_sessions(&query(SARAH, None, Some("vip"), 10)).await.unwrap();
     assert_eq!((sarahs.total_count, sarahs.sessions[0].status), (1, SessionStatus::Closed));
     let claimed_now = store.list_sessions(&query(SARAH, Some(SessionStatus::Claimed), None, 10)).await.unwrap();
     assert_eq!(claimed_now.total_count, 0);
     assert_ne!(open_session(&store).await.id, seen.id);
+}
+
+async fn connections_are_found_by_whose_they_are(store: Store) {
+    use shared::domain::{Audience, Connection};
+    let now = Timestamp::now();
+    let connect = |id: &str, principal| Connection::new(id.to_owned(), principal, now);
+    for connection in [
+        connect("s5-a", Principal::Store(TECH_STORE)),
+        connect("s5-b", Principal::Store(TECH_STORE)),
+        connect("s6-a", Principal::Store(6)),
+        connect("a2-a", Principal::Admin(SARAH)),
+        connect("a3-a", Principal::Admin(OMAR)),
+        connect("a20-a", Principal::Admin(20)),
+    ] {
+        store.put_connection(&connection).await.unwrap();
+    }
+    // An item whose connection outlived API Gateway's limit, not yet removed by the TTL.
+    let stale = Connection { expires_at: now.unix_seconds() - 1, ..connect("s5-stale", Principal::Store(TECH_STORE)) };
+    store.put_connection(&stale).await.unwrap();
+    let ids = |audience| {
+        let store = store.clone();
+        async move {
+            let connections = store.connections_of(audience, now).await.unwrap();
+            connections.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(Audience::Store(TECH_STORE)).await, ["s5-a", "s5-b"]);
+    assert_eq!(ids(Audience::Admin(SARAH)).await, ["a2-a"]);
+    assert_eq!(ids(Audience::Admin(20)).await, ["a20-a"], "admin 2 is not a prefix of admin 20");
+    assert_eq!(ids(Audience::AllAdmins).await, ["a2-a", "a20-a", "a3-a"]);
+    assert_eq!(store.connection("a2-a").await.unwrap().unwrap().principal, Principal::Admin(SARAH));
+    store.delete_connection("s5-a").await.unwrap();
+    assert_eq!(ids(Audience::Store(TECH_STORE)).await, ["s5-b"]);
+    assert_eq!(store.connection("s5-a").await.unwrap(), None);
 }
 
 async fn a_late_id_is_replaced_by_a_fresh_one(store: Store) {
@@ -491,6 +525,7 @@ conformance!(
     twenty_concurrent_claims_have_one_winner,
     closing_frees_the_stores_active_slot,
     a_late_id_is_replaced_by_a_fresh_one,
+    connections_are_found_by_whose_they_are,
     a_store_closes_its_active_session_from_the_pointer,
     a_store_cannot_send_into_a_closed_session,
     receipts_are_watermarks_with_exact_read_counts,

@@ -15,5 +15,5 @@ async fn list(app: &App, request: &Request) -> Result<chat::MessagePage, ChatErr
         .ok_or_else(|| ChatError::bad_request("session_id is required"))?;
     let after = http::query_number(request, "after", 0..=u64::MAX)?.unwrap_or(0);
     let limit = http::query_number(request, "limit", 1..=MESSAGE_PAGE_LIMIT)?.unwrap_or(MESSAGE_PAGE_LIMIT);
-    chat::messages_of(app.store.as_ref(), Principal::Admin(admin), Some(session_id), after, limit as usize).await
+    chat::messages_of(app, Principal::Admin(admin), Some(session_id), after, limit as usize).await
 }

@@ -38,5 +38,5 @@ async fn list(app: &App, request: &Request) -> Result<chat::SessionListView, Cha
         offset: http::query_number(request, "offset", 0..=u64::MAX)?.unwrap_or(0) as usize,
         cursor: http::query_param(request, "cursor").filter(|c| !c.is_empty()).map(str::to_owned),
     };
-    chat::list_sessions(app.store.as_ref(), admin, params).await
+    chat::list_sessions(app, admin, params).await
 }

@@ -21,6 +21,5 @@ async fn mark(app: &App, request: &Request) -> Result<chat::ReceiptView, ChatErr
     let admin = http::authenticate_admin(app, request, Family::Admin).await?;
     let body: ReadRequest = http::json_body(request)?;
     let reader = Principal::Admin(admin);
-    chat::mark_receipt(app.store.as_ref(), reader, Some(body.session_id), ReceiptKind::Read, body.up_to_message_id)
-        .await
+    chat::mark_receipt(app, reader, Some(body.session_id), ReceiptKind::Read, body.up_to_message_id).await
 }

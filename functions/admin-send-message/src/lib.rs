@@ -22,5 +22,5 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 async fn send(app: &App, request: &Request) -> Result<chat::Sent, ChatError> {
     let admin = http::authenticate_admin(app, request, Family::Admin).await?;
     let body: SendRequest = http::json_body(request)?;
-    chat::send_message(app.store.as_ref(), Principal::Admin(admin), Some(body.session_id), body.message).await
+    chat::send_message(app, Principal::Admin(admin), Some(body.session_id), body.message).await
 }

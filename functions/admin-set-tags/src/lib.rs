@@ -19,6 +19,6 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 async fn tag(app: &App, request: &Request) -> Result<SessionSummary, ChatError> {
     let admin = http::authenticate_admin(app, request, Family::Admin).await?;
     let body: TagsRequest = http::json_body(request)?;
-    let session = chat::set_tags(app.store.as_ref(), admin, body.session_id, body.tags).await?;
+    let session = chat::set_tags(app, admin, body.session_id, body.tags).await?;
     Ok(session.summary(SenderType::Admin))
 }

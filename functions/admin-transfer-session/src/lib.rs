@@ -23,6 +23,6 @@ async fn transfer(app: &App, request: &Request) -> Result<SessionSummary, ChatEr
     let body: TransferRequest = http::json_body(request)?;
     let action = LifecycleAction::Transfer { to: body.admin_id };
     let target = chat::Target::Session(body.session_id);
-    let session = chat::change_lifecycle(app.store.as_ref(), Actor::Admin(admin), target, action).await?;
+    let session = chat::change_lifecycle(app, Actor::Admin(admin), target, action).await?;
     Ok(session.summary(SenderType::Admin))
 }

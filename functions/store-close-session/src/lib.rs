@@ -3,7 +3,7 @@
 
 use shared::http::{self, Body, Request, Response};
 use shared::storage::ClosedSession;
-use shared::{App, ChatError, Family, Timestamp};
+use shared::{App, ChatError, Family, chat};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(Family::Store, close(app, &request).await)
@@ -11,9 +11,5 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 
 async fn close(app: &App, request: &Request) -> Result<ClosedSession, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
-    // A store may always end its active session; without one there is nothing to close.
-    app.store
-        .close_active_session(store, Timestamp::now())
-        .await?
-        .ok_or_else(|| ChatError::not_found("Session not found"))
+    chat::close_active_session(app, store).await
 }

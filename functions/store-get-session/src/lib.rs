@@ -3,7 +3,7 @@
 
 use shared::domain::{SESSION_VIEW_MESSAGES, SessionView};
 use shared::http::{self, Body, Request, Response};
-use shared::{App, ChatError, Family, Timestamp};
+use shared::{App, ChatError, Family, chat};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(Family::Store, get_or_create_session(app, &request).await)
@@ -11,11 +11,6 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 
 async fn get_or_create_session(app: &App, request: &Request) -> Result<SessionView, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
-    let page = app
-        .store
-        .get_or_create_active_session(store, SESSION_VIEW_MESSAGES, Timestamp::now())
-        .await?
-        // A token that outlived its store speaks for nobody.
-        .ok_or(ChatError::Unauthorized)?;
+    let page = chat::open_session(app, store, SESSION_VIEW_MESSAGES).await?;
     Ok(page.session.view(&page.messages))
 }

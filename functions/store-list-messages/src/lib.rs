@@ -14,5 +14,5 @@ async fn list(app: &App, request: &Request) -> Result<chat::MessagePage, ChatErr
     let session_id = http::query_number(request, "session_id", 1..=u64::MAX)?;
     let after = http::query_number(request, "after", 0..=u64::MAX)?.unwrap_or(0);
     let limit = http::query_number(request, "limit", 1..=MESSAGE_PAGE_LIMIT)?.unwrap_or(MESSAGE_PAGE_LIMIT);
-    chat::messages_of(app.store.as_ref(), Principal::Store(store), session_id, after, limit as usize).await
+    chat::messages_of(app, Principal::Store(store), session_id, after, limit as usize).await
 }

@@ -20,5 +20,5 @@ async fn mark(app: &App, request: &Request) -> Result<chat::ReceiptView, ChatErr
     let store = http::authenticate_store(app, request, Family::Store).await?;
     let body: ReadRequest = http::json_body(request)?;
     let reader = Principal::Store(store);
-    chat::mark_receipt(app.store.as_ref(), reader, None, ReceiptKind::Read, body.up_to_message_id).await
+    chat::mark_receipt(app, reader, None, ReceiptKind::Read, body.up_to_message_id).await
 }

@@ -21,6 +21,6 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 async fn rate(app: &App, request: &Request) -> Result<SessionSummary, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
     let body: RatingRequest = http::json_body(request)?;
-    let session = chat::rate_session(app.store.as_ref(), store, body.session_id, body.rating, body.feedback).await?;
+    let session = chat::rate_session(app, store, body.session_id, body.rating, body.feedback).await?;
     Ok(session.summary(SenderType::Store))
 }

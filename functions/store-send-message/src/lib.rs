@@ -14,5 +14,5 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 async fn send(app: &App, request: &Request) -> Result<chat::Sent, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
     let input: MessageInput = http::json_body(request)?;
-    chat::send_message(app.store.as_ref(), Principal::Store(store), None, input).await
+    chat::send_message(app, Principal::Store(store), None, input).await
 }

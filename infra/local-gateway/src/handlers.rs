@@ -19,6 +19,14 @@ pub fn http_handler(package: &str) -> Option<HttpHandler> {
         "admin-list-messages" => |app, request| Box::pin(admin_list_messages::handle(app, request)),
         "admin-mark-read" => |app, request| Box::pin(admin_mark_read::handle(app, request)),
         "admin-set-tags" => |app, request| Box::pin(admin_set_tags::handle(app, request)),
+        "ws-connect" => |app, request| Box::pin(ws_connect::handle(app, request)),
+        "ws-disconnect" => |app, request| Box::pin(ws_disconnect::handle(app, request)),
+        "ws-default" => |app, request| Box::pin(ws_default::handle(app, request)),
+        "ws-send-message" => |app, request| Box::pin(ws_send_message::handle(app, request)),
+        "ws-typing" => |app, request| Box::pin(ws_typing::handle(app, request)),
+        "ws-mark-read" => |app, request| Box::pin(ws_mark_read::handle(app, request)),
+        "ws-mark-delivered" => |app, request| Box::pin(ws_mark_delivered::handle(app, request)),
+        "ws-ping" => |app, request| Box::pin(ws_ping::handle(app, request)),
         _ => return None,
     };
     Some(handler)

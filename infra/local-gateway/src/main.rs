@@ -1,10 +1,12 @@
 //! API Gateway on one machine. Serves the HTTP API routes of `template.yaml` on 127.0.0.1
-//! with the very handlers the Lambda functions run, fed with API Gateway payload-2.0 events.
+//! with the very handlers the Lambda functions run, fed with API Gateway payload-2.0 events,
+//! and its WebSocket API with `$connect`, `$disconnect`, action routes and `@connections`.
 
 mod event;
 mod handlers;
 mod router;
 mod server;
+mod websocket;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -45,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
     let template = sam_template::Template::embedded();
     let router = router::Router::from_template(&template)?;
+    let websocket_routes = websocket::WebSocketRoutes::from_template(&template, handlers::http_handler)?;
 
     let (store, storage): (Arc<dyn ChatStore>, String) = match &args.dynamodb_endpoint {
         None => (Arc::new(MemoryStore::new()), "memory".into()),
@@ -70,8 +73,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     };
     seed.load_into(store.as_ref()).await?;
 
-    let app = Arc::new(App::new(store, Config::local(&args.table, args.project_key)));
+    let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
+    let ws_port = ws_listener.local_addr()?.port();
+    let websocket_endpoint = websocket::management_endpoint(ws_port);
+    // App::with_push(...) takes websocket_endpoint
+    let app = Arc::new(App::new(store, Config::local(&args.table, args.project_key, None)));
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
+    println!(
+        "local-gateway websocket: {} ({} routes, management API: {websocket_endpoint})",
+        websocket::client_url(ws_port),
+        websocket_routes.len()
+    );
     println!("local-gateway ready: http://{} ({} routes, storage: {storage})", listener.local_addr()?, router.len());
-    server::serve(listener, Arc::new(router), app).await
+    tokio::try_join!(
+        server::serve(listener, Arc::new(router), app.clone()),
+        websocket::serve(ws_listener, websocket_routes, app),
+    )?;
+    Ok(())
 }

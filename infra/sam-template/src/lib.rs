@@ -29,6 +29,15 @@ pub struct HttpRoute {
     pub package: String,
 }
 
+/// A WebSocket API route (`$connect`, `$disconnect`, `$default` or an action) and the
+/// function that serves it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSocketRoute {
+    pub route_key: String,
+    pub function: String,
+    pub package: String,
+}
+
 impl HttpRoute {
     /// The API Gateway route key, e.g. `GET /v1/chat/store/session/`.
     pub fn route_key(&self) -> String {
@@ -88,12 +97,52 @@ impl Template {
         Ok(routes)
     }
 
+    /// Every `AWS::ApiGatewayV2::Route`, followed through its integration to its function.
+    pub fn websocket_routes(&self) -> Result<Vec<WebSocketRoute>, TemplateError> {
+        let shape = |what: String| TemplateError::Shape(what);
+        let mut routes = Vec::new();
+        for (id, route) in self.resources_of_type("AWS::ApiGatewayV2::Route") {
+            let properties = &route["Properties"];
+            let route_key = properties["RouteKey"].as_str().ok_or_else(|| shape(format!("{id}: no RouteKey")))?;
+            let integration = substituted_resource(&properties["Target"])
+                .ok_or_else(|| shape(format!("{id}: Target is not !Sub integrations/${{...}}")))?;
+            let uri = &self.resource(&integration).ok_or_else(|| shape(format!("{id}: no {integration}")))?["Properties"]
+                ["IntegrationUri"];
+            let function = substituted_resource(uri)
+                .ok_or_else(|| shape(format!("{integration}: IntegrationUri names no function")))?;
+            let properties = &self.resource(&function).ok_or_else(|| shape(format!("no {function}")))?["Properties"];
+            routes.push(WebSocketRoute {
+                route_key: route_key.to_owned(),
+                package: package_of(&function, properties)?,
+                function,
+            });
+        }
+        Ok(routes)
+    }
+
+    fn resource(&self, id: &str) -> Option<&Value> {
+        self.resources().find(|(name, _)| *name == id).map(|(_, resource)| resource)
+    }
+
     /// The definition of the `AWS::DynamoDB::Table` resource.
     pub fn table(&self) -> Result<TableDefinition, TemplateError> {
         let mut tables = self.resources_of_type("AWS::DynamoDB::Table");
         let (_, table) = tables.next().ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
         TableDefinition::from_properties(&table["Properties"])
     }
+}
+
+/// The resource a `!Sub` string refers to (pseudo parameters aside): `integrations/${X}` or
+/// `arn:${AWS::Partition}:…${X.Arn}…` give `X`.
+fn substituted_resource(value: &Value) -> Option<String> {
+    let Value::Tagged(tagged) = value else { return None };
+    let text = tagged.value.as_str()?;
+    text.split("${")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(reference, _)| reference))
+        .find(|reference| !reference.starts_with("AWS::"))
+        .and_then(|reference| reference.split('.').next())
+        .map(str::to_owned)
 }
 
 fn package_of(function: &str, properties: &Value) -> Result<String, TemplateError> {
@@ -119,6 +168,16 @@ mod tests {
         for route in &routes {
             let manifest = format!("{}/../../functions/{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"), route.package);
             assert!(std::path::Path::new(&manifest).exists(), "{} has no crate", route.package);
+        }
+    }
+
+    #[test]
+    fn websocket_routes_lead_to_their_functions() {
+        let routes = Template::embedded().websocket_routes().unwrap();
+        let connect = routes.iter().find(|r| r.route_key == "$connect").unwrap();
+        assert_eq!((connect.function.as_str(), connect.package.as_str()), ("WsConnectFunction", "ws-connect"));
+        for key in ["$disconnect", "$default", "send_message", "typing", "mark_read", "mark_delivered", "ping"] {
+            assert!(routes.iter().any(|r| r.route_key == key), "{key}");
         }
     }
 

@@ -1,17 +1,19 @@
-//! Claim, close, transfer; tags and ratings.
+//! Claim, close, transfer; tags and ratings. Every change is told to the live connections
+//! concerned as `session.updated`.
 
+use super::events::{Before, session_updated};
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
 use crate::domain::{
-    Actor, AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, decide, may_rate,
+    Actor, AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
 };
-use crate::storage::{ChatStore, WriteOutcome};
-use crate::{ChatError, Timestamp};
+use crate::storage::{ClosedSession, WriteOutcome};
+use crate::{App, ChatError, Timestamp};
 
 /// Applies `action` by `actor` to the session `target` names; a repeat of what already
 /// happened (a second claim by the holder) changes nothing and succeeds.
 pub async fn change_lifecycle(
-    store: &dyn ChatStore,
+    app: &App,
     actor: Actor,
     target: Target,
     action: LifecycleAction,
@@ -23,9 +25,9 @@ pub async fn change_lifecycle(
     // The session and, for a transfer, the admin it goes to: one round trip. Who may do
     // what to it is `decide`'s to say (a claim of another admin's session is a 409, not
     // the 403 of viewing it).
-    let (session, next_admin_exists) = tokio::join!(session_of(store, target), async {
+    let (session, next_admin_exists) = tokio::join!(session_of(app, target), async {
         match next_holder {
-            Some(admin) => store.admin_profile(admin).await.map(|profile| profile.is_some()),
+            Some(admin) => app.store.admin_profile(admin).await.map(|profile| profile.is_some()),
             None => Ok(true),
         }
     });
@@ -38,8 +40,11 @@ pub async fn change_lifecycle(
             LifecycleChange::Unchanged => return Ok(seen),
             LifecycleChange::To { status, admin_id } => (status, admin_id),
         };
-        match store.change_lifecycle(&seen, status, admin_id, Timestamp::now()).await? {
-            WriteOutcome::Written(session) => return Ok(session),
+        match app.store.change_lifecycle(&seen, status, admin_id, Timestamp::now()).await? {
+            WriteOutcome::Written(session) => {
+                session_updated(app, Before::of(&seen), &session, true).await;
+                return Ok(session);
+            }
             // Someone else changed it first: decide again on what it is now.
             WriteOutcome::Stale(current) => seen = current,
         }
@@ -47,21 +52,35 @@ pub async fn change_lifecycle(
     Err(ChatError::Conflict("The session kept changing; try again".into()))
 }
 
-/// Replaces the tags of a session the admin may see.
+/// A store ends its active session (it may always end its own).
+pub async fn close_active_session(app: &App, store: StoreId) -> Result<ClosedSession, ChatError> {
+    let closed = app.store.close_active_session(store, Timestamp::now()).await?.ok_or_else(session_not_found)?;
+    // The event carries the whole session, which the close itself did not read.
+    if let Some(session) = app.store.session(closed.id).await? {
+        let before = Before { was_open: closed.admin_id.is_none(), holder: closed.admin_id };
+        session_updated(app, before, &session, true).await;
+    }
+    Ok(closed)
+}
+
+/// Replaces the tags of a session the admin may see; the admins concerned hear of it.
 pub async fn set_tags(
-    store: &dyn ChatStore,
+    app: &App,
     admin: AdminId,
     session_id: SessionId,
     tags: Vec<String>,
 ) -> Result<Session, ChatError> {
     let tags = validate_tags(tags)?;
-    let mut seen = visible_session(store, Principal::Admin(admin), Target::Session(session_id)).await?;
+    let mut seen = visible_session(app, Principal::Admin(admin), Target::Session(session_id)).await?;
     for _ in 0..MAX_DECISIONS {
         if seen.tags == tags {
             return Ok(seen);
         }
-        match store.set_tags(&seen, tags.clone(), Timestamp::now()).await? {
-            WriteOutcome::Written(session) => return Ok(session),
+        match app.store.set_tags(&seen, tags.clone(), Timestamp::now()).await? {
+            WriteOutcome::Written(session) => {
+                session_updated(app, Before::of(&seen), &session, false).await;
+                return Ok(session);
+            }
             WriteOutcome::Stale(current) => {
                 current.may_view(Principal::Admin(admin))?;
                 seen = current;
@@ -73,17 +92,17 @@ pub async fn set_tags(
 
 /// Records a store's rating of one of its closed sessions, once.
 pub async fn rate_session(
-    store: &dyn ChatStore,
-    store_id: crate::domain::StoreId,
+    app: &App,
+    store: StoreId,
     session_id: SessionId,
     rating: i64,
     feedback: Option<String>,
 ) -> Result<Session, ChatError> {
     let (rating, feedback) = validate_rating(rating, feedback)?;
-    let mut seen = store.session(session_id).await?.ok_or_else(session_not_found)?;
+    let mut seen = app.store.session(session_id).await?.ok_or_else(session_not_found)?;
     for _ in 0..MAX_DECISIONS {
-        may_rate(&seen, store_id)?;
-        match store.rate_session(&seen, rating, feedback.clone(), Timestamp::now()).await? {
+        may_rate(&seen, store)?;
+        match app.store.rate_session(&seen, rating, feedback.clone(), Timestamp::now()).await? {
             WriteOutcome::Written(session) => return Ok(session),
             WriteOutcome::Stale(current) => seen = current,
         }

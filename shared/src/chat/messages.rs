@@ -2,11 +2,17 @@
 
 use serde::Serialize;
 
+use super::events::{Before, admin_side, party, session_updated};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
+use crate::chat::ReceiptView;
 use crate::domain::input::MessageInput;
-use crate::domain::{Actor, MessageId, MessageView, Principal, Receipts, SenderType, SessionId, may_send};
-use crate::storage::{AppendGuard, AppendOutcome, ChatStore};
-use crate::{ChatError, Timestamp};
+use crate::domain::{
+    Actor, Audience, Message, MessageId, MessageStatus, MessageView, Principal, Receipts, SenderType, SessionId,
+    StoreId, may_send,
+};
+use crate::push::ServerEvent;
+use crate::storage::{AppendGuard, AppendOutcome, ReceiptKind};
+use crate::{App, ChatError, Timestamp};
 
 /// A message as the send answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,9 +23,11 @@ pub struct Sent {
 }
 
 /// Sends `input` as `sender`: a store into its active session (opened if it has none), an
-/// admin into `session_id`, which it must have claimed.
+/// admin into `session_id`, which it must have claimed. Both parties' live connections get
+/// `message.created`; if the recipient's did, the message is delivered, and the sender's
+/// connections hear so.
 pub async fn send_message(
-    store: &dyn ChatStore,
+    app: &App,
     sender: Principal,
     session_id: Option<SessionId>,
     input: MessageInput,
@@ -29,30 +37,31 @@ pub async fn send_message(
         Principal::Admin(id) => (Actor::Admin(id), SenderType::Admin, id),
     };
     let message = input.validate(sender_type, sender_id)?;
-    let target = super::Target::for_principal(sender, session_id)?;
+    let target = Target::for_principal(sender, session_id)?;
     for _ in 0..MAX_DECISIONS {
         // The session (or the store's pointer to it) and a fresh id: one round trip.
-        let (session_id, guard, id) = match target {
+        let (session_id, store_id, holder, guard, id) = match target {
             Target::Active(store_id) => {
-                let (active, id) = tokio::join!(store.active_session_id(store_id), store.next_message_id());
-                let session_id = match active? {
-                    Some(session_id) => session_id,
+                let (active, id) = tokio::join!(app.store.active_session(store_id), app.store.next_message_id());
+                let (session_id, holder) = match active? {
+                    Some(active) => (active.id, active.admin_id),
                     None => {
-                        let page = store.get_or_create_active_session(store_id, 0, Timestamp::now()).await?;
-                        page.ok_or(ChatError::Unauthorized)?.session.id
+                        let page = super::open_session(app, store_id, 0).await?;
+                        (page.session.id, page.session.admin_id)
                     }
                 };
-                (session_id, AppendGuard::NotClosed, id?)
+                (session_id, store_id, holder, AppendGuard::NotClosed, id?)
             }
             Target::Session(session_id) => {
-                let (session, id) = tokio::join!(store.session(session_id), store.next_message_id());
+                let (session, id) = tokio::join!(app.store.session(session_id), app.store.next_message_id());
                 let session = session?.ok_or_else(session_not_found)?;
                 may_send(&session, actor)?;
-                (session_id, AppendGuard::Revision(session.revision), id?)
+                (session_id, session.store.id, session.admin_id, AppendGuard::Revision(session.revision), id?)
             }
         };
-        match store.append_message(session_id, guard, id, message.clone(), Timestamp::now()).await? {
+        match app.store.append_message(session_id, guard, id, message.clone(), Timestamp::now()).await? {
             AppendOutcome::Appended(stored) => {
+                announce(app, &stored, store_id, holder).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
             AppendOutcome::Duplicate(original) => {
@@ -69,6 +78,34 @@ pub async fn send_message(
     Err(ChatError::Conflict("The session kept changing; try again".into()))
 }
 
+/// `message.created` to both parties; a delivery to the recipient moves its delivered mark,
+/// and the sender's side hears `message.status`.
+async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<u64>) {
+    let created = ServerEvent::MessageCreated { message: message.view(&Receipts::default()) };
+    let reached = app.live.publish(&[(Audience::Store(store), created.clone()), (admin_side(holder), created)]).await;
+    let recipient = message.sender_type.other();
+    if !reached.contains(&party(recipient, store, holder)) {
+        return;
+    }
+    let marked =
+        app.store.mark_receipt(message.session_id, recipient, ReceiptKind::Delivered, message.id, Timestamp::now());
+    match marked.await {
+        Ok(Some(session)) => {
+            let receipts = session.receipts_of(recipient);
+            let status = ServerEvent::MessageStatus(ReceiptView {
+                session_id: session.id,
+                reader_type: recipient,
+                status: MessageStatus::Delivered,
+                up_to_message_id: receipts.delivered_up_to.max(receipts.read_up_to),
+            });
+            app.live.publish(&[(party(message.sender_type, store, holder), status)]).await;
+        }
+        Ok(None) => {}
+        // The message is stored and was pushed; only its status lags.
+        Err(error) => tracing::warn!(%error, "could not record a delivery"),
+    }
+}
+
 /// A page of messages after an id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessagePage {
@@ -80,18 +117,23 @@ pub struct MessagePage {
 /// Up to `limit` messages after `after`, ascending, of the session `viewer` names (a store:
 /// its active session unless it names one of its own).
 pub async fn messages_of(
-    store: &dyn ChatStore,
+    app: &App,
     viewer: Principal,
     session_id: Option<SessionId>,
     after: MessageId,
     limit: usize,
 ) -> Result<MessagePage, ChatError> {
-    let id = session_id_of(store, Target::for_principal(viewer, session_id)?).await?;
-    let page = store.messages_after(id, after, limit).await?.ok_or_else(session_not_found)?;
+    let id = session_id_of(app, Target::for_principal(viewer, session_id)?).await?;
+    let page = app.store.messages_after(id, after, limit).await?.ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
     Ok(MessagePage {
         session_id: id,
         messages: page.messages.iter().map(|m| page.session.message_view(m)).collect(),
         has_more: page.has_more,
     })
+}
+
+/// Tells every admin about a session a store just opened.
+pub(super) async fn announce_opened(app: &App, session: &crate::domain::Session) {
+    session_updated(app, Before::new_session(), session, false).await;
 }

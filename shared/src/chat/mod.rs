@@ -1,20 +1,23 @@
-//! What stores and admins can do, once, for every way in (HTTP routes today, WebSocket
-//! actions as well): each use case reads what it must, applies the domain rules, and
-//! writes conditionally, deciding again when a concurrent change got there first.
+//! What stores and admins can do, once, for every way in (HTTP routes and WebSocket
+//! actions): each use case reads what it must, applies the domain rules, writes
+//! conditionally (deciding again when a concurrent change got there first), and tells the
+//! live connections concerned.
 
+mod events;
 mod lifecycle;
 mod messages;
 mod receipts;
 mod sessions;
 
-pub use lifecycle::{change_lifecycle, rate_session, set_tags};
+pub use events::typing;
+pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, messages_of, send_message};
 pub use receipts::{ReceiptView, mark_receipt};
-pub use sessions::{ListParams, SessionListView, list_sessions};
+pub use sessions::{ListParams, SessionListView, list_sessions, open_session};
 
-use crate::ChatError;
 use crate::domain::{Principal, Session, SessionId, StoreId};
-use crate::storage::ChatStore;
+use crate::storage::ActiveSession;
+use crate::{App, ChatError};
 
 /// How often a use case decides again after its conditional write found the session changed.
 const MAX_DECISIONS: usize = 5;
@@ -42,23 +45,27 @@ fn session_not_found() -> ChatError {
     ChatError::not_found("Session not found")
 }
 
+async fn active_session(app: &App, store: StoreId) -> Result<ActiveSession, ChatError> {
+    app.store.active_session(store).await?.ok_or_else(session_not_found)
+}
+
 /// The id of the session `target` means.
-async fn session_id_of(store: &dyn ChatStore, target: Target) -> Result<SessionId, ChatError> {
+async fn session_id_of(app: &App, target: Target) -> Result<SessionId, ChatError> {
     match target {
         Target::Session(id) => Ok(id),
-        Target::Active(store_id) => store.active_session_id(store_id).await?.ok_or_else(session_not_found),
+        Target::Active(store) => Ok(active_session(app, store).await?.id),
     }
 }
 
 /// The session `target` means.
-async fn session_of(store: &dyn ChatStore, target: Target) -> Result<Session, ChatError> {
-    let id = session_id_of(store, target).await?;
-    store.session(id).await?.ok_or_else(session_not_found)
+async fn session_of(app: &App, target: Target) -> Result<Session, ChatError> {
+    let id = session_id_of(app, target).await?;
+    app.store.session(id).await?.ok_or_else(session_not_found)
 }
 
 /// The session `target` means, if `viewer` may see it.
-async fn visible_session(store: &dyn ChatStore, viewer: Principal, target: Target) -> Result<Session, ChatError> {
-    let session = session_of(store, target).await?;
+async fn visible_session(app: &App, viewer: Principal, target: Target) -> Result<Session, ChatError> {
+    let session = session_of(app, target).await?;
     session.may_view(viewer)?;
     Ok(session)
 }

@@ -2,10 +2,12 @@
 
 use serde::Serialize;
 
-use super::{Target, session_id_of, session_not_found, visible_session};
+use super::events::party;
+use super::{Target, active_session, visible_session};
 use crate::domain::{MessageId, MessageStatus, Principal, SenderType, SessionId};
-use crate::storage::{ChatStore, ReceiptKind};
-use crate::{ChatError, Timestamp};
+use crate::push::ServerEvent;
+use crate::storage::ReceiptKind;
+use crate::{App, ChatError, Timestamp};
 
 /// A mark as it stands after a request (also the `message.status` event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -16,30 +18,37 @@ pub struct ReceiptView {
     pub up_to_message_id: MessageId,
 }
 
-/// Marks the other party's messages up to `up_to` delivered or read for `reader`. One write
-/// however many messages it covers; a mark never moves back.
+/// Marks the other party's messages up to `up_to` delivered or read for `reader`: one write
+/// however many messages it covers, and a mark never moves back. The other party's live
+/// connections hear `message.status`.
 pub async fn mark_receipt(
-    store: &dyn ChatStore,
+    app: &App,
     reader: Principal,
     session_id: Option<SessionId>,
     kind: ReceiptKind,
     up_to: MessageId,
 ) -> Result<ReceiptView, ChatError> {
-    let (reader_type, target) = match (reader, Target::for_principal(reader, session_id)?) {
-        // A store's pointer is proof enough that the session is its own.
-        (Principal::Store(_), target @ Target::Active(_)) => (SenderType::Store, session_id_of(store, target).await?),
-        (principal, target) => {
-            let session = visible_session(store, principal, target).await?;
-            let reader_type = if let Principal::Store(_) = principal { SenderType::Store } else { SenderType::Admin };
-            (reader_type, session.id)
-        }
+    let reader_type = match reader {
+        Principal::Store(_) => SenderType::Store,
+        Principal::Admin(_) => SenderType::Admin,
     };
-    let session =
-        store.mark_receipt(target, reader_type, kind, up_to, Timestamp::now()).await?.ok_or_else(session_not_found)?;
+    let id = match (reader, Target::for_principal(reader, session_id)?) {
+        // A store's pointer is proof enough that the session is its own.
+        (Principal::Store(_), Target::Active(store)) => active_session(app, store).await?.id,
+        (principal, target) => visible_session(app, principal, target).await?.id,
+    };
+    let session = app
+        .store
+        .mark_receipt(id, reader_type, kind, up_to, Timestamp::now())
+        .await?
+        .ok_or_else(super::session_not_found)?;
     let receipts = session.receipts_of(reader_type);
     let (status, up_to_message_id) = match kind {
         ReceiptKind::Read => (MessageStatus::Read, receipts.read_up_to),
         ReceiptKind::Delivered => (MessageStatus::Delivered, receipts.delivered_up_to.max(receipts.read_up_to)),
     };
-    Ok(ReceiptView { session_id: session.id, reader_type, status, up_to_message_id })
+    let view = ReceiptView { session_id: session.id, reader_type, status, up_to_message_id };
+    let audience = party(reader_type.other(), session.store.id, session.admin_id);
+    app.live.publish(&[(audience, ServerEvent::MessageStatus(view.clone()))]).await;
+    Ok(view)
 }

@@ -2,9 +2,24 @@
 
 use serde::Serialize;
 
-use crate::ChatError;
-use crate::domain::{AdminId, SenderType, SessionStatus, SessionSummary};
-use crate::storage::{ChatStore, ListPosition, SessionQuery};
+use crate::domain::{AdminId, SenderType, SessionStatus, SessionSummary, StoreId};
+use crate::storage::{ListPosition, SessionPage, SessionQuery};
+use crate::{App, ChatError, Timestamp};
+
+/// The store's active session with its `newest` messages, opened if it has none (every
+/// admin hears of a new one).
+pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<SessionPage, ChatError> {
+    let page = app
+        .store
+        .get_or_create_active_session(store, newest, Timestamp::now())
+        .await?
+        // A token that outlived its store speaks for nobody.
+        .ok_or(ChatError::Unauthorized)?;
+    if page.opened {
+        super::messages::announce_opened(app, &page.session).await;
+    }
+    Ok(page)
+}
 
 /// An admin's list request, as parsed from the query string.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,11 +40,7 @@ pub struct SessionListView {
 
 /// The sessions `admin` may list (every open one, and its own claimed and closed ones),
 /// newest activity first.
-pub async fn list_sessions(
-    store: &dyn ChatStore,
-    admin: AdminId,
-    params: ListParams,
-) -> Result<SessionListView, ChatError> {
+pub async fn list_sessions(app: &App, admin: AdminId, params: ListParams) -> Result<SessionListView, ChatError> {
     let after = match &params.cursor {
         Some(cursor) => {
             Some(ListPosition::from_cursor(cursor).ok_or_else(|| ChatError::bad_request("cursor is not valid"))?)
@@ -44,7 +55,7 @@ pub async fn list_sessions(
         offset: params.offset,
         after,
     };
-    let list = store.list_sessions(&query).await?;
+    let list = app.store.list_sessions(&query).await?;
     Ok(SessionListView {
         sessions: list.sessions.iter().map(|s| s.summary(SenderType::Admin)).collect(),
         total_count: list.total_count,

@@ -8,14 +8,14 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::{
-    AppendGuard, AppendOutcome, Bucket, ChatStore, ClosedSession, ListPosition, MessagesAfter, ReceiptKind,
-    SessionList, SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ChatStore, ClosedSession, ListPosition, MessagesAfter,
+    ReceiptKind, SessionList, SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile,
+    AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
+    SessionId, SessionStatus, StoreId, StoreProfile,
 };
 
 #[derive(Default)]
@@ -32,6 +32,7 @@ struct State {
     sessions: HashMap<SessionId, SessionData>,
     last_session_id: SessionId,
     last_message_id: MessageId,
+    connections: HashMap<String, Connection>,
 }
 
 struct SessionData {
@@ -44,7 +45,7 @@ impl SessionData {
     fn page(&self, newest: usize) -> SessionPage {
         let mut messages: Vec<Message> = self.messages.values().rev().take(newest).cloned().collect();
         messages.reverse();
-        SessionPage { session: self.session.clone(), messages }
+        SessionPage { session: self.session.clone(), messages, opened: false }
     }
 }
 
@@ -131,14 +132,18 @@ impl ChatStore for MemoryStore {
         state.last_session_id += 1;
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
-        let page = SessionPage { session: session.clone(), messages: Vec::new() };
+        let page = SessionPage { session: session.clone(), messages: Vec::new(), opened: true };
         let data = SessionData { session, messages: BTreeMap::new(), by_client_id: HashMap::new() };
         state.sessions.insert(data.session.id, data);
         Ok(Some(page))
     }
 
-    async fn active_session_id(&self, store: StoreId) -> StorageResult<Option<SessionId>> {
-        Ok(self.state().active.get(&store).copied())
+    async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
+        let state = self.state();
+        Ok(state.active.get(&store).map(|id| {
+            let session = &state.sessions[id].session;
+            ActiveSession { id: *id, status: session.status, admin_id: session.admin_id }
+        }))
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
@@ -263,6 +268,28 @@ impl ChatStore for MemoryStore {
             state.active.remove(&seen.store.id);
         }
         Ok(WriteOutcome::Written(changed))
+    }
+
+    async fn put_connection(&self, connection: &Connection) -> StorageResult<()> {
+        self.state().connections.insert(connection.connection_id.clone(), connection.clone());
+        Ok(())
+    }
+
+    async fn connection(&self, id: &str) -> StorageResult<Option<Connection>> {
+        Ok(self.state().connections.get(id).cloned())
+    }
+
+    async fn delete_connection(&self, id: &str) -> StorageResult<()> {
+        self.state().connections.remove(id);
+        Ok(())
+    }
+
+    async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>> {
+        let state = self.state();
+        let mut connections: Vec<Connection> =
+            state.connections.values().filter(|c| audience.includes(c.principal) && c.is_live(now)).cloned().collect();
+        connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        Ok(connections)
     }
 
     async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {

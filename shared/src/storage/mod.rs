@@ -17,8 +17,8 @@ pub use memory::MemoryStore;
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile,
+    AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
+    SessionId, SessionStatus, StoreId, StoreProfile,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -38,6 +38,8 @@ pub type StorageResult<T> = Result<T, StorageError>;
 pub struct SessionPage {
     pub session: Session,
     pub messages: Vec<Message>,
+    /// True when the call that returned it opened the session.
+    pub opened: bool,
 }
 
 /// Messages after a given id, with the session they belong to.
@@ -85,6 +87,14 @@ pub enum WriteOutcome {
     Written(Session),
     /// The session changed since the caller read it; nothing was written.
     Stale(Session),
+}
+
+/// A store's open or claimed session, as its pointer knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveSession {
+    pub id: SessionId,
+    pub status: SessionStatus,
+    pub admin_id: Option<AdminId>,
 }
 
 /// A session a store just closed.
@@ -173,8 +183,8 @@ pub trait ChatStore: Send + Sync + 'static {
         newest: usize,
         now: Timestamp,
     ) -> StorageResult<Option<SessionPage>>;
-    /// The id of the store's open or claimed session, if it has one.
-    async fn active_session_id(&self, store: StoreId) -> StorageResult<Option<SessionId>>;
+    /// The store's open or claimed session, if it has one: its id and who holds it.
+    async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>>;
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>>;
     /// A session with its `newest` messages.
     async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>>;
@@ -213,6 +223,14 @@ pub trait ChatStore: Send + Sync + 'static {
         admin_id: Option<AdminId>,
         now: Timestamp,
     ) -> StorageResult<WriteOutcome>;
+    // Live connections.
+    async fn put_connection(&self, connection: &Connection) -> StorageResult<()>;
+    async fn connection(&self, id: &str) -> StorageResult<Option<Connection>>;
+    async fn delete_connection(&self, id: &str) -> StorageResult<()>;
+    /// The unexpired connections of `audience`: one read of an index, whatever the number of
+    /// other connections.
+    async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>>;
+
     /// Closes the store's active session, if it has one, releasing its active slot.
     async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>>;
     /// Raises `reader`'s delivered or read mark on the other party's messages to `up_to`

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::super::{Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::auth::TokenHash;
-use crate::domain::{AdminId, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId};
+use crate::domain::{AdminId, Connection, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -23,6 +23,10 @@ pub(super) const COUNTS_PK: &str = "COUNTS";
 pub(super) const OPEN_QUEUE: &str = "OPEN";
 pub(super) const OPEN_QUEUE_INDEX: &str = "OpenQueue";
 pub(super) const BY_ADMIN_INDEX: &str = "ByAdmin";
+pub(super) const BY_PRINCIPAL_INDEX: &str = "ByPrincipal";
+pub(super) const CONNECTION_SK: &str = "CONN";
+/// All admins' connections share one index partition, so "every admin" is one Query.
+pub(super) const ADMINS_PK: &str = "ADMINS";
 
 pub(super) fn session_pk(id: SessionId) -> String {
     format!("SESSION#{id}")
@@ -163,6 +167,42 @@ impl PointerItem {
             admin_id: session.admin_id,
             tags: session.tags.clone(),
             revision: session.revision,
+        }
+    }
+}
+
+/// A live connection, indexed by whose it is: `STORE#<id>` / `<connection>`, or
+/// `ADMINS` / `ADMIN#<id>#<connection>`.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ConnectionItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    #[serde(rename = "PrincipalPK")]
+    pub(super) principal_pk: String,
+    #[serde(rename = "PrincipalSK")]
+    pub(super) principal_sk: String,
+    #[serde(flatten)]
+    pub(super) connection: Connection,
+}
+
+pub(super) fn connection_pk(id: &str) -> String {
+    format!("CONN#{id}")
+}
+
+impl ConnectionItem {
+    pub(super) fn new(connection: Connection) -> Self {
+        let (principal_pk, principal_sk) = match connection.principal {
+            Principal::Store(id) => (store_pk(id), connection.connection_id.clone()),
+            Principal::Admin(id) => (ADMINS_PK.to_owned(), format!("ADMIN#{id}#{}", connection.connection_id)),
+        };
+        ConnectionItem {
+            pk: connection_pk(&connection.connection_id),
+            sk: CONNECTION_SK.into(),
+            principal_pk,
+            principal_sk,
+            connection,
         }
     }
 }

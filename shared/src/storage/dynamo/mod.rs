@@ -33,14 +33,14 @@ use tokio::sync::Mutex;
 
 use self::items::*;
 use super::{
-    AppendGuard, AppendOutcome, Bucket, ChatStore, ClosedSession, MessagesAfter, ReceiptKind, SessionList, SessionPage,
-    SessionQuery, StorageError, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ChatStore, ClosedSession, MessagesAfter, ReceiptKind,
+    SessionList, SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome,
 };
 use crate::Timestamp;
 use crate::auth::TokenHash;
 use crate::domain::{
-    AdminId, AdminProfile, Message, MessageId, NewMessage, Principal, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile,
+    AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
+    SessionId, SessionStatus, StoreId, StoreProfile,
 };
 use crate::telemetry::DynamoCallCounter;
 
@@ -382,16 +382,17 @@ impl ChatStore for DynamoStore {
             }
             let Some(profile) = profile else { return Ok(None) };
             if let Some(session) = self.create_session(profile, now).await? {
-                return Ok(Some(SessionPage { session, messages: Vec::new() }));
+                return Ok(Some(SessionPage { session, messages: Vec::new(), opened: true }));
             }
             back_off(attempt).await;
         }
         Err(StorageError::Unavailable(format!("store {store}: too much contention creating its session")))
     }
 
-    async fn active_session_id(&self, store: StoreId) -> StorageResult<Option<SessionId>> {
+    async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
         let item = self.get(store_pk(store), ACTIVE_SK).await?;
-        item.map(|i| from_item::<PointerItem>(i).map(|p| p.session_id)).transpose()
+        let pointer = item.map(from_item::<PointerItem>).transpose()?;
+        Ok(pointer.map(|p| ActiveSession { id: p.session_id, status: p.status, admin_id: p.admin_id }))
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
@@ -421,7 +422,7 @@ impl ChatStore for DynamoStore {
         let session = session_from(first)?;
         let mut messages = items.map(message_from).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
-        Ok(Some(SessionPage { session, messages }))
+        Ok(Some(SessionPage { session, messages, opened: false }))
     }
 
     async fn messages_after(
@@ -469,6 +470,68 @@ impl ChatStore for DynamoStore {
 
     async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {
         self.close_active(store, now).await
+    }
+
+    async fn put_connection(&self, connection: &Connection) -> StorageResult<()> {
+        self.put(to_item(&ConnectionItem::new(connection.clone()))?).await
+    }
+
+    async fn connection(&self, id: &str) -> StorageResult<Option<Connection>> {
+        let item = self.get(connection_pk(id), CONNECTION_SK).await?;
+        item.map(|i| from_item::<ConnectionItem>(i).map(|c| c.connection)).transpose()
+    }
+
+    async fn delete_connection(&self, id: &str) -> StorageResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(connection_pk(id)))
+            .key("SK", s(CONNECTION_SK))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>> {
+        let (key, prefix) = match audience {
+            Audience::Store(id) => (store_pk(id), None),
+            Audience::Admin(id) => (ADMINS_PK.to_owned(), Some(format!("ADMIN#{id}#"))),
+            Audience::AllAdmins => (ADMINS_PK.to_owned(), None),
+        };
+        let mut condition = String::from("PrincipalPK = :key");
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PRINCIPAL_INDEX)
+            .expression_attribute_values(":key", s(key))
+            // TTL deletes late: an expired item is not a connection.
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":now", n(now.unix_seconds()));
+        if let Some(prefix) = prefix {
+            condition.push_str(" AND begins_with(PrincipalSK, :prefix)");
+            query = query.expression_attribute_values(":prefix", s(prefix));
+        }
+        let mut connections = Vec::new();
+        let mut start = None;
+        loop {
+            let output = query
+                .clone()
+                .key_condition_expression(&condition)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in output.items.unwrap_or_default() {
+                connections.push(from_item::<ConnectionItem>(item)?.connection);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+                return Ok(connections);
+            }
+        }
     }
 
     async fn mark_receipt(

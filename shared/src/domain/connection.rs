@@ -1,0 +1,55 @@
+use serde::{Deserialize, Serialize};
+
+use super::principal::{AdminId, Principal, StoreId};
+use crate::Timestamp;
+
+pub type ConnectionId = String;
+
+/// API Gateway closes a WebSocket after two hours; an item outliving that by a few minutes
+/// is stale even if `$disconnect` never ran.
+pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 5 * 60;
+
+/// A live WebSocket connection of a store or an admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub connection_id: ConnectionId,
+    pub principal: Principal,
+    pub connected_at: Timestamp,
+    /// Unix seconds after which the connection is gone for sure (the table's TTL attribute).
+    pub expires_at: i64,
+}
+
+impl Connection {
+    pub fn new(connection_id: ConnectionId, principal: Principal, now: Timestamp) -> Self {
+        Connection {
+            connection_id,
+            principal,
+            connected_at: now,
+            expires_at: now.unix_seconds() + CONNECTION_LIFETIME_SECONDS,
+        }
+    }
+
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.expires_at > now.unix_seconds()
+    }
+}
+
+/// Whose connections an event goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Audience {
+    Store(StoreId),
+    Admin(AdminId),
+    /// Every connected admin (the open queue is everyone's).
+    AllAdmins,
+}
+
+impl Audience {
+    pub fn includes(self, principal: Principal) -> bool {
+        match (self, principal) {
+            (Audience::Store(a), Principal::Store(b)) => a == b,
+            (Audience::Admin(a), Principal::Admin(b)) => a == b,
+            (Audience::AllAdmins, Principal::Admin(_)) => true,
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! WebSocket plumbing shared by the route handlers: who is on the other end of a
+//! connection, frames as JSON, and errors told to that connection alone.
+
+use http::StatusCode;
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use serde::de::DeserializeOwned;
+
+use crate::domain::{Connection, Principal};
+use crate::http::{Body, Request, Response, json};
+use crate::push::ServerEvent;
+use crate::{App, ChatError, Timestamp};
+
+/// The connection a WebSocket event came from.
+pub fn connection_id(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::WebSocket(context)) => context.connection_id.clone(),
+        _ => None,
+    }
+}
+
+/// The answer to a frame: API Gateway sends nothing back without a route response, so
+/// replies travel through the `@connections` API and this only ends the invocation.
+pub fn done() -> Response<Body> {
+    json(StatusCode::OK, &serde_json::json!({}))
+}
+
+/// `$connect`: a browser cannot set headers on a WebSocket, so the token comes as `?token=`.
+/// A refusal is the upgrade's HTTP status.
+pub async fn connect(app: &App, request: &Request) -> Result<(), ChatError> {
+    let id = connection_id(request).ok_or_else(|| ChatError::bad_request("not a WebSocket event"))?;
+    let token = request
+        .query_string_parameters_ref()
+        .and_then(|params| params.first("token"))
+        .filter(|token| !token.is_empty())
+        .ok_or(ChatError::Unauthorized)?;
+    let principal = app.auth.principal(token).await?;
+    app.store.put_connection(&Connection::new(id, principal, Timestamp::now())).await?;
+    Ok(())
+}
+
+/// The principal behind the connection a frame came from (authenticated at `$connect`).
+pub async fn caller(app: &App, request: &Request) -> Result<(String, Principal), ChatError> {
+    let id = connection_id(request).ok_or_else(|| ChatError::bad_request("not a WebSocket event"))?;
+    let connection = app.store.connection(&id).await?.ok_or(ChatError::Unauthorized)?;
+    Ok((id, connection.principal))
+}
+
+/// The frame as `T`; a problem is a 400 that names the field.
+pub fn frame<T: DeserializeOwned>(request: &Request) -> Result<T, ChatError> {
+    crate::http::json_body(request)
+}
+
+/// Runs a frame's action for the connection it came from; a failure is an `error` event to
+/// that connection alone, which stays usable.
+pub async fn act<F, Fut>(app: &App, request: Request, action: F) -> Response<Body>
+where
+    F: FnOnce(Principal, Request) -> Fut,
+    Fut: Future<Output = Result<(), ChatError>>,
+{
+    let (connection, outcome) = match caller(app, &request).await {
+        Ok((connection, principal)) => (Some(connection), action(principal, request).await),
+        Err(error) => (connection_id(&request), Err(error)),
+    };
+    if let (Some(connection), Err(error)) = (connection, outcome) {
+        app.live.reply(&connection, &ServerEvent::Error { error: error.to_string() }).await;
+    }
+    done()
+}
