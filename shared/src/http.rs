@@ -34,6 +34,7 @@ where
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
+        live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
         "invocation"
     );

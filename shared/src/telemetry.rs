@@ -35,12 +35,21 @@ pub fn init() {
 pub struct Calls {
     /// DynamoDB requests, every attempt (retries included).
     pub dynamodb: AtomicU32,
+    /// The part of `dynamodb` spent on live delivery (finding connections, recording
+    /// deliveries), after the request's own work.
+    pub live_dynamodb: AtomicU32,
     /// Posts to WebSocket connections.
     pub pushes: AtomicU32,
 }
 
 tokio::task_local! {
     static CALLS: Arc<Calls>;
+    static LIVE_DELIVERY: ();
+}
+
+/// Runs `work` as live delivery: its DynamoDB requests count as `live_dynamodb` too.
+pub async fn live_delivery<F: Future>(work: F) -> F::Output {
+    LIVE_DELIVERY.scope((), work).await
 }
 
 /// Runs `work` and counts the DynamoDB requests and pushes it makes.
@@ -70,7 +79,13 @@ impl Intercept for DynamoCallCounter {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let _ = CALLS.try_with(|calls| calls.dynamodb.fetch_add(1, Ordering::Relaxed));
+        let live = LIVE_DELIVERY.try_with(|_| ()).is_ok();
+        let _ = CALLS.try_with(|calls| {
+            calls.dynamodb.fetch_add(1, Ordering::Relaxed);
+            if live {
+                calls.live_dynamodb.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use super::{Target, session_of};
 use crate::domain::{Audience, Principal, SenderType, Session, SessionStatus, may_send};
 use crate::push::{ServerEvent, TypingState};
-use crate::{App, ChatError};
+use crate::{App, ChatError, telemetry};
 
 /// The admin side of a session: its holder, or every admin while nobody holds it.
 pub(super) fn admin_side(admin_id: Option<u64>) -> Audience {
@@ -53,7 +53,7 @@ pub(super) async fn session_updated(app: &App, before: Before, after: &Session, 
         let for_store = ServerEvent::SessionUpdated { session: after.summary(SenderType::Store) };
         events.push((Audience::Store(after.store.id), for_store));
     }
-    app.live.publish(&events).await;
+    telemetry::live_delivery(app.live.publish(&events)).await;
 }
 
 /// Tells the other party that `sender` is typing (or stopped).
@@ -72,6 +72,6 @@ pub async fn typing(
     may_send(&session, actor)?;
     let audience = party(sender_type.other(), session.store.id, session.admin_id);
     let event = ServerEvent::Typing { session_id: session.id, sender_type, state };
-    app.live.publish(&[(audience, event)]).await;
+    telemetry::live_delivery(app.live.publish(&[(audience, event)])).await;
     Ok(())
 }

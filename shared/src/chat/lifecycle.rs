@@ -8,7 +8,7 @@ use crate::domain::{
     Actor, AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
 };
 use crate::storage::{ClosedSession, WriteOutcome};
-use crate::{App, ChatError, Timestamp};
+use crate::{App, ChatError, Timestamp, telemetry};
 
 /// Applies `action` by `actor` to the session `target` names; a repeat of what already
 /// happened (a second claim by the holder) changes nothing and succeeds.
@@ -56,9 +56,17 @@ pub async fn change_lifecycle(
 pub async fn close_active_session(app: &App, store: StoreId) -> Result<ClosedSession, ChatError> {
     let closed = app.store.close_active_session(store, Timestamp::now()).await?.ok_or_else(session_not_found)?;
     // The event carries the whole session, which the close itself did not read.
-    if let Some(session) = app.store.session(closed.id).await? {
-        let before = Before { was_open: closed.admin_id.is_none(), holder: closed.admin_id };
-        session_updated(app, before, &session, true).await;
+    let announced = telemetry::live_delivery(async {
+        let session = app.store.session(closed.id).await?;
+        if let Some(session) = session {
+            let before = Before { was_open: closed.admin_id.is_none(), holder: closed.admin_id };
+            session_updated(app, before, &session, true).await;
+        }
+        Ok::<_, crate::storage::StorageError>(())
+    });
+    if let Err(error) = announced.await {
+        // The close is stored; only the live event is missing.
+        tracing::warn!(%error, "could not announce a closed session");
     }
     Ok(closed)
 }

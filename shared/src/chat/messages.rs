@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::push::ServerEvent;
 use crate::storage::{AppendGuard, AppendOutcome, ReceiptKind};
-use crate::{App, ChatError, Timestamp};
+use crate::{App, ChatError, Timestamp, telemetry};
 
 /// A message as the send answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,7 +61,7 @@ pub async fn send_message(
         };
         match app.store.append_message(session_id, guard, id, message.clone(), Timestamp::now()).await? {
             AppendOutcome::Appended(stored) => {
-                announce(app, &stored, store_id, holder).await;
+                telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
             AppendOutcome::Duplicate(original) => {

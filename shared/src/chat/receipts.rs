@@ -7,7 +7,7 @@ use super::{Target, active_session, visible_session};
 use crate::domain::{MessageId, MessageStatus, Principal, SenderType, SessionId};
 use crate::push::ServerEvent;
 use crate::storage::ReceiptKind;
-use crate::{App, ChatError, Timestamp};
+use crate::{App, ChatError, Timestamp, telemetry};
 
 /// A mark as it stands after a request (also the `message.status` event).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -49,6 +49,6 @@ pub async fn mark_receipt(
     };
     let view = ReceiptView { session_id: session.id, reader_type, status, up_to_message_id };
     let audience = party(reader_type.other(), session.store.id, session.admin_id);
-    app.live.publish(&[(audience, ServerEvent::MessageStatus(view.clone()))]).await;
+    telemetry::live_delivery(app.live.publish(&[(audience, ServerEvent::MessageStatus(view.clone()))])).await;
     Ok(view)
 }

@@ -35,7 +35,12 @@ pub fn iso(at: OffsetDateTime) -> String {
         .expect("a UTC instant formats")
 }
 
-fn request_context(connection: &ConnectionInfo, route_key: &str, event_type: &str, with_agent: bool) -> Map<String, Value> {
+fn request_context(
+    connection: &ConnectionInfo,
+    route_key: &str,
+    event_type: &str,
+    with_agent: bool,
+) -> Map<String, Value> {
     let now = OffsetDateTime::now_utc();
     let request_id = new_id();
     let mut identity = Map::new();
@@ -118,4 +123,82 @@ pub fn disconnect_event(connection: &ConnectionInfo, status_code: u16, reason: &
 pub fn lambda_request(event: Value) -> Result<Request, serde_json::Error> {
     let event: lambda_http::aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest = serde_json::from_value(event)?;
     Ok(lambda_http::request::LambdaRequest::WebSocket(event).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+
+    use super::*;
+
+    fn connection() -> ConnectionInfo {
+        ConnectionInfo {
+            id: "GXLKAfX1FiACG1w=".into(),
+            connected_at: OffsetDateTime::from_unix_timestamp_nanos(1_718_063_915_745_000_000).unwrap(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: Some("test-client".into()),
+            domain_name: "127.0.0.1:3001".into(),
+        }
+    }
+
+    fn context(request: &Request) -> lambda_http::aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequestContext {
+        match request.request_context_ref() {
+            Some(RequestContext::WebSocket(context)) => context.clone(),
+            other => panic!("not a WebSocket event: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn connect_events_carry_headers_and_query() {
+        let (parts, ()) = http::Request::get("/local?token=abc&x=1&x=2")
+            .header("host", "127.0.0.1:3001")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let event = connect_event(&connection(), &parts);
+        assert_eq!(event["queryStringParameters"], json!({ "token": "abc", "x": "2" }));
+        assert_eq!(event["multiValueQueryStringParameters"], json!({ "token": ["abc"], "x": ["1", "2"] }));
+        assert_eq!(event["requestContext"]["connectedAt"], 1_718_063_915_745_i64);
+        assert_eq!(event["requestContext"]["identity"], json!({ "userAgent": "test-client", "sourceIp": "127.0.0.1" }));
+        let time = event["requestContext"]["requestTime"].as_str().unwrap().to_owned();
+        assert!(time.ends_with(" +0000") && time.len() == "09/Feb/2024:18:11:43 +0000".len(), "{time}");
+
+        let request = lambda_request(event).unwrap();
+        assert_eq!(request.query_string_parameters().first("token"), Some("abc"));
+        assert_eq!(request.query_string_parameters().all("x"), Some(vec!["1", "2"]));
+        assert_eq!(request.headers()["sec-websocket-key"], "dGhlIHNhbXBsZSBub25jZQ==");
+        let context = context(&request);
+        assert_eq!(context.event_type.as_deref(), Some("CONNECT"));
+        assert_eq!(context.route_key.as_deref(), Some("$connect"));
+        assert_eq!(context.connection_id.as_deref(), Some("GXLKAfX1FiACG1w="));
+        assert_eq!(context.stage.as_deref(), Some("local"));
+        assert_eq!(context.connected_at, 1_718_063_915_745);
+        assert_eq!(context.identity.source_ip.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn message_events_carry_the_frame() {
+        let request =
+            lambda_request(message_event(&connection(), "sendMessage", r#"{"action":"sendMessage"}"#, false)).unwrap();
+        assert_eq!(request.body().as_ref(), br#"{"action":"sendMessage"}"#);
+        let context = context(&request);
+        assert_eq!(context.event_type.as_deref(), Some("MESSAGE"));
+        assert_eq!(context.route_key.as_deref(), Some("sendMessage"));
+        assert_eq!(context.message_direction.as_deref(), Some("IN"));
+        assert_eq!(context.message_id.as_ref().map(String::len), Some(16));
+
+        let binary = lambda_request(message_event(&connection(), "$default", "/wA=", true)).unwrap();
+        assert_eq!(binary.body().as_ref(), &[0xff, 0x00]);
+    }
+
+    #[test]
+    fn disconnect_events_carry_the_close_code() {
+        let request = lambda_request(disconnect_event(&connection(), 1001, "Going away")).unwrap();
+        let context = context(&request);
+        assert_eq!(context.event_type.as_deref(), Some("DISCONNECT"));
+        assert_eq!(context.disconnect_status_code, Some(1001));
+        assert_eq!(context.disconnect_reason.as_deref(), Some("Going away"));
+    }
 }

@@ -46,10 +46,7 @@ pub struct WebSocketRoutes {
 
 impl WebSocketRoutes {
     /// The template's WebSocket routes, each run by the handler `handler` finds for its package.
-    pub fn from_template(
-        template: &Template,
-        handler: impl Fn(&str) -> Option<HttpHandler>,
-    ) -> Result<Self, String> {
+    pub fn from_template(template: &Template, handler: impl Fn(&str) -> Option<HttpHandler>) -> Result<Self, String> {
         let mut routes = WebSocketRoutes { connect: None, disconnect: None, default: None, actions: HashMap::new() };
         for route in template.websocket_routes().map_err(|e| e.to_string())? {
             let found = handler(&route.package).ok_or_else(|| {

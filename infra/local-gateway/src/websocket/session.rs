@@ -195,10 +195,12 @@ async fn converse(
                     });
                 }
                 Some(Ok(_)) => {}
-                Some(Err(WsError::Capacity(error))) if !closing => {
+                Some(Err(WsError::Capacity(error))) => {
+                    // The rest of the oversized frame cannot be parsed: close without reading on.
                     tracing::debug!(%error, connection = id, "frame over API Gateway's limits");
-                    closing = true;
-                    gateway.connections.close(id, 1009, "Message too big");
+                    let too_big: Closing = (1009, "Message too big".into());
+                    gateway.connections.close(id, too_big.0, &too_big.1);
+                    return ours.unwrap_or(too_big);
                 }
                 Some(Err(error)) => {
                     tracing::debug!(%error, connection = id, "websocket failed");
