@@ -21,6 +21,7 @@ struct Output {
 pub struct Gateway {
     child: Child,
     base: String,
+    ws_base: String,
     output: Arc<Output>,
 }
 
@@ -68,15 +69,22 @@ impl Gateway {
                 sink.grew.notify_all();
             }
         });
-        let mut gateway = Gateway { child, base: String::new(), output };
+        let mut gateway = Gateway { child, base: String::new(), ws_base: String::new(), output };
         let ready = gateway.wait_for_line(|line| line.starts_with("local-gateway ready: "));
         let url = ready.trim_start_matches("local-gateway ready: ").split_whitespace().next().unwrap();
         gateway.base = url.to_owned();
+        let websocket = gateway.wait_for_line(|line| line.starts_with("local-gateway websocket: "));
+        gateway.ws_base = websocket.trim_start_matches("local-gateway websocket: ").trim().to_owned();
         gateway
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.base, path_and_query)
+    }
+
+    /// The WebSocket API's URL, e.g. `ws://127.0.0.1:PORT/local`.
+    pub fn websocket_url(&self) -> &str {
+        &self.ws_base
     }
 
     /// Every line printed so far.
@@ -107,6 +115,11 @@ impl Gateway {
     /// The per-invocation log lines printed so far.
     pub fn invocations(&self) -> Vec<Value> {
         invocations_in(&self.lines()).collect()
+    }
+
+    /// Blocks until the `n`th (1-based) invocation of `route` has been logged, and returns it.
+    pub fn invocation_of(&self, route: &str, n: usize) -> Value {
+        self.wait_until(|lines| invocations_in(lines).filter(|log| log["route"] == route).nth(n - 1))
     }
 
     /// Blocks until the `n`th (1-based) invocation has been logged, and returns its line.

@@ -5,3 +5,4 @@ pub mod cast;
 pub mod gateway;
 pub mod runtime_api;
 pub mod stack;
+pub mod ws;

@@ -337,6 +337,7 @@ async fn idle_connections_are_closed_as_going_away() {
         Some(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Away),
         other => panic!("expected a close frame, got {other:?}"),
     }
+    assert!(next_frame(&mut socket).await.is_none(), "the socket ends after the close handshake");
     assert_eq!(disconnected(&mut disconnects, &id).await, (1001, "Going away".to_owned()));
 }
 

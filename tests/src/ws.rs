@@ -1,0 +1,90 @@
+//! A WebSocket client as a browser would use the API: `?token=` on connect, JSON frames out,
+//! events in.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{Error, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use crate::gateway::Gateway;
+
+/// How long an expected event may take.
+const EVENT_DEADLINE: Duration = Duration::from_secs(20);
+
+pub struct Client {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Connects with `token`; a refused upgrade is its HTTP status.
+    pub async fn connect(gateway: &Gateway, token: Option<&str>) -> Result<Client, u16> {
+        let url = match token {
+            Some(token) => format!("{}?token={token}", gateway.websocket_url()),
+            None => gateway.websocket_url().to_owned(),
+        };
+        match connect_async(url).await {
+            Ok((stream, _)) => Ok(Client { stream }),
+            Err(Error::Http(response)) => Err(response.status().as_u16()),
+            Err(error) => panic!("the WebSocket API did not answer: {error}"),
+        }
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(&frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream.send(Message::text(text)).await.expect("the frame is sent");
+    }
+
+    /// The next event, whatever it is.
+    pub async fn next_event(&mut self) -> Value {
+        loop {
+            let frame = tokio::time::timeout(EVENT_DEADLINE, self.stream.next())
+                .await
+                .expect("an event arrives in time")
+                .expect("the connection stays open")
+                .expect("a readable frame");
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(&text).expect("events are JSON");
+            }
+        }
+    }
+
+    /// The next event of `kind`, passing over others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next_event().await;
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+
+    /// Every event that arrives before the answer to a ping sent now. The gateway handles
+    /// one connection's frames in order, and a push completes before the frame that caused
+    /// it is done, so anything caused by earlier, finished actions arrives before the pong.
+    pub async fn drain(&mut self) -> Vec<Value> {
+        self.send(json!({"action": "ping"})).await;
+        let mut events = Vec::new();
+        loop {
+            let event = self.next_event().await;
+            if event["type"] == "pong" {
+                return events;
+            }
+            events.push(event);
+        }
+    }
+
+    /// Drops the connection without a close frame, as a phone going out of range does.
+    pub fn vanish(self) {
+        drop(self.stream);
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}

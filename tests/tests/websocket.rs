@@ -1,0 +1,238 @@
+//! Live delivery through the local gateway's WebSocket API with real clients, on both stores
+//! (and, where a test reaches into the table, on DynamoDB Local).
+
+use std::collections::BTreeSet;
+
+use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::on_both_stores;
+use e2e::stack::{dynamodb, fresh_table};
+use e2e::ws::Client;
+use serde_json::{Value, json};
+use shared::Timestamp;
+use shared::domain::{Connection, Principal};
+use shared::storage::{ChatStore, DynamoStore};
+
+fn store_token() -> String {
+    token_of_store(TECH_STORE)
+}
+
+fn sarah() -> String {
+    token_of_admin(SARAH)
+}
+
+/// The store's session, claimed by Sarah; its id.
+async fn claimed_session(gateway: &Gateway) -> Value {
+    let (_, session) = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store_token())).await;
+    let (status, _) =
+        post_json(&gateway.url("/v1/chat/admin/session/claim/"), Some(&sarah()), &json!({"session_id": session["id"]}))
+            .await;
+    assert_eq!(status, 200);
+    session["id"].clone()
+}
+
+async fn connect(gateway: &Gateway, token: &str) -> Client {
+    Client::connect(gateway, Some(token)).await.expect("the connection is accepted")
+}
+
+fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["type"] == kind).collect()
+}
+
+async fn every_message_reaches_all_four_connections_once_in_order(gateway: Gateway) {
+    let id = claimed_session(&gateway).await;
+    let mut clients = vec![
+        connect(&gateway, &store_token()).await,
+        connect(&gateway, &store_token()).await,
+        connect(&gateway, &sarah()).await,
+        connect(&gateway, &sarah()).await,
+    ];
+    let mut sent = Vec::new();
+    // Over the WebSocket from each side, and over HTTP.
+    for i in 0..3 {
+        clients[0].send(json!({"action": "send_message", "content": format!("store ws {i}")})).await;
+        clients[2].send(json!({"action": "send_message", "session_id": id, "content": format!("admin ws {i}")})).await;
+        let (_, message) = post_json(
+            &gateway.url("/v1/chat/store/messages/"),
+            Some(&store_token()),
+            &json!({"content": format!("store http {i}")}),
+        )
+        .await;
+        sent.push(message["id"].as_u64().unwrap());
+    }
+    // The senders' own frames are done once their pings come back.
+    let mut seen = Vec::new();
+    for client in clients.iter_mut() {
+        let events = client.drain().await;
+        let created: Vec<u64> =
+            of_type(&events, "message.created").iter().map(|e| e["message"]["id"].as_u64().unwrap()).collect();
+        assert!(created.windows(2).all(|w| w[0] < w[1]), "in id order: {created:?}");
+        seen.push(created);
+    }
+    // Every connection saw the same nine messages, once each; HTTP sends among them.
+    assert_eq!(seen[0].len(), 9, "{seen:?}");
+    for other in &seen[1..] {
+        assert_eq!(other, &seen[0]);
+    }
+    assert!(sent.iter().all(|id| seen[0].contains(id)));
+    let contents: BTreeSet<String> = {
+        let (_, page) = get_json(&gateway.url("/v1/chat/store/messages/?after=0"), Some(&store_token())).await;
+        page["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(contents.len(), 9);
+}
+
+async fn typing_and_receipts_reach_only_the_other_party(gateway: Gateway) {
+    let id = claimed_session(&gateway).await;
+    let (mut store_a, mut store_b) = (connect(&gateway, &store_token()).await, connect(&gateway, &store_token()).await);
+    let (mut admin_a, mut admin_b) = (connect(&gateway, &sarah()).await, connect(&gateway, &sarah()).await);
+
+    store_a.send(json!({"action": "typing", "state": "on"})).await;
+    assert!(of_type(&store_a.drain().await, "typing").is_empty(), "not to the typist");
+    assert!(of_type(&store_b.drain().await, "typing").is_empty(), "not to the typist's side");
+    for admin in [&mut admin_a, &mut admin_b] {
+        let events = admin.drain().await;
+        let typing = of_type(&events, "typing");
+        assert_eq!(typing.len(), 1, "{events:?}");
+        assert_eq!(typing[0], &json!({"type": "typing", "session_id": id, "sender_type": "store", "state": "on"}));
+    }
+
+    let (_, message) = post_json(
+        &gateway.url("/v1/chat/store/messages/"),
+        Some(&store_token()),
+        &json!({"content": "are you there?"}),
+    )
+    .await;
+    admin_a.send(json!({"action": "mark_read", "session_id": id, "up_to_message_id": message["id"]})).await;
+    assert!(of_type(&admin_a.drain().await, "message.status").iter().all(|e| e["reader_type"] != "admin"));
+    assert!(of_type(&admin_b.drain().await, "message.status").iter().all(|e| e["reader_type"] != "admin"));
+    for store in [&mut store_a, &mut store_b] {
+        let events = store.drain().await;
+        let statuses = of_type(&events, "message.status");
+        // Delivered when it reached the admins' connections, then read.
+        assert_eq!(
+            statuses.last().unwrap(),
+            &&json!({"type": "message.status", "session_id": id, "reader_type": "admin", "status": "read", "up_to_message_id": message["id"]})
+        );
+        assert!(statuses.iter().any(|e| e["status"] == "delivered"), "{events:?}");
+    }
+    let (_, page) = get_json(&gateway.url("/v1/chat/store/messages/?after=0"), Some(&store_token())).await;
+    assert_eq!(page["messages"][0]["status"], "read");
+}
+
+async fn a_bad_or_missing_token_cannot_connect(gateway: Gateway) {
+    assert_eq!(Client::connect(&gateway, None).await.err(), Some(401));
+    assert_eq!(Client::connect(&gateway, Some("not-a-token")).await.err(), Some(401));
+    assert!(Client::connect(&gateway, Some(&store_token())).await.is_ok());
+}
+
+async fn bad_frames_get_an_error_and_the_connection_stays_usable(gateway: Gateway) {
+    claimed_session(&gateway).await;
+    let mut client = connect(&gateway, &store_token()).await;
+    for (frame, error) in [
+        ("hello", "Frame is not valid JSON"),
+        (r#"{"content": "no action"}"#, "Frame has no action"),
+        (r#"{"action": "dance"}"#, "Unknown action: dance"),
+        (r#"{"action": "send_message", "content": ""}"#, "content must not be empty unless attachment_url is given"),
+        (r#"{"action": "typing", "state": "maybe"}"#, "state: unknown variant `maybe`, expected `on` or `off`"),
+    ] {
+        client.send_text(frame).await;
+        assert_eq!(client.next_event().await, json!({"type": "error", "error": error}), "{frame}");
+    }
+    client.send(json!({"action": "ping"})).await;
+    assert_eq!(client.next_event().await, json!({"type": "pong"}));
+    // An admin's frame for a session it does not hold is refused the same way.
+    let mut omar = connect(&gateway, &token_of_admin(OMAR)).await;
+    let (_, session) = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store_token())).await;
+    omar.send(json!({"action": "send_message", "session_id": session["id"], "content": "hi"})).await;
+    assert_eq!(omar.next_event().await, json!({"type": "error", "error": "Session belongs to another admin"}));
+}
+
+async fn a_client_that_reconnects_fetches_exactly_what_it_missed(gateway: Gateway) {
+    let id = claimed_session(&gateway).await;
+    let mut store = connect(&gateway, &store_token()).await;
+    let send = |content: &str| {
+        let (url, body) = (gateway.url("/v1/chat/admin/messages/"), json!({"session_id": id, "content": content}));
+        async move { post_json(&url, Some(&sarah()), &body).await.1["id"].clone() }
+    };
+    send("one").await;
+    let last_seen = store.next_of("message.created").await["message"]["id"].clone();
+    store.vanish();
+    let missed = vec![send("two").await, send("three").await, send("four").await];
+    let mut store = connect(&gateway, &store_token()).await;
+    let (_, page) =
+        get_json(&gateway.url(&format!("/v1/chat/store/messages/?after={last_seen}")), Some(&store_token())).await;
+    let fetched: Vec<Value> = page["messages"].as_array().unwrap().iter().map(|m| m["id"].clone()).collect();
+    assert_eq!(fetched, missed);
+    // And it is live again.
+    let five = send("five").await;
+    assert_eq!(store.next_of("message.created").await["message"]["id"], five);
+}
+
+on_both_stores!(
+    every_message_reaches_all_four_connections_once_in_order,
+    typing_and_receipts_reach_only_the_other_party,
+    a_bad_or_missing_token_cannot_connect,
+    bad_frames_get_an_error_and_the_connection_stays_usable,
+    a_client_that_reconnects_fetches_exactly_what_it_missed,
+);
+
+/// A store on the gateway's table, to plant connections the gateway has never seen.
+async fn on_table() -> (Gateway, DynamoStore) {
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb(&table);
+    (gateway, DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vanished_connection_is_forgotten_on_the_next_push_to_it() {
+    let (gateway, table) = on_table().await;
+    let id = claimed_session(&gateway).await;
+    let mut store = connect(&gateway, &store_token()).await;
+    // A connection that went away without API Gateway telling anyone.
+    let ghost = Connection::new("ghost-connection".into(), Principal::Store(TECH_STORE), Timestamp::now());
+    table.put_connection(&ghost).await.unwrap();
+
+    let (status, _) = post_json(
+        &gateway.url("/v1/chat/admin/messages/"),
+        Some(&sarah()),
+        &json!({"session_id": id, "content": "hello"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(table.connection("ghost-connection").await.unwrap(), None, "the 410 removed it");
+    assert_eq!(store.next_of("message.created").await["message"]["content"], "hello", "the live one still hears");
+    let mut admin = connect(&gateway, &sarah()).await;
+    admin.send(json!({"action": "send_message", "session_id": id, "content": "still here?"})).await;
+    assert_eq!(admin.next_of("message.created").await["message"]["content"], "still here?", "the sender is untouched");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_thousand_idle_connections_cost_a_send_nothing() {
+    let (gateway, table) = on_table().await;
+    let id = claimed_session(&gateway).await;
+    let _store = connect(&gateway, &store_token()).await;
+    let _admin = connect(&gateway, &sarah()).await;
+    let send = |content: &'static str| {
+        let (url, body) = (gateway.url("/v1/chat/admin/messages/"), json!({"session_id": id, "content": content}));
+        async move { assert_eq!(post_json(&url, Some(&sarah()), &body).await.0, 201) }
+    };
+    let cost =
+        |line: Value| (line["dynamodb_calls"].clone(), line["live_dynamodb_calls"].clone(), line["pushes"].clone());
+
+    send("before").await;
+    let before = cost(gateway.invocation_of("POST /v1/chat/admin/messages/", 1));
+    // 500 other stores' and 500 other admins' connections.
+    let now = Timestamp::now();
+    let others = (0..1000u64).map(|i| {
+        let principal = if i % 2 == 0 { Principal::Store(1000 + i) } else { Principal::Admin(1000 + i) };
+        Connection::new(format!("idle-{i}"), principal, now)
+    });
+    for connection in others {
+        table.put_connection(&connection).await.unwrap();
+    }
+    send("after").await;
+    let after = cost(gateway.invocation_of("POST /v1/chat/admin/messages/", 2));
+    assert_eq!(before, after);
+    assert_eq!(after.2, json!(3), "message.created to each party, message.status to the sender's side");
+}
