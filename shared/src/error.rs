@@ -40,6 +40,19 @@ impl ChatError {
         }
     }
 
+    /// A one-word name of the kind of error.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChatError::Unauthorized => "Unauthorized",
+            ChatError::Forbidden(_) => "Forbidden",
+            ChatError::BadRequest(_) => "BadRequest",
+            ChatError::NotFound(_) => "NotFound",
+            ChatError::Conflict(_) => "Conflict",
+            ChatError::PayloadTooLarge => "PayloadTooLarge",
+            ChatError::Unavailable => "ServiceUnavailable",
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         ChatError::BadRequest(message.into())
     }
@@ -98,6 +111,11 @@ pub enum Family {
     Store,
     /// `/v1/chat/admin/...`: `{"error": "..."}`.
     Admin,
+    /// `/conversation/sessions` (FastAPI-style): `{"detail": "..."}`; validation errors
+    /// are 422s with a list of details, built by that route.
+    Selise,
+    /// `/api/v1/Agents/...` (SuperOffice-style): `{"Error": "...", "ErrorType": "..."}`.
+    SuperOffice,
 }
 
 impl Family {
@@ -106,6 +124,8 @@ impl Family {
         match self {
             Family::Store => json!({ "success": false, "message": message }),
             Family::Admin => json!({ "error": message }),
+            Family::Selise => json!({ "detail": message }),
+            Family::SuperOffice => json!({ "Error": message, "ErrorType": error.kind() }),
         }
     }
 
@@ -113,7 +133,7 @@ impl Family {
     pub fn wrong_role(self) -> ChatError {
         match self {
             Family::Store => ChatError::forbidden("Store access required"),
-            Family::Admin => ChatError::forbidden("Admin access required"),
+            Family::Admin | Family::Selise | Family::SuperOffice => ChatError::forbidden("Admin access required"),
         }
     }
 }

@@ -137,3 +137,48 @@ pub async fn messages_of(
 pub(super) async fn announce_opened(app: &App, session: &crate::domain::Session) {
     session_updated(app, Before::new_session(), session, false).await;
 }
+
+/// The most messages one transcript carries.
+pub const TRANSCRIPT_LIMIT: usize = 1000;
+
+/// A session's messages after an id with the names of their authors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transcript {
+    pub session: crate::domain::Session,
+    pub messages: Vec<Message>,
+    pub admin_names: std::collections::HashMap<crate::domain::AdminId, String>,
+}
+
+impl Transcript {
+    /// Who wrote `message`: the store's name, or the admin's (its id if it has no profile).
+    pub fn author(&self, message: &Message) -> String {
+        match message.sender_type {
+            SenderType::Store => self.session.store.name.clone(),
+            SenderType::Admin => self
+                .admin_names
+                .get(&message.sender_id)
+                .cloned()
+                .unwrap_or_else(|| format!("Admin {}", message.sender_id)),
+        }
+    }
+}
+
+/// Up to [`TRANSCRIPT_LIMIT`] messages after `after` of a session `viewer` may see, with
+/// their authors' names: one round trip for the session and messages, one for the names.
+pub async fn transcript(
+    app: &App,
+    viewer: Principal,
+    session_id: SessionId,
+    after: MessageId,
+) -> Result<Transcript, ChatError> {
+    let page = app.store.messages_after(session_id, after, TRANSCRIPT_LIMIT).await?.ok_or_else(session_not_found)?;
+    page.session.may_view(viewer)?;
+    let admins: Vec<u64> =
+        page.messages.iter().filter(|m| m.sender_type == SenderType::Admin).map(|m| m.sender_id).collect();
+    let names = if admins.is_empty() { Vec::new() } else { app.store.admin_profiles(&admins).await? };
+    Ok(Transcript {
+        session: page.session,
+        messages: page.messages,
+        admin_names: names.into_iter().map(|profile| (profile.id, profile.name)).collect(),
+    })
+}

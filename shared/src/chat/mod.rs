@@ -11,7 +11,7 @@ mod sessions;
 
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
-pub use messages::{MessagePage, Sent, messages_of, send_message};
+pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
 pub use receipts::{ReceiptView, mark_receipt};
 pub use sessions::{ListParams, SessionListView, list_sessions, open_session};
 

@@ -103,6 +103,11 @@ impl ChatStore for MemoryStore {
         Ok(self.state().admins.get(&id).cloned())
     }
 
+    async fn admin_profiles(&self, ids: &[AdminId]) -> StorageResult<Vec<AdminProfile>> {
+        let state = self.state();
+        Ok(ids.iter().filter_map(|id| state.admins.get(id).cloned()).collect())
+    }
+
     async fn put_token(&self, token: &TokenHash, principal: Principal) -> StorageResult<()> {
         self.state().tokens.insert(token.clone(), principal);
         Ok(())

@@ -167,6 +167,7 @@ async fn converse(
     let (id, limits) = (connection.id.as_str(), gateway.limits);
     let idle = sleep(limits.idle);
     let lifetime = sleep(limits.lifetime);
+    // Armed once the gateway's close frame is out; until then it is never polled.
     let grace = sleep(limits.lifetime);
     tokio::pin!(idle, lifetime, grace);
     let (mut ours, mut theirs): (Option<Closing>, Option<Closing>) = (None, None);

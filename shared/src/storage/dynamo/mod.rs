@@ -328,6 +328,39 @@ impl ChatStore for DynamoStore {
         item.map(|i| from_item::<ProfileItem<AdminProfile>>(i).map(|p| p.profile)).transpose()
     }
 
+    async fn admin_profiles(&self, ids: &[AdminId]) -> StorageResult<Vec<AdminProfile>> {
+        let mut unique = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut profiles = Vec::new();
+        // BatchGetItem takes at most 100 keys.
+        for chunk in unique.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|id| {
+                    std::collections::HashMap::from([
+                        ("PK".to_owned(), s(admin_pk(*id))),
+                        ("SK".to_owned(), s(PROFILE_SK)),
+                    ])
+                })
+                .collect();
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .build()
+                .map_err(|e| StorageError::Malformed(e.to_string()))?;
+            let mut pending = Some(std::collections::HashMap::from([(self.table.clone(), request)]));
+            while let Some(items) = pending.take().filter(|p| !p.is_empty()) {
+                let output =
+                    self.client.batch_get_item().set_request_items(Some(items)).send().await.map_err(unavailable)?;
+                for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    profiles.push(from_item::<ProfileItem<AdminProfile>>(item)?.profile);
+                }
+                pending = output.unprocessed_keys;
+            }
+        }
+        Ok(profiles)
+    }
+
     async fn put_token(&self, token: &TokenHash, principal: Principal) -> StorageResult<()> {
         self.put(to_item(&TokenItem { pk: token_pk(token), sk: TOKEN_SK.into(), principal })?).await
     }
