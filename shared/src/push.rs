@@ -90,7 +90,7 @@ pub enum ServerEvent {
     #[serde(rename = "message.status")]
     MessageStatus(ReceiptView),
     #[serde(rename = "session.updated")]
-    SessionUpdated { session: SessionSummary },
+    SessionUpdated { session: Box<SessionSummary> },
     #[serde(rename = "typing")]
     Typing { session_id: SessionId, sender_type: SenderType, state: TypingState },
     #[serde(rename = "pong")]

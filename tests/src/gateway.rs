@@ -74,7 +74,9 @@ impl Gateway {
         let url = ready.trim_start_matches("local-gateway ready: ").split_whitespace().next().unwrap();
         gateway.base = url.to_owned();
         let websocket = gateway.wait_for_line(|line| line.starts_with("local-gateway websocket: "));
-        gateway.ws_base = websocket.trim_start_matches("local-gateway websocket: ").trim().to_owned();
+        let websocket_url =
+            websocket.trim_start_matches("local-gateway websocket: ").split_whitespace().next().unwrap();
+        gateway.ws_base = websocket_url.to_owned();
         gateway
     }
 

@@ -216,15 +216,17 @@ async fn a_warm_session_view_is_one_dynamodb_query() {
         let line = gateway.invocation(n);
         assert_eq!(line["status"], 200);
         assert!(line["latency_ms"].as_f64().is_some());
-        (line["route"].as_str().unwrap().to_owned(), line["dynamodb_calls"].as_u64().unwrap())
+        let (all, live) = (line["dynamodb_calls"].as_u64().unwrap(), line["live_dynamodb_calls"].as_u64().unwrap());
+        (line["route"].as_str().unwrap().to_owned(), all - live, live)
     };
-    // Store, first call: token, the store's partition, then create the session (counter + transaction).
-    assert_eq!(calls(1), ("GET /v1/chat/store/session/".into(), 4));
+    // Store, first call: token, the store's partition, then create the session (counter +
+    // transaction); live delivery looks for admins to tell about the new session.
+    assert_eq!(calls(1), ("GET /v1/chat/store/session/".into(), 4, 1));
     // Admin, cold: token lookup + one Query; warm: the Query alone.
-    assert_eq!(calls(2), ("GET /v1/chat/admin/session/".into(), 2));
-    assert_eq!(calls(3), ("GET /v1/chat/admin/session/".into(), 1));
+    assert_eq!(calls(2), ("GET /v1/chat/admin/session/".into(), 2, 0));
+    assert_eq!(calls(3), ("GET /v1/chat/admin/session/".into(), 1, 0));
     // Store, warm: its partition (active pointer) + the session Query.
-    assert_eq!(calls(4), ("GET /v1/chat/store/session/".into(), 2));
+    assert_eq!(calls(4), ("GET /v1/chat/store/session/".into(), 2, 0));
     // No log line carries a token.
     let lines = gateway.lines().join("\n");
     assert!(!lines.contains(&store_token) && !lines.contains(&token_of_admin(SARAH)));

@@ -41,31 +41,30 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 async fn every_message_reaches_all_four_connections_once_in_order(gateway: Gateway) {
     let id = claimed_session(&gateway).await;
-    let mut clients = vec![
+    let mut clients = [
         connect(&gateway, &store_token()).await,
         connect(&gateway, &store_token()).await,
         connect(&gateway, &sarah()).await,
         connect(&gateway, &sarah()).await,
     ];
+    // Over the WebSocket from each side, and over HTTP, one after another: a send is done
+    // (its pushes posted) when its HTTP answer, or the sender's next pong, arrives.
+    let mut received: [Vec<Value>; 4] = Default::default();
     let mut sent = Vec::new();
-    // Over the WebSocket from each side, and over HTTP.
     for i in 0..3 {
         clients[0].send(json!({"action": "send_message", "content": format!("store ws {i}")})).await;
+        received[0].extend(clients[0].drain().await);
         clients[2].send(json!({"action": "send_message", "session_id": id, "content": format!("admin ws {i}")})).await;
-        let (_, message) = post_json(
-            &gateway.url("/v1/chat/store/messages/"),
-            Some(&store_token()),
-            &json!({"content": format!("store http {i}")}),
-        )
-        .await;
+        received[2].extend(clients[2].drain().await);
+        let body = json!({"content": format!("store http {i}")});
+        let (_, message) = post_json(&gateway.url("/v1/chat/store/messages/"), Some(&store_token()), &body).await;
         sent.push(message["id"].as_u64().unwrap());
     }
-    // The senders' own frames are done once their pings come back.
     let mut seen = Vec::new();
-    for client in clients.iter_mut() {
-        let events = client.drain().await;
+    for (client, events) in clients.iter_mut().zip(received.iter_mut()) {
+        events.extend(client.drain().await);
         let created: Vec<u64> =
-            of_type(&events, "message.created").iter().map(|e| e["message"]["id"].as_u64().unwrap()).collect();
+            of_type(events, "message.created").iter().map(|e| e["message"]["id"].as_u64().unwrap()).collect();
         assert!(created.windows(2).all(|w| w[0] < w[1]), "in id order: {created:?}");
         seen.push(created);
     }

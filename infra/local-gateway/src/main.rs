@@ -16,6 +16,7 @@ use clap::Parser;
 use shared::App;
 use shared::config::Config;
 use shared::identities::SeedFile;
+use shared::push::ApiGatewayPush;
 use shared::storage::{ChatStore, DynamoStore, MemoryStore};
 
 #[derive(Parser, Debug)]
@@ -76,8 +77,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
     let ws_port = ws_listener.local_addr()?.port();
     let websocket_endpoint = websocket::management_endpoint(ws_port);
-    // App::with_push(...) takes websocket_endpoint
-    let app = Arc::new(App::new(store, Config::local(&args.table, args.project_key, None)));
+    // The functions push through the real @connections client, at this gateway.
+    let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
+    let config = Config::local(&args.table, args.project_key, Some(websocket_endpoint.clone()));
+    let app = Arc::new(App::with_push(store, config, push));
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
     println!(
         "local-gateway websocket: {} ({} routes, management API: {websocket_endpoint})",

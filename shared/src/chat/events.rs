@@ -39,7 +39,7 @@ impl Before {
 /// `session.updated` for the store (if `to_store`), the admins it moved between, and every
 /// admin while it is (or was) in the open queue; each side sees its own unread count.
 pub(super) async fn session_updated(app: &App, before: Before, after: &Session, to_store: bool) {
-    let for_admins = ServerEvent::SessionUpdated { session: after.summary(SenderType::Admin) };
+    let for_admins = ServerEvent::SessionUpdated { session: Box::new(after.summary(SenderType::Admin)) };
     let mut events = Vec::new();
     if before.was_open || after.status == SessionStatus::Open {
         events.push((Audience::AllAdmins, for_admins.clone()));
@@ -50,7 +50,7 @@ pub(super) async fn session_updated(app: &App, before: Before, after: &Session, 
         events.push((Audience::Admin(admin), for_admins.clone()));
     }
     if to_store {
-        let for_store = ServerEvent::SessionUpdated { session: after.summary(SenderType::Store) };
+        let for_store = ServerEvent::SessionUpdated { session: Box::new(after.summary(SenderType::Store)) };
         events.push((Audience::Store(after.store.id), for_store));
     }
     telemetry::live_delivery(app.live.publish(&events)).await;
