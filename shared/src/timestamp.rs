@@ -37,6 +37,11 @@ impl Timestamp {
         (self.0 - earlier.0).whole_seconds()
     }
 
+    /// Whole milliseconds from `earlier` to `self` (0 when `earlier` is later).
+    pub fn millis_since(self, earlier: Timestamp) -> u64 {
+        u64::try_from((self.0 - earlier.0).whole_milliseconds()).unwrap_or(0)
+    }
+
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::stack::{binary, unique_table_name};
 
+/// The project key the test gateways are started with.
+pub const PROJECT_KEY: &str = "test-project-key-0123456789";
+
 /// How long the gateway may take to print something a test waits for.
 const OUTPUT_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -48,7 +51,10 @@ impl Gateway {
         let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("seed")));
         std::fs::write(&seed_path, serde_json::to_string(&crate::cast::seed()).unwrap()).unwrap();
         let mut command = Command::new(binary("local-gateway"));
-        command.args(["--http-port", "0", "--ws-port", "0", "--seed"]).arg(&seed_path).args(args);
+        command
+            .args(["--http-port", "0", "--ws-port", "0", "--project-key", PROJECT_KEY, "--seed"])
+            .arg(&seed_path)
+            .args(args);
         Self::launch(command)
     }
 

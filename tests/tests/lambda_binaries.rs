@@ -50,6 +50,7 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
         .env("AWS_SECRET_ACCESS_KEY", "local")
         .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb().endpoint())
         .env("TABLE_NAME", table)
+        .env("PROJECT_KEY", "example-project-key")
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -76,7 +77,7 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 16] = [
+const SCRIPT: [(&str, Party, u64); 18] = [
     ("store-get-session", Party::Store, 200),
     ("store-send-message", Party::Store, 201),
     ("store-list-messages", Party::Store, 200),
@@ -85,6 +86,8 @@ const SCRIPT: [(&str, Party, u64); 16] = [
     ("admin-get-session", Party::Admin, 200),
     ("admin-send-message", Party::Admin, 201),
     ("admin-list-messages", Party::Admin, 200),
+    ("conversation-list-sessions", Party::Admin, 200),
+    ("agents-get-chat-messages", Party::Admin, 200),
     ("store-mark-read", Party::Store, 200),
     ("admin-mark-read", Party::Admin, 200),
     ("admin-set-tags", Party::Admin, 200),

@@ -40,7 +40,7 @@ async fn open_session(store: &Store) -> Session {
 
 async fn append(store: &Store, session: &Session, message: NewMessage) -> AppendOutcome {
     let id = store.next_message_id().await.unwrap();
-    let guard = AppendGuard::Revision(session.revision);
+    let guard = AppendGuard::Seen(session);
     store.append_message(session.id, guard, id, message, Timestamp::now()).await.unwrap()
 }
 
@@ -246,6 +246,40 @@ async fn a_store_closes_its_active_session_from_the_pointer(store: Store) {
     assert_ne!(open_session(&store).await.id, seen.id);
 }
 
+async fn response_times_are_kept_by_the_writes(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let seen = open_session(&store).await;
+    let WriteOutcome::Written(claimed) =
+        store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
+    else {
+        panic!("claim failed")
+    };
+    let start = Timestamp::now();
+    let at = |seconds| start.plus_seconds(seconds);
+    let send = |sender, second, seen: Session| {
+        let store = store.clone();
+        async move {
+            let id = store.next_message_id().await.unwrap();
+            let guard = if sender == SenderType::Admin { AppendGuard::Seen(&seen) } else { AppendGuard::NotClosed };
+            let outcome = store.append_message(seen.id, guard, id, text(sender, "m"), at(second)).await.unwrap();
+            assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
+        }
+    };
+    // The admin decides on a session read before the store wrote: its answer still counts
+    // from the store's first unanswered message.
+    send(SenderType::Store, 0, claimed.clone()).await;
+    send(SenderType::Store, 10, claimed.clone()).await;
+    send(SenderType::Admin, 30, claimed.clone()).await;
+    send(SenderType::Admin, 35, claimed.clone()).await;
+    send(SenderType::Store, 40, claimed.clone()).await;
+    let current = store.session(seen.id).await.unwrap().unwrap();
+    assert_eq!(current.awaiting_reply_since, Some(at(40)));
+    send(SenderType::Admin, 45, current).await;
+    let current = store.session(seen.id).await.unwrap().unwrap();
+    assert_eq!((current.reply_count, current.reply_ms_total, current.awaiting_reply_since), (2, 35_000, None));
+    assert_eq!(current.response_time_avg(), Some(17.5));
+}
+
 async fn connections_are_found_by_whose_they_are(store: Store) {
     use shared::domain::{Audience, Connection};
     let now = Timestamp::now();
@@ -377,7 +411,14 @@ async fn tags_and_ratings(store: Store) {
 }
 
 fn query(admin: u64, status: Option<SessionStatus>, tag: Option<&str>, limit: usize) -> SessionQuery {
-    SessionQuery { admin, status, tag: tag.map(str::to_owned), limit, offset: 0, after: None }
+    SessionQuery {
+        admin,
+        statuses: status.into_iter().collect(),
+        tag: tag.map(str::to_owned),
+        limit,
+        offset: 0,
+        after: None,
+    }
 }
 
 async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
@@ -526,6 +567,7 @@ conformance!(
     closing_frees_the_stores_active_slot,
     a_late_id_is_replaced_by_a_fresh_one,
     connections_are_found_by_whose_they_are,
+    response_times_are_kept_by_the_writes,
     a_store_closes_its_active_session_from_the_pointer,
     a_store_cannot_send_into_a_closed_session,
     receipts_are_watermarks_with_exact_read_counts,

@@ -32,7 +32,7 @@ async fn list(app: &App, request: &Request) -> Result<chat::SessionListView, Cha
         None => None,
     };
     let params = chat::ListParams {
-        status,
+        statuses: status.into_iter().collect(),
         tag,
         limit: http::query_number(request, "limit", 1..=MAX_LIMIT)?.unwrap_or(DEFAULT_LIMIT) as usize,
         offset: http::query_number(request, "offset", 0..=u64::MAX)?.unwrap_or(0) as usize,

@@ -19,6 +19,8 @@ pub fn http_handler(package: &str) -> Option<HttpHandler> {
         "admin-list-messages" => |app, request| Box::pin(admin_list_messages::handle(app, request)),
         "admin-mark-read" => |app, request| Box::pin(admin_mark_read::handle(app, request)),
         "admin-set-tags" => |app, request| Box::pin(admin_set_tags::handle(app, request)),
+        "conversation-list-sessions" => |app, request| Box::pin(conversation_list_sessions::handle(app, request)),
+        "agents-get-chat-messages" => |app, request| Box::pin(agents_get_chat_messages::handle(app, request)),
         "ws-connect" => |app, request| Box::pin(ws_connect::handle(app, request)),
         "ws-disconnect" => |app, request| Box::pin(ws_disconnect::handle(app, request)),
         "ws-default" => |app, request| Box::pin(ws_default::handle(app, request)),

@@ -40,7 +40,7 @@ pub async fn send_message(
     let target = Target::for_principal(sender, session_id)?;
     for _ in 0..MAX_DECISIONS {
         // The session (or the store's pointer to it) and a fresh id: one round trip.
-        let (session_id, store_id, holder, guard, id) = match target {
+        let (session_id, store_id, holder, seen, id) = match target {
             Target::Active(store_id) => {
                 let (active, id) = tokio::join!(app.store.active_session(store_id), app.store.next_message_id());
                 let (session_id, holder) = match active? {
@@ -50,15 +50,16 @@ pub async fn send_message(
                         (page.session.id, page.session.admin_id)
                     }
                 };
-                (session_id, store_id, holder, AppendGuard::NotClosed, id?)
+                (session_id, store_id, holder, None, id?)
             }
             Target::Session(session_id) => {
                 let (session, id) = tokio::join!(app.store.session(session_id), app.store.next_message_id());
                 let session = session?.ok_or_else(session_not_found)?;
                 may_send(&session, actor)?;
-                (session_id, session.store.id, session.admin_id, AppendGuard::Revision(session.revision), id?)
+                (session_id, session.store.id, session.admin_id, Some(session), id?)
             }
         };
+        let guard = seen.as_ref().map_or(AppendGuard::NotClosed, AppendGuard::Seen);
         match app.store.append_message(session_id, guard, id, message.clone(), Timestamp::now()).await? {
             AppendOutcome::Appended(stored) => {
                 telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;

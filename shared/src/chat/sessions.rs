@@ -24,7 +24,8 @@ pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<Se
 /// An admin's list request, as parsed from the query string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListParams {
-    pub status: Option<SessionStatus>,
+    /// The statuses to list; empty lists all.
+    pub statuses: Vec<SessionStatus>,
     pub tag: Option<String>,
     pub limit: usize,
     pub offset: usize,
@@ -49,7 +50,7 @@ pub async fn list_sessions(app: &App, admin: AdminId, params: ListParams) -> Res
     };
     let query = SessionQuery {
         admin,
-        status: params.status,
+        statuses: params.statuses,
         tag: params.tag,
         limit: params.limit,
         offset: params.offset,
@@ -61,4 +62,16 @@ pub async fn list_sessions(app: &App, admin: AdminId, params: ListParams) -> Res
         total_count: list.total_count,
         next_cursor: list.next.map(|position| position.to_cursor()),
     })
+}
+
+/// The sessions `admin` may list, as stored: for views other than the list view.
+pub async fn sessions_page(
+    app: &App,
+    admin: AdminId,
+    statuses: Vec<SessionStatus>,
+    limit: usize,
+    offset: usize,
+) -> Result<crate::storage::SessionList, ChatError> {
+    let query = SessionQuery { admin, statuses, tag: None, limit, offset, after: None };
+    Ok(app.store.list_sessions(&query).await?)
 }

@@ -80,6 +80,15 @@ pub struct Session {
     pub rating: Option<u8>,
     #[serde(default)]
     pub feedback: Option<String>,
+    /// Since when the store has waited for an answer: its first message after the admin's
+    /// last. Absent (not null) when nobody waits, so that a write can set it only if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaiting_reply_since: Option<Timestamp>,
+    /// Milliseconds from `awaiting_reply_since` to the admin's answer, summed over answers.
+    #[serde(default)]
+    pub reply_ms_total: u64,
+    #[serde(default)]
+    pub reply_count: u64,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -151,6 +160,9 @@ impl Session {
             tags: Vec::new(),
             rating: None,
             feedback: None,
+            awaiting_reply_since: None,
+            reply_ms_total: 0,
+            reply_count: 0,
         }
     }
 
@@ -195,6 +207,11 @@ impl Session {
                 Some(_) => Err(ViewDenied::OtherAdmin),
             },
         }
+    }
+
+    /// Mean seconds from a store's message to the admin's next answer, if any was answered.
+    pub fn response_time_avg(&self) -> Option<f64> {
+        (self.reply_count > 0).then(|| self.reply_ms_total as f64 / self.reply_count as f64 / 1000.0)
     }
 
     /// How many messages `party` sent.

@@ -206,7 +206,7 @@ impl ChatStore for MemoryStore {
     async fn append_message(
         &self,
         session_id: SessionId,
-        guard: AppendGuard,
+        guard: AppendGuard<'_>,
         id: MessageId,
         message: NewMessage,
         now: Timestamp,
@@ -220,7 +220,7 @@ impl ChatStore for MemoryStore {
         }
         let session = &mut data.session;
         let allowed = match guard {
-            AppendGuard::Revision(revision) => session.revision == revision,
+            AppendGuard::Seen(seen) => session.revision == seen.revision,
             AppendGuard::NotClosed => true,
         };
         if !allowed || session.status == SessionStatus::Closed {
@@ -236,10 +236,15 @@ impl ChatStore for MemoryStore {
             SenderType::Store => {
                 session.store_message_count += 1;
                 session.last_store_message_id = id;
+                session.awaiting_reply_since.get_or_insert(now);
             }
             SenderType::Admin => {
                 session.admin_message_count += 1;
                 session.last_admin_message_id = id;
+                if let Some(since) = session.awaiting_reply_since.take() {
+                    session.reply_ms_total += now.millis_since(since);
+                    session.reply_count += 1;
+                }
             }
         }
         if let Some(client_id) = &stored.client_message_id {

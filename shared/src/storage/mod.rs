@@ -61,9 +61,10 @@ impl MessagesAfter {
 
 /// What a send is conditional on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AppendGuard {
-    /// The session's revision is still the one the sender was authorised against.
-    Revision(u64),
+pub enum AppendGuard<'a> {
+    /// The session's revision is still the one of the session the sender was authorised
+    /// against (which also tells the store what it knew of the session then).
+    Seen(&'a Session),
     /// The session is not closed (a store writing to its own active session).
     NotClosed,
 }
@@ -116,7 +117,8 @@ pub enum ReceiptKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionQuery {
     pub admin: AdminId,
-    pub status: Option<SessionStatus>,
+    /// The statuses to list; empty lists all.
+    pub statuses: Vec<SessionStatus>,
     pub tag: Option<String>,
     pub limit: usize,
     pub offset: usize,
@@ -209,7 +211,7 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn append_message(
         &self,
         session: SessionId,
-        guard: AppendGuard,
+        guard: AppendGuard<'_>,
         id: MessageId,
         message: NewMessage,
         now: Timestamp,
@@ -275,14 +277,16 @@ impl Bucket {
         }
     }
 
-    /// The buckets a query counts: its status, or every list the admin sees.
+    /// The lists a query reads and counts: of its statuses, of the lists the admin sees.
     pub(crate) fn for_query(query: &SessionQuery) -> Vec<Bucket> {
-        let held = |status| Bucket::Held(query.admin, status);
-        match query.status {
-            Some(SessionStatus::Open) => vec![Bucket::Open],
-            Some(status) => vec![held(status)],
-            None => vec![Bucket::Open, held(SessionStatus::Claimed), held(SessionStatus::Closed)],
-        }
+        [SessionStatus::Open, SessionStatus::Claimed, SessionStatus::Closed]
+            .into_iter()
+            .filter(|status| query.statuses.is_empty() || query.statuses.contains(status))
+            .map(|status| match status {
+                SessionStatus::Open => Bucket::Open,
+                held => Bucket::Held(query.admin, held),
+            })
+            .collect()
     }
 
     pub(crate) fn contains(&self, session: &Session) -> bool {

@@ -20,13 +20,24 @@ enum Source {
 }
 
 impl Source {
+    /// The open queue and one read of the admin's own sessions, as the query's lists need.
     fn for_query(query: &SessionQuery) -> Vec<Source> {
-        let held = |statuses| Source::Held(query.admin, statuses);
-        match query.status {
-            Some(SessionStatus::Open) => vec![Source::OpenQueue],
-            Some(status) => vec![held(vec![status])],
-            None => vec![Source::OpenQueue, held(vec![SessionStatus::Claimed, SessionStatus::Closed])],
+        let mut open = false;
+        let mut held = Vec::new();
+        for bucket in Bucket::for_query(query) {
+            match bucket {
+                Bucket::Open => open = true,
+                Bucket::Held(_, status) => held.push(status),
+            }
         }
+        let mut sources = Vec::new();
+        if open {
+            sources.push(Source::OpenQueue);
+        }
+        if !held.is_empty() {
+            sources.push(Source::Held(query.admin, held));
+        }
+        sources
     }
 }
 

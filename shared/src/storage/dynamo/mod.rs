@@ -483,7 +483,7 @@ impl ChatStore for DynamoStore {
     async fn append_message(
         &self,
         session: SessionId,
-        guard: AppendGuard,
+        guard: AppendGuard<'_>,
         id: MessageId,
         message: NewMessage,
         now: Timestamp,

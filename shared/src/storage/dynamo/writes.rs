@@ -57,6 +57,19 @@ impl SessionUpdate {
         self
     }
 
+    /// Sets `path` to `value` unless the item already has it.
+    fn set_if_absent(mut self, path: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.set.push(format!("{path} = if_not_exists({path}, {placeholder})"));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn require_absent(mut self, path: &str) -> Self {
+        self.condition.push(format!("attribute_not_exists({path})"));
+        self
+    }
+
     /// Sets `path` to the value of the item's own attribute `source`.
     fn copy(mut self, path: &str, source: &str) -> Self {
         self.set.push(format!("{path} = {source}"));
@@ -157,7 +170,7 @@ impl DynamoStore {
     pub(super) async fn append(
         &self,
         session_id: SessionId,
-        guard: AppendGuard,
+        guard: AppendGuard<'_>,
         mut id: MessageId,
         message: NewMessage,
         now: Timestamp,
@@ -165,6 +178,12 @@ impl DynamoStore {
         let (count, last_of_party) = match message.sender_type {
             SenderType::Store => ("store_message_count", "last_store_message_id"),
             SenderType::Admin => ("admin_message_count", "last_admin_message_id"),
+        };
+        // Whether, and since when, the store waits for an answer, as far as we know; an
+        // admin's answer is conditional on it, so that its response time is exact.
+        let mut awaiting = match guard {
+            AppendGuard::Seen(seen) => seen.awaiting_reply_since,
+            AppendGuard::NotClosed => None,
         };
         let _turn = self.session_turn(session_id).await;
         for attempt in 0..MAX_ATTEMPTS {
@@ -181,9 +200,18 @@ impl DynamoStore {
                 // Ids come from one counter, so this turns "fresh" into "above the
                 // session's last" at commit: ids increase in commit order.
                 .require("last_message_id < {}", n(id));
-            if let AppendGuard::Revision(revision) = guard {
-                update = update.require("revision = {}", n(revision));
+            if let AppendGuard::Seen(seen) = guard {
+                update = update.require("revision = {}", n(seen.revision));
             }
+            update = match (message.sender_type, awaiting) {
+                (SenderType::Store, _) => update.set_if_absent("awaiting_reply_since", s(now.to_string())),
+                (SenderType::Admin, None) => update.require_absent("awaiting_reply_since"),
+                (SenderType::Admin, Some(since)) => update
+                    .require("awaiting_reply_since = {}", s(since.to_string()))
+                    .remove("awaiting_reply_since")
+                    .add("reply_ms_total", n(now.millis_since(since)))
+                    .add("reply_count", n(1)),
+            };
             let mut items = vec![
                 update.in_transaction(self, session_id),
                 self.put_new(to_item(&MessageItem::new(stored.clone()))?),
@@ -207,14 +235,18 @@ impl DynamoStore {
             if failed_condition(reasons.first()) {
                 let current = current_session(session_id, reasons[0].item.clone())?;
                 let guard_holds = match guard {
-                    AppendGuard::Revision(revision) => current.revision == revision,
+                    AppendGuard::Seen(seen) => current.revision == seen.revision,
                     AppendGuard::NotClosed => true,
                 };
                 if !guard_holds || current.status == SessionStatus::Closed {
                     return Ok(AppendOutcome::Stale(Box::new(current)));
                 }
-                // A greater id committed first: take a fresh one right away.
-                id = self.next_message_id_now().await?;
+                if current.last_message_id >= id {
+                    // A greater id committed first: take a fresh one right away.
+                    id = self.next_message_id_now().await?;
+                }
+                // The store's waiting changed meanwhile: answer the waiting as it is.
+                awaiting = current.awaiting_reply_since;
                 continue;
             }
             // Another transaction on the same items.
