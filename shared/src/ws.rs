@@ -67,3 +67,20 @@ where
     }
     done()
 }
+
+/// The frame of `mark_read` and `mark_delivered`.
+#[derive(serde::Deserialize)]
+struct MarkFrame {
+    #[serde(default)]
+    session_id: Option<crate::domain::SessionId>,
+    up_to_message_id: crate::domain::MessageId,
+}
+
+/// `mark_read` or `mark_delivered` from a connection: as the HTTP read mark.
+pub async fn mark(app: &App, request: Request, kind: crate::storage::ReceiptKind) -> Response<Body> {
+    act(app, request, |reader, request| async move {
+        let frame: MarkFrame = frame(&request)?;
+        crate::chat::mark_receipt(app, reader, frame.session_id, kind, frame.up_to_message_id).await.map(|_| ())
+    })
+    .await
+}

@@ -1,24 +1,10 @@
-//! WebSocket `mark_delivered`: `{session_id?, up_to_message_id}`; the other party hears
-//! `message.status`.
+//! WebSocket `mark_delivered`: `{session_id?, up_to_message_id}` marks the other party's
+//! messages delivered; the other party hears `message.status`.
 
-use serde::Deserialize;
-use shared::domain::{MessageId, SessionId};
 use shared::http::{Body, Request, Response};
 use shared::storage::ReceiptKind;
-use shared::{App, chat, ws};
-
-#[derive(Deserialize)]
-struct MarkFrame {
-    #[serde(default)]
-    session_id: Option<SessionId>,
-    up_to_message_id: MessageId,
-}
+use shared::{App, ws};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    ws::act(app, request, |reader, request| async move {
-        let frame: MarkFrame = ws::frame(&request)?;
-        let kind = ReceiptKind::Delivered;
-        chat::mark_receipt(app, reader, frame.session_id, kind, frame.up_to_message_id).await.map(|_| ())
-    })
-    .await
+    ws::mark(app, request, ReceiptKind::Delivered).await
 }

@@ -100,9 +100,9 @@ pub enum ViewDenied {
     OtherStore,
 }
 
-/// A session as the API shows it, with its newest messages in ascending order.
+/// The fields of the seeds' session object that every view of a session starts with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionView {
+pub struct SessionHead {
     pub id: SessionId,
     pub store_id: StoreId,
     pub admin_id: Option<AdminId>,
@@ -112,6 +112,13 @@ pub struct SessionView {
     pub updated: Timestamp,
     pub closed_at: Option<Timestamp>,
     pub store: StoreProfile,
+}
+
+/// A session as the API shows it, with its newest messages in ascending order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    #[serde(flatten)]
+    pub head: SessionHead,
     pub messages: Vec<MessageView>,
 }
 
@@ -119,15 +126,8 @@ pub struct SessionView {
 /// message and tags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
-    pub id: SessionId,
-    pub store_id: StoreId,
-    pub admin_id: Option<AdminId>,
-    pub status: SessionStatus,
-    pub last_message_at: Timestamp,
-    pub created: Timestamp,
-    pub updated: Timestamp,
-    pub closed_at: Option<Timestamp>,
-    pub store: StoreProfile,
+    #[serde(flatten)]
+    pub head: SessionHead,
     pub message_count: u64,
     /// Messages from the other party the viewer has not read.
     pub unread_count: u64,
@@ -252,9 +252,8 @@ impl Session {
         message.view(self.receipts_of_recipient(message.sender_type))
     }
 
-    /// The list view of this session as `viewer` sees it.
-    pub fn summary(&self, viewer: SenderType) -> SessionSummary {
-        SessionSummary {
+    fn head(&self) -> SessionHead {
+        SessionHead {
             id: self.id,
             store_id: self.store.id,
             admin_id: self.admin_id,
@@ -264,6 +263,13 @@ impl Session {
             updated: self.updated,
             closed_at: self.closed_at,
             store: self.store.clone(),
+        }
+    }
+
+    /// The list view of this session as `viewer` sees it.
+    pub fn summary(&self, viewer: SenderType) -> SessionSummary {
+        SessionSummary {
+            head: self.head(),
             message_count: self.message_count(),
             unread_count: self.unread_by(viewer),
             last_message: self.last_message.as_ref().map(|m| self.message_view(m)),
@@ -275,18 +281,7 @@ impl Session {
 
     /// The API view of this session with `messages` (ascending by id).
     pub fn view(&self, messages: &[Message]) -> SessionView {
-        SessionView {
-            id: self.id,
-            store_id: self.store.id,
-            admin_id: self.admin_id,
-            status: self.status,
-            last_message_at: self.last_message_at,
-            created: self.created,
-            updated: self.updated,
-            closed_at: self.closed_at,
-            store: self.store.clone(),
-            messages: messages.iter().map(|m| self.message_view(m)).collect(),
-        }
+        SessionView { head: self.head(), messages: messages.iter().map(|m| self.message_view(m)).collect() }
     }
 }
 
