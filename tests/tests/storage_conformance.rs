@@ -79,8 +79,10 @@ async fn get_or_create_returns_the_active_session(store: Store) {
     assert_eq!(first.session.created, now);
     assert_eq!(first.session.last_message_at, now);
     assert!(first.messages.is_empty());
+    assert!(first.opened);
     let again = store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(again.session, first.session);
+    assert!(!again.opened);
     assert_eq!(store.session_page(first.session.id, 200).await.unwrap().unwrap().session, first.session);
 }
 
@@ -90,9 +92,10 @@ async fn fifty_concurrent_get_or_create_make_one_session(store: Store) {
         let store = store.clone();
         tokio::spawn(async move { store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await })
     });
-    let ids: HashSet<u64> =
-        join_all(calls).await.into_iter().map(|r| r.unwrap().unwrap().unwrap().session.id).collect();
+    let pages: Vec<_> = join_all(calls).await.into_iter().map(|r| r.unwrap().unwrap().unwrap()).collect();
+    let ids: HashSet<u64> = pages.iter().map(|page| page.session.id).collect();
     assert_eq!(ids.len(), 1, "concurrent calls saw sessions {ids:?}");
+    assert_eq!(pages.iter().filter(|page| page.opened).count(), 1, "one call opened it");
     // The one session is the store's active session from now on.
     assert_eq!(open_session(&store).await.id, *ids.iter().next().unwrap());
 }

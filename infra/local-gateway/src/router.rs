@@ -4,7 +4,7 @@ use http::Method;
 use sam_template::Template;
 use shared::http::HttpHandler;
 
-use crate::handlers::http_handler;
+use crate::handlers::handler;
 
 pub struct Route {
     pub method: Method,
@@ -28,7 +28,7 @@ impl Router {
         let routes = routes
             .into_iter()
             .map(|route| {
-                let handler = http_handler(&route.package).ok_or_else(|| {
+                let handler = handler(&route.package).ok_or_else(|| {
                     format!("{} is served by {}, which the gateway cannot run", route.route_key(), route.package)
                 })?;
                 let method = Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
