@@ -8,7 +8,7 @@ use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
 use e2e::runtime_api::{Outcome, RuntimeApi};
 use e2e::stack::{binary, dynamodb, fresh_table};
 use serde_json::{Value, json};
-use shared::storage::DynamoStore;
+use shared::storage::{ChatStore, DynamoStore};
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
@@ -60,7 +60,13 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
         match api.outcome(id).await {
             Outcome::Response(response) => {
                 let body: Value = serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap();
-                assert_eq!(response["headers"]["content-type"], "application/json");
+                // API Gateway v2 answers carry `headers`; WebSocket (v1-style) answers may
+                // carry `multiValueHeaders` instead.
+                let content_type = match &response["headers"]["content-type"] {
+                    Value::Null => response["multiValueHeaders"]["content-type"][0].clone(),
+                    single => single.clone(),
+                };
+                assert_eq!(content_type, "application/json", "{response}");
                 responses.push((response["statusCode"].as_u64().unwrap(), body));
             }
             Outcome::Error(error) => panic!("{function} reported an error: {error}"),
@@ -165,4 +171,71 @@ async fn a_function_answers_events_in_turn_and_logs_each() {
     .await;
     assert_eq!(responses[0], (200, session.clone()));
     assert_eq!(responses[1], (400, json!({"error": "session_id must be integer"})));
+}
+
+/// A WebSocket event with the store's token in its `?token=`.
+fn with_query_token(mut event: Value, token: &str) -> Value {
+    event["queryStringParameters"]["token"] = json!(token);
+    event["multiValueQueryStringParameters"]["token"] = json!([token]);
+    event
+}
+
+#[tokio::test]
+async fn the_websocket_functions_answer_recorded_events() {
+    let table = fresh_table().await;
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    seed().load_into(&store).await.unwrap();
+    let connection = recorded_event("ws-connect")["requestContext"]["connectionId"].as_str().unwrap().to_owned();
+
+    let run = |function: &'static str, event: Value| {
+        let table = table.clone();
+        async move {
+            let (responses, logs) = invoke(function, &table, vec![event]).await;
+            let invocation = logs.iter().find(|l| l["message"] == "invocation").expect("an invocation line").clone();
+            (responses[0].0, invocation)
+        }
+    };
+    let refused = run("ws-connect", with_query_token(recorded_event("ws-connect"), "not-a-token")).await;
+    assert_eq!(refused.0, 401);
+    assert_eq!(store.connection(&connection).await.unwrap(), None);
+
+    let (status, invocation) =
+        run("ws-connect", with_query_token(recorded_event("ws-connect"), &token_of_store(TECH_STORE))).await;
+    assert_eq!((status, &invocation["route"]), (200, &json!("$connect")));
+    assert_eq!(
+        store.connection(&connection).await.unwrap().unwrap().principal,
+        shared::domain::Principal::Store(TECH_STORE)
+    );
+
+    let (status, _) = run("ws-send-message", recorded_event("ws-send-message")).await;
+    assert_eq!(status, 200);
+    let session = store.active_session(TECH_STORE).await.unwrap().expect("the send opened a session");
+    let page = store.messages_after(session.id, 0, 10).await.unwrap().unwrap();
+    assert_eq!(page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["Hello over the WebSocket"]);
+
+    for function in ["ws-typing", "ws-mark-read", "ws-mark-delivered", "ws-ping", "ws-default"] {
+        let (status, invocation) = run(function, recorded_event(function)).await;
+        assert_eq!(status, 200, "{function}");
+        assert!(invocation["route"].is_string(), "{function}");
+    }
+
+    let (status, _) = run("ws-disconnect", recorded_event("ws-disconnect")).await;
+    assert_eq!(status, 200);
+    assert_eq!(store.connection(&connection).await.unwrap(), None);
+
+    // Every WebSocket function of the template was run.
+    let routes = sam_template::Template::embedded().websocket_routes().unwrap();
+    let declared: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.package.as_str()).collect();
+    let ran: std::collections::BTreeSet<&str> = [
+        "ws-connect",
+        "ws-send-message",
+        "ws-typing",
+        "ws-mark-read",
+        "ws-mark-delivered",
+        "ws-ping",
+        "ws-default",
+        "ws-disconnect",
+    ]
+    .into();
+    assert_eq!(ran, declared);
 }
