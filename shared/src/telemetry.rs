@@ -1,8 +1,9 @@
 //! Structured JSON logs, and the count of DynamoDB calls each invocation makes.
 
+use std::collections::BTreeSet;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -40,6 +41,17 @@ pub struct Calls {
     pub live_dynamodb: AtomicU32,
     /// Posts to WebSocket connections.
     pub pushes: AtomicU32,
+    /// The IAM actions the DynamoDB requests needed (`Query` on an index as
+    /// `Query:<index>`): what the function's policy must allow.
+    pub dynamodb_actions: Mutex<BTreeSet<String>>,
+}
+
+impl Calls {
+    /// The actions, space-separated, sorted.
+    pub fn actions(&self) -> String {
+        let actions = self.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner());
+        actions.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+    }
 }
 
 tokio::task_local! {
@@ -75,17 +87,67 @@ impl Intercept for DynamoCallCounter {
 
     fn read_before_attempt(
         &self,
-        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let live = LIVE_DELIVERY.try_with(|_| ()).is_ok();
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        let actions = iam_actions(target, request.body().bytes().unwrap_or_default());
         let _ = CALLS.try_with(|calls| {
             calls.dynamodb.fetch_add(1, Ordering::Relaxed);
             if live {
                 calls.live_dynamodb.fetch_add(1, Ordering::Relaxed);
             }
+            calls.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner()).extend(actions);
         });
         Ok(())
+    }
+}
+
+/// The IAM actions a DynamoDB request needs, from its `X-Amz-Target` and JSON body: a
+/// transaction needs the action of each item it writes, a Query on an index is told apart.
+fn iam_actions(target: &str, body: &[u8]) -> Vec<String> {
+    let operation = target.rsplit('.').next().unwrap_or(target);
+    let json = || serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
+    match operation {
+        "TransactWriteItems" => {
+            let body = json();
+            let items = body["TransactItems"].as_array().cloned().unwrap_or_default();
+            items
+                .iter()
+                .filter_map(|item| item.as_object()?.keys().next().cloned())
+                .map(|kind| match kind.as_str() {
+                    "Put" => "PutItem".to_owned(),
+                    "Update" => "UpdateItem".to_owned(),
+                    "Delete" => "DeleteItem".to_owned(),
+                    "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                    other => other.to_owned(),
+                })
+                .collect()
+        }
+        "Query" => match json()["IndexName"].as_str() {
+            Some(index) => vec![format!("Query:{index}")],
+            None => vec!["Query".to_owned()],
+        },
+        other => vec![other.to_owned()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::iam_actions;
+
+    #[test]
+    fn names_the_actions_a_request_needs() {
+        assert_eq!(iam_actions("DynamoDB_20120810.GetItem", b"{}"), ["GetItem"]);
+        assert_eq!(iam_actions("DynamoDB_20120810.Query", br#"{"IndexName": "ByPrincipal"}"#), ["Query:ByPrincipal"]);
+        assert_eq!(iam_actions("DynamoDB_20120810.Query", br#"{"TableName": "t"}"#), ["Query"]);
+        let transaction = br#"{"TransactItems": [{"Update": {}}, {"Put": {}}, {"Delete": {}}]}"#;
+        assert_eq!(
+            iam_actions("DynamoDB_20120810.TransactWriteItems", transaction),
+            ["UpdateItem", "PutItem", "DeleteItem"]
+        );
     }
 }

@@ -1,0 +1,225 @@
+//! Each function's IAM policy in template.yaml allows exactly what it does: the DynamoDB
+//! actions its requests need (read from the per-invocation log of a run that takes every
+//! function down its paths), on the table and only the indexes it queries, and
+//! `execute-api:ManageConnections` on the WebSocket API only where it pushes. No `*`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use e2e::cast::{SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
+use e2e::stack::{dynamodb, fresh_table};
+use e2e::ws::Client;
+use serde_json::{Value, json};
+use serde_norway::Value as Yaml;
+use shared::Timestamp;
+use shared::domain::{Connection, Principal};
+use shared::storage::{ChatStore, DynamoStore};
+
+/// A policy statement's actions and resources, resources rendered as text
+/// (`GetAtt:ChatTable.Arn`, or the `!Sub` string).
+struct Statement {
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+fn strings(value: &Yaml) -> Vec<String> {
+    let render = |v: &Yaml| match v {
+        Yaml::String(text) => text.clone(),
+        Yaml::Tagged(tagged) if tagged.tag == "!GetAtt" => format!("GetAtt:{}", tagged.value.as_str().unwrap_or("")),
+        Yaml::Tagged(tagged) => tagged.value.as_str().unwrap_or("").to_owned(),
+        other => panic!("unexpected policy value {other:?}"),
+    };
+    match value {
+        Yaml::Sequence(items) => items.iter().map(render).collect(),
+        single => vec![render(single)],
+    }
+}
+
+/// Function package → its policy statements.
+fn policies() -> BTreeMap<String, Vec<Statement>> {
+    let template: Yaml = serde_norway::from_str(sam_template::TEMPLATE_YAML).unwrap();
+    let mut policies = BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        let package = properties["CodeUri"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let mut statements = Vec::new();
+        for policy in properties["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["Statement"].as_sequence().expect("inline statements only") {
+                assert_eq!(statement["Effect"], "Allow", "{package}");
+                statements.push(Statement {
+                    actions: strings(&statement["Action"]),
+                    resources: strings(&statement["Resource"]),
+                });
+            }
+        }
+        policies.insert(package, statements);
+    }
+    policies
+}
+
+#[test]
+fn no_wildcards_and_resources_only_of_this_stack() {
+    for (package, statements) in policies() {
+        for statement in statements {
+            for action in &statement.actions {
+                assert!(!action.contains('*'), "{package}: {action}");
+            }
+            for resource in &statement.resources {
+                assert_ne!(resource, "*", "{package}");
+                let on_table = resource == "GetAtt:ChatTable.Arn" || resource.starts_with("${ChatTable.Arn}/index/");
+                let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/");
+                for action in &statement.actions {
+                    match action.split_once(':') {
+                        Some(("dynamodb", _)) => assert!(on_table, "{package}: {action} on {resource}"),
+                        Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{package}: {resource}"),
+                        _ => panic!("{package}: unexpected action {action}"),
+                    }
+                }
+                if resource.starts_with("${ChatTable.Arn}/index/") {
+                    assert!(!resource.ends_with('*'), "{package}: name the index");
+                }
+            }
+        }
+    }
+}
+
+/// What each function did in a run: DynamoDB actions (with indexes) and whether it pushed.
+#[derive(Default, Debug)]
+struct Use {
+    actions: BTreeSet<String>,
+    pushed: bool,
+}
+
+/// Takes every function, HTTP and WebSocket, down its paths, rare ones included, with
+/// live connections listening, and returns what each did.
+async fn exercise() -> BTreeMap<String, Use> {
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb(&table);
+    let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
+    let url = |path: &str| gateway.url(path);
+    let post = |path: &'static str, token: &str, body: Value| {
+        let (url, token) = (gateway.url(path), token.to_owned());
+        async move {
+            let (status, answer) = post_json(&url, Some(&token), &body).await;
+            assert!(status < 300, "{path}: {status} {answer}");
+            answer
+        }
+    };
+    let mut store_ws = Client::connect(&gateway, Some(&store)).await.unwrap();
+    let mut admin_ws = Client::connect(&gateway, Some(&sarah)).await.unwrap();
+
+    let (_, session) = get_json(&url("/v1/chat/store/session/"), Some(&store)).await;
+    let id = session["id"].clone();
+    let first = post("/v1/chat/store/messages/", &store, json!({"content": "one", "client_message_id": "c1"})).await;
+    post("/v1/chat/store/messages/", &store, json!({"content": "one", "client_message_id": "c1"})).await;
+    store_ws.send(json!({"action": "send_message", "content": "two"})).await;
+    store_ws.drain().await;
+    get_json(&url("/v1/chat/admin/sessions/"), Some(&sarah)).await;
+    post("/conversation/sessions", &sarah, json!({"agent_id": SARAH.to_string(), "project_key": PROJECT_KEY})).await;
+    post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
+    let reply = post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "three"})).await;
+    admin_ws.send(json!({"action": "send_message", "session_id": id, "content": "four"})).await;
+    admin_ws.drain().await;
+    get_json(&url(&format!("/v1/chat/admin/session/?session_id={id}")), Some(&sarah)).await;
+    get_json(&url(&format!("/v1/chat/admin/messages/?session_id={id}")), Some(&sarah)).await;
+    get_json(&url("/v1/chat/store/messages/"), Some(&store)).await;
+    post("/api/v1/Agents/Chat/GetChatMessages", &sarah, json!({"ChatSessionId": id})).await;
+    // Read marks below the newest message of the other party take the counting path.
+    post("/v1/chat/store/session/read/", &store, json!({"up_to_message_id": reply["id"]})).await;
+    post("/v1/chat/admin/session/read/", &sarah, json!({"session_id": id, "up_to_message_id": first["id"]})).await;
+    store_ws.send(json!({"action": "mark_read", "up_to_message_id": reply["id"]})).await;
+    store_ws.send(json!({"action": "mark_delivered", "up_to_message_id": reply["id"]})).await;
+    store_ws.send(json!({"action": "typing", "state": "on"})).await;
+    store_ws.send(json!({"action": "dance"})).await;
+    store_ws.drain().await;
+    post("/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["vip"]})).await;
+    post("/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": null})).await;
+    post("/v1/chat/admin/session/close/", &sarah, json!({"session_id": id})).await;
+    post("/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await;
+    // A store's first message opens its session; then it closes it.
+    post("/v1/chat/store/messages/", &store, json!({"content": "again"})).await;
+    post("/v1/chat/store/session/close/", &store, json!({})).await;
+    // Pushes to a connection that went away: every pushing function may have to forget one.
+    let table = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    for principal in [Principal::Store(TECH_STORE), Principal::Admin(SARAH)] {
+        let ghost = Connection::new(format!("ghost-{principal:?}"), principal, Timestamp::now());
+        table.put_connection(&ghost).await.unwrap();
+    }
+    store_ws.close().await;
+    admin_ws.drain().await;
+
+    let template = sam_template::Template::embedded();
+    let mut package_of: BTreeMap<String, String> =
+        template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.package)).collect();
+    package_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.package)));
+    let mut uses: BTreeMap<String, Use> = BTreeMap::new();
+    // $disconnect of the closed client is the last invocation; wait for it.
+    gateway.invocation_of("$disconnect", 1);
+    for line in gateway.invocations() {
+        let package = &package_of[line["route"].as_str().unwrap()];
+        let used = uses.entry(package.clone()).or_default();
+        let actions = line["dynamodb_actions"].as_str().unwrap();
+        used.actions.extend(actions.split_whitespace().map(str::to_owned));
+        used.pushed |= line["pushes"].as_u64().unwrap() > 0;
+    }
+    uses
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_policy_allows_exactly_what_its_function_does() {
+    let uses = exercise().await;
+    let policies = policies();
+    assert_eq!(uses.keys().collect::<Vec<_>>(), policies.keys().collect::<Vec<_>>(), "every function ran");
+    let mut wrong = Vec::new();
+    for (package, statements) in &policies {
+        let used = &uses[package];
+        let allowed: BTreeSet<String> = statements
+            .iter()
+            .flat_map(|s| s.actions.iter())
+            .filter_map(|a| a.strip_prefix("dynamodb:"))
+            .map(str::to_owned)
+            .collect();
+        let indexes: BTreeSet<String> = statements
+            .iter()
+            .flat_map(|s| s.resources.iter())
+            .filter_map(|r| r.strip_prefix("${ChatTable.Arn}/index/"))
+            .map(str::to_owned)
+            .collect();
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        let mut queried: BTreeSet<String> = BTreeSet::new();
+        for action in &used.actions {
+            match action.split_once(':') {
+                Some((action, index)) => {
+                    needed.insert(action.to_owned());
+                    queried.insert(index.to_owned());
+                }
+                None => {
+                    needed.insert(action.clone());
+                }
+            }
+        }
+        // A pushing function forgets the connections API Gateway says are gone.
+        if used.pushed {
+            needed.insert("DeleteItem".to_owned());
+        }
+        // Every HTTP function and `$connect` look tokens up; in one gateway process the
+        // functions share the token cache, so a lookup may have happened in another.
+        if !package.starts_with("ws-") || package == "ws-connect" {
+            needed.insert("GetItem".to_owned());
+        }
+        if allowed != needed {
+            wrong.push(format!("{package}: allows {allowed:?}, needs {needed:?}"));
+        }
+        if indexes != queried {
+            wrong.push(format!("{package}: index resources {indexes:?}, queries {queried:?}"));
+        }
+        let manages = statements.iter().any(|s| s.actions.iter().any(|a| a == "execute-api:ManageConnections"));
+        if manages != used.pushed {
+            wrong.push(format!("{package}: ManageConnections {manages}, pushes {}", used.pushed));
+        }
+    }
+    assert!(wrong.is_empty(), "policies that are not least privilege:\n{}", wrong.join("\n"));
+}
