@@ -9,15 +9,19 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "tools"
 venv=.cache/venv
-if [ ! -x "$venv/bin/cfn-lint" ]; then
+# The Python tools, pinned in infra/requirements.txt; reinstalled when that file changes.
+if ! cmp -s infra/requirements.txt "$venv/requirements.txt"; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check cfn-lint
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements.txt
+  cp infra/requirements.txt "$venv/requirements.txt"
 fi
 
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 "$venv/bin/cfn-lint" template.yaml
+"$venv/bin/cfn-lint" --append-rules cfn_lint_serverless.rules -- template.yaml
+AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 "$venv/bin/sam" validate --lint --template template.yaml
 
 step "DynamoDB Local"
 cargo run --quiet -p dynamodb-local -- --install-only
