@@ -29,6 +29,62 @@ cargo run --quiet -p dynamodb-local -- --install-only
 step "build"
 cargo build --workspace --bins
 
+step "API contract"
+# Schemathesis checks the gateway's answers against openapi.yaml, on the embedded store and on
+# DynamoDB Local: each route family with a token of its role, then with the other role's.
+fuzz_dir=$(mktemp -d)
+gateway_pid="" dynamodb_pid=""
+trap 'rm -rf "$fuzz_dir"; kill $gateway_pid $dynamodb_pid 2>/dev/null' EXIT
+# The URL a starting process (pid $1) prints after $3 in its output $2.
+ready_url() {
+  local url
+  for _ in $(seq 600); do
+    url=$(sed -n "s|^$3 \(http://[^ ]*\).*|\1|p" "$2")
+    if [ -n "$url" ]; then echo "$url"; return; fi
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$2" >&2
+  echo "no '$3' line from $2" >&2
+  return 1
+}
+identities=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
+print(s["stores"][0]["token"], s["admins"][0]["token"], s["admins"][0]["id"])' tests/schemathesis-seed.json)
+read -r store_token admin_token SCHEMATHESIS_ADMIN_ID <<<"$identities"
+export SCHEMATHESIS_ADMIN_ID SCHEMATHESIS_PROJECT_KEY=schemathesis-project-key
+run_schemathesis() { # URL, the tokens for the store routes and for the others, max examples
+  SCHEMATHESIS_STORE_TOKEN=$2 SCHEMATHESIS_ADMIN_TOKEN=$3 HYPOTHESIS_STORAGE_DIRECTORY=.cache/hypothesis \
+    "$venv/bin/st" --config-file tests/schemathesis.toml run openapi.yaml --url "$1" --max-examples "$4" --seed 1 \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --no-color
+}
+fuzz() { # name, max examples, gateway options
+  local log="$fuzz_dir/$1.log" url
+  target/debug/local-gateway --http-port 0 --ws-port 0 --seed tests/schemathesis-seed.json \
+    --project-key "$SCHEMATHESIS_PROJECT_KEY" "${@:3}" >"$log" 2>&1 &
+  gateway_pid=$!
+  url=$(ready_url "$gateway_pid" "$log" "local-gateway ready:")
+  run_schemathesis "$url" "$store_token" "$admin_token" "$2"
+  run_schemathesis "$url" "$admin_token" "$store_token" 5
+  kill "$gateway_pid"
+  gateway_pid=""
+  # The tokens and the key were taken: success for each family, and 403s for the other role.
+  for answer in 'GET /v1/chat/store/session/","status":200' 'GET /v1/chat/admin/sessions/","status":200' \
+    'POST /conversation/sessions","status":200' 'POST /api/v1/Agents/Chat/GetChatMessages","status":200' \
+    'GET /v1/chat/store/session/","status":403' 'GET /v1/chat/admin/sessions/","status":403'; do
+    grep -qF "\"route\":\"$answer" "$log" || { echo "$1: no $answer answer from the gateway" >&2; exit 1; }
+  done
+}
+fuzz memory 100
+target/debug/dynamodb-local >"$fuzz_dir/dynamodb.log" 2>&1 &
+dynamodb_pid=$!
+dynamodb_url=$(ready_url "$dynamodb_pid" "$fuzz_dir/dynamodb.log" "DynamoDB Local ready:")
+fuzz dynamodb 50 --dynamodb-endpoint "$dynamodb_url"
+kill "$dynamodb_pid"
+dynamodb_pid=""
+rm -rf "$fuzz_dir"
+trap - EXIT
+
 step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -413,6 +413,33 @@ async fn tags_and_ratings(store: Store) {
     }
 }
 
+async fn replacing_tags_moves_their_counts(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let mut session = open_session(&store).await;
+    // Tags removed and added in one change: both counts of the list move in one write.
+    for tags in [vec!["billing", "vip"], vec!["vip", "urgent"]] {
+        let tags = tags.into_iter().map(str::to_owned).collect();
+        session = match store.set_tags(&session, tags, Timestamp::now()).await.unwrap() {
+            WriteOutcome::Written(session) => session,
+            other => panic!("tagging failed: {other:?}"),
+        };
+    }
+    assert_eq!(store.session(session.id).await.unwrap().unwrap().tags, ["vip", "urgent"]);
+    for (tag, count) in [("billing", 0), ("vip", 1), ("urgent", 1)] {
+        let list = store.list_sessions(&query(SARAH, Some(SessionStatus::Open), Some(tag), 10)).await.unwrap();
+        assert_eq!((list.total_count, list.sessions.len()), (count, count as usize), "{tag}");
+    }
+}
+
+async fn an_offset_past_every_session_is_an_empty_page(store: Store) {
+    let store = store_with_tech_store(store).await;
+    open_session(&store).await;
+    for offset in [1, usize::MAX] {
+        let page = store.list_sessions(&SessionQuery { offset, ..query(SARAH, None, None, 10) }).await.unwrap();
+        assert_eq!((page.sessions.len(), page.total_count, page.next), (0, 1, None), "offset {offset}");
+    }
+}
+
 fn query(admin: u64, status: Option<SessionStatus>, tag: Option<&str>, limit: usize) -> SessionQuery {
     SessionQuery {
         admin,
@@ -575,5 +602,7 @@ conformance!(
     a_store_cannot_send_into_a_closed_session,
     receipts_are_watermarks_with_exact_read_counts,
     tags_and_ratings,
+    replacing_tags_moves_their_counts,
+    an_offset_past_every_session_is_an_empty_page,
     admins_list_the_open_queue_and_their_own_sessions,
 );

@@ -43,7 +43,8 @@ impl Source {
 
 impl DynamoStore {
     pub(super) async fn list(&self, query: &SessionQuery) -> StorageResult<SessionList> {
-        let wanted = query.offset + query.limit + 1;
+        // Saturating: an offset near `usize::MAX` is a valid query for an empty page.
+        let wanted = query.offset.saturating_add(query.limit + 1);
         let reads = Source::for_query(query).into_iter().map(|source| self.read_source(source, query, wanted));
         // The index reads and the counters in parallel: one round trip.
         let (pages, total_count) = tokio::join!(try_join_all(reads), self.total_count(query));

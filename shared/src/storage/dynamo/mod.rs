@@ -74,8 +74,9 @@ struct IdBlock {
 enum Counted<'a> {
     /// A session entering or leaving the list, with its tags.
     Session(&'a [String]),
-    /// Tags added to or removed from a session in the list.
-    TagsOnly(&'a [String]),
+    /// A session in the list whose tags changed: the `removed` counts move by `-delta`, the
+    /// `added` ones by `delta`, in one update (a transaction may write an item only once).
+    Retagged { removed: &'a [String], added: &'a [String] },
 }
 
 /// Why a transaction did not commit.
@@ -223,22 +224,29 @@ impl DynamoStore {
 
     /// Adds `delta` to a list's counts: of all its sessions and per tag.
     fn count(&self, bucket: &Bucket, delta: i64, counted: Counted<'_>) -> TransactWriteItem {
-        let (mut expression, tags) = match counted {
-            Counted::Session(tags) => ("ADD #total :delta".to_owned(), tags),
-            Counted::TagsOnly(tags) => (String::new(), tags),
+        // Each tag counter with the value it moves by.
+        let (mut expression, tags): (String, Vec<(&String, &str)>) = match counted {
+            Counted::Session(tags) => ("ADD #total :delta".to_owned(), tags.iter().map(|t| (t, ":delta")).collect()),
+            Counted::Retagged { removed, added } => {
+                let moves = removed.iter().map(|t| (t, ":undo")).chain(added.iter().map(|t| (t, ":delta")));
+                (String::new(), moves.collect())
+            }
         };
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .key("PK", s(COUNTS_PK))
-            .key("SK", s(bucket_sk(bucket)))
-            .expression_attribute_values(":delta", n(delta));
+        let mut update =
+            Update::builder().table_name(&self.table).key("PK", s(COUNTS_PK)).key("SK", s(bucket_sk(bucket)));
         if matches!(counted, Counted::Session(_)) {
             update = update.expression_attribute_names("#total", "total");
         }
-        for (i, tag) in tags.iter().enumerate() {
+        for (i, (tag, value)) in tags.iter().enumerate() {
             expression.push_str(if expression.is_empty() { "ADD " } else { ", " });
-            expression.push_str(&format!("#tag{i} :delta"));
+            expression.push_str(&format!("#tag{i} {value}"));
             update = update.expression_attribute_names(format!("#tag{i}"), tag_counter(tag));
+        }
+        // DynamoDB refuses values the expression does not use.
+        for (value, by) in [(":delta", delta), (":undo", -delta)] {
+            if expression.contains(value) {
+                update = update.expression_attribute_values(value, n(by));
+            }
         }
         let update = update.update_expression(expression).build().expect("table, key and expression are set");
         TransactWriteItem::builder().update(update).build()

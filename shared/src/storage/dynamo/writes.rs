@@ -403,11 +403,8 @@ impl DynamoStore {
         if let Some(bucket) = Bucket::of(seen.status, seen.admin_id) {
             let removed: Vec<String> = seen.tags.iter().filter(|t| !tags.contains(t)).cloned().collect();
             let added: Vec<String> = tags.iter().filter(|t| !seen.tags.contains(t)).cloned().collect();
-            if !removed.is_empty() {
-                items.push(self.count(&bucket, -1, Counted::TagsOnly(&removed)));
-            }
-            if !added.is_empty() {
-                items.push(self.count(&bucket, 1, Counted::TagsOnly(&added)));
+            if !removed.is_empty() || !added.is_empty() {
+                items.push(self.count(&bucket, 1, Counted::Retagged { removed: &removed, added: &added }));
             }
         }
         self.conditional(seen, items, written).await
