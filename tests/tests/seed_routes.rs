@@ -251,6 +251,15 @@ async fn unknown_routes_get_api_gateways_json_answers() {
     let response = reqwest::Client::new().delete(gateway.url(STORE_SESSION)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"message": "Method Not Allowed"}));
+    // A Host no URL can be made of is refused before any function runs, as API Gateway does.
+    let response = reqwest::Client::new()
+        .get(gateway.url(STORE_SESSION))
+        .header("x-forwarded-proto", "not a scheme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"message": "Bad Request"}));
 }
 
 #[tokio::test]

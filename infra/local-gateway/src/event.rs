@@ -76,6 +76,18 @@ pub fn http_event(route: &Route, parts: &Parts, body: &[u8], source_ip: &str) ->
     event
 }
 
+/// Whether `lambda_http` can build a URL from the request's Host and `X-Forwarded-Proto`
+/// (it cannot take malformed ones, which API Gateway refuses before any function runs).
+pub fn has_valid_host(parts: &Parts) -> bool {
+    let host_ok = parts
+        .headers
+        .get(http::header::HOST)
+        .is_none_or(|host| host.to_str().is_ok_and(|host| host.parse::<http::uri::Authority>().is_ok()));
+    let proto_ok =
+        parts.headers.get("x-forwarded-proto").is_none_or(|proto| matches!(proto.to_str(), Ok("http" | "https")));
+    host_ok && proto_ok
+}
+
 /// The request the Lambda runtime hands the function for `event`.
 pub fn lambda_request(event: Value) -> Result<Request, serde_json::Error> {
     let event: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest = serde_json::from_value(event)?;

@@ -14,7 +14,7 @@ use serde_json::json;
 use shared::App;
 use tokio::net::TcpListener;
 
-use crate::event::{http_event, lambda_request};
+use crate::event::{has_valid_host, http_event, lambda_request};
 use crate::router::{Miss, Router};
 
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
@@ -58,6 +58,9 @@ async fn handle(router: &Router, app: &App, request: Request<Incoming>, peer: So
             return plain_json(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         }
     };
+    if !has_valid_host(&parts) {
+        return plain_json(StatusCode::BAD_REQUEST, "Bad Request");
+    }
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return plain_json(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
