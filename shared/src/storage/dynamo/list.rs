@@ -81,33 +81,18 @@ impl DynamoStore {
             filters.push("contains(tags, :tag)".to_owned());
             values.insert(":tag".to_owned(), s(tag));
         }
-        let mut sessions = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression(&key_condition)
-                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                sessions.push(session_from(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() || sessions.len() >= wanted {
-                sessions.truncate(wanted);
-                return Ok(sessions);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(key_condition)
+            .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(false)
+            .limit(i32::try_from(wanted).unwrap_or(i32::MAX));
+        self.query_items(query, wanted).await?.into_iter().map(session_from).collect()
     }
 
     /// The sessions matching the query's status and tag, from the list counters.

@@ -284,35 +284,37 @@ impl DynamoStore {
         to: MessageId,
         limit: usize,
     ) -> StorageResult<Vec<Message>> {
-        let mut messages = Vec::new();
         if from > to || limit == 0 {
-            return Ok(messages);
+            return Ok(Vec::new());
         }
-        let mut start = None;
-        // A page holds at most 1 MB; long ranges of large messages take several.
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
-                .expression_attribute_values(":pk", s(session_pk(session)))
-                .expression_attribute_values(":from", s(message_sk(from)))
-                .expression_attribute_values(":to", s(message_sk(to)))
-                .limit(i32::try_from(limit - messages.len()).unwrap_or(i32::MAX))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                messages.push(message_from(item)?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() || messages.len() >= limit {
-                return Ok(messages);
-            }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(session_pk(session)))
+            .expression_attribute_values(":from", s(message_sk(from)))
+            .expression_attribute_values(":to", s(message_sk(to)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true);
+        self.query_items(query, limit).await?.into_iter().map(message_from).collect()
+    }
+
+    /// Up to `at_most` items of `query`, page after page (a page holds at most 1 MB, and a
+    /// filter may leave a page short).
+    async fn query_items(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        at_most: usize,
+    ) -> StorageResult<Vec<Item>> {
+        let mut pages = query.into_paginator().send();
+        let mut items = Vec::new();
+        while items.len() < at_most {
+            let Some(page) = pages.next().await else { break };
+            items.extend(page.map_err(unavailable)?.items.unwrap_or_default());
         }
+        items.truncate(at_most);
+        Ok(items)
     }
 }
 
@@ -554,25 +556,13 @@ impl ChatStore for DynamoStore {
             condition.push_str(" AND begins_with(PrincipalSK, :prefix)");
             query = query.expression_attribute_values(":prefix", s(prefix));
         }
-        let mut connections = Vec::new();
-        let mut start = None;
-        loop {
-            let output = query
-                .clone()
-                .key_condition_expression(&condition)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in output.items.unwrap_or_default() {
-                connections.push(from_item::<ConnectionItem>(item)?.connection);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
-                return Ok(connections);
-            }
-        }
+        let items = self.query_items(query.key_condition_expression(condition), usize::MAX).await?;
+        let mut connections = items
+            .into_iter()
+            .map(|item| from_item::<ConnectionItem>(item).map(|c| c.connection))
+            .collect::<Result<Vec<_>, _>>()?;
+        connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        Ok(connections)
     }
 
     async fn mark_receipt(
