@@ -33,6 +33,8 @@ struct State {
     init_error: Mutex<Option<Value>>,
     queued: Notify,
     answered: Notify,
+    /// Set when the function first asks for an event: its initialisation is done.
+    first_poll: Mutex<Option<std::time::Instant>>,
 }
 
 pub struct RuntimeApi {
@@ -83,6 +85,11 @@ impl RuntimeApi {
         id
     }
 
+    /// When the function first asked for an event, if it has.
+    pub fn first_poll(&self) -> Option<std::time::Instant> {
+        *self.state.first_poll.lock().unwrap()
+    }
+
     /// Waits for the function's answer to the event `id`.
     pub async fn outcome(&self, id: &str) -> Outcome {
         let wait = async {
@@ -120,6 +127,7 @@ async fn route(state: &State, request: Request<Incoming>) -> Response<Full<Bytes
     let segments: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         (Method::GET, ["invocation", "next"]) => {
+            state.first_poll.lock().unwrap().get_or_insert_with(std::time::Instant::now);
             let (id, event) = loop {
                 let queued = state.queued.notified();
                 if let Some(next) = state.pending.lock().unwrap().pop_front() {

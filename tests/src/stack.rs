@@ -37,9 +37,13 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
 
 /// A binary of this workspace, built by the test command before the tests run.
 pub fn binary(name: &str) -> PathBuf {
-    let test_exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let path = test_exe.parent().and_then(|deps| deps.parent()).expect("target dir").join(name);
+    let exe = std::env::current_exe().expect("own path");
+    // A test runs as target/<profile>/deps/<test>, a tool as target/<profile>/<tool>.
+    let mut dir = exe.parent().expect("target dir");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("profile dir");
+    }
+    let path = dir.join(name);
     assert!(
         path.exists(),
         "{} is not built; build the binaries first (`cargo build --workspace --bins`, as the test command does)",
