@@ -19,6 +19,29 @@ use tokio::sync::Notify;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
+/// The function binary `function` as Lambda starts it: pointed at `api`, with the
+/// environment the template gives it, storing in `table` on DynamoDB Local. Killed when
+/// dropped.
+pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(crate::stack::binary(function));
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_ENDPOINT_URL_DYNAMODB", crate::stack::dynamodb().endpoint())
+        .env("TABLE_NAME", table)
+        .env("PROJECT_KEY", "example-project-key")
+        .kill_on_drop(true);
+    command
+}
+
 /// What the function posted back for one event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

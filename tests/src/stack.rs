@@ -51,3 +51,10 @@ pub fn binary(name: &str) -> PathBuf {
     );
     path
 }
+
+/// The recorded API Gateway event of `function`, from `events/`.
+pub fn recorded_event(function: &str) -> serde_json::Value {
+    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -5,17 +5,11 @@
 use std::process::Stdio;
 
 use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
-use e2e::runtime_api::{Outcome, RuntimeApi};
-use e2e::stack::{binary, dynamodb, fresh_table};
+use e2e::runtime_api::{Outcome, RuntimeApi, function_command};
+use e2e::stack::{dynamodb, fresh_table, recorded_event};
 use serde_json::{Value, json};
 use shared::storage::{ChatStore, DynamoStore};
 use tokio::io::AsyncReadExt;
-use tokio::process::Command;
-
-fn recorded_event(function: &str) -> Value {
-    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn with_token(mut event: Value, token: Option<&str>) -> Value {
     let headers = event["headers"].as_object_mut().unwrap();
@@ -37,24 +31,8 @@ fn with_session_id(mut event: Value, session_id: &str) -> Value {
 async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, Value)>, Vec<Value>) {
     let api = RuntimeApi::start().await;
     let ids: Vec<String> = events.into_iter().map(|event| api.queue(event)).collect();
-    let mut child = Command::new(binary(function))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", function)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb().endpoint())
-        .env("TABLE_NAME", table)
-        .env("PROJECT_KEY", "example-project-key")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the function binary starts");
+    let mut child =
+        function_command(function, &api, table).stdout(Stdio::piped()).spawn().expect("the function binary starts");
     let mut responses = Vec::new();
     for id in &ids {
         match api.outcome(id).await {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
-use e2e::runtime_api::RuntimeApi;
-use e2e::stack::{binary, dynamodb, fresh_table};
+use e2e::runtime_api::{RuntimeApi, function_command};
+use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::storage::DynamoStore;
 
@@ -29,22 +29,9 @@ async fn cold_start(function: &str, table: &str, event: Value) -> (Duration, Dur
     let api = RuntimeApi::start().await;
     let id = api.queue(event);
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary(function))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", function)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb().endpoint())
-        .env("TABLE_NAME", table)
+    let mut child = function_command(function, &api, table)
         .env("LOG_LEVEL", "warn")
         .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .expect("the function starts");
     api.outcome(&id).await;
@@ -55,8 +42,7 @@ async fn cold_start(function: &str, table: &str, event: Value) -> (Duration, Dur
 }
 
 fn recorded_event(function: &str, token: &str) -> Value {
-    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
-    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut event = e2e::stack::recorded_event(function);
     event["headers"]["authorization"] = json!(format!("Token {token}"));
     event
 }
