@@ -25,11 +25,6 @@ impl TokenHash {
         TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
     }
 
-    /// For a hash read back from storage.
-    pub fn from_hex(hex: String) -> Self {
-        TokenHash(hex)
-    }
-
     pub fn as_hex(&self) -> &str {
         &self.0
     }

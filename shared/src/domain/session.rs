@@ -185,10 +185,6 @@ impl Session {
         Session { status, admin_id, ..Session::new(1, store, Timestamp::now()) }
     }
 
-    pub fn store_id(&self) -> StoreId {
-        self.store.id
-    }
-
     pub fn message_count(&self) -> u64 {
         self.store_message_count + self.admin_message_count
     }

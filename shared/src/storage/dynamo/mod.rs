@@ -142,10 +142,6 @@ impl DynamoStore {
         &self.client
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     async fn put(&self, item: Item) -> StorageResult<()> {
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(unavailable)?;
         Ok(())
