@@ -121,15 +121,21 @@ pub fn query_number(
 /// Request bodies larger than this are refused (a message is at most a few KB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The JSON body as `T`; a problem is a 400 that names the field, or a 413.
+/// The JSON body as `T`: one JSON object and nothing after it. A problem is a 400 that
+/// names it (or the field), or a 413. An empty body is an empty object.
 pub fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, ChatError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ChatError::PayloadTooLarge);
     }
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    // Derived deserializers also take a JSON array for a struct (fields by position), so
+    // the shape is checked before the fields are.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ChatError::bad_request("Request body must be a JSON object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -144,7 +150,11 @@ pub fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T,
         } else {
             ChatError::bad_request(format!("{path}: {problem}"))
         }
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| ChatError::bad_request("Request body must be one JSON object with nothing after it"))?;
+    Ok(value)
 }
 
 /// 201 with a message just stored, 200 with the original for a repeated `client_message_id`.
@@ -174,4 +184,34 @@ pub async fn admin_lifecycle(
     let target = crate::chat::Target::Session(body.session_id);
     let session = crate::chat::change_lifecycle(app, crate::domain::Actor::Admin(admin), target, action).await?;
     Ok(session.summary(crate::domain::SenderType::Admin))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Content {
+        #[allow(dead_code)]
+        content: String,
+    }
+
+    fn body_of(text: &str) -> Result<Content, ChatError> {
+        json_body(&Request::new(Body::from(text)))
+    }
+
+    #[test]
+    fn a_body_is_one_json_object() {
+        assert!(body_of(r#" {"content": "x"} "#).is_ok());
+        let not_an_object = ChatError::bad_request("Request body must be a JSON object");
+        for text in [r#"["hello"]"#, "[661]", r#""x""#, "42", "null"] {
+            assert_eq!(body_of(text).unwrap_err(), not_an_object, "{text}");
+        }
+        let trailing = ChatError::bad_request("Request body must be one JSON object with nothing after it");
+        for text in [r#"{"content": "x"} GARBAGE"#, r#"{"content": "x"}{"content": "y"}"#, r#"{"content":"x"} 1"#] {
+            assert_eq!(body_of(text).unwrap_err(), trailing, "{text}");
+        }
+        assert_eq!(body_of(r#"{"content": "#).unwrap_err(), ChatError::bad_request("Request body is not valid JSON"));
+        assert_eq!(body_of("{}").unwrap_err(), ChatError::bad_request("Invalid request body: missing field `content`"));
+    }
 }
