@@ -123,7 +123,7 @@ pub struct SessionView {
 }
 
 /// A session in list views and lifecycle answers: no messages, but counts, the newest
-/// message and tags.
+/// message and, for admins, tags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
     #[serde(flatten)]
@@ -132,7 +132,9 @@ pub struct SessionSummary {
     /// Messages from the other party the viewer has not read.
     pub unread_count: u64,
     pub last_message: Option<MessageView>,
-    pub tags: Vec<String>,
+    /// Internal to the support team: present in admin-facing views only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
     pub rating: Option<u8>,
     pub feedback: Option<String>,
 }
@@ -262,14 +264,15 @@ impl Session {
         }
     }
 
-    /// The list view of this session as `viewer` sees it.
+    /// The list view of this session as `viewer` sees it: its own unread count, and tags
+    /// only for admins.
     pub fn summary(&self, viewer: SenderType) -> SessionSummary {
         SessionSummary {
             head: self.head(),
             message_count: self.message_count(),
             unread_count: self.unread_by(viewer),
             last_message: self.last_message.as_ref().map(|m| self.message_view(m)),
-            tags: self.tags.clone(),
+            tags: (viewer == SenderType::Admin).then(|| self.tags.clone()),
             rating: self.rating,
             feedback: self.feedback.clone(),
         }
@@ -307,6 +310,18 @@ mod tests {
         for (holder, status, viewer, outcome) in cases {
             assert_eq!(session(holder, status).may_view(viewer), outcome, "{holder:?} {status:?} {viewer:?}");
         }
+    }
+
+    #[test]
+    fn tags_are_for_admins_only() {
+        let mut s = session(Some(2), SessionStatus::Claimed);
+        s.tags = vec!["vip".into()];
+        assert_eq!(s.summary(SenderType::Admin).tags, Some(vec!["vip".to_owned()]));
+        assert_eq!(s.summary(SenderType::Store).tags, None);
+        let for_store = serde_json::to_value(s.summary(SenderType::Store)).unwrap();
+        assert!(for_store.get("tags").is_none(), "{for_store}");
+        let for_admin = serde_json::to_value(Session::sample(SessionStatus::Open, None).summary(SenderType::Admin));
+        assert_eq!(for_admin.unwrap()["tags"], serde_json::json!([]));
     }
 
     #[test]
