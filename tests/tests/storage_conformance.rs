@@ -175,6 +175,68 @@ async fn a_client_message_id_is_stored_once(store: Store) {
     assert_eq!(page.session.message_count(), 1);
 }
 
+async fn a_client_message_id_is_per_sender(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let with_id = |sender_type, sender_id, content: &str| NewMessage {
+        sender_id,
+        client_message_id: Some("x".into()),
+        ..text(sender_type, content)
+    };
+    let from_store = appended(&store, &session, with_id(SenderType::Store, TECH_STORE, "from the store")).await;
+    // The same value from the admin, then from another admin, is a message of each.
+    let from_sarah = appended(&store, &session, with_id(SenderType::Admin, SARAH, "from Sarah")).await;
+    let from_omar = appended(&store, &session, with_id(SenderType::Admin, OMAR, "from Omar")).await;
+    assert_eq!(
+        append(&store, &session, with_id(SenderType::Admin, SARAH, "again")).await,
+        AppendOutcome::Duplicate(from_sarah.clone())
+    );
+    assert_eq!(
+        append(&store, &session, with_id(SenderType::Store, TECH_STORE, "again")).await,
+        AppendOutcome::Duplicate(from_store.clone())
+    );
+    let page = store.session_page(session.id, 200).await.unwrap().unwrap();
+    assert_eq!(page.messages, vec![from_store, from_sarah, from_omar]);
+    assert_eq!(page.session.message_count(), 3);
+}
+
+/// A change dated before the session's last message (another writer's clock is ahead).
+async fn nothing_is_dated_before_the_last_message(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let (now, later) = (Timestamp::now(), Timestamp::now().plus_seconds(10));
+    let at = |session: &Session, message: NewMessage, now: Timestamp| {
+        let (store, session) = (store.clone(), session.clone());
+        async move {
+            let id = store.next_message_id().await.unwrap();
+            match store.append_message(session.id, AppendGuard::NotClosed, id, message, now).await.unwrap() {
+                AppendOutcome::Appended(message) => message,
+                other => panic!("expected the message to be stored, got {other:?}"),
+            }
+        }
+    };
+    let first = at(&session, text(SenderType::Store, "from a clock ahead"), later).await;
+    let second = at(&session, text(SenderType::Store, "from a clock behind"), now).await;
+    assert!(second.id > first.id && second.created >= first.created, "{first:?} then {second:?}");
+    let current = store.session(session.id).await.unwrap().unwrap();
+    assert_eq!(current.last_message_at, later);
+
+    // A close decided at `now` is dated after the message.
+    let closed = match store.change_lifecycle(&current, SessionStatus::Closed, None, now).await {
+        Ok(WriteOutcome::Written(closed)) => closed,
+        other => panic!("close failed: {other:?}"),
+    };
+    assert_eq!((closed.closed_at, closed.updated), (Some(later), later));
+    assert_eq!(store.session(session.id).await.unwrap().unwrap().closed_at, Some(later));
+
+    // A store's close from its pointer is dated after its last message too.
+    let session = open_session(&store).await;
+    let last = at(&session, text(SenderType::Store, "ahead again"), later.plus_seconds(5)).await;
+    let closed = store.close_active_session(TECH_STORE, now).await.unwrap().unwrap();
+    assert_eq!(closed.closed_at, last.created);
+    assert_eq!(store.session(session.id).await.unwrap().unwrap().closed_at, Some(last.created));
+}
+
 async fn writes_are_conditional_on_the_lifecycle_seen(store: Store) {
     let store = store_with_tech_store(store).await;
     let seen = open_session(&store).await;
@@ -592,6 +654,8 @@ conformance!(
     ids_increase_in_commit_order_under_concurrency,
     messages_after_pages,
     a_client_message_id_is_stored_once,
+    a_client_message_id_is_per_sender,
+    nothing_is_dated_before_the_last_message,
     writes_are_conditional_on_the_lifecycle_seen,
     twenty_concurrent_claims_have_one_winner,
     closing_frees_the_stores_active_slot,

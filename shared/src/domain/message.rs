@@ -36,7 +36,7 @@ pub struct NewMessage {
     pub content: String,
     pub attachment_url: String,
     pub attachment_type: String,
-    /// Makes a send idempotent within its session.
+    /// Makes a send idempotent within its session, for its sender.
     pub client_message_id: Option<String>,
 }
 
@@ -70,6 +70,17 @@ pub struct MessageView {
 }
 
 impl NewMessage {
+    /// What a repeated send is recognised by within its session: the `client_message_id`
+    /// of this sender. The other party (or another admin) may use the same value for a
+    /// message of its own.
+    pub fn idempotency_key(&self) -> Option<String> {
+        let party = match self.sender_type {
+            SenderType::Store => "store",
+            SenderType::Admin => "admin",
+        };
+        self.client_message_id.as_ref().map(|id| format!("{party}#{}#{id}", self.sender_id))
+    }
+
     /// The message as stored with `id` in `session_id`, committed at `created`.
     pub fn stored(&self, id: MessageId, session_id: SessionId, created: Timestamp) -> Message {
         Message {

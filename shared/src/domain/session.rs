@@ -187,6 +187,13 @@ impl Session {
         Session { status, admin_id, ..Session::new(1, store, Timestamp::now()) }
     }
 
+    /// When a change of this session made at `now` is dated: never before its last
+    /// message, so that a message that committed before the change cannot look as if it came
+    /// after it, whatever the clocks of the writers say.
+    pub fn time_of_change(&self, now: Timestamp) -> Timestamp {
+        now.max(self.last_message_at)
+    }
+
     pub fn message_count(&self) -> u64 {
         self.store_message_count + self.admin_message_count
     }

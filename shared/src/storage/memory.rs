@@ -38,6 +38,7 @@ struct State {
 struct SessionData {
     session: Session,
     messages: BTreeMap<MessageId, Message>,
+    /// By [`NewMessage::idempotency_key`].
     by_client_id: HashMap<String, MessageId>,
 }
 
@@ -215,7 +216,8 @@ impl ChatStore for MemoryStore {
         // Ids handed out are never reused, so a fresh one is above every committed id.
         let fresh_id = state.last_message_id + 1;
         let data = state.session_mut(session_id)?;
-        if let Some(existing) = message.client_message_id.as_ref().and_then(|c| data.by_client_id.get(c)) {
+        let idempotency_key = message.idempotency_key();
+        if let Some(existing) = idempotency_key.as_ref().and_then(|key| data.by_client_id.get(key)) {
             return Ok(AppendOutcome::Duplicate(data.messages[existing].clone()));
         }
         let session = &mut data.session;
@@ -226,6 +228,7 @@ impl ChatStore for MemoryStore {
         if !allowed || session.status == SessionStatus::Closed {
             return Ok(AppendOutcome::Stale(Box::new(session.clone())));
         }
+        let now = session.time_of_change(now);
         let id = if id > session.last_message_id { id } else { fresh_id };
         let stored = message.stored(id, session.id, now);
         session.last_message_id = id;
@@ -247,8 +250,8 @@ impl ChatStore for MemoryStore {
                 }
             }
         }
-        if let Some(client_id) = &stored.client_message_id {
-            data.by_client_id.insert(client_id.clone(), id);
+        if let Some(key) = idempotency_key {
+            data.by_client_id.insert(key, id);
         }
         data.messages.insert(id, stored.clone());
         state.last_message_id = state.last_message_id.max(id);
@@ -262,12 +265,12 @@ impl ChatStore for MemoryStore {
         admin_id: Option<AdminId>,
         now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
-        let changed = seen.with_lifecycle(status, admin_id, now);
         let mut state = self.state();
         let session = &mut state.session_mut(seen.id)?.session;
         if session.revision != seen.revision {
             return Ok(WriteOutcome::Stale(session.clone()));
         }
+        let changed = seen.with_lifecycle(status, admin_id, session.time_of_change(now));
         session.status = changed.status;
         session.admin_id = changed.admin_id;
         session.updated = changed.updated;
@@ -308,6 +311,7 @@ impl ChatStore for MemoryStore {
             return Ok(None);
         };
         let session = &mut state.session_mut(id)?.session;
+        let now = session.time_of_change(now);
         *session = session.with_lifecycle(SessionStatus::Closed, session.admin_id, now);
         Ok(Some(ClosedSession { id, status: session.status, admin_id: session.admin_id, closed_at: now }))
     }

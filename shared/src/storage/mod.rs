@@ -207,7 +207,8 @@ pub trait ChatStore: Send + Sync + 'static {
     /// is decided, so that both happen in one round trip; unused ids are simply skipped.
     async fn next_message_id(&self) -> StorageResult<MessageId>;
     /// Appends `message` to `session` under `guard`, with `id` or, if a greater id has
-    /// committed there meanwhile, a fresh one.
+    /// committed there meanwhile, a fresh one; dated `now`, or the session's last message's
+    /// time if that is later ([`Session::time_of_change`]).
     async fn append_message(
         &self,
         session: SessionId,
@@ -219,7 +220,8 @@ pub trait ChatStore: Send + Sync + 'static {
 
     // Changing sessions.
     /// Moves `seen` to `status`/`admin_id` if its revision is still the one the caller
-    /// read. Closing releases the store's active slot in the same write.
+    /// read, dated `now` or the session's last message's time if that is later. Closing
+    /// releases the store's active slot in the same write.
     async fn change_lifecycle(
         &self,
         seen: &Session,
@@ -235,7 +237,8 @@ pub trait ChatStore: Send + Sync + 'static {
     /// other connections.
     async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>>;
 
-    /// Closes the store's active session, if it has one, releasing its active slot.
+    /// Closes the store's active session, if it has one, releasing its active slot; dated
+    /// `now`, or the session's last message's time if that is later.
     async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>>;
     /// Raises `reader`'s delivered or read mark on the other party's messages to `up_to`
     /// (or the session's last message, if lower); a mark never moves back. Returns the

@@ -34,8 +34,9 @@ pub(super) fn session_pk(id: SessionId) -> String {
 pub(super) fn message_sk(id: MessageId) -> String {
     format!("MSG#{id:020}")
 }
-pub(super) fn client_sk(client_message_id: &str) -> String {
-    format!("CLIENT#{client_message_id}")
+/// `key` is the message's [`crate::domain::NewMessage::idempotency_key`].
+pub(super) fn client_sk(key: &str) -> String {
+    format!("CLIENT#{key}")
 }
 pub(super) fn store_pk(id: StoreId) -> String {
     format!("STORE#{id}")

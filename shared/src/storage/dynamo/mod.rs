@@ -8,7 +8,7 @@
 //! | token | `TOKEN#<sha256 hex>` | `TOKEN` |
 //! | session | `SESSION#<id>` | `SESSION` |
 //! | message | `SESSION#<id>` | `MSG#<20-digit id>` |
-//! | client message id | `SESSION#<id>` | `CLIENT#<client_message_id>` |
+//! | client message id | `SESSION#<id>` | `CLIENT#<store or admin>#<sender id>#<client_message_id>` |
 //! | id counters | `COUNTER` | `SESSION_ID`, `MESSAGE_ID` |
 //! | list counts | `COUNTS` | `OPEN`, `ADMIN#<id>#claimed`, `ADMIN#<id>#closed` |
 //!

@@ -173,7 +173,7 @@ impl DynamoStore {
         guard: AppendGuard<'_>,
         mut id: MessageId,
         message: NewMessage,
-        now: Timestamp,
+        mut now: Timestamp,
     ) -> StorageResult<AppendOutcome> {
         let (count, last_of_party) = match message.sender_type {
             SenderType::Store => ("store_message_count", "last_store_message_id"),
@@ -197,6 +197,7 @@ impl DynamoStore {
                 .set("last_message", to_attribute(&stored)?)
                 .add(count, n(1))
                 .require("#status <> {}", s(status_name(SessionStatus::Closed)))
+                .require("last_message_at <= {}", s(now.to_string()))
                 // Ids come from one counter, so this turns "fresh" into "above the
                 // session's last" at commit: ids increase in commit order.
                 .require("last_message_id < {}", n(id));
@@ -216,8 +217,8 @@ impl DynamoStore {
                 update.in_transaction(self, session_id),
                 self.put_new(to_item(&MessageItem::new(stored.clone()))?),
             ];
-            if let Some(client_id) = &message.client_message_id {
-                let item = ClientIdItem { pk: session_pk(session_id), sk: client_sk(client_id), message_id: id };
+            if let Some(key) = message.idempotency_key() {
+                let item = ClientIdItem { pk: session_pk(session_id), sk: client_sk(&key), message_id: id };
                 items.push(self.put_new(to_item(&item)?));
             }
             let reasons = match self.transact(items).await {
@@ -247,6 +248,8 @@ impl DynamoStore {
                 }
                 // The store's waiting changed meanwhile: answer the waiting as it is.
                 awaiting = current.awaiting_reply_since;
+                // A message dated later (another writer's clock) committed first.
+                now = current.time_of_change(now);
                 continue;
             }
             // Another transaction on the same items.
@@ -264,26 +267,37 @@ impl DynamoStore {
         seen: &Session,
         status: SessionStatus,
         admin_id: Option<AdminId>,
-        now: Timestamp,
+        mut now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
-        let next = seen.with_lifecycle(status, admin_id, now);
-        let update = SessionUpdate::new()
-            .set("#status", s(status_name(status)))
-            .set("admin_id", to_attribute(&admin_id)?)
-            .set("updated", s(now.to_string()))
-            .set("closed_at", to_attribute(&next.closed_at)?)
-            .add("revision", n(1))
-            .require("revision = {}", n(seen.revision));
-        let mut items = vec![with_index_keys(update, status, admin_id).in_transaction(self, seen.id)];
-        // The list counts move with the session, tags and all.
-        if let Some(from) = Bucket::of(seen.status, seen.admin_id) {
-            items.push(self.count(&from, -1, Counted::Session(&seen.tags)));
+        for _ in 0..MAX_ATTEMPTS {
+            let next = seen.with_lifecycle(status, admin_id, now);
+            let update = SessionUpdate::new()
+                .set("#status", s(status_name(status)))
+                .set("admin_id", to_attribute(&admin_id)?)
+                .set("updated", s(now.to_string()))
+                .set("closed_at", to_attribute(&next.closed_at)?)
+                .add("revision", n(1))
+                .require("revision = {}", n(seen.revision))
+                .require("last_message_at <= {}", s(now.to_string()));
+            let mut items = vec![with_index_keys(update, status, admin_id).in_transaction(self, seen.id)];
+            // The list counts move with the session, tags and all.
+            if let Some(from) = Bucket::of(seen.status, seen.admin_id) {
+                items.push(self.count(&from, -1, Counted::Session(&seen.tags)));
+            }
+            if let Some(to) = Bucket::of(status, admin_id) {
+                items.push(self.count(&to, 1, Counted::Session(&seen.tags)));
+            }
+            items.push(self.sync_pointer(&next)?);
+            match self.conditional(seen, items, next).await? {
+                // Unchanged but for a message dated after `now` (another writer's clock):
+                // the change comes after it.
+                WriteOutcome::Stale(current) if current.revision == seen.revision => {
+                    now = current.time_of_change(now);
+                }
+                outcome => return Ok(outcome),
+            }
         }
-        if let Some(to) = Bucket::of(status, admin_id) {
-            items.push(self.count(&to, 1, Counted::Session(&seen.tags)));
-        }
-        items.push(self.sync_pointer(&next)?);
-        self.conditional(seen, items, next).await
+        Err(StorageError::Unavailable(format!("session {}: too much contention", seen.id)))
     }
 
     /// Commits `items`, whose first is the conditional session update; a failed condition
@@ -435,7 +449,11 @@ impl DynamoStore {
     }
 
     /// Closes a store's active session from its pointer alone: one read, one transaction.
-    pub(super) async fn close_active(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {
+    pub(super) async fn close_active(
+        &self,
+        store: StoreId,
+        mut now: Timestamp,
+    ) -> StorageResult<Option<ClosedSession>> {
         for attempt in 0..MAX_ATTEMPTS {
             let Some(pointer) = self.get(store_pk(store), ACTIVE_SK).await? else {
                 return Ok(None);
@@ -453,7 +471,8 @@ impl DynamoStore {
                 .set("closed_at", s(now.to_string()))
                 .add("revision", n(1))
                 .remove("QueuePK")
-                .require("revision = {}", n(pointer.revision));
+                .require("revision = {}", n(pointer.revision))
+                .require("last_message_at <= {}", s(now.to_string()));
             let release = Delete::builder()
                 .table_name(&self.table)
                 .key("PK", s(store_pk(store)))
@@ -476,8 +495,14 @@ impl DynamoStore {
             match self.transact(items).await {
                 Ok(()) => return Ok(Some(closed)),
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
-                // Changed since the pointer was read (claimed, tagged, closed): read again.
-                Err(TransactionFailure::Cancelled(_)) => back_off(attempt).await,
+                // Changed since the pointer was read (claimed, tagged, closed), or a message
+                // dated after `now` (another writer's clock) committed first: read again.
+                Err(TransactionFailure::Cancelled(reasons)) => {
+                    if let Some(current) = reasons.into_iter().next().filter(|r| failed_condition(Some(r))) {
+                        now = current_session(pointer.session_id, current.item)?.time_of_change(now);
+                    }
+                    back_off(attempt).await
+                }
             }
         }
         Err(StorageError::Unavailable(format!("store {store}: too much contention closing its session")))
