@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
-
 use crate::auth::Authenticator;
 use crate::config::{Config, ConfigError};
 use crate::push::{ApiGatewayPush, Live, NoPush, Push};
@@ -27,11 +25,12 @@ impl App {
     }
 
     /// The deployed wiring: DynamoDB, and the WebSocket API's `@connections` endpoint when
-    /// `WEBSOCKET_ENDPOINT` names one, with the SDK's default credentials and region. Builds
-    /// clients only; the first network call happens in the first invocation.
+    /// `WEBSOCKET_ENDPOINT` names one, with the SDK's default credentials and region and the
+    /// timeouts of [`crate::deadline`]. Builds clients only; the first network call happens
+    /// in the first invocation.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let sdk = crate::deadline::aws_config_loader().load().await;
         let store = Arc::new(DynamoStore::new(DynamoStore::client(&sdk), &config.table_name));
         let push: Arc<dyn Push> = match &config.websocket_endpoint {
             Some(endpoint) => Arc::new(ApiGatewayPush::new(&sdk, endpoint)),

@@ -119,6 +119,20 @@ pub enum Family {
 }
 
 impl Family {
+    /// The family of an HTTP route key (`POST /v1/chat/store/messages/`); `None` for the
+    /// WebSocket routes.
+    pub fn of_route(route_key: &str) -> Option<Family> {
+        let path = route_key.split_once(' ').map_or(route_key, |(_, path)| path);
+        [
+            ("/v1/chat/store/", Family::Store),
+            ("/v1/chat/admin/", Family::Admin),
+            ("/conversation/", Family::Selise),
+            ("/api/v1/Agents/", Family::SuperOffice),
+        ]
+        .into_iter()
+        .find_map(|(prefix, family)| path.starts_with(prefix).then_some(family))
+    }
+
     pub fn error_body(self, error: &ChatError) -> Value {
         let message = error.to_string();
         match self {
@@ -149,6 +163,16 @@ mod tests {
             json!({"success": false, "message": "Unauthorized"})
         );
         assert_eq!(Family::Admin.error_body(&ChatError::Unauthorized), json!({"error": "Unauthorized"}));
+    }
+
+    #[test]
+    fn families_by_route() {
+        assert_eq!(Family::of_route("POST /v1/chat/store/messages/"), Some(Family::Store));
+        assert_eq!(Family::of_route("GET /v1/chat/admin/session/"), Some(Family::Admin));
+        assert_eq!(Family::of_route("POST /conversation/sessions"), Some(Family::Selise));
+        assert_eq!(Family::of_route("POST /api/v1/Agents/Chat/GetChatMessages"), Some(Family::SuperOffice));
+        assert_eq!(Family::of_route("send_message"), None);
+        assert_eq!(Family::of_route("$connect"), None);
     }
 
     #[test]

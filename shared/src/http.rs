@@ -13,13 +13,14 @@ use serde::Serialize;
 
 use crate::auth::{Schemes, token_from_header};
 use crate::domain::{AdminId, Principal, StoreId};
-use crate::{App, ChatError, Family, telemetry};
+use crate::{App, ChatError, Family, deadline, telemetry};
 
 /// A route handler as the local gateway holds it: the same function the Lambda's `main` runs.
 pub type HttpHandler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
 
-/// Runs one invocation of `handler` and logs its route, status, latency and DynamoDB calls.
-/// Never fails: every error has become a response in the family's shape by now.
+/// Runs one invocation of `handler` within the deadline of [`crate::deadline`] and logs its
+/// route, status, latency and DynamoDB calls. Never fails: every error has become a
+/// response in the family's shape by now.
 pub async fn serve<'a, F, Fut>(app: &'a App, request: Request, handler: F) -> Result<Response<Body>, lambda_http::Error>
 where
     F: FnOnce(&'a App, Request) -> Fut,
@@ -28,7 +29,15 @@ where
     let started = Instant::now();
     // The route key, not the raw path: paths may carry ids and query strings may carry tokens.
     let route = route_key(&request);
-    let (response, calls) = telemetry::count_calls(handler(app, request)).await;
+    let connection = connection_id(&request);
+    let (response, calls) = telemetry::count_calls(deadline::within_deadline(handler(app, request))).await;
+    let response = match response {
+        Some(response) => response,
+        None => {
+            tracing::error!(route, "the invocation ran out of time");
+            past_deadline(app, &route, connection).await
+        }
+    };
     tracing::info!(
         route,
         status = response.status().as_u16(),
@@ -40,6 +49,30 @@ where
         "invocation"
     );
     Ok(response)
+}
+
+/// The answer of an invocation that ran out of time: the family's 503 to an HTTP request,
+/// an `error` event to the WebSocket connection whose frame it was.
+async fn past_deadline(app: &App, route: &str, connection: Option<String>) -> Response<Body> {
+    let error = ChatError::Unavailable;
+    match (Family::of_route(route), connection) {
+        (Some(family), _) => json(error.status(), &family.error_body(&error)),
+        (None, Some(connection)) if route != "$connect" => {
+            let event = crate::push::ServerEvent::Error { error: error.to_string() };
+            app.live.reply(&connection, &event).await;
+            json(StatusCode::OK, &serde_json::json!({}))
+        }
+        // A refused upgrade, as API Gateway words its own 503.
+        (None, _) => json(error.status(), &serde_json::json!({ "message": "Service Unavailable" })),
+    }
+}
+
+/// The WebSocket connection an event came from.
+pub fn connection_id(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::WebSocket(context)) => context.connection_id.clone(),
+        _ => None,
+    }
 }
 
 fn route_key(request: &Request) -> String {

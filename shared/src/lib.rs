@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -53,6 +53,8 @@ impl ApiGatewayPush {
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .timeout_config(crate::deadline::timeouts())
+            .retry_config(crate::deadline::retries())
             .build();
         ApiGatewayPush { client: Client::from_conf(config) }
     }

@@ -3,7 +3,6 @@
 
 use http::StatusCode;
 use lambda_http::RequestExt;
-use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
 
 use crate::domain::{Connection, Principal};
@@ -11,13 +10,7 @@ use crate::http::{Body, Request, Response, json};
 use crate::push::ServerEvent;
 use crate::{App, ChatError, Timestamp};
 
-/// The connection a WebSocket event came from.
-pub fn connection_id(request: &Request) -> Option<String> {
-    match request.request_context_ref() {
-        Some(RequestContext::WebSocket(context)) => context.connection_id.clone(),
-        _ => None,
-    }
-}
+pub use crate::http::connection_id;
 
 /// The answer to a frame: API Gateway sends nothing back without a route response, so
 /// replies travel through the `@connections` API and this only ends the invocation.

@@ -11,6 +11,8 @@ pub const SARAH: u64 = 2;
 pub const OMAR: u64 = 3;
 /// Twenty more admins, for races.
 pub const CLAIMERS: std::ops::Range<u64> = 100..120;
+/// Eight more stores, each sending into its own session, for load.
+pub const LOAD_STORES: std::ops::Range<u64> = 200..208;
 
 pub fn token_of_store(id: u64) -> String {
     format!("store-{id}-{}", "s".repeat(40))
@@ -38,6 +40,7 @@ pub fn seed() -> SeedFile {
     SeedFile {
         stores: [tech_store(), plain(OTHER_STORE, "Other Store"), plain(QUIET_STORE, "Quiet Store")]
             .into_iter()
+            .chain(LOAD_STORES.map(|id| plain(id, &format!("Load Store {id}"))))
             .map(|profile| SeedStore { token: token_of_store(profile.id), profile })
             .collect(),
         admins: [admin(SARAH, "Sarah"), admin(OMAR, "Omar")]

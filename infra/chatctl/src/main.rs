@@ -120,5 +120,5 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn aws_config_defaults() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    shared::deadline::aws_config_loader().load().await
 }

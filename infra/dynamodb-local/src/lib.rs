@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::Error;
 pub use install::install;
-pub use server::DynamoDbLocal;
+pub use server::{DynamoDbLocal, Frozen};
 
 /// Lets several checkouts, or a CI cache, share one install.
 const CACHE_DIR_ENV: &str = "DYNAMODB_LOCAL_DIR";

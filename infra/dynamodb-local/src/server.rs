@@ -89,6 +89,28 @@ impl DynamoDbLocal {
         self.port
     }
 
+    /// Stops the server's process (`SIGSTOP`) until the returned guard is dropped
+    /// (`SIGCONT`): a dependency that still accepts connections but answers nothing, as a
+    /// stalled one does. For fault tests.
+    pub fn freeze(&self) -> Result<Frozen, Error> {
+        let pid = self.server_pid().ok_or_else(|| Error::Io {
+            context: "finding DynamoDB Local's process".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        })?;
+        signal(pid, "STOP")?;
+        Ok(Frozen { pid })
+    }
+
+    /// The JVM's process id: the wrapper's child that runs `java`.
+    fn server_pid(&self) -> Option<u32> {
+        let wrapper = self.wrapper.id();
+        let children = fs::read_to_string(format!("/proc/{wrapper}/task/{wrapper}/children")).ok()?;
+        children
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .find(|pid: &u32| fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim() == "java"))
+    }
+
     fn spawn(java: &Path, dir: &Path, port: u16, log: &Path) -> Result<Self, Error> {
         let output = File::create(log).map_err(Error::io(format!("creating {}", log.display())))?;
         let errors = output.try_clone().map_err(Error::io(format!("opening {}", log.display())))?;
@@ -157,6 +179,37 @@ impl Drop for DynamoDbLocal {
         // Closing the pipe is what stops the server; the wrapper exits once it is gone.
         drop(self.wrapper.stdin.take());
         let _ = self.wrapper.wait();
+    }
+}
+
+/// A frozen DynamoDB Local; dropping it lets the server run on.
+#[must_use = "the server runs on as soon as this is dropped"]
+#[derive(Debug)]
+pub struct Frozen {
+    pid: u32,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        if let Err(error) = signal(self.pid, "CONT") {
+            eprintln!("could not thaw DynamoDB Local: {error}");
+        }
+    }
+}
+
+fn signal(pid: u32, name: &str) -> Result<(), Error> {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .map_err(Error::io(format!("sending SIG{name} to DynamoDB Local")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Io {
+            context: format!("sending SIG{name} to DynamoDB Local"),
+            source: std::io::Error::other(format!("kill exited with {status}")),
+        })
     }
 }
 

@@ -104,11 +104,14 @@ impl DynamoStore {
     /// updates its one item, so concurrent writers only cancel each other's transactions;
     /// taking turns in-process (a Lambda instance serves one request at a time, the local
     /// gateway many) leaves only other processes to race with.
+    /// The wait is not charged to the invocation's deadline: it is not a dependency's.
     async fn session_turn(&self, session: SessionId) -> tokio::sync::MutexGuard<'_, ()> {
-        self.session_locks[(session % SESSION_LOCK_STRIPES as u64) as usize].lock().await
+        let lock = &self.session_locks[(session % SESSION_LOCK_STRIPES as u64) as usize];
+        crate::deadline::not_counted(lock.lock()).await
     }
 
-    /// A client for the deployed table, counting its calls per invocation.
+    /// A client for the deployed table, counting its calls per invocation. The timeouts and
+    /// retries come with `sdk` ([`crate::deadline::aws_config_loader`]).
     pub fn client(sdk: &aws_config::SdkConfig) -> Client {
         let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(DynamoCallCounter).build();
         Client::from_conf(config)
@@ -122,6 +125,8 @@ impl DynamoStore {
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
+            .timeout_config(crate::deadline::timeouts())
+            .retry_config(crate::deadline::retries())
             .interceptor(DynamoCallCounter)
             .build();
         Client::from_conf(config)
@@ -134,7 +139,7 @@ impl DynamoStore {
         if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
             return Self::local_client(endpoint);
         }
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint).load().await;
+        let sdk = crate::deadline::aws_config_loader().endpoint_url(endpoint).load().await;
         Self::client(&sdk)
     }
 

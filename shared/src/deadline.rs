@@ -1,0 +1,137 @@
+//! How long anything may take, so that a stalled dependency is a quick 503 and never a hang.
+//!
+//! The budget, inside the functions' 10 s `Timeout` (template.yaml), with room for a cold
+//! start and for the answer itself:
+//!
+//! | what | limit | why |
+//! |---|---|---|
+//! | connecting to DynamoDB or `@connections` | 1 s | a TCP and TLS handshake in-region takes milliseconds |
+//! | one attempt of an AWS call | 1 s | DynamoDB answers in milliseconds; a second is a stall, not load |
+//! | one AWS call, retries included | 2 s | standard retries (3 attempts, backoff from 50 ms) fit in it |
+//! | one invocation | 3 s | then the route answers the family's 503 |
+//!
+//! A write that was cut off either committed or did not: each is one conditional
+//! request or transaction (retried transactions carry the SDK's idempotency token), so a
+//! client that retries with the same `client_message_id` finds its message.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use tokio::time::{Instant, sleep_until};
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+pub const MAX_ATTEMPTS: u32 = 3;
+const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+/// How long one invocation may run before it answers 503.
+pub const INVOCATION_DEADLINE: Duration = Duration::from_secs(3);
+
+/// The timeouts of every AWS client.
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The retries of every AWS client.
+pub fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(INITIAL_BACKOFF)
+}
+
+/// The SDK's default configuration (credentials, region) with these timeouts and retries.
+pub fn aws_config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries())
+}
+
+/// The time an invocation spent in [`not_counted`] waits: finished ones, and the one under
+/// way since when.
+#[derive(Default)]
+struct Excused {
+    finished: Duration,
+    waiting_since: Option<Instant>,
+}
+
+impl Excused {
+    fn total(&self, now: Instant) -> Duration {
+        self.finished + self.waiting_since.map_or(Duration::ZERO, |since| now - since)
+    }
+}
+
+tokio::task_local! {
+    static EXCUSED: Arc<Mutex<Excused>>;
+}
+
+fn excused<T>(change: impl FnOnce(&mut Excused) -> T) -> Option<T> {
+    EXCUSED.try_with(|excused| change(&mut excused.lock().unwrap_or_else(|p| p.into_inner()))).ok()
+}
+
+/// Runs `work` within [`INVOCATION_DEADLINE`]: `None` if it ran out of time (and was
+/// dropped). Time spent in [`not_counted`] waits is added to the deadline.
+pub async fn within_deadline<F: Future>(work: F) -> Option<F::Output> {
+    let started = Instant::now();
+    let record = Arc::new(Mutex::new(Excused::default()));
+    let work = EXCUSED.scope(record.clone(), work);
+    tokio::pin!(work);
+    let mut granted = Duration::ZERO;
+    loop {
+        tokio::select! {
+            output = &mut work => return Some(output),
+            _ = sleep_until(started + INVOCATION_DEADLINE + granted) => {
+                let excused = record.lock().unwrap_or_else(|p| p.into_inner()).total(Instant::now());
+                if excused <= granted {
+                    return None;
+                }
+                granted = excused;
+            }
+        }
+    }
+}
+
+/// Awaits `wait` without charging it to the invocation's deadline. For waiting on other
+/// requests of this process only (the local gateway serves them all in one process; a
+/// Lambda instance serves one at a time and never waits here): never for a dependency.
+pub async fn not_counted<F: Future>(wait: F) -> F::Output {
+    let started = Instant::now();
+    excused(|excused| excused.waiting_since = Some(started));
+    let output = wait.await;
+    excused(|excused| {
+        excused.finished += started.elapsed();
+        excused.waiting_since = None;
+    });
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn work_past_the_deadline_is_dropped() {
+        assert_eq!(within_deadline(async { 7 }).await, Some(7));
+        let slow = tokio::time::sleep(INVOCATION_DEADLINE + Duration::from_millis(1));
+        assert_eq!(within_deadline(slow).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_for_a_turn_is_not_charged() {
+        let turn = Duration::from_secs(5);
+        let work = async {
+            not_counted(tokio::time::sleep(turn)).await;
+            tokio::time::sleep(INVOCATION_DEADLINE - Duration::from_millis(10)).await;
+            "done"
+        };
+        assert_eq!(within_deadline(work).await, Some("done"));
+        let too_slow = async {
+            not_counted(tokio::time::sleep(turn)).await;
+            tokio::time::sleep(INVOCATION_DEADLINE + Duration::from_millis(10)).await;
+        };
+        assert_eq!(within_deadline(too_slow).await, None);
+    }
+}
