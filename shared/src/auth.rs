@@ -2,40 +2,17 @@
 //! resolved to a principal through a short per-instance cache.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::ChatError;
 use crate::domain::Principal;
+pub use crate::domain::TokenHash;
 use crate::storage::ChatStore;
 
 /// How long a resolved token is trusted without asking storage again: a revoked token
 /// stops working within this time.
 pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// The hash of a token, the only form in which a token is stored.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct TokenHash(String);
-
-impl TokenHash {
-    pub fn of(token: &str) -> Self {
-        TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
-    }
-
-    pub fn as_hex(&self) -> &str {
-        &self.0
-    }
-}
-
-// Deliberately short: hashes are not secrets, but nothing gains from a full one in a log.
-impl fmt::Debug for TokenHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenHash({}…)", &self.0[..8.min(self.0.len())])
-    }
-}
 
 /// A new token: 256 bits from the operating system's generator, hex-encoded.
 pub fn generate_token() -> String {
@@ -75,7 +52,12 @@ impl Authenticator {
 
     /// The principal behind `token`; unknown tokens are `Unauthorized`.
     pub async fn principal(&self, token: &str) -> Result<Principal, ChatError> {
-        let hash = TokenHash::of(token);
+        self.principal_of(TokenHash::of(token)).await
+    }
+
+    /// The principal behind the token with this hash (a WebSocket connection's, whose
+    /// frames carry no token); unknown or revoked ones are `Unauthorized`.
+    pub async fn principal_of(&self, hash: TokenHash) -> Result<Principal, ChatError> {
         if let Some(principal) = self.cached(&hash) {
             return Ok(principal);
         }

@@ -40,6 +40,13 @@ impl Config {
     }
 }
 
+/// Whether `endpoint` (a URL) is on this machine: a local stand-in for an AWS service,
+/// which takes fixed dummy credentials instead of the SDK's default chain.
+pub fn is_loopback_endpoint(endpoint: &str) -> bool {
+    let host = endpoint.split("://").nth(1).unwrap_or(endpoint).split(['/', ':']).next().unwrap_or_default();
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +60,13 @@ mod tests {
         assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
         let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
         assert_eq!(config, Config { table_name: "chat".into(), project_key: None, websocket_endpoint: None });
+    }
+
+    #[test]
+    fn loopback_endpoints() {
+        assert!(is_loopback_endpoint("http://127.0.0.1:8000"));
+        assert!(is_loopback_endpoint("http://localhost:3001/local"));
+        assert!(!is_loopback_endpoint("https://abc.execute-api.eu-west-1.amazonaws.com/prod"));
+        assert!(!is_loopback_endpoint("https://dynamodb.us-east-1.amazonaws.com"));
     }
 }

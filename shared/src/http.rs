@@ -45,6 +45,7 @@ where
         dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
+        disconnects = calls.disconnects.load(std::sync::atomic::Ordering::Relaxed),
         dynamodb_actions = calls.actions(),
         "invocation"
     );

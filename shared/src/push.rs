@@ -28,10 +28,12 @@ pub enum PushError {
     Failed(String),
 }
 
-/// Posts data to one connection.
+/// Posts data to one connection, or closes it.
 #[async_trait]
 pub trait Push: Send + Sync {
     async fn post(&self, connection_id: &str, data: &[u8]) -> Result<(), PushError>;
+    /// Closes the connection (its `$disconnect` follows).
+    async fn disconnect(&self, connection_id: &str) -> Result<(), PushError>;
 }
 
 /// The `@connections` API of a WebSocket API stage, through the AWS SDK.
@@ -44,6 +46,15 @@ impl ApiGatewayPush {
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str) -> Self {
         let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk).endpoint_url(endpoint).build();
         ApiGatewayPush { client: Client::from_conf(config) }
+    }
+
+    /// For `endpoint`: the local gateway's ([`Self::local`]) if it is on this machine, else a
+    /// deployed stage's with the SDK's default credentials and region.
+    pub async fn for_endpoint(endpoint: &str) -> Self {
+        if crate::config::is_loopback_endpoint(endpoint) {
+            return Self::local(endpoint);
+        }
+        Self::new(&crate::deadline::aws_config_loader().load().await, endpoint)
     }
 
     /// For the local gateway: fixed region and dummy credentials.
@@ -71,6 +82,15 @@ impl Push for ApiGatewayPush {
             Err(e) => Err(PushError::Failed(DisplayErrorContext(&e).to_string())),
         }
     }
+
+    async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
+        telemetry::record_disconnect();
+        match self.client.delete_connection().connection_id(connection_id).send().await {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_gone_exception() => Err(PushError::Gone),
+            Err(e) => Err(PushError::Failed(DisplayErrorContext(&e).to_string())),
+        }
+    }
 }
 
 /// For deployments and functions without a WebSocket API: nobody is listening.
@@ -79,6 +99,10 @@ pub struct NoPush;
 #[async_trait]
 impl Push for NoPush {
     async fn post(&self, _connection_id: &str, _data: &[u8]) -> Result<(), PushError> {
+        Ok(())
+    }
+
+    async fn disconnect(&self, _connection_id: &str) -> Result<(), PushError> {
         Ok(())
     }
 }
@@ -173,6 +197,16 @@ impl Live {
             }
         }
         reached
+    }
+
+    /// Closes a connection and forgets it. Whether API Gateway still knew it or not, it is
+    /// gone afterwards; any other failure is the caller's to report.
+    pub async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
+        match self.push.disconnect(connection_id).await {
+            Ok(()) | Err(PushError::Gone) => {}
+            Err(error) => return Err(error),
+        }
+        self.store.delete_connection(connection_id).await.map_err(|error| PushError::Failed(error.to_string()))
     }
 
     /// Posts one event to one connection (a reply to that connection alone).

@@ -41,6 +41,8 @@ pub struct Calls {
     pub live_dynamodb: AtomicU32,
     /// Posts to WebSocket connections.
     pub pushes: AtomicU32,
+    /// WebSocket connections closed through the `@connections` API.
+    pub disconnects: AtomicU32,
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
     /// `Query:<index>`): what the function's policy must allow.
     pub dynamodb_actions: Mutex<BTreeSet<String>>,
@@ -74,6 +76,11 @@ pub async fn count_calls<F: Future>(work: F) -> (F::Output, Arc<Calls>) {
 /// Counts one push for the current invocation.
 pub fn record_push() {
     let _ = CALLS.try_with(|calls| calls.pushes.fetch_add(1, Ordering::Relaxed));
+}
+
+/// Counts one closed connection for the current invocation.
+pub fn record_disconnect() {
+    let _ = CALLS.try_with(|calls| calls.disconnects.fetch_add(1, Ordering::Relaxed));
 }
 
 /// An SDK interceptor that adds one to the current invocation's count per request sent.

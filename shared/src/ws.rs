@@ -5,7 +5,7 @@ use http::StatusCode;
 use lambda_http::RequestExt;
 use serde::de::DeserializeOwned;
 
-use crate::domain::{Connection, Principal};
+use crate::domain::{Connection, Principal, TokenHash};
 use crate::http::{Body, Request, Response, json};
 use crate::push::ServerEvent;
 use crate::{App, ChatError, Timestamp};
@@ -28,15 +28,15 @@ pub async fn connect(app: &App, request: &Request) -> Result<(), ChatError> {
         .filter(|token| !token.is_empty())
         .ok_or(ChatError::Unauthorized)?;
     let principal = app.auth.principal(token).await?;
-    app.store.put_connection(&Connection::new(id, principal, Timestamp::now())).await?;
+    app.store.put_connection(&Connection::new(id, principal, TokenHash::of(token), Timestamp::now())).await?;
     Ok(())
 }
 
-/// The principal behind the connection a frame came from (authenticated at `$connect`).
+/// The principal behind the connection a frame came from, while its token is valid.
 pub async fn caller(app: &App, request: &Request) -> Result<(String, Principal), ChatError> {
     let id = connection_id(request).ok_or_else(|| ChatError::bad_request("not a WebSocket event"))?;
-    let connection = app.store.connection(&id).await?.ok_or(ChatError::Unauthorized)?;
-    Ok((id, connection.principal))
+    let principal = crate::chat::connection_principal(app, &id).await?;
+    Ok((id, principal))
 }
 
 /// The frame as `T`; a problem is a 400 that names the field.
@@ -45,7 +45,8 @@ pub fn frame<T: DeserializeOwned>(request: &Request) -> Result<T, ChatError> {
 }
 
 /// Runs a frame's action for the connection it came from; a failure is an `error` event to
-/// that connection alone, which stays usable.
+/// that connection alone, which stays usable, unless its token is no longer valid: then it
+/// is closed after it is told why.
 pub async fn act<F, Fut>(app: &App, request: Request, action: F) -> Response<Body>
 where
     F: FnOnce(Principal, Request) -> Fut,
@@ -57,6 +58,11 @@ where
     };
     if let (Some(connection), Err(error)) = (connection, outcome) {
         app.live.reply(&connection, &ServerEvent::Error { error: error.to_string() }).await;
+        if error == ChatError::Unauthorized
+            && let Err(error) = app.live.disconnect(&connection).await
+        {
+            tracing::warn!(%error, "could not close a connection whose token is no longer valid");
+        }
     }
     done()
 }

@@ -95,6 +95,11 @@ impl Gateway {
         &self.ws_base
     }
 
+    /// The WebSocket API's `@connections` endpoint, e.g. `http://127.0.0.1:PORT/local`.
+    pub fn management_endpoint(&self) -> String {
+        self.ws_base.replacen("ws://", "http://", 1)
+    }
+
     /// Every line printed so far.
     pub fn lines(&self) -> Vec<String> {
         self.output.lines.lock().unwrap().clone()

@@ -79,6 +79,20 @@ impl Client {
         }
     }
 
+    /// How the server closed the connection: its close code, passing over other frames.
+    pub async fn closed_by_server(mut self) -> u16 {
+        loop {
+            let frame =
+                tokio::time::timeout(EVENT_DEADLINE, self.stream.next()).await.expect("the close comes in time");
+            match frame {
+                Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+                Some(Ok(Message::Close(None))) => return 1005,
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended without a close frame: {other:?}"),
+            }
+        }
+    }
+
     /// Drops the connection without a close frame, as a phone going out of range does.
     pub fn vanish(self) {
         drop(self.stream);

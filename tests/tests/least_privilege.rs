@@ -5,14 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::cast::{SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::cast::{QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
 use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 use shared::Timestamp;
-use shared::domain::{Connection, Principal};
+use shared::domain::{Audience, Connection, Principal, TokenHash};
 use shared::storage::{ChatStore, DynamoStore};
 
 /// A policy statement's actions and resources, resources rendered as text
@@ -70,7 +70,8 @@ fn no_wildcards_and_resources_only_of_this_stack() {
             for resource in &statement.resources {
                 assert_ne!(resource, "*", "{package}");
                 let on_table = resource == "GetAtt:ChatTable.Arn" || resource.starts_with("${ChatTable.Arn}/index/");
-                let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/");
+                let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/")
+                    || resource.contains("${WebSocketApi}/${Stage}/DELETE/@connections/");
                 for action in &statement.actions {
                     match action.split_once(':') {
                         Some(("dynamodb", _)) => assert!(on_table, "{package}: {action} on {resource}"),
@@ -86,11 +87,13 @@ fn no_wildcards_and_resources_only_of_this_stack() {
     }
 }
 
-/// What each function did in a run: DynamoDB actions (with indexes) and whether it pushed.
+/// What each function did in a run: DynamoDB actions (with indexes), whether it pushed and
+/// whether it closed a connection.
 #[derive(Default, Debug)]
 struct Use {
     actions: BTreeSet<String>,
     pushed: bool,
+    disconnected: bool,
 }
 
 /// Takes every function, HTTP and WebSocket, down its paths, rare ones included, with
@@ -145,8 +148,28 @@ async fn exercise() -> BTreeMap<String, Use> {
     // Pushes to a connection that went away: every pushing function may have to forget one.
     let table = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     for principal in [Principal::Store(TECH_STORE), Principal::Admin(SARAH)] {
-        let ghost = Connection::new(format!("ghost-{principal:?}"), principal, Timestamp::now());
+        let ghost =
+            Connection::new(format!("ghost-{principal:?}"), principal, TokenHash::of("ghost"), Timestamp::now());
         table.put_connection(&ghost).await.unwrap();
+    }
+    // Frames on connections whose token no longer resolves: each action closes its own.
+    let quiet = token_of_store(QUIET_STORE);
+    let mut revoked = Vec::new();
+    for _ in 0..4 {
+        revoked.push(Client::connect(&gateway, Some(&quiet)).await.unwrap());
+    }
+    for connection in table.connections_of(Audience::Store(QUIET_STORE), Timestamp::now()).await.unwrap() {
+        table.delete_connection(&connection.connection_id).await.unwrap();
+    }
+    let frames = [
+        json!({"action": "send_message", "content": "revoked"}),
+        json!({"action": "typing", "state": "on"}),
+        json!({"action": "mark_read", "up_to_message_id": 1}),
+        json!({"action": "mark_delivered", "up_to_message_id": 1}),
+    ];
+    for (mut client, frame) in revoked.into_iter().zip(frames) {
+        client.send(frame).await;
+        assert_eq!(client.closed_by_server().await, 1000);
     }
     store_ws.close().await;
     admin_ws.drain().await;
@@ -156,14 +179,15 @@ async fn exercise() -> BTreeMap<String, Use> {
         template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.package)).collect();
     package_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.package)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
-    // $disconnect of the closed client is the last invocation; wait for it.
-    gateway.invocation_of("$disconnect", 1);
+    // $disconnect of the closed client is the last invocation (after the four closed ones).
+    gateway.invocation_of("$disconnect", 5);
     for line in gateway.invocations() {
         let package = &package_of[line["route"].as_str().unwrap()];
         let used = uses.entry(package.clone()).or_default();
         let actions = line["dynamodb_actions"].as_str().unwrap();
         used.actions.extend(actions.split_whitespace().map(str::to_owned));
         used.pushed |= line["pushes"].as_u64().unwrap() > 0;
+        used.disconnected |= line["disconnects"].as_u64().unwrap() > 0;
     }
     uses
 }
@@ -217,8 +241,12 @@ async fn each_policy_allows_exactly_what_its_function_does() {
             wrong.push(format!("{package}: index resources {indexes:?}, queries {queried:?}"));
         }
         let manages = statements.iter().any(|s| s.actions.iter().any(|a| a == "execute-api:ManageConnections"));
-        if manages != used.pushed {
+        if manages != (used.pushed || used.disconnected) {
             wrong.push(format!("{package}: ManageConnections {manages}, pushes {}", used.pushed));
+        }
+        let closes = statements.iter().flat_map(|s| s.resources.iter()).any(|r| r.contains("/DELETE/@connections/"));
+        if closes != used.disconnected {
+            wrong.push(format!("{package}: DELETE on @connections {closes}, closes {}", used.disconnected));
         }
     }
     assert!(wrong.is_empty(), "policies that are not least privilege:\n{}", wrong.join("\n"));

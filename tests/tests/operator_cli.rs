@@ -3,15 +3,25 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use e2e::stack::{binary, dynamodb, unique_table_name};
+use e2e::cast::{OTHER_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, get_json};
+use e2e::stack::{binary, dynamodb, fresh_table, unique_table_name};
+use e2e::ws::Client;
+use serde_json::json;
 use shared::auth::TokenHash;
 use shared::domain::Principal;
 use shared::storage::{ChatStore, DynamoStore};
 
 fn chatctl(table: &str, args: &[&str], stdin: &str) -> Output {
+    chatctl_with(table, &[], args, stdin)
+}
+
+/// `chatctl` with `options` before the subcommand and its `args`.
+fn chatctl_with(table: &str, options: &[&str], args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(binary("chatctl"))
         .env_clear()
         .args(["--endpoint", &dynamodb().endpoint(), "--table", table])
+        .args(options)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -54,7 +64,49 @@ async fn creates_the_table_identities_and_tokens() {
     let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("cli-seed")));
     std::fs::write(&seed_path, serde_json::to_string(&e2e::cast::seed()).unwrap()).unwrap();
     let loaded = stdout_of(&chatctl(&table, &["load-seed", seed_path.to_str().unwrap()], ""));
-    assert_eq!(loaded, "loaded 3 stores and 22 admins");
+    assert_eq!(loaded, "loaded 11 stores and 22 admins");
     let token = e2e::cast::token_of_admin(e2e::cast::OMAR);
     assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Admin(e2e::cast::OMAR)));
+}
+
+async fn connect(gateway: &Gateway, token: &str) -> Client {
+    Client::connect(gateway, Some(token)).await.expect("the connection is accepted")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_a_token_closes_the_connections_opened_with_it() {
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb(&table);
+    let token = token_of_store(TECH_STORE);
+    let (revoked, mut other_store, mut admin) = (
+        connect(&gateway, &token).await,
+        connect(&gateway, &token_of_store(OTHER_STORE)).await,
+        connect(&gateway, &token_of_admin(SARAH)).await,
+    );
+    let endpoint = gateway.management_endpoint();
+    let output = chatctl_with(&table, &["--websocket-endpoint", &endpoint], &["revoke-token"], &format!("{token}\n"));
+    assert_eq!(stdout_of(&output), "revoked\nlive connections closed: 1");
+    assert_eq!(revoked.closed_by_server().await, 1000);
+    // Nobody else's connection noticed.
+    assert_eq!(other_store.drain().await, Vec::<serde_json::Value>::new());
+    assert_eq!(admin.drain().await, Vec::<serde_json::Value>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_whose_token_was_revoked_is_refused_at_its_next_frame() {
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb(&table);
+    let token = token_of_store(TECH_STORE);
+    let mut revoked = connect(&gateway, &token).await;
+    // Without the @connections endpoint the connection cannot be closed at once.
+    let output = chatctl(&table, &["revoke-token"], &format!("{token}\n"));
+    assert_eq!(stdout_of(&output), "revoked");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("live connections forgotten: 1"));
+
+    revoked.send(json!({"action": "send_message", "content": "still here?"})).await;
+    assert_eq!(revoked.next_event().await, json!({"type": "error", "error": "Unauthorized"}));
+    assert_eq!(revoked.closed_by_server().await, 1000);
+    // Nothing was sent: the store's first message would have opened its session.
+    let (status, list) = get_json(&gateway.url("/v1/chat/admin/sessions/"), Some(&token_of_admin(SARAH))).await;
+    assert_eq!((status, &list["total_count"]), (200, &json!(0)), "{list}");
 }

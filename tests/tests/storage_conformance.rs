@@ -348,7 +348,7 @@ async fn response_times_are_kept_by_the_writes(store: Store) {
 async fn connections_are_found_by_whose_they_are(store: Store) {
     use shared::domain::{Audience, Connection};
     let now = Timestamp::now();
-    let connect = |id: &str, principal| Connection::new(id.to_owned(), principal, now);
+    let connect = |id: &str, principal| Connection::new(id.to_owned(), principal, TokenHash::of(id), now);
     for connection in [
         connect("s5-a", Principal::Store(TECH_STORE)),
         connect("s5-b", Principal::Store(TECH_STORE)),

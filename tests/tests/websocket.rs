@@ -10,7 +10,7 @@ use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client;
 use serde_json::{Value, json};
 use shared::Timestamp;
-use shared::domain::{Connection, Principal};
+use shared::domain::{Connection, Principal, TokenHash};
 use shared::storage::{ChatStore, DynamoStore};
 
 fn store_token() -> String {
@@ -189,7 +189,12 @@ async fn a_vanished_connection_is_forgotten_on_the_next_push_to_it() {
     let id = claimed_session(&gateway).await;
     let mut store = connect(&gateway, &store_token()).await;
     // A connection that went away without API Gateway telling anyone.
-    let ghost = Connection::new("ghost-connection".into(), Principal::Store(TECH_STORE), Timestamp::now());
+    let ghost = Connection::new(
+        "ghost-connection".into(),
+        Principal::Store(TECH_STORE),
+        TokenHash::of(&store_token()),
+        Timestamp::now(),
+    );
     table.put_connection(&ghost).await.unwrap();
 
     let (status, _) = post_json(
@@ -225,7 +230,7 @@ async fn a_thousand_idle_connections_cost_a_send_nothing() {
     let now = Timestamp::now();
     let others = (0..1000u64).map(|i| {
         let principal = if i % 2 == 0 { Principal::Store(1000 + i) } else { Principal::Admin(1000 + i) };
-        Connection::new(format!("idle-{i}"), principal, now)
+        Connection::new(format!("idle-{i}"), principal, TokenHash::of(&format!("idle-{i}")), now)
     });
     for connection in others {
         table.put_connection(&connection).await.unwrap();

@@ -4,11 +4,16 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use shared::App;
 use shared::auth::{TokenHash, generate_token};
+use shared::chat::{self, Revocation};
+use shared::config::Config;
 use shared::domain::{AdminProfile, Principal, StoreProfile};
 use shared::identities::SeedFile;
+use shared::push::{ApiGatewayPush, NoPush, Push};
 use shared::storage::{ChatStore, DynamoStore};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -22,6 +27,11 @@ struct Cli {
     /// The table, e.g. the stack's `TableName` output.
     #[arg(long, global = true, env = "TABLE_NAME", default_value = shared::config::Config::DEFAULT_TABLE_NAME)]
     table: String,
+    /// The WebSocket API's `@connections` endpoint (the stack's `ConnectionsEndpoint`
+    /// output, or the local gateway's management API), through which `revoke-token` closes
+    /// the token's live connections.
+    #[arg(long, global = true, env = "WEBSOCKET_ENDPOINT")]
+    websocket_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -59,7 +69,8 @@ enum Command {
         #[arg(long)]
         admin: Option<u64>,
     },
-    /// Revoke a token, read from standard input so that it stays out of shell history.
+    /// Revoke a token, read from standard input so that it stays out of shell history, and
+    /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
 }
 
@@ -109,10 +120,28 @@ async fn main() -> Result<(), Error> {
         Command::RevokeToken => {
             let mut token = String::new();
             std::io::stdin().lock().read_line(&mut token)?;
-            let revoked = store.revoke_token(&TokenHash::of(token.trim())).await?;
-            println!("{}", if revoked { "revoked" } else { "no such token" });
-            if !revoked {
+            let push: Arc<dyn Push> = match &cli.websocket_endpoint {
+                Some(endpoint) => Arc::new(ApiGatewayPush::for_endpoint(endpoint).await),
+                None => Arc::new(NoPush),
+            };
+            let config = Config::local(&cli.table, None, cli.websocket_endpoint.clone());
+            let app = App::with_push(Arc::new(store), config, push);
+            let revocation = chat::revoke_token(&app, &TokenHash::of(token.trim())).await?;
+            if !revocation.revoked {
+                println!("no such token");
                 std::process::exit(1);
+            }
+            println!("revoked");
+            match (&cli.websocket_endpoint, revocation) {
+                (Some(_), Revocation { closed, not_closed: 0, .. }) => println!("live connections closed: {closed}"),
+                (Some(_), Revocation { closed, not_closed, .. }) => {
+                    eprintln!("live connections closed: {closed}; not closed: {not_closed}");
+                    std::process::exit(1);
+                }
+                (None, Revocation { closed, .. }) => eprintln!(
+                    "live connections forgotten: {closed}; they get no more events and are closed at \
+                     their next frame (pass --websocket-endpoint to close them now)"
+                ),
             }
         }
     }

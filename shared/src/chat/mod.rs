@@ -3,12 +3,14 @@
 //! conditionally (deciding again when a concurrent change got there first), and tells the
 //! live connections concerned.
 
+mod connections;
 mod events;
 mod lifecycle;
 mod messages;
 mod receipts;
 mod sessions;
 
+pub use connections::{Revocation, connection_principal, revoke_token};
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::principal::{AdminId, Principal, StoreId};
+use super::principal::{AdminId, Principal, StoreId, TokenHash};
 use crate::Timestamp;
 
 pub type ConnectionId = String;
@@ -14,16 +14,20 @@ pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 5 * 60;
 pub struct Connection {
     pub connection_id: ConnectionId,
     pub principal: Principal,
+    /// The token it was opened with: revoking the token closes the connection, and each of
+    /// its frames is refused once the token no longer resolves.
+    pub token_hash: TokenHash,
     pub connected_at: Timestamp,
     /// Unix seconds after which the connection is gone for sure (the table's TTL attribute).
     pub expires_at: i64,
 }
 
 impl Connection {
-    pub fn new(connection_id: ConnectionId, principal: Principal, now: Timestamp) -> Self {
+    pub fn new(connection_id: ConnectionId, principal: Principal, token_hash: TokenHash, now: Timestamp) -> Self {
         Connection {
             connection_id,
             principal,
+            token_hash,
             connected_at: now,
             expires_at: now.unix_seconds() + CONNECTION_LIFETIME_SECONDS,
         }

@@ -11,7 +11,7 @@ mod session;
 pub use connection::{Audience, CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, SenderType};
-pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
+pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
 pub use session::{
     MESSAGE_PAGE_LIMIT, MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionSummary,
     SessionView, ViewDenied,

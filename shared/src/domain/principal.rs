@@ -1,4 +1,7 @@
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 pub type StoreId = u64;
 pub type AdminId = u64;
@@ -29,4 +32,26 @@ pub struct AdminProfile {
     pub name: String,
     #[serde(default)]
     pub email: String,
+}
+
+/// The hash of a token, the only form in which a token is stored.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn of(token: &str) -> Self {
+        TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
+    }
+
+    pub fn as_hex(&self) -> &str {
+        &self.0
+    }
+}
+
+// Deliberately short: hashes are not secrets, but nothing gains from a full one in a log.
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({}…)", &self.0[..8.min(self.0.len())])
+    }
 }

@@ -135,8 +135,7 @@ impl DynamoStore {
     /// A client for `endpoint`: a loopback endpoint is DynamoDB Local ([`Self::local_client`]);
     /// any other is AWS, with the SDK's default credentials and region.
     pub async fn endpoint_client(endpoint: &str) -> Client {
-        let host = endpoint.split("://").nth(1).unwrap_or(endpoint).split(['/', ':']).next().unwrap_or_default();
-        if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()) {
+        if crate::config::is_loopback_endpoint(endpoint) {
             return Self::local_client(endpoint);
         }
         let sdk = crate::deadline::aws_config_loader().endpoint_url(endpoint).load().await;

@@ -1,0 +1,129 @@
+//! Live connections: who is on the other end of one, and revoking a token everywhere it is
+//! in use.
+
+use crate::domain::{Audience, Principal, TokenHash};
+use crate::storage::StorageError;
+use crate::{App, ChatError, Timestamp};
+
+/// The principal behind a connection's frames: the one `$connect` authenticated, for as
+/// long as the token the connection was opened with still resolves (through the same
+/// per-instance cache as HTTP, so a revocation is seen within its lifetime).
+pub async fn connection_principal(app: &App, connection_id: &str) -> Result<Principal, ChatError> {
+    let connection = app.store.connection(connection_id).await?.ok_or(ChatError::Unauthorized)?;
+    match app.auth.principal_of(connection.token_hash).await? {
+        principal if principal == connection.principal => Ok(principal),
+        _ => Err(ChatError::Unauthorized),
+    }
+}
+
+/// What a revocation did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Revocation {
+    /// Whether the token existed.
+    pub revoked: bool,
+    /// Live connections opened with it, now closed.
+    pub closed: usize,
+    /// Live connections opened with it that could not be closed: they are refused at their
+    /// next frame instead.
+    pub not_closed: usize,
+}
+
+/// Revokes a token and closes every live connection opened with it: the token's principal's
+/// connections are one index read, and each of them that carries this token is closed
+/// through the `@connections` API. An operator's action, not a route's: a storage failure
+/// is reported as it is.
+pub async fn revoke_token(app: &App, hash: &TokenHash) -> Result<Revocation, StorageError> {
+    let principal = app.store.principal_for(hash).await?;
+    let revoked = app.store.revoke_token(hash).await?;
+    let Some(principal) = principal else {
+        return Ok(Revocation { revoked, ..Revocation::default() });
+    };
+    let audience = match principal {
+        Principal::Store(id) => Audience::Store(id),
+        Principal::Admin(id) => Audience::Admin(id),
+    };
+    let connections = app.store.connections_of(audience, Timestamp::now()).await?;
+    let mut revocation = Revocation { revoked, ..Revocation::default() };
+    for connection in connections.iter().filter(|c| c.token_hash == *hash) {
+        match app.live.disconnect(&connection.connection_id).await {
+            Ok(()) => revocation.closed += 1,
+            Err(error) => {
+                tracing::warn!(%error, "could not close a connection of a revoked token");
+                revocation.not_closed += 1;
+            }
+        }
+    }
+    Ok(revocation)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::domain::Connection;
+    use crate::push::{Push, PushError};
+    use crate::storage::{ChatStore, MemoryStore};
+
+    /// Remembers which connections were closed.
+    #[derive(Default)]
+    struct Closes(Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl Push for Closes {
+        async fn post(&self, _connection_id: &str, _data: &[u8]) -> Result<(), PushError> {
+            Ok(())
+        }
+
+        async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
+            self.0.lock().unwrap().push(connection_id.to_owned());
+            Ok(())
+        }
+    }
+
+    fn app(store: &Arc<MemoryStore>, closes: &Arc<Closes>) -> App {
+        App::with_push(store.clone(), Config::local("chat", None, None), closes.clone())
+    }
+
+    #[tokio::test]
+    async fn revoking_a_token_closes_its_connections_and_no_others() {
+        let store = Arc::new(MemoryStore::new());
+        let (revoked, kept) = (TokenHash::of("revoked"), TokenHash::of("kept"));
+        store.put_token(&revoked, Principal::Store(5)).await.unwrap();
+        store.put_token(&kept, Principal::Store(5)).await.unwrap();
+        let now = Timestamp::now();
+        for (id, token) in [("tab-1", &revoked), ("tab-2", &revoked), ("phone", &kept)] {
+            store.put_connection(&Connection::new(id.into(), Principal::Store(5), token.clone(), now)).await.unwrap();
+        }
+        let closes = Arc::new(Closes::default());
+        let app = app(&store, &closes);
+
+        let revocation = revoke_token(&app, &revoked).await.unwrap();
+        assert_eq!(revocation, Revocation { revoked: true, closed: 2, not_closed: 0 });
+        assert_eq!(*closes.0.lock().unwrap(), ["tab-1", "tab-2"]);
+        assert_eq!(store.connection("tab-1").await.unwrap(), None);
+        assert_eq!(store.principal_for(&revoked).await.unwrap(), None);
+        assert_eq!(connection_principal(&app, "phone").await, Ok(Principal::Store(5)));
+        assert_eq!(revoke_token(&app, &revoked).await.unwrap(), Revocation::default());
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_refused_once_its_token_no_longer_resolves() {
+        let store = Arc::new(MemoryStore::new());
+        let token = TokenHash::of("token");
+        store.put_token(&token, Principal::Admin(2)).await.unwrap();
+        let connection = Connection::new("tab".into(), Principal::Admin(2), token.clone(), Timestamp::now());
+        store.put_connection(&connection).await.unwrap();
+        let closes = Arc::new(Closes::default());
+        assert_eq!(connection_principal(&app(&store, &closes), "tab").await, Ok(Principal::Admin(2)));
+
+        // Revoked behind the connection's back (its close could not be sent): an instance
+        // that has not seen the token within the cache's lifetime refuses the frame.
+        store.revoke_token(&token).await.unwrap();
+        assert_eq!(connection_principal(&app(&store, &closes), "tab").await, Err(ChatError::Unauthorized));
+        assert_eq!(connection_principal(&app(&store, &closes), "nobody").await, Err(ChatError::Unauthorized));
+    }
+}
