@@ -165,6 +165,12 @@ pub async fn post_json(url: &str, token: Option<&str>, body: &serde_json::Value)
     exchange(reqwest::Client::new().post(url).json(body), token).await
 }
 
+/// One POST of `body` as it is (not necessarily JSON) to a gateway: status and JSON body.
+pub async fn post_raw(url: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let request = reqwest::Client::new().post(url).header("Content-Type", "application/json").body(body.to_owned());
+    exchange(request, token).await
+}
+
 async fn exchange(mut request: reqwest::RequestBuilder, token: Option<&str>) -> (u16, serde_json::Value) {
     if let Some(token) = token {
         request = request.header("Authorization", format!("Token {token}"));

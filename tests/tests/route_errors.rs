@@ -1,7 +1,7 @@
 //! Every route's 401, 403, 400, 404 and 409 answers, status and exact body, on both stores.
 
 use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
-use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::gateway::{Gateway, get_json, post_json, post_raw};
 use e2e::on_both_stores;
 use serde_json::{Value, json};
 
@@ -114,7 +114,7 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
             json!({"content": "hi", "client_message_id": "c".repeat(65)}),
             "client_message_id must be 1 to 64 printable characters",
         ),
-        (json!("text"), "Invalid request body: invalid type: string \"text\", expected struct MessageInput"),
+        (json!("text"), "Request body must be a JSON object"),
     ] {
         check(&gateway, "POST", messages, tech(), body, bad_request(message)).await;
     }
@@ -401,4 +401,51 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
     check(&gateway, "POST", tags, sarah(), json!({"session_id": w.omars, "tags": []}), others).await;
 }
 
-on_both_stores!(store_routes_refuse_clearly, admin_routes_refuse_clearly);
+/// Every route that reads a body takes one JSON object and nothing else, whatever the
+/// fields inside would have been.
+async fn every_body_is_one_json_object(gateway: Gateway) {
+    let w = world(&gateway).await;
+    let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
+    let store_error = |m: &str| store_error(m);
+    let super_office = |m: &str| json!({"Error": m, "ErrorType": "BadRequest"});
+    let routes: [(&str, &str, &dyn Fn(&str) -> Value, String); 10] = [
+        ("/v1/chat/store/messages/", &store, &store_error, json!({"content": "x"}).to_string()),
+        ("/v1/chat/store/session/read/", &store, &store_error, json!({"up_to_message_id": 1}).to_string()),
+        (
+            "/v1/chat/store/session/rating/",
+            &store,
+            &store_error,
+            json!({"session_id": w.closed, "rating": 5}).to_string(),
+        ),
+        ("/v1/chat/admin/messages/", &sarah, &admin_error, json!({"session_id": w.open, "content": "x"}).to_string()),
+        ("/v1/chat/admin/session/claim/", &sarah, &admin_error, json!({"session_id": w.open}).to_string()),
+        ("/v1/chat/admin/session/close/", &sarah, &admin_error, json!({"session_id": w.open}).to_string()),
+        (
+            "/v1/chat/admin/session/transfer/",
+            &sarah,
+            &admin_error,
+            json!({"session_id": w.open, "admin_id": null}).to_string(),
+        ),
+        (
+            "/v1/chat/admin/session/read/",
+            &sarah,
+            &admin_error,
+            json!({"session_id": w.open, "up_to_message_id": 1}).to_string(),
+        ),
+        ("/v1/chat/admin/session/tags/", &sarah, &admin_error, json!({"session_id": w.open, "tags": []}).to_string()),
+        ("/api/v1/Agents/Chat/GetChatMessages", &sarah, &super_office, json!({"ChatSessionId": w.open}).to_string()),
+    ];
+    for (path, token, error, valid) in routes {
+        let url = gateway.url(path);
+        for body in [format!("{valid} GARBAGE"), format!("{valid}{valid}"), format!("{valid} 1")] {
+            let expected = (400, error("Request body must be one JSON object with nothing after it"));
+            assert_eq!(post_raw(&url, Some(token), &body).await, expected, "{path} {body}");
+        }
+        for body in [r#"["hello"]"#, "[661]", r#""x""#, "42", "null"] {
+            let expected = (400, error("Request body must be a JSON object"));
+            assert_eq!(post_raw(&url, Some(token), body).await, expected, "{path} {body}");
+        }
+    }
+}
+
+on_both_stores!(store_routes_refuse_clearly, admin_routes_refuse_clearly, every_body_is_one_json_object);

@@ -24,9 +24,14 @@ async fn view_session(app: &App, request: &Request) -> Result<SessionView, ChatE
 
 fn session_id(raw: Option<&str>) -> Result<SessionId, ChatError> {
     let raw = raw.filter(|v| !v.is_empty()).ok_or_else(|| ChatError::bad_request("session_id is required"))?;
-    let id: i64 = raw.trim().parse().map_err(|_| ChatError::bad_request("session_id must be integer"))?;
-    // An integer that no session can have is simply not found.
-    SessionId::try_from(id).ok().filter(|id| *id > 0).ok_or_else(|| ChatError::not_found("Session not found"))
+    let text = raw.trim();
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ChatError::bad_request("session_id must be integer"));
+    }
+    // An integer that no session can have (negative, zero, or beyond any id) is simply
+    // not found.
+    text.parse::<SessionId>().ok().filter(|id| *id > 0).ok_or_else(|| ChatError::not_found("Session not found"))
 }
 
 #[cfg(test)]
@@ -42,5 +47,10 @@ mod tests {
         assert_eq!(session_id(Some("1.5")), Err(ChatError::bad_request("session_id must be integer")));
         assert_eq!(session_id(Some("-3")), Err(ChatError::not_found("Session not found")));
         assert_eq!(session_id(Some("0")), Err(ChatError::not_found("Session not found")));
+        assert_eq!(session_id(Some("+7")), Ok(7));
+        assert_eq!(session_id(Some("-")), Err(ChatError::bad_request("session_id must be integer")));
+        for huge in ["9223372036854775808", "18446744073709551616", "-9223372036854775809", &"9".repeat(400)] {
+            assert_eq!(session_id(Some(huge)), Err(ChatError::not_found("Session not found")), "{huge}");
+        }
     }
 }
