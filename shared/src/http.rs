@@ -29,17 +29,20 @@ where
     let started = Instant::now();
     // The route key, not the raw path: paths may carry ids and query strings may carry tokens.
     let route = route_key(&request);
+    let request_id = request_id(&request);
     let connection = connection_id(&request);
     let (response, calls) = telemetry::count_calls(deadline::within_deadline(handler(app, request))).await;
     let response = match response {
         Some(response) => response,
         None => {
             tracing::error!(route, "the invocation ran out of time");
-            past_deadline(app, &route, connection).await
+            past_deadline(app, &route, connection.clone()).await
         }
     };
     tracing::info!(
         route,
+        request_id = request_id.as_deref(),
+        connection_id = connection.as_deref(),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
@@ -72,6 +75,15 @@ async fn past_deadline(app: &App, route: &str, connection: Option<String>) -> Re
 pub fn connection_id(request: &Request) -> Option<String> {
     match request.request_context_ref() {
         Some(RequestContext::WebSocket(context)) => context.connection_id.clone(),
+        _ => None,
+    }
+}
+
+/// API Gateway's id of the request, which its own access log carries too.
+fn request_id(request: &Request) -> Option<String> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        Some(RequestContext::WebSocket(context)) => context.request_id.clone(),
         _ => None,
     }
 }
