@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,36 @@ pub struct Gateway {
     base: String,
     ws_base: String,
     output: Arc<Output>,
+    frames: Arc<AtomicUsize>,
+}
+
+/// The WebSocket frames the test's clients sent to one gateway, against the invocations the
+/// gateway logged for them. The gateway runs each frame as its own invocation, concurrently,
+/// as API Gateway does, so a client learns that its earlier frames are done only here.
+#[derive(Clone)]
+pub struct FrameLedger {
+    output: Arc<Output>,
+    frames: Arc<AtomicUsize>,
+}
+
+impl FrameLedger {
+    pub fn sent_one(&self) {
+        self.frames.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Blocks until every frame sent so far has had its invocation logged: their pushes are
+    /// then posted, ahead of anything posted later.
+    pub fn wait_until_done(&self) {
+        let sent = self.frames.load(Ordering::SeqCst);
+        wait_until(&self.output, |lines| (invocations_in(lines).filter(is_frame).count() >= sent).then_some(()));
+    }
+}
+
+/// An invocation for a WebSocket frame: a route key that is neither an HTTP route
+/// (`METHOD /path`) nor `$connect`/`$disconnect`.
+fn is_frame(log: &Value) -> bool {
+    let route = log["route"].as_str().unwrap_or_default();
+    !route.contains(' ') && route != "$connect" && route != "$disconnect"
 }
 
 impl Gateway {
@@ -75,7 +106,8 @@ impl Gateway {
                 sink.grew.notify_all();
             }
         });
-        let mut gateway = Gateway { child, base: String::new(), ws_base: String::new(), output };
+        let frames = Arc::new(AtomicUsize::new(0));
+        let mut gateway = Gateway { child, base: String::new(), ws_base: String::new(), output, frames };
         let ready = gateway.wait_for_line(|line| line.starts_with("local-gateway ready: "));
         let url = ready.trim_start_matches("local-gateway ready: ").split_whitespace().next().unwrap();
         gateway.base = url.to_owned();
@@ -107,17 +139,12 @@ impl Gateway {
 
     /// Blocks until `found` finds something in the lines printed so far, and returns it.
     fn wait_until<T>(&self, found: impl Fn(&[String]) -> Option<T>) -> T {
-        let deadline = Instant::now() + OUTPUT_DEADLINE;
-        let mut lines = self.output.lines.lock().unwrap();
-        loop {
-            if let Some(value) = found(&lines) {
-                return value;
-            }
-            let left = deadline.checked_duration_since(Instant::now()).unwrap_or_else(|| {
-                panic!("the gateway did not print what was expected; it printed:\n{}", lines.join("\n"))
-            });
-            lines = self.output.grew.wait_timeout(lines, left).unwrap().0;
-        }
+        wait_until(&self.output, found)
+    }
+
+    /// Where this gateway's WebSocket clients count the frames they send.
+    pub fn frame_ledger(&self) -> FrameLedger {
+        FrameLedger { output: self.output.clone(), frames: self.frames.clone() }
     }
 
     /// Blocks until a line matching `wanted` has been printed, and returns it.
@@ -138,6 +165,21 @@ impl Gateway {
     /// Blocks until the `n`th (1-based) invocation has been logged, and returns its line.
     pub fn invocation(&self, n: usize) -> Value {
         self.wait_until(|lines| invocations_in(lines).nth(n - 1))
+    }
+}
+
+/// Blocks until `found` finds something in the lines `output` holds so far, and returns it.
+fn wait_until<T>(output: &Output, found: impl Fn(&[String]) -> Option<T>) -> T {
+    let deadline = Instant::now() + OUTPUT_DEADLINE;
+    let mut lines = output.lines.lock().unwrap();
+    loop {
+        if let Some(value) = found(&lines) {
+            return value;
+        }
+        let left = deadline.checked_duration_since(Instant::now()).unwrap_or_else(|| {
+            panic!("the gateway did not print what was expected; it printed:\n{}", lines.join("\n"))
+        });
+        lines = output.grew.wait_timeout(lines, left).unwrap().0;
     }
 }
 

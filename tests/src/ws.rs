@@ -9,13 +9,14 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use crate::gateway::Gateway;
+use crate::gateway::{FrameLedger, Gateway};
 
 /// How long an expected event may take.
 const EVENT_DEADLINE: Duration = Duration::from_secs(20);
 
 pub struct Client {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ledger: FrameLedger,
 }
 
 impl Client {
@@ -26,7 +27,7 @@ impl Client {
             None => gateway.websocket_url().to_owned(),
         };
         match connect_async(url).await {
-            Ok((stream, _)) => Ok(Client { stream }),
+            Ok((stream, _)) => Ok(Client { stream, ledger: gateway.frame_ledger() }),
             Err(Error::Http(response)) => Err(response.status().as_u16()),
             Err(error) => panic!("the WebSocket API did not answer: {error}"),
         }
@@ -37,6 +38,7 @@ impl Client {
     }
 
     pub async fn send_text(&mut self, text: &str) {
+        self.ledger.sent_one();
         self.stream.send(Message::text(text)).await.expect("the frame is sent");
     }
 
@@ -64,10 +66,11 @@ impl Client {
         }
     }
 
-    /// Every event that arrives before the answer to a ping sent now. The gateway handles
-    /// one connection's frames in order, and a push completes before the frame that caused
-    /// it is done, so anything caused by earlier, finished actions arrives before the pong.
+    /// Every event caused by the frames and requests sent so far: once their invocations are
+    /// done, the answer to a ping sent then comes after all they posted.
     pub async fn drain(&mut self) -> Vec<Value> {
+        let ledger = self.ledger.clone();
+        tokio::task::spawn_blocking(move || ledger.wait_until_done()).await.expect("the wait ends");
         self.send(json!({"action": "ping"})).await;
         let mut events = Vec::new();
         loop {
