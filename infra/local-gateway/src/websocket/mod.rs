@@ -31,6 +31,8 @@ use tokio::net::TcpListener;
 
 use registry::Connections;
 
+use crate::concurrency::Concurrency;
+
 /// The stage name: the first segment of the WebSocket URL and of the management API.
 pub const STAGE: &str = "local";
 
@@ -111,6 +113,7 @@ impl Default for Limits {
 struct Gateway {
     routes: WebSocketRoutes,
     app: Arc<App>,
+    concurrency: Concurrency,
     connections: Connections,
     /// The `domainName` of events: what functions would build a callback URL from.
     domain_name: String,
@@ -132,7 +135,14 @@ pub async fn serve_with_limits(
     limits: Limits,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let domain_name = listener.local_addr()?.to_string();
-    let gateway = Arc::new(Gateway { routes, app, connections: Connections::default(), domain_name, limits });
+    let gateway = Arc::new(Gateway {
+        routes,
+        app,
+        concurrency: Concurrency::default(),
+        connections: Connections::default(),
+        domain_name,
+        limits,
+    });
     loop {
         let (stream, peer) = listener.accept().await?;
         let gateway = gateway.clone();

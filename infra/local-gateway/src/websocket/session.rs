@@ -16,7 +16,6 @@ use hyper::body::{Bytes, Incoming};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use shared::App;
 use shared::http::{Body, HttpHandler};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -92,7 +91,7 @@ pub async fn upgrade(gateway: Arc<Gateway>, mut request: Request<Incoming>, peer
     };
     let mut accepted = Response::new(Full::default());
     if let Some(handler) = gateway.routes.connect {
-        let Some(response) = invoke(&gateway.app, connect_event(&connection, &parts), handler).await else {
+        let Some(response) = invoke(&gateway, "$connect", connect_event(&connection, &parts), handler).await else {
             return json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": "Internal server error" }));
         };
         let (parts, body) = response.into_parts();
@@ -117,12 +116,17 @@ pub async fn upgrade(gateway: Arc<Gateway>, mut request: Request<Incoming>, peer
     accepted
 }
 
-/// One invocation of `handler`; `None` when it could not happen (logged).
-async fn invoke(app: &App, event: Value, handler: HttpHandler) -> Option<Response<Body>> {
+/// One invocation of `handler`, the function behind `route`, once it may run; `None` when it
+/// could not happen (logged).
+async fn invoke(gateway: &Gateway, route: &str, event: Value, handler: HttpHandler) -> Option<Response<Body>> {
     let request = lambda_request(event)
         .inspect_err(|error| tracing::error!(%error, "could not build the API Gateway WebSocket event"))
         .ok()?;
-    shared::http::serve(app, request, handler).await.inspect_err(|error| tracing::error!(%error, "handler failed")).ok()
+    let _running = gateway.concurrency.invocation(route).await;
+    shared::http::serve(&gateway.app, request, handler)
+        .await
+        .inspect_err(|error| tracing::error!(%error, "handler failed"))
+        .ok()
 }
 
 async fn run(
@@ -146,7 +150,7 @@ async fn run(
     };
     gateway.connections.remove(&connection.id);
     if let Some(handler) = gateway.routes.disconnect {
-        invoke(&gateway.app, disconnect_event(&connection, code, &reason), handler).await;
+        invoke(&gateway, "$disconnect", disconnect_event(&connection, code, &reason), handler).await;
     }
 }
 
@@ -154,9 +158,11 @@ fn abnormal() -> Closing {
     (1006, "Connection was closed abnormally".into())
 }
 
-/// Reads frames until the socket closes; returns how it closed.
+/// Reads frames until the socket closes; returns how it closed. Each frame is its own
+/// invocation, running beside the others as at API Gateway, so a slow frame holds up
+/// neither the reading nor the connection's other frames.
 async fn converse(
-    gateway: &Gateway,
+    gateway: &Arc<Gateway>,
     connection: &ConnectionInfo,
     socket: Socket,
     outbox: mpsc::UnboundedReceiver<Outgoing>,
@@ -179,14 +185,14 @@ async fn converse(
                 Some(Ok(Message::Text(text))) => {
                     idle.as_mut().reset(Instant::now() + limits.idle);
                     gateway.connections.touch(id);
-                    deliver(gateway, connection, text.as_str(), false).await;
+                    spawn_delivery(gateway, connection, text.as_str().to_owned(), false);
                 }
                 Some(Ok(Message::Binary(data))) => {
                     idle.as_mut().reset(Instant::now() + limits.idle);
                     gateway.connections.touch(id);
-                    match std::str::from_utf8(&data) {
-                        Ok(text) => deliver(gateway, connection, text, false).await,
-                        Err(_) => deliver(gateway, connection, &BASE64_STANDARD.encode(&data), true).await,
+                    match String::from_utf8(data.to_vec()) {
+                        Ok(text) => spawn_delivery(gateway, connection, text, false),
+                        Err(_) => spawn_delivery(gateway, connection, BASE64_STANDARD.encode(&data), true),
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
@@ -255,18 +261,21 @@ async fn write(
     }
 }
 
-/// Runs the route `frame` selects. The function's response goes nowhere: replies travel
-/// through the management API, as there are no route responses.
-async fn deliver(gateway: &Gateway, connection: &ConnectionInfo, frame: &str, is_base64: bool) {
-    let Some((route_key, handler)) = gateway.routes.select((!is_base64).then_some(frame)) else {
-        // API Gateway's answer when no route takes a frame and there is no `$default`.
-        error_frame(gateway, connection, "Forbidden");
-        return;
-    };
-    let event = message_event(connection, route_key, frame, is_base64);
-    if invoke(&gateway.app, event, handler).await.is_none() {
-        error_frame(gateway, connection, "Internal server error");
-    }
+/// Runs the route `frame` selects, in a task of its own. The function's response goes
+/// nowhere: replies travel through the management API, as there are no route responses.
+fn spawn_delivery(gateway: &Arc<Gateway>, connection: &ConnectionInfo, frame: String, is_base64: bool) {
+    let (gateway, connection) = (gateway.clone(), connection.clone());
+    tokio::spawn(async move {
+        let Some((route_key, handler)) = gateway.routes.select((!is_base64).then_some(frame.as_str())) else {
+            // API Gateway's answer when no route takes a frame and there is no `$default`.
+            error_frame(&gateway, &connection, "Forbidden");
+            return;
+        };
+        let event = message_event(&connection, route_key, &frame, is_base64);
+        if invoke(&gateway, route_key, event, handler).await.is_none() {
+            error_frame(&gateway, &connection, "Internal server error");
+        }
+    });
 }
 
 fn error_frame(gateway: &Gateway, connection: &ConnectionInfo, message: &str) {

@@ -206,7 +206,7 @@ async fn other_paths_are_forbidden_and_the_root_is_the_stage() {
 }
 
 #[tokio::test]
-async fn frames_go_to_the_route_their_action_names_in_order() {
+async fn frames_go_to_the_route_their_action_names() {
     let port = start(routes(true), Limits::default()).await;
     let mut socket = open(port).await;
     let frames = [
@@ -236,8 +236,46 @@ async fn frames_go_to_the_route_their_action_names_in_order() {
         ("echo", json!(r#"{"action":"echo","n":2}"#), Value::Null),
         ("$default", Value::Null, json!([255, 0])),
     ];
-    let expected: Vec<_> = expected.into_iter().map(|(route, text, bytes)| (route.to_owned(), text, bytes)).collect();
+    let mut expected: Vec<_> =
+        expected.into_iter().map(|(route, text, bytes)| (route.to_owned(), text, bytes)).collect();
+    // Each frame is its own invocation: they may finish in any order.
+    let key = |(route, text, bytes): &(String, Value, Value)| format!("{route} {text} {bytes}");
+    seen.sort_by_key(key);
+    expected.sort_by_key(key);
     assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn a_connections_frames_run_beside_each_other() {
+    let port = start(routes(true), Limits::default()).await;
+    let mut socket = open(port).await;
+    socket.send(Message::text(r#"{"action":"hold"}"#)).await.unwrap();
+    // The held frame's invocation is still running, yet the next frame is answered.
+    socket.send(Message::text(r#"{"action":"echo","n":1}"#)).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["text"], json!(r#"{"action":"echo","n":1}"#));
+    socket.send(Message::text(r#"{"action":"release"}"#)).await.unwrap();
+    let mut last = [next_text(&mut socket).await, next_text(&mut socket).await];
+    last.sort();
+    assert_eq!(last, ["released", "releasing"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_of_frames_is_answered_frame_by_frame() {
+    const BURST: usize = 1000;
+    let port = start(routes(true), Limits::default()).await;
+    let mut socket = open(port).await;
+    for n in 0..BURST {
+        socket.send(Message::text(json!({"action": "echo", "n": n}).to_string())).await.unwrap();
+    }
+    let mut answered = std::collections::BTreeSet::new();
+    for _ in 0..BURST {
+        let report = next_json(&mut socket).await;
+        let frame: Value = serde_json::from_str(report["text"].as_str().unwrap()).unwrap();
+        answered.insert(frame["n"].as_u64().unwrap() as usize);
+    }
+    assert_eq!(answered, (0..BURST).collect(), "every frame answered once");
+    socket.send(Message::text(r#"{"action":"echo","n":"after"}"#)).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["text"], json!(r#"{"action":"echo","n":"after"}"#), "still open");
 }
 
 #[tokio::test]
