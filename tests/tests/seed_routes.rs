@@ -250,7 +250,27 @@ async fn unknown_routes_get_api_gateways_json_answers() {
     assert_eq!(get_json(&gateway.url("/v1/chat/nothing/"), None).await, (404, json!({"message": "Not Found"})));
     let response = reqwest::Client::new().delete(gateway.url(STORE_SESSION)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"message": "Method Not Allowed"}));
+    // Past API Gateway's limits on the URL (8 KB) and the headers (10 KB), and just within them.
+    let answer = |request: reqwest::RequestBuilder| async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(response.headers()["content-type"], "application/json");
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let client = reqwest::Client::new();
+    let long_url = |total: usize| {
+        let base = gateway.url("/v1/chat/nothing/?q=");
+        let path_and_query_start = base.find("/v1/").unwrap();
+        format!("{base}{}", "x".repeat(total - (base.len() - path_and_query_start)))
+    };
+    assert_eq!(answer(client.get(long_url(8 * 1024 + 1))).await, (414, json!({"message": "Request-URI Too Long"})));
+    assert_eq!(answer(client.get(long_url(8 * 1024))).await, (404, json!({"message": "Not Found"})));
+    let big = |bytes| client.get(gateway.url("/v1/chat/nothing/")).header("x-big", "x".repeat(bytes));
+    let too_large = json!({"message": "Request Header Fields Too Large"});
+    assert_eq!(answer(big(10 * 1024)).await, (431, too_large));
+    assert_eq!(answer(big(8 * 1024)).await, (404, json!({"message": "Not Found"})));
     // A Host no URL can be made of is refused before any function runs, as API Gateway does.
     let response = reqwest::Client::new()
         .get(gateway.url(STORE_SESSION))

@@ -2,6 +2,7 @@
 //! with the very handlers the Lambda functions run, fed with API Gateway payload-2.0 events,
 //! and its WebSocket API with `$connect`, `$disconnect`, action routes and `@connections`.
 
+mod concurrency;
 mod event;
 mod handlers;
 mod router;
@@ -89,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     );
     println!("local-gateway ready: http://{} ({} routes, storage: {storage})", listener.local_addr()?, router.len());
     tokio::try_join!(
-        server::serve(listener, Arc::new(router), app.clone()),
+        server::serve(listener, Arc::new(server::Http { router, app: app.clone(), concurrency: Default::default() })),
         websocket::serve(ws_listener, websocket_routes, app),
     )?;
     Ok(())

@@ -15,7 +15,8 @@ pub struct Route {
 
 pub enum Miss {
     NotFound,
-    MethodNotAllowed,
+    /// The path is routed, for these methods only.
+    MethodNotAllowed(Vec<Method>),
 }
 
 pub struct Router {
@@ -43,11 +44,14 @@ impl Router {
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Result<&Route, Miss> {
-        let mut on_path = self.routes.iter().filter(|route| route.path == path).peekable();
-        if on_path.peek().is_none() {
+        let on_path: Vec<&Route> = self.routes.iter().filter(|route| route.path == path).collect();
+        if on_path.is_empty() {
             return Err(Miss::NotFound);
         }
-        on_path.find(|route| route.method == method).ok_or(Miss::MethodNotAllowed)
+        match on_path.iter().find(|route| route.method == method) {
+            Some(route) => Ok(route),
+            None => Err(Miss::MethodNotAllowed(on_path.iter().map(|route| route.method.clone()).collect())),
+        }
     }
 }
 
@@ -60,7 +64,10 @@ mod tests {
         let router = Router::from_template(&Template::embedded()).expect("every function can be run");
         assert_eq!(router.len(), Template::embedded().http_routes().unwrap().len());
         assert!(router.find(&Method::GET, "/v1/chat/store/session/").is_ok());
-        assert!(matches!(router.find(&Method::POST, "/v1/chat/store/session/"), Err(Miss::MethodNotAllowed)));
+        assert!(matches!(
+            router.find(&Method::POST, "/v1/chat/store/session/"),
+            Err(Miss::MethodNotAllowed(allowed)) if allowed == [Method::GET]
+        ));
         assert!(matches!(router.find(&Method::GET, "/nope"), Err(Miss::NotFound)));
     }
 }
