@@ -401,39 +401,41 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
     check(&gateway, "POST", tags, sarah(), json!({"session_id": w.omars, "tags": []}), others).await;
 }
 
+/// A family's error body for a message.
+type ErrorBody = fn(&str) -> Value;
+
 /// Every route that reads a body takes one JSON object and nothing else, whatever the
 /// fields inside would have been.
 async fn every_body_is_one_json_object(gateway: Gateway) {
     let w = world(&gateway).await;
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
-    let store_error = |m: &str| store_error(m);
     let super_office = |m: &str| json!({"Error": m, "ErrorType": "BadRequest"});
-    let routes: [(&str, &str, &dyn Fn(&str) -> Value, String); 10] = [
-        ("/v1/chat/store/messages/", &store, &store_error, json!({"content": "x"}).to_string()),
-        ("/v1/chat/store/session/read/", &store, &store_error, json!({"up_to_message_id": 1}).to_string()),
+    let routes: [(&str, &str, ErrorBody, String); 10] = [
+        ("/v1/chat/store/messages/", &store, store_error, json!({"content": "x"}).to_string()),
+        ("/v1/chat/store/session/read/", &store, store_error, json!({"up_to_message_id": 1}).to_string()),
         (
             "/v1/chat/store/session/rating/",
             &store,
-            &store_error,
+            store_error,
             json!({"session_id": w.closed, "rating": 5}).to_string(),
         ),
-        ("/v1/chat/admin/messages/", &sarah, &admin_error, json!({"session_id": w.open, "content": "x"}).to_string()),
-        ("/v1/chat/admin/session/claim/", &sarah, &admin_error, json!({"session_id": w.open}).to_string()),
-        ("/v1/chat/admin/session/close/", &sarah, &admin_error, json!({"session_id": w.open}).to_string()),
+        ("/v1/chat/admin/messages/", &sarah, admin_error, json!({"session_id": w.open, "content": "x"}).to_string()),
+        ("/v1/chat/admin/session/claim/", &sarah, admin_error, json!({"session_id": w.open}).to_string()),
+        ("/v1/chat/admin/session/close/", &sarah, admin_error, json!({"session_id": w.open}).to_string()),
         (
             "/v1/chat/admin/session/transfer/",
             &sarah,
-            &admin_error,
+            admin_error,
             json!({"session_id": w.open, "admin_id": null}).to_string(),
         ),
         (
             "/v1/chat/admin/session/read/",
             &sarah,
-            &admin_error,
+            admin_error,
             json!({"session_id": w.open, "up_to_message_id": 1}).to_string(),
         ),
-        ("/v1/chat/admin/session/tags/", &sarah, &admin_error, json!({"session_id": w.open, "tags": []}).to_string()),
-        ("/api/v1/Agents/Chat/GetChatMessages", &sarah, &super_office, json!({"ChatSessionId": w.open}).to_string()),
+        ("/v1/chat/admin/session/tags/", &sarah, admin_error, json!({"session_id": w.open, "tags": []}).to_string()),
+        ("/api/v1/Agents/Chat/GetChatMessages", &sarah, super_office, json!({"ChatSessionId": w.open}).to_string()),
     ];
     for (path, token, error, valid) in routes {
         let url = gateway.url(path);

@@ -47,6 +47,6 @@ mod tests {
         // Another function is not held up.
         let _ping = concurrency.invocation("ping").await;
         running.pop();
-        next.await;
+        let _ninth = next.await;
     }
 }
