@@ -41,9 +41,9 @@ where
     };
     tracing::info!(
         route,
+        status = response.status().as_u16(),
         request_id = request_id.as_deref(),
         connection_id = connection.as_deref(),
-        status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),

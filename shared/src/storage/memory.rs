@@ -12,7 +12,7 @@ use super::{
     ReceiptKind, SessionList, SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome, read_count_at,
 };
 use crate::Timestamp;
-use crate::auth::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::{
     AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
     SessionId, SessionStatus, StoreId, StoreProfile,

@@ -15,7 +15,7 @@ pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
 
 use crate::Timestamp;
-use crate::auth::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::{
     AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
     SessionId, SessionStatus, StoreId, StoreProfile,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::{Bucket, StorageError, StorageResult};
 use crate::Timestamp;
-use crate::auth::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::{AdminId, Connection, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId};
 
 pub(super) type Item = HashMap<String, AttributeValue>;

@@ -37,7 +37,7 @@ use super::{
     SessionList, SessionPage, SessionQuery, StorageError, StorageResult, WriteOutcome,
 };
 use crate::Timestamp;
-use crate::auth::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::{
     AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
     SessionId, SessionStatus, StoreId, StoreProfile,
