@@ -13,8 +13,7 @@ use futures::future::join_all;
 use serde::Serialize;
 
 use crate::Timestamp;
-use crate::chat::ReceiptView;
-use crate::domain::{Audience, MessageView, SenderType, SessionId, SessionSummary};
+use crate::domain::{Audience, MessageView, ReceiptView, SenderType, SessionId, SessionSummary};
 use crate::storage::ChatStore;
 use crate::telemetry;
 

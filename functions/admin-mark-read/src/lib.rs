@@ -2,7 +2,7 @@
 //! messages read up to that id. One write, however many it covers.
 
 use serde::Deserialize;
-use shared::domain::{MessageId, Principal, SessionId};
+use shared::domain::{MessageId, Principal, ReceiptView, SessionId};
 use shared::http::{self, Body, Request, Response};
 use shared::storage::ReceiptKind;
 use shared::{App, ChatError, Family, chat};
@@ -17,7 +17,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(Family::Admin, mark(app, &request).await)
 }
 
-async fn mark(app: &App, request: &Request) -> Result<chat::ReceiptView, ChatError> {
+async fn mark(app: &App, request: &Request) -> Result<ReceiptView, ChatError> {
     let admin = http::authenticate_admin(app, request, Family::Admin).await?;
     let body: ReadRequest = http::json_body(request)?;
     let reader = Principal::Admin(admin);

@@ -2,7 +2,7 @@
 //! the store's active session read up to that id. One write, however many it covers.
 
 use serde::Deserialize;
-use shared::domain::{MessageId, Principal};
+use shared::domain::{MessageId, Principal, ReceiptView};
 use shared::http::{self, Body, Request, Response};
 use shared::storage::ReceiptKind;
 use shared::{App, ChatError, Family, chat};
@@ -16,7 +16,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(Family::Store, mark(app, &request).await)
 }
 
-async fn mark(app: &App, request: &Request) -> Result<chat::ReceiptView, ChatError> {
+async fn mark(app: &App, request: &Request) -> Result<ReceiptView, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
     let body: ReadRequest = http::json_body(request)?;
     let reader = Principal::Store(store);

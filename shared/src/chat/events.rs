@@ -56,6 +56,11 @@ pub(super) async fn session_updated(app: &App, before: Before, after: &Session, 
     telemetry::live_delivery(app.live.publish(&events)).await;
 }
 
+/// Tells every admin about a session a store just opened.
+pub(super) async fn announce_opened(app: &App, session: &Session) {
+    session_updated(app, Before::new_session(), session, false).await;
+}
+
 /// Tells the other party that `sender` is typing (or stopped).
 pub async fn typing(
     app: &App,

@@ -2,13 +2,12 @@
 
 use serde::Serialize;
 
-use super::events::{Before, admin_side, party, session_updated};
+use super::events::{admin_side, party};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
-use crate::chat::ReceiptView;
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    Actor, Audience, Message, MessageId, MessageStatus, MessageView, Principal, Receipts, SenderType, SessionId,
-    StoreId, may_send,
+    Actor, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptView, Receipts, SenderType,
+    SessionId, StoreId, may_send,
 };
 use crate::push::ServerEvent;
 use crate::storage::{AppendGuard, AppendOutcome, ReceiptKind};
@@ -132,11 +131,6 @@ pub async fn messages_of(
         messages: page.messages.iter().map(|m| page.session.message_view(m)).collect(),
         has_more: page.has_more,
     })
-}
-
-/// Tells every admin about a session a store just opened.
-pub(super) async fn announce_opened(app: &App, session: &crate::domain::Session) {
-    session_updated(app, Before::new_session(), session, false).await;
 }
 
 /// The most messages one transcript carries.

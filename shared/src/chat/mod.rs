@@ -14,7 +14,7 @@ pub use connections::{Revocation, connection_principal, revoke_token};
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
-pub use receipts::{ReceiptView, mark_receipt};
+pub use receipts::mark_receipt;
 pub use sessions::{ListParams, SessionListView, list_sessions, open_session, sessions_page};
 
 use crate::domain::{Principal, Session, SessionId, StoreId};

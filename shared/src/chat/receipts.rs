@@ -1,22 +1,11 @@
 //! Delivered and read marks.
 
-use serde::Serialize;
-
 use super::events::party;
 use super::{Target, active_session, visible_session};
-use crate::domain::{MessageId, MessageStatus, Principal, SenderType, SessionId};
+use crate::domain::{MessageId, MessageStatus, Principal, ReceiptView, SenderType, SessionId};
 use crate::push::ServerEvent;
 use crate::storage::ReceiptKind;
 use crate::{App, ChatError, Timestamp, telemetry};
-
-/// A mark as it stands after a request (also the `message.status` event).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ReceiptView {
-    pub session_id: SessionId,
-    pub reader_type: SenderType,
-    pub status: MessageStatus,
-    pub up_to_message_id: MessageId,
-}
 
 /// Marks the other party's messages up to `up_to` delivered or read for `reader`: one write
 /// however many messages it covers, and a mark never moves back. The other party's live

@@ -16,7 +16,7 @@ pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<Se
         // A token that outlived its store speaks for nobody.
         .ok_or(ChatError::Unauthorized)?;
     if page.opened {
-        super::messages::announce_opened(app, &page.session).await;
+        super::events::announce_opened(app, &page.session).await;
     }
     Ok(page)
 }

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
-use super::session::{MessageId, Receipts, SessionId};
+use super::ids::{MessageId, SessionId};
+use super::receipts::Receipts;
 use crate::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,6 +27,15 @@ pub enum MessageStatus {
     Sent,
     Delivered,
     Read,
+}
+
+/// A mark as it stands after a request (also the `message.status` event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReceiptView {
+    pub session_id: SessionId,
+    pub reader_type: SenderType,
+    pub status: MessageStatus,
+    pub up_to_message_id: MessageId,
 }
 
 /// What a sender hands over; the store assigns the id and the time of commit.

@@ -2,17 +2,20 @@
 //! for viewing a session and moving it through its lifecycle.
 
 mod connection;
+mod ids;
 pub mod input;
 mod lifecycle;
 mod message;
 mod principal;
+mod receipts;
 mod session;
 
 pub use connection::{Audience, CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
+pub use ids::{MessageId, SessionId};
 pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
-pub use message::{Message, MessageStatus, MessageView, NewMessage, SenderType};
+pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
+pub use receipts::Receipts;
 pub use session::{
-    MESSAGE_PAGE_LIMIT, MessageId, Receipts, SESSION_VIEW_MESSAGES, Session, SessionId, SessionStatus, SessionSummary,
-    SessionView, ViewDenied,
+    MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };

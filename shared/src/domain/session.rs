@@ -1,11 +1,10 @@
 use serde::{Deserialize, Serialize};
 
+use super::ids::{MessageId, SessionId};
 use super::message::{Message, MessageView, SenderType};
 use super::principal::{AdminId, Principal, StoreId, StoreProfile};
+use super::receipts::Receipts;
 use crate::Timestamp;
-
-pub type SessionId = u64;
-pub type MessageId = u64;
 
 /// How many of the newest messages a session view carries (seeds: "up to 200").
 pub const SESSION_VIEW_MESSAGES: usize = 200;
@@ -26,19 +25,6 @@ impl SessionStatus {
     pub fn is_active(self) -> bool {
         !matches!(self, SessionStatus::Closed)
     }
-}
-
-/// One party's receipts of the other party's messages: watermarks, not per-message state,
-/// so marking any number of messages read is one write.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipts {
-    pub delivered_up_to: MessageId,
-    pub delivered_at: Option<Timestamp>,
-    pub read_up_to: MessageId,
-    pub read_at: Option<Timestamp>,
-    /// How many of the other party's messages are at or below `read_up_to`.
-    #[serde(default)]
-    pub read_count: u64,
 }
 
 /// A session as stored, with the counters and watermarks kept in the same writes as the
