@@ -228,7 +228,7 @@ pub async fn admin_lifecycle(
     let admin = authenticate_admin(app, request, Family::Admin).await?;
     let body: SessionRequest = json_body(request)?;
     let target = crate::chat::Target::Session(body.session_id);
-    let session = crate::chat::change_lifecycle(app, crate::domain::Actor::Admin(admin), target, action).await?;
+    let session = crate::chat::change_lifecycle(app, Principal::Admin(admin), target, action).await?;
     Ok(session.summary(crate::domain::SenderType::Admin))
 }
 

@@ -2,7 +2,7 @@
 //! another admin; `admin_id: null` puts it back in the open queue.
 
 use serde::Deserialize;
-use shared::domain::{Actor, AdminId, LifecycleAction, SenderType, SessionId, SessionSummary};
+use shared::domain::{AdminId, LifecycleAction, Principal, SenderType, SessionId, SessionSummary};
 use shared::http::{self, Body, Request, Response};
 use shared::{App, ChatError, Family, chat};
 
@@ -23,6 +23,6 @@ async fn transfer(app: &App, request: &Request) -> Result<SessionSummary, ChatEr
     let body: TransferRequest = http::json_body(request)?;
     let action = LifecycleAction::Transfer { to: body.admin_id };
     let target = chat::Target::Session(body.session_id);
-    let session = chat::change_lifecycle(app, Actor::Admin(admin), target, action).await?;
+    let session = chat::change_lifecycle(app, Principal::Admin(admin), target, action).await?;
     Ok(session.summary(SenderType::Admin))
 }

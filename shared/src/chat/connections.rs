@@ -38,11 +38,7 @@ pub async fn revoke_token(app: &App, hash: &TokenHash) -> Result<Revocation, Sto
     let Some(principal) = principal else {
         return Ok(Revocation { revoked, ..Revocation::default() });
     };
-    let audience = match principal {
-        Principal::Store(id) => Audience::Store(id),
-        Principal::Admin(id) => Audience::Admin(id),
-    };
-    let connections = app.store.connections_of(audience, Timestamp::now()).await?;
+    let connections = app.store.connections_of(Audience::of(principal), Timestamp::now()).await?;
     let mut revocation = Revocation { revoked, ..Revocation::default() };
     for connection in connections.iter().filter(|c| c.token_hash == *hash) {
         match app.live.disconnect(&connection.connection_id).await {

@@ -69,12 +69,9 @@ pub async fn typing(
     state: TypingState,
 ) -> Result<(), ChatError> {
     let session = session_of(app, Target::for_principal(sender, session_id)?).await?;
-    let (actor, sender_type) = match sender {
-        Principal::Store(id) => (crate::domain::Actor::Store(id), SenderType::Store),
-        Principal::Admin(id) => (crate::domain::Actor::Admin(id), SenderType::Admin),
-    };
+    let sender_type = sender.party();
     // Only someone who may write into the session may say they are typing.
-    may_send(&session, actor)?;
+    may_send(&session, sender)?;
     let audience = party(sender_type.other(), session.store.id, session.admin_id);
     let event = ServerEvent::Typing { session_id: session.id, sender_type, state };
     telemetry::live_delivery(app.live.publish(&[(audience, event)])).await;

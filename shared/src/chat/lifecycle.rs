@@ -5,7 +5,7 @@ use super::events::{Before, session_updated};
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
 use crate::domain::{
-    Actor, AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
+    AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
 };
 use crate::storage::{ClosedSession, WriteOutcome};
 use crate::{App, ChatError, Timestamp, telemetry};
@@ -14,7 +14,7 @@ use crate::{App, ChatError, Timestamp, telemetry};
 /// happened (a second claim by the holder) changes nothing and succeeds.
 pub async fn change_lifecycle(
     app: &App,
-    actor: Actor,
+    actor: Principal,
     target: Target,
     action: LifecycleAction,
 ) -> Result<Session, ChatError> {

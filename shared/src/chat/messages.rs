@@ -6,8 +6,8 @@ use super::events::{admin_side, party};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    Actor, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptView, Receipts, SenderType,
-    SessionId, StoreId, may_send,
+    Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptView, Receipts, SenderType, SessionId,
+    StoreId, may_send,
 };
 use crate::push::ServerEvent;
 use crate::storage::{AppendGuard, AppendOutcome, ReceiptKind};
@@ -31,11 +31,7 @@ pub async fn send_message(
     session_id: Option<SessionId>,
     input: MessageInput,
 ) -> Result<Sent, ChatError> {
-    let (actor, sender_type, sender_id) = match sender {
-        Principal::Store(id) => (Actor::Store(id), SenderType::Store, id),
-        Principal::Admin(id) => (Actor::Admin(id), SenderType::Admin, id),
-    };
-    let message = input.validate(sender_type, sender_id)?;
+    let message = input.validate(sender.party(), sender.id())?;
     let target = Target::for_principal(sender, session_id)?;
     for _ in 0..MAX_DECISIONS {
         // The session (or the store's pointer to it) and a fresh id: one round trip.
@@ -54,7 +50,7 @@ pub async fn send_message(
             Target::Session(session_id) => {
                 let (session, id) = tokio::join!(app.store.session(session_id), app.store.next_message_id());
                 let session = session?.ok_or_else(session_not_found)?;
-                may_send(&session, actor)?;
+                may_send(&session, sender)?;
                 (session_id, session.store.id, session.admin_id, Some(session), id?)
             }
         };
@@ -70,7 +66,7 @@ pub async fn send_message(
             // Closed, claimed or transferred meanwhile: decide again on what it is now.
             AppendOutcome::Stale(current) => {
                 if let Target::Session(_) = target {
-                    may_send(&current, actor)?;
+                    may_send(&current, sender)?;
                 }
             }
         }

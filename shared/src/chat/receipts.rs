@@ -2,7 +2,7 @@
 
 use super::events::party;
 use super::{Target, active_session, visible_session};
-use crate::domain::{MessageId, MessageStatus, Principal, ReceiptView, SenderType, SessionId};
+use crate::domain::{MessageId, MessageStatus, Principal, ReceiptView, SessionId};
 use crate::push::ServerEvent;
 use crate::storage::ReceiptKind;
 use crate::{App, ChatError, Timestamp, telemetry};
@@ -17,10 +17,7 @@ pub async fn mark_receipt(
     kind: ReceiptKind,
     up_to: MessageId,
 ) -> Result<ReceiptView, ChatError> {
-    let reader_type = match reader {
-        Principal::Store(_) => SenderType::Store,
-        Principal::Admin(_) => SenderType::Admin,
-    };
+    let reader_type = reader.party();
     let id = match (reader, Target::for_principal(reader, session_id)?) {
         // A store's pointer is proof enough that the session is its own.
         (Principal::Store(_), Target::Active(store)) => active_session(app, store).await?.id,

@@ -48,6 +48,14 @@ pub enum Audience {
 }
 
 impl Audience {
+    /// Everyone `principal` speaks for: its own connections.
+    pub fn of(principal: Principal) -> Self {
+        match principal {
+            Principal::Store(id) => Audience::Store(id),
+            Principal::Admin(id) => Audience::Admin(id),
+        }
+    }
+
     pub fn includes(self, principal: Principal) -> bool {
         match (self, principal) {
             (Audience::Store(a), Principal::Store(b)) => a == b,

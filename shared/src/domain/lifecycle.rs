@@ -2,14 +2,8 @@
 //! open → claimed → closed, open → closed, claimed → open (transfer to nobody),
 //! claimed → claimed by another admin (transfer).
 
-use super::principal::{AdminId, StoreId};
+use super::principal::{AdminId, Principal, StoreId};
 use super::session::{Session, SessionStatus};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Actor {
-    Store(StoreId),
-    Admin(AdminId),
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LifecycleAction {
@@ -53,13 +47,13 @@ pub enum LifecycleError {
 }
 
 /// Decides what `action` by `actor` does to `session`.
-pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Result<LifecycleChange, LifecycleError> {
+pub fn decide(session: &Session, actor: Principal, action: LifecycleAction) -> Result<LifecycleChange, LifecycleError> {
     use LifecycleAction::*;
     use SessionStatus::*;
 
     let to = |status, admin_id| Ok(LifecycleChange::To { status, admin_id });
     match actor {
-        Actor::Store(store) => {
+        Principal::Store(store) => {
             if store != session.store.id {
                 return Err(LifecycleError::OtherStore);
             }
@@ -69,7 +63,7 @@ pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Resul
                 (Claim | Transfer { .. }, _) => Err(LifecycleError::AdminsOnly),
             }
         }
-        Actor::Admin(me) => {
+        Principal::Admin(me) => {
             let holder = session.admin_id;
             match (action, session.status) {
                 (_, Closed) => Err(LifecycleError::Closed),
@@ -90,12 +84,12 @@ pub fn decide(session: &Session, actor: Actor, action: LifecycleAction) -> Resul
 
 /// Whether `actor` may send a message into `session`: a store into its own session until
 /// it is closed, an admin only into a session it has claimed.
-pub fn may_send(session: &Session, actor: Actor) -> Result<(), LifecycleError> {
+pub fn may_send(session: &Session, actor: Principal) -> Result<(), LifecycleError> {
     match actor {
-        Actor::Store(store) if store != session.store.id => Err(LifecycleError::OtherStore),
+        Principal::Store(store) if store != session.store.id => Err(LifecycleError::OtherStore),
         _ if session.status == SessionStatus::Closed => Err(LifecycleError::Closed),
-        Actor::Store(_) => Ok(()),
-        Actor::Admin(me) => match session.admin_id {
+        Principal::Store(_) => Ok(()),
+        Principal::Admin(me) => match session.admin_id {
             Some(holder) if holder == me => Ok(()),
             Some(_) => Err(LifecycleError::OtherAdmin),
             None => Err(LifecycleError::NotClaimed),
@@ -137,30 +131,30 @@ mod tests {
         let changed = |status, admin_id| Ok(LifecycleChange::To { status, admin_id });
         let unchanged = Ok(LifecycleChange::Unchanged);
         #[rustfmt::skip]
-        let table: Vec<(Held, Actor, LifecycleAction, Outcome)> = vec![
-            ((Open, None),        Actor::Admin(ME),  Claim, changed(Claimed, Some(ME))),
-            ((Claimed, Some(ME)), Actor::Admin(ME),  Claim, unchanged),
-            ((Claimed, Some(OTHER)), Actor::Admin(ME), Claim, Err(LifecycleError::ClaimedByAnother)),
-            ((Closed, Some(ME)),  Actor::Admin(ME),  Claim, Err(LifecycleError::Closed)),
-            ((Open, None),        Actor::Store(5),   Claim, Err(LifecycleError::AdminsOnly)),
+        let table: Vec<(Held, Principal, LifecycleAction, Outcome)> = vec![
+            ((Open, None),        Principal::Admin(ME),  Claim, changed(Claimed, Some(ME))),
+            ((Claimed, Some(ME)), Principal::Admin(ME),  Claim, unchanged),
+            ((Claimed, Some(OTHER)), Principal::Admin(ME), Claim, Err(LifecycleError::ClaimedByAnother)),
+            ((Closed, Some(ME)),  Principal::Admin(ME),  Claim, Err(LifecycleError::Closed)),
+            ((Open, None),        Principal::Store(5),   Claim, Err(LifecycleError::AdminsOnly)),
 
-            ((Open, None),        Actor::Admin(ME),  Close, changed(Closed, None)),
-            ((Claimed, Some(ME)), Actor::Admin(ME),  Close, changed(Closed, Some(ME))),
-            ((Claimed, Some(OTHER)), Actor::Admin(ME), Close, Err(LifecycleError::OtherAdmin)),
-            ((Closed, None),      Actor::Admin(ME),  Close, Err(LifecycleError::Closed)),
-            ((Open, None),        Actor::Store(5),   Close, changed(Closed, None)),
-            ((Claimed, Some(ME)), Actor::Store(5),   Close, changed(Closed, Some(ME))),
-            ((Closed, Some(ME)),  Actor::Store(5),   Close, Err(LifecycleError::Closed)),
-            ((Open, None),        Actor::Store(6),   Close, Err(LifecycleError::OtherStore)),
+            ((Open, None),        Principal::Admin(ME),  Close, changed(Closed, None)),
+            ((Claimed, Some(ME)), Principal::Admin(ME),  Close, changed(Closed, Some(ME))),
+            ((Claimed, Some(OTHER)), Principal::Admin(ME), Close, Err(LifecycleError::OtherAdmin)),
+            ((Closed, None),      Principal::Admin(ME),  Close, Err(LifecycleError::Closed)),
+            ((Open, None),        Principal::Store(5),   Close, changed(Closed, None)),
+            ((Claimed, Some(ME)), Principal::Store(5),   Close, changed(Closed, Some(ME))),
+            ((Closed, Some(ME)),  Principal::Store(5),   Close, Err(LifecycleError::Closed)),
+            ((Open, None),        Principal::Store(6),   Close, Err(LifecycleError::OtherStore)),
 
-            ((Claimed, Some(ME)), Actor::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
-            ((Claimed, Some(ME)), Actor::Admin(ME),  Transfer { to: None }, changed(Open, None)),
-            ((Claimed, Some(ME)), Actor::Admin(ME),  Transfer { to: Some(ME) }, unchanged),
-            ((Open, None),        Actor::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
-            ((Open, None),        Actor::Admin(ME),  Transfer { to: None }, unchanged),
-            ((Claimed, Some(OTHER)), Actor::Admin(ME), Transfer { to: None }, Err(LifecycleError::OtherAdmin)),
-            ((Closed, Some(ME)),  Actor::Admin(ME),  Transfer { to: Some(OTHER) }, Err(LifecycleError::Closed)),
-            ((Claimed, Some(ME)), Actor::Store(5),   Transfer { to: None }, Err(LifecycleError::AdminsOnly)),
+            ((Claimed, Some(ME)), Principal::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
+            ((Claimed, Some(ME)), Principal::Admin(ME),  Transfer { to: None }, changed(Open, None)),
+            ((Claimed, Some(ME)), Principal::Admin(ME),  Transfer { to: Some(ME) }, unchanged),
+            ((Open, None),        Principal::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
+            ((Open, None),        Principal::Admin(ME),  Transfer { to: None }, unchanged),
+            ((Claimed, Some(OTHER)), Principal::Admin(ME), Transfer { to: None }, Err(LifecycleError::OtherAdmin)),
+            ((Closed, Some(ME)),  Principal::Admin(ME),  Transfer { to: Some(OTHER) }, Err(LifecycleError::Closed)),
+            ((Claimed, Some(ME)), Principal::Store(5),   Transfer { to: None }, Err(LifecycleError::AdminsOnly)),
         ];
         for ((status, holder), actor, action, outcome) in table {
             assert_eq!(
@@ -175,14 +169,14 @@ mod tests {
     fn who_may_send_and_rate() {
         use LifecycleError::{AlreadyRated, NotClaimed, NotClosed, OtherAdmin, OtherStore};
         let cases = [
-            ((Open, None), Actor::Store(5), Ok(())),
-            ((Claimed, Some(2)), Actor::Store(5), Ok(())),
-            ((Closed, Some(2)), Actor::Store(5), Err(LifecycleError::Closed)),
-            ((Open, None), Actor::Store(6), Err(OtherStore)),
-            ((Open, None), Actor::Admin(2), Err(NotClaimed)),
-            ((Claimed, Some(2)), Actor::Admin(2), Ok(())),
-            ((Claimed, Some(3)), Actor::Admin(2), Err(OtherAdmin)),
-            ((Closed, Some(2)), Actor::Admin(2), Err(LifecycleError::Closed)),
+            ((Open, None), Principal::Store(5), Ok(())),
+            ((Claimed, Some(2)), Principal::Store(5), Ok(())),
+            ((Closed, Some(2)), Principal::Store(5), Err(LifecycleError::Closed)),
+            ((Open, None), Principal::Store(6), Err(OtherStore)),
+            ((Open, None), Principal::Admin(2), Err(NotClaimed)),
+            ((Claimed, Some(2)), Principal::Admin(2), Ok(())),
+            ((Claimed, Some(3)), Principal::Admin(2), Err(OtherAdmin)),
+            ((Closed, Some(2)), Principal::Admin(2), Err(LifecycleError::Closed)),
         ];
         for ((status, holder), actor, outcome) in cases {
             assert_eq!(may_send(&session(status, holder), actor), outcome, "{status:?} {holder:?} {actor:?}");

@@ -12,7 +12,7 @@ mod session;
 
 pub use connection::{Audience, CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use ids::{MessageId, SessionId};
-pub use lifecycle::{Actor, LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
+pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
 pub use receipts::Receipts;

@@ -3,6 +3,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::message::SenderType;
+
 pub type StoreId = u64;
 pub type AdminId = u64;
 
@@ -12,6 +14,23 @@ pub type AdminId = u64;
 pub enum Principal {
     Store(StoreId),
     Admin(AdminId),
+}
+
+impl Principal {
+    /// Which side of a session it speaks for.
+    pub fn party(self) -> SenderType {
+        match self {
+            Principal::Store(_) => SenderType::Store,
+            Principal::Admin(_) => SenderType::Admin,
+        }
+    }
+
+    /// The store's or the admin's id.
+    pub fn id(self) -> u64 {
+        match self {
+            Principal::Store(id) | Principal::Admin(id) => id,
+        }
+    }
 }
 
 /// A merchant, as the seeds show it under `store`.
