@@ -5,6 +5,7 @@
 mod concurrency;
 mod event;
 mod handlers;
+mod request_limits;
 mod router;
 mod server;
 mod websocket;

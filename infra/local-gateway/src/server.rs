@@ -7,7 +7,6 @@ use std::sync::Arc;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
@@ -16,19 +15,11 @@ use tokio::net::TcpListener;
 
 use crate::concurrency::Concurrency;
 use crate::event::{has_valid_host, http_event, lambda_request};
+use crate::request_limits;
 use crate::router::{Miss, Router};
 
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// API Gateway's limits on a request's URL and on its headers, answered with a JSON body
-/// like the gateway's other own answers.
-const MAX_URI_BYTES: usize = 8 * 1024;
-const MAX_HEADER_BYTES: usize = 10 * 1024;
-/// The connection's own limits, far above those, so that requests over API Gateway's limits
-/// still reach the checks that answer them (only beyond these does the HTTP library answer
-/// by itself, without a body; its URL limit is 64 KB).
-const MAX_READ_BUFFER_BYTES: usize = 1024 * 1024;
-const MAX_HEADERS: usize = 1000;
 
 /// What every request shares: the routes, the functions' state and how many of each run.
 pub struct Http {
@@ -46,10 +37,7 @@ pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn
                 let http = http.clone();
                 async move { Ok::<_, Infallible>(handle(&http, request, peer).await) }
             });
-            let connection = http1::Builder::new()
-                .max_buf_size(MAX_READ_BUFFER_BYTES)
-                .max_headers(MAX_HEADERS)
-                .serve_connection(TokioIo::new(stream), service);
+            let connection = request_limits::http1_builder().serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection closed with an error");
             }
@@ -65,19 +53,10 @@ fn plain_json(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
         .expect("status and header are valid")
 }
 
-/// The bytes of the headers as they came: `name: value\r\n` each.
-fn header_bytes(headers: &http::HeaderMap) -> usize {
-    headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum()
-}
-
 async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    // API Gateway's own answers for requests it does not take.
-    if parts.uri.to_string().len() > MAX_URI_BYTES {
-        return plain_json(StatusCode::URI_TOO_LONG, "Request-URI Too Long");
-    }
-    if header_bytes(&parts.headers) > MAX_HEADER_BYTES {
-        return plain_json(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "Request Header Fields Too Large");
+    if let Some((status, message)) = request_limits::exceeded(&parts.uri, &parts.headers) {
+        return plain_json(status, message);
     }
     let route = match http.router.find(&parts.method, parts.uri.path()) {
         Ok(route) => route,
@@ -115,4 +94,125 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
     };
     let (parts, body) = response.into_parts();
     Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sam_template::Template;
+    use serde_json::Value;
+    use shared::config::Config;
+    use shared::storage::MemoryStore;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::time::timeout;
+
+    use super::*;
+
+    /// Only a guard against a hung test: every answer here comes at once.
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// The template's routes, over an empty in-memory store.
+    async fn start() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let router = Router::from_template(&Template::embedded()).unwrap();
+        let app = Arc::new(App::new(Arc::new(MemoryStore::new()), Config::local("test", None, None)));
+        tokio::spawn(serve(listener, Arc::new(Http { router, app, concurrency: Concurrency::default() })));
+        port
+    }
+
+    /// A response as it came over the wire.
+    struct Answer {
+        status: u16,
+        /// Lowercase names.
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Answer {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(found, _)| found == name).map(|(_, value)| value.as_str())
+        }
+
+        /// The gateway's own answer: its status and JSON message.
+        fn own(&self) -> (u16, Option<&str>, Value) {
+            (self.status, self.header("content-type"), serde_json::from_str(&self.body).unwrap())
+        }
+    }
+
+    /// Sends a request written by hand, so that its URL and headers are exactly the bytes
+    /// given, and reads the answer until the gateway closes the connection.
+    async fn send(port: u16, method: &str, target: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = format!("{method} {target} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        timeout(WAIT, stream.read_to_string(&mut response)).await.expect("an answer in time").unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("a complete response");
+        let mut lines = head.lines();
+        let status = lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok());
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        Answer { status: status.expect("a status line"), headers, body: body.to_owned() }
+    }
+
+    fn own_answer(status: u16, message: &str) -> (u16, Option<&'static str>, Value) {
+        (status, Some("application/json"), json!({ "message": message }))
+    }
+
+    /// A path no route has, `bytes` long with its query.
+    fn unrouted_target(bytes: usize) -> String {
+        format!("/nothing?q={}", "x".repeat(bytes - "/nothing?q=".len()))
+    }
+
+    #[tokio::test]
+    async fn a_405_names_the_methods_the_path_has() {
+        let port = start().await;
+        let answer = send(port, "DELETE", "/v1/chat/store/session/", &[]).await;
+        assert_eq!(answer.own(), own_answer(405, "Method Not Allowed"));
+        assert_eq!(answer.header("allow"), Some("GET"));
+    }
+
+    #[tokio::test]
+    async fn a_url_over_8_kb_is_a_json_414() {
+        let port = start().await;
+        let answer = send(port, "GET", &unrouted_target(8 * 1024 + 1), &[]).await;
+        assert_eq!(answer.own(), own_answer(414, "Request-URI Too Long"));
+        // Far past it, yet within what the connection reads, the answer is the same.
+        let answer = send(port, "GET", &unrouted_target(60 * 1024), &[]).await;
+        assert_eq!(answer.own(), own_answer(414, "Request-URI Too Long"));
+        // Within it, the request goes on to routing.
+        let answer = send(port, "GET", &unrouted_target(8 * 1024), &[]).await;
+        assert_eq!(answer.own(), own_answer(404, "Not Found"));
+    }
+
+    #[tokio::test]
+    async fn headers_over_10_kb_are_a_json_431() {
+        let port = start().await;
+        let too_large = own_answer(431, "Request Header Fields Too Large");
+        let answer = send(port, "GET", "/nothing", &[("x-big", &"x".repeat(10 * 1024))]).await;
+        assert_eq!(answer.own(), too_large);
+        // Far past it, beyond what the HTTP library reads by default, the answer is the same.
+        let answer = send(port, "GET", "/nothing", &[("x-big", &"x".repeat(500 * 1024))]).await;
+        assert_eq!(answer.own(), too_large);
+        let answer = send(port, "GET", "/nothing", &[("x-big", &"x".repeat(9 * 1024))]).await;
+        assert_eq!(answer.own(), own_answer(404, "Not Found"));
+    }
+
+    #[tokio::test]
+    async fn many_small_headers_within_10_kb_pass() {
+        let port = start().await;
+        // 1500 headers of 6 bytes each: more than the HTTP library takes by default.
+        let headers = vec![("a", "b"); 1500];
+        let answer = send(port, "GET", "/nothing", &headers).await;
+        assert_eq!(answer.own(), own_answer(404, "Not Found"));
+    }
 }

@@ -20,7 +20,6 @@ use base64::prelude::BASE64_URL_SAFE;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sam_template::Template;
@@ -32,6 +31,7 @@ use tokio::net::TcpListener;
 use registry::Connections;
 
 use crate::concurrency::Concurrency;
+use crate::request_limits;
 
 /// The stage name: the first segment of the WebSocket URL and of the management API.
 pub const STAGE: &str = "local";
@@ -151,7 +151,8 @@ pub async fn serve_with_limits(
                 let gateway = gateway.clone();
                 async move { Ok::<_, Infallible>(handle(gateway, request, peer).await) }
             });
-            let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let connection =
+                request_limits::http1_builder().serve_connection(TokioIo::new(stream), service).with_upgrades();
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "websocket gateway connection closed with an error");
             }
@@ -160,6 +161,9 @@ pub async fn serve_with_limits(
 }
 
 async fn handle(gateway: Arc<Gateway>, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    if let Some((status, message)) = request_limits::exceeded(request.uri(), request.headers()) {
+        return json_response(status, &json!({ "message": message }));
+    }
     let path = request.uri().path();
     if let Some(id) = management::connection_id(path) {
         return management::handle(&gateway, request, id).await;

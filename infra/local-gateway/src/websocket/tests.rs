@@ -1,6 +1,6 @@
 //! The gateway end to end: real sockets, a real management API client, fake functions.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use aws_sdk_apigatewaymanagement::Client;
 use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
@@ -29,7 +29,9 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// `$disconnect` calls: connection id, close code, reason.
 static DISCONNECTS: LazyLock<broadcast::Sender<(String, i64, String)>> = LazyLock::new(|| broadcast::channel(256).0);
-static RELEASE: Notify = Notify::const_new();
+/// Where `hold` frames wait until a `release` frame names the same gate. Each test uses
+/// its own gate: tests run at once, and a shared one lets one test release another's frame.
+static GATES: LazyLock<Mutex<HashMap<String, Arc<Notify>>>> = LazyLock::new(Default::default);
 
 fn context(request: &Request) -> ApiGatewayWebsocketProxyRequestContext {
     match request.request_context_ref() {
@@ -99,14 +101,31 @@ async fn echo(request: Request) -> Response<Body> {
     status(200)
 }
 
+/// The gate a `hold` or `release` frame names: `{"action":"hold","gate":"..."}`.
+fn gate(request: &Request) -> Arc<Notify> {
+    let Body::Text(text) = request.body() else { panic!("hold and release frames are text") };
+    let frame: Value = serde_json::from_str(text).unwrap();
+    let name = frame["gate"].as_str().expect("the frame names its gate");
+    GATES.lock().unwrap().entry(name.to_owned()).or_default().clone()
+}
+
+/// A frame whose invocation runs until a `release` frame opens its gate.
+fn hold_frame(gate: &str) -> Message {
+    Message::text(json!({ "action": "hold", "gate": gate }).to_string())
+}
+
+fn release_frame(gate: &str) -> Message {
+    Message::text(json!({ "action": "release", "gate": gate }).to_string())
+}
+
 async fn hold(request: Request) -> Response<Body> {
-    RELEASE.notified().await;
+    gate(&request).notified().await;
     reply(&request, "released".into()).await;
     status(200)
 }
 
 async fn release(request: Request) -> Response<Body> {
-    RELEASE.notify_one();
+    gate(&request).notify_one();
     reply(&request, "releasing".into()).await;
     status(200)
 }
@@ -206,6 +225,21 @@ async fn other_paths_are_forbidden_and_the_root_is_the_stage() {
 }
 
 #[tokio::test]
+async fn an_upgrade_over_api_gateways_url_limit_is_a_json_414() {
+    let port = start(routes(true), Limits::default()).await;
+    let url = format!("{}?token=good&pad={}", client_url(port), "x".repeat(9 * 1024));
+    match connect_async(url).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+            assert_eq!(response.headers()[http::header::CONTENT_TYPE], "application/json");
+            let body: Value = serde_json::from_slice(response.body().as_deref().unwrap_or_default()).unwrap();
+            assert_eq!(body, json!({ "message": "Request-URI Too Long" }));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn frames_go_to_the_route_their_action_names() {
     let port = start(routes(true), Limits::default()).await;
     let mut socket = open(port).await;
@@ -249,11 +283,11 @@ async fn frames_go_to_the_route_their_action_names() {
 async fn a_connections_frames_run_beside_each_other() {
     let port = start(routes(true), Limits::default()).await;
     let mut socket = open(port).await;
-    socket.send(Message::text(r#"{"action":"hold"}"#)).await.unwrap();
+    socket.send(hold_frame("beside")).await.unwrap();
     // The held frame's invocation is still running, yet the next frame is answered.
     socket.send(Message::text(r#"{"action":"echo","n":1}"#)).await.unwrap();
     assert_eq!(next_json(&mut socket).await["text"], json!(r#"{"action":"echo","n":1}"#));
-    socket.send(Message::text(r#"{"action":"release"}"#)).await.unwrap();
+    socket.send(release_frame("beside")).await.unwrap();
     let mut last = [next_text(&mut socket).await, next_text(&mut socket).await];
     last.sort();
     assert_eq!(last, ["released", "releasing"]);
@@ -358,8 +392,8 @@ async fn a_dropped_socket_calls_disconnect_as_abnormal() {
 async fn connections_are_served_concurrently() {
     let port = start(routes(true), Limits::default()).await;
     let (mut held, mut releasing) = (open(port).await, open(port).await);
-    held.send(Message::text(r#"{"action":"hold"}"#)).await.unwrap();
-    releasing.send(Message::text(r#"{"action":"release"}"#)).await.unwrap();
+    held.send(hold_frame("across")).await.unwrap();
+    releasing.send(release_frame("across")).await.unwrap();
     assert_eq!(next_text(&mut releasing).await, "releasing");
     assert_eq!(next_text(&mut held).await, "released");
 }
