@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tracing_subscriber::EnvFilter;
@@ -34,8 +36,10 @@ pub fn init() {
 /// What one invocation sent to other services.
 #[derive(Debug, Default)]
 pub struct Calls {
-    /// DynamoDB requests, every attempt (retries included).
+    /// DynamoDB requests (one per call, however often the SDK tried it).
     pub dynamodb: AtomicU32,
+    /// DynamoDB attempts: the requests and the SDK's retries of them.
+    pub dynamodb_attempts: AtomicU32,
     /// The part of `dynamodb` spent on live delivery (finding connections, recording
     /// deliveries), after the request's own work.
     pub live_dynamodb: AtomicU32,
@@ -83,7 +87,8 @@ pub fn record_disconnect() {
     let _ = CALLS.try_with(|calls| calls.disconnects.fetch_add(1, Ordering::Relaxed));
 }
 
-/// An SDK interceptor that adds one to the current invocation's count per request sent.
+/// An SDK interceptor that counts the current invocation's DynamoDB requests (once per call)
+/// and their attempts (retries included), and the IAM actions they need.
 #[derive(Debug, Default)]
 pub struct DynamoCallCounter;
 
@@ -92,21 +97,32 @@ impl Intercept for DynamoCallCounter {
         "DynamoCallCounter"
     }
 
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let live = LIVE_DELIVERY.try_with(|_| ()).is_ok();
+        let _ = CALLS.try_with(|calls| {
+            calls.dynamodb.fetch_add(1, Ordering::Relaxed);
+            if live {
+                calls.live_dynamodb.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Ok(())
+    }
+
     fn read_before_attempt(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let live = LIVE_DELIVERY.try_with(|_| ()).is_ok();
         let request = context.request();
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         let actions = iam_actions(target, request.body().bytes().unwrap_or_default());
         let _ = CALLS.try_with(|calls| {
-            calls.dynamodb.fetch_add(1, Ordering::Relaxed);
-            if live {
-                calls.live_dynamodb.fetch_add(1, Ordering::Relaxed);
-            }
+            calls.dynamodb_attempts.fetch_add(1, Ordering::Relaxed);
             calls.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner()).extend(actions);
         });
         Ok(())

@@ -103,6 +103,12 @@ async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
         answers.len()
     );
     std::io::stderr().write_all(report.as_bytes()).unwrap();
+    // A stalled call was tried again by the SDK, and still counts as one request.
+    let retried = gateway
+        .invocations()
+        .into_iter()
+        .find(|line| line["dynamodb_attempts"].as_u64() > line["dynamodb_calls"].as_u64());
+    assert!(retried.is_some_and(|line| line["dynamodb_calls"].as_u64() >= Some(1)), "no invocation retried a call");
 
     // Every send that got a 503 is retried as a client would: stored once, whether or not
     // the first attempt had committed.
