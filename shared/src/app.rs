@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::Authenticator;
 use crate::config::{Config, ConfigError};
-use crate::push::{ApiGatewayPush, Live, NoPush, Push};
+use crate::live::{ApiGatewayPush, Live, NoPush, Push};
 use crate::storage::{ChatStore, DynamoStore};
 
 pub struct App {

@@ -63,7 +63,7 @@ async fn past_deadline(app: &App, route: &str, connection: Option<String>) -> Re
     match (Family::of_route(route), connection) {
         (Some(family), _) => json(error.status(), &family.error_body(&error)),
         (None, Some(connection)) if route != "$connect" => {
-            let event = crate::push::ServerEvent::Error { error: error.to_string() };
+            let event = crate::live::ServerEvent::Error { error: error.to_string() };
             app.live.reply(&connection, &event).await;
             json(StatusCode::OK, &serde_json::json!({}))
         }

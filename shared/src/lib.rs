@@ -11,7 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identities;
-pub mod push;
+pub mod live;
 pub mod storage;
 pub mod telemetry;
 pub mod timestamp;

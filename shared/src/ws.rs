@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::{Connection, Principal, TokenHash};
 use crate::http::{Body, Request, Response, json};
-use crate::push::ServerEvent;
+use crate::live::ServerEvent;
 use crate::{App, ChatError, Timestamp};
 
 pub use crate::http::connection_id;

@@ -2,7 +2,7 @@
 //! nobody serves gets an `error` event on its connection alone; the connection stays open.
 
 use shared::http::{Body, Request, Response};
-use shared::push::ServerEvent;
+use shared::live::ServerEvent;
 use shared::{App, ws};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {

@@ -1,7 +1,7 @@
 //! WebSocket `ping`: answers `{"type": "pong"}` on the same connection.
 
 use shared::http::{Body, Request, Response};
-use shared::push::ServerEvent;
+use shared::live::ServerEvent;
 use shared::{App, ws};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use shared::domain::SessionId;
 use shared::http::{Body, Request, Response};
-use shared::push::TypingState;
+use shared::live::TypingState;
 use shared::{App, chat, ws};
 
 #[derive(Deserialize)]

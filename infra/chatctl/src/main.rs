@@ -13,7 +13,7 @@ use shared::chat::{self, Revocation};
 use shared::config::Config;
 use shared::domain::{AdminProfile, Principal, StoreProfile};
 use shared::identities::SeedFile;
-use shared::push::{ApiGatewayPush, NoPush, Push};
+use shared::live::{ApiGatewayPush, NoPush, Push};
 use shared::storage::{ChatStore, DynamoStore};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;

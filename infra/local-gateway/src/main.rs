@@ -18,7 +18,7 @@ use clap::Parser;
 use shared::App;
 use shared::config::Config;
 use shared::identities::SeedFile;
-use shared::push::ApiGatewayPush;
+use shared::live::ApiGatewayPush;
 use shared::storage::{ChatStore, DynamoStore, MemoryStore};
 
 #[derive(Parser, Debug)]

@@ -61,7 +61,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::domain::Connection;
-    use crate::push::{Push, PushError};
+    use crate::live::{Push, PushError};
     use crate::storage::{ChatStore, MemoryStore};
 
     /// Remembers which connections were closed.

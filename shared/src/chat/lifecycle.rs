@@ -1,11 +1,11 @@
 //! Claim, close, transfer; tags and ratings. Every change is told to the live connections
 //! concerned as `session.updated`.
 
-use super::events::{Before, session_updated};
+use super::events::session_updated;
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
 use crate::domain::{
-    AdminId, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
+    AdminId, Before, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
 };
 use crate::storage::{ClosedSession, WriteOutcome};
 use crate::{App, ChatError, Timestamp, telemetry};

@@ -2,14 +2,13 @@
 
 use serde::Serialize;
 
-use super::events::{admin_side, party};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
     Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptView, Receipts, SenderType, SessionId,
-    StoreId, may_send,
+    StoreId, admin_side, may_send, party,
 };
-use crate::push::ServerEvent;
+use crate::live::ServerEvent;
 use crate::storage::{AppendGuard, AppendOutcome, ReceiptKind};
 use crate::{App, ChatError, Timestamp, telemetry};
 

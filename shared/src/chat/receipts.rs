@@ -1,9 +1,8 @@
 //! Delivered and read marks.
 
-use super::events::party;
 use super::{Target, active_session, visible_session};
-use crate::domain::{MessageId, MessageStatus, Principal, ReceiptView, SessionId};
-use crate::push::ServerEvent;
+use crate::domain::{MessageId, MessageStatus, Principal, ReceiptView, SessionId, party};
+use crate::live::ServerEvent;
 use crate::storage::ReceiptKind;
 use crate::{App, ChatError, Timestamp, telemetry};
 

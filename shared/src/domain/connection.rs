@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::principal::{AdminId, Principal, StoreId, TokenHash};
+use super::principal::{Principal, TokenHash};
 use crate::Timestamp;
 
 pub type ConnectionId = String;
@@ -35,33 +35,5 @@ impl Connection {
 
     pub fn is_live(&self, now: Timestamp) -> bool {
         self.expires_at > now.unix_seconds()
-    }
-}
-
-/// Whose connections an event goes to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Audience {
-    Store(StoreId),
-    Admin(AdminId),
-    /// Every connected admin (the open queue is everyone's).
-    AllAdmins,
-}
-
-impl Audience {
-    /// Everyone `principal` speaks for: its own connections.
-    pub fn of(principal: Principal) -> Self {
-        match principal {
-            Principal::Store(id) => Audience::Store(id),
-            Principal::Admin(id) => Audience::Admin(id),
-        }
-    }
-
-    pub fn includes(self, principal: Principal) -> bool {
-        match (self, principal) {
-            (Audience::Store(a), Principal::Store(b)) => a == b,
-            (Audience::Admin(a), Principal::Admin(b)) => a == b,
-            (Audience::AllAdmins, Principal::Admin(_)) => true,
-            _ => false,
-        }
     }
 }

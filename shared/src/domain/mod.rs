@@ -1,6 +1,7 @@
 //! The support-chat domain: who takes part, what a session and a message are, and the rules
 //! for viewing a session and moving it through its lifecycle.
 
+mod audience;
 mod connection;
 mod ids;
 pub mod input;
@@ -10,7 +11,8 @@ mod principal;
 mod receipts;
 mod session;
 
-pub use connection::{Audience, CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
+pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
+pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use ids::{MessageId, SessionId};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};

@@ -1,0 +1,36 @@
+//! The events the server sends over a WebSocket, as they go on the wire.
+
+use serde::Serialize;
+
+use crate::domain::{MessageView, ReceiptView, SenderType, SessionId, SessionSummary};
+
+/// What the server sends over a WebSocket (API.md, "Server → client events").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type")]
+pub enum ServerEvent {
+    #[serde(rename = "message.created")]
+    MessageCreated { message: MessageView },
+    #[serde(rename = "message.status")]
+    MessageStatus(ReceiptView),
+    #[serde(rename = "session.updated")]
+    SessionUpdated { session: Box<SessionSummary> },
+    #[serde(rename = "typing")]
+    Typing { session_id: SessionId, sender_type: SenderType, state: TypingState },
+    #[serde(rename = "pong")]
+    Pong,
+    #[serde(rename = "error")]
+    Error { error: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TypingState {
+    On,
+    Off,
+}
+
+impl ServerEvent {
+    pub(super) fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("events serialise to JSON")
+    }
+}

@@ -1,0 +1,105 @@
+//! Live delivery: who must hear of a change is the domain's to say
+//! ([`crate::domain::Audience`]); this module says how they hear of it. [`events`] are the
+//! wire events, [`transport`] the way to one connection (API Gateway's `@connections` API),
+//! and [`Live`] fans events out to the live connections of their audiences.
+//!
+//! Another outbound channel (webhooks, say) goes beside [`Live`], fed the same
+//! `(Audience, ServerEvent)` pairs the use cases publish.
+
+mod events;
+mod transport;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::future::join_all;
+
+pub use events::{ServerEvent, TypingState};
+pub use transport::{ApiGatewayPush, NoPush, Push, PushError};
+
+use crate::Timestamp;
+use crate::domain::Audience;
+use crate::storage::ChatStore;
+
+/// Fans events out to the live connections of their audiences.
+pub struct Live {
+    store: Arc<dyn ChatStore>,
+    push: Arc<dyn Push>,
+}
+
+impl Live {
+    pub fn new(store: Arc<dyn ChatStore>, push: Arc<dyn Push>) -> Self {
+        Live { store, push }
+    }
+
+    /// Posts each event to every live connection of its audience, in parallel: one index
+    /// read per audience, then the posts. A connection API Gateway says is gone is
+    /// forgotten; any other failure is logged and the rest go on, because the state change
+    /// that caused the event is already stored and fetchable. Returns the audiences that at
+    /// least one post reached.
+    pub async fn publish(&self, events: &[(Audience, ServerEvent)]) -> HashSet<Audience> {
+        let now = Timestamp::now();
+        let lookups = join_all(events.iter().map(|(audience, _)| self.store.connections_of(*audience, now))).await;
+        let mut posts = Vec::new();
+        let mut sent: HashSet<(String, usize)> = HashSet::new();
+        for (index, ((audience, event), connections)) in events.iter().zip(lookups).enumerate() {
+            let connections = match connections {
+                Ok(connections) => connections,
+                Err(error) => {
+                    tracing::warn!(%error, ?audience, "could not look up live connections");
+                    continue;
+                }
+            };
+            let payload = event.to_json();
+            // The same event can reach one connection through two audiences (an admin and
+            // all admins); it goes once.
+            let same_event = events.iter().position(|(_, e)| e == event).unwrap_or(index);
+            for connection in connections {
+                if sent.insert((connection.connection_id.clone(), same_event)) {
+                    posts.push((*audience, connection.connection_id, payload.clone()));
+                }
+            }
+        }
+        let outcomes = join_all(posts.iter().map(|(_, id, payload)| self.push.post(id, payload))).await;
+        let mut reached = HashSet::new();
+        let mut gone = Vec::new();
+        for ((audience, id, _), outcome) in posts.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => {
+                    reached.insert(*audience);
+                }
+                Err(PushError::Gone) => gone.push(id.clone()),
+                Err(PushError::Failed(error)) => tracing::warn!(%error, connection = %id, "push failed"),
+            }
+        }
+        gone.sort();
+        gone.dedup();
+        for outcome in join_all(gone.iter().map(|id| self.store.delete_connection(id))).await {
+            if let Err(error) = outcome {
+                tracing::warn!(%error, "could not forget a stale connection");
+            }
+        }
+        reached
+    }
+
+    /// Closes a connection and forgets it. Whether API Gateway still knew it or not, it is
+    /// gone afterwards; any other failure is the caller's to report.
+    pub async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
+        match self.push.disconnect(connection_id).await {
+            Ok(()) | Err(PushError::Gone) => {}
+            Err(error) => return Err(error),
+        }
+        self.store.delete_connection(connection_id).await.map_err(|error| PushError::Failed(error.to_string()))
+    }
+
+    /// Posts one event to one connection (a reply to that connection alone).
+    pub async fn reply(&self, connection_id: &str, event: &ServerEvent) {
+        match self.push.post(connection_id, &event.to_json()).await {
+            Ok(()) => {}
+            Err(PushError::Gone) => {
+                let _ = self.store.delete_connection(connection_id).await;
+            }
+            Err(PushError::Failed(error)) => tracing::warn!(%error, "reply failed"),
+        }
+    }
+}
