@@ -54,35 +54,12 @@ pub async fn revoke_token(app: &App, hash: &TokenHash) -> Result<Revocation, Sto
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use async_trait::async_trait;
+    use std::sync::Arc;
 
     use super::*;
-    use crate::config::Config;
+    use crate::chat::tests::{Recorder, app_over};
     use crate::domain::Connection;
-    use crate::live::{Push, PushError};
     use crate::storage::{ChatStore, MemoryStore};
-
-    /// Remembers which connections were closed.
-    #[derive(Default)]
-    struct Closes(Mutex<Vec<String>>);
-
-    #[async_trait]
-    impl Push for Closes {
-        async fn post(&self, _connection_id: &str, _data: &[u8]) -> Result<(), PushError> {
-            Ok(())
-        }
-
-        async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
-            self.0.lock().unwrap().push(connection_id.to_owned());
-            Ok(())
-        }
-    }
-
-    fn app(store: &Arc<MemoryStore>, closes: &Arc<Closes>) -> App {
-        App::with_push(store.clone(), Config::local("chat", None, None), closes.clone())
-    }
 
     #[tokio::test]
     async fn revoking_a_token_closes_its_connections_and_no_others() {
@@ -94,12 +71,12 @@ mod tests {
         for (id, token) in [("tab-1", &revoked), ("tab-2", &revoked), ("phone", &kept)] {
             store.put_connection(&Connection::new(id.into(), Principal::Store(5), token.clone(), now)).await.unwrap();
         }
-        let closes = Arc::new(Closes::default());
-        let app = app(&store, &closes);
+        let recorder = Arc::new(Recorder::default());
+        let app = app_over(&store, &recorder);
 
         let revocation = revoke_token(&app, &revoked).await.unwrap();
         assert_eq!(revocation, Revocation { revoked: true, closed: 2, not_closed: 0 });
-        assert_eq!(*closes.0.lock().unwrap(), ["tab-1", "tab-2"]);
+        assert_eq!(*recorder.closed.lock().unwrap(), ["tab-1", "tab-2"]);
         assert_eq!(store.connection("tab-1").await.unwrap(), None);
         assert_eq!(store.principal_for(&revoked).await.unwrap(), None);
         assert_eq!(connection_principal(&app, "phone").await, Ok(Principal::Store(5)));
@@ -113,13 +90,14 @@ mod tests {
         store.put_token(&token, Principal::Admin(2)).await.unwrap();
         let connection = Connection::new("tab".into(), Principal::Admin(2), token.clone(), Timestamp::now());
         store.put_connection(&connection).await.unwrap();
-        let closes = Arc::new(Closes::default());
-        assert_eq!(connection_principal(&app(&store, &closes), "tab").await, Ok(Principal::Admin(2)));
+        let recorder = Arc::new(Recorder::default());
+        assert_eq!(connection_principal(&app_over(&store, &recorder), "tab").await, Ok(Principal::Admin(2)));
 
         // Revoked behind the connection's back (its close could not be sent): an instance
         // that has not seen the token within the cache's lifetime refuses the frame.
         store.revoke_token(&token).await.unwrap();
-        assert_eq!(connection_principal(&app(&store, &closes), "tab").await, Err(ChatError::Unauthorized));
-        assert_eq!(connection_principal(&app(&store, &closes), "nobody").await, Err(ChatError::Unauthorized));
+        let fresh_instance = app_over(&store, &recorder);
+        assert_eq!(connection_principal(&fresh_instance, "tab").await, Err(ChatError::Unauthorized));
+        assert_eq!(connection_principal(&fresh_instance, "nobody").await, Err(ChatError::Unauthorized));
     }
 }

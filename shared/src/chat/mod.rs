@@ -9,6 +9,8 @@ mod lifecycle;
 mod messages;
 mod receipts;
 mod sessions;
+#[cfg(test)]
+mod tests;
 
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use events::typing;
