@@ -10,7 +10,8 @@ use crate::{App, ChatError, Timestamp};
 /// per-instance cache as HTTP, so a revocation is seen within its lifetime).
 pub async fn connection_principal(app: &App, connection_id: &str) -> Result<Principal, ChatError> {
     let connection = app.store.connection(connection_id).await?.ok_or(ChatError::Unauthorized)?;
-    match app.auth.principal_of(connection.token_hash).await? {
+    let token_hash = connection.token_hash.ok_or(ChatError::Unauthorized)?;
+    match app.auth.principal_of(token_hash).await? {
         principal if principal == connection.principal => Ok(principal),
         _ => Err(ChatError::Unauthorized),
     }
@@ -40,7 +41,7 @@ pub async fn revoke_token(app: &App, hash: &TokenHash) -> Result<Revocation, Sto
     };
     let connections = app.store.connections_of(Audience::of(principal), Timestamp::now()).await?;
     let mut revocation = Revocation { revoked, ..Revocation::default() };
-    for connection in connections.iter().filter(|c| c.token_hash == *hash) {
+    for connection in connections.iter().filter(|c| c.token_hash.as_ref() == Some(hash)) {
         match app.live.disconnect(&connection.connection_id).await {
             Ok(()) => revocation.closed += 1,
             Err(error) => {

@@ -15,8 +15,11 @@ pub struct Connection {
     pub connection_id: ConnectionId,
     pub principal: Principal,
     /// The token it was opened with: revoking the token closes the connection, and each of
-    /// its frames is refused once the token no longer resolves.
-    pub token_hash: TokenHash,
+    /// its frames is refused once the token no longer resolves. Absent only from connections
+    /// opened before tokens were recorded with them, whose frames are refused (the client
+    /// reconnects).
+    #[serde(default)]
+    pub token_hash: Option<TokenHash>,
     pub connected_at: Timestamp,
     /// Unix seconds after which the connection is gone for sure (the table's TTL attribute).
     pub expires_at: i64,
@@ -27,7 +30,7 @@ impl Connection {
         Connection {
             connection_id,
             principal,
-            token_hash,
+            token_hash: Some(token_hash),
             connected_at: now,
             expires_at: now.unix_seconds() + CONNECTION_LIFETIME_SECONDS,
         }

@@ -82,14 +82,15 @@ impl Live {
         reached
     }
 
-    /// Closes a connection and forgets it. Whether API Gateway still knew it or not, it is
-    /// gone afterwards; any other failure is the caller's to report.
+    /// Forgets a connection, then closes it. Forgotten first, so that even if the close
+    /// fails it gets no more events and its next frame is refused; a connection API Gateway
+    /// no longer knows is closed already. Any other failure is the caller's to report.
     pub async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
+        self.store.delete_connection(connection_id).await.map_err(|error| PushError::Failed(error.to_string()))?;
         match self.push.disconnect(connection_id).await {
-            Ok(()) | Err(PushError::Gone) => {}
-            Err(error) => return Err(error),
+            Ok(()) | Err(PushError::Gone) => Ok(()),
+            Err(error) => Err(error),
         }
-        self.store.delete_connection(connection_id).await.map_err(|error| PushError::Failed(error.to_string()))
     }
 
     /// Posts one event to one connection (a reply to that connection alone).
