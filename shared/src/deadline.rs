@@ -7,7 +7,8 @@
 //! |---|---|---|
 //! | connecting to DynamoDB or `@connections` | 1 s | a TCP and TLS handshake in-region takes milliseconds |
 //! | one attempt of an AWS call | 1 s | DynamoDB answers in milliseconds; a second is a stall, not load |
-//! | one AWS call, retries included | 2 s | standard retries (3 attempts, backoff from 50 ms) fit in it |
+//! | one DynamoDB call, retries included | 2 s | standard retries (up to 3 attempts, backoff from 50 ms); a stalled call gets two |
+//! | one `@connections` call | 0.5 s, no retry | a post is live delivery, after the change is stored: a stalled one must not cost the request its deadline |
 //! | one invocation | 3 s | then the route answers the family's 503 |
 //!
 //! A write that was cut off either committed or did not: each is one conditional
@@ -21,6 +22,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -45,51 +47,63 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS).with_initial_backoff(INITIAL_BACKOFF)
 }
 
+/// How long one post to (or close of) a WebSocket connection may take, retries included.
+pub const PUSH_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The timeouts of the `@connections` client: one attempt, [`PUSH_TIMEOUT`] in all (a
+/// retried post could also deliver an event twice).
+pub fn push_timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(PUSH_TIMEOUT)
+        .operation_attempt_timeout(PUSH_TIMEOUT)
+        .operation_timeout(PUSH_TIMEOUT)
+        .build()
+}
+
 /// The SDK's default configuration (credentials, region) with these timeouts and retries.
 pub fn aws_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries())
 }
 
 /// The time an invocation spent in [`not_counted`] waits: finished ones, and the one under
-/// way since when.
+/// way since when. `changed` wakes the deadline's watch when a wait begins or ends.
 #[derive(Default)]
 struct Excused {
     finished: Duration,
     waiting_since: Option<Instant>,
-}
-
-impl Excused {
-    fn total(&self, now: Instant) -> Duration {
-        self.finished + self.waiting_since.map_or(Duration::ZERO, |since| now - since)
-    }
+    changed: Arc<Notify>,
 }
 
 tokio::task_local! {
     static EXCUSED: Arc<Mutex<Excused>>;
 }
 
-fn excused<T>(change: impl FnOnce(&mut Excused) -> T) -> Option<T> {
-    EXCUSED.try_with(|excused| change(&mut excused.lock().unwrap_or_else(|p| p.into_inner()))).ok()
+fn lock(excused: &Mutex<Excused>) -> std::sync::MutexGuard<'_, Excused> {
+    excused.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Runs `work` within [`INVOCATION_DEADLINE`]: `None` if it ran out of time (and was
-/// dropped). Time spent in [`not_counted`] waits is added to the deadline.
+/// dropped). Time spent in [`not_counted`] waits is not charged: the deadline is not
+/// watched during one, and moves by its length afterwards.
 pub async fn within_deadline<F: Future>(work: F) -> Option<F::Output> {
     let started = Instant::now();
     let record = Arc::new(Mutex::new(Excused::default()));
+    let changed = lock(&record).changed.clone();
     let work = EXCUSED.scope(record.clone(), work);
     tokio::pin!(work);
-    let mut granted = Duration::ZERO;
     loop {
+        let (excused, waiting) = {
+            let record = lock(&record);
+            (record.finished, record.waiting_since.is_some())
+        };
+        let deadline = started + INVOCATION_DEADLINE + excused;
+        if !waiting && Instant::now() >= deadline {
+            return None;
+        }
         tokio::select! {
             output = &mut work => return Some(output),
-            _ = sleep_until(started + INVOCATION_DEADLINE + granted) => {
-                let excused = record.lock().unwrap_or_else(|p| p.into_inner()).total(Instant::now());
-                if excused <= granted {
-                    return None;
-                }
-                granted = excused;
-            }
+            _ = sleep_until(deadline), if !waiting => {}
+            _ = changed.notified() => {}
         }
     }
 }
@@ -99,9 +113,17 @@ pub async fn within_deadline<F: Future>(work: F) -> Option<F::Output> {
 /// Lambda instance serves one at a time and never waits here): never for a dependency.
 pub async fn not_counted<F: Future>(wait: F) -> F::Output {
     let started = Instant::now();
-    excused(|excused| excused.waiting_since = Some(started));
+    let record = EXCUSED.try_with(Arc::clone).ok();
+    let mark = |change: &dyn Fn(&mut Excused)| {
+        if let Some(record) = &record {
+            let mut excused = lock(record);
+            change(&mut excused);
+            excused.changed.notify_one();
+        }
+    };
+    mark(&|excused| excused.waiting_since = Some(started));
     let output = wait.await;
-    excused(|excused| {
+    mark(&|excused| {
         excused.finished += started.elapsed();
         excused.waiting_since = None;
     });

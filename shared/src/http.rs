@@ -57,12 +57,13 @@ where
 }
 
 /// The answer of an invocation that ran out of time: the family's 503 to an HTTP request,
-/// an `error` event to the WebSocket connection whose frame it was.
+/// an `error` event to the WebSocket connection whose frame it was (not to one that is
+/// connecting or gone).
 async fn past_deadline(app: &App, route: &str, connection: Option<String>) -> Response<Body> {
     let error = ChatError::Unavailable;
     match (Family::of_route(route), connection) {
         (Some(family), _) => json(error.status(), &family.error_body(&error)),
-        (None, Some(connection)) if route != "$connect" => {
+        (None, Some(connection)) if route != "$connect" && route != "$disconnect" => {
             let event = crate::live::ServerEvent::Error { error: error.to_string() };
             app.live.reply(&connection, &event).await;
             json(StatusCode::OK, &serde_json::json!({}))

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_apigatewaymanagement::Client;
+use aws_sdk_apigatewaymanagement::config::retry::RetryConfig;
 use aws_sdk_apigatewaymanagement::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_apigatewaymanagement::error::{DisplayErrorContext, SdkError};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
@@ -32,9 +33,14 @@ pub struct ApiGatewayPush {
 }
 
 impl ApiGatewayPush {
-    /// For the deployed stage (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`).
+    /// For the deployed stage (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`),
+    /// with the short budget of [`crate::deadline::push_timeouts`].
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str) -> Self {
-        let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk).endpoint_url(endpoint).build();
+        let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
+            .endpoint_url(endpoint)
+            .timeout_config(crate::deadline::push_timeouts())
+            .retry_config(RetryConfig::disabled())
+            .build();
         ApiGatewayPush { client: Client::from_conf(config) }
     }
 
@@ -54,8 +60,8 @@ impl ApiGatewayPush {
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("local", "local", None, None, "local"))
-            .timeout_config(crate::deadline::timeouts())
-            .retry_config(crate::deadline::retries())
+            .timeout_config(crate::deadline::push_timeouts())
+            .retry_config(RetryConfig::disabled())
             .build();
         ApiGatewayPush { client: Client::from_conf(config) }
     }
