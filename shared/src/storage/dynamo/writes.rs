@@ -267,8 +267,9 @@ impl DynamoStore {
         seen: &Session,
         status: SessionStatus,
         admin_id: Option<AdminId>,
-        mut now: Timestamp,
+        now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
+        let mut now = seen.time_of_change(now);
         for _ in 0..MAX_ATTEMPTS {
             let next = seen.with_lifecycle(status, admin_id, now);
             let update = SessionUpdate::new()
