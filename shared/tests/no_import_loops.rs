@@ -1,9 +1,9 @@
 //! No module of `shared` imports a module that imports it back: the layers stay layers.
 //!
-//! Read from the sources as text: every `crate::`, `super::` and `self::` path outside the
-//! test modules, resolved to the module that defines what it names (a name a module only
-//! re-exports from a child of its own resolves to that child). Re-exports themselves
-//! (`pub use`) are how a module shows its children, not a dependency, and are not read.
+//! Read from the sources as text: every `crate::` and `super::` path outside the test
+//! modules and comments, resolved to the module that defines what it names (a name a module
+//! only re-exports from a child of its own resolves to that child, and a module's re-exports
+//! of its children are written without either prefix, so they are no dependency).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,9 +26,14 @@ fn modules() -> BTreeMap<ModulePath, String> {
                 stem => [prefix, &[stem.to_owned()]].concat(),
             };
             let text = std::fs::read_to_string(&path).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap();
+            // The unit tests, at the end of a file, may import anything.
+            let code = text.split("#[cfg(test)]\nmod tests {").next().unwrap();
             // Comments may name any module; only code imports.
-            let code = code.lines().filter(|line| !line.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+            let code = code
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//") && line.trim() != "mod tests;")
+                .collect::<Vec<_>>()
+                .join("\n");
             modules.insert(module, code);
         }
     }
@@ -81,18 +86,22 @@ fn paths(text: &str) -> (Vec<ModulePath>, usize) {
 fn references(module: &ModulePath, code: &str) -> Vec<ModulePath> {
     let mut references = Vec::new();
     for statement in code.split_inclusive(';') {
-        if statement.trim_start().starts_with("pub use ") {
-            continue;
-        }
         for (at, _) in statement.match_indices("crate::").chain(statement.match_indices("super::")) {
             let before = statement[..at].chars().last();
-            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
                 continue;
             }
             let (root, rest) = if statement[at..].starts_with("crate::") {
                 (Vec::new(), &statement[at + 7..])
             } else {
-                (module[..module.len().saturating_sub(1)].to_vec(), &statement[at + 7..])
+                // `super::super::` climbs once per `super::`.
+                let mut rest = &statement[at..];
+                let mut root = module.clone();
+                while let Some(tail) = rest.strip_prefix("super::") {
+                    root.pop();
+                    rest = tail;
+                }
+                (root, rest)
             };
             references.extend(paths(rest).0.into_iter().map(|tail| [root.clone(), tail].concat()));
         }
