@@ -15,7 +15,9 @@ use shared::deadline::INVOCATION_DEADLINE;
 use tokio::sync::watch;
 
 const STORE_MESSAGES: &str = "/v1/chat/store/messages/";
-/// What the gateway and the test client may add to a function's own deadline.
+/// What the gateway and the test client may add to a function's own deadline. The senders
+/// (eight) are no more than the invocations the gateway runs of one function at once, so
+/// none waits for a turn before its deadline starts.
 const SLACK: Duration = Duration::from_secs(1);
 
 /// One send as its client saw it.
@@ -107,8 +109,8 @@ async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
     let retried = gateway
         .invocations()
         .into_iter()
-        .find(|line| line["dynamodb_attempts"].as_u64() > line["dynamodb_calls"].as_u64());
-    assert!(retried.is_some_and(|line| line["dynamodb_calls"].as_u64() >= Some(1)), "no invocation retried a call");
+        .any(|line| line["dynamodb_attempts"].as_u64() > line["dynamodb_calls"].as_u64());
+    assert!(retried, "no invocation shows a call tried again");
 
     // Every send that got a 503 is retried as a client would: stored once, whether or not
     // the first attempt had committed.
