@@ -155,7 +155,7 @@ async fn exercise() -> BTreeMap<String, Use> {
     // Frames on connections whose token no longer resolves: each action closes its own.
     let quiet = token_of_store(QUIET_STORE);
     let mut revoked = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         revoked.push(Client::connect(&gateway, Some(&quiet)).await.unwrap());
     }
     for connection in table.connections_of(Audience::Store(QUIET_STORE), Timestamp::now()).await.unwrap() {
@@ -166,6 +166,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         json!({"action": "typing", "state": "on"}),
         json!({"action": "mark_read", "up_to_message_id": 1}),
         json!({"action": "mark_delivered", "up_to_message_id": 1}),
+        json!({"action": "ping"}),
     ];
     for (mut client, frame) in revoked.into_iter().zip(frames) {
         client.send(frame).await;
@@ -179,8 +180,8 @@ async fn exercise() -> BTreeMap<String, Use> {
         template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.package)).collect();
     package_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.package)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
-    // $disconnect of the closed client is the last invocation (after the four closed ones).
-    gateway.invocation_of("$disconnect", 5);
+    // $disconnect of the closed client is the last invocation (after the five closed ones).
+    gateway.invocation_of("$disconnect", 6);
     for line in gateway.invocations() {
         let package = &package_of[line["route"].as_str().unwrap()];
         let used = uses.entry(package.clone()).or_default();

@@ -1,12 +1,16 @@
-//! WebSocket `ping`: answers `{"type": "pong"}` on the same connection.
+//! WebSocket `ping`: answers `{"type": "pong"}` on the same connection, while the token the
+//! connection was opened with is valid (a keep-alive is no way around a revocation).
 
 use shared::http::{Body, Request, Response};
 use shared::live::ServerEvent;
 use shared::{App, ws};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    if let Some(connection) = ws::connection_id(&request) {
-        app.live.reply(&connection, &ServerEvent::Pong).await;
-    }
-    ws::done()
+    ws::act(app, request, |_, request| async move {
+        if let Some(connection) = ws::connection_id(&request) {
+            app.live.reply(&connection, &ServerEvent::Pong).await;
+        }
+        Ok(())
+    })
+    .await
 }
