@@ -28,8 +28,7 @@ where
 {
     let started = Instant::now();
     // The route key, not the raw path: paths may carry ids and query strings may carry tokens.
-    let route = route_key(&request);
-    let request_id = request_id(&request);
+    let (route, request_id) = route_and_request_id(&request);
     let connection = connection_id(&request);
     let (response, calls) = telemetry::count_calls(deadline::within_deadline(handler(app, request))).await;
     let response = match response {
@@ -81,22 +80,14 @@ pub fn connection_id(request: &Request) -> Option<String> {
     }
 }
 
-/// API Gateway's id of the request, which its own access log carries too.
-fn request_id(request: &Request) -> Option<String> {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
-        Some(RequestContext::WebSocket(context)) => context.request_id.clone(),
-        _ => None,
-    }
-}
-
-fn route_key(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone(),
-        Some(RequestContext::WebSocket(context)) => context.route_key.clone(),
-        _ => None,
-    }
-    .unwrap_or_else(|| format!("{} (unrouted)", request.method()))
+/// The route key, and API Gateway's id of the request (which its access log carries too).
+fn route_and_request_id(request: &Request) -> (String, Option<String>) {
+    let (route, request_id) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (context.route_key.clone(), context.request_id.clone()),
+        Some(RequestContext::WebSocket(context)) => (context.route_key.clone(), context.request_id.clone()),
+        _ => (None, None),
+    };
+    (route.unwrap_or_else(|| format!("{} (unrouted)", request.method())), request_id)
 }
 
 /// A JSON response.
