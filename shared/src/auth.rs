@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::ChatError;
 use crate::domain::Principal;
 pub use crate::domain::TokenHash;
-use crate::storage::ChatStore;
+use crate::storage::IdentityStore;
 
 /// How long a resolved token is trusted without asking storage again: a revoked token
 /// stops working within this time.
@@ -41,12 +41,12 @@ pub fn token_from_header(value: &str, schemes: Schemes) -> Option<&str> {
 
 /// Resolves tokens to principals, remembering answers for [`TOKEN_CACHE_TTL`].
 pub struct Authenticator {
-    store: Arc<dyn ChatStore>,
+    store: Arc<dyn IdentityStore>,
     cache: Mutex<HashMap<TokenHash, (Principal, Instant)>>,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn ChatStore>) -> Self {
+    pub fn new(store: Arc<dyn IdentityStore>) -> Self {
         Authenticator { store, cache: Mutex::new(HashMap::new()) }
     }
 
@@ -78,7 +78,7 @@ impl Authenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::MemoryStore;
+    use crate::storage::{IdentityStore, MemoryStore};
 
     #[test]
     fn tokens_are_long_random_and_hashed() {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{TokenHash, generate_token};
 use crate::domain::{AdminProfile, Principal, StoreProfile};
-use crate::storage::{ChatStore, StorageError};
+use crate::storage::{IdentityStore, StorageError};
 
 /// Shorter tokens than this carry too little entropy to be accepted.
 pub const MIN_TOKEN_LENGTH: usize = 32;
@@ -85,7 +85,7 @@ impl SeedFile {
     }
 
     /// Writes every profile and the hash of every token.
-    pub async fn load_into(&self, store: &dyn ChatStore) -> Result<(), SeedError> {
+    pub async fn load_into(&self, store: &dyn IdentityStore) -> Result<(), SeedError> {
         for seed in &self.stores {
             store.put_store(&seed.profile).await?;
             store.put_token(&TokenHash::of(&seed.token), Principal::Store(seed.profile.id)).await?;
@@ -101,7 +101,7 @@ impl SeedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::MemoryStore;
+    use crate::storage::{IdentityStore, MemoryStore};
 
     #[tokio::test]
     async fn loads_profiles_and_only_token_hashes() {

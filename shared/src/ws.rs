@@ -76,7 +76,7 @@ struct MarkFrame {
 }
 
 /// `mark_read` or `mark_delivered` from a connection: as the HTTP read mark.
-pub async fn mark(app: &App, request: Request, kind: crate::storage::ReceiptKind) -> Response<Body> {
+pub async fn mark(app: &App, request: Request, kind: crate::domain::ReceiptKind) -> Response<Body> {
     act(app, request, |reader, request| async move {
         let frame: MarkFrame = frame(&request)?;
         crate::chat::mark_receipt(app, reader, frame.session_id, kind, frame.up_to_message_id).await.map(|_| ())

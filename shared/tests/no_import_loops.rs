@@ -173,7 +173,7 @@ fn no_module_imports_one_that_imports_it_back() {
     // The check sees what it should: the use cases rest on the domain and on storage.
     let chat = &imports[&vec!["chat".to_owned(), "messages".to_owned()]];
     assert!(chat.contains(&vec!["domain".to_owned(), "session".to_owned()]), "{chat:?}");
-    assert!(chat.contains(&vec!["storage".to_owned()]), "{chat:?}");
+    assert!(chat.iter().any(|module| module[0] == "storage"), "{chat:?}");
 }
 
 #[test]

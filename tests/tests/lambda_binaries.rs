@@ -8,7 +8,7 @@ use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
 use e2e::runtime_api::{Outcome, RuntimeApi, function_command};
 use e2e::stack::{dynamodb, fresh_table, recorded_event};
 use serde_json::{Value, json};
-use shared::storage::{ChatStore, DynamoStore};
+use shared::storage::{ConnectionStore, DynamoStore, SessionStore};
 use tokio::io::AsyncReadExt;
 
 fn with_token(mut event: Value, token: Option<&str>) -> Value {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 use shared::Timestamp;
 use shared::domain::{Audience, Connection, Principal, TokenHash};
-use shared::storage::{ChatStore, DynamoStore};
+use shared::storage::{ConnectionStore, DynamoStore};
 
 /// A policy statement's actions and resources, resources rendered as text
 /// (`GetAtt:ChatTable.Arn`, or the `!Sub` string).

@@ -10,7 +10,7 @@ use e2e::ws::Client;
 use serde_json::json;
 use shared::auth::TokenHash;
 use shared::domain::Principal;
-use shared::storage::{ChatStore, DynamoStore};
+use shared::storage::{DynamoStore, IdentityStore};
 
 fn chatctl(table: &str, args: &[&str], stdin: &str) -> Output {
     chatctl_with(table, &[], args, stdin)

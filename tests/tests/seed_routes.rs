@@ -8,7 +8,7 @@ use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::domain::{NewMessage, SenderType, SessionStatus};
-use shared::storage::{AppendGuard, AppendOutcome, ChatStore, DynamoStore, WriteOutcome};
+use shared::storage::{AppendGuard, AppendOutcome, DynamoStore, SessionStore, WriteOutcome};
 
 const STORE_SESSION: &str = "/v1/chat/store/session/";
 

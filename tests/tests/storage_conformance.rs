@@ -9,9 +9,10 @@ use e2e::stack::fresh_dynamo_store;
 use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
+use shared::domain::ReceiptKind;
 use shared::domain::StoreProfile;
 use shared::domain::{AdminProfile, NewMessage, Principal, SenderType, Session, SessionStatus};
-use shared::storage::{AppendGuard, AppendOutcome, ChatStore, MemoryStore, ReceiptKind, SessionQuery, WriteOutcome};
+use shared::storage::{AppendGuard, AppendOutcome, ChatStore, MemoryStore, SessionQuery, WriteOutcome};
 
 type Store = Arc<dyn ChatStore>;
 

@@ -11,7 +11,7 @@ use e2e::ws::Client;
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::domain::{Connection, Principal, TokenHash};
-use shared::storage::{ChatStore, DynamoStore};
+use shared::storage::{ConnectionStore, DynamoStore};
 
 fn store_token() -> String {
     token_of_store(TECH_STORE)

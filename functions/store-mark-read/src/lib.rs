@@ -2,9 +2,9 @@
 //! the store's active session read up to that id. One write, however many it covers.
 
 use serde::Deserialize;
+use shared::domain::ReceiptKind;
 use shared::domain::{MessageId, Principal, ReceiptView};
 use shared::http::{self, Body, Request, Response};
-use shared::storage::ReceiptKind;
 use shared::{App, ChatError, Family, chat};
 
 #[derive(Deserialize)]

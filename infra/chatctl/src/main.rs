@@ -14,7 +14,7 @@ use shared::config::Config;
 use shared::domain::{AdminProfile, Principal, StoreProfile};
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
-use shared::storage::{ChatStore, DynamoStore};
+use shared::storage::{DynamoStore, IdentityStore};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -60,7 +60,7 @@ mod tests {
     use super::*;
     use crate::chat::tests::{Recorder, app_over};
     use crate::domain::Connection;
-    use crate::storage::{ChatStore, MemoryStore};
+    use crate::storage::{ConnectionStore, IdentityStore, MemoryStore};
 
     #[tokio::test]
     async fn revoking_a_token_closes_its_connections_and_no_others() {

@@ -5,11 +5,11 @@ use serde::Serialize;
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptView, Receipts, SenderType, SessionId,
-    StoreId, admin_side, may_send, party,
+    Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
+    SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
 use crate::live::ServerEvent;
-use crate::storage::{AppendGuard, AppendOutcome, ReceiptKind};
+use crate::storage::{AppendGuard, AppendOutcome};
 use crate::{App, ChatError, Timestamp, telemetry};
 
 /// A message as the send answered it.

@@ -1,9 +1,9 @@
 //! Delivered and read marks.
 
 use super::{Target, active_session, visible_session};
+use crate::domain::ReceiptKind;
 use crate::domain::{MessageId, MessageStatus, Principal, ReceiptView, SessionId, party};
 use crate::live::ServerEvent;
-use crate::storage::ReceiptKind;
 use crate::{App, ChatError, Timestamp, telemetry};
 
 /// Marks the other party's messages up to `up_to` delivered or read for `reader`: one write

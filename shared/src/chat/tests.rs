@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::domain::input::MessageInput;
 use crate::domain::{AdminProfile, Connection, LifecycleAction, StoreProfile, TokenHash};
 use crate::live::{Push, PushError, TypingState};
-use crate::storage::{ChatStore, MemoryStore};
+use crate::storage::{ConnectionStore, IdentityStore, MemoryStore};
 use crate::{App, Timestamp};
 
 pub(super) const STORE: u64 = 5;

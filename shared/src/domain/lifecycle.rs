@@ -2,6 +2,7 @@
 //! open → claimed → closed, open → closed, claimed → open (transfer to nobody),
 //! claimed → claimed by another admin (transfer).
 
+use super::change::Condition;
 use super::principal::{AdminId, Principal, StoreId};
 use super::session::{Session, SessionStatus};
 
@@ -87,7 +88,7 @@ pub fn decide(session: &Session, actor: Principal, action: LifecycleAction) -> R
 pub fn may_send(session: &Session, actor: Principal) -> Result<(), LifecycleError> {
     match actor {
         Principal::Store(store) if store != session.store.id => Err(LifecycleError::OtherStore),
-        _ if session.status == SessionStatus::Closed => Err(LifecycleError::Closed),
+        _ if !Condition::NotClosed.holds(session) => Err(LifecycleError::Closed),
         Principal::Store(_) => Ok(()),
         Principal::Admin(me) => match session.admin_id {
             Some(holder) if holder == me => Ok(()),
@@ -101,9 +102,9 @@ pub fn may_send(session: &Session, actor: Principal) -> Result<(), LifecycleErro
 pub fn may_rate(session: &Session, store: StoreId) -> Result<(), LifecycleError> {
     if store != session.store.id {
         Err(LifecycleError::OtherStore)
-    } else if session.status != SessionStatus::Closed {
+    } else if !Condition::Closed.holds(session) {
         Err(LifecycleError::NotClosed)
-    } else if session.rating.is_some() {
+    } else if !Condition::Unrated.holds(session) {
         Err(LifecycleError::AlreadyRated)
     } else {
         Ok(())

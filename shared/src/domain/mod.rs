@@ -2,6 +2,7 @@
 //! for viewing a session and moving it through its lifecycle.
 
 mod audience;
+mod change;
 mod connection;
 mod ids;
 pub mod input;
@@ -12,12 +13,13 @@ mod receipts;
 mod session;
 
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
+pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use ids::{MessageId, SessionId};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
-pub use receipts::Receipts;
+pub use receipts::{ReceiptKind, Receipts};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };

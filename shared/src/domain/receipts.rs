@@ -17,3 +17,19 @@ pub struct Receipts {
     #[serde(default)]
     pub read_count: u64,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReceiptKind {
+    Delivered,
+    Read,
+}
+
+impl Receipts {
+    /// Where the mark of `kind` stands.
+    pub fn mark(&self, kind: ReceiptKind) -> MessageId {
+        match kind {
+            ReceiptKind::Delivered => self.delivered_up_to,
+            ReceiptKind::Read => self.read_up_to,
+        }
+    }
+}

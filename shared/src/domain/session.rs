@@ -154,18 +154,6 @@ impl Session {
         }
     }
 
-    /// This session moved to `status`, held by `admin_id`, as of `now`.
-    pub fn with_lifecycle(&self, status: SessionStatus, admin_id: Option<AdminId>, now: Timestamp) -> Session {
-        Session {
-            status,
-            admin_id,
-            updated: now,
-            closed_at: if status == SessionStatus::Closed { Some(now) } else { self.closed_at },
-            revision: self.revision + 1,
-            ..self.clone()
-        }
-    }
-
     /// A session of store 5 in `status`, held by `admin_id`, for tests of the rules.
     #[cfg(test)]
     pub(crate) fn sample(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
@@ -226,6 +214,13 @@ impl Session {
         match reader {
             SenderType::Store => &self.store_receipts,
             SenderType::Admin => &self.admin_receipts,
+        }
+    }
+
+    pub(super) fn receipts_mut(&mut self, reader: SenderType) -> &mut Receipts {
+        match reader {
+            SenderType::Store => &mut self.store_receipts,
+            SenderType::Admin => &mut self.admin_receipts,
         }
     }
 

@@ -19,16 +19,16 @@ pub use transport::{ApiGatewayPush, NoPush, Push, PushError};
 
 use crate::Timestamp;
 use crate::domain::Audience;
-use crate::storage::ChatStore;
+use crate::storage::ConnectionStore;
 
 /// Fans events out to the live connections of their audiences.
 pub struct Live {
-    store: Arc<dyn ChatStore>,
+    store: Arc<dyn ConnectionStore>,
     push: Arc<dyn Push>,
 }
 
 impl Live {
-    pub fn new(store: Arc<dyn ChatStore>, push: Arc<dyn Push>) -> Self {
+    pub fn new(store: Arc<dyn ConnectionStore>, push: Arc<dyn Push>) -> Self {
         Live { store, push }
     }
 

@@ -1,24 +1,27 @@
-//! Storage behind one trait, with two implementations that pass one conformance suite:
-//! [`DynamoStore`] (a single DynamoDB table) and [`MemoryStore`] (embedded, zero setup).
+//! Storage by aggregate, each behind its own trait — identities ([`IdentityStore`]), sessions
+//! with their messages ([`SessionStore`]) and live connections ([`ConnectionStore`]) — with
+//! two implementations that pass one conformance suite: [`DynamoStore`] (a single DynamoDB
+//! table) and [`MemoryStore`] (embedded, zero setup).
 //!
-//! The trait speaks in domain terms. Every invariant that needs atomicity is the store's
-//! job: one active session per store, message ids that increase in commit order, counters
-//! kept in the same write as what they count, and writes that are conditional on the
-//! session state the caller decided on.
+//! The traits speak in domain terms. What a session change does and what must hold for it
+//! is the domain's ([`crate::domain::SessionChange`]); making it atomic is the store's:
+//! one active session per store, message ids that increase in commit order, and counters,
+//! indexes and pointers kept in the same write as what they follow.
 
+mod connections;
 mod dynamo;
+mod identities;
 mod memory;
+mod sessions;
 
-use async_trait::async_trait;
-
+pub use connections::ConnectionStore;
 pub use dynamo::DynamoStore;
+pub use identities::IdentityStore;
 pub use memory::MemoryStore;
-
-use crate::Timestamp;
-use crate::domain::TokenHash;
-use crate::domain::{
-    AdminId, AdminProfile, Audience, Connection, Message, MessageId, NewMessage, Principal, SenderType, Session,
-    SessionId, SessionStatus, StoreId, StoreProfile,
+pub(crate) use sessions::Bucket;
+pub use sessions::{
+    ActiveSession, AppendGuard, AppendOutcome, ClosedSession, ListPosition, MessagesAfter, SessionList, SessionPage,
+    SessionQuery, SessionStore, WriteOutcome,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -33,278 +36,7 @@ pub enum StorageError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
-/// A session with some of its messages, ascending by id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionPage {
-    pub session: Session,
-    pub messages: Vec<Message>,
-    /// True when the call that returned it opened the session.
-    pub opened: bool,
-}
+/// Every aggregate's storage: what a function's [`crate::App`] holds.
+pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore {}
 
-/// Messages after a given id, with the session they belong to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessagesAfter {
-    pub session: Session,
-    pub messages: Vec<Message>,
-    pub has_more: bool,
-}
-
-impl MessagesAfter {
-    /// From a fetch of up to `limit + 1` messages: the extra one only says there are more.
-    pub(crate) fn from_one_more(session: Session, mut messages: Vec<Message>, limit: usize) -> Self {
-        let has_more = messages.len() > limit;
-        messages.truncate(limit);
-        MessagesAfter { session, messages, has_more }
-    }
-}
-
-/// What a send is conditional on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AppendGuard<'a> {
-    /// The session's revision is still the one of the session the sender was authorised
-    /// against (which also tells the store what it knew of the session then).
-    Seen(&'a Session),
-    /// The session is not closed (a store writing to its own active session).
-    NotClosed,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// Stored with an id above every id the session held.
-    Appended(Message),
-    /// The session already holds a message with this `client_message_id`; nothing was stored.
-    Duplicate(Message),
-    /// The guard no longer holds; nothing was stored. The caller decides again on the
-    /// current session.
-    Stale(Box<Session>),
-}
-
-/// The outcome of a write conditional on the session the caller read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WriteOutcome {
-    /// Written; the session as it now is, as far as the write knows: the one the caller
-    /// read with the change applied (messages may have arrived since).
-    Written(Session),
-    /// The session changed since the caller read it; nothing was written.
-    Stale(Session),
-}
-
-/// A store's open or claimed session, as its pointer knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ActiveSession {
-    pub id: SessionId,
-    pub status: SessionStatus,
-    pub admin_id: Option<AdminId>,
-}
-
-/// A session a store just closed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct ClosedSession {
-    pub id: SessionId,
-    pub status: SessionStatus,
-    pub admin_id: Option<AdminId>,
-    pub closed_at: Timestamp,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReceiptKind {
-    Delivered,
-    Read,
-}
-
-/// Which sessions an admin lists (API.md: all open ones; claimed and closed only its own).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionQuery {
-    pub admin: AdminId,
-    /// The statuses to list; empty lists all.
-    pub statuses: Vec<SessionStatus>,
-    pub tag: Option<String>,
-    pub limit: usize,
-    pub offset: usize,
-    /// Continue after this position (a previous page's `next_cursor`).
-    pub after: Option<ListPosition>,
-}
-
-/// A place in the activity order of sessions: newest activity first, ties by id.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ListPosition {
-    pub last_message_at: Timestamp,
-    pub session_id: SessionId,
-}
-
-impl ListPosition {
-    pub fn of(session: &Session) -> Self {
-        ListPosition { last_message_at: session.last_message_at, session_id: session.id }
-    }
-
-    /// The opaque text clients hand back as `cursor`.
-    pub fn to_cursor(&self) -> String {
-        use base64::Engine;
-        let text = format!("{}|{}", self.last_message_at, self.session_id);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
-    }
-
-    pub fn from_cursor(cursor: &str) -> Option<Self> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let (at, id) = text.split_once('|')?;
-        Some(ListPosition { last_message_at: Timestamp::parse(at).ok()?, session_id: id.parse().ok()? })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionList {
-    pub sessions: Vec<Session>,
-    /// How many sessions match the query's status and tag, whatever the page.
-    pub total_count: u64,
-    /// Where the next page starts, if there is one.
-    pub next: Option<ListPosition>,
-}
-
-#[async_trait]
-pub trait ChatStore: Send + Sync + 'static {
-    // Identities.
-    async fn put_store(&self, store: &StoreProfile) -> StorageResult<()>;
-    async fn put_admin(&self, admin: &AdminProfile) -> StorageResult<()>;
-    async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>>;
-    async fn admin_profile(&self, id: AdminId) -> StorageResult<Option<AdminProfile>>;
-    /// The profiles of those of `ids` that exist, in one read.
-    async fn admin_profiles(&self, ids: &[AdminId]) -> StorageResult<Vec<AdminProfile>>;
-    async fn put_token(&self, token: &TokenHash, principal: Principal) -> StorageResult<()>;
-    /// Whether a token with that hash existed.
-    async fn revoke_token(&self, token: &TokenHash) -> StorageResult<bool>;
-    async fn principal_for(&self, token: &TokenHash) -> StorageResult<Option<Principal>>;
-
-    // Reading sessions.
-    /// The store's open or claimed session with its `newest` messages, created (open, with
-    /// the store's profile copied in) when it has none. Concurrent calls for one store
-    /// yield one session. `None` when the store does not exist.
-    async fn get_or_create_active_session(
-        &self,
-        store: StoreId,
-        newest: usize,
-        now: Timestamp,
-    ) -> StorageResult<Option<SessionPage>>;
-    /// The store's open or claimed session, if it has one: its id and who holds it.
-    async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>>;
-    async fn session(&self, id: SessionId) -> StorageResult<Option<Session>>;
-    /// A session with its `newest` messages.
-    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>>;
-    /// Up to `limit` messages with ids above `after`, ascending.
-    async fn messages_after(
-        &self,
-        id: SessionId,
-        after: MessageId,
-        limit: usize,
-    ) -> StorageResult<Option<MessagesAfter>>;
-    /// The sessions `query.admin` may list, newest activity first.
-    async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList>;
-
-    // Messages.
-    /// A fresh message id, greater than every id committed so far. Taken before the send
-    /// is decided, so that both happen in one round trip; unused ids are simply skipped.
-    async fn next_message_id(&self) -> StorageResult<MessageId>;
-    /// Appends `message` to `session` under `guard`, with `id` or, if a greater id has
-    /// committed there meanwhile, a fresh one; dated `now`, or the session's last message's
-    /// time if that is later ([`Session::time_of_change`]).
-    async fn append_message(
-        &self,
-        session: SessionId,
-        guard: AppendGuard<'_>,
-        id: MessageId,
-        message: NewMessage,
-        now: Timestamp,
-    ) -> StorageResult<AppendOutcome>;
-
-    // Changing sessions.
-    /// Moves `seen` to `status`/`admin_id` if its revision is still the one the caller
-    /// read, dated `now` or the session's last message's time if that is later. Closing
-    /// releases the store's active slot in the same write.
-    async fn change_lifecycle(
-        &self,
-        seen: &Session,
-        status: SessionStatus,
-        admin_id: Option<AdminId>,
-        now: Timestamp,
-    ) -> StorageResult<WriteOutcome>;
-    // Live connections.
-    async fn put_connection(&self, connection: &Connection) -> StorageResult<()>;
-    async fn connection(&self, id: &str) -> StorageResult<Option<Connection>>;
-    async fn delete_connection(&self, id: &str) -> StorageResult<()>;
-    /// The unexpired connections of `audience`: one read of an index, whatever the number of
-    /// other connections.
-    async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>>;
-
-    /// Closes the store's active session, if it has one, releasing its active slot; dated
-    /// `now`, or the session's last message's time if that is later.
-    async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>>;
-    /// Raises `reader`'s delivered or read mark on the other party's messages to `up_to`
-    /// (or the session's last message, if lower); a mark never moves back. Returns the
-    /// session with the mark as it now stands, `None` if there is no such session.
-    async fn mark_receipt(
-        &self,
-        session: SessionId,
-        reader: SenderType,
-        kind: ReceiptKind,
-        up_to: MessageId,
-        now: Timestamp,
-    ) -> StorageResult<Option<Session>>;
-    /// Replaces the tags of `seen` if its revision is still the one the caller read.
-    async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome>;
-    /// Records the store's rating of `seen` if it is closed and not yet rated.
-    async fn rate_session(
-        &self,
-        seen: &Session,
-        rating: u8,
-        feedback: Option<String>,
-        now: Timestamp,
-    ) -> StorageResult<WriteOutcome>;
-}
-
-/// The list a session counts in for `total_count`: the open queue, or one admin's claimed
-/// or closed sessions. Sessions closed before anyone claimed them are in no list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Bucket {
-    Open,
-    Held(AdminId, SessionStatus),
-}
-
-impl Bucket {
-    pub(crate) fn of(status: SessionStatus, admin_id: Option<AdminId>) -> Option<Bucket> {
-        match (status, admin_id) {
-            (SessionStatus::Open, _) => Some(Bucket::Open),
-            (status, Some(admin)) => Some(Bucket::Held(admin, status)),
-            (SessionStatus::Claimed | SessionStatus::Closed, None) => None,
-        }
-    }
-
-    /// The lists a query reads and counts: of its statuses, of the lists the admin sees.
-    pub(crate) fn for_query(query: &SessionQuery) -> Vec<Bucket> {
-        [SessionStatus::Open, SessionStatus::Claimed, SessionStatus::Closed]
-            .into_iter()
-            .filter(|status| query.statuses.is_empty() || query.statuses.contains(status))
-            .map(|status| match status {
-                SessionStatus::Open => Bucket::Open,
-                held => Bucket::Held(query.admin, held),
-            })
-            .collect()
-    }
-
-    pub(crate) fn contains(&self, session: &Session) -> bool {
-        Bucket::of(session.status, session.admin_id).as_ref() == Some(self)
-    }
-}
-
-/// The number of `reader`'s receipts a read mark at `up_to` covers, from the session as
-/// read and the other party's messages above `up_to` up to the session's last message.
-pub(crate) fn read_count_at(seen: &Session, reader: SenderType, up_to: MessageId, above: &[Message]) -> u64 {
-    let other = reader.other();
-    if up_to >= seen.last_message_from(other) {
-        return seen.messages_from(other);
-    }
-    let unread =
-        above.iter().filter(|m| m.sender_type == other && m.id > up_to && m.id <= seen.last_message_id).count() as u64;
-    seen.messages_from(other).saturating_sub(unread)
-}
+impl<T: IdentityStore + SessionStore + ConnectionStore> ChatStore for T {}

@@ -1,19 +1,17 @@
 //! Listing sessions for an admin: the open queue and the admin's own sessions, read from
 //! their sparse indexes newest activity first, with totals from the list counters.
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use futures::future::try_join_all;
 
-use super::DynamoStore;
-use super::items::*;
+use super::super::DynamoStore;
+use super::super::items::*;
 use crate::domain::{AdminId, Session, SessionStatus};
-use crate::storage::{Bucket, ListPosition, SessionList, SessionQuery, StorageError, StorageResult};
+use crate::storage::{Bucket, SessionQuery, StorageError, StorageResult};
 
 /// One index partition to read.
-enum Source {
+pub(super) enum Source {
     OpenQueue,
     /// The admin's sessions, of the given statuses.
     Held(AdminId, Vec<SessionStatus>),
@@ -21,7 +19,7 @@ enum Source {
 
 impl Source {
     /// The open queue and one read of the admin's own sessions, as the query's lists need.
-    fn for_query(query: &SessionQuery) -> Vec<Source> {
+    pub(super) fn for_query(query: &SessionQuery) -> Vec<Source> {
         let mut open = false;
         let mut held = Vec::new();
         for bucket in Bucket::for_query(query) {
@@ -42,22 +40,13 @@ impl Source {
 }
 
 impl DynamoStore {
-    pub(super) async fn list(&self, query: &SessionQuery) -> StorageResult<SessionList> {
-        // Saturating: an offset near `usize::MAX` is a valid query for an empty page.
-        let wanted = query.offset.saturating_add(query.limit + 1);
-        let reads = Source::for_query(query).into_iter().map(|source| self.read_source(source, query, wanted));
-        // The index reads and the counters in parallel: one round trip.
-        let (pages, total_count) = tokio::join!(try_join_all(reads), self.total_count(query));
-        let mut sessions: Vec<Session> = pages?.into_iter().flatten().collect();
-        sessions.sort_by_key(|s| Reverse(ListPosition::of(s)));
-        let mut page: Vec<Session> = sessions.into_iter().skip(query.offset).take(query.limit + 1).collect();
-        let next = (page.len() > query.limit).then(|| ListPosition::of(&page[query.limit - 1]));
-        page.truncate(query.limit);
-        Ok(SessionList { sessions: page, total_count: total_count?, next })
-    }
-
     /// Up to `wanted` sessions of `source` that match `query`, newest activity first.
-    async fn read_source(&self, source: Source, query: &SessionQuery, wanted: usize) -> StorageResult<Vec<Session>> {
+    pub(super) async fn read_source(
+        &self,
+        source: Source,
+        query: &SessionQuery,
+        wanted: usize,
+    ) -> StorageResult<Vec<Session>> {
         let (index, key_name, key) = match &source {
             Source::OpenQueue => (OPEN_QUEUE_INDEX, "QueuePK", OPEN_QUEUE.to_owned()),
             Source::Held(admin, _) => (BY_ADMIN_INDEX, "AdminPK", admin_pk(*admin)),
@@ -96,7 +85,7 @@ impl DynamoStore {
     }
 
     /// The sessions matching the query's status and tag, from the list counters.
-    async fn total_count(&self, query: &SessionQuery) -> StorageResult<u64> {
+    pub(super) async fn total_count(&self, query: &SessionQuery) -> StorageResult<u64> {
         let counter = query.tag.as_deref().map_or_else(|| "total".to_owned(), tag_counter);
         let keys: Vec<HashMap<String, AttributeValue>> = Bucket::for_query(query)
             .iter()

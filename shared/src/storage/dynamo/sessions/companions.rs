@@ -1,0 +1,95 @@
+//! Items kept in step with a session, in the same transactions as its changes: the counts
+//! of the lists it is in, and its store's active-session pointer.
+
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+
+use super::super::DynamoStore;
+use super::super::items::*;
+use crate::domain::{Session, SessionStatus};
+use crate::storage::{Bucket, StorageResult};
+
+/// What a change of a list's counts is about.
+#[derive(Clone, Copy)]
+enum Counted<'a> {
+    /// A session entering or leaving the list, with its tags.
+    Session(&'a [String]),
+    /// A session in the list whose tags changed: the `removed` counts move by `-delta`, the
+    /// `added` ones by `delta`, in one update (a transaction may write an item only once).
+    Retagged { removed: &'a [String], added: &'a [String] },
+}
+
+impl DynamoStore {
+    /// A session with `tags` leaves list `from` for list `to` (either may be none).
+    pub(super) fn moved_between_lists(
+        &self,
+        from: Option<Bucket>,
+        to: Option<Bucket>,
+        tags: &[String],
+    ) -> Vec<TransactWriteItem> {
+        let left = from.map(|from| self.count(&from, -1, Counted::Session(tags)));
+        let joined = to.map(|to| self.count(&to, 1, Counted::Session(tags)));
+        left.into_iter().chain(joined).collect()
+    }
+
+    /// A session in `bucket` whose tags changed from `before` to `after`.
+    pub(super) fn retagged(&self, bucket: &Bucket, before: &[String], after: &[String]) -> Option<TransactWriteItem> {
+        let removed: Vec<String> = before.iter().filter(|t| !after.contains(t)).cloned().collect();
+        let added: Vec<String> = after.iter().filter(|t| !before.contains(t)).cloned().collect();
+        let changed = !removed.is_empty() || !added.is_empty();
+        changed.then(|| self.count(bucket, 1, Counted::Retagged { removed: &removed, added: &added }))
+    }
+
+    /// Adds `delta` to a list's counts: of all its sessions and per tag.
+    fn count(&self, bucket: &Bucket, delta: i64, counted: Counted<'_>) -> TransactWriteItem {
+        // Each tag counter with the value it moves by.
+        let (mut expression, tags): (String, Vec<(&String, &str)>) = match counted {
+            Counted::Session(tags) => ("ADD #total :delta".to_owned(), tags.iter().map(|t| (t, ":delta")).collect()),
+            Counted::Retagged { removed, added } => {
+                let moves = removed.iter().map(|t| (t, ":undo")).chain(added.iter().map(|t| (t, ":delta")));
+                (String::new(), moves.collect())
+            }
+        };
+        let mut update =
+            Update::builder().table_name(&self.table).key("PK", s(COUNTS_PK)).key("SK", s(bucket_sk(bucket)));
+        if matches!(counted, Counted::Session(_)) {
+            update = update.expression_attribute_names("#total", "total");
+        }
+        for (i, (tag, value)) in tags.iter().enumerate() {
+            expression.push_str(if expression.is_empty() { "ADD " } else { ", " });
+            expression.push_str(&format!("#tag{i} {value}"));
+            update = update.expression_attribute_names(format!("#tag{i}"), tag_counter(tag));
+        }
+        // DynamoDB refuses values the expression does not use.
+        for (value, by) in [(":delta", delta), (":undo", -delta)] {
+            if expression.contains(value) {
+                update = update.expression_attribute_values(value, n(by));
+            }
+        }
+        let update = update.update_expression(expression).build().expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Keeps the store's pointer in step with its active session, in the same transaction:
+    /// a copy of the lifecycle while active, gone once closed.
+    pub(super) fn sync_pointer(&self, session: &Session) -> StorageResult<TransactWriteItem> {
+        if session.status == SessionStatus::Closed {
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("PK", s(store_pk(session.store.id)))
+                .key("SK", s(ACTIVE_SK))
+                .condition_expression("session_id = :id")
+                .expression_attribute_values(":id", n(session.id))
+                .build()
+                .expect("table, key and condition are set");
+            return Ok(TransactWriteItem::builder().delete(release).build());
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&PointerItem::to(session))?))
+            .condition_expression("session_id = :id")
+            .expression_attribute_values(":id", n(session.id))
+            .build()
+            .expect("table, item and condition are set");
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}

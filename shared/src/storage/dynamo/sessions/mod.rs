@@ -1,0 +1,404 @@
+//! Sessions and their messages in the single table. Every change of a session is the
+//! domain's [`SessionChange`], written as one conditional update of the session item
+//! ([`update`]), in a transaction with the items that follow it ([`companions`]) where
+//! there are any.
+
+mod companions;
+mod list;
+mod update;
+
+use std::cmp::Reverse;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use futures::future::try_join_all;
+
+use self::list::Source;
+use self::update::SessionUpdate;
+use super::items::*;
+use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
+use crate::Timestamp;
+use crate::domain::{
+    AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
+    StoreId, StoreProfile, mark_needs_messages_above,
+};
+use crate::storage::{
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, ListPosition, MessagesAfter, SessionList,
+    SessionPage, SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
+};
+
+/// The counter all message ids come from: a fresh id is above every id committed so far.
+const MESSAGE_ID_COUNTER: &str = "MESSAGE_ID";
+
+impl DynamoStore {
+    async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
+        let session = Session::new(self.next_id(&self.session_ids).await?, profile, now);
+        let pointer = PointerItem::to(&session);
+        let mut items =
+            vec![self.put_new(to_item(&pointer)?), self.put_new(to_item(&SessionItem::new(session.clone()))?)];
+        items.extend(self.moved_between_lists(None, Some(Bucket::Open), &[]));
+        match self.transact(items).await {
+            Ok(()) => Ok(Some(session)),
+            // Another call created the store's session first, or is creating it now.
+            Err(TransactionFailure::Cancelled(_)) => Ok(None),
+            Err(TransactionFailure::Unavailable(error)) => Err(error),
+        }
+    }
+
+    async fn message_by_id(&self, session: SessionId, id: MessageId) -> StorageResult<Message> {
+        let item = self
+            .get(session_pk(session), &message_sk(id))
+            .await?
+            .ok_or_else(|| StorageError::Malformed(format!("message {id} of session {session} is missing")))?;
+        message_from(item)
+    }
+
+    /// Messages of `session` with ids in `from..=to`, ascending, at most `limit`.
+    async fn message_range(
+        &self,
+        session: SessionId,
+        from: MessageId,
+        to: MessageId,
+        limit: usize,
+    ) -> StorageResult<Vec<Message>> {
+        if from > to || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(session_pk(session)))
+            .expression_attribute_values(":from", s(message_sk(from)))
+            .expression_attribute_values(":to", s(message_sk(to)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true);
+        self.query_items(query, limit).await?.into_iter().map(message_from).collect()
+    }
+
+    /// Commits `items`, whose first is the conditional session update; a failed condition
+    /// reports the session as it is.
+    async fn conditional(
+        &self,
+        seen: &Session,
+        items: Vec<TransactWriteItem>,
+        written: Session,
+    ) -> StorageResult<WriteOutcome> {
+        let _turn = self.session_turn(seen.id).await;
+        for attempt in 0..MAX_ATTEMPTS {
+            match self.transact(items.clone()).await {
+                Ok(()) => return Ok(WriteOutcome::Written(written)),
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.first()) => {
+                    return Ok(WriteOutcome::Stale(current_session(seen.id, reasons[0].item.clone())?));
+                }
+                Err(TransactionFailure::Cancelled(reasons))
+                    if reasons.iter().skip(1).any(|r| failed_condition(Some(r))) =>
+                {
+                    return Err(StorageError::Malformed(format!(
+                        "session {}: its other items disagree with it",
+                        seen.id
+                    )));
+                }
+                Err(TransactionFailure::Cancelled(_)) => back_off(attempt).await,
+            }
+        }
+        Err(StorageError::Unavailable(format!("session {}: too much contention", seen.id)))
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoStore {
+    async fn get_or_create_active_session(
+        &self,
+        store: StoreId,
+        newest: usize,
+        now: Timestamp,
+    ) -> StorageResult<Option<SessionPage>> {
+        for attempt in 0..MAX_ATTEMPTS {
+            // The profile and the active-session pointer share a partition: one Query.
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(store_pk(store)))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let (mut profile, mut active) = (None, None);
+            for item in output.items.unwrap_or_default() {
+                match sk_of(&item) {
+                    Some(PROFILE_SK) => profile = Some(from_item::<ProfileItem<StoreProfile>>(item)?.profile),
+                    Some(ACTIVE_SK) => active = Some(from_item::<PointerItem>(item)?.session_id),
+                    _ => {}
+                }
+            }
+            if let Some(id) = active {
+                return self.session_page(id, newest).await;
+            }
+            let Some(profile) = profile else { return Ok(None) };
+            if let Some(session) = self.create_session(profile, now).await? {
+                return Ok(Some(SessionPage { session, messages: Vec::new(), opened: true }));
+            }
+            back_off(attempt).await;
+        }
+        Err(StorageError::Unavailable(format!("store {store}: too much contention creating its session")))
+    }
+
+    async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
+        let item = self.get(store_pk(store), ACTIVE_SK).await?;
+        let pointer = item.map(from_item::<PointerItem>).transpose()?;
+        Ok(pointer.map(|p| ActiveSession { id: p.session_id, status: p.status, admin_id: p.admin_id }))
+    }
+
+    async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
+        self.get(session_pk(id), SESSION_SK).await?.map(session_from).transpose()
+    }
+
+    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>> {
+        // Descending from `SESSION`: the session item first, then its newest messages.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :first AND :session")
+            .expression_attribute_values(":pk", s(session_pk(id)))
+            .expression_attribute_values(":first", s("MSG#"))
+            .expression_attribute_values(":session", s(SESSION_SK))
+            .scan_index_forward(false)
+            .limit(i32::try_from(newest + 1).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut items = output.items.unwrap_or_default().into_iter();
+        let Some(first) = items.next().filter(|item| sk_of(item) == Some(SESSION_SK)) else {
+            return Ok(None);
+        };
+        let session = session_from(first)?;
+        let mut messages = items.map(message_from).collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        Ok(Some(SessionPage { session, messages, opened: false }))
+    }
+
+    async fn messages_after(
+        &self,
+        id: SessionId,
+        after: MessageId,
+        limit: usize,
+    ) -> StorageResult<Option<MessagesAfter>> {
+        // Both reads in parallel: one round trip.
+        let (session, messages) =
+            tokio::join!(self.session(id), self.message_range(id, after.saturating_add(1), MessageId::MAX, limit + 1));
+        let Some(session) = session? else { return Ok(None) };
+        Ok(Some(MessagesAfter::from_one_more(session, messages?, limit)))
+    }
+
+    async fn next_message_id(&self) -> StorageResult<MessageId> {
+        self.bump_counter(MESSAGE_ID_COUNTER, 1).await
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
+        // Saturating: an offset near `usize::MAX` is a valid query for an empty page.
+        let wanted = query.offset.saturating_add(query.limit + 1);
+        let reads = Source::for_query(query).into_iter().map(|source| self.read_source(source, query, wanted));
+        // The index reads and the counters in parallel: one round trip.
+        let (pages, total_count) = tokio::join!(try_join_all(reads), self.total_count(query));
+        let mut sessions: Vec<Session> = pages?.into_iter().flatten().collect();
+        sessions.sort_by_key(|s| Reverse(ListPosition::of(s)));
+        let mut page: Vec<Session> = sessions.into_iter().skip(query.offset).take(query.limit + 1).collect();
+        let next = (page.len() > query.limit).then(|| ListPosition::of(&page[query.limit - 1]));
+        page.truncate(query.limit);
+        Ok(SessionList { sessions: page, total_count: total_count?, next })
+    }
+
+    async fn append_message(
+        &self,
+        session_id: SessionId,
+        guard: AppendGuard<'_>,
+        mut id: MessageId,
+        message: NewMessage,
+        mut now: Timestamp,
+    ) -> StorageResult<AppendOutcome> {
+        // Whether, and since when, the store waits for an answer, as far as the sender knows.
+        let mut awaiting = guard.seen().and_then(|seen| seen.awaiting_reply_since);
+        let _turn = self.session_turn(session_id).await;
+        for attempt in 0..MAX_ATTEMPTS {
+            let stored = message.stored(id, session_id, now);
+            let change = SessionChange::append(stored.clone(), guard.seen(), awaiting);
+            let mut items = vec![
+                SessionUpdate::of(session_id, &change)?.in_transaction(self, session_id),
+                self.put_new(to_item(&MessageItem::new(stored.clone()))?),
+            ];
+            if let Some(key) = message.idempotency_key() {
+                let item = ClientIdItem { pk: session_pk(session_id), sk: client_sk(&key), message_id: id };
+                items.push(self.put_new(to_item(&item)?));
+            }
+            let reasons = match self.transact(items).await {
+                Ok(()) => return Ok(AppendOutcome::Appended(stored)),
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                Err(TransactionFailure::Cancelled(reasons)) => reasons,
+            };
+            if failed_condition(reasons.get(2)) {
+                let existing = reasons[2].item.clone().ok_or_else(|| {
+                    StorageError::Malformed(format!("client message id of session {session_id} without item"))
+                })?;
+                let original = from_item::<ClientIdItem>(existing)?.message_id;
+                return Ok(AppendOutcome::Duplicate(self.message_by_id(session_id, original).await?));
+            }
+            if failed_condition(reasons.first()) {
+                let current = current_session(session_id, reasons[0].item.clone())?;
+                if let Err(unmet) = change.check(&current)
+                    && unmet.must_decide_again()
+                {
+                    return Ok(AppendOutcome::Stale(Box::new(current)));
+                }
+                // Only the proposal failed: propose again against the session as it is.
+                if current.last_message_id >= id {
+                    id = self.bump_counter(MESSAGE_ID_COUNTER, 1).await?;
+                }
+                awaiting = current.awaiting_reply_since;
+                now = current.time_of_change(now);
+                continue;
+            }
+            // Another transaction on the same items.
+            back_off(attempt).await;
+        }
+        Err(StorageError::Unavailable(format!("session {session_id}: too much contention appending")))
+    }
+
+    async fn change_lifecycle(
+        &self,
+        seen: &Session,
+        status: SessionStatus,
+        admin_id: Option<AdminId>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let mut at = seen.time_of_change(now);
+        for _ in 0..MAX_ATTEMPTS {
+            let change = SessionChange::Move { revision: seen.revision, status, admin_id, at };
+            let next = change.effects_on(seen);
+            let mut items = vec![SessionUpdate::of(seen.id, &change)?.in_transaction(self, seen.id)];
+            // The list counts move with the session, tags and all.
+            let (from, to) = (Bucket::of(seen.status, seen.admin_id), Bucket::of(status, admin_id));
+            items.extend(self.moved_between_lists(from, to, &seen.tags));
+            items.push(self.sync_pointer(&next)?);
+            match self.conditional(seen, items, next).await? {
+                // Unchanged but for a message dated after `at` (another writer's clock): the
+                // change comes after it.
+                WriteOutcome::Stale(current)
+                    if change.check(&current).is_err_and(|unmet| !unmet.must_decide_again()) =>
+                {
+                    at = current.time_of_change(at);
+                }
+                outcome => return Ok(outcome),
+            }
+        }
+        Err(StorageError::Unavailable(format!("session {}: too much contention", seen.id)))
+    }
+
+    /// From the store's pointer alone: one read, one transaction.
+    async fn close_active_session(&self, store: StoreId, mut now: Timestamp) -> StorageResult<Option<ClosedSession>> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(pointer) = self.get(store_pk(store), ACTIVE_SK).await? else {
+                return Ok(None);
+            };
+            let pointer: PointerItem = from_item(pointer)?;
+            let (status, admin_id) = (SessionStatus::Closed, pointer.admin_id);
+            let change = SessionChange::Move { revision: pointer.revision, status, admin_id, at: now };
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("PK", s(store_pk(store)))
+                .key("SK", s(ACTIVE_SK))
+                .condition_expression("revision = :revision")
+                .expression_attribute_values(":revision", n(pointer.revision))
+                .build()
+                .expect("table, key and condition are set");
+            let mut items = vec![
+                SessionUpdate::of(pointer.session_id, &change)?.in_transaction(self, pointer.session_id),
+                TransactWriteItem::builder().delete(release).build(),
+            ];
+            let (from, to) = (Bucket::of(pointer.status, admin_id), Bucket::of(status, admin_id));
+            items.extend(self.moved_between_lists(from, to, &pointer.tags));
+            let _turn = self.session_turn(pointer.session_id).await;
+            match self.transact(items).await {
+                Ok(()) => return Ok(Some(ClosedSession { id: pointer.session_id, status, admin_id, closed_at: now })),
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                // Changed since the pointer was read (claimed, tagged, closed), or a message
+                // dated after `now` (another writer's clock) committed first: read again.
+                Err(TransactionFailure::Cancelled(reasons)) => {
+                    if let Some(current) = reasons.into_iter().next().filter(|r| failed_condition(Some(r))) {
+                        now = current_session(pointer.session_id, current.item)?.time_of_change(now);
+                    }
+                    back_off(attempt).await
+                }
+            }
+        }
+        Err(StorageError::Unavailable(format!("store {store}: too much contention closing its session")))
+    }
+
+    /// One conditional `UpdateItem` in the usual case, a mark up to the newest message of
+    /// the other party: the read count is then that party's message count, copied in the
+    /// same update. Otherwise (a mark below it, or above the session's last message) the
+    /// session is read, and for a read mark the other party's messages above the mark are
+    /// counted, before the update.
+    async fn mark_receipt(
+        &self,
+        session_id: SessionId,
+        reader: SenderType,
+        kind: ReceiptKind,
+        up_to: MessageId,
+        now: Timestamp,
+    ) -> StorageResult<Option<Session>> {
+        let up_to_newest = SessionChange::mark_up_to_newest(reader, kind, up_to, now);
+        let current = match SessionUpdate::of(session_id, &up_to_newest)?.send(self, session_id).await? {
+            Ok(session) => return Ok(Some(session)),
+            Err(Some(current)) => current,
+            Err(None) => return Ok(None),
+        };
+        let above = if mark_needs_messages_above(&current, reader, kind, up_to) {
+            self.message_range(session_id, up_to + 1, current.last_message_id, usize::MAX).await?
+        } else {
+            Vec::new()
+        };
+        let Some(mark) = SessionChange::mark_against(&current, reader, kind, up_to, &above, now) else {
+            return Ok(Some(current));
+        };
+        // Lost to a concurrent, higher mark: the session as it is.
+        Ok(match SessionUpdate::of(session_id, &mark)?.send(self, session_id).await? {
+            Ok(session) | Err(Some(session)) => Some(session),
+            Err(None) => None,
+        })
+    }
+
+    async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
+        let change = SessionChange::Retag { revision: seen.revision, tags, at: now };
+        let written = change.effects_on(seen);
+        let mut items = vec![SessionUpdate::of(seen.id, &change)?.in_transaction(self, seen.id)];
+        if seen.status.is_active() {
+            items.push(self.sync_pointer(&written)?);
+        }
+        if let Some(bucket) = Bucket::of(seen.status, seen.admin_id) {
+            items.extend(self.retagged(&bucket, &seen.tags, &written.tags));
+        }
+        self.conditional(seen, items, written).await
+    }
+
+    async fn rate_session(
+        &self,
+        seen: &Session,
+        rating: u8,
+        feedback: Option<String>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let change = SessionChange::Rate { rating, feedback, at: now };
+        match SessionUpdate::of(seen.id, &change)?.send(self, seen.id).await? {
+            Ok(_) => Ok(WriteOutcome::Written(change.effects_on(seen))),
+            Err(Some(current)) => Ok(WriteOutcome::Stale(current)),
+            Err(None) => Err(StorageError::Malformed(format!("session {} vanished", seen.id))),
+        }
+    }
+}

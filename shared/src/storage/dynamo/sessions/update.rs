@@ -1,0 +1,270 @@
+//! A session change as DynamoDB writes it: the domain's conditions and effects
+//! ([`SessionChange`]), each translated on its own into one condition and update
+//! expression, with the index keys that follow the fields they index.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::super::DynamoStore;
+use super::super::items::*;
+use crate::domain::{Condition, Effect, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus};
+use crate::storage::StorageResult;
+
+/// One `Update` of a session item.
+pub(super) struct SessionUpdate {
+    set: Vec<String>,
+    add: Vec<String>,
+    remove: Vec<String>,
+    condition: Vec<String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl SessionUpdate {
+    /// `change` of session `id`.
+    pub(super) fn of(id: SessionId, change: &SessionChange) -> StorageResult<Self> {
+        let mut update = SessionUpdate::new();
+        for condition in change.conditions() {
+            update = update.meet(condition);
+        }
+        for effect in change.effects() {
+            update = update.effect(id, effect)?;
+        }
+        Ok(update)
+    }
+
+    fn meet(self, condition: Condition) -> Self {
+        match condition {
+            Condition::Revision(revision) => self.require("revision = {}", n(revision)),
+            Condition::NotClosed => self.require("#status <> {}", s(status_name(SessionStatus::Closed))),
+            Condition::Closed => self.require("#status = {}", s(status_name(SessionStatus::Closed))),
+            // An item written before ratings existed may hold a null.
+            Condition::Unrated => {
+                self.require("(attribute_not_exists(rating) OR attribute_type(rating, {}))", s("NULL"))
+            }
+            Condition::LastMessageAtMost(at) => self.require("last_message_at <= {}", s(at.to_string())),
+            Condition::LastMessageIdBelow(id) => self.require("last_message_id < {}", n(id)),
+            Condition::LastMessageIdAtLeast(id) => self.require("last_message_id >= {}", n(id)),
+            Condition::AwaitingReplySince(None) => self.require_absent("awaiting_reply_since"),
+            Condition::AwaitingReplySince(Some(since)) => {
+                self.require("awaiting_reply_since = {}", s(since.to_string()))
+            }
+            Condition::MarkBelow(reader, kind, id) => {
+                self.require(&format!("{} < {{}}", mark_path(reader, kind, "up_to")), n(id))
+            }
+            Condition::LastMessageFromAtMost(party, id) => {
+                self.require(&format!("{} <= {{}}", last_message_from(party)), n(id))
+            }
+        }
+    }
+
+    fn effect(self, id: SessionId, effect: Effect) -> StorageResult<Self> {
+        Ok(match effect {
+            Effect::Status(status) => {
+                let update = self.set("#status", s(status_name(status)));
+                // Only open sessions are in the `OpenQueue` index.
+                match status {
+                    SessionStatus::Open => update.set("QueuePK", s(OPEN_QUEUE)),
+                    _ => update.remove("QueuePK"),
+                }
+            }
+            Effect::AdminId(admin_id) => {
+                let update = self.set("admin_id", to_attribute(&admin_id)?);
+                match admin_id {
+                    Some(admin) => update.set("AdminPK", s(admin_pk(admin))),
+                    None => update.remove("AdminPK"),
+                }
+            }
+            Effect::Updated(at) => self.set("updated", s(at.to_string())),
+            Effect::ClosedAt(at) => self.set("closed_at", s(at.to_string())),
+            Effect::NextRevision => self.add("revision", n(1)),
+            Effect::LastMessageId(message) => self.set("last_message_id", n(message)),
+            Effect::LastMessageAt(at) => {
+                self.set("last_message_at", s(at.to_string())).set("ActivityKey", s(activity_key(at, id)))
+            }
+            Effect::LastMessage(message) => self.set("last_message", to_attribute(&message)?),
+            Effect::LastMessageFrom(party, message) => self.set(last_message_from(party), n(message)),
+            Effect::CountMessageFrom(party) => self.add(message_count(party), n(1)),
+            Effect::StartWaiting(at) => self.set_if_absent("awaiting_reply_since", s(at.to_string())),
+            Effect::Answered { waited_ms } => {
+                self.remove("awaiting_reply_since").add("reply_ms_total", n(waited_ms)).add("reply_count", n(1))
+            }
+            Effect::Mark(reader, kind, up_to, at) => self
+                .set(&mark_path(reader, kind, "up_to"), n(up_to))
+                .set(&mark_path(reader, kind, "at"), s(at.to_string())),
+            Effect::ReadCount(reader, count) => self.set(&read_count(reader), n(count)),
+            Effect::ReadAll(reader) => self.copy(&read_count(reader), message_count(reader.other())),
+            Effect::Tags(tags) => self.set("tags", to_attribute(&tags)?),
+            Effect::Rating(rating) => self.set("rating", n(rating)),
+            Effect::Feedback(feedback) => self.set("feedback", to_attribute(&feedback)?),
+        })
+    }
+
+    fn new() -> Self {
+        SessionUpdate { set: vec![], add: vec![], remove: vec![], condition: vec![], values: HashMap::new() }
+    }
+
+    /// The attribute names the expressions use (DynamoDB refuses unused ones).
+    fn names(&self) -> Option<HashMap<String, String>> {
+        let text = format!("{} {}", self.expression(), self.condition());
+        let names: HashMap<String, String> = [("#status", "status")]
+            .into_iter()
+            .filter(|(n, _)| text.contains(n))
+            .map(|(n, a)| (n.into(), a.into()))
+            .collect();
+        (!names.is_empty()).then_some(names)
+    }
+
+    fn set(mut self, path: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.set.push(format!("{path} = {placeholder}"));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn add(mut self, path: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.add.push(format!("{path} {placeholder}"));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    /// Sets `path` to `value` unless the item already has it.
+    fn set_if_absent(mut self, path: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.set.push(format!("{path} = if_not_exists({path}, {placeholder})"));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn require_absent(mut self, path: &str) -> Self {
+        self.condition.push(format!("attribute_not_exists({path})"));
+        self
+    }
+
+    /// Sets `path` to the value of the item's own attribute `source`.
+    fn copy(mut self, path: &str, source: &str) -> Self {
+        self.set.push(format!("{path} = {source}"));
+        self
+    }
+
+    fn remove(mut self, path: &str) -> Self {
+        self.remove.push(path.to_owned());
+        self
+    }
+
+    /// Adds `expression` to the condition; `{}` stands for the placeholder of `value`.
+    fn require(mut self, expression: &str, value: AttributeValue) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.condition.push(expression.replace("{}", &placeholder));
+        self.values.insert(placeholder, value);
+        self
+    }
+
+    fn expression(&self) -> String {
+        let mut parts = Vec::new();
+        for (keyword, clauses) in [("SET", &self.set), ("ADD", &self.add), ("REMOVE", &self.remove)] {
+            if !clauses.is_empty() {
+                parts.push(format!("{keyword} {}", clauses.join(", ")));
+            }
+        }
+        parts.join(" ")
+    }
+
+    fn condition(&self) -> String {
+        let mut condition = vec!["attribute_exists(PK)".to_owned()];
+        condition.extend(self.condition.iter().cloned());
+        condition.join(" AND ")
+    }
+
+    pub(super) fn in_transaction(self, store: &DynamoStore, id: SessionId) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&store.table)
+            .key("PK", s(session_pk(id)))
+            .key("SK", s(SESSION_SK))
+            .update_expression(self.expression())
+            .condition_expression(self.condition())
+            .set_expression_attribute_names(self.names())
+            .set_expression_attribute_values(Some(self.values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and expressions are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Sends it as one `UpdateItem`: `Ok` with the session as written, or `Err` with the
+    /// session as it is when the condition failed (`None`: there is no such session).
+    pub(super) async fn send(
+        self,
+        store: &DynamoStore,
+        id: SessionId,
+    ) -> StorageResult<Result<Session, Option<Session>>> {
+        let result = store
+            .client
+            .update_item()
+            .table_name(&store.table)
+            .key("PK", s(session_pk(id)))
+            .key("SK", s(SESSION_SK))
+            .update_expression(self.expression())
+            .condition_expression(self.condition())
+            .set_expression_attribute_names(self.names())
+            .set_expression_attribute_values(Some(self.values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Ok(current_session(id, output.attributes)?)),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+            {
+                match e.into_err() {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => {
+                        Ok(Err(failed.item.map(session_from).transpose()?))
+                    }
+                    _ => unreachable!("matched above"),
+                }
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
+/// The attributes of a session item, as [`Session`] names its fields.
+fn message_count(party: SenderType) -> &'static str {
+    match party {
+        SenderType::Store => "store_message_count",
+        SenderType::Admin => "admin_message_count",
+    }
+}
+
+fn last_message_from(party: SenderType) -> &'static str {
+    match party {
+        SenderType::Store => "last_store_message_id",
+        SenderType::Admin => "last_admin_message_id",
+    }
+}
+
+fn receipts(reader: SenderType) -> &'static str {
+    match reader {
+        SenderType::Store => "store_receipts",
+        SenderType::Admin => "admin_receipts",
+    }
+}
+
+/// `reader`'s mark of `kind`: its `up_to` or its `at`.
+fn mark_path(reader: SenderType, kind: ReceiptKind, field: &str) -> String {
+    let kind = match kind {
+        ReceiptKind::Delivered => "delivered",
+        ReceiptKind::Read => "read",
+    };
+    format!("{}.{kind}_{field}", receipts(reader))
+}
+
+fn read_count(reader: SenderType) -> String {
+    format!("{}.read_count", receipts(reader))
+}

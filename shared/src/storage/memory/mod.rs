@@ -1,0 +1,67 @@
+//! The embedded store: the whole model in one mutex-guarded map. It keeps the same
+//! invariants as the DynamoDB store and passes the same conformance suite: session changes
+//! are the domain's, applied as they are ([`crate::domain::SessionChange::apply`]); counts
+//! of lists are computed from the map, which is as cheap as keeping counters at this size.
+
+mod connections;
+mod identities;
+mod sessions;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{SessionPage, StorageError, StorageResult};
+use crate::domain::{
+    AdminId, AdminProfile, Connection, Message, MessageId, Principal, Session, SessionId, StoreId, StoreProfile,
+    TokenHash,
+};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    stores: HashMap<StoreId, StoreProfile>,
+    admins: HashMap<AdminId, AdminProfile>,
+    tokens: HashMap<TokenHash, Principal>,
+    active: HashMap<StoreId, SessionId>,
+    sessions: HashMap<SessionId, SessionData>,
+    last_session_id: SessionId,
+    last_message_id: MessageId,
+    connections: HashMap<String, Connection>,
+}
+
+struct SessionData {
+    session: Session,
+    messages: BTreeMap<MessageId, Message>,
+    /// By [`crate::domain::NewMessage::idempotency_key`].
+    by_client_id: HashMap<String, MessageId>,
+}
+
+impl SessionData {
+    fn page(&self, newest: usize) -> SessionPage {
+        let mut messages: Vec<Message> = self.messages.values().rev().take(newest).cloned().collect();
+        messages.reverse();
+        SessionPage { session: self.session.clone(), messages, opened: false }
+    }
+}
+
+impl State {
+    fn session_mut(&mut self, id: SessionId) -> StorageResult<&mut SessionData> {
+        self.sessions.get_mut(&id).ok_or_else(|| StorageError::Malformed(format!("session {id} vanished")))
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Every mutation is computed before it is written, so a panic while holding the
+        // lock leaves no half-applied change and a poisoned lock is safe to keep using.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,235 @@
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+
+use super::{MemoryStore, SessionData};
+use crate::Timestamp;
+use crate::domain::{
+    AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
+    StoreId,
+};
+use crate::storage::{
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, ListPosition, MessagesAfter, SessionList,
+    SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
+};
+
+impl MemoryStore {
+    /// Applies `change` to session `id`: `Ok` with the session as written, `Err` with the
+    /// session as it is when the change's conditions do not hold.
+    fn change(&self, id: SessionId, change: &SessionChange) -> StorageResult<Result<Session, Session>> {
+        let mut state = self.state();
+        let data = state.session_mut(id)?;
+        Ok(match change.apply(&data.session) {
+            Ok(changed) => {
+                data.session = changed.clone();
+                Ok(changed)
+            }
+            Err(_) => Err(data.session.clone()),
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn get_or_create_active_session(
+        &self,
+        store: StoreId,
+        newest: usize,
+        now: Timestamp,
+    ) -> StorageResult<Option<SessionPage>> {
+        let mut state = self.state();
+        if let Some(id) = state.active.get(&store) {
+            return Ok(Some(state.sessions[id].page(newest)));
+        }
+        let Some(profile) = state.stores.get(&store).cloned() else {
+            return Ok(None);
+        };
+        state.last_session_id += 1;
+        let session = Session::new(state.last_session_id, profile, now);
+        state.active.insert(store, session.id);
+        let page = SessionPage { session: session.clone(), messages: Vec::new(), opened: true };
+        let data = SessionData { session, messages: BTreeMap::new(), by_client_id: HashMap::new() };
+        state.sessions.insert(data.session.id, data);
+        Ok(Some(page))
+    }
+
+    async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
+        let state = self.state();
+        Ok(state.active.get(&store).map(|id| {
+            let session = &state.sessions[id].session;
+            ActiveSession { id: *id, status: session.status, admin_id: session.admin_id }
+        }))
+    }
+
+    async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
+        Ok(self.state().sessions.get(&id).map(|data| data.session.clone()))
+    }
+
+    async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>> {
+        Ok(self.state().sessions.get(&id).map(|data| data.page(newest)))
+    }
+
+    async fn messages_after(
+        &self,
+        id: SessionId,
+        after: MessageId,
+        limit: usize,
+    ) -> StorageResult<Option<MessagesAfter>> {
+        let state = self.state();
+        let Some(data) = state.sessions.get(&id) else {
+            return Ok(None);
+        };
+        let messages = data.messages.range(after.saturating_add(1)..).take(limit + 1).map(|(_, m)| m.clone());
+        Ok(Some(MessagesAfter::from_one_more(data.session.clone(), messages.collect(), limit)))
+    }
+
+    async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
+        let state = self.state();
+        let buckets = Bucket::for_query(query);
+        let mut matching: Vec<&Session> = state
+            .sessions
+            .values()
+            .map(|data| &data.session)
+            .filter(|s| buckets.iter().any(|b| b.contains(s)))
+            .filter(|s| query.tag.as_ref().is_none_or(|tag| s.tags.contains(tag)))
+            .collect();
+        let total_count = matching.len() as u64;
+        matching.sort_by_key(|s| std::cmp::Reverse(ListPosition::of(s)));
+        let mut page: Vec<Session> = matching
+            .into_iter()
+            .filter(|s| query.after.as_ref().is_none_or(|after| ListPosition::of(s) < *after))
+            .skip(query.offset)
+            .take(query.limit + 1)
+            .cloned()
+            .collect();
+        let next = (page.len() > query.limit).then(|| ListPosition::of(&page[query.limit - 1]));
+        page.truncate(query.limit);
+        Ok(SessionList { sessions: page, total_count, next })
+    }
+
+    async fn next_message_id(&self) -> StorageResult<MessageId> {
+        let mut state = self.state();
+        state.last_message_id += 1;
+        Ok(state.last_message_id)
+    }
+
+    async fn append_message(
+        &self,
+        session_id: SessionId,
+        guard: AppendGuard<'_>,
+        id: MessageId,
+        message: NewMessage,
+        now: Timestamp,
+    ) -> StorageResult<AppendOutcome> {
+        let mut state = self.state();
+        // Ids handed out are never reused, so a fresh one is above every committed id.
+        let fresh_id = state.last_message_id + 1;
+        let data = state.session_mut(session_id)?;
+        let idempotency_key = message.idempotency_key();
+        if let Some(existing) = idempotency_key.as_ref().and_then(|key| data.by_client_id.get(key)) {
+            return Ok(AppendOutcome::Duplicate(data.messages[existing].clone()));
+        }
+        // Holding the lock, the proposal is made against the session as it is: only the
+        // guard can fail.
+        let current = &data.session;
+        let id = if id > current.last_message_id { id } else { fresh_id };
+        let stored = message.stored(id, session_id, current.time_of_change(now));
+        let change = SessionChange::append(stored.clone(), guard.seen(), current.awaiting_reply_since);
+        match change.apply(current) {
+            Ok(changed) => data.session = changed,
+            Err(_) => return Ok(AppendOutcome::Stale(Box::new(current.clone()))),
+        }
+        if let Some(key) = idempotency_key {
+            data.by_client_id.insert(key, id);
+        }
+        data.messages.insert(id, stored.clone());
+        state.last_message_id = state.last_message_id.max(id);
+        Ok(AppendOutcome::Appended(stored))
+    }
+
+    async fn change_lifecycle(
+        &self,
+        seen: &Session,
+        status: SessionStatus,
+        admin_id: Option<AdminId>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let mut state = self.state();
+        let current = &state.session_mut(seen.id)?.session;
+        let at = current.time_of_change(now);
+        let change = SessionChange::Move { revision: seen.revision, status, admin_id, at };
+        let Ok(changed) = change.apply(current) else {
+            return Ok(WriteOutcome::Stale(current.clone()));
+        };
+        state.session_mut(seen.id)?.session = changed;
+        // Closing frees the store's active slot in the same step.
+        if status == SessionStatus::Closed && state.active.get(&seen.store.id) == Some(&seen.id) {
+            state.active.remove(&seen.store.id);
+        }
+        Ok(WriteOutcome::Written(change.effects_on(seen)))
+    }
+
+    async fn close_active_session(&self, store: StoreId, now: Timestamp) -> StorageResult<Option<ClosedSession>> {
+        let mut state = self.state();
+        let Some(&id) = state.active.get(&store) else {
+            return Ok(None);
+        };
+        let data = state.session_mut(id)?;
+        let current = &data.session;
+        let at = current.time_of_change(now);
+        let change = SessionChange::Move {
+            revision: current.revision,
+            status: SessionStatus::Closed,
+            admin_id: current.admin_id,
+            at,
+        };
+        // Made against the session as it is, under the lock: its conditions hold.
+        data.session = change.effects_on(current);
+        state.active.remove(&store);
+        let session = &state.sessions[&id].session;
+        Ok(Some(ClosedSession { id, status: session.status, admin_id: session.admin_id, closed_at: at }))
+    }
+
+    async fn mark_receipt(
+        &self,
+        session: SessionId,
+        reader: SenderType,
+        kind: ReceiptKind,
+        up_to: MessageId,
+        now: Timestamp,
+    ) -> StorageResult<Option<Session>> {
+        let mut state = self.state();
+        let Some(data) = state.sessions.get_mut(&session) else {
+            return Ok(None);
+        };
+        let cap = up_to.min(data.session.last_message_id);
+        let above: Vec<Message> = data.messages.range(cap.saturating_add(1)..).map(|(_, m)| m.clone()).collect();
+        // Made against the session as it is, under the lock: its conditions hold.
+        if let Some(change) = SessionChange::mark_against(&data.session, reader, kind, up_to, &above, now) {
+            data.session = change.effects_on(&data.session);
+        }
+        Ok(Some(data.session.clone()))
+    }
+
+    async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
+        let change = SessionChange::Retag { revision: seen.revision, tags, at: now };
+        Ok(match self.change(seen.id, &change)? {
+            Ok(written) => WriteOutcome::Written(written),
+            Err(current) => WriteOutcome::Stale(current),
+        })
+    }
+
+    async fn rate_session(
+        &self,
+        seen: &Session,
+        rating: u8,
+        feedback: Option<String>,
+        now: Timestamp,
+    ) -> StorageResult<WriteOutcome> {
+        let change = SessionChange::Rate { rating, feedback, at: now };
+        Ok(match self.change(seen.id, &change)? {
+            Ok(written) => WriteOutcome::Written(written),
+            Err(current) => WriteOutcome::Stale(current),
+        })
+    }
+}
