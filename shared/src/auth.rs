@@ -78,6 +78,7 @@ impl Authenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::AdminId;
     use crate::storage::{IdentityStore, MemoryStore};
 
     #[test]
@@ -103,13 +104,13 @@ mod tests {
     #[tokio::test]
     async fn resolves_caches_and_rejects() {
         let store = Arc::new(MemoryStore::new());
-        store.put_token(&TokenHash::of("t1"), Principal::Admin(2)).await.unwrap();
+        store.put_token(&TokenHash::of("t1"), Principal::Admin(AdminId(2))).await.unwrap();
         let auth = Authenticator::new(store.clone());
-        assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(2)));
+        assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(AdminId(2))));
         assert_eq!(auth.principal("nope").await, Err(ChatError::Unauthorized));
         // Revocation is seen once the cached answer expires, not before.
         store.revoke_token(&TokenHash::of("t1")).await.unwrap();
-        assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(2)));
+        assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(AdminId(2))));
         auth.cache.lock().unwrap().values_mut().for_each(|(_, at)| *at -= TOKEN_CACHE_TTL);
         assert_eq!(auth.principal("t1").await, Err(ChatError::Unauthorized));
     }

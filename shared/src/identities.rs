@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{TokenHash, generate_token};
-use crate::domain::{AdminProfile, Principal, StoreProfile};
+use crate::domain::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
 use crate::storage::{IdentityStore, StorageError};
 
 /// Shorter tokens than this carry too little entropy to be accepted.
@@ -54,7 +54,7 @@ impl SeedFile {
         SeedFile {
             stores: vec![SeedStore {
                 profile: StoreProfile {
-                    id: 1,
+                    id: StoreId(1),
                     name: "Demo Store".into(),
                     logo_url: "https://example.com/logo.png".into(),
                     email: "store@example.com".into(),
@@ -62,7 +62,7 @@ impl SeedFile {
                 token: generate_token(),
             }],
             admins: vec![SeedAdmin {
-                profile: AdminProfile { id: 1, name: "Demo Admin".into(), email: "admin@example.com".into() },
+                profile: AdminProfile { id: AdminId(1), name: "Demo Admin".into(), email: "admin@example.com".into() },
                 token: generate_token(),
             }],
         }
@@ -72,8 +72,8 @@ impl SeedFile {
         let tokens = self
             .stores
             .iter()
-            .map(|s| (&s.token, s.profile.id))
-            .chain(self.admins.iter().map(|a| (&a.token, a.profile.id)));
+            .map(|s| (&s.token, s.profile.id.0))
+            .chain(self.admins.iter().map(|a| (&a.token, a.profile.id.0)));
         for (token, id) in tokens {
             if token.len() < MIN_TOKEN_LENGTH || token.chars().any(char::is_whitespace) {
                 return Err(SeedError::Invalid(format!(
@@ -114,9 +114,9 @@ mod tests {
         let seed = SeedFile::parse(&json).unwrap();
         let store = MemoryStore::new();
         seed.load_into(&store).await.unwrap();
-        assert_eq!(store.store_profile(5).await.unwrap().unwrap().name, "Tech Store");
-        assert_eq!(store.admin_profile(2).await.unwrap().unwrap().email, "sarah@example.com");
-        assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Store(5)));
+        assert_eq!(store.store_profile(StoreId(5)).await.unwrap().unwrap().name, "Tech Store");
+        assert_eq!(store.admin_profile(AdminId(2)).await.unwrap().unwrap().email, "sarah@example.com");
+        assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Store(StoreId(5))));
     }
 
     #[test]

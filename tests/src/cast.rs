@@ -1,24 +1,28 @@
 //! The stores and admins every end-to-end test knows, with fixed tokens.
 
-use shared::domain::{AdminProfile, StoreProfile};
+use shared::domain::{AdminId, AdminProfile, StoreId, StoreProfile};
 use shared::identities::{SeedAdmin, SeedFile, SeedStore};
 
-pub const TECH_STORE: u64 = 5;
-pub const OTHER_STORE: u64 = 6;
+pub const TECH_STORE: StoreId = StoreId(5);
+pub const OTHER_STORE: StoreId = StoreId(6);
 /// A store that never opens a session.
-pub const QUIET_STORE: u64 = 7;
-pub const SARAH: u64 = 2;
-pub const OMAR: u64 = 3;
+pub const QUIET_STORE: StoreId = StoreId(7);
+pub const SARAH: AdminId = AdminId(2);
+pub const OMAR: AdminId = AdminId(3);
 /// Twenty more admins, for races.
-pub const CLAIMERS: std::ops::Range<u64> = 100..120;
+pub fn claimers() -> impl Iterator<Item = AdminId> {
+    (100..120).map(AdminId)
+}
 /// Eight more stores, each sending into its own session, for load.
-pub const LOAD_STORES: std::ops::Range<u64> = 200..208;
+pub fn load_stores() -> impl Iterator<Item = StoreId> {
+    (200..208).map(StoreId)
+}
 
-pub fn token_of_store(id: u64) -> String {
+pub fn token_of_store(id: StoreId) -> String {
     format!("store-{id}-{}", "s".repeat(40))
 }
 
-pub fn token_of_admin(id: u64) -> String {
+pub fn token_of_admin(id: AdminId) -> String {
     format!("admin-{id}-{}", "a".repeat(40))
 }
 
@@ -40,12 +44,12 @@ pub fn seed() -> SeedFile {
     SeedFile {
         stores: [tech_store(), plain(OTHER_STORE, "Other Store"), plain(QUIET_STORE, "Quiet Store")]
             .into_iter()
-            .chain(LOAD_STORES.map(|id| plain(id, &format!("Load Store {id}"))))
+            .chain(load_stores().map(|id| plain(id, &format!("Load Store {id}"))))
             .map(|profile| SeedStore { token: token_of_store(profile.id), profile })
             .collect(),
         admins: [admin(SARAH, "Sarah"), admin(OMAR, "Omar")]
             .into_iter()
-            .chain(CLAIMERS.map(|id| admin(id, &format!("Claimer{id}"))))
+            .chain(claimers().map(|id| admin(id, &format!("Claimer{id}"))))
             .collect(),
     }
 }

@@ -3,11 +3,12 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use e2e::cast::{CLAIMERS, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::cast::{SARAH, TECH_STORE, claimers, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
 use e2e::on_both_stores;
 use futures::future::join_all;
 use serde_json::{Value, json};
+use shared::domain::AdminId;
 
 const STORE_SESSION: &str = "/v1/chat/store/session/";
 const STORE_MESSAGES: &str = "/v1/chat/store/messages/";
@@ -117,7 +118,7 @@ async fn scripted_conversation(gateway: Gateway) {
 
 async fn twenty_admins_claim_one_session(gateway: Gateway) {
     let session = open_session(&gateway).await;
-    let tokens: Vec<String> = CLAIMERS.map(token_of_admin).collect();
+    let tokens: Vec<String> = claimers().map(token_of_admin).collect();
     let outcomes = join_all(tokens.iter().map(|token| claim(&gateway, token, &session["id"]))).await;
     let winners: Vec<&Value> = outcomes.iter().filter(|(status, _)| *status == 200).map(|(_, body)| body).collect();
     assert_eq!(winners.len(), 1, "{outcomes:?}");
@@ -127,7 +128,7 @@ async fn twenty_admins_claim_one_session(gateway: Gateway) {
     }
     assert_eq!(losers.count(), 19);
     // The winner's repeat is a 200 that changes nothing.
-    let winner = winners[0]["admin_id"].as_u64().unwrap();
+    let winner = AdminId(winners[0]["admin_id"].as_u64().unwrap());
     let (status, again) = claim(&gateway, &token_of_admin(winner), &session["id"]).await;
     assert_eq!((status, &again["admin_id"], &again["updated"]), (200, &json!(winner), &winners[0]["updated"]));
 }

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use e2e::cast::{LOAD_STORES, SARAH, token_of_admin, token_of_store};
+use e2e::cast::{SARAH, load_stores, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
 use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::deadline::INVOCATION_DEADLINE;
+use shared::domain::StoreId;
 use tokio::sync::watch;
 
 const STORE_MESSAGES: &str = "/v1/chat/store/messages/";
@@ -23,7 +24,7 @@ const SLACK: Duration = Duration::from_secs(1);
 /// One send as its client saw it.
 #[derive(Debug)]
 struct Answer {
-    store: u64,
+    store: StoreId,
     client_message_id: String,
     status: u16,
     body: Value,
@@ -39,7 +40,7 @@ struct Tally {
 /// Sends numbered messages from `store`, one after another, until `stop` says so.
 async fn sender(
     gateway_url: String,
-    store: u64,
+    store: StoreId,
     tally: watch::Sender<Tally>,
     mut stop: watch::Receiver<bool>,
 ) -> Vec<Answer> {
@@ -70,13 +71,13 @@ async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
     let (tally, mut counts) = watch::channel(Tally::default());
     let (stop, stopped) = watch::channel(false);
     let senders: Vec<_> =
-        LOAD_STORES.map(|store| tokio::spawn(sender(url.clone(), store, tally.clone(), stopped.clone()))).collect();
+        load_stores().map(|store| tokio::spawn(sender(url.clone(), store, tally.clone(), stopped.clone()))).collect();
 
     // A guard against a hang, which is the failure this test is about; not a pace.
     let phases = tokio::time::timeout(Duration::from_secs(240), async {
         let running = counts.wait_for(|t| t.created >= 40).await.unwrap().created;
         let frozen = dynamodb().freeze().expect("DynamoDB Local freezes");
-        let senders = LOAD_STORES.count();
+        let senders = load_stores().count();
         counts.wait_for(|t| t.unavailable >= 2 * senders).await.unwrap();
         drop(frozen);
         counts.wait_for(|t| t.created >= running + 40).await.unwrap();
@@ -114,7 +115,7 @@ async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
 
     // Every send that got a 503 is retried as a client would: stored once, whether or not
     // the first attempt had committed.
-    let mut stored: BTreeMap<(u64, String), Value> = BTreeMap::new();
+    let mut stored: BTreeMap<(StoreId, String), Value> = BTreeMap::new();
     for answer in &answers {
         let message = if answer.status == 201 {
             answer.body.clone()
@@ -132,7 +133,7 @@ async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
     let (status, list) =
         get_json(&gateway.url("/v1/chat/admin/sessions/?status=open&limit=100"), Some(&token_of_admin(SARAH))).await;
     assert_eq!(status, 200);
-    for store in LOAD_STORES {
+    for store in load_stores() {
         let (status, page) =
             get_json(&gateway.url(&format!("{STORE_MESSAGES}?limit=200")), Some(&token_of_store(store))).await;
         assert_eq!((status, &page["has_more"]), (200, &json!(false)), "{page}");
@@ -143,7 +144,7 @@ async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
             stored.iter().filter(|((s, _), _)| *s == store).map(|(_, m)| m["id"].as_u64().unwrap()).collect();
         assert_eq!(ids.iter().copied().collect::<BTreeSet<_>>(), expected, "store {store}");
         assert_eq!(ids.len(), expected.len(), "store {store}: nothing doubled");
-        let listed = list["sessions"].as_array().unwrap().iter().find(|s| s["store_id"] == store).unwrap();
+        let listed = list["sessions"].as_array().unwrap().iter().find(|s| s["store_id"] == store.0).unwrap();
         assert_eq!(listed["message_count"], json!(expected.len()), "store {store}: counts agree");
     }
 }

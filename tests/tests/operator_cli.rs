@@ -9,7 +9,7 @@ use e2e::stack::{binary, dynamodb, fresh_table, unique_table_name};
 use e2e::ws::Client;
 use serde_json::json;
 use shared::auth::TokenHash;
-use shared::domain::Principal;
+use shared::domain::{AdminId, Principal, StoreId};
 use shared::storage::{DynamoStore, IdentityStore};
 
 fn chatctl(table: &str, args: &[&str], stdin: &str) -> Output {
@@ -51,9 +51,9 @@ async fn creates_the_table_identities_and_tokens() {
     assert!(!chatctl(&table, &["issue-token", "--store", "99"], "").status.success(), "no token for a missing store");
 
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
-    assert_eq!(store.store_profile(5).await.unwrap().unwrap().email, "s@example.com");
-    assert_eq!(store.principal_for(&TokenHash::of(&store_token)).await.unwrap(), Some(Principal::Store(5)));
-    assert_eq!(store.principal_for(&TokenHash::of(&admin_token)).await.unwrap(), Some(Principal::Admin(2)));
+    assert_eq!(store.store_profile(StoreId(5)).await.unwrap().unwrap().email, "s@example.com");
+    assert_eq!(store.principal_for(&TokenHash::of(&store_token)).await.unwrap(), Some(Principal::Store(StoreId(5))));
+    assert_eq!(store.principal_for(&TokenHash::of(&admin_token)).await.unwrap(), Some(Principal::Admin(AdminId(2))));
 
     assert_eq!(stdout_of(&chatctl(&table, &["revoke-token"], &format!("{store_token}\n"))), "revoked");
     assert_eq!(store.principal_for(&TokenHash::of(&store_token)).await.unwrap(), None);

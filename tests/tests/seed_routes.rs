@@ -7,7 +7,7 @@ use e2e::gateway::{Gateway, get_json};
 use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::Timestamp;
-use shared::domain::{NewMessage, SenderType, SessionStatus};
+use shared::domain::{NewMessage, SenderType, SessionId, SessionStatus};
 use shared::storage::{AppendGuard, AppendOutcome, DynamoStore, SessionStore, WriteOutcome};
 
 const STORE_SESSION: &str = "/v1/chat/store/session/";
@@ -136,7 +136,7 @@ async fn admin_session_errors_come_in_the_seeds_order() {
 
     // Claimed by Sarah: hers alone.
     let store = store_on(&table).await;
-    let seen = store.session_page(opened["id"].as_u64().unwrap(), 0).await.unwrap().unwrap().session;
+    let seen = store.session_page(SessionId(opened["id"].as_u64().unwrap()), 0).await.unwrap().unwrap().session;
     let WriteOutcome::Written(claimed) =
         store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
     else {
@@ -160,11 +160,11 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
     let gateway = Gateway::start_on_dynamodb(&table);
     let (_, opened) = get_json(&gateway.url(STORE_SESSION), Some(&token_of_store(TECH_STORE))).await;
     let store = store_on(&table).await;
-    let session = store.session_page(opened["id"].as_u64().unwrap(), 0).await.unwrap().unwrap().session;
+    let session = store.session_page(SessionId(opened["id"].as_u64().unwrap()), 0).await.unwrap().unwrap().session;
     let mut ids = Vec::new();
     for i in 0..205u64 {
         let (sender_type, sender_id) =
-            if i % 2 == 0 { (SenderType::Store, TECH_STORE) } else { (SenderType::Admin, SARAH) };
+            if i % 2 == 0 { (SenderType::Store, TECH_STORE.0) } else { (SenderType::Admin, SARAH.0) };
         let message = NewMessage {
             sender_type,
             sender_id,

@@ -9,9 +9,10 @@ use e2e::stack::fresh_dynamo_store;
 use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
-use shared::domain::ReceiptKind;
-use shared::domain::StoreProfile;
-use shared::domain::{AdminProfile, NewMessage, Principal, SenderType, Session, SessionStatus};
+use shared::domain::{
+    AdminId, AdminProfile, MessageId, NewMessage, Principal, ReceiptKind, SenderType, Session, SessionId,
+    SessionStatus, StoreId, StoreProfile,
+};
 use shared::storage::{AppendGuard, AppendOutcome, ChatStore, MemoryStore, SessionQuery, WriteOutcome};
 
 type Store = Arc<dyn ChatStore>;
@@ -25,8 +26,8 @@ fn text(sender_type: SenderType, content: &str) -> NewMessage {
     NewMessage {
         sender_type,
         sender_id: match sender_type {
-            SenderType::Store => TECH_STORE,
-            SenderType::Admin => SARAH,
+            SenderType::Store => TECH_STORE.0,
+            SenderType::Admin => SARAH.0,
         },
         content: content.into(),
         attachment_url: String::new(),
@@ -58,7 +59,7 @@ async fn identities_round_trip(store: Store) {
     store.put_admin(&admin).await.unwrap();
     assert_eq!(store.store_profile(TECH_STORE).await.unwrap(), Some(tech_store()));
     assert_eq!(store.admin_profile(SARAH).await.unwrap(), Some(admin));
-    assert_eq!(store.store_profile(999).await.unwrap(), None);
+    assert_eq!(store.store_profile(StoreId(999)).await.unwrap(), None);
 
     let token = TokenHash::of("a-token-long-enough-to-be-accepted-anywhere");
     assert_eq!(store.principal_for(&token).await.unwrap(), None);
@@ -71,7 +72,7 @@ async fn identities_round_trip(store: Store) {
 
 async fn get_or_create_returns_the_active_session(store: Store) {
     let store = store_with_tech_store(store).await;
-    assert_eq!(store.get_or_create_active_session(999, 200, Timestamp::now()).await.unwrap(), None);
+    assert_eq!(store.get_or_create_active_session(StoreId(999), 200, Timestamp::now()).await.unwrap(), None);
     let now = Timestamp::now();
     let first = store.get_or_create_active_session(TECH_STORE, 200, now).await.unwrap().unwrap();
     assert_eq!(first.session.status, SessionStatus::Open);
@@ -94,7 +95,7 @@ async fn fifty_concurrent_get_or_create_make_one_session(store: Store) {
         tokio::spawn(async move { store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await })
     });
     let pages: Vec<_> = join_all(calls).await.into_iter().map(|r| r.unwrap().unwrap().unwrap()).collect();
-    let ids: HashSet<u64> = pages.iter().map(|page| page.session.id).collect();
+    let ids: HashSet<SessionId> = pages.iter().map(|page| page.session.id).collect();
     assert_eq!(ids.len(), 1, "concurrent calls saw sessions {ids:?}");
     assert_eq!(pages.iter().filter(|page| page.opened).count(), 1, "one call opened it");
     // The one session is the store's active session from now on.
@@ -110,7 +111,7 @@ async fn a_view_carries_the_newest_messages_ascending(store: Store) {
         ids.push(appended(&store, &session, text(sender, &format!("message {i}"))).await.id);
     }
     let page = store.session_page(session.id, 200).await.unwrap().unwrap();
-    let page_ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+    let page_ids: Vec<MessageId> = page.messages.iter().map(|m| m.id).collect();
     assert_eq!(page_ids, ids[5..]);
     assert_eq!(page.messages[0].content, "message 5");
     assert_eq!(page.session.message_count(), 205);
@@ -129,10 +130,10 @@ async fn ids_increase_in_commit_order_under_concurrency(store: Store) {
         let sender = if i % 2 == 0 { SenderType::Store } else { SenderType::Admin };
         tokio::spawn(async move { appended(&store, &session, text(sender, &format!("m{i}"))).await.id })
     });
-    let sent: HashSet<u64> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
+    let sent: HashSet<MessageId> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(sent.len(), 40, "every send got its own id");
-    let fetched = store.messages_after(session.id, 0, 200).await.unwrap().unwrap();
-    let ids: Vec<u64> = fetched.messages.iter().map(|m| m.id).collect();
+    let fetched = store.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
+    let ids: Vec<MessageId> = fetched.messages.iter().map(|m| m.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend: {ids:?}");
     assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), sent);
     assert!(!fetched.has_more);
@@ -146,7 +147,7 @@ async fn messages_after_pages(store: Store) {
     for i in 0..5 {
         ids.push(appended(&store, &session, text(SenderType::Store, &format!("m{i}"))).await.id);
     }
-    let first = store.messages_after(session.id, 0, 2).await.unwrap().unwrap();
+    let first = store.messages_after(session.id, MessageId(0), 2).await.unwrap().unwrap();
     assert_eq!(first.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
     assert!(first.has_more);
     let rest = store.messages_after(session.id, ids[1], 10).await.unwrap().unwrap();
@@ -154,8 +155,8 @@ async fn messages_after_pages(store: Store) {
     assert!(!rest.has_more);
     let none = store.messages_after(session.id, ids[4], 10).await.unwrap().unwrap();
     assert!(none.messages.is_empty() && !none.has_more);
-    assert_eq!(store.messages_after(987_654, 0, 10).await.unwrap(), None);
-    assert_eq!(store.session_page(987_654, 10).await.unwrap(), None);
+    assert_eq!(store.messages_after(SessionId(987_654), MessageId(0), 10).await.unwrap(), None);
+    assert_eq!(store.session_page(SessionId(987_654), 10).await.unwrap(), None);
 }
 
 async fn a_client_message_id_is_stored_once(store: Store) {
@@ -184,16 +185,16 @@ async fn a_client_message_id_is_per_sender(store: Store) {
         client_message_id: Some("x".into()),
         ..text(sender_type, content)
     };
-    let from_store = appended(&store, &session, with_id(SenderType::Store, TECH_STORE, "from the store")).await;
+    let from_store = appended(&store, &session, with_id(SenderType::Store, TECH_STORE.0, "from the store")).await;
     // The same value from the admin, then from another admin, is a message of each.
-    let from_sarah = appended(&store, &session, with_id(SenderType::Admin, SARAH, "from Sarah")).await;
-    let from_omar = appended(&store, &session, with_id(SenderType::Admin, OMAR, "from Omar")).await;
+    let from_sarah = appended(&store, &session, with_id(SenderType::Admin, SARAH.0, "from Sarah")).await;
+    let from_omar = appended(&store, &session, with_id(SenderType::Admin, OMAR.0, "from Omar")).await;
     assert_eq!(
-        append(&store, &session, with_id(SenderType::Admin, SARAH, "again")).await,
+        append(&store, &session, with_id(SenderType::Admin, SARAH.0, "again")).await,
         AppendOutcome::Duplicate(from_sarah.clone())
     );
     assert_eq!(
-        append(&store, &session, with_id(SenderType::Store, TECH_STORE, "again")).await,
+        append(&store, &session, with_id(SenderType::Store, TECH_STORE.0, "again")).await,
         AppendOutcome::Duplicate(from_store.clone())
     );
     let page = store.session_page(session.id, 200).await.unwrap().unwrap();
@@ -262,7 +263,7 @@ async fn writes_are_conditional_on_the_lifecycle_seen(store: Store) {
 async fn twenty_concurrent_claims_have_one_winner(store: Store) {
     let store = store_with_tech_store(store).await;
     let seen = open_session(&store).await;
-    let claims = (1..=20).map(|admin| {
+    let claims = (1..=20).map(AdminId).map(|admin| {
         let (store, seen) = (store.clone(), seen.clone());
         tokio::spawn(async move {
             store.change_lifecycle(&seen, SessionStatus::Claimed, Some(admin), Timestamp::now()).await.unwrap()
@@ -353,10 +354,10 @@ async fn connections_are_found_by_whose_they_are(store: Store) {
     for connection in [
         connect("s5-a", Principal::Store(TECH_STORE)),
         connect("s5-b", Principal::Store(TECH_STORE)),
-        connect("s6-a", Principal::Store(6)),
+        connect("s6-a", Principal::Store(StoreId(6))),
         connect("a2-a", Principal::Admin(SARAH)),
         connect("a3-a", Principal::Admin(OMAR)),
-        connect("a20-a", Principal::Admin(20)),
+        connect("a20-a", Principal::Admin(AdminId(20))),
     ] {
         store.put_connection(&connection).await.unwrap();
     }
@@ -372,7 +373,7 @@ async fn connections_are_found_by_whose_they_are(store: Store) {
     };
     assert_eq!(ids(Audience::Store(TECH_STORE)).await, ["s5-a", "s5-b"]);
     assert_eq!(ids(Audience::Admin(SARAH)).await, ["a2-a"]);
-    assert_eq!(ids(Audience::Admin(20)).await, ["a20-a"], "admin 2 is not a prefix of admin 20");
+    assert_eq!(ids(Audience::Admin(AdminId(20))).await, ["a20-a"], "admin 2 is not a prefix of admin 20");
     assert_eq!(ids(Audience::AllAdmins).await, ["a2-a", "a20-a", "a3-a"]);
     assert_eq!(store.connection("a2-a").await.unwrap().unwrap().principal, Principal::Admin(SARAH));
     store.delete_connection("s5-a").await.unwrap();
@@ -431,20 +432,23 @@ async fn receipts_are_watermarks_with_exact_read_counts(store: Store) {
     let lower = mark(SenderType::Admin, ReceiptKind::Read, s1.id).await;
     assert_eq!((lower.admin_receipts.read_up_to, lower.admin_receipts.read_count), (s2.id, 2));
     // Up to the newest, or past it: all of them, and no further than the last message.
-    let all = mark(SenderType::Admin, ReceiptKind::Read, s3.id + 1000).await;
+    let all = mark(SenderType::Admin, ReceiptKind::Read, MessageId(s3.id.0 + 1000)).await;
     assert_eq!((all.admin_receipts.read_up_to, all.admin_receipts.read_count), (s3.id, 3));
     assert_eq!(all.unread_by(SenderType::Admin), 0);
 
     let delivered = mark(SenderType::Store, ReceiptKind::Delivered, a1.id).await;
     assert_eq!(delivered.store_receipts.delivered_up_to, a1.id);
-    assert_eq!(delivered.store_receipts.read_up_to, 0);
+    assert_eq!(delivered.store_receipts.read_up_to, MessageId(0));
     let page = store.session_page(session.id, 10).await.unwrap().unwrap();
     let statuses: Vec<String> =
         page.messages.iter().map(|m| format!("{:?}", page.session.message_view(m).status)).collect();
     assert_eq!(statuses, ["Read", "Delivered", "Read", "Read"]);
 
     assert_eq!(
-        store.mark_receipt(987_654, SenderType::Admin, ReceiptKind::Read, 1, Timestamp::now()).await.unwrap(),
+        store
+            .mark_receipt(SessionId(987_654), SenderType::Admin, ReceiptKind::Read, MessageId(1), Timestamp::now())
+            .await
+            .unwrap(),
         None
     );
 }
@@ -503,7 +507,7 @@ async fn an_offset_past_every_session_is_an_empty_page(store: Store) {
     }
 }
 
-fn query(admin: u64, status: Option<SessionStatus>, tag: Option<&str>, limit: usize) -> SessionQuery {
+fn query(admin: AdminId, status: Option<SessionStatus>, tag: Option<&str>, limit: usize) -> SessionQuery {
     SessionQuery {
         admin,
         statuses: status.into_iter().collect(),
@@ -522,7 +526,7 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     let start = Timestamp::now();
     let at = |second: i64| start.plus_seconds(second);
     for i in 0..5u64 {
-        let id = 100 + i;
+        let id = StoreId(100 + i);
         store
             .put_store(&StoreProfile { id, name: format!("Store {i}"), logo_url: String::new(), email: String::new() })
             .await
@@ -559,7 +563,7 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     for (i, session) in sessions.iter().enumerate() {
         let id = store.next_message_id().await.unwrap();
         let guard = AppendGuard::NotClosed;
-        let message = NewMessage { sender_id: session.store.id, ..text(SenderType::Store, "hello") };
+        let message = NewMessage { sender_id: session.store.id.0, ..text(SenderType::Store, "hello") };
         store.append_message(session.id, guard, id, message, at(10 + i as i64)).await.unwrap();
     }
     let ids = |list: &shared::storage::SessionList| list.sessions.iter().map(|s| s.id).collect::<Vec<_>>();

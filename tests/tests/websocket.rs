@@ -10,7 +10,7 @@ use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client;
 use serde_json::{Value, json};
 use shared::Timestamp;
-use shared::domain::{Connection, Principal, TokenHash};
+use shared::domain::{AdminId, Connection, Principal, StoreId, TokenHash};
 use shared::storage::{ConnectionStore, DynamoStore};
 
 fn store_token() -> String {
@@ -229,7 +229,8 @@ async fn a_thousand_idle_connections_cost_a_send_nothing() {
     // 500 other stores' and 500 other admins' connections.
     let now = Timestamp::now();
     let others = (0..1000u64).map(|i| {
-        let principal = if i % 2 == 0 { Principal::Store(1000 + i) } else { Principal::Admin(1000 + i) };
+        let principal =
+            if i % 2 == 0 { Principal::Store(StoreId(1000 + i)) } else { Principal::Admin(AdminId(1000 + i)) };
         Connection::new(format!("idle-{i}"), principal, TokenHash::of(&format!("idle-{i}")), now)
     });
     for connection in others {

@@ -31,7 +31,7 @@ fn session_id(raw: Option<&str>) -> Result<SessionId, ChatError> {
     }
     // An integer that no session can have (negative, zero, or beyond any id) is simply
     // not found.
-    text.parse::<SessionId>().ok().filter(|id| *id > 0).ok_or_else(|| ChatError::not_found("Session not found"))
+    text.parse::<SessionId>().ok().filter(|id| id.0 > 0).ok_or_else(|| ChatError::not_found("Session not found"))
 }
 
 #[cfg(test)]
@@ -40,17 +40,17 @@ mod tests {
 
     #[test]
     fn session_id_parsing() {
-        assert_eq!(session_id(Some("12")), Ok(12));
+        assert_eq!(session_id(Some("12")), Ok(SessionId(12)));
         assert_eq!(session_id(None), Err(ChatError::bad_request("session_id is required")));
         assert_eq!(session_id(Some("")), Err(ChatError::bad_request("session_id is required")));
         assert_eq!(session_id(Some("abc")), Err(ChatError::bad_request("session_id must be integer")));
         assert_eq!(session_id(Some("1.5")), Err(ChatError::bad_request("session_id must be integer")));
         assert_eq!(session_id(Some("-3")), Err(ChatError::not_found("Session not found")));
         assert_eq!(session_id(Some("0")), Err(ChatError::not_found("Session not found")));
-        assert_eq!(session_id(Some("+7")), Ok(7));
+        assert_eq!(session_id(Some("+7")), Ok(SessionId(7)));
         assert_eq!(session_id(Some("-")), Err(ChatError::bad_request("session_id must be integer")));
         // Beyond i64, still an id a lookup answers (404 when there is no such session).
-        assert_eq!(session_id(Some("9223372036854775808")), Ok(9_223_372_036_854_775_808));
+        assert_eq!(session_id(Some("9223372036854775808")), Ok(SessionId(9_223_372_036_854_775_808)));
         for huge in ["18446744073709551616", "-9223372036854775809", &"9".repeat(400)] {
             assert_eq!(session_id(Some(huge)), Err(ChatError::not_found("Session not found")), "{huge}");
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::auth::Schemes;
 use shared::chat::{self, Transcript};
-use shared::domain::{Message, SenderType, SessionId};
+use shared::domain::{Message, MessageId, SenderType, SessionId};
 use shared::http::{self, Body, Request, Response};
 use shared::{App, ChatError, Family, Timestamp};
 
@@ -17,14 +17,14 @@ use shared::{App, ChatError, Family, Timestamp};
 struct GetChatMessages {
     chat_session_id: SessionId,
     #[serde(default)]
-    after: u64,
+    after: MessageId,
 }
 
 /// One message as SuperOffice's `ChatMessage` has it.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ChatMessage {
-    chat_message_id: u64,
+    chat_message_id: MessageId,
     chat_session_id: SessionId,
     /// `ToCustomer` from an admin, `ToUser` from the store.
     #[serde(rename = "Type")]

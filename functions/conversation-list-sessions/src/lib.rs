@@ -209,7 +209,7 @@ mod tests {
     use super::*;
 
     fn errors(body: Value) -> Vec<(String, String)> {
-        match validate(body.to_string().as_bytes(), 2, Some("key")) {
+        match validate(body.to_string().as_bytes(), AdminId(2), Some("key")) {
             Ok(_) => Vec::new(),
             Err(details) => details.into_iter().map(|d| (d.loc[1].to_owned(), d.kind.to_owned())).collect(),
         }
@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn one_detail_per_bad_field() {
         assert_eq!(
-            validate(br#"{"agent_id": "2", "project_key": "key"}"#, 2, Some("key")),
+            validate(br#"{"agent_id": "2", "project_key": "key"}"#, AdminId(2), Some("key")),
             Ok(ListRequest { statuses: vec![], limit: 100, offset: 0 })
         );
         let pairs =

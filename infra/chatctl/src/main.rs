@@ -11,7 +11,7 @@ use shared::App;
 use shared::auth::{TokenHash, generate_token};
 use shared::chat::{self, Revocation};
 use shared::config::Config;
-use shared::domain::{AdminProfile, Principal, StoreProfile};
+use shared::domain::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
 use shared::storage::{DynamoStore, IdentityStore};
@@ -45,7 +45,7 @@ enum Command {
     /// Create or update a store.
     CreateStore {
         #[arg(long)]
-        id: u64,
+        id: StoreId,
         #[arg(long)]
         name: String,
         #[arg(long, default_value = "")]
@@ -56,7 +56,7 @@ enum Command {
     /// Create or update an admin.
     CreateAdmin {
         #[arg(long)]
-        id: u64,
+        id: AdminId,
         #[arg(long)]
         name: String,
         #[arg(long, default_value = "")]
@@ -65,9 +65,9 @@ enum Command {
     /// Issue a new token for a store or an admin and print it (the only time it is shown).
     IssueToken {
         #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
-        store: Option<u64>,
+        store: Option<StoreId>,
         #[arg(long)]
-        admin: Option<u64>,
+        admin: Option<AdminId>,
     },
     /// Revoke a token, read from standard input so that it stays out of shell history, and
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).

@@ -59,18 +59,21 @@ mod tests {
 
     use super::*;
     use crate::chat::tests::{Recorder, app_over};
-    use crate::domain::Connection;
+    use crate::domain::{AdminId, Connection, StoreId};
     use crate::storage::{ConnectionStore, IdentityStore, MemoryStore};
 
     #[tokio::test]
     async fn revoking_a_token_closes_its_connections_and_no_others() {
         let store = Arc::new(MemoryStore::new());
         let (revoked, kept) = (TokenHash::of("revoked"), TokenHash::of("kept"));
-        store.put_token(&revoked, Principal::Store(5)).await.unwrap();
-        store.put_token(&kept, Principal::Store(5)).await.unwrap();
+        store.put_token(&revoked, Principal::Store(StoreId(5))).await.unwrap();
+        store.put_token(&kept, Principal::Store(StoreId(5))).await.unwrap();
         let now = Timestamp::now();
         for (id, token) in [("tab-1", &revoked), ("tab-2", &revoked), ("phone", &kept)] {
-            store.put_connection(&Connection::new(id.into(), Principal::Store(5), token.clone(), now)).await.unwrap();
+            store
+                .put_connection(&Connection::new(id.into(), Principal::Store(StoreId(5)), token.clone(), now))
+                .await
+                .unwrap();
         }
         let recorder = Arc::new(Recorder::default());
         let app = app_over(&store, &recorder);
@@ -80,7 +83,7 @@ mod tests {
         assert_eq!(*recorder.closed.lock().unwrap(), ["tab-1", "tab-2"]);
         assert_eq!(store.connection("tab-1").await.unwrap(), None);
         assert_eq!(store.principal_for(&revoked).await.unwrap(), None);
-        assert_eq!(connection_principal(&app, "phone").await, Ok(Principal::Store(5)));
+        assert_eq!(connection_principal(&app, "phone").await, Ok(Principal::Store(StoreId(5))));
         assert_eq!(revoke_token(&app, &revoked).await.unwrap(), Revocation::default());
     }
 
@@ -88,11 +91,11 @@ mod tests {
     async fn a_connection_is_refused_once_its_token_no_longer_resolves() {
         let store = Arc::new(MemoryStore::new());
         let token = TokenHash::of("token");
-        store.put_token(&token, Principal::Admin(2)).await.unwrap();
-        let connection = Connection::new("tab".into(), Principal::Admin(2), token.clone(), Timestamp::now());
+        store.put_token(&token, Principal::Admin(AdminId(2))).await.unwrap();
+        let connection = Connection::new("tab".into(), Principal::Admin(AdminId(2)), token.clone(), Timestamp::now());
         store.put_connection(&connection).await.unwrap();
         let recorder = Arc::new(Recorder::default());
-        assert_eq!(connection_principal(&app_over(&store, &recorder), "tab").await, Ok(Principal::Admin(2)));
+        assert_eq!(connection_principal(&app_over(&store, &recorder), "tab").await, Ok(Principal::Admin(AdminId(2))));
 
         // Revoked behind the connection's back (its close could not be sent): an instance
         // that has not seen the token within the cache's lifetime refuses the frame.

@@ -2,7 +2,7 @@
 //! live delivery.
 
 use super::{Target, session_of};
-use crate::domain::{Before, Principal, Session, may_send, party, session_change_audiences};
+use crate::domain::{Before, Principal, Session, SessionId, may_send, party, session_change_audiences};
 use crate::live::{ServerEvent, TypingState};
 use crate::{App, ChatError, telemetry};
 
@@ -25,7 +25,7 @@ pub(super) async fn announce_opened(app: &App, session: &Session) {
 pub async fn typing(
     app: &App,
     sender: Principal,
-    session_id: Option<u64>,
+    session_id: Option<SessionId>,
     state: TypingState,
 ) -> Result<(), ChatError> {
     let session = session_of(app, Target::for_principal(sender, session_id)?).await?;

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
+    AdminId, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
     SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
 use crate::live::ServerEvent;
@@ -75,7 +75,7 @@ pub async fn send_message(
 
 /// `message.created` to both parties; a delivery to the recipient moves its delivered mark,
 /// and the sender's side hears `message.status`.
-async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<u64>) {
+async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>) {
     let created = ServerEvent::MessageCreated { message: message.view(&Receipts::default()) };
     let reached = app.live.publish(&[(Audience::Store(store), created.clone()), (admin_side(holder), created)]).await;
     let recipient = message.sender_type.other();
@@ -136,7 +136,7 @@ pub const TRANSCRIPT_LIMIT: usize = 1000;
 pub struct Transcript {
     pub session: crate::domain::Session,
     pub messages: Vec<Message>,
-    pub admin_names: std::collections::HashMap<crate::domain::AdminId, String>,
+    pub admin_names: std::collections::HashMap<AdminId, String>,
 }
 
 impl Transcript {
@@ -146,7 +146,7 @@ impl Transcript {
             SenderType::Store => self.session.store.name.clone(),
             SenderType::Admin => self
                 .admin_names
-                .get(&message.sender_id)
+                .get(&AdminId(message.sender_id))
                 .cloned()
                 .unwrap_or_else(|| format!("Admin {}", message.sender_id)),
         }
@@ -163,8 +163,8 @@ pub async fn transcript(
 ) -> Result<Transcript, ChatError> {
     let page = app.store.messages_after(session_id, after, TRANSCRIPT_LIMIT).await?.ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
-    let admins: Vec<u64> =
-        page.messages.iter().filter(|m| m.sender_type == SenderType::Admin).map(|m| m.sender_id).collect();
+    let admins: Vec<AdminId> =
+        page.messages.iter().filter(|m| m.sender_type == SenderType::Admin).map(|m| AdminId(m.sender_id)).collect();
     let names = if admins.is_empty() { Vec::new() } else { app.store.admin_profiles(&admins).await? };
     Ok(Transcript {
         session: page.session,

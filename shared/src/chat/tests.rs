@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 use super::*;
 use crate::config::Config;
 use crate::domain::input::MessageInput;
-use crate::domain::{AdminProfile, Connection, LifecycleAction, StoreProfile, TokenHash};
+use crate::domain::{AdminId, AdminProfile, Connection, LifecycleAction, StoreId, StoreProfile, TokenHash};
 use crate::live::{Push, PushError, TypingState};
 use crate::storage::{ConnectionStore, IdentityStore, MemoryStore};
 use crate::{App, Timestamp};
 
-pub(super) const STORE: u64 = 5;
-pub(super) const SARAH: u64 = 2;
-pub(super) const OMAR: u64 = 3;
+pub(super) const STORE: StoreId = StoreId(5);
+pub(super) const SARAH: AdminId = AdminId(2);
+pub(super) const OMAR: AdminId = AdminId(3);
 
 /// What would have gone out: each post as (connection, event), and each closed connection.
 #[derive(Default)]

@@ -1,8 +1,9 @@
 //! Who must hear of what: the audiences of each change of a session. How they hear of it
 //! is live delivery's business (`crate::live`).
 
+use super::ids::{AdminId, StoreId};
 use super::message::SenderType;
-use super::principal::{AdminId, Principal, StoreId};
+use super::principal::Principal;
 use super::session::{Session, SessionStatus};
 
 /// Whose connections an event goes to.
@@ -92,14 +93,19 @@ mod tests {
         use SessionStatus::*;
         let all = (Audience::AllAdmins, SenderType::Admin);
         let admin = |id| (Audience::Admin(id), SenderType::Admin);
-        let store = (Audience::Store(5), SenderType::Store);
+        let store = (Audience::Store(StoreId(5)), SenderType::Store);
         // (before: status, holder; after: status, holder; to the store) → audiences
         let cases = [
-            ((Open, None), (Claimed, Some(2)), true, vec![all, admin(2), store]),
-            ((Claimed, Some(2)), (Claimed, Some(3)), true, vec![admin(3), admin(2), store]),
-            ((Claimed, Some(2)), (Open, None), true, vec![all, admin(2), store]),
-            ((Claimed, Some(2)), (Closed, Some(2)), true, vec![admin(2), store]),
-            ((Claimed, Some(2)), (Claimed, Some(2)), false, vec![admin(2)]),
+            ((Open, None), (Claimed, Some(AdminId(2))), true, vec![all, admin(AdminId(2)), store]),
+            (
+                (Claimed, Some(AdminId(2))),
+                (Claimed, Some(AdminId(3))),
+                true,
+                vec![admin(AdminId(3)), admin(AdminId(2)), store],
+            ),
+            ((Claimed, Some(AdminId(2))), (Open, None), true, vec![all, admin(AdminId(2)), store]),
+            ((Claimed, Some(AdminId(2))), (Closed, Some(AdminId(2))), true, vec![admin(AdminId(2)), store]),
+            ((Claimed, Some(AdminId(2))), (Claimed, Some(AdminId(2))), false, vec![admin(AdminId(2))]),
             ((Open, None), (Closed, None), true, vec![all, store]),
         ];
         for ((was, held), (now, holder), to_store, expected) in cases {
@@ -107,7 +113,7 @@ mod tests {
             let after = Session::sample(now, holder);
             assert_eq!(session_change_audiences(before, &after, to_store), expected, "{was:?} {held:?} → {now:?}");
         }
-        assert_eq!(party(SenderType::Admin, 5, None), Audience::AllAdmins);
-        assert_eq!(party(SenderType::Store, 5, Some(2)), Audience::Store(5));
+        assert_eq!(party(SenderType::Admin, StoreId(5), None), Audience::AllAdmins);
+        assert_eq!(party(SenderType::Store, StoreId(5), Some(AdminId(2))), Audience::Store(StoreId(5)));
     }
 }

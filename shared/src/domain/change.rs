@@ -9,9 +9,8 @@
 //! added to, not set), which lets a writer that has not read the newest state commit
 //! without a read; the conditions say what it must have got right.
 
-use super::ids::MessageId;
+use super::ids::{AdminId, MessageId};
 use super::message::{Message, SenderType};
-use super::principal::AdminId;
 use super::receipts::ReceiptKind;
 use super::session::{Session, SessionStatus};
 use crate::Timestamp;
@@ -366,7 +365,7 @@ pub fn mark_needs_messages_above(current: &Session, reader: SenderType, kind: Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Receipts;
+    use crate::domain::{Receipts, SessionId};
 
     const T0: &str = "2026-01-05T10:00:00.000Z";
 
@@ -377,21 +376,21 @@ mod tests {
     /// A claimed session whose store wrote message 3 at T0+10 and waits since then; the
     /// admin wrote message 2.
     fn session() -> Session {
-        let mut session = Session::sample(SessionStatus::Claimed, Some(2));
+        let mut session = Session::sample(SessionStatus::Claimed, Some(AdminId(2)));
         session.created = at(0);
-        session.last_message_id = 3;
+        session.last_message_id = MessageId(3);
         session.last_message_at = at(10);
-        (session.last_store_message_id, session.store_message_count) = (3, 2);
-        (session.last_admin_message_id, session.admin_message_count) = (2, 1);
+        (session.last_store_message_id, session.store_message_count) = (MessageId(3), 2);
+        (session.last_admin_message_id, session.admin_message_count) = (MessageId(2), 1);
         session.awaiting_reply_since = Some(at(10));
         session.revision = 4;
         session
     }
 
-    fn message(id: MessageId, sender_type: SenderType, created: Timestamp) -> Message {
+    fn message(id: u64, sender_type: SenderType, created: Timestamp) -> Message {
         Message {
-            id,
-            session_id: 1,
+            id: MessageId(id),
+            session_id: SessionId(1),
             sender_type,
             sender_id: 5,
             content: "hi".into(),
@@ -402,7 +401,7 @@ mod tests {
         }
     }
 
-    fn append(id: MessageId, sender: SenderType, created: Timestamp, awaiting: Option<Timestamp>) -> SessionChange {
+    fn append(id: u64, sender: SenderType, created: Timestamp, awaiting: Option<Timestamp>) -> SessionChange {
         SessionChange::append(message(id, sender, created), None, awaiting)
     }
 
@@ -410,16 +409,16 @@ mod tests {
     fn an_appended_message_is_counted_for_its_party_and_timed_as_an_answer() {
         let s = session();
         let store = append(7, SenderType::Store, at(20), None).apply(&s).unwrap();
-        assert_eq!((store.last_message_id, store.last_store_message_id, store.store_message_count), (7, 7, 3));
+        assert_eq!((store.last_message_id.0, store.last_store_message_id.0, store.store_message_count), (7, 7, 3));
         assert_eq!((store.last_message_at, store.updated), (at(20), at(20)));
-        assert_eq!(store.last_message.as_ref().map(|m| m.id), Some(7));
+        assert_eq!(store.last_message.as_ref().map(|m| m.id), Some(MessageId(7)));
         // The store already waited: still since its first unanswered message.
         assert_eq!(store.awaiting_reply_since, Some(at(10)));
         assert_eq!(store.admin_message_count, 1);
         assert_eq!(store.revision, s.revision, "messages do not bump the revision");
 
         let answer = append(8, SenderType::Admin, at(40), Some(at(10))).apply(&store).unwrap();
-        assert_eq!((answer.last_admin_message_id, answer.admin_message_count), (8, 2));
+        assert_eq!((answer.last_admin_message_id.0, answer.admin_message_count), (8, 2));
         assert_eq!(answer.awaiting_reply_since, None);
         assert_eq!((answer.reply_ms_total, answer.reply_count), (30_000, 1));
 
@@ -442,7 +441,7 @@ mod tests {
         let table: Vec<Case> = vec![
             (&s,      append(4, SenderType::Store, at(10), None), Ok(())),
             (&closed, append(4, SenderType::Store, at(10), None), Err(vec![NotClosed])),
-            (&s,      append(3, SenderType::Store, at(10), None), Err(vec![LastMessageIdBelow(3)])),
+            (&s,      append(3, SenderType::Store, at(10), None), Err(vec![LastMessageIdBelow(MessageId(3))])),
             (&s,      append(4, SenderType::Store, at(9), None), Err(vec![LastMessageAtMost(at(9))])),
             (&s,      append(4, SenderType::Admin, at(20), Some(at(10))), Ok(())),
             (&s,      append(4, SenderType::Admin, at(20), None), Err(vec![AwaitingReplySince(None)])),
@@ -456,27 +455,30 @@ mod tests {
 
     #[test]
     fn only_a_changed_decision_must_be_decided_again() {
-        let proposal = Unmet(vec![Condition::LastMessageIdBelow(3), Condition::LastMessageAtMost(at(1))]);
+        let proposal = Unmet(vec![Condition::LastMessageIdBelow(MessageId(3)), Condition::LastMessageAtMost(at(1))]);
         assert!(!proposal.must_decide_again());
-        assert!(Unmet(vec![Condition::LastMessageIdBelow(3), Condition::Revision(2)]).must_decide_again());
+        assert!(Unmet(vec![Condition::LastMessageIdBelow(MessageId(3)), Condition::Revision(2)]).must_decide_again());
         assert!(Unmet(vec![Condition::NotClosed]).must_decide_again());
     }
 
     #[test]
     fn moves_bump_the_revision_and_closing_dates_the_close() {
         let s = session();
-        let claim = SessionChange::Move { revision: 4, status: SessionStatus::Claimed, admin_id: Some(3), at: at(20) };
+        let claim =
+            SessionChange::Move { revision: 4, status: SessionStatus::Claimed, admin_id: Some(AdminId(3)), at: at(20) };
         let claimed = claim.apply(&s).unwrap();
         assert_eq!(
             (claimed.status, claimed.admin_id, claimed.revision, claimed.updated),
-            (s.status, Some(3), 5, at(20))
+            (s.status, Some(AdminId(3)), 5, at(20))
         );
         assert_eq!(claimed.closed_at, None);
-        let close = SessionChange::Move { revision: 5, status: SessionStatus::Closed, admin_id: Some(3), at: at(30) };
+        let close =
+            SessionChange::Move { revision: 5, status: SessionStatus::Closed, admin_id: Some(AdminId(3)), at: at(30) };
         assert_eq!(close.apply(&claimed).unwrap().closed_at, Some(at(30)));
         // Stale, or dated before the last message: nothing changes.
         assert_eq!(close.check(&s), Err(Unmet(vec![Condition::Revision(5)])));
-        let early = SessionChange::Move { revision: 4, status: SessionStatus::Closed, admin_id: Some(2), at: at(9) };
+        let early =
+            SessionChange::Move { revision: 4, status: SessionStatus::Closed, admin_id: Some(AdminId(2)), at: at(9) };
         assert_eq!(early.check(&s), Err(Unmet(vec![Condition::LastMessageAtMost(at(9))])));
     }
 
@@ -486,21 +488,21 @@ mod tests {
         let s = session();
         // The store's messages 1 and 3, the admin's 2: the admin reads up to 1, then all.
         let above_one = [message(2, SenderType::Admin, at(5)), message(3, SenderType::Store, at(10))];
-        let mark = SessionChange::mark_against(&s, SenderType::Admin, Read, 1, &above_one, at(20)).unwrap();
+        let mark = SessionChange::mark_against(&s, SenderType::Admin, Read, MessageId(1), &above_one, at(20)).unwrap();
         let read = mark.apply(&s).unwrap();
         assert_eq!(
             read.admin_receipts,
-            Receipts { read_up_to: 1, read_at: Some(at(20)), read_count: 1, ..Receipts::default() }
+            Receipts { read_up_to: MessageId(1), read_at: Some(at(20)), read_count: 1, ..Receipts::default() }
         );
         assert_eq!(read.unread_by(SenderType::Admin), 1);
         // A mark past the last message stops there; one below the mark changes nothing.
-        let all = SessionChange::mark_against(&read, SenderType::Admin, Read, 99, &[], at(30)).unwrap();
+        let all = SessionChange::mark_against(&read, SenderType::Admin, Read, MessageId(99), &[], at(30)).unwrap();
         let all = all.apply(&read).unwrap();
-        assert_eq!((all.admin_receipts.read_up_to, all.admin_receipts.read_count), (3, 2));
-        assert_eq!(SessionChange::mark_against(&all, SenderType::Admin, Read, 2, &[], at(40)), None);
-        assert!(mark_needs_messages_above(&s, SenderType::Admin, Read, 1));
-        assert!(!mark_needs_messages_above(&s, SenderType::Admin, Read, 3));
-        assert!(!mark_needs_messages_above(&s, SenderType::Admin, Delivered, 1));
+        assert_eq!((all.admin_receipts.read_up_to.0, all.admin_receipts.read_count), (3, 2));
+        assert_eq!(SessionChange::mark_against(&all, SenderType::Admin, Read, MessageId(2), &[], at(40)), None);
+        assert!(mark_needs_messages_above(&s, SenderType::Admin, Read, MessageId(1)));
+        assert!(!mark_needs_messages_above(&s, SenderType::Admin, Read, MessageId(3)));
+        assert!(!mark_needs_messages_above(&s, SenderType::Admin, Delivered, MessageId(1)));
     }
 
     #[test]
@@ -512,20 +514,20 @@ mod tests {
         let table = [
             (SenderType::Admin, Read, 3, Ok(())),
             // Below the store's newest: the count needs the messages.
-            (SenderType::Admin, Read, 2, Err(vec![LastMessageFromAtMost(SenderType::Store, 2)])),
+            (SenderType::Admin, Read, 2, Err(vec![LastMessageFromAtMost(SenderType::Store, MessageId(2))])),
             // Past the session's last message.
-            (SenderType::Admin, Read, 4, Err(vec![LastMessageIdAtLeast(4)])),
+            (SenderType::Admin, Read, 4, Err(vec![LastMessageIdAtLeast(MessageId(4))])),
             (SenderType::Admin, Delivered, 2, Ok(())),
             (SenderType::Store, Read, 2, Ok(())),
         ];
         for (reader, kind, up_to, expected) in table {
-            let change = SessionChange::mark_up_to_newest(reader, kind, up_to, at(20));
+            let change = SessionChange::mark_up_to_newest(reader, kind, MessageId(up_to), at(20));
             assert_eq!(change.check(&s).map_err(|unmet| unmet.0), expected, "{reader:?} {kind:?} {up_to}");
         }
-        let read = SessionChange::mark_up_to_newest(SenderType::Admin, Read, 3, at(20)).apply(&s).unwrap();
+        let read = SessionChange::mark_up_to_newest(SenderType::Admin, Read, MessageId(3), at(20)).apply(&s).unwrap();
         assert_eq!((read.admin_receipts.read_count, read.unread_by(SenderType::Admin)), (2, 0));
-        let again = SessionChange::mark_up_to_newest(SenderType::Admin, Read, 3, at(30));
-        assert_eq!(again.check(&read), Err(Unmet(vec![MarkBelow(SenderType::Admin, Read, 3)])));
+        let again = SessionChange::mark_up_to_newest(SenderType::Admin, Read, MessageId(3), at(30));
+        assert_eq!(again.check(&read), Err(Unmet(vec![MarkBelow(SenderType::Admin, Read, MessageId(3))])));
     }
 
     #[test]

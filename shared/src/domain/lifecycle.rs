@@ -3,7 +3,8 @@
 //! claimed → claimed by another admin (transfer).
 
 use super::change::Condition;
-use super::principal::{AdminId, Principal, StoreId};
+use super::ids::{AdminId, StoreId};
+use super::principal::Principal;
 use super::session::{Session, SessionStatus};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,8 +128,8 @@ mod tests {
 
     #[test]
     fn transitions_table() {
-        const ME: AdminId = 2;
-        const OTHER: AdminId = 3;
+        const ME: AdminId = AdminId(2);
+        const OTHER: AdminId = AdminId(3);
         let changed = |status, admin_id| Ok(LifecycleChange::To { status, admin_id });
         let unchanged = Ok(LifecycleChange::Unchanged);
         #[rustfmt::skip]
@@ -137,16 +138,16 @@ mod tests {
             ((Claimed, Some(ME)), Principal::Admin(ME),  Claim, unchanged),
             ((Claimed, Some(OTHER)), Principal::Admin(ME), Claim, Err(LifecycleError::ClaimedByAnother)),
             ((Closed, Some(ME)),  Principal::Admin(ME),  Claim, Err(LifecycleError::Closed)),
-            ((Open, None),        Principal::Store(5),   Claim, Err(LifecycleError::AdminsOnly)),
+            ((Open, None),        Principal::Store(StoreId(5)),   Claim, Err(LifecycleError::AdminsOnly)),
 
             ((Open, None),        Principal::Admin(ME),  Close, changed(Closed, None)),
             ((Claimed, Some(ME)), Principal::Admin(ME),  Close, changed(Closed, Some(ME))),
             ((Claimed, Some(OTHER)), Principal::Admin(ME), Close, Err(LifecycleError::OtherAdmin)),
             ((Closed, None),      Principal::Admin(ME),  Close, Err(LifecycleError::Closed)),
-            ((Open, None),        Principal::Store(5),   Close, changed(Closed, None)),
-            ((Claimed, Some(ME)), Principal::Store(5),   Close, changed(Closed, Some(ME))),
-            ((Closed, Some(ME)),  Principal::Store(5),   Close, Err(LifecycleError::Closed)),
-            ((Open, None),        Principal::Store(6),   Close, Err(LifecycleError::OtherStore)),
+            ((Open, None),        Principal::Store(StoreId(5)),   Close, changed(Closed, None)),
+            ((Claimed, Some(ME)), Principal::Store(StoreId(5)),   Close, changed(Closed, Some(ME))),
+            ((Closed, Some(ME)),  Principal::Store(StoreId(5)),   Close, Err(LifecycleError::Closed)),
+            ((Open, None),        Principal::Store(StoreId(6)),   Close, Err(LifecycleError::OtherStore)),
 
             ((Claimed, Some(ME)), Principal::Admin(ME),  Transfer { to: Some(OTHER) }, changed(Claimed, Some(OTHER))),
             ((Claimed, Some(ME)), Principal::Admin(ME),  Transfer { to: None }, changed(Open, None)),
@@ -155,7 +156,7 @@ mod tests {
             ((Open, None),        Principal::Admin(ME),  Transfer { to: None }, unchanged),
             ((Claimed, Some(OTHER)), Principal::Admin(ME), Transfer { to: None }, Err(LifecycleError::OtherAdmin)),
             ((Closed, Some(ME)),  Principal::Admin(ME),  Transfer { to: Some(OTHER) }, Err(LifecycleError::Closed)),
-            ((Claimed, Some(ME)), Principal::Store(5),   Transfer { to: None }, Err(LifecycleError::AdminsOnly)),
+            ((Claimed, Some(ME)), Principal::Store(StoreId(5)),   Transfer { to: None }, Err(LifecycleError::AdminsOnly)),
         ];
         for ((status, holder), actor, action, outcome) in table {
             assert_eq!(
@@ -170,22 +171,22 @@ mod tests {
     fn who_may_send_and_rate() {
         use LifecycleError::{AlreadyRated, NotClaimed, NotClosed, OtherAdmin, OtherStore};
         let cases = [
-            ((Open, None), Principal::Store(5), Ok(())),
-            ((Claimed, Some(2)), Principal::Store(5), Ok(())),
-            ((Closed, Some(2)), Principal::Store(5), Err(LifecycleError::Closed)),
-            ((Open, None), Principal::Store(6), Err(OtherStore)),
-            ((Open, None), Principal::Admin(2), Err(NotClaimed)),
-            ((Claimed, Some(2)), Principal::Admin(2), Ok(())),
-            ((Claimed, Some(3)), Principal::Admin(2), Err(OtherAdmin)),
-            ((Closed, Some(2)), Principal::Admin(2), Err(LifecycleError::Closed)),
+            ((Open, None), Principal::Store(StoreId(5)), Ok(())),
+            ((Claimed, Some(AdminId(2))), Principal::Store(StoreId(5)), Ok(())),
+            ((Closed, Some(AdminId(2))), Principal::Store(StoreId(5)), Err(LifecycleError::Closed)),
+            ((Open, None), Principal::Store(StoreId(6)), Err(OtherStore)),
+            ((Open, None), Principal::Admin(AdminId(2)), Err(NotClaimed)),
+            ((Claimed, Some(AdminId(2))), Principal::Admin(AdminId(2)), Ok(())),
+            ((Claimed, Some(AdminId(3))), Principal::Admin(AdminId(2)), Err(OtherAdmin)),
+            ((Closed, Some(AdminId(2))), Principal::Admin(AdminId(2)), Err(LifecycleError::Closed)),
         ];
         for ((status, holder), actor, outcome) in cases {
             assert_eq!(may_send(&session(status, holder), actor), outcome, "{status:?} {holder:?} {actor:?}");
         }
-        assert_eq!(may_rate(&session(Closed, Some(2)), 5), Ok(()));
-        assert_eq!(may_rate(&session(Claimed, Some(2)), 5), Err(NotClosed));
-        assert_eq!(may_rate(&session(Closed, None), 6), Err(OtherStore));
+        assert_eq!(may_rate(&session(Closed, Some(AdminId(2))), StoreId(5)), Ok(()));
+        assert_eq!(may_rate(&session(Claimed, Some(AdminId(2))), StoreId(5)), Err(NotClosed));
+        assert_eq!(may_rate(&session(Closed, None), StoreId(6)), Err(OtherStore));
         let rated = Session { rating: Some(4), ..session(Closed, None) };
-        assert_eq!(may_rate(&rated, 5), Err(AlreadyRated));
+        assert_eq!(may_rate(&rated, StoreId(5)), Err(AlreadyRated));
     }
 }

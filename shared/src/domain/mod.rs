@@ -15,10 +15,10 @@ mod session;
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
-pub use ids::{MessageId, SessionId};
+pub use ids::{AdminId, MessageId, SessionId, StoreId};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
-pub use principal::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
+pub use principal::{AdminProfile, Principal, StoreProfile, TokenHash};
 pub use receipts::{ReceiptKind, Receipts};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,

@@ -3,10 +3,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::ids::{AdminId, StoreId};
 use super::message::SenderType;
-
-pub type StoreId = u64;
-pub type AdminId = u64;
 
 /// Who a token speaks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,7 +26,7 @@ impl Principal {
     /// The store's or the admin's id.
     pub fn id(self) -> u64 {
         match self {
-            Principal::Store(id) | Principal::Admin(id) => id,
+            Principal::Store(StoreId(id)) | Principal::Admin(AdminId(id)) => id,
         }
     }
 }

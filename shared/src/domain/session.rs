@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-use super::ids::{MessageId, SessionId};
+use super::ids::{AdminId, MessageId, SessionId, StoreId};
 use super::message::{Message, MessageView, SenderType};
-use super::principal::{AdminId, Principal, StoreId, StoreProfile};
+use super::principal::{Principal, StoreProfile};
 use super::receipts::Receipts;
 use crate::Timestamp;
 
@@ -136,11 +136,11 @@ impl Session {
             updated: now,
             last_message_at: now,
             closed_at: None,
-            last_message_id: 0,
+            last_message_id: MessageId(0),
             store_message_count: 0,
             admin_message_count: 0,
-            last_store_message_id: 0,
-            last_admin_message_id: 0,
+            last_store_message_id: MessageId(0),
+            last_admin_message_id: MessageId(0),
             last_message: None,
             store_receipts: Receipts::default(),
             admin_receipts: Receipts::default(),
@@ -157,8 +157,9 @@ impl Session {
     /// A session of store 5 in `status`, held by `admin_id`, for tests of the rules.
     #[cfg(test)]
     pub(crate) fn sample(status: SessionStatus, admin_id: Option<AdminId>) -> Session {
-        let store = StoreProfile { id: 5, name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
-        Session { status, admin_id, ..Session::new(1, store, Timestamp::now()) }
+        let store =
+            StoreProfile { id: StoreId(5), name: "Tech Store".into(), logo_url: String::new(), email: String::new() };
+        Session { status, admin_id, ..Session::new(SessionId(1), store, Timestamp::now()) }
     }
 
     /// When a change of this session made at `now` is dated: never before its last
@@ -286,14 +287,14 @@ mod tests {
         use SessionStatus::*;
         let cases = [
             // (holder, status, viewer, outcome)
-            (None, Open, Principal::Admin(2), Ok(())),
-            (Some(2), Claimed, Principal::Admin(2), Ok(())),
-            (Some(2), Claimed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
-            (Some(2), Closed, Principal::Admin(2), Ok(())),
-            (Some(2), Closed, Principal::Admin(3), Err(ViewDenied::OtherAdmin)),
-            (None, Closed, Principal::Admin(3), Ok(())),
-            (Some(2), Claimed, Principal::Store(5), Ok(())),
-            (None, Open, Principal::Store(6), Err(ViewDenied::OtherStore)),
+            (None, Open, Principal::Admin(AdminId(2)), Ok(())),
+            (Some(AdminId(2)), Claimed, Principal::Admin(AdminId(2)), Ok(())),
+            (Some(AdminId(2)), Claimed, Principal::Admin(AdminId(3)), Err(ViewDenied::OtherAdmin)),
+            (Some(AdminId(2)), Closed, Principal::Admin(AdminId(2)), Ok(())),
+            (Some(AdminId(2)), Closed, Principal::Admin(AdminId(3)), Err(ViewDenied::OtherAdmin)),
+            (None, Closed, Principal::Admin(AdminId(3)), Ok(())),
+            (Some(AdminId(2)), Claimed, Principal::Store(StoreId(5)), Ok(())),
+            (None, Open, Principal::Store(StoreId(6)), Err(ViewDenied::OtherStore)),
         ];
         for (holder, status, viewer, outcome) in cases {
             assert_eq!(session(holder, status).may_view(viewer), outcome, "{holder:?} {status:?} {viewer:?}");
@@ -302,7 +303,7 @@ mod tests {
 
     #[test]
     fn tags_are_for_admins_only() {
-        let mut s = session(Some(2), SessionStatus::Claimed);
+        let mut s = session(Some(AdminId(2)), SessionStatus::Claimed);
         s.tags = vec!["vip".into()];
         assert_eq!(s.summary(SenderType::Admin).tags, Some(vec!["vip".to_owned()]));
         assert_eq!(s.summary(SenderType::Store).tags, None);
@@ -314,18 +315,18 @@ mod tests {
 
     #[test]
     fn message_status_follows_the_recipients_watermarks() {
-        let mut s = session(Some(2), SessionStatus::Claimed);
+        let mut s = session(Some(AdminId(2)), SessionStatus::Claimed);
         let read_at = Timestamp::now().plus_seconds(60);
         s.admin_receipts = Receipts {
-            delivered_up_to: 3,
+            delivered_up_to: MessageId(3),
             delivered_at: Some(read_at),
-            read_up_to: 2,
+            read_up_to: MessageId(2),
             read_at: Some(read_at),
             read_count: 1,
         };
         let message = |id, sender_type| Message {
-            id,
-            session_id: 1,
+            id: MessageId(id),
+            session_id: SessionId(1),
             sender_type,
             sender_id: 5,
             content: "hi".into(),

@@ -88,7 +88,7 @@ impl DynamoStore {
     /// gateway many) leaves only other processes to race with.
     /// The wait is not charged to the invocation's deadline: it is not a dependency's.
     async fn session_turn(&self, session: SessionId) -> tokio::sync::MutexGuard<'_, ()> {
-        let lock = &self.session_locks[(session % SESSION_LOCK_STRIPES as u64) as usize];
+        let lock = &self.session_locks[(session.0 % SESSION_LOCK_STRIPES as u64) as usize];
         crate::deadline::not_counted(lock.lock()).await
     }
 

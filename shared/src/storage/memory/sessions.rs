@@ -44,7 +44,7 @@ impl SessionStore for MemoryStore {
         let Some(profile) = state.stores.get(&store).cloned() else {
             return Ok(None);
         };
-        state.last_session_id += 1;
+        state.last_session_id.0 += 1;
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
         let page = SessionPage { session: session.clone(), messages: Vec::new(), opened: true };
@@ -79,7 +79,7 @@ impl SessionStore for MemoryStore {
         let Some(data) = state.sessions.get(&id) else {
             return Ok(None);
         };
-        let messages = data.messages.range(after.saturating_add(1)..).take(limit + 1).map(|(_, m)| m.clone());
+        let messages = data.messages.range(after.next()..).take(limit + 1).map(|(_, m)| m.clone());
         Ok(Some(MessagesAfter::from_one_more(data.session.clone(), messages.collect(), limit)))
     }
 
@@ -109,7 +109,7 @@ impl SessionStore for MemoryStore {
 
     async fn next_message_id(&self) -> StorageResult<MessageId> {
         let mut state = self.state();
-        state.last_message_id += 1;
+        state.last_message_id = state.last_message_id.next();
         Ok(state.last_message_id)
     }
 
@@ -123,7 +123,7 @@ impl SessionStore for MemoryStore {
     ) -> StorageResult<AppendOutcome> {
         let mut state = self.state();
         // Ids handed out are never reused, so a fresh one is above every committed id.
-        let fresh_id = state.last_message_id + 1;
+        let fresh_id = state.last_message_id.next();
         let data = state.session_mut(session_id)?;
         let idempotency_key = message.idempotency_key();
         if let Some(existing) = idempotency_key.as_ref().and_then(|key| data.by_client_id.get(key)) {
@@ -203,7 +203,7 @@ impl SessionStore for MemoryStore {
             return Ok(None);
         };
         let cap = up_to.min(data.session.last_message_id);
-        let above: Vec<Message> = data.messages.range(cap.saturating_add(1)..).map(|(_, m)| m.clone()).collect();
+        let above: Vec<Message> = data.messages.range(cap.next()..).map(|(_, m)| m.clone()).collect();
         // Made against the session as it is, under the lock: its conditions hold.
         if let Some(change) = SessionChange::mark_against(&data.session, reader, kind, up_to, &above, now) {
             data.session = change.effects_on(&data.session);

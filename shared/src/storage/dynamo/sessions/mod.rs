@@ -32,7 +32,7 @@ const MESSAGE_ID_COUNTER: &str = "MESSAGE_ID";
 
 impl DynamoStore {
     async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
-        let session = Session::new(self.next_id(&self.session_ids).await?, profile, now);
+        let session = Session::new(SessionId(self.next_id(&self.session_ids).await?), profile, now);
         let pointer = PointerItem::to(&session);
         let mut items =
             vec![self.put_new(to_item(&pointer)?), self.put_new(to_item(&SessionItem::new(session.clone()))?)];
@@ -192,13 +192,13 @@ impl SessionStore for DynamoStore {
     ) -> StorageResult<Option<MessagesAfter>> {
         // Both reads in parallel: one round trip.
         let (session, messages) =
-            tokio::join!(self.session(id), self.message_range(id, after.saturating_add(1), MessageId::MAX, limit + 1));
+            tokio::join!(self.session(id), self.message_range(id, after.next(), MessageId(u64::MAX), limit + 1));
         let Some(session) = session? else { return Ok(None) };
         Ok(Some(MessagesAfter::from_one_more(session, messages?, limit)))
     }
 
     async fn next_message_id(&self) -> StorageResult<MessageId> {
-        self.bump_counter(MESSAGE_ID_COUNTER, 1).await
+        self.bump_counter(MESSAGE_ID_COUNTER, 1).await.map(MessageId)
     }
 
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
@@ -258,7 +258,7 @@ impl SessionStore for DynamoStore {
                 }
                 // Only the proposal failed: propose again against the session as it is.
                 if current.last_message_id >= id {
-                    id = self.bump_counter(MESSAGE_ID_COUNTER, 1).await?;
+                    id = self.next_message_id().await?;
                 }
                 awaiting = current.awaiting_reply_since;
                 now = current.time_of_change(now);
@@ -360,7 +360,7 @@ impl SessionStore for DynamoStore {
             Err(None) => return Ok(None),
         };
         let above = if mark_needs_messages_above(&current, reader, kind, up_to) {
-            self.message_range(session_id, up_to + 1, current.last_message_id, usize::MAX).await?
+            self.message_range(session_id, up_to.next(), current.last_message_id, usize::MAX).await?
         } else {
             Vec::new()
         };
