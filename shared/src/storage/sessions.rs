@@ -1,5 +1,8 @@
 //! Sessions and their messages: reading them, and the writes that change them.
 
+use std::borrow::Borrow;
+use std::cmp::Reverse;
+
 use async_trait::async_trait;
 
 use super::StorageResult;
@@ -140,6 +143,25 @@ pub struct SessionList {
     pub total_count: u64,
     /// Where the next page starts, if there is one.
     pub next: Option<ListPosition>,
+}
+
+impl SessionList {
+    /// The page `query` asks for among `matching`, in any order: newest activity first, after
+    /// `query.after`, past `query.offset`, at most `query.limit`, and where the next starts.
+    pub(crate) fn page<S: Borrow<Session>>(mut matching: Vec<S>, query: &SessionQuery, total_count: u64) -> Self {
+        matching.sort_by_key(|s| Reverse(ListPosition::of(s.borrow())));
+        let mut sessions: Vec<Session> = matching
+            .iter()
+            .map(Borrow::borrow)
+            .filter(|s| query.after.as_ref().is_none_or(|after| ListPosition::of(s) < *after))
+            .skip(query.offset)
+            .take(query.limit + 1)
+            .cloned()
+            .collect();
+        let next = (sessions.len() > query.limit).then(|| ListPosition::of(&sessions[query.limit - 1]));
+        sessions.truncate(query.limit);
+        SessionList { sessions, total_count, next }
+    }
 }
 
 #[async_trait]

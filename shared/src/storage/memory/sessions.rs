@@ -9,8 +9,8 @@ use crate::domain::{
     StoreId,
 };
 use crate::storage::{
-    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, ListPosition, MessagesAfter, SessionList,
-    SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, MessagesAfter, SessionList, SessionPage,
+    SessionQuery, SessionStore, StorageResult, WriteOutcome,
 };
 
 impl MemoryStore {
@@ -86,7 +86,7 @@ impl SessionStore for MemoryStore {
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
         let state = self.state();
         let buckets = Bucket::for_query(query);
-        let mut matching: Vec<&Session> = state
+        let matching: Vec<&Session> = state
             .sessions
             .values()
             .map(|data| &data.session)
@@ -94,17 +94,7 @@ impl SessionStore for MemoryStore {
             .filter(|s| query.tag.as_ref().is_none_or(|tag| s.tags.contains(tag)))
             .collect();
         let total_count = matching.len() as u64;
-        matching.sort_by_key(|s| std::cmp::Reverse(ListPosition::of(s)));
-        let mut page: Vec<Session> = matching
-            .into_iter()
-            .filter(|s| query.after.as_ref().is_none_or(|after| ListPosition::of(s) < *after))
-            .skip(query.offset)
-            .take(query.limit + 1)
-            .cloned()
-            .collect();
-        let next = (page.len() > query.limit).then(|| ListPosition::of(&page[query.limit - 1]));
-        page.truncate(query.limit);
-        Ok(SessionList { sessions: page, total_count, next })
+        Ok(SessionList::page(matching, query, total_count))
     }
 
     async fn next_message_id(&self) -> StorageResult<MessageId> {

@@ -7,8 +7,6 @@ mod companions;
 mod list;
 mod update;
 
-use std::cmp::Reverse;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use futures::future::try_join_all;
@@ -23,8 +21,8 @@ use crate::domain::{
     StoreId, StoreProfile, mark_needs_messages_above,
 };
 use crate::storage::{
-    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, ListPosition, MessagesAfter, SessionList,
-    SessionPage, SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, MessagesAfter, SessionList, SessionPage,
+    SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
 };
 
 /// The counter all message ids come from: a fresh id is above every id committed so far.
@@ -207,12 +205,8 @@ impl SessionStore for DynamoStore {
         let reads = Source::for_query(query).into_iter().map(|source| self.read_source(source, query, wanted));
         // The index reads and the counters in parallel: one round trip.
         let (pages, total_count) = tokio::join!(try_join_all(reads), self.total_count(query));
-        let mut sessions: Vec<Session> = pages?.into_iter().flatten().collect();
-        sessions.sort_by_key(|s| Reverse(ListPosition::of(s)));
-        let mut page: Vec<Session> = sessions.into_iter().skip(query.offset).take(query.limit + 1).collect();
-        let next = (page.len() > query.limit).then(|| ListPosition::of(&page[query.limit - 1]));
-        page.truncate(query.limit);
-        Ok(SessionList { sessions: page, total_count: total_count?, next })
+        let matching: Vec<Session> = pages?.into_iter().flatten().collect();
+        Ok(SessionList::page(matching, query, total_count?))
     }
 
     async fn append_message(
