@@ -5,9 +5,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
+use http::HeaderMap;
+pub use http::StatusCode;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
-use http::{HeaderMap, StatusCode};
-pub use lambda_http::{Body, Request, Response};
+pub use lambda_http::{Body, Error, Request, Response};
 use lambda_http::{RequestExt, request::RequestContext};
 use serde::Serialize;
 
@@ -17,6 +18,16 @@ use crate::{App, ChatError, Family, deadline, telemetry};
 
 /// A route handler as the local gateway holds it: the same function the Lambda's `main` runs.
 pub type HttpHandler = for<'a> fn(&'a App, Request) -> Pin<Box<dyn Future<Output = Response<Body>> + Send + 'a>>;
+
+/// A function's whole `main`: JSON logs, the deployed wiring built once per instance
+/// ([`App::from_env`]), then `handler` for every invocation the Lambda runtime hands over.
+pub fn run(handler: HttpHandler) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+        telemetry::init();
+        let app = App::from_env().await?;
+        lambda_http::run(lambda_http::service_fn(|request| serve(&app, request, handler))).await
+    })
+}
 
 /// Runs one invocation of `handler` within the deadline of [`crate::deadline`] and logs its
 /// route, status, latency and DynamoDB calls. Never fails: every error has become a

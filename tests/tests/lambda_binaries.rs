@@ -112,7 +112,7 @@ async fn every_function_answers_its_recorded_event() {
     // Every function of the template is in the script, and has a recorded event.
     let scripted: std::collections::BTreeSet<&str> = SCRIPT.iter().map(|(function, _, _)| *function).collect();
     let routes = sam_template::Template::embedded().http_routes().unwrap();
-    let declared: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.package.as_str()).collect();
+    let declared: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.binary.as_str()).collect();
     assert_eq!(scripted, declared);
 }
 
@@ -203,7 +203,7 @@ async fn the_websocket_functions_answer_recorded_events() {
 
     // Every WebSocket function of the template was run.
     let routes = sam_template::Template::embedded().websocket_routes().unwrap();
-    let declared: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.package.as_str()).collect();
+    let declared: std::collections::BTreeSet<&str> = routes.iter().map(|r| r.binary.as_str()).collect();
     let ran: std::collections::BTreeSet<&str> = [
         "ws-connect",
         "ws-send-message",

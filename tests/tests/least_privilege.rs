@@ -35,52 +35,52 @@ fn strings(value: &Yaml) -> Vec<String> {
     }
 }
 
-/// Function package → its policy statements.
+/// Function binary → its policy statements.
 fn policies() -> BTreeMap<String, Vec<Statement>> {
     let template: Yaml = serde_norway::from_str(sam_template::TEMPLATE_YAML).unwrap();
     let mut policies = BTreeMap::new();
-    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
         let properties = &resource["Properties"];
-        let package = properties["CodeUri"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        let binary = sam_template::binary_of(id.as_str().unwrap(), resource).unwrap();
         let mut statements = Vec::new();
         for policy in properties["Policies"].as_sequence().into_iter().flatten() {
             for statement in policy["Statement"].as_sequence().expect("inline statements only") {
-                assert_eq!(statement["Effect"], "Allow", "{package}");
+                assert_eq!(statement["Effect"], "Allow", "{binary}");
                 statements.push(Statement {
                     actions: strings(&statement["Action"]),
                     resources: strings(&statement["Resource"]),
                 });
             }
         }
-        policies.insert(package, statements);
+        policies.insert(binary, statements);
     }
     policies
 }
 
 #[test]
 fn no_wildcards_and_resources_only_of_this_stack() {
-    for (package, statements) in policies() {
+    for (binary, statements) in policies() {
         for statement in statements {
             for action in &statement.actions {
-                assert!(!action.contains('*'), "{package}: {action}");
+                assert!(!action.contains('*'), "{binary}: {action}");
             }
             for resource in &statement.resources {
-                assert_ne!(resource, "*", "{package}");
+                assert_ne!(resource, "*", "{binary}");
                 let on_table = resource == "GetAtt:ChatTable.Arn" || resource.starts_with("${ChatTable.Arn}/index/");
                 let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/")
                     || resource.contains("${WebSocketApi}/${Stage}/DELETE/@connections/");
                 for action in &statement.actions {
                     match action.split_once(':') {
-                        Some(("dynamodb", _)) => assert!(on_table, "{package}: {action} on {resource}"),
-                        Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{package}: {resource}"),
-                        _ => panic!("{package}: unexpected action {action}"),
+                        Some(("dynamodb", _)) => assert!(on_table, "{binary}: {action} on {resource}"),
+                        Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{binary}: {resource}"),
+                        _ => panic!("{binary}: unexpected action {action}"),
                     }
                 }
                 if resource.starts_with("${ChatTable.Arn}/index/") {
-                    assert!(!resource.ends_with('*'), "{package}: name the index");
+                    assert!(!resource.ends_with('*'), "{binary}: name the index");
                 }
             }
         }
@@ -176,15 +176,15 @@ async fn exercise() -> BTreeMap<String, Use> {
     admin_ws.drain().await;
 
     let template = sam_template::Template::embedded();
-    let mut package_of: BTreeMap<String, String> =
-        template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.package)).collect();
-    package_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.package)));
+    let mut binary_of: BTreeMap<String, String> =
+        template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.binary)).collect();
+    binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
     // $disconnect of the closed client is the last invocation (after the five closed ones).
     gateway.invocation_of("$disconnect", 6);
     for line in gateway.invocations() {
-        let package = &package_of[line["route"].as_str().unwrap()];
-        let used = uses.entry(package.clone()).or_default();
+        let binary = &binary_of[line["route"].as_str().unwrap()];
+        let used = uses.entry(binary.clone()).or_default();
         let actions = line["dynamodb_actions"].as_str().unwrap();
         used.actions.extend(actions.split_whitespace().map(str::to_owned));
         used.pushed |= line["pushes"].as_u64().unwrap() > 0;
@@ -199,8 +199,8 @@ async fn each_policy_allows_exactly_what_its_function_does() {
     let policies = policies();
     assert_eq!(uses.keys().collect::<Vec<_>>(), policies.keys().collect::<Vec<_>>(), "every function ran");
     let mut wrong = Vec::new();
-    for (package, statements) in &policies {
-        let used = &uses[package];
+    for (binary, statements) in &policies {
+        let used = &uses[binary];
         let allowed: BTreeSet<String> = statements
             .iter()
             .flat_map(|s| s.actions.iter())
@@ -232,22 +232,22 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         }
         // Every HTTP function and `$connect` look tokens up; in one gateway process the
         // functions share the token cache, so a lookup may have happened in another.
-        if !package.starts_with("ws-") || package == "ws-connect" {
+        if !binary.starts_with("ws-") || binary == "ws-connect" {
             needed.insert("GetItem".to_owned());
         }
         if allowed != needed {
-            wrong.push(format!("{package}: allows {allowed:?}, needs {needed:?}"));
+            wrong.push(format!("{binary}: allows {allowed:?}, needs {needed:?}"));
         }
         if indexes != queried {
-            wrong.push(format!("{package}: index resources {indexes:?}, queries {queried:?}"));
+            wrong.push(format!("{binary}: index resources {indexes:?}, queries {queried:?}"));
         }
         let manages = statements.iter().any(|s| s.actions.iter().any(|a| a == "execute-api:ManageConnections"));
         if manages != (used.pushed || used.disconnected) {
-            wrong.push(format!("{package}: ManageConnections {manages}, pushes {}", used.pushed));
+            wrong.push(format!("{binary}: ManageConnections {manages}, pushes {}", used.pushed));
         }
         let closes = statements.iter().flat_map(|s| s.resources.iter()).any(|r| r.contains("/DELETE/@connections/"));
         if closes != used.disconnected {
-            wrong.push(format!("{package}: DELETE on @connections {closes}, closes {}", used.disconnected));
+            wrong.push(format!("{binary}: DELETE on @connections {closes}, closes {}", used.disconnected));
         }
     }
     assert!(wrong.is_empty(), "policies that are not least privilege:\n{}", wrong.join("\n"));

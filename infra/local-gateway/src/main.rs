@@ -4,7 +4,6 @@
 
 mod concurrency;
 mod event;
-mod handlers;
 mod request_limits;
 mod router;
 mod server;
@@ -50,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args = Args::parse();
     let template = sam_template::Template::embedded();
     let router = router::Router::from_template(&template)?;
-    let websocket_routes = websocket::WebSocketRoutes::from_template(&template, handlers::handler)?;
+    let websocket_routes = websocket::WebSocketRoutes::from_template(&template, functions::handler)?;
 
     let (store, storage): (Arc<dyn ChatStore>, String) = match &args.dynamodb_endpoint {
         None => (Arc::new(MemoryStore::new()), "memory".into()),

@@ -4,7 +4,7 @@ use http::Method;
 use sam_template::Template;
 use shared::http::HttpHandler;
 
-use crate::handlers::handler;
+use functions::handler;
 
 pub struct Route {
     pub method: Method,
@@ -29,8 +29,8 @@ impl Router {
         let routes = routes
             .into_iter()
             .map(|route| {
-                let handler = handler(&route.package).ok_or_else(|| {
-                    format!("{} is served by {}, which the gateway cannot run", route.route_key(), route.package)
+                let handler = handler(&route.binary).ok_or_else(|| {
+                    format!("{} is served by {}, which the gateway cannot run", route.route_key(), route.binary)
                 })?;
                 let method = Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
                 Ok(Route { method, key: route.route_key(), path: route.path, handler })

@@ -25,8 +25,8 @@ pub struct HttpRoute {
     pub path: String,
     /// The function's logical id in the template.
     pub function: String,
-    /// The Cargo package that builds the function: the last part of its `CodeUri`.
-    pub package: String,
+    /// The function's binary: its `BuildProperties.Binary`, a file of `functions/src/bin/`.
+    pub binary: String,
 }
 
 /// A WebSocket API route (`$connect`, `$disconnect`, `$default` or an action) and the
@@ -35,7 +35,7 @@ pub struct HttpRoute {
 pub struct WebSocketRoute {
     pub route_key: String,
     pub function: String,
-    pub package: String,
+    pub binary: String,
 }
 
 impl HttpRoute {
@@ -90,7 +90,7 @@ impl Template {
                     method: field("Method")?.to_ascii_uppercase(),
                     path: field("Path")?,
                     function: function.to_owned(),
-                    package: package_of(function, properties)?,
+                    binary: binary_of(function, resource)?,
                 });
             }
         }
@@ -110,10 +110,10 @@ impl Template {
                 ["IntegrationUri"];
             let function = substituted_resource(uri)
                 .ok_or_else(|| shape(format!("{integration}: IntegrationUri names no function")))?;
-            let properties = &self.resource(&function).ok_or_else(|| shape(format!("no {function}")))?["Properties"];
+            let resource = self.resource(&function).ok_or_else(|| shape(format!("no {function}")))?;
             routes.push(WebSocketRoute {
                 route_key: route_key.to_owned(),
-                package: package_of(&function, properties)?,
+                binary: binary_of(&function, resource)?,
                 function,
             });
         }
@@ -145,13 +145,15 @@ fn substituted_resource(value: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn package_of(function: &str, properties: &Value) -> Result<String, TemplateError> {
-    properties
-        .get("CodeUri")
+/// The binary that builds `function`: its `Metadata.BuildProperties.Binary`.
+pub fn binary_of(function: &str, resource: &Value) -> Result<String, TemplateError> {
+    resource
+        .get("Metadata")
+        .and_then(|metadata| metadata.get("BuildProperties"))
+        .and_then(|properties| properties.get("Binary"))
         .and_then(Value::as_str)
-        .and_then(|uri| uri.trim_end_matches('/').rsplit('/').next())
         .map(str::to_owned)
-        .ok_or_else(|| TemplateError::Shape(format!("{function}: no CodeUri")))
+        .ok_or_else(|| TemplateError::Shape(format!("{function}: no Metadata.BuildProperties.Binary")))
 }
 
 #[cfg(test)]
@@ -159,15 +161,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routes_name_their_packages() {
+    fn routes_name_their_binaries() {
         let routes = Template::embedded().http_routes().unwrap();
         let store = routes.iter().find(|r| r.path == "/v1/chat/store/session/").unwrap();
         assert_eq!(store.route_key(), "GET /v1/chat/store/session/");
-        assert_eq!(store.package, "store-get-session");
-        // Every package a route names is a crate of this workspace.
+        assert_eq!(store.binary, "store-get-session");
+        // Every binary a route names is a function of the `functions` crate.
         for route in &routes {
-            let manifest = format!("{}/../../functions/{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"), route.package);
-            assert!(std::path::Path::new(&manifest).exists(), "{} has no crate", route.package);
+            let source = format!("{}/../../functions/src/bin/{}.rs", env!("CARGO_MANIFEST_DIR"), route.binary);
+            assert!(std::path::Path::new(&source).exists(), "{} has no functions/src/bin/{0}.rs", route.binary);
         }
     }
 
@@ -175,7 +177,7 @@ mod tests {
     fn websocket_routes_lead_to_their_functions() {
         let routes = Template::embedded().websocket_routes().unwrap();
         let connect = routes.iter().find(|r| r.route_key == "$connect").unwrap();
-        assert_eq!((connect.function.as_str(), connect.package.as_str()), ("WsConnectFunction", "ws-connect"));
+        assert_eq!((connect.function.as_str(), connect.binary.as_str()), ("WsConnectFunction", "ws-connect"));
         for key in ["$disconnect", "$default", "send_message", "typing", "mark_read", "mark_delivered", "ping"] {
             assert!(routes.iter().any(|r| r.route_key == key), "{key}");
         }

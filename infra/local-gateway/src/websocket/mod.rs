@@ -47,12 +47,12 @@ pub struct WebSocketRoutes {
 }
 
 impl WebSocketRoutes {
-    /// The template's WebSocket routes, each run by the handler `handler` finds for its package.
+    /// The template's WebSocket routes, each run by the handler `handler` finds for its binary.
     pub fn from_template(template: &Template, handler: impl Fn(&str) -> Option<HttpHandler>) -> Result<Self, String> {
         let mut routes = WebSocketRoutes { connect: None, disconnect: None, default: None, actions: HashMap::new() };
         for route in template.websocket_routes().map_err(|e| e.to_string())? {
-            let found = handler(&route.package).ok_or_else(|| {
-                format!("{} is served by {}, which the gateway cannot run", route.route_key, route.package)
+            let found = handler(&route.binary).ok_or_else(|| {
+                format!("{} is served by {}, which the gateway cannot run", route.route_key, route.binary)
             })?;
             let twice = match route.route_key.as_str() {
                 "$connect" => routes.connect.replace(found).is_some(),

@@ -426,7 +426,7 @@ async fn oversized_frames_close_the_connection() {
 #[test]
 fn the_template_routes_map_to_handlers() {
     let template = Template::embedded();
-    let routes = WebSocketRoutes::from_template(&template, crate::handlers::handler).expect("every function runs");
+    let routes = WebSocketRoutes::from_template(&template, functions::handler).expect("every function runs");
     assert_eq!(routes.len(), template.websocket_routes().unwrap().len());
     assert!(routes.connect.is_some() && routes.disconnect.is_some() && routes.default.is_some());
     assert!(routes.actions.keys().all(|key| !key.starts_with('$')));
