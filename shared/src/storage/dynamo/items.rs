@@ -77,7 +77,7 @@ pub(super) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(super) struct SessionItem {
     #[serde(rename = "PK")]
     pk: String,
@@ -108,7 +108,7 @@ impl SessionItem {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub(super) struct MessageItem {
     #[serde(rename = "PK")]
     pub(super) pk: String,
@@ -229,12 +229,16 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> StorageResu
     serde_dynamo::from_item(item).map_err(|e| StorageError::Malformed(e.to_string()))
 }
 
+/// A session from its item. Decoded straight into [`Session`], whose fields the item's
+/// keys are not among, rather than through [`SessionItem`]: a flattened field makes serde
+/// buffer the whole item first, and session and message items are the ones every view reads.
 pub(super) fn session_from(item: Item) -> StorageResult<Session> {
-    Ok(from_item::<SessionItem>(item)?.session)
+    from_item(item)
 }
 
+/// A message from its item, straight into [`Message`] (see [`session_from`]).
 pub(super) fn message_from(item: Item) -> StorageResult<Message> {
-    Ok(from_item::<MessageItem>(item)?.message)
+    from_item(item)
 }
 
 pub(super) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StorageError {
