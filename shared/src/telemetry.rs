@@ -50,6 +50,10 @@ pub struct Calls {
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
     /// `Query:<index>`): what the function's policy must allow.
     pub dynamodb_actions: Mutex<BTreeSet<String>>,
+    /// Sequential round trips: how often a remote call (a DynamoDB request, a push or a
+    /// disconnect) started while no other was in flight. Calls made side by side count once.
+    pub round_trips: AtomicU32,
+    in_flight: AtomicU32,
 }
 
 impl Calls {
@@ -77,14 +81,47 @@ pub async fn count_calls<F: Future>(work: F) -> (F::Output, Arc<Calls>) {
     (output, calls)
 }
 
-/// Counts one push for the current invocation.
-pub fn record_push() {
-    let _ = CALLS.try_with(|calls| calls.pushes.fetch_add(1, Ordering::Relaxed));
+impl Calls {
+    fn remote_call_started(&self) {
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.round_trips.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn remote_call_ended(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
-/// Counts one closed connection for the current invocation.
-pub fn record_disconnect() {
+/// A remote call of the current invocation, in flight until dropped.
+pub struct RemoteCall(Option<Arc<Calls>>);
+
+impl Drop for RemoteCall {
+    fn drop(&mut self) {
+        if let Some(calls) = &self.0 {
+            calls.remote_call_ended();
+        }
+    }
+}
+
+fn remote_call() -> RemoteCall {
+    let calls = CALLS.try_with(Arc::clone).ok();
+    if let Some(calls) = &calls {
+        calls.remote_call_started();
+    }
+    RemoteCall(calls)
+}
+
+/// Counts one push for the current invocation; it is in flight until the guard is dropped.
+pub fn record_push() -> RemoteCall {
+    let _ = CALLS.try_with(|calls| calls.pushes.fetch_add(1, Ordering::Relaxed));
+    remote_call()
+}
+
+/// Counts one closed connection for the current invocation; in flight until the guard drops.
+pub fn record_disconnect() -> RemoteCall {
     let _ = CALLS.try_with(|calls| calls.disconnects.fetch_add(1, Ordering::Relaxed));
+    remote_call()
 }
 
 /// An SDK interceptor that counts the current invocation's DynamoDB requests (once per call)
@@ -108,7 +145,18 @@ impl Intercept for DynamoCallCounter {
             if live {
                 calls.live_dynamodb.fetch_add(1, Ordering::Relaxed);
             }
+            calls.remote_call_started();
         });
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let _ = CALLS.try_with(|calls| calls.remote_call_ended());
         Ok(())
     }
 

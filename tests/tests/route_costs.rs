@@ -122,7 +122,7 @@ async fn every_route_stays_within_two_round_trips() {
             ("POST store/messages", 3, 2),
             ("GET admin/sessions", 3, 0),
             ("GET admin/sessions?status=open", 2, 0),
-            ("POST admin/session/claim", 2, 3),
+            ("POST admin/session/claim", 2, 2),
             ("GET admin/session", 1, 0),
             ("POST admin/messages", 3, 2),
             ("GET store/messages", 3, 0),

@@ -8,7 +8,7 @@ use crate::domain::{
     AdminId, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
     SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
-use crate::live::ServerEvent;
+use crate::live::{Listeners, ServerEvent};
 use crate::storage::{AppendGuard, AppendOutcome};
 use crate::{App, ChatError, Timestamp, telemetry};
 
@@ -54,9 +54,15 @@ pub async fn send_message(
             }
         };
         let guard = seen.as_ref().map_or(AppendGuard::NotClosed, AppendGuard::Seen);
-        match app.store.append_message(session_id, guard, id, message.clone(), Timestamp::now()).await? {
+        // Who may hear of the message does not depend on the write: found beside it.
+        let audiences = [Audience::Store(store_id), admin_side(holder)];
+        let (appended, listeners) = tokio::join!(
+            app.store.append_message(session_id, guard, id, message.clone(), Timestamp::now()),
+            telemetry::live_delivery(app.live.find(&audiences)),
+        );
+        match appended? {
             AppendOutcome::Appended(stored) => {
-                telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;
+                telemetry::live_delivery(announce(app, &stored, store_id, holder, &listeners)).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
             AppendOutcome::Duplicate(original) => {
@@ -75,29 +81,28 @@ pub async fn send_message(
 
 /// `message.created` to both parties; a delivery to the recipient moves its delivered mark,
 /// and the sender's side hears `message.status`.
-async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>) {
+async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>, listeners: &Listeners) {
     let created = ServerEvent::MessageCreated { message: message.view(&Receipts::default()) };
-    let reached = app.live.publish(&[(Audience::Store(store), created.clone()), (admin_side(holder), created)]).await;
+    let events = [(Audience::Store(store), created.clone()), (admin_side(holder), created)];
+    let reached = app.live.deliver(listeners, &events).await;
     let recipient = message.sender_type.other();
     if !reached.contains(&party(recipient, store, holder)) {
         return;
     }
+    // The message did reach the recipient, so the sender's side hears so beside the write of
+    // the mark, whatever that write meets: the mark never moves back, and it only lags.
+    let status = ServerEvent::MessageStatus(ReceiptView {
+        session_id: message.session_id,
+        reader_type: recipient,
+        status: MessageStatus::Delivered,
+        up_to_message_id: message.id,
+    });
     let marked =
         app.store.mark_receipt(message.session_id, recipient, ReceiptKind::Delivered, message.id, Timestamp::now());
-    match marked.await {
-        Ok(Some(session)) => {
-            let receipts = session.receipts_of(recipient);
-            let status = ServerEvent::MessageStatus(ReceiptView {
-                session_id: session.id,
-                reader_type: recipient,
-                status: MessageStatus::Delivered,
-                up_to_message_id: receipts.delivered_up_to.max(receipts.read_up_to),
-            });
-            app.live.publish(&[(party(message.sender_type, store, holder), status)]).await;
-        }
-        Ok(None) => {}
-        // The message is stored and was pushed; only its status lags.
-        Err(error) => tracing::warn!(%error, "could not record a delivery"),
+    let to_sender = [(party(message.sender_type, store, holder), status)];
+    let told = app.live.deliver(listeners, &to_sender);
+    if let (Err(error), _) = tokio::join!(marked, told) {
+        tracing::warn!(%error, "could not record a delivery");
     }
 }
 

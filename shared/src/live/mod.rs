@@ -18,8 +18,32 @@ pub use events::{ServerEvent, TypingState};
 pub use transport::{ApiGatewayPush, NoPush, Push, PushError};
 
 use crate::Timestamp;
-use crate::domain::Audience;
-use crate::storage::ConnectionStore;
+use crate::domain::{Audience, Connection};
+use crate::storage::{ConnectionStore, StorageError, StorageResult};
+
+/// The live connections of some audiences, as [`Live::find`] found them.
+pub struct Listeners {
+    /// Per audience read: its connections, or why they could not be read.
+    found: Vec<(Audience, StorageResult<Vec<Connection>>)>,
+    all_admins: bool,
+}
+
+impl Listeners {
+    /// The read that finds `audience`'s connections: one admin's are among all admins'.
+    fn read_for(audience: Audience, all_admins: bool) -> Audience {
+        match audience {
+            Audience::Admin(_) if all_admins => Audience::AllAdmins,
+            audience => audience,
+        }
+    }
+
+    /// `audience`'s connections, if they were looked up.
+    fn of(&self, audience: Audience) -> Option<Result<impl Iterator<Item = &Connection>, &StorageError>> {
+        let read = Self::read_for(audience, self.all_admins);
+        let (_, found) = self.found.iter().find(|(of, _)| *of == read)?;
+        Some(found.as_ref().map(|connections| connections.iter().filter(move |c| audience.includes(c.principal))))
+    }
+}
 
 /// Fans events out to the live connections of their audiences.
 pub struct Live {
@@ -32,21 +56,44 @@ impl Live {
         Live { store, push }
     }
 
-    /// Posts each event to every live connection of its audience, in parallel: one index
-    /// read per audience, then the posts. A connection API Gateway says is gone is
-    /// forgotten; any other failure is logged and the rest go on, because the state change
-    /// that caused the event is already stored and fetchable. Returns the audiences that at
-    /// least one post reached.
-    pub async fn publish(&self, events: &[(Audience, ServerEvent)]) -> HashSet<Audience> {
+    /// The live connections of `audiences`: one index read per audience, in parallel, and
+    /// none for one admin when all admins are read anyway.
+    pub async fn find(&self, audiences: &[Audience]) -> Listeners {
+        let all_admins = audiences.contains(&Audience::AllAdmins);
         let now = Timestamp::now();
-        let lookups = join_all(events.iter().map(|(audience, _)| self.store.connections_of(*audience, now))).await;
+        let mut distinct = HashSet::new();
+        let reads: Vec<Audience> = audiences
+            .iter()
+            .map(|audience| Listeners::read_for(*audience, all_admins))
+            .filter(|read| distinct.insert(*read))
+            .collect();
+        let found = join_all(reads.iter().map(|audience| self.store.connections_of(*audience, now))).await;
+        Listeners { found: reads.into_iter().zip(found).collect(), all_admins }
+    }
+
+    /// Finds the audiences' connections, then [`Self::deliver`]s.
+    pub async fn publish(&self, events: &[(Audience, ServerEvent)]) -> HashSet<Audience> {
+        let audiences: Vec<Audience> = events.iter().map(|(audience, _)| *audience).collect();
+        let listeners = self.find(&audiences).await;
+        self.deliver(&listeners, events).await
+    }
+
+    /// Posts each event to every connection `listeners` found for its audience, in parallel.
+    /// A connection API Gateway says is gone is forgotten; any other failure is logged and
+    /// the rest go on, because the state change that caused the event is already stored and
+    /// fetchable. Returns the audiences that at least one post reached.
+    pub async fn deliver(&self, listeners: &Listeners, events: &[(Audience, ServerEvent)]) -> HashSet<Audience> {
         let mut posts = Vec::new();
         let mut sent: HashSet<(String, usize)> = HashSet::new();
-        for (index, ((audience, event), connections)) in events.iter().zip(lookups).enumerate() {
-            let connections = match connections {
-                Ok(connections) => connections,
-                Err(error) => {
+        for (index, (audience, event)) in events.iter().enumerate() {
+            let connections = match listeners.of(*audience) {
+                Some(Ok(connections)) => connections,
+                Some(Err(error)) => {
                     tracing::warn!(%error, ?audience, "could not look up live connections");
+                    continue;
+                }
+                None => {
+                    tracing::error!(?audience, "an event for an audience whose connections were not looked up");
                     continue;
                 }
             };
@@ -56,7 +103,7 @@ impl Live {
             let same_event = events.iter().position(|(_, e)| e == event).unwrap_or(index);
             for connection in connections {
                 if sent.insert((connection.connection_id.clone(), same_event)) {
-                    posts.push((*audience, connection.connection_id, payload.clone()));
+                    posts.push((*audience, connection.connection_id.clone(), payload.clone()));
                 }
             }
         }

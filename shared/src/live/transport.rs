@@ -70,7 +70,7 @@ impl ApiGatewayPush {
 #[async_trait]
 impl Push for ApiGatewayPush {
     async fn post(&self, connection_id: &str, data: &[u8]) -> Result<(), PushError> {
-        telemetry::record_push();
+        let _in_flight = telemetry::record_push();
         let sent = self.client.post_to_connection().connection_id(connection_id).data(Blob::new(data)).send().await;
         match sent {
             Ok(_) => Ok(()),
@@ -80,7 +80,7 @@ impl Push for ApiGatewayPush {
     }
 
     async fn disconnect(&self, connection_id: &str) -> Result<(), PushError> {
-        telemetry::record_disconnect();
+        let _in_flight = telemetry::record_disconnect();
         match self.client.delete_connection().connection_id(connection_id).send().await {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) if e.err().is_gone_exception() => Err(PushError::Gone),
