@@ -1,6 +1,6 @@
-//! Everything the support-chat functions share: the domain and its rules, storage behind
-//! one trait (DynamoDB and an embedded in-memory twin), auth, errors and their wire shapes,
-//! configuration and per-invocation telemetry.
+//! Everything the support-chat functions share: the domain and its rules, storage behind a
+//! trait per aggregate (DynamoDB and an embedded in-memory twin), the use cases, live
+//! delivery, auth, errors and their wire shapes, configuration and per-invocation telemetry.
 
 pub mod app;
 pub mod auth;

@@ -14,17 +14,16 @@ use crate::storage::{
 };
 
 impl MemoryStore {
-    /// Applies `change` to session `id`: `Ok` with the session as written, `Err` with the
-    /// session as it is when the change's conditions do not hold.
-    fn change(&self, id: SessionId, change: &SessionChange) -> StorageResult<Result<Session, Session>> {
+    /// Applies `change` to session `id`, if its conditions hold.
+    fn change(&self, id: SessionId, change: &SessionChange) -> StorageResult<WriteOutcome> {
         let mut state = self.state();
         let data = state.session_mut(id)?;
         Ok(match change.apply(&data.session) {
             Ok(changed) => {
                 data.session = changed.clone();
-                Ok(changed)
+                WriteOutcome::Written(changed)
             }
-            Err(_) => Err(data.session.clone()),
+            Err(_) => WriteOutcome::Stale(data.session.clone()),
         })
     }
 }
@@ -203,10 +202,7 @@ impl SessionStore for MemoryStore {
 
     async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
         let change = SessionChange::Retag { revision: seen.revision, tags, at: now };
-        Ok(match self.change(seen.id, &change)? {
-            Ok(written) => WriteOutcome::Written(written),
-            Err(current) => WriteOutcome::Stale(current),
-        })
+        self.change(seen.id, &change)
     }
 
     async fn rate_session(
@@ -217,9 +213,6 @@ impl SessionStore for MemoryStore {
         now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
         let change = SessionChange::Rate { rating, feedback, at: now };
-        Ok(match self.change(seen.id, &change)? {
-            Ok(written) => WriteOutcome::Written(written),
-            Err(current) => WriteOutcome::Stale(current),
-        })
+        self.change(seen.id, &change)
     }
 }
