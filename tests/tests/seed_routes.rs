@@ -8,7 +8,7 @@ use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::domain::{NewMessage, SenderType, SessionId, SessionStatus};
-use shared::storage::{AppendGuard, AppendOutcome, DynamoStore, SessionStore, WriteOutcome};
+use shared::storage::{AppendGuard, AppendOutcome, DynamoStore, IdsFor, SessionStore, WriteOutcome};
 
 const STORE_SESSION: &str = "/v1/chat/store/session/";
 
@@ -173,7 +173,7 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
             attachment_type: String::new(),
             client_message_id: None,
         };
-        let id = store.next_message_id().await.unwrap();
+        let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
         let AppendOutcome::Appended(stored) =
             store.append_message(session.id, AppendGuard::NotClosed, id, message, Timestamp::now()).await.unwrap()
         else {

@@ -13,7 +13,7 @@ use shared::domain::{
     AdminId, AdminProfile, MessageId, NewMessage, Principal, ReceiptKind, SenderType, Session, SessionId,
     SessionStatus, StoreId, StoreProfile,
 };
-use shared::storage::{AppendGuard, AppendOutcome, ChatStore, MemoryStore, SessionQuery, WriteOutcome};
+use shared::storage::{AppendGuard, AppendOutcome, ChatStore, IdsFor, MemoryStore, SessionQuery, WriteOutcome};
 
 type Store = Arc<dyn ChatStore>;
 
@@ -41,7 +41,7 @@ async fn open_session(store: &Store) -> Session {
 }
 
 async fn append(store: &Store, session: &Session, message: NewMessage) -> AppendOutcome {
-    let id = store.next_message_id().await.unwrap();
+    let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
     let guard = AppendGuard::Seen(session);
     store.append_message(session.id, guard, id, message, Timestamp::now()).await.unwrap()
 }
@@ -120,6 +120,27 @@ async fn a_view_carries_the_newest_messages_ascending(store: Store) {
     // The store's own view is the same page.
     let store_view = store.get_or_create_active_session(TECH_STORE, 200, Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(store_view, page);
+}
+
+async fn no_two_messages_anywhere_share_an_id(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let other = StoreProfile { id: StoreId(6), name: "Other".into(), logo_url: String::new(), email: String::new() };
+    store.put_store(&other).await.unwrap();
+    let first = open_session(&store).await;
+    let second = store.get_or_create_active_session(other.id, 0, Timestamp::now()).await.unwrap().unwrap().session;
+    // 40 sends into each, all at once: each session's blocks of ids are its own.
+    let sends = (0..80).map(|i| {
+        let (store, session) = (store.clone(), if i % 2 == 0 { first.clone() } else { second.clone() });
+        tokio::spawn(async move { appended(&store, &session, text(SenderType::Admin, &format!("m{i}"))).await.id })
+    });
+    let ids: HashSet<MessageId> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(ids.len(), 80, "every message has its own id");
+    for session in [&first, &second] {
+        let fetched = store.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
+        let in_session: Vec<MessageId> = fetched.messages.iter().map(|m| m.id).collect();
+        assert_eq!(in_session.len(), 40);
+        assert!(in_session.windows(2).all(|w| w[0] < w[1]), "ids ascend: {in_session:?}");
+    }
 }
 
 async fn ids_increase_in_commit_order_under_concurrency(store: Store) {
@@ -210,7 +231,7 @@ async fn nothing_is_dated_before_the_last_message(store: Store) {
     let at = |session: &Session, message: NewMessage, now: Timestamp| {
         let (store, session) = (store.clone(), session.clone());
         async move {
-            let id = store.next_message_id().await.unwrap();
+            let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
             match store.append_message(session.id, AppendGuard::NotClosed, id, message, now).await.unwrap() {
                 AppendOutcome::Appended(message) => message,
                 other => panic!("expected the message to be stored, got {other:?}"),
@@ -326,7 +347,7 @@ async fn response_times_are_kept_by_the_writes(store: Store) {
     let send = |sender, second, seen: Session| {
         let store = store.clone();
         async move {
-            let id = store.next_message_id().await.unwrap();
+            let id = store.reserve_message_ids(IdsFor::Session(seen.id)).await.unwrap();
             let guard = if sender == SenderType::Admin { AppendGuard::Seen(&seen) } else { AppendGuard::NotClosed };
             let outcome = store.append_message(seen.id, guard, id, text(sender, "m"), at(second)).await.unwrap();
             assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
@@ -384,9 +405,9 @@ async fn connections_are_found_by_whose_they_are(store: Store) {
 async fn a_late_id_is_replaced_by_a_fresh_one(store: Store) {
     let store = store_with_tech_store(store).await;
     let session = open_session(&store).await;
-    let early = store.next_message_id().await.unwrap();
+    let early = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
     let later = appended(&store, &session, text(SenderType::Store, "first")).await;
-    assert!(later.id > early);
+    assert!(early.fresh.is_none_or(|(first, _)| later.id > first));
     let guard = AppendGuard::NotClosed;
     let AppendOutcome::Appended(late) = store
         .append_message(session.id, guard, early, text(SenderType::Admin, "late"), Timestamp::now())
@@ -402,7 +423,7 @@ async fn a_store_cannot_send_into_a_closed_session(store: Store) {
     let store = store_with_tech_store(store).await;
     let session = open_session(&store).await;
     store.change_lifecycle(&session, SessionStatus::Closed, None, Timestamp::now()).await.unwrap();
-    let id = store.next_message_id().await.unwrap();
+    let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
     let outcome =
         store.append_message(session.id, AppendGuard::NotClosed, id, text(SenderType::Store, "hi"), Timestamp::now());
     match outcome.await.unwrap() {
@@ -561,7 +582,7 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     };
     sessions[2] = s;
     for (i, session) in sessions.iter().enumerate() {
-        let id = store.next_message_id().await.unwrap();
+        let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
         let guard = AppendGuard::NotClosed;
         let message = NewMessage { sender_id: session.store.id.0, ..text(SenderType::Store, "hello") };
         store.append_message(session.id, guard, id, message, at(10 + i as i64)).await.unwrap();
@@ -657,6 +678,7 @@ conformance!(
     fifty_concurrent_get_or_create_make_one_session,
     a_view_carries_the_newest_messages_ascending,
     ids_increase_in_commit_order_under_concurrency,
+    no_two_messages_anywhere_share_an_id,
     messages_after_pages,
     a_client_message_id_is_stored_once,
     a_client_message_id_is_per_sender,

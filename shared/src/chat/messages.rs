@@ -9,7 +9,7 @@ use crate::domain::{
     SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
 use crate::live::{Listeners, ServerEvent};
-use crate::storage::{AppendGuard, AppendOutcome};
+use crate::storage::{AppendGuard, AppendOutcome, IdsFor};
 use crate::{App, ChatError, Timestamp, telemetry};
 
 /// A message as the send answered it.
@@ -33,10 +33,13 @@ pub async fn send_message(
     let message = input.validate(sender.party(), sender.id())?;
     let target = Target::for_principal(sender, session_id)?;
     for _ in 0..MAX_DECISIONS {
-        // The session (or the store's pointer to it) and a fresh id: one round trip.
-        let (session_id, store_id, holder, seen, id) = match target {
+        // The session (or the store's pointer to it) and ids for the message: one round trip.
+        let (session_id, store_id, holder, seen, ids) = match target {
             Target::Active(store_id) => {
-                let (active, id) = tokio::join!(app.store.active_session(store_id), app.store.next_message_id());
+                let (active, ids) = tokio::join!(
+                    app.store.active_session(store_id),
+                    app.store.reserve_message_ids(IdsFor::ActiveSessionOf(store_id))
+                );
                 let (session_id, holder) = match active? {
                     Some(active) => (active.id, active.admin_id),
                     None => {
@@ -44,20 +47,23 @@ pub async fn send_message(
                         (page.session.id, page.session.admin_id)
                     }
                 };
-                (session_id, store_id, holder, None, id?)
+                (session_id, store_id, holder, None, ids?)
             }
             Target::Session(session_id) => {
-                let (session, id) = tokio::join!(app.store.session(session_id), app.store.next_message_id());
+                let (session, ids) = tokio::join!(
+                    app.store.session(session_id),
+                    app.store.reserve_message_ids(IdsFor::Session(session_id))
+                );
                 let session = session?.ok_or_else(session_not_found)?;
                 may_send(&session, sender)?;
-                (session_id, session.store.id, session.admin_id, Some(session), id?)
+                (session_id, session.store.id, session.admin_id, Some(session), ids?)
             }
         };
         let guard = seen.as_ref().map_or(AppendGuard::NotClosed, AppendGuard::Seen);
         // Who may hear of the message does not depend on the write: found beside it.
         let audiences = [Audience::Store(store_id), admin_side(holder)];
         let (appended, listeners) = tokio::join!(
-            app.store.append_message(session_id, guard, id, message.clone(), Timestamp::now()),
+            app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()),
             telemetry::live_delivery(app.live.find(&audiences)),
         );
         match appended? {

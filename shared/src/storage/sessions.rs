@@ -57,6 +57,24 @@ impl<'a> AppendGuard<'a> {
     }
 }
 
+/// The session a send goes into, as the sender knows it before reading anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdsFor {
+    Session(SessionId),
+    /// The store's active session, whichever that is.
+    ActiveSessionOf(StoreId),
+}
+
+/// Ids set aside for one send: a block of fresh ids when the store had to take one, none
+/// when the session's own block has room. A send that does not use it lets it go; ids are
+/// never reused, so they are skipped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdReservation {
+    pub into: IdsFor,
+    /// The first and last id of a block no other send will be given.
+    pub fresh: Option<(MessageId, MessageId)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AppendOutcome {
     /// Stored with an id above every id the session held.
@@ -192,17 +210,18 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList>;
 
     // Writing.
-    /// A fresh message id, greater than every id committed so far. Taken before the send
-    /// is decided, so that both happen in one round trip; unused ids are simply skipped.
-    async fn next_message_id(&self) -> StorageResult<MessageId>;
-    /// Appends `message` to `session` under `guard`, with `id` or, if a greater id has
-    /// committed there meanwhile, a fresh one; dated `now`, or the session's last message's
-    /// time if that is later ([`Session::time_of_change`]).
+    /// Sets ids aside for a send into `into`, beside the read that decides the send, so that
+    /// taking them costs the send no round trip of its own (and most sends none at all).
+    async fn reserve_message_ids(&self, into: IdsFor) -> StorageResult<IdReservation>;
+    /// Appends `message` to `session` under `guard`, with an id above every id the session
+    /// holds and held by no other message anywhere (from `ids`, or fresh ones if those no
+    /// longer fit); dated `now`, or the session's last message's time if that is later
+    /// ([`Session::time_of_change`]).
     async fn append_message(
         &self,
         session: SessionId,
         guard: AppendGuard<'_>,
-        id: MessageId,
+        ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
     ) -> StorageResult<AppendOutcome>;

@@ -9,8 +9,8 @@ use crate::domain::{
     StoreId,
 };
 use crate::storage::{
-    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, MessagesAfter, SessionList, SessionPage,
-    SessionQuery, SessionStore, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessagesAfter,
+    SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
 };
 
 impl MemoryStore {
@@ -96,17 +96,18 @@ impl SessionStore for MemoryStore {
         Ok(SessionList::page(matching, query, total_count))
     }
 
-    async fn next_message_id(&self) -> StorageResult<MessageId> {
+    async fn reserve_message_ids(&self, into: IdsFor) -> StorageResult<IdReservation> {
+        // Sends here take turns on one lock, so one fresh id each is all they need.
         let mut state = self.state();
         state.last_message_id = state.last_message_id.next();
-        Ok(state.last_message_id)
+        Ok(IdReservation { into, fresh: Some((state.last_message_id, state.last_message_id)) })
     }
 
     async fn append_message(
         &self,
         session_id: SessionId,
         guard: AppendGuard<'_>,
-        id: MessageId,
+        ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
     ) -> StorageResult<AppendOutcome> {
@@ -121,7 +122,10 @@ impl SessionStore for MemoryStore {
         // Holding the lock, the proposal is made against the session as it is: only the
         // guard can fail.
         let current = &data.session;
-        let id = if id > current.last_message_id { id } else { fresh_id };
+        let id = match ids.fresh {
+            Some((id, _)) if id > current.last_message_id => id,
+            _ => fresh_id,
+        };
         let stored = message.stored(id, session_id, current.time_of_change(now));
         let change = SessionChange::append(stored.clone(), guard.seen(), current.awaiting_reply_since);
         match change.apply(current) {

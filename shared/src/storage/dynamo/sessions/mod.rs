@@ -4,6 +4,7 @@
 //! there are any.
 
 mod companions;
+mod ids;
 mod list;
 mod update;
 
@@ -11,6 +12,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use futures::future::try_join_all;
 
+pub(super) use self::ids::KnownIds;
+use self::ids::{Proposal, SessionIds};
 use self::list::Source;
 use self::update::SessionUpdate;
 use super::items::*;
@@ -21,12 +24,9 @@ use crate::domain::{
     StoreId, StoreProfile, mark_needs_messages_above,
 };
 use crate::storage::{
-    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, MessagesAfter, SessionList, SessionPage,
-    SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessagesAfter,
+    SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
 };
-
-/// The counter all message ids come from: a fresh id is above every id committed so far.
-const MESSAGE_ID_COUNTER: &str = "MESSAGE_ID";
 
 impl DynamoStore {
     async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
@@ -195,8 +195,8 @@ impl SessionStore for DynamoStore {
         Ok(Some(MessagesAfter::from_one_more(session, messages?, limit)))
     }
 
-    async fn next_message_id(&self) -> StorageResult<MessageId> {
-        self.bump_counter(MESSAGE_ID_COUNTER, 1).await.map(MessageId)
+    async fn reserve_message_ids(&self, into: IdsFor) -> StorageResult<IdReservation> {
+        self.reserve(into).await
     }
 
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
@@ -213,18 +213,28 @@ impl SessionStore for DynamoStore {
         &self,
         session_id: SessionId,
         guard: AppendGuard<'_>,
-        mut id: MessageId,
+        mut ids: IdReservation,
         message: NewMessage,
         mut now: Timestamp,
     ) -> StorageResult<AppendOutcome> {
         // Whether, and since when, the store waits for an answer, as far as the sender knows.
         let mut awaiting = guard.seen().and_then(|seen| seen.awaiting_reply_since);
         let _turn = self.session_turn(session_id).await;
+        // Dated after the messages this process saw committed there (one that went before
+        // it in turn, say), as its condition requires.
+        now = self.known_last_message_at(session_id).map_or(now, |at| now.max(at));
         for attempt in 0..MAX_ATTEMPTS {
+            let proposal = self.propose(session_id, &mut ids).await?;
+            let id = proposal.id();
             let stored = message.stored(id, session_id, now);
             let change = SessionChange::append(stored.clone(), guard.seen(), awaiting);
+            let update = SessionUpdate::of(session_id, &change)?;
+            let update = match proposal {
+                Proposal::InBlock(id) => update.id_in_block(id),
+                Proposal::FreshBlock { end, .. } => update.id_block(end),
+            };
             let mut items = vec![
-                SessionUpdate::of(session_id, &change)?.in_transaction(self, session_id),
+                update.in_transaction(self, session_id),
                 self.put_new(to_item(&MessageItem::new(stored.clone()))?),
             ];
             if let Some(key) = message.idempotency_key() {
@@ -232,7 +242,15 @@ impl SessionStore for DynamoStore {
                 items.push(self.put_new(to_item(&item)?));
             }
             let reasons = match self.transact(items).await {
-                Ok(()) => return Ok(AppendOutcome::Appended(stored)),
+                Ok(()) => {
+                    let block_end = match proposal {
+                        Proposal::InBlock(_) => self.known_block_end(session_id),
+                        Proposal::FreshBlock { end, .. } => end,
+                    };
+                    let written = SessionIds { last: id, block_end, last_message_at: Some(stored.created) };
+                    self.remember(session_id, ids.into, written);
+                    return Ok(AppendOutcome::Appended(stored));
+                }
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
                 Err(TransactionFailure::Cancelled(reasons)) => reasons,
             };
@@ -244,16 +262,18 @@ impl SessionStore for DynamoStore {
                 return Ok(AppendOutcome::Duplicate(self.message_by_id(session_id, original).await?));
             }
             if failed_condition(reasons.first()) {
-                let current = current_session(session_id, reasons[0].item.clone())?;
+                let item = reasons[0].item.clone();
+                if let Some(item) = &item {
+                    self.remember(session_id, ids.into, SessionIds::of_item(item));
+                }
+                let current = current_session(session_id, item)?;
                 if let Err(unmet) = change.check(&current)
                     && unmet.must_decide_again()
                 {
                     return Ok(AppendOutcome::Stale(Box::new(current)));
                 }
-                // Only the proposal failed: propose again against the session as it is.
-                if current.last_message_id >= id {
-                    id = self.next_message_id().await?;
-                }
+                // Only the proposal failed (an id another send took, the block's end, a
+                // later clock): propose again against the session as it is.
                 awaiting = current.awaiting_reply_since;
                 now = current.time_of_change(now);
                 continue;

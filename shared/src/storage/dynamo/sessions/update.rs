@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::{
 
 use super::super::DynamoStore;
 use super::super::items::*;
-use crate::domain::{Condition, Effect, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus};
+use crate::domain::{
+    Condition, Effect, MessageId, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
+};
 use crate::storage::StorageResult;
 
 /// One `Update` of a session item.
@@ -35,6 +37,16 @@ impl SessionUpdate {
             update = update.effect(id, effect)?;
         }
         Ok(update)
+    }
+
+    /// The message id `id` is the next of the session's block (see [`super::ids`]).
+    pub(super) fn id_in_block(self, id: MessageId) -> Self {
+        self.require("id_block_end >= {}", n(id))
+    }
+
+    /// The message id opens a fresh block, which ends at `end` and becomes the session's.
+    pub(super) fn id_block(self, end: MessageId) -> Self {
+        self.set("id_block_end", n(end))
     }
 
     fn meet(self, condition: Condition) -> Self {

@@ -1,0 +1,194 @@
+//! Message ids. Each session owns a block of ids taken from the one counter, sixteen at a
+//! time, and its sends use them in turn: a counter write once per block rather than once per
+//! send (one item takes about 1,000 writes a second, which would cap every send of the
+//! deployment), and no id is given twice anywhere. Within a session ids rise in commit
+//! order: a send is conditional on the session's last id being below its own, and on its id
+//! lying in the session's current block.
+//!
+//! This process remembers, per session, the last id and the end of the block as it last
+//! saw them; a send proposes the next id from that, so that sends taking turns here never
+//! collide, and a send that finds the memory stale learns the truth from its failed
+//! condition and proposes once more.
+
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+
+use super::super::DynamoStore;
+use super::super::items::Item;
+use crate::Timestamp;
+use crate::domain::{MessageId, SessionId, StoreId};
+use crate::storage::{IdReservation, IdsFor, StorageResult};
+
+/// Ids a session takes from the counter at a time.
+pub(super) const BLOCK: u64 = 16;
+/// The counter blocks come from.
+const MESSAGE_ID_COUNTER: &str = "MESSAGE_ID";
+/// Sessions remembered at most; beyond, memory starts over (a send then takes a block).
+const REMEMBERED: usize = 10_000;
+
+/// Where a session's ids stood when this process last saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct SessionIds {
+    pub(super) last: MessageId,
+    pub(super) block_end: MessageId,
+    /// When its last message is dated: a message proposed earlier would be refused.
+    pub(super) last_message_at: Option<Timestamp>,
+}
+
+impl SessionIds {
+    /// As a session item has them (an item from before blocks has none: its block is over).
+    pub(super) fn of_item(item: &Item) -> Self {
+        let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+        SessionIds {
+            last: MessageId(number("last_message_id").unwrap_or(0)),
+            block_end: MessageId(number("id_block_end").unwrap_or(0)),
+            last_message_at: item
+                .get("last_message_at")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|at| Timestamp::parse(at).ok()),
+        }
+    }
+
+    fn next_in_block(self) -> Option<MessageId> {
+        let next = self.last.next();
+        (next <= self.block_end).then_some(next)
+    }
+}
+
+/// The id a send proposes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Proposal {
+    /// The next id of the session's block.
+    InBlock(MessageId),
+    /// The first id of a fresh block, which becomes the session's.
+    FreshBlock { first: MessageId, end: MessageId },
+}
+
+impl Proposal {
+    pub(super) fn id(self) -> MessageId {
+        match self {
+            Proposal::InBlock(id) | Proposal::FreshBlock { first: id, .. } => id,
+        }
+    }
+}
+
+/// What this process knows of one session's ids.
+#[derive(Clone, Copy, Debug, Default)]
+struct Known {
+    ids: SessionIds,
+    /// A fresh block taken ahead, beside a read, for the send that finds the block used up.
+    spare: Option<(MessageId, MessageId)>,
+    /// A send is taking the spare block now; the others need not.
+    taking_spare: bool,
+    /// A send is opening a fresh block now: until it commits, the block looks used up.
+    opening_block: bool,
+}
+
+/// What this process knows of sessions' ids.
+#[derive(Default)]
+pub(in crate::storage::dynamo) struct KnownIds {
+    sessions: HashMap<SessionId, Known>,
+    active: HashMap<StoreId, SessionId>,
+}
+
+impl KnownIds {
+    fn session_of(&self, into: IdsFor) -> Option<SessionId> {
+        match into {
+            IdsFor::Session(id) => Some(id),
+            IdsFor::ActiveSessionOf(store) => self.active.get(&store).copied(),
+        }
+    }
+}
+
+impl DynamoStore {
+    fn known_ids(&self) -> MutexGuard<'_, KnownIds> {
+        self.known_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Remembers where `session`'s ids stand (and, for a send into a store's active session,
+    /// that it is the store's).
+    pub(super) fn remember(&self, session: SessionId, into: IdsFor, ids: SessionIds) {
+        let mut known = self.known_ids();
+        if known.sessions.len() >= REMEMBERED {
+            *known = KnownIds::default();
+        }
+        let entry = known.sessions.entry(session).or_default();
+        if ids.last >= entry.ids.last {
+            entry.ids = ids;
+        }
+        entry.opening_block = false;
+        if let IdsFor::ActiveSessionOf(store) = into {
+            known.active.insert(store, session);
+        }
+    }
+
+    /// When `session`'s last message is dated, as this process knows it.
+    pub(super) fn known_last_message_at(&self, session: SessionId) -> Option<Timestamp> {
+        self.known_ids().sessions.get(&session).and_then(|known| known.ids.last_message_at)
+    }
+
+    /// The end of `session`'s block as this process knows it.
+    pub(super) fn known_block_end(&self, session: SessionId) -> MessageId {
+        self.known_ids().sessions.get(&session).map(|known| known.ids.block_end).unwrap_or_default()
+    }
+
+    /// Beside the read that decides a send: nothing when the session's block has room (or
+    /// another send is already taking the next one), else a fresh block from the counter,
+    /// left for the send that will need it.
+    pub(super) async fn reserve(&self, into: IdsFor) -> StorageResult<IdReservation> {
+        let session = {
+            let mut known = self.known_ids();
+            let session = known.session_of(into);
+            match session.and_then(|id| known.sessions.get_mut(&id)) {
+                Some(known)
+                    if known.ids.next_in_block().is_some()
+                        || known.spare.is_some()
+                        || known.taking_spare
+                        || known.opening_block =>
+                {
+                    return Ok(IdReservation { into, fresh: None });
+                }
+                Some(known) => known.taking_spare = true,
+                None => {}
+            }
+            session
+        };
+        let block = self.fresh_block().await;
+        let mut known = self.known_ids();
+        match session.and_then(|id| known.sessions.get_mut(&id)) {
+            Some(known) => {
+                known.taking_spare = false;
+                known.spare = Some(block?);
+                Ok(IdReservation { into, fresh: None })
+            }
+            // A session this process has not written to yet: the block goes with the send.
+            None => Ok(IdReservation { into, fresh: Some(block?) }),
+        }
+    }
+
+    async fn fresh_block(&self) -> StorageResult<(MessageId, MessageId)> {
+        let end = self.bump_counter(MESSAGE_ID_COUNTER, BLOCK).await?;
+        Ok((MessageId(end + 1 - BLOCK), MessageId(end)))
+    }
+
+    /// The id a send into `session` proposes now, taking turns with the other sends of this
+    /// process: the next of the session's block, else the spare block, else the block the
+    /// send brought, else (when others used the spare up meanwhile) a block taken now.
+    pub(super) async fn propose(&self, session: SessionId, ids: &mut IdReservation) -> StorageResult<Proposal> {
+        let (last, spare) = {
+            let mut known = self.known_ids();
+            let known = known.sessions.entry(session).or_default();
+            if let Some(next) = known.ids.next_in_block() {
+                return Ok(Proposal::InBlock(next));
+            }
+            known.opening_block = true;
+            (known.ids.last, known.spare.take())
+        };
+        let above_last = |(first, _): &(MessageId, MessageId)| *first > last;
+        let (first, end) = match spare.filter(above_last).or_else(|| ids.fresh.take().filter(above_last)) {
+            Some(block) => block,
+            None => self.fresh_block().await?,
+        };
+        Ok(Proposal::FreshBlock { first, end })
+    }
+}
