@@ -28,8 +28,61 @@ impl Timestamp {
         Self(at.replace_millisecond(millis).expect("a millisecond taken from a valid instant is valid"))
     }
 
+    /// From RFC 3339 text. The text this type renders is read without the general parser:
+    /// every stored message and session carries a few, and views read hundreds.
     pub fn parse(text: &str) -> Result<Self, time::error::Parse> {
-        OffsetDateTime::parse(text, &Rfc3339).map(Self::from_datetime)
+        match Self::parse_own(text.as_bytes()) {
+            Some(at) => Ok(at),
+            None => OffsetDateTime::parse(text, &Rfc3339).map(Self::from_datetime),
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, or `None` for any other text.
+    fn parse_own(text: &[u8]) -> Option<Self> {
+        let [
+            y0,
+            y1,
+            y2,
+            y3,
+            b'-',
+            mo0,
+            mo1,
+            b'-',
+            d0,
+            d1,
+            b'T',
+            h0,
+            h1,
+            b':',
+            mi0,
+            mi1,
+            b':',
+            s0,
+            s1,
+            b'.',
+            ms0,
+            ms1,
+            ms2,
+            b'Z',
+        ] = *text
+        else {
+            return None;
+        };
+        let digits = |ds: &[u8]| {
+            ds.iter().try_fold(0u32, |value, d| d.is_ascii_digit().then(|| value * 10 + u32::from(d - b'0')))
+        };
+        let year = i32::try_from(digits(&[y0, y1, y2, y3])?).ok()?;
+        let month = time::Month::try_from(u8::try_from(digits(&[mo0, mo1])?).ok()?).ok()?;
+        let day = u8::try_from(digits(&[d0, d1])?).ok()?;
+        let date = time::Date::from_calendar_date(year, month, day).ok()?;
+        let clock = time::Time::from_hms_milli(
+            u8::try_from(digits(&[h0, h1])?).ok()?,
+            u8::try_from(digits(&[mi0, mi1])?).ok()?,
+            u8::try_from(digits(&[s0, s1])?).ok()?,
+            u16::try_from(digits(&[ms0, ms1, ms2])?).ok()?,
+        )
+        .ok()?;
+        Some(Self(date.with_time(clock).assume_utc()))
     }
 
     /// Whole seconds from `earlier` to `self` (negative when `earlier` is later).
@@ -53,8 +106,26 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0.format(FORMAT).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
+        let (year, at) = (self.0.year(), self.0);
+        if !(0..=9999).contains(&year) {
+            return f.write_str(&at.format(FORMAT).map_err(|_| fmt::Error)?);
+        }
+        // Written digit by digit: views render hundreds of these.
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year as u32);
+        put(5, 2, u32::from(u8::from(at.month())));
+        put(8, 2, u32::from(at.day()));
+        put(11, 2, u32::from(at.hour()));
+        put(14, 2, u32::from(at.minute()));
+        put(17, 2, u32::from(at.second()));
+        put(20, 3, u32::from(at.millisecond()));
+        f.write_str(std::str::from_utf8(&text).expect("ASCII digits"))
     }
 }
 
@@ -97,5 +168,22 @@ mod tests {
         let json = serde_json::to_string(&at).unwrap();
         assert_eq!(json, "\"2025-12-16T10:30:00.000Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), at);
+    }
+
+    #[test]
+    fn its_own_text_is_read_and_written_as_the_general_format_does() {
+        let start = Timestamp::parse("1999-12-31T23:59:59.999Z").unwrap();
+        for step in 0..2000i64 {
+            // About 16 days apart, with every millisecond value, across month and year ends.
+            let at = Timestamp(start.0 + Duration::milliseconds(step * 1_382_400_001 + step));
+            let text = at.to_string();
+            assert_eq!(text, at.0.format(FORMAT).unwrap());
+            assert_eq!(Timestamp::parse_own(text.as_bytes()), Some(at), "{text}");
+            assert_eq!(OffsetDateTime::parse(&text, &Rfc3339).map(Timestamp::from_datetime).unwrap(), at);
+        }
+        for wrong in ["2025-13-01T00:00:00.000Z", "2025-02-30T00:00:00.000Z", "2025-01-01T24:00:00.000Z"] {
+            assert_eq!(Timestamp::parse_own(wrong.as_bytes()), None, "{wrong}");
+            assert!(Timestamp::parse(wrong).is_err(), "{wrong}");
+        }
     }
 }
