@@ -118,6 +118,11 @@ impl Gateway {
         gateway
     }
 
+    /// The gateway process's id (for its CPU time, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.base, path_and_query)
     }

@@ -1,27 +1,500 @@
-//! Speed, measured: how long each function takes to start (until it asks the Runtime API for
-//! its first event) and to answer, and the latency of the main routes through the local
-//! gateway on the embedded store. Prints tables; stops only if a request fails.
+//! Speed, measured side by side in one run, on DynamoDB Local, through the local gateway with
+//! keep-alive clients. Prints markdown tables; stops only if a request fails.
+//!
+//! - **Routes against their floor.** Each main route is timed against the same DynamoDB
+//!   requests, in the same round trips, sent straight through the SDK: what the route would
+//!   cost if the code around the requests were free. Route and floor take turns request by
+//!   request, so both see the same machine; a ratio is route p50 / floor p50 of one run.
+//! - **CPU per request** of each route in the gateway against the floor client's.
+//! - **Sends per second**, by 1, 4 and 16 senders, into different sessions and into one, with
+//!   the DynamoDB requests per send the invocation logs show.
+//! - **A send's latency by who is connected**: nobody, 1,000 idle connections of others, the
+//!   recipient.
+//! - **Cold start** of functions (until the first poll of the Runtime API).
 //!
 //! `cargo build --release --workspace --bins && target/release/bench`
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
-use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::gateway::Gateway;
 use e2e::runtime_api::{RuntimeApi, function_command};
 use e2e::stack::{dynamodb, fresh_table};
+use e2e::ws::Client as WebSocket;
+use futures::future::join_all;
 use serde_json::{Value, json};
-use shared::storage::DynamoStore;
+use shared::Timestamp;
+use shared::domain::{AdminId, Connection, Principal, StoreId, StoreProfile, TokenHash};
+use shared::storage::{ConnectionStore, DynamoStore, IdentityStore};
 
+const RUNS: usize = 3;
+const REQUESTS: usize = 300;
 const COLD_STARTS: usize = 5;
-const REQUESTS: usize = 200;
+/// Sends per sender in the throughput runs.
+const SENDS_EACH: usize = 25;
+/// Sends per connection state (few enough for a client that does not read its events).
+const SENDS_BY_CONNECTION: usize = 100;
+/// The session the floor writes to: its own partition, so that its ids do not meet the
+/// route's.
+const FLOOR_SESSION: &str = "SESSION#4000000000";
 
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+/// p50 and p95 of `samples`.
+fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    (at(0.5), at(0.95))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// CPU time a process has used so far (all its threads), from `/proc`.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc is readable");
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th
+    // and 13th, in clock ticks of 1/100 s.
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("a stat line").1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The gateway on a fresh table with the cast, a session of Tech Store claimed by Sarah
+/// holding 200 messages, and the SDK client the floors use.
+struct Stage {
+    gateway: Gateway,
+    http: reqwest::Client,
+    db: aws_sdk_dynamodb::Client,
+    store: DynamoStore,
+    table: String,
+    store_token: String,
+    admin_token: String,
+    session: u64,
+    /// A message id 20 below the newest: a fetch after it returns 20.
+    twenty_back: u64,
+    floor_ids: std::sync::atomic::AtomicU64,
+}
+
+impl Stage {
+    async fn new() -> Stage {
+        let table = fresh_table().await;
+        let endpoint = dynamodb().endpoint();
+        let store = DynamoStore::new(DynamoStore::local_client(&endpoint), &table);
+        seed().load_into(&store).await.unwrap();
+        let db = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                .endpoint_url(&endpoint)
+                .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("l", "l", None, None, "l"))
+                .build(),
+        );
+        let mut stage = Stage {
+            gateway: Gateway::start_on_dynamodb(&table),
+            http: reqwest::Client::new(),
+            db,
+            store,
+            table,
+            store_token: token_of_store(TECH_STORE),
+            admin_token: token_of_admin(SARAH),
+            session: 0,
+            twenty_back: 0,
+            floor_ids: 1.into(),
+        };
+        let opened = stage.get("/v1/chat/store/session/", &stage.store_token).await;
+        stage.session = opened["id"].as_u64().unwrap();
+        stage.post("/v1/chat/admin/session/claim/", &stage.admin_token, json!({"session_id": stage.session})).await;
+        let mut ids = Vec::new();
+        for i in 0..200 {
+            let body = json!({"content": format!("Message {i} of the conversation, of a typical length.")});
+            ids.push(stage.post("/v1/chat/store/messages/", &stage.store_token, body).await["id"].as_u64().unwrap());
+        }
+        stage.twenty_back = ids[ids.len() - 21];
+        // The floor's own session item: a copy of the real one, under another key.
+        let mut item = stage.get_item(format!("SESSION#{}", stage.session), "SESSION").await;
+        item.insert("PK".into(), s(FLOOR_SESSION));
+        stage.db.put_item().table_name(&stage.table).set_item(Some(item)).send().await.unwrap();
+        stage
+    }
+
+    async fn exchange(&self, request: reqwest::RequestBuilder, token: &str) -> Value {
+        let response = request.header("Authorization", format!("Token {token}")).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "{status} {body}");
+        body
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Value {
+        self.exchange(self.http.get(self.gateway.url(path)), token).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
+        self.exchange(self.http.post(self.gateway.url(path)).json(&body), token).await
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> HashMap<String, AttributeValue> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        output.item.expect("the item exists")
+    }
+
+    async fn query(&self, pk: String, from: String, to: String, descending: bool, limit: i32) {
+        self.db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND SK BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .scan_index_forward(!descending)
+            .limit(limit)
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn index_query(&self, index: &str, key_name: &str, key: String, limit: i32) {
+        self.db
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(format!("{key_name} = :key"))
+            .expression_attribute_values(":key", s(key))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The live-connection lookups a send makes: the store's, and its admin's.
+    async fn connection_lookups(&self) {
+        let now = n(Timestamp::now().unix_seconds());
+        let store = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name("ByPrincipal")
+            .key_condition_expression("PrincipalPK = :key")
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":key", s(format!("STORE#{TECH_STORE}")))
+            .expression_attribute_values(":now", now.clone())
+            .send();
+        let admin = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name("ByPrincipal")
+            .key_condition_expression("PrincipalPK = :key AND begins_with(PrincipalSK, :prefix)")
+            .filter_expression("expires_at > :now")
+            .expression_attribute_values(":key", s("ADMINS"))
+            .expression_attribute_values(":prefix", s(format!("ADMIN#{SARAH}#")))
+            .expression_attribute_values(":now", now)
+            .send();
+        let (store, admin) = tokio::join!(store, admin);
+        store.unwrap();
+        admin.unwrap();
+    }
+
+    /// A send's transaction, as large as the route's: the session updated on its
+    /// conditions, the message put.
+    async fn send_transaction(&self) {
+        let id = self.floor_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let now = Timestamp::now().to_string();
+        let message = json!({
+            "id": id, "session_id": 4_000_000_000u64, "sender_type": "store", "sender_id": 5,
+            "content": "Message of the conversation, of a typical length.", "attachment_url": "",
+            "attachment_type": "", "created": now, "client_message_id": null,
+        });
+        let message_attribute: AttributeValue = serde_dynamo::to_attribute_value(&message).unwrap();
+        let mut message_item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&message).unwrap();
+        message_item.insert("PK".into(), s(FLOOR_SESSION));
+        message_item.insert("SK".into(), s(format!("MSG#{id:020}")));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("PK", s(FLOOR_SESSION))
+            .key("SK", s("SESSION"))
+            .update_expression(
+                "SET last_message_id = :id, last_store_message_id = :id, last_message_at = :at, updated = :at, \
+                 ActivityKey = :key, last_message = :message ADD store_message_count :one",
+            )
+            .condition_expression("attribute_exists(PK) AND #status <> :closed AND last_message_at <= :at")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":id", n(id))
+            .expression_attribute_values(":at", s(&now))
+            .expression_attribute_values(":key", s(format!("{now}#{id:020}")))
+            .expression_attribute_values(":message", message_attribute)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":closed", s("closed"))
+            .build()
+            .unwrap();
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(message_item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .unwrap();
+        self.db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// A main route and its floor.
+#[derive(Clone, Copy)]
+enum Case {
+    AdminView,
+    StoreFetchAfter,
+    AdminList,
+    StoreSend,
+    AdminSend,
+}
+
+impl Case {
+    const ALL: [Case; 5] = [Case::AdminView, Case::StoreFetchAfter, Case::AdminList, Case::StoreSend, Case::AdminSend];
+
+    fn name(self) -> &'static str {
+        match self {
+            Case::AdminView => "admin GET session (200 messages)",
+            Case::StoreFetchAfter => "store GET messages after (20 messages)",
+            Case::AdminList => "admin GET sessions",
+            Case::StoreSend => "store POST message",
+            Case::AdminSend => "admin POST message",
+        }
+    }
+
+    async fn route(self, stage: &Stage) {
+        let session = stage.session;
+        match self {
+            Case::AdminView => {
+                stage.get(&format!("/v1/chat/admin/session/?session_id={session}"), &stage.admin_token).await;
+            }
+            Case::StoreFetchAfter => {
+                stage.get(&format!("/v1/chat/store/messages/?after={}", stage.twenty_back), &stage.store_token).await;
+            }
+            Case::AdminList => {
+                stage.get("/v1/chat/admin/sessions/?limit=20", &stage.admin_token).await;
+            }
+            Case::StoreSend => {
+                let body = json!({"content": "Message of the conversation, of a typical length."});
+                stage.post("/v1/chat/store/messages/", &stage.store_token, body).await;
+            }
+            Case::AdminSend => {
+                let body =
+                    json!({"session_id": session, "content": "Message of the conversation, of a typical length."});
+                stage.post("/v1/chat/admin/messages/", &stage.admin_token, body).await;
+            }
+        }
+    }
+
+    /// The route's DynamoDB requests in its round trips (see README, "Access patterns").
+    async fn floor(self, stage: &Stage) {
+        let session = format!("SESSION#{}", stage.session);
+        match self {
+            Case::AdminView => stage.query(session, "MSG#".into(), "SESSION".into(), true, 201).await,
+            Case::StoreFetchAfter => {
+                stage.get_item(format!("STORE#{TECH_STORE}"), "ACTIVE").await;
+                let from = format!("MSG#{:020}", stage.twenty_back + 1);
+                let to = format!("MSG#{:020}", u64::MAX);
+                tokio::join!(stage.get_item(session.clone(), "SESSION"), stage.query(session, from, to, false, 201));
+            }
+            Case::AdminList => {
+                let keys = ["OPEN".to_owned(), format!("ADMIN#{SARAH}#claimed"), format!("ADMIN#{SARAH}#closed")]
+                    .into_iter()
+                    .map(|sk| HashMap::from([("PK".to_owned(), s("COUNTS")), ("SK".to_owned(), s(sk))]))
+                    .collect();
+                let counts = KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().unwrap();
+                let counts = stage.db.batch_get_item().request_items(&stage.table, counts).send();
+                let (_, _, counts) = tokio::join!(
+                    stage.index_query("OpenQueue", "QueuePK", "OPEN".into(), 21),
+                    stage.index_query("ByAdmin", "AdminPK", format!("ADMIN#{SARAH}"), 21),
+                    counts,
+                );
+                counts.unwrap();
+            }
+            Case::StoreSend => {
+                stage.get_item(format!("STORE#{TECH_STORE}"), "ACTIVE").await;
+                tokio::join!(stage.send_transaction(), stage.connection_lookups());
+            }
+            Case::AdminSend => {
+                stage.get_item(session, "SESSION").await;
+                tokio::join!(stage.send_transaction(), stage.connection_lookups());
+            }
+        }
+    }
+}
+
+async fn routes_against_their_floor(stage: &Stage) {
+    println!("Routes against their floor on DynamoDB Local ({RUNS} runs x {REQUESTS} requests each, taking turns)\n");
+    println!("| route | route p50 | route p95 | floor p50 | floor p95 | route p50 / floor p50, median (min-max) |");
+    println!("|---|---|---|---|---|---|");
+    for case in Case::ALL {
+        let (mut routes, mut floors, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let (mut route, mut floor) = (Vec::with_capacity(REQUESTS), Vec::with_capacity(REQUESTS));
+            for _ in 0..REQUESTS {
+                let started = Instant::now();
+                case.route(stage).await;
+                route.push(started.elapsed());
+                let started = Instant::now();
+                case.floor(stage).await;
+                floor.push(started.elapsed());
+            }
+            let (route, floor) = (percentiles(route), percentiles(floor));
+            ratios.push(route.0.as_secs_f64() / floor.0.as_secs_f64());
+            routes.push(route);
+            floors.push(floor);
+        }
+        let at = |runs: &[(Duration, Duration)], p95: bool| {
+            median(runs.iter().map(|(p50, high)| millis(if p95 { *high } else { *p50 })).collect())
+        };
+        let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+        println!(
+            "| {} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2}x ({low:.2}-{high:.2}) |",
+            case.name(),
+            at(&routes, false),
+            at(&routes, true),
+            at(&floors, false),
+            at(&floors, true),
+            median(ratios.clone()),
+        );
+    }
+}
+
+/// CPU per request: the gateway's for each route (its whole process: HTTP, handler, SDK)
+/// against the floor client's for the same requests.
+async fn cpu_per_request(stage: &Stage) {
+    println!("\nCPU per request ({RUNS} runs x {REQUESTS}, medians; /proc, 10 ms ticks)\n");
+    println!("| route | gateway | floor client | ratio |");
+    println!("|---|---|---|---|");
+    let (gateway, me) = (stage.gateway.pid(), std::process::id());
+    for case in Case::ALL {
+        let (mut routes, mut floors) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let before = cpu_of(gateway);
+            for _ in 0..REQUESTS {
+                case.route(stage).await;
+            }
+            routes.push(millis(cpu_of(gateway) - before) / REQUESTS as f64);
+            let before = cpu_of(me);
+            for _ in 0..REQUESTS {
+                case.floor(stage).await;
+            }
+            floors.push(millis(cpu_of(me) - before) / REQUESTS as f64);
+        }
+        let ratios = routes.iter().zip(&floors).map(|(route, floor)| route / floor).collect();
+        let (route, floor) = (median(routes), median(floors));
+        println!("| {} | {route:.2} ms | {floor:.2} ms | {:.2}x |", case.name(), median(ratios));
+    }
+}
+
+/// Store tokens of `count` stores that each send into their own session.
+async fn load_stores(stage: &Stage, count: usize) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for i in 0..count {
+        let id = StoreId(3000 + i as u64);
+        let profile = StoreProfile { id, name: format!("Load {i}"), logo_url: String::new(), email: String::new() };
+        stage.store.put_store(&profile).await.unwrap();
+        let token = token_of_store(id);
+        stage.store.put_token(&TokenHash::of(&token), Principal::Store(id)).await.unwrap();
+        stage.get("/v1/chat/store/session/", &token).await;
+        tokens.push(token);
+    }
+    tokens
+}
+
+async fn sends_per_second(stage: &Stage) {
+    let different = load_stores(stage, 16).await;
+    println!("\nSends per second ({SENDS_EACH} sends per sender; requests per send from the invocation logs)\n");
+    println!("| senders | into | sends/s | DynamoDB requests per send (own + live delivery) |");
+    println!("|---|---|---|---|");
+    for senders in [1, 4, 16] {
+        for (into, tokens) in [
+            ("different sessions", different[..senders].to_vec()),
+            ("one session", vec![stage.store_token.clone(); senders]),
+        ] {
+            let logged = stage.gateway.invocations().len();
+            let started = Instant::now();
+            join_all(tokens.iter().map(|token| async move {
+                for i in 0..SENDS_EACH {
+                    stage.post("/v1/chat/store/messages/", token, json!({"content": format!("load {i}")})).await;
+                }
+            }))
+            .await;
+            let took = started.elapsed();
+            let sends = senders * SENDS_EACH;
+            stage.gateway.invocation(logged + sends);
+            let calls = stage.gateway.invocations().split_off(logged);
+            let requests: u64 = calls.iter().map(|line| line["dynamodb_calls"].as_u64().unwrap()).sum();
+            println!(
+                "| {senders} | {into} | {:.0} | {:.2} |",
+                sends as f64 / took.as_secs_f64(),
+                requests as f64 / sends as f64
+            );
+        }
+    }
+}
+
+async fn send_latency_by_who_is_connected(stage: &Stage) {
+    println!("\nAn admin's send by who is connected ({SENDS_BY_CONNECTION} sends each)\n");
+    println!("| connected | p50 | p95 | round trips (log), min-max |");
+    println!("|---|---|---|---|");
+    let measure = |label: &'static str| async move {
+        let logged = stage.gateway.invocations().len();
+        let mut latencies = Vec::new();
+        for _ in 0..SENDS_BY_CONNECTION {
+            let started = Instant::now();
+            Case::AdminSend.route(stage).await;
+            latencies.push(started.elapsed());
+        }
+        stage.gateway.invocation(logged + SENDS_BY_CONNECTION);
+        let round_trips: Vec<u64> =
+            stage.gateway.invocations()[logged..].iter().filter_map(|line| line["round_trips"].as_u64()).collect();
+        let (low, high) = (round_trips.iter().min().unwrap(), round_trips.iter().max().unwrap());
+        let (p50, p95) = percentiles(latencies);
+        println!("| {label} | {:.2} ms | {:.2} ms | {low}-{high} |", millis(p50), millis(p95));
+    };
+    measure("nobody").await;
+    let now = Timestamp::now();
+    for i in 0..1000u64 {
+        let principal =
+            if i % 2 == 0 { Principal::Store(StoreId(10_000 + i)) } else { Principal::Admin(AdminId(10_000 + i)) };
+        let connection = Connection::new(format!("idle-{i}"), principal, TokenHash::of(&format!("idle-{i}")), now);
+        stage.store.put_connection(&connection).await.unwrap();
+    }
+    measure("1,000 idle connections of others").await;
+    let recipient = WebSocket::connect(&stage.gateway, Some(&stage.store_token)).await.unwrap();
+    measure("the recipient (and the idle ones)").await;
+    recipient.close().await;
 }
 
 /// Starts `function` against `table` and returns (time to its first poll, time to answer).
@@ -41,75 +514,39 @@ async fn cold_start(function: &str, table: &str, event: Value) -> (Duration, Dur
     (init, answered)
 }
 
-fn recorded_event(function: &str, token: &str) -> Value {
-    let mut event = e2e::stack::recorded_event(function);
-    event["headers"]["authorization"] = json!(format!("Token {token}"));
-    event
+async fn cold_starts(stage: &Stage) {
+    println!("\nCold start against DynamoDB Local ({COLD_STARTS} starts each; init = until the first poll)\n");
+    println!("| function | init p50 | init max | first answer p50 |");
+    println!("|---|---|---|---|");
+    for (function, token) in [
+        ("store-get-session", &stage.store_token),
+        ("admin-list-sessions", &stage.admin_token),
+        ("store-send-message", &stage.store_token),
+    ] {
+        let (mut inits, mut answers) = (Vec::new(), Vec::new());
+        for _ in 0..COLD_STARTS {
+            let mut event = e2e::stack::recorded_event(function);
+            event["headers"]["authorization"] = json!(format!("Token {token}"));
+            let (init, answer) = cold_start(function, &stage.table, event).await;
+            inits.push(init);
+            answers.push(answer);
+        }
+        let max = *inits.iter().max().unwrap();
+        println!(
+            "| {function} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            millis(percentiles(inits).0),
+            millis(max),
+            millis(percentiles(answers).0)
+        );
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let table = fresh_table().await;
-    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
-    seed().load_into(&store).await.unwrap();
-
-    println!("Cold start against DynamoDB Local ({COLD_STARTS} starts each; init = until the first poll)\n");
-    println!("| function | init p50 | init max | first answer p50 |");
-    println!("|---|---|---|---|");
-    for (function, token) in [
-        ("store-get-session", token_of_store(TECH_STORE)),
-        ("admin-list-sessions", token_of_admin(SARAH)),
-        ("store-send-message", token_of_store(TECH_STORE)),
-    ] {
-        let mut inits = Vec::new();
-        let mut answers = Vec::new();
-        for _ in 0..COLD_STARTS {
-            let (init, answer) = cold_start(function, &table, recorded_event(function, &token)).await;
-            inits.push(init);
-            answers.push(answer);
-        }
-        inits.sort();
-        answers.sort();
-        println!(
-            "| {function} | {:.1} ms | {:.1} ms | {:.1} ms |",
-            millis(percentile(&inits, 0.5)),
-            millis(*inits.last().unwrap()),
-            millis(percentile(&answers, 0.5))
-        );
-    }
-
-    let gateway = Gateway::start();
-    let (store_token, admin_token) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
-    let session = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store_token)).await.1["id"].clone();
-    post_json(&gateway.url("/v1/chat/admin/session/claim/"), Some(&admin_token), &json!({"session_id": session})).await;
-    println!("\nRoutes through the local gateway, embedded store ({REQUESTS} sequential requests each)\n");
-    println!("| route | p50 | p95 | max |");
-    println!("|---|---|---|---|");
-    let view = format!("/v1/chat/admin/session/?session_id={session}");
-    let routes: [(&str, &str, &str, Value); 4] = [
-        ("GET", "/v1/chat/store/session/", &store_token, Value::Null),
-        ("GET", &view, &admin_token, Value::Null),
-        ("POST", "/v1/chat/store/messages/", &store_token, json!({"content": "benchmark"})),
-        ("POST", "/v1/chat/admin/messages/", &admin_token, json!({"session_id": session, "content": "benchmark"})),
-    ];
-    for (method, path, token, body) in routes {
-        let mut latencies = Vec::with_capacity(REQUESTS);
-        for _ in 0..REQUESTS {
-            let started = Instant::now();
-            let (status, _) = match method {
-                "GET" => get_json(&gateway.url(path), Some(token)).await,
-                _ => post_json(&gateway.url(path), Some(token), &body).await,
-            };
-            latencies.push(started.elapsed());
-            assert!(status < 300, "{method} {path}: {status}");
-        }
-        latencies.sort();
-        let route = path.split('?').next().unwrap_or(path);
-        println!(
-            "| {method} {route} | {:.2} ms | {:.2} ms | {:.2} ms |",
-            millis(percentile(&latencies, 0.5)),
-            millis(percentile(&latencies, 0.95)),
-            millis(*latencies.last().unwrap())
-        );
-    }
+    let stage = Stage::new().await;
+    routes_against_their_floor(&stage).await;
+    cpu_per_request(&stage).await;
+    sends_per_second(&stage).await;
+    send_latency_by_who_is_connected(&stage).await;
+    cold_starts(&stage).await;
 }
