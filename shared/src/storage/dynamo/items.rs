@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::super::{Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::TokenHash;
-use crate::domain::{AdminId, Connection, Message, MessageId, Principal, Session, SessionId, SessionStatus, StoreId};
+use crate::domain::{
+    AdminId, Connection, Message, MessageId, Principal, SenderType, Session, SessionId, SessionStatus, StoreId,
+};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -236,9 +238,42 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
     from_item(item)
 }
 
-/// A message from its item, straight into [`Message`] (see [`session_from`]).
-pub(super) fn message_from(item: Item) -> StorageResult<Message> {
-    from_item(item)
+/// A message from its item. Read field by field, taking the strings out of the item:
+/// views decode up to 200 of these, and `serde_dynamo` would first copy each item into a map
+/// of its own. The encoding stays `serde_dynamo`'s ([`MessageItem`]); a test holds the two
+/// together.
+pub(super) fn message_from(mut item: Item) -> StorageResult<Message> {
+    let malformed = |field: &str| StorageError::Malformed(format!("message item: {field} is missing or mistyped"));
+    let mut text = |field: &str| match item.remove(field) {
+        Some(AttributeValue::S(text)) => Ok(Some(text)),
+        Some(AttributeValue::Null(_)) | None => Ok(None),
+        Some(_) => Err(malformed(field)),
+    };
+    let required = |field: &str, text: Option<String>| text.ok_or_else(|| malformed(field));
+    let content = required("content", text("content")?)?;
+    let attachment_url = required("attachment_url", text("attachment_url")?)?;
+    let attachment_type = required("attachment_type", text("attachment_type")?)?;
+    let client_message_id = text("client_message_id")?;
+    let sender_type = match text("sender_type")?.as_deref() {
+        Some("store") => SenderType::Store,
+        Some("admin") => SenderType::Admin,
+        _ => return Err(malformed("sender_type")),
+    };
+    let created = text("created")?.and_then(|at| Timestamp::parse(&at).ok()).ok_or_else(|| malformed("created"))?;
+    let number = |field: &str| {
+        item.get(field).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok()).ok_or_else(|| malformed(field))
+    };
+    Ok(Message {
+        id: MessageId(number("id")?),
+        session_id: SessionId(number("session_id")?),
+        sender_type,
+        sender_id: number("sender_id")?,
+        content,
+        attachment_url,
+        attachment_type,
+        created,
+        client_message_id,
+    })
 }
 
 pub(super) fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StorageError {
@@ -266,4 +301,42 @@ pub(super) fn failed_condition(reason: Option<&CancellationReason>) -> bool {
 pub(super) fn current_session(id: SessionId, returned: Option<Item>) -> StorageResult<Session> {
     let item = returned.ok_or_else(|| StorageError::Malformed(format!("session {id} vanished")))?;
     session_from(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(client_message_id: Option<&str>, attachment: bool) -> Message {
+        Message {
+            id: MessageId(12_345),
+            session_id: SessionId(678),
+            sender_type: if attachment { SenderType::Admin } else { SenderType::Store },
+            sender_id: 5,
+            content: "Hello, \"quoted\" and ünïcode".into(),
+            attachment_url: if attachment { "https://example.com/a.png".into() } else { String::new() },
+            attachment_type: if attachment { "image/png".into() } else { String::new() },
+            created: Timestamp::parse("2026-01-05T10:00:00.123Z").unwrap(),
+            client_message_id: client_message_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_message_reads_back_as_it_was_written() {
+        for message in [message(None, false), message(Some("c-1"), true), message(Some(""), false)] {
+            let item = to_item(&MessageItem::new(message.clone())).unwrap();
+            let through_serde: Message = from_item(item.clone()).unwrap();
+            assert_eq!(through_serde, message);
+            assert_eq!(message_from(item).unwrap(), message);
+        }
+    }
+
+    #[test]
+    fn a_mistyped_message_item_is_malformed() {
+        let mut item = to_item(&MessageItem::new(message(None, false))).unwrap();
+        item.insert("sender_type".into(), AttributeValue::S("robot".into()));
+        assert!(matches!(message_from(item.clone()), Err(StorageError::Malformed(_))));
+        item.remove("id");
+        assert!(matches!(message_from(item), Err(StorageError::Malformed(_))));
+    }
 }
