@@ -71,6 +71,12 @@ impl Gateway {
         Self::spawn(&["--dynamodb-endpoint", &endpoint, "--table", table])
     }
 
+    /// On `table` in DynamoDB Local, run by `tool` (e.g. `valgrind --tool=callgrind`).
+    pub fn start_on_dynamodb_under(tool: &[&str], table: &str) -> Self {
+        let endpoint = crate::stack::dynamodb().endpoint();
+        Self::spawn_under(tool, &["--dynamodb-endpoint", &endpoint, "--table", table])
+    }
+
     /// With the given arguments and no seed file (the demo identities).
     pub fn start_with_args(args: &[&str]) -> Self {
         let mut command = Command::new(binary("local-gateway"));
@@ -79,9 +85,20 @@ impl Gateway {
     }
 
     fn spawn(args: &[&str]) -> Self {
+        Self::spawn_under(&[], args)
+    }
+
+    fn spawn_under(tool: &[&str], args: &[&str]) -> Self {
         let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("seed")));
         std::fs::write(&seed_path, serde_json::to_string(&crate::cast::seed()).unwrap()).unwrap();
-        let mut command = Command::new(binary("local-gateway"));
+        let mut command = match tool {
+            [] => Command::new(binary("local-gateway")),
+            [program, tool_args @ ..] => {
+                let mut command = Command::new(program);
+                command.args(tool_args).arg(binary("local-gateway"));
+                command
+            }
+        };
         command
             .args(["--http-port", "0", "--ws-port", "0", "--project-key", PROJECT_KEY, "--seed"])
             .arg(&seed_path)

@@ -11,6 +11,7 @@
 //! - **A send's latency by who is connected**: nobody, 1,000 idle connections of others, the
 //!   recipient.
 //! - **Cold start** of functions (until the first poll of the Runtime API).
+//! - **Instructions per request** in a gateway run by callgrind, repeatable whatever the load.
 //!
 //! `cargo build --release --workspace --bins && target/release/bench`
 
@@ -280,6 +281,17 @@ impl Stage {
     }
 }
 
+/// The invocation log lines of `route` from the `after`th on, once `count` more are logged.
+fn lines_of(gateway: &Gateway, route: &str, after: usize, count: usize) -> Vec<Value> {
+    gateway.invocation_of(route, after + count);
+    gateway.invocations().into_iter().filter(|line| line["route"] == route).skip(after).take(count).collect()
+}
+
+/// How many invocations of `route` the gateway has logged.
+fn logged(gateway: &Gateway, route: &str) -> usize {
+    gateway.invocations().iter().filter(|line| line["route"] == route).count()
+}
+
 /// A main route and its floor.
 #[derive(Clone, Copy)]
 enum Case {
@@ -300,6 +312,17 @@ impl Case {
             Case::AdminList => "admin GET sessions",
             Case::StoreSend => "store POST message",
             Case::AdminSend => "admin POST message",
+        }
+    }
+
+    /// The route key its invocations log.
+    fn route_key(self) -> &'static str {
+        match self {
+            Case::AdminView => "GET /v1/chat/admin/session/",
+            Case::StoreFetchAfter => "GET /v1/chat/store/messages/",
+            Case::AdminList => "GET /v1/chat/admin/sessions/",
+            Case::StoreSend => "POST /v1/chat/store/messages/",
+            Case::AdminSend => "POST /v1/chat/admin/messages/",
         }
     }
 
@@ -378,7 +401,7 @@ async fn routes_against_their_floor(stage: &Stage) {
         let (mut ratios, mut handler_ratios) = (Vec::new(), Vec::new());
         for _ in 0..RUNS {
             let (mut route, mut floor) = (Vec::with_capacity(REQUESTS), Vec::with_capacity(REQUESTS));
-            let logged = stage.gateway.invocations().len();
+            let before = logged(&stage.gateway, case.route_key());
             for _ in 0..REQUESTS {
                 let started = Instant::now();
                 case.route(stage).await;
@@ -387,8 +410,7 @@ async fn routes_against_their_floor(stage: &Stage) {
                 case.floor(stage).await;
                 floor.push(started.elapsed());
             }
-            stage.gateway.invocation(logged + REQUESTS);
-            let handler: Vec<Duration> = stage.gateway.invocations()[logged..]
+            let handler: Vec<Duration> = lines_of(&stage.gateway, case.route_key(), before, REQUESTS)
                 .iter()
                 .map(|line| Duration::from_secs_f64(line["latency_ms"].as_f64().unwrap() / 1000.0))
                 .collect();
@@ -469,7 +491,8 @@ async fn sends_per_second(stage: &Stage) {
             ("different sessions", different[..senders].to_vec()),
             ("one session", vec![stage.store_token.clone(); senders]),
         ] {
-            let logged = stage.gateway.invocations().len();
+            const SEND: &str = "POST /v1/chat/store/messages/";
+            let before = logged(&stage.gateway, SEND);
             let started = Instant::now();
             join_all(tokens.iter().map(|token| async move {
                 for i in 0..SENDS_EACH {
@@ -479,8 +502,7 @@ async fn sends_per_second(stage: &Stage) {
             .await;
             let took = started.elapsed();
             let sends = senders * SENDS_EACH;
-            stage.gateway.invocation(logged + sends);
-            let calls = stage.gateway.invocations().split_off(logged);
+            let calls = lines_of(&stage.gateway, SEND, before, sends);
             let requests: u64 = calls.iter().map(|line| line["dynamodb_calls"].as_u64().unwrap()).sum();
             println!(
                 "| {senders} | {into} | {:.0} | {:.2} |",
@@ -495,17 +517,17 @@ async fn send_latency_by_who_is_connected(stage: &Stage) {
     println!("\nAn admin's send by who is connected ({SENDS_BY_CONNECTION} sends each)\n");
     println!("| connected | p50 | p95 | round trips (log), min-max |");
     println!("|---|---|---|---|");
+    const SEND: &str = "POST /v1/chat/admin/messages/";
     let measure = |label: &'static str| async move {
-        let logged = stage.gateway.invocations().len();
+        let before = logged(&stage.gateway, SEND);
         let mut latencies = Vec::new();
         for _ in 0..SENDS_BY_CONNECTION {
             let started = Instant::now();
             Case::AdminSend.route(stage).await;
             latencies.push(started.elapsed());
         }
-        stage.gateway.invocation(logged + SENDS_BY_CONNECTION);
-        let round_trips: Vec<u64> =
-            stage.gateway.invocations()[logged..].iter().filter_map(|line| line["round_trips"].as_u64()).collect();
+        let lines = lines_of(&stage.gateway, SEND, before, SENDS_BY_CONNECTION);
+        let round_trips: Vec<u64> = lines.iter().filter_map(|line| line["round_trips"].as_u64()).collect();
         let (low, high) = (round_trips.iter().min().unwrap(), round_trips.iter().max().unwrap());
         let (p50, p95) = percentiles(latencies);
         println!("| {label} | {:.2} ms | {:.2} ms | {low}-{high} |", millis(p50), millis(p95));
@@ -568,12 +590,47 @@ async fn cold_starts(stage: &Stage) {
     }
 }
 
+/// Instructions per request, counted by callgrind in a gateway it runs: the same whatever
+/// the machine's load, so two builds compare exactly.
+async fn instructions_per_request(stage: &mut Stage) {
+    const COUNTED: usize = 20;
+    let out = std::env::temp_dir().join(format!("bench-callgrind-{}", std::process::id()));
+    let out_file = format!("--callgrind-out-file={}.%p", out.display());
+    stage.gateway = Gateway::start_on_dynamodb_under(&["valgrind", "--tool=callgrind", &out_file], &stage.table);
+    let pid = stage.gateway.pid().to_string();
+    let control = |flag: &str| {
+        let status = std::process::Command::new("callgrind_control").args([flag, &pid]).output().unwrap().status;
+        assert!(status.success(), "callgrind_control {flag}");
+    };
+    println!("\nInstructions per request in the gateway (callgrind, {COUNTED} requests after 5 warm-up ones)\n");
+    println!("| route | instructions |");
+    println!("|---|---|");
+    for (dump, case) in [Case::AdminView, Case::AdminList, Case::StoreSend, Case::AdminSend].into_iter().enumerate() {
+        for _ in 0..5 {
+            case.route(stage).await;
+        }
+        control("--zero");
+        for _ in 0..COUNTED {
+            case.route(stage).await;
+        }
+        control("--dump");
+        let dumped = std::fs::read_to_string(format!("{}.{pid}.{}", out.display(), dump + 1)).unwrap();
+        let total: u64 = dumped
+            .lines()
+            .find_map(|line| line.strip_prefix("summary: ").or_else(|| line.strip_prefix("totals: ")))
+            .and_then(|counts| counts.split_whitespace().next()?.parse().ok())
+            .expect("a callgrind dump has its totals");
+        println!("| {} | {:.2} M |", case.name(), total as f64 / COUNTED as f64 / 1e6);
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let stage = Stage::new().await;
+    let mut stage = Stage::new().await;
     routes_against_their_floor(&stage).await;
     cpu_per_request(&stage).await;
     sends_per_second(&stage).await;
     send_latency_by_who_is_connected(&stage).await;
     cold_starts(&stage).await;
+    instructions_per_request(&mut stage).await;
 }
