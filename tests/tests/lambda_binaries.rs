@@ -217,3 +217,14 @@ async fn the_websocket_functions_answer_recorded_events() {
     .into();
     assert_eq!(ran, declared);
 }
+
+/// `sam local invoke -n events/env.json` reaches the DynamoDB Local the launcher starts by
+/// default, and the table `chatctl create-table` makes by default.
+#[test]
+fn the_sam_local_environment_matches_the_local_defaults() {
+    let path = format!("{}/../events/env.json", env!("CARGO_MANIFEST_DIR"));
+    let env: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let expected = format!("http://host.docker.internal:{}", dynamodb_local::DEFAULT_PORT);
+    assert_eq!(env["Parameters"]["AWS_ENDPOINT_URL_DYNAMODB"], json!(expected));
+    assert_eq!(env["Parameters"]["TABLE_NAME"], json!(shared::config::Config::DEFAULT_TABLE_NAME));
+}

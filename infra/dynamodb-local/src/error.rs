@@ -25,6 +25,8 @@ pub enum Error {
     PackageLayout(PathBuf),
     #[error("DynamoDB Local {reason}; log {log}:\n{tail}")]
     Failed { reason: String, log: PathBuf, tail: String },
+    #[error("port {port} is taken: another DynamoDB Local, or another server, listens on it")]
+    PortTaken { port: u16 },
     #[error("DynamoDB Local did not answer on {endpoint} within {waited:?}; log {log}:\n{tail}")]
     NotReady { endpoint: String, waited: Duration, log: PathBuf, tail: String },
 }

@@ -16,6 +16,10 @@ pub use error::Error;
 pub use install::install;
 pub use server::{DynamoDbLocal, Frozen};
 
+/// The port the `dynamodb-local` command serves on unless told otherwise: DynamoDB Local's
+/// own default, and what `events/env.json` points `sam local`'s containers at.
+pub const DEFAULT_PORT: u16 = 8000;
+
 /// Lets several checkouts, or a CI cache, share one install.
 const CACHE_DIR_ENV: &str = "DYNAMODB_LOCAL_DIR";
 

@@ -14,6 +14,11 @@ struct Args {
     /// Install DynamoDB Local and exit without starting it.
     #[arg(long)]
     install_only: bool,
+    /// The port to serve on; 0 picks a free one. The default is what `events/env.json`
+    /// expects. The server listens on every interface, so `sam local`'s containers reach it
+    /// at `host.docker.internal`.
+    #[arg(long, default_value_t = dynamodb_local::DEFAULT_PORT, conflicts_with = "install_only")]
+    port: u16,
 }
 
 fn main() -> ExitCode {
@@ -30,7 +35,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    match DynamoDbLocal::start() {
+    match DynamoDbLocal::start_on((args.port != 0).then_some(args.port)) {
         Ok(server) => {
             println!("DynamoDB Local ready: {}", server.endpoint());
             // The server stops when this process ends, however it ends.

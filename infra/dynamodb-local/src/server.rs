@@ -60,17 +60,34 @@ impl DynamoDbLocal {
     /// Installs DynamoDB Local if needed and starts a fresh, empty instance on a free
     /// port, returning once it answers HTTP requests.
     pub fn start() -> Result<Self, Error> {
+        Self::start_on(None)
+    }
+
+    /// As [`Self::start`], on `port` when one is given (for clients configured ahead, such as
+    /// `sam local`'s containers through `events/env.json`), else on a free one. The server
+    /// listens on every interface, so a container reaches it at `host.docker.internal`.
+    pub fn start_on(port: Option<u16>) -> Result<Self, Error> {
         let java = find_on_path("java").ok_or(Error::JavaMissing)?;
         let dir = install()?;
         let logs = cache_dir().join("logs");
         fs::create_dir_all(&logs).map_err(Error::io(format!("creating {}", logs.display())))?;
+        // A server already on the port would answer for the new one while it fails to bind.
+        if let Some(port) = port
+            && std::net::TcpListener::bind(("0.0.0.0", port)).is_err()
+        {
+            return Err(Error::PortTaken { port });
+        }
         let mut attempt = 1;
         loop {
-            let port = free_port().map_err(Error::io("looking for a free port"))?;
-            let log = logs.join(format!("{port}.log"));
-            let mut server = Self::spawn(&java, &dir, port, &log)?;
+            let chosen = match port {
+                Some(port) => port,
+                None => free_port().map_err(Error::io("looking for a free port"))?,
+            };
+            let log = logs.join(format!("{chosen}.log"));
+            let mut server = Self::spawn(&java, &dir, chosen, &log)?;
             match server.wait_until_ready(&log) {
                 Ok(()) => return Ok(server),
+                Err(Startup::PortTaken) if port.is_some() => return Err(Error::PortTaken { port: chosen }),
                 Err(Startup::PortTaken) if attempt < PORT_ATTEMPTS => attempt += 1,
                 Err(Startup::PortTaken) => {
                     return Err(failed(&log, "could not bind a free port"));

@@ -21,6 +21,19 @@ fn answers_list_tables_and_frees_its_port_when_dropped() {
     assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
 }
 
+#[test]
+fn serves_on_the_port_it_is_given_and_names_a_taken_one() {
+    let port = {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let server = DynamoDbLocal::start_on(Some(port)).expect("DynamoDB Local starts on the given port");
+    assert_eq!(server.endpoint(), format!("http://127.0.0.1:{port}"));
+    assert!(list_tables(port).0.starts_with("HTTP/1.1 200"));
+    let taken = DynamoDbLocal::start_on(Some(port)).expect_err("one port, one server");
+    assert!(taken.to_string().contains(&format!("port {port} is taken")), "{taken}");
+}
+
 /// A hand-written request: the dummy signature is accepted because DynamoDB Local only
 /// reads the credential scope.
 fn list_tables(port: u16) -> (String, String) {
