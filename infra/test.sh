@@ -76,7 +76,7 @@ fuzz() { # name, max examples, gateway options
   done
 }
 fuzz memory 100
-target/debug/dynamodb-local >"$fuzz_dir/dynamodb.log" 2>&1 &
+target/debug/dynamodb-local --port 0 >"$fuzz_dir/dynamodb.log" 2>&1 &
 dynamodb_pid=$!
 dynamodb_url=$(ready_url "$dynamodb_pid" "$fuzz_dir/dynamodb.log" "DynamoDB Local ready:")
 fuzz dynamodb 50 --dynamodb-endpoint "$dynamodb_url"

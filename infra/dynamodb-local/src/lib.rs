@@ -1,5 +1,6 @@
 //! AWS's DynamoDB Local for tests and local runs: installed once from the npm registry
-//! into a shared cache, run in memory on a free loopback port, and gone with its owner.
+//! into a shared cache, run in memory (on a free port for tests, on port 8000 for the
+//! `dynamodb-local` command), and gone with its owner.
 //!
 //! The jar comes from the `amplify-dynamodb-simulator` npm package because npm is already
 //! on developer machines and CI images, goes through whatever registry mirror and proxy
