@@ -73,14 +73,14 @@ pub struct DynamoStore {
     table: String,
     session_ids: IdBlock,
     session_locks: Vec<Mutex<()>>,
-    known_ids: std::sync::Mutex<sessions::KnownIds>,
+    message_ids: sessions::MessageIds,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: &str) -> Self {
         let session_ids = IdBlock { counter: "SESSION_ID", size: SESSION_ID_BLOCK, next_and_end: Mutex::new((1, 0)) };
         let session_locks = (0..SESSION_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        DynamoStore { client, table: table.to_owned(), session_ids, session_locks, known_ids: Default::default() }
+        DynamoStore { client, table: table.to_owned(), session_ids, session_locks, message_ids: Default::default() }
     }
 
     /// Waits for this process's turn to write to `session`. Every write to a session

@@ -11,7 +11,9 @@
 //! condition and proposes once more.
 
 use std::collections::HashMap;
-use std::sync::MutexGuard;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
 
 use super::super::DynamoStore;
 use super::super::items::Item;
@@ -86,9 +88,17 @@ struct Known {
 
 /// What this process knows of sessions' ids.
 #[derive(Default)]
-pub(in crate::storage::dynamo) struct KnownIds {
+struct KnownIds {
     sessions: HashMap<SessionId, Known>,
     active: HashMap<StoreId, SessionId>,
+}
+
+/// This process's side of message ids: what it knows of sessions' blocks, and a signal for
+/// a send that waits for the spare block another is taking.
+#[derive(Default)]
+pub(in crate::storage::dynamo) struct MessageIds {
+    known: Mutex<KnownIds>,
+    spare_taken: Notify,
 }
 
 impl KnownIds {
@@ -102,7 +112,7 @@ impl KnownIds {
 
 impl DynamoStore {
     fn known_ids(&self) -> MutexGuard<'_, KnownIds> {
-        self.known_ids.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.message_ids.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Remembers where `session`'s ids stand (and, for a send into a store's active session,
@@ -154,16 +164,20 @@ impl DynamoStore {
             session
         };
         let block = self.fresh_block().await;
-        let mut known = self.known_ids();
-        match session.and_then(|id| known.sessions.get_mut(&id)) {
-            Some(known) => {
-                known.taking_spare = false;
-                known.spare = Some(block?);
-                Ok(IdReservation { into, fresh: None })
+        let reservation = {
+            let mut known = self.known_ids();
+            match session.and_then(|id| known.sessions.get_mut(&id)) {
+                Some(known) => {
+                    known.taking_spare = false;
+                    known.spare = block.as_ref().ok().copied();
+                    IdReservation { into, fresh: None }
+                }
+                // A session this process has not written to yet: the block goes with the send.
+                None => IdReservation { into, fresh: block.as_ref().ok().copied() },
             }
-            // A session this process has not written to yet: the block goes with the send.
-            None => Ok(IdReservation { into, fresh: Some(block?) }),
-        }
+        };
+        self.message_ids.spare_taken.notify_waiters();
+        block.map(|_| reservation)
     }
 
     async fn fresh_block(&self) -> StorageResult<(MessageId, MessageId)> {
@@ -175,14 +189,22 @@ impl DynamoStore {
     /// process: the next of the session's block, else the spare block, else the block the
     /// send brought, else (when others used the spare up meanwhile) a block taken now.
     pub(super) async fn propose(&self, session: SessionId, ids: &mut IdReservation) -> StorageResult<Proposal> {
-        let (last, spare) = {
-            let mut known = self.known_ids();
-            let known = known.sessions.entry(session).or_default();
-            if let Some(next) = known.ids.next_in_block() {
-                return Ok(Proposal::InBlock(next));
-            }
-            known.opening_block = true;
-            (known.ids.last, known.spare.take())
+        let (last, spare) = loop {
+            let spare_taken = {
+                let mut known = self.known_ids();
+                let known = known.sessions.entry(session).or_default();
+                if let Some(next) = known.ids.next_in_block() {
+                    return Ok(Proposal::InBlock(next));
+                }
+                if known.spare.is_some() || !known.taking_spare {
+                    known.opening_block = true;
+                    break (known.ids.last, known.spare.take());
+                }
+                // Another send is taking the spare block: wait for it rather than take a
+                // second one. Made under the lock, so the signal cannot come before it.
+                self.message_ids.spare_taken.notified()
+            };
+            spare_taken.await;
         };
         let above_last = |(first, _): &(MessageId, MessageId)| *first > last;
         let (first, end) = match spare.filter(above_last).or_else(|| ids.fresh.take().filter(above_last)) {

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use futures::future::try_join_all;
 
-pub(super) use self::ids::KnownIds;
+pub(super) use self::ids::MessageIds;
 use self::ids::{Proposal, SessionIds};
 use self::list::Source;
 use self::update::SessionUpdate;
