@@ -8,7 +8,7 @@ use crate::domain::{
     AdminId, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
     SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
-use crate::live::{Listeners, ServerEvent};
+use crate::live::ServerEvent;
 use crate::storage::{AppendGuard, AppendOutcome, IdsFor};
 use crate::{App, ChatError, Timestamp, telemetry};
 
@@ -60,15 +60,9 @@ pub async fn send_message(
             }
         };
         let guard = seen.as_ref().map_or(AppendGuard::NotClosed, AppendGuard::Seen);
-        // Who may hear of the message does not depend on the write: found beside it.
-        let audiences = [Audience::Store(store_id), admin_side(holder)];
-        let (appended, listeners) = tokio::join!(
-            app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()),
-            telemetry::live_delivery(app.live.find(&audiences)),
-        );
-        match appended? {
+        match app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()).await? {
             AppendOutcome::Appended(stored) => {
-                telemetry::live_delivery(announce(app, &stored, store_id, holder, &listeners)).await;
+                telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
             AppendOutcome::Duplicate(original) => {
@@ -87,10 +81,15 @@ pub async fn send_message(
 
 /// `message.created` to both parties; a delivery to the recipient moves its delivered mark,
 /// and the sender's side hears `message.status`.
-async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>, listeners: &Listeners) {
+///
+/// The connections are looked up once the message is stored, not beside the write: a
+/// client subscribes, then fetches what it missed, so a connection made after the lookup
+/// must find the message already there.
+async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>) {
     let created = ServerEvent::MessageCreated { message: message.view(&Receipts::default()) };
     let events = [(Audience::Store(store), created.clone()), (admin_side(holder), created)];
-    let reached = app.live.deliver(listeners, &events).await;
+    let listeners = app.live.find(&[Audience::Store(store), admin_side(holder)]).await;
+    let reached = app.live.deliver(&listeners, &events).await;
     let recipient = message.sender_type.other();
     if !reached.contains(&party(recipient, store, holder)) {
         return;
@@ -106,7 +105,7 @@ async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<A
     let marked =
         app.store.mark_receipt(message.session_id, recipient, ReceiptKind::Delivered, message.id, Timestamp::now());
     let to_sender = [(party(message.sender_type, store, holder), status)];
-    let told = app.live.deliver(listeners, &to_sender);
+    let told = app.live.deliver(&listeners, &to_sender);
     if let (Err(error), _) = tokio::join!(marked, told) {
         tracing::warn!(%error, "could not record a delivery");
     }
