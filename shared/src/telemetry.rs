@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use tracing_subscriber::EnvFilter;
 
 /// JSON lines on stdout (CloudWatch takes them as they are). The level comes from
@@ -94,7 +94,18 @@ impl Calls {
 }
 
 /// A remote call of the current invocation, in flight until dropped.
+#[derive(Debug)]
+#[must_use = "the call is in flight until this is dropped"]
 pub struct RemoteCall(Option<Arc<Calls>>);
+
+/// A DynamoDB request in flight, kept in the request's own config bag, so that it ends with
+/// the request however the request ends: answered, failed, timed out or dropped.
+#[derive(Clone, Debug)]
+struct InFlight(#[allow(dead_code)] Arc<RemoteCall>);
+
+impl Storable for InFlight {
+    type Storer = StoreReplace<Self>;
+}
 
 impl Drop for RemoteCall {
     fn drop(&mut self) {
@@ -137,7 +148,7 @@ impl Intercept for DynamoCallCounter {
     fn read_before_execution(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let live = LIVE_DELIVERY.try_with(|_| ()).is_ok();
         let _ = CALLS.try_with(|calls| {
@@ -145,18 +156,8 @@ impl Intercept for DynamoCallCounter {
             if live {
                 calls.live_dynamodb.fetch_add(1, Ordering::Relaxed);
             }
-            calls.remote_call_started();
         });
-        Ok(())
-    }
-
-    fn read_after_execution(
-        &self,
-        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let _ = CALLS.try_with(|calls| calls.remote_call_ended());
+        cfg.interceptor_state().store_put(InFlight(Arc::new(remote_call())));
         Ok(())
     }
 
