@@ -57,6 +57,7 @@ where
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         dynamodb_attempts = calls.dynamodb_attempts.load(std::sync::atomic::Ordering::Relaxed),
+        transaction_attempts = calls.transaction_attempts.load(std::sync::atomic::Ordering::Relaxed),
         live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
         disconnects = calls.disconnects.load(std::sync::atomic::Ordering::Relaxed),

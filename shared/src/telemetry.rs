@@ -40,6 +40,8 @@ pub struct Calls {
     pub dynamodb: AtomicU32,
     /// DynamoDB attempts: the requests and the SDK's retries of them.
     pub dynamodb_attempts: AtomicU32,
+    /// Attempts of `TransactWriteItems`: a send's or a change's write, and its tries again.
+    pub transaction_attempts: AtomicU32,
     /// The part of `dynamodb` spent on live delivery (finding connections, recording
     /// deliveries), after the request's own work.
     pub live_dynamodb: AtomicU32,
@@ -172,6 +174,9 @@ impl Intercept for DynamoCallCounter {
         let actions = iam_actions(target, request.body().bytes().unwrap_or_default());
         let _ = CALLS.try_with(|calls| {
             calls.dynamodb_attempts.fetch_add(1, Ordering::Relaxed);
+            if target.ends_with(".TransactWriteItems") {
+                calls.transaction_attempts.fetch_add(1, Ordering::Relaxed);
+            }
             calls.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner()).extend(actions);
         });
         Ok(())

@@ -139,9 +139,9 @@ async fn every_route_stays_within_two_round_trips() {
     );
 }
 
-/// The requests a store's sends made beyond the two each must (the pointer read and the
-/// transaction): counter writes for fresh id blocks, and transactions tried again.
-/// `sent` is how many the gateway served before.
+/// The requests a store's sends made beyond the three each must (the pointer read, the read
+/// of the session it leads to, one transaction): counter writes for fresh id blocks, and
+/// transactions tried again. `sent` is how many the gateway served before.
 async fn extra_requests_of_sends(gateway: &Gateway, sent: usize, senders: usize, each: usize) -> u64 {
     let url = gateway.url("/v1/chat/store/messages/");
     let sends = (0..senders).map(|sender| {
@@ -160,7 +160,8 @@ async fn extra_requests_of_sends(gateway: &Gateway, sent: usize, senders: usize,
         .map(|line| {
             let own = line["dynamodb_calls"].as_u64().unwrap() - line["live_dynamodb_calls"].as_u64().unwrap();
             assert_eq!(line["dynamodb_attempts"], line["dynamodb_calls"], "no retries by the SDK: {line}");
-            own - 2
+            assert_eq!(line["transaction_attempts"], 1, "committed at the first try: {line}");
+            own - 3
         })
         .sum()
 }

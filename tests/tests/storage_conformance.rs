@@ -697,3 +697,56 @@ conformance!(
     an_offset_past_every_session_is_an_empty_page,
     admins_list_the_open_queue_and_their_own_sessions,
 );
+
+/// What the embedded store cannot show: two processes (the store's send function and the
+/// admin's, in AWS) writing one session, each with its own memory of the session's ids. As
+/// the use cases do, the admin's side reads the session beside its reservation; the store's
+/// reads its pointer. Ids still rise in commit order and are never reused, and a send
+/// commits at its first try: neither side proposes from a stale memory.
+#[tokio::test]
+async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
+    use shared::storage::{DynamoStore, IdentityStore, SessionStore};
+    let table = e2e::stack::fresh_table().await;
+    let endpoint = e2e::stack::dynamodb().endpoint();
+    let (stores, admins) = (
+        DynamoStore::new(DynamoStore::local_client(&endpoint), &table),
+        DynamoStore::new(DynamoStore::local_client(&endpoint), &table),
+    );
+    stores.put_store(&tech_store()).await.unwrap();
+    let session = stores.get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
+    let session = session.session;
+    let (mut sent, mut transactions) = (Vec::new(), 0);
+    for i in 0..40 {
+        let sender = if i % 2 == 0 { SenderType::Store } else { SenderType::Admin };
+        let send = async {
+            let message = text(sender, &format!("m{i}"));
+            match sender {
+                SenderType::Store => {
+                    let (_, ids) = tokio::join!(
+                        stores.active_session(TECH_STORE),
+                        stores.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE))
+                    );
+                    let guard = AppendGuard::NotClosed;
+                    stores.append_message(session.id, guard, ids.unwrap(), message, Timestamp::now()).await.unwrap()
+                }
+                SenderType::Admin => {
+                    let (seen, ids) = tokio::join!(
+                        admins.session(session.id),
+                        admins.reserve_message_ids(IdsFor::Session(session.id))
+                    );
+                    let seen = seen.unwrap().unwrap();
+                    let guard = AppendGuard::Seen(&seen);
+                    admins.append_message(session.id, guard, ids.unwrap(), message, Timestamp::now()).await.unwrap()
+                }
+            }
+        };
+        let (outcome, calls) = shared::telemetry::count_calls(send).await;
+        let AppendOutcome::Appended(message) = outcome else { panic!("send {i}: {outcome:?}") };
+        transactions += calls.transaction_attempts.load(std::sync::atomic::Ordering::Relaxed);
+        sent.push(message.id);
+    }
+    assert_eq!(transactions, 40, "every send committed at its first try");
+    assert!(sent.windows(2).all(|w| w[0] < w[1]), "ids rise in commit order: {sent:?}");
+    let stored = stores.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
+    assert_eq!(stored.messages.iter().map(|m| m.id).collect::<Vec<_>>(), sent);
+}

@@ -19,7 +19,7 @@ use super::super::DynamoStore;
 use super::super::items::Item;
 use crate::Timestamp;
 use crate::domain::{MessageId, SessionId, StoreId};
-use crate::storage::{IdReservation, IdsFor, StorageResult};
+use crate::storage::{IdReservation, IdsFor, SessionStore, StorageResult};
 
 /// Ids a session takes from the counter at a time.
 pub(super) const BLOCK: u64 = 16;
@@ -86,6 +86,36 @@ struct Known {
     opening_block: bool,
 }
 
+/// Clears a session's `opening_block` when the send that may have set it ends.
+pub(super) struct OpeningBlock<'a> {
+    store: &'a DynamoStore,
+    session: SessionId,
+}
+
+impl Drop for OpeningBlock<'_> {
+    fn drop(&mut self) {
+        if let Some(known) = self.store.known_ids().sessions.get_mut(&self.session) {
+            known.opening_block = false;
+        }
+    }
+}
+
+/// Clears a session's `taking_spare`, and wakes the sends waiting for it, when the
+/// reservation that set it ends, however it ends.
+struct TakingSpare<'a> {
+    store: &'a DynamoStore,
+    session: SessionId,
+}
+
+impl Drop for TakingSpare<'_> {
+    fn drop(&mut self) {
+        if let Some(known) = self.store.known_ids().sessions.get_mut(&self.session) {
+            known.taking_spare = false;
+        }
+        self.store.message_ids.spare_taken.notify_waiters();
+    }
+}
+
 /// What this process knows of sessions' ids.
 #[derive(Default)]
 struct KnownIds {
@@ -116,20 +146,36 @@ impl DynamoStore {
     }
 
     /// Remembers where `session`'s ids stand (and, for a send into a store's active session,
-    /// that it is the store's).
+    /// that it is the store's): from a commit or a read of this process, unless it already
+    /// knows of a later message.
     pub(super) fn remember(&self, session: SessionId, into: IdsFor, ids: SessionIds) {
+        self.learn(session, into, ids, false);
+    }
+
+    /// Remembers where `session`'s ids stand as a failed condition found them: the truth, even
+    /// when it is behind what this process believed (the table was replaced, say).
+    pub(super) fn correct(&self, session: SessionId, into: IdsFor, ids: SessionIds) {
+        self.learn(session, into, ids, true);
+    }
+
+    fn learn(&self, session: SessionId, into: IdsFor, ids: SessionIds, whatever_it_knew: bool) {
         let mut known = self.known_ids();
         if known.sessions.len() >= REMEMBERED {
             *known = KnownIds::default();
         }
         let entry = known.sessions.entry(session).or_default();
-        if ids.last >= entry.ids.last {
+        if whatever_it_knew || ids.last >= entry.ids.last {
             entry.ids = ids;
         }
-        entry.opening_block = false;
         if let IdsFor::ActiveSessionOf(store) = into {
             known.active.insert(store, session);
         }
+    }
+
+    /// Marks `session` as having a send of this process opening a block until the returned
+    /// guard is dropped, when that send ends, however it ends.
+    pub(super) fn opening_block(&self, session: SessionId) -> OpeningBlock<'_> {
+        OpeningBlock { store: self, session }
     }
 
     /// When `session`'s last message is dated, as this process knows it.
@@ -143,9 +189,21 @@ impl DynamoStore {
     }
 
     /// Beside the read that decides a send: nothing when the session's block has room (or
-    /// another send is already taking the next one), else a fresh block from the counter,
-    /// left for the send that will need it.
+    /// another send is already taking the next one), or when the read will tell (a send into
+    /// a session it names reads that session); else a fresh block from the counter, left for
+    /// the send that will need it.
     pub(super) async fn reserve(&self, into: IdsFor) -> StorageResult<IdReservation> {
+        let none = IdReservation { into, fresh: None };
+        // A store's send reads only its pointer; when this process knows which session that
+        // leads to, it reads the session beside it, to propose from the truth rather than
+        // from what it last wrote (the admin's replies come from other processes).
+        let store_session = match into {
+            IdsFor::ActiveSessionOf(store) => self.known_ids().active.get(&store).copied(),
+            IdsFor::Session(_) => None,
+        };
+        if let Some(session) = store_session {
+            self.session(session).await?;
+        }
         let session = {
             let mut known = self.known_ids();
             let session = known.session_of(into);
@@ -156,28 +214,27 @@ impl DynamoStore {
                         || known.taking_spare
                         || known.opening_block =>
                 {
-                    return Ok(IdReservation { into, fresh: None });
+                    return Ok(none);
                 }
-                Some(known) => known.taking_spare = true,
-                None => {}
-            }
-            session
-        };
-        let block = self.fresh_block().await;
-        let reservation = {
-            let mut known = self.known_ids();
-            match session.and_then(|id| known.sessions.get_mut(&id)) {
                 Some(known) => {
-                    known.taking_spare = false;
-                    known.spare = block.as_ref().ok().copied();
-                    IdReservation { into, fresh: None }
+                    known.taking_spare = true;
+                    session
                 }
-                // A session this process has not written to yet: the block goes with the send.
-                None => IdReservation { into, fresh: block.as_ref().ok().copied() },
+                None if matches!(into, IdsFor::Session(_)) => return Ok(none),
+                None => None,
             }
         };
-        self.message_ids.spare_taken.notify_waiters();
-        block.map(|_| reservation)
+        let Some(session) = session else {
+            // A store's session this process has not seen: the block goes with the send.
+            let block = self.fresh_block().await?;
+            return Ok(IdReservation { into, fresh: Some(block) });
+        };
+        let _taking = TakingSpare { store: self, session };
+        let block = self.fresh_block().await?;
+        if let Some(known) = self.known_ids().sessions.get_mut(&session) {
+            known.spare = Some(block);
+        }
+        Ok(none)
     }
 
     async fn fresh_block(&self) -> StorageResult<(MessageId, MessageId)> {

@@ -153,7 +153,11 @@ impl SessionStore for DynamoStore {
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
-        self.get(session_pk(id), SESSION_SK).await?.map(session_from).transpose()
+        let item = self.get(session_pk(id), SESSION_SK).await?;
+        if let Some(item) = &item {
+            self.remember(id, IdsFor::Session(id), SessionIds::of_item(item));
+        }
+        item.map(session_from).transpose()
     }
 
     async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>> {
@@ -176,6 +180,7 @@ impl SessionStore for DynamoStore {
         let Some(first) = items.next().filter(|item| sk_of(item) == Some(SESSION_SK)) else {
             return Ok(None);
         };
+        self.remember(id, IdsFor::Session(id), SessionIds::of_item(&first));
         let session = session_from(first)?;
         let mut messages = items.map(message_from).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
@@ -220,6 +225,7 @@ impl SessionStore for DynamoStore {
         // Whether, and since when, the store waits for an answer, as far as the sender knows.
         let mut awaiting = guard.seen().and_then(|seen| seen.awaiting_reply_since);
         let _turn = self.session_turn(session_id).await;
+        let _opening = self.opening_block(session_id);
         // Dated after the messages this process saw committed there (one that went before
         // it in turn, say), as its condition requires.
         now = self.known_last_message_at(session_id).map_or(now, |at| now.max(at));
@@ -264,7 +270,7 @@ impl SessionStore for DynamoStore {
             if failed_condition(reasons.first()) {
                 let item = reasons[0].item.clone();
                 if let Some(item) = &item {
-                    self.remember(session_id, ids.into, SessionIds::of_item(item));
+                    self.correct(session_id, ids.into, SessionIds::of_item(item));
                 }
                 let current = current_session(session_id, item)?;
                 if let Err(unmet) = change.check(&current)
