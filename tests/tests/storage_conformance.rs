@@ -419,6 +419,27 @@ async fn a_late_id_is_replaced_by_a_fresh_one(store: Store) {
     assert!(late.id > later.id, "ids increase in commit order: {} after {}", late.id, later.id);
 }
 
+async fn a_send_on_a_pointer_read_before_a_transfer_is_refused(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let pointer = store.active_session(TECH_STORE).await.unwrap().unwrap();
+    assert_eq!((pointer.id, pointer.revision), (session.id, session.revision));
+    let WriteOutcome::Written(claimed) =
+        store.change_lifecycle(&session, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
+    else {
+        panic!("claim failed")
+    };
+    assert_eq!(store.active_session(TECH_STORE).await.unwrap().unwrap().revision, claimed.revision);
+    // The store read its pointer before the claim: its send names the old revision.
+    let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE)).await.unwrap();
+    let guard = AppendGuard::Revision(pointer.revision);
+    let outcome = store.append_message(session.id, guard, ids, text(SenderType::Store, "hi"), Timestamp::now());
+    match outcome.await.unwrap() {
+        AppendOutcome::Stale(current) => assert_eq!(current.admin_id, Some(SARAH)),
+        other => panic!("a send went in on a stale holder: {other:?}"),
+    }
+}
+
 async fn a_store_cannot_send_into_a_closed_session(store: Store) {
     let store = store_with_tech_store(store).await;
     let session = open_session(&store).await;
@@ -679,6 +700,7 @@ conformance!(
     a_view_carries_the_newest_messages_ascending,
     ids_increase_in_commit_order_under_concurrency,
     no_two_messages_anywhere_share_an_id,
+    a_send_on_a_pointer_read_before_a_transfer_is_refused,
     messages_after_pages,
     a_client_message_id_is_stored_once,
     a_client_message_id_is_per_sender,

@@ -34,20 +34,20 @@ pub async fn send_message(
     let target = Target::for_principal(sender, session_id)?;
     for _ in 0..MAX_DECISIONS {
         // The session (or the store's pointer to it) and ids for the message: one round trip.
-        let (session_id, store_id, holder, seen, ids) = match target {
+        let (session_id, store_id, holder, seen, revision, ids) = match target {
             Target::Active(store_id) => {
                 let (active, ids) = tokio::join!(
                     app.store.active_session(store_id),
                     app.store.reserve_message_ids(IdsFor::ActiveSessionOf(store_id))
                 );
-                let (session_id, holder) = match active? {
-                    Some(active) => (active.id, active.admin_id),
+                let (session_id, holder, revision) = match active? {
+                    Some(active) => (active.id, active.admin_id, active.revision),
                     None => {
                         let page = super::open_session(app, store_id, 0).await?;
-                        (page.session.id, page.session.admin_id)
+                        (page.session.id, page.session.admin_id, page.session.revision)
                     }
                 };
-                (session_id, store_id, holder, None, ids?)
+                (session_id, store_id, holder, None, Some(revision), ids?)
             }
             Target::Session(session_id) => {
                 let (session, ids) = tokio::join!(
@@ -56,10 +56,16 @@ pub async fn send_message(
                 );
                 let session = session?.ok_or_else(session_not_found)?;
                 may_send(&session, sender)?;
-                (session_id, session.store.id, session.admin_id, Some(session), ids?)
+                (session_id, session.store.id, session.admin_id, Some(session), None, ids?)
             }
         };
-        let guard = seen.as_ref().map_or(AppendGuard::NotClosed, AppendGuard::Seen);
+        // A store's send is conditional on the holder it read with its pointer: the holder's
+        // side is who hears of the message, and whose delivery moves the store's mark.
+        let guard = match (&seen, revision) {
+            (Some(seen), _) => AppendGuard::Seen(seen),
+            (None, Some(revision)) => AppendGuard::Revision(revision),
+            (None, None) => AppendGuard::NotClosed,
+        };
         match app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()).await? {
             AppendOutcome::Appended(stored) => {
                 telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;

@@ -136,8 +136,8 @@ impl Unmet {
 impl SessionChange {
     /// A message from `sender`, its id and time as the sender proposes them; see
     /// [`Session::time_of_change`] and [`Self::Append`].
-    pub fn append(message: Message, seen: Option<&Session>, awaiting_reply_since: Option<Timestamp>) -> Self {
-        SessionChange::Append { message, revision: seen.map(|s| s.revision), awaiting_reply_since }
+    pub fn append(message: Message, revision: Option<u64>, awaiting_reply_since: Option<Timestamp>) -> Self {
+        SessionChange::Append { message, revision, awaiting_reply_since }
     }
 
     /// A mark made without reading the session: it commits only when `up_to` is within the
@@ -445,7 +445,7 @@ mod tests {
             (&s,      append(4, SenderType::Store, at(9), None), Err(vec![LastMessageAtMost(at(9))])),
             (&s,      append(4, SenderType::Admin, at(20), Some(at(10))), Ok(())),
             (&s,      append(4, SenderType::Admin, at(20), None), Err(vec![AwaitingReplySince(None)])),
-            (&s,      SessionChange::append(message(4, SenderType::Admin, at(20)), Some(&seen), Some(at(10))),
+            (&s,      SessionChange::append(message(4, SenderType::Admin, at(20)), Some(seen.revision), Some(at(10))),
                       Err(vec![Revision(3)])),
         ];
         for (session, change, expected) in table {

@@ -37,13 +37,16 @@ impl MessagesAfter {
     }
 }
 
-/// What a send is conditional on.
+/// What a send is conditional on, beyond the session not being closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppendGuard<'a> {
     /// The session's revision is still the one of the session the sender was authorised
     /// against (which also tells the store what it knew of the session then).
     Seen(&'a Session),
-    /// The session is not closed (a store writing to its own active session).
+    /// The session's revision is still this one: its holder is still the one the sender
+    /// will tell (a store that read its pointer).
+    Revision(u64),
+    /// Nothing more.
     NotClosed,
 }
 
@@ -52,6 +55,15 @@ impl<'a> AppendGuard<'a> {
     pub fn seen(self) -> Option<&'a Session> {
         match self {
             AppendGuard::Seen(session) => Some(session),
+            AppendGuard::Revision(_) | AppendGuard::NotClosed => None,
+        }
+    }
+
+    /// The revision the send is conditional on, if any.
+    pub fn revision(self) -> Option<u64> {
+        match self {
+            AppendGuard::Seen(session) => Some(session.revision),
+            AppendGuard::Revision(revision) => Some(revision),
             AppendGuard::NotClosed => None,
         }
     }
@@ -102,6 +114,8 @@ pub struct ActiveSession {
     pub id: SessionId,
     pub status: SessionStatus,
     pub admin_id: Option<AdminId>,
+    /// The session's revision when the pointer was last in step with it.
+    pub revision: u64,
 }
 
 /// A session a store just closed.

@@ -56,7 +56,7 @@ impl SessionStore for MemoryStore {
         let state = self.state();
         Ok(state.active.get(&store).map(|id| {
             let session = &state.sessions[id].session;
-            ActiveSession { id: *id, status: session.status, admin_id: session.admin_id }
+            ActiveSession { id: *id, status: session.status, admin_id: session.admin_id, revision: session.revision }
         }))
     }
 
@@ -127,7 +127,7 @@ impl SessionStore for MemoryStore {
             _ => fresh_id,
         };
         let stored = message.stored(id, session_id, current.time_of_change(now));
-        let change = SessionChange::append(stored.clone(), guard.seen(), current.awaiting_reply_since);
+        let change = SessionChange::append(stored.clone(), guard.revision(), current.awaiting_reply_since);
         match change.apply(current) {
             Ok(changed) => data.session = changed,
             Err(_) => return Ok(AppendOutcome::Stale(Box::new(current.clone()))),

@@ -149,7 +149,12 @@ impl SessionStore for DynamoStore {
     async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
         let item = self.get(store_pk(store), ACTIVE_SK).await?;
         let pointer = item.map(from_item::<PointerItem>).transpose()?;
-        Ok(pointer.map(|p| ActiveSession { id: p.session_id, status: p.status, admin_id: p.admin_id }))
+        Ok(pointer.map(|p| ActiveSession {
+            id: p.session_id,
+            status: p.status,
+            admin_id: p.admin_id,
+            revision: p.revision,
+        }))
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
@@ -233,7 +238,7 @@ impl SessionStore for DynamoStore {
             let proposal = self.propose(session_id, &mut ids).await?;
             let id = proposal.id();
             let stored = message.stored(id, session_id, now);
-            let change = SessionChange::append(stored.clone(), guard.seen(), awaiting);
+            let change = SessionChange::append(stored.clone(), guard.revision(), awaiting);
             let update = SessionUpdate::of(session_id, &change)?;
             let update = match proposal {
                 Proposal::InBlock(id) => update.id_in_block(id),
