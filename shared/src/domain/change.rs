@@ -181,8 +181,8 @@ impl SessionChange {
                 let mut conditions = vec![
                     Condition::NotClosed,
                     Condition::LastMessageAtMost(message.created),
-                    // Ids come from one counter, so this turns "fresh" into "above the
-                    // session's last" at commit: ids increase in commit order.
+                    // Checked at commit, whatever id the sender proposed: ids increase in
+                    // commit order within the session.
                     Condition::LastMessageIdBelow(message.id),
                 ];
                 conditions.extend(revision.map(Condition::Revision));

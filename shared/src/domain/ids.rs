@@ -33,8 +33,8 @@ macro_rules! id {
 
 id!(SessionId);
 id!(
-    /// Ids of messages increase in commit order across all sessions; 0 stands before the
-    /// first.
+    /// Ids of messages are unique everywhere and increase in commit order within their
+    /// session; 0 stands before the first.
     MessageId
 );
 id!(StoreId);

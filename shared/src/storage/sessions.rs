@@ -79,12 +79,13 @@ pub enum IdsFor {
 
 /// Ids set aside for one send: a block of fresh ids when the store had to take one, none
 /// when the session's own block has room. A send that does not use it lets it go; ids are
-/// never reused, so they are skipped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// never reused, so they are skipped. Neither cloned nor built outside storage: a block
+/// given to two sends could give one id twice.
+#[derive(Debug, PartialEq, Eq)]
 pub struct IdReservation {
-    pub into: IdsFor,
+    pub(crate) into: IdsFor,
     /// The first and last id of a block no other send will be given.
-    pub fresh: Option<(MessageId, MessageId)>,
+    pub(crate) fresh: Option<(MessageId, MessageId)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
