@@ -270,3 +270,23 @@ async fn a_send_to_a_connected_recipient_takes_five_round_trips() {
     assert_eq!(line["round_trips"], json!(5), "{line}");
     assert_eq!(line["pushes"], json!(3), "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_found_gone_is_not_posted_to_again_by_the_same_send() {
+    let (gateway, table) = on_table().await;
+    let id = claimed_session(&gateway).await;
+    let mut store = connect(&gateway, &store_token()).await;
+    // Sarah's only connection went away without API Gateway telling anyone.
+    let ghost =
+        Connection::new("ghost-admin".into(), Principal::Admin(SARAH), TokenHash::of(&sarah()), Timestamp::now());
+    table.put_connection(&ghost).await.unwrap();
+
+    let body = json!({"session_id": id, "content": "anyone there?"});
+    assert_eq!(post_json(&gateway.url("/v1/chat/admin/messages/"), Some(&sarah()), &body).await.0, 201);
+    assert_eq!(store.next_of("message.created").await["message"]["content"], "anyone there?");
+    // message.created to the store and to the ghost; the delivery's news to Sarah's side
+    // skips the ghost the first post found gone.
+    let line = gateway.invocation_of("POST /v1/chat/admin/messages/", 1);
+    assert_eq!(line["pushes"], json!(2), "{line}");
+    assert_eq!(table.connection("ghost-admin").await.unwrap(), None);
+}

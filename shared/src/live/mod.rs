@@ -26,6 +26,8 @@ pub struct Listeners {
     /// Per audience read: its connections, or why they could not be read.
     found: Vec<(Audience, StorageResult<Vec<Connection>>)>,
     all_admins: bool,
+    /// Connections a delivery found gone (and forgot): later deliveries skip them.
+    gone: std::sync::Mutex<HashSet<String>>,
 }
 
 impl Listeners {
@@ -37,11 +39,13 @@ impl Listeners {
         }
     }
 
-    /// `audience`'s connections, if they were looked up.
-    fn of(&self, audience: Audience) -> Option<Result<impl Iterator<Item = &Connection>, &StorageError>> {
+    /// `audience`'s connections not known to be gone, if they were looked up.
+    fn of(&self, audience: Audience) -> Option<Result<Vec<&Connection>, &StorageError>> {
         let read = Self::read_for(audience, self.all_admins);
         let (_, found) = self.found.iter().find(|(of, _)| *of == read)?;
-        Some(found.as_ref().map(|connections| connections.iter().filter(move |c| audience.includes(c.principal))))
+        let gone = self.gone.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let live = |c: &&Connection| audience.includes(c.principal) && !gone.contains(&c.connection_id);
+        Some(found.as_ref().map(|connections| connections.iter().filter(live).collect()))
     }
 }
 
@@ -68,7 +72,7 @@ impl Live {
             .filter(|read| distinct.insert(*read))
             .collect();
         let found = join_all(reads.iter().map(|audience| self.store.connections_of(*audience, now))).await;
-        Listeners { found: reads.into_iter().zip(found).collect(), all_admins }
+        Listeners { found: reads.into_iter().zip(found).collect(), all_admins, gone: Default::default() }
     }
 
     /// Finds the audiences' connections, then [`Self::deliver`]s.
@@ -121,6 +125,7 @@ impl Live {
         }
         gone.sort();
         gone.dedup();
+        listeners.gone.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(gone.iter().cloned());
         for outcome in join_all(gone.iter().map(|id| self.store.delete_connection(id))).await {
             if let Err(error) = outcome {
                 tracing::warn!(%error, "could not forget a stale connection");
