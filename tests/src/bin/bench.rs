@@ -378,12 +378,17 @@ impl Case {
                 counts.unwrap();
             }
             Case::StoreSend => {
-                stage.get_item(format!("STORE#{TECH_STORE}"), "ACTIVE").await;
-                tokio::join!(stage.send_transaction(), stage.connection_lookups());
+                tokio::join!(
+                    stage.get_item(format!("STORE#{TECH_STORE}"), "ACTIVE"),
+                    stage.get_item(session, "SESSION")
+                );
+                stage.send_transaction().await;
+                stage.connection_lookups().await;
             }
             Case::AdminSend => {
                 stage.get_item(session, "SESSION").await;
-                tokio::join!(stage.send_transaction(), stage.connection_lookups());
+                stage.send_transaction().await;
+                stage.connection_lookups().await;
             }
         }
     }
