@@ -19,16 +19,25 @@ use tokio::sync::Notify;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
+/// The project key the functions started here check (the recorded events carry it).
+pub const PROJECT_KEY: &str = "example-project-key";
+
 /// The function binary `function` as Lambda starts it: pointed at `api`, with the
-/// environment the template gives it, storing in `table` on DynamoDB Local. Killed when
-/// dropped.
+/// environment `template.yaml` gives it (resolved to `table` on DynamoDB Local and to no
+/// WebSocket API), and the variables Lambda itself sets. Killed when dropped.
 pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio::process::Command {
+    let mut local = sam_template::LocalValues { table_name: table.to_owned(), ..Default::default() };
+    local.parameters.insert("ProjectKey".into(), PROJECT_KEY.into());
+    let environment = sam_template::Template::embedded()
+        .environment_of(function, &local)
+        .unwrap_or_else(|error| panic!("the environment of {function}: {error}"));
     let mut command = tokio::process::Command::new(crate::stack::binary(function));
     command
         .env_clear()
+        .envs(environment)
         .env("AWS_LAMBDA_RUNTIME_API", api.address())
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
@@ -36,8 +45,6 @@ pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio:
         .env("AWS_ACCESS_KEY_ID", "local")
         .env("AWS_SECRET_ACCESS_KEY", "local")
         .env("AWS_ENDPOINT_URL_DYNAMODB", crate::stack::dynamodb().endpoint())
-        .env("TABLE_NAME", table)
-        .env("PROJECT_KEY", "example-project-key")
         .kill_on_drop(true);
     command
 }

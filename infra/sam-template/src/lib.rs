@@ -49,6 +49,18 @@ pub struct Template {
     doc: Value,
 }
 
+/// What the template's references come to on one machine.
+#[derive(Clone, Debug, Default)]
+pub struct LocalValues {
+    /// The table's name (`!Ref` of the `AWS::DynamoDB::Table`).
+    pub table_name: String,
+    /// The WebSocket API's `@connections` endpoint, if one runs here; a variable built from
+    /// the WebSocket API is left out without one.
+    pub websocket_endpoint: Option<String>,
+    /// Parameter values; the others take their `Default`.
+    pub parameters: std::collections::BTreeMap<String, String>,
+}
+
 impl Template {
     /// The template compiled into this binary.
     pub fn embedded() -> Self {
@@ -120,6 +132,90 @@ impl Template {
         Ok(routes)
     }
 
+    /// The environment the template gives the function built from `binary`: the globals'
+    /// variables with the function's own over them, references resolved to `local`.
+    pub fn environment_of(
+        &self,
+        binary: &str,
+        local: &LocalValues,
+    ) -> Result<std::collections::BTreeMap<String, String>, TemplateError> {
+        let (id, function) = self
+            .resources_of_type("AWS::Serverless::Function")
+            .find(|(id, resource)| binary_of(id, resource).is_ok_and(|b| b == binary))
+            .ok_or_else(|| TemplateError::Shape(format!("no function builds {binary}")))?;
+        let variables = |scope: &Value| {
+            scope.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping).cloned()
+        };
+        let globals = self.doc.get("Globals").and_then(|g| g.get("Function")).and_then(variables);
+        let own = variables(&function["Properties"]);
+        let mut environment = std::collections::BTreeMap::new();
+        for (name, value) in globals.into_iter().flatten().chain(own.into_iter().flatten()) {
+            let name = name.as_str().ok_or_else(|| TemplateError::Shape(format!("{id}: a variable name")))?;
+            match self.resolve(&value, local).map_err(|what| TemplateError::Shape(format!("{id}: {name}: {what}")))? {
+                Some(value) => environment.insert(name.to_owned(), value),
+                None => environment.remove(name),
+            };
+        }
+        Ok(environment)
+    }
+
+    /// A value as it comes to on this machine; `None` for one built from a resource that
+    /// does not run here.
+    fn resolve(&self, value: &Value, local: &LocalValues) -> Result<Option<String>, String> {
+        let Value::Tagged(tagged) = value else {
+            return value.as_str().map(|s| Some(s.to_owned())).ok_or_else(|| format!("{value:?} is not text"));
+        };
+        let text = tagged.value.as_str().ok_or_else(|| format!("{} of something other than text", tagged.tag))?;
+        if tagged.tag == "!Ref" {
+            return self.reference(text, local).map(Some);
+        }
+        if tagged.tag != "!Sub" {
+            return Err(format!("{} is not resolved locally", tagged.tag));
+        }
+        let mut resolved = String::new();
+        let mut rest = text;
+        while let Some((before, after)) = rest.split_once("${") {
+            let (name, after) = after.split_once('}').ok_or("an unclosed ${")?;
+            resolved.push_str(before);
+            if self.resource_type(name) == Some("AWS::ApiGatewayV2::Api") {
+                // The whole value is that API's address: here, its local endpoint.
+                return Ok(local.websocket_endpoint.clone());
+            }
+            resolved.push_str(&match name {
+                "AWS::Region" => "us-east-1".to_owned(),
+                "AWS::URLSuffix" => "amazonaws.com".to_owned(),
+                name => self.reference(name, local)?,
+            });
+            rest = after;
+        }
+        resolved.push_str(rest);
+        Ok(Some(resolved))
+    }
+
+    /// What `!Ref name` comes to: a parameter's value, or the table's name.
+    fn reference(&self, name: &str, local: &LocalValues) -> Result<String, String> {
+        if let Some(value) = local.parameters.get(name) {
+            return Ok(value.clone());
+        }
+        if let Some(parameter) = self.doc.get("Parameters").and_then(|p| p.get(name)) {
+            let default = parameter.get("Default").ok_or_else(|| format!("parameter {name} has no value here"))?;
+            return match default {
+                Value::String(text) => Ok(text.clone()),
+                Value::Number(number) => Ok(number.to_string()),
+                other => Err(format!("parameter {name}'s default {other:?}")),
+            };
+        }
+        match self.resource_type(name) {
+            Some("AWS::DynamoDB::Table") => Ok(local.table_name.clone()),
+            Some(kind) => Err(format!("{name} ({kind}) has no local value")),
+            None => Err(format!("{name} is neither a parameter nor a resource")),
+        }
+    }
+
+    fn resource_type(&self, id: &str) -> Option<&str> {
+        self.resource(id)?.get("Type").and_then(Value::as_str)
+    }
+
     fn resource(&self, id: &str) -> Option<&Value> {
         self.resources().find(|(name, _)| *name == id).map(|(_, resource)| resource)
     }
@@ -181,6 +277,24 @@ mod tests {
         for key in ["$disconnect", "$default", "send_message", "typing", "mark_read", "mark_delivered", "ping"] {
             assert!(routes.iter().any(|r| r.route_key == key), "{key}");
         }
+    }
+
+    #[test]
+    fn a_functions_environment_is_the_globals_and_its_own_resolved_here() {
+        let template = Template::embedded();
+        let mut local = LocalValues { table_name: "chat-local".into(), ..LocalValues::default() };
+        local.parameters.insert("ProjectKey".into(), "key-0123456789abcdef".into());
+        let plain = template.environment_of("store-get-session", &local).unwrap();
+        assert_eq!(plain.get("TABLE_NAME").map(String::as_str), Some("chat-local"));
+        assert_eq!(plain.get("LOG_LEVEL").map(String::as_str), Some("info"), "the parameter's default");
+        assert!(!plain.contains_key("WEBSOCKET_ENDPOINT"), "no WebSocket API here: {plain:?}");
+        assert!(!plain.contains_key("PROJECT_KEY"), "only the function that checks it has it");
+
+        local.websocket_endpoint = Some("http://127.0.0.1:3001/local".into());
+        let keyed = template.environment_of("conversation-list-sessions", &local).unwrap();
+        assert_eq!(keyed.get("PROJECT_KEY").map(String::as_str), Some("key-0123456789abcdef"));
+        assert_eq!(keyed.get("WEBSOCKET_ENDPOINT").map(String::as_str), Some("http://127.0.0.1:3001/local"));
+        assert!(template.environment_of("no-such-function", &local).is_err());
     }
 
     #[test]
