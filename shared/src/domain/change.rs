@@ -365,7 +365,7 @@ pub fn mark_needs_messages_above(current: &Session, reader: SenderType, kind: Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Receipts, SessionId};
+    use crate::domain::Receipts;
 
     const T0: &str = "2026-01-05T10:00:00.000Z";
 
@@ -388,17 +388,7 @@ mod tests {
     }
 
     fn message(id: u64, sender_type: SenderType, created: Timestamp) -> Message {
-        Message {
-            id: MessageId(id),
-            session_id: SessionId(1),
-            sender_type,
-            sender_id: 5,
-            content: "hi".into(),
-            attachment_url: String::new(),
-            attachment_type: String::new(),
-            created,
-            client_message_id: None,
-        }
+        Message::sample(id, sender_type, created)
     }
 
     fn append(id: u64, sender: SenderType, created: Timestamp, awaiting: Option<Timestamp>) -> SessionChange {

@@ -108,6 +108,22 @@ impl NewMessage {
 }
 
 impl Message {
+    /// A message `id` of session 1 from `sender_type`, for tests of the rules.
+    #[cfg(test)]
+    pub(crate) fn sample(id: u64, sender_type: SenderType, created: Timestamp) -> Message {
+        Message {
+            id: MessageId(id),
+            session_id: SessionId(1),
+            sender_type,
+            sender_id: 5,
+            content: "hi".into(),
+            attachment_url: String::new(),
+            attachment_type: String::new(),
+            created,
+            client_message_id: None,
+        }
+    }
+
     /// The message as its recipient's receipts make it: `read` at or below the read mark,
     /// `delivered` at or below the delivered mark, `sent` otherwise. `updated` is when the
     /// status last moved.

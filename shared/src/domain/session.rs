@@ -324,17 +324,7 @@ mod tests {
             read_at: Some(read_at),
             read_count: 1,
         };
-        let message = |id, sender_type| Message {
-            id: MessageId(id),
-            session_id: SessionId(1),
-            sender_type,
-            sender_id: 5,
-            content: "hi".into(),
-            attachment_url: String::new(),
-            attachment_type: String::new(),
-            created: s.created,
-            client_message_id: None,
-        };
+        let message = |id, sender_type| Message::sample(id, sender_type, s.created);
         assert_eq!(s.message_view(&message(2, SenderType::Store)).status, MessageStatus::Read);
         assert_eq!(s.message_view(&message(2, SenderType::Store)).updated, read_at);
         assert_eq!(s.message_view(&message(3, SenderType::Store)).status, MessageStatus::Delivered);
