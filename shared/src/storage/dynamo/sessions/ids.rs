@@ -193,17 +193,27 @@ impl DynamoStore {
     /// a session it names reads that session); else a fresh block from the counter, left for
     /// the send that will need it.
     pub(super) async fn reserve(&self, into: IdsFor) -> StorageResult<IdReservation> {
-        let none = IdReservation { into, fresh: None };
         // A store's send reads only its pointer; when this process knows which session that
         // leads to, it reads the session beside it, to propose from the truth rather than
-        // from what it last wrote (the admin's replies come from other processes).
+        // from what it last wrote (the admin's replies come from other processes). Beside,
+        // not before, the block taken from what it knew: neither waits for the other.
         let store_session = match into {
             IdsFor::ActiveSessionOf(store) => self.known_ids().active.get(&store).copied(),
             IdsFor::Session(_) => None,
         };
-        if let Some(session) = store_session {
-            self.session(session).await?;
-        }
+        let read = async {
+            match store_session {
+                Some(session) => self.session(session).await.map(|_| ()),
+                None => Ok(()),
+            }
+        };
+        let (read, reservation) = tokio::join!(read, self.reserve_from_memory(into));
+        read?;
+        reservation
+    }
+
+    async fn reserve_from_memory(&self, into: IdsFor) -> StorageResult<IdReservation> {
+        let none = IdReservation { into, fresh: None };
         let session = {
             let mut known = self.known_ids();
             let session = known.session_of(into);
