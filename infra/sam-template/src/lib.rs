@@ -49,6 +49,16 @@ pub struct Template {
     doc: Value,
 }
 
+/// How Lambda runs one function, globals merged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionSettings {
+    pub logical_id: String,
+    pub timeout_seconds: u64,
+    pub memory_mb: u64,
+    /// `ReservedConcurrentExecutions`: at most this many instances at once.
+    pub reserved_concurrency: Option<u64>,
+}
+
 /// What the template's references come to on one machine.
 #[derive(Clone, Debug, Default)]
 pub struct LocalValues {
@@ -132,6 +142,41 @@ impl Template {
         Ok(routes)
     }
 
+    /// The function built from `binary`: its logical id and resource.
+    fn function_of(&self, binary: &str) -> Result<(&str, &Value), TemplateError> {
+        self.resources_of_type("AWS::Serverless::Function")
+            .find(|(id, resource)| binary_of(id, resource).is_ok_and(|b| b == binary))
+            .ok_or_else(|| TemplateError::Shape(format!("no function builds {binary}")))
+    }
+
+    /// A property of `function`, its own or else the globals'.
+    fn property_of<'a>(&'a self, function: &'a Value, name: &str) -> Option<&'a Value> {
+        function["Properties"]
+            .get(name)
+            .or_else(|| self.doc.get("Globals").and_then(|g| g.get("Function")).and_then(|f| f.get(name)))
+    }
+
+    /// How Lambda runs the function built from `binary`.
+    pub fn settings_of(&self, binary: &str) -> Result<FunctionSettings, TemplateError> {
+        let (id, function) = self.function_of(binary)?;
+        let number = |name: &str| -> Result<Option<u64>, TemplateError> {
+            match self.property_of(function, name) {
+                None => Ok(None),
+                Some(value) => value
+                    .as_u64()
+                    .map(Some)
+                    .ok_or_else(|| TemplateError::Shape(format!("{id}: {name} is not a whole number"))),
+            }
+        };
+        Ok(FunctionSettings {
+            logical_id: id.to_owned(),
+            // Lambda's defaults when the template says nothing.
+            timeout_seconds: number("Timeout")?.unwrap_or(3),
+            memory_mb: number("MemorySize")?.unwrap_or(128),
+            reserved_concurrency: number("ReservedConcurrentExecutions")?,
+        })
+    }
+
     /// The environment the template gives the function built from `binary`: the globals'
     /// variables with the function's own over them, references resolved to `local`.
     pub fn environment_of(
@@ -139,10 +184,7 @@ impl Template {
         binary: &str,
         local: &LocalValues,
     ) -> Result<std::collections::BTreeMap<String, String>, TemplateError> {
-        let (id, function) = self
-            .resources_of_type("AWS::Serverless::Function")
-            .find(|(id, resource)| binary_of(id, resource).is_ok_and(|b| b == binary))
-            .ok_or_else(|| TemplateError::Shape(format!("no function builds {binary}")))?;
+        let (id, function) = self.function_of(binary)?;
         let variables = |scope: &Value| {
             scope.get("Environment").and_then(|e| e.get("Variables")).and_then(Value::as_mapping).cloned()
         };
@@ -277,6 +319,22 @@ mod tests {
         for key in ["$disconnect", "$default", "send_message", "typing", "mark_read", "mark_delivered", "ping"] {
             assert!(routes.iter().any(|r| r.route_key == key), "{key}");
         }
+    }
+
+    #[test]
+    fn a_functions_settings_are_its_own_over_the_globals() {
+        let template = Template::embedded();
+        let settings = template.settings_of("ws-connect").unwrap();
+        assert_eq!(settings.logical_id, "WsConnectFunction");
+        assert_eq!((settings.timeout_seconds, settings.memory_mb), (10, 256));
+        let own = Template::parse(
+            "Globals: {Function: {Timeout: 10}}\nResources:\n  F:\n    Type: AWS::Serverless::Function\n    \
+             Properties: {Timeout: 3, ReservedConcurrentExecutions: 4}\n    Metadata: {BuildProperties: {Binary: f}}\n",
+        )
+        .unwrap();
+        let settings = own.settings_of("f").unwrap();
+        assert_eq!((settings.timeout_seconds, settings.memory_mb, settings.reserved_concurrency), (3, 128, Some(4)));
+        assert!(own.settings_of("g").is_err());
     }
 
     #[test]
