@@ -8,7 +8,6 @@ use base64::prelude::BASE64_STANDARD;
 use http::request::Parts;
 use serde_json::{Map, Value, json};
 use shared::Timestamp;
-use shared::http::Request;
 
 use crate::router::Route;
 
@@ -86,10 +85,4 @@ pub fn has_valid_host(parts: &Parts) -> bool {
     let proto_ok =
         parts.headers.get("x-forwarded-proto").is_none_or(|proto| matches!(proto.to_str(), Ok("http" | "https")));
     host_ok && proto_ok
-}
-
-/// The request the Lambda runtime hands the function for `event`.
-pub fn lambda_request(event: Value) -> Result<Request, serde_json::Error> {
-    let event: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest = serde_json::from_value(event)?;
-    Ok(lambda_http::request::LambdaRequest::ApiGatewayV2(event).into())
 }

@@ -1,9 +1,13 @@
-//! API Gateway on one machine. Serves the HTTP API routes of `template.yaml` on 127.0.0.1
-//! with the very handlers the Lambda functions run, fed with API Gateway payload-2.0 events,
-//! and its WebSocket API with `$connect`, `$disconnect`, action routes and `@connections`.
+//! API Gateway on one machine. Serves the HTTP API routes of `template.yaml` on 127.0.0.1,
+//! fed with API Gateway payload-2.0 events, and its WebSocket API with `$connect`,
+//! `$disconnect`, action routes and `@connections`. The functions behind the routes are
+//! either linked in (one process, one shared state: quick to start, any storage) or, with
+//! `--lambda`, their own built binaries run as Lambda runs them ([`lambda`]).
 
 mod concurrency;
 mod event;
+mod invoke;
+mod lambda;
 mod request_limits;
 mod router;
 mod server;
@@ -12,13 +16,17 @@ mod websocket;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
+use sam_template::{LocalValues, Template};
 use shared::App;
 use shared::config::Config;
 use shared::identities::SeedFile;
 use shared::live::ApiGatewayPush;
 use shared::storage::{ChatStore, DynamoStore, MemoryStore};
+
+use invoke::Functions;
 
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -38,60 +46,135 @@ struct Args {
     /// Store data in DynamoDB at this endpoint (DynamoDB Local, or AWS) instead of in memory.
     #[arg(long)]
     dynamodb_endpoint: Option<String>,
-    /// The table to use (and create if missing) at --dynamodb-endpoint.
-    #[arg(long, default_value = Config::DEFAULT_TABLE_NAME, requires = "dynamodb_endpoint")]
+    /// The table to use (and create if missing) in DynamoDB.
+    #[arg(long, default_value = Config::DEFAULT_TABLE_NAME)]
     table: String,
+    /// Run each function as Lambda does: its own built binary, one process per instance,
+    /// through the Lambda Runtime API. Storage is DynamoDB (DynamoDB Local is started when
+    /// no --dynamodb-endpoint is given).
+    #[arg(long)]
+    lambda: bool,
+    /// With --lambda: where the binaries are, `target/<profile>/` or `sam build`'s
+    /// `.aws-sam/build/`. By default the directory this gateway was built into.
+    #[arg(long, requires = "lambda")]
+    functions: Option<PathBuf>,
+    /// With --lambda: instances of one function at once (by default the template's
+    /// `ReservedConcurrentExecutions`, else 10).
+    #[arg(long, requires = "lambda")]
+    max_instances: Option<usize>,
+    /// With --lambda: an instance idle this many seconds is stopped.
+    #[arg(long, default_value_t = 300, requires = "lambda")]
+    idle_seconds: u64,
+}
+
+/// Where the functions' data lives.
+enum Storage {
+    Memory,
+    DynamoDb { endpoint: String, _local: Option<dynamodb_local::DynamoDbLocal> },
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     shared::telemetry::init();
     let args = Args::parse();
-    let template = sam_template::Template::embedded();
-    let router = router::Router::from_template(&template)?;
-    let websocket_routes = websocket::WebSocketRoutes::from_template(&template, functions::handler)?;
+    let template = Template::embedded();
 
-    let (store, storage): (Arc<dyn ChatStore>, String) = match &args.dynamodb_endpoint {
-        None => (Arc::new(MemoryStore::new()), "memory".into()),
-        Some(endpoint) => {
+    let storage = match (&args.dynamodb_endpoint, args.lambda) {
+        (Some(endpoint), _) => Storage::DynamoDb { endpoint: endpoint.clone(), _local: None },
+        // Separate processes cannot share the embedded store.
+        (None, true) => {
+            let local = tokio::task::spawn_blocking(dynamodb_local::DynamoDbLocal::start).await??;
+            Storage::DynamoDb { endpoint: local.endpoint(), _local: Some(local) }
+        }
+        (None, false) => Storage::Memory,
+    };
+    let (store, storage_name): (Arc<dyn ChatStore>, String) = match &storage {
+        Storage::Memory => (Arc::new(MemoryStore::new()), "memory".into()),
+        Storage::DynamoDb { endpoint, .. } => {
             let client = DynamoStore::endpoint_client(endpoint).await;
             sam_template::create_table(&client, &args.table, &template.table()?).await?;
             (Arc::new(DynamoStore::new(client, &args.table)), format!("dynamodb {endpoint} table {}", args.table))
         }
     };
-
-    let seed = match &args.seed {
-        Some(path) => SeedFile::parse(&std::fs::read_to_string(path)?)?,
-        None => {
-            let demo = SeedFile::demo();
-            for store in &demo.stores {
-                println!("demo store {} ({}) token: {}", store.profile.id, store.profile.name, store.token);
-            }
-            for admin in &demo.admins {
-                println!("demo admin {} ({}) token: {}", admin.profile.id, admin.profile.name, admin.token);
-            }
-            demo
-        }
-    };
-    seed.load_into(store.as_ref()).await?;
+    seed(&args)?.load_into(store.as_ref()).await?;
 
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
     let ws_port = ws_listener.local_addr()?.port();
     let websocket_endpoint = websocket::management_endpoint(ws_port);
-    // The functions push through the real @connections client, at this gateway.
-    let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
-    let config = Config::local(&args.table, args.project_key, Some(websocket_endpoint.clone()));
-    let app = Arc::new(App::with_push(store, config, push));
+    let (functions, running) = match &storage {
+        Storage::DynamoDb { endpoint, .. } if args.lambda => {
+            let binaries = match &args.functions {
+                Some(dir) => dir.clone(),
+                None => std::env::current_exe()?.parent().ok_or("the gateway's own directory")?.to_owned(),
+            };
+            let mut local = LocalValues {
+                table_name: args.table.clone(),
+                websocket_endpoint: Some(websocket_endpoint.clone()),
+                ..LocalValues::default()
+            };
+            // An empty key is no key: the conversation route then refuses every caller.
+            local.parameters.insert("ProjectKey".into(), args.project_key.clone().unwrap_or_default());
+            if let Ok(level) = std::env::var("LOG_LEVEL") {
+                local.parameters.insert("LogLevel".into(), level);
+            }
+            let setup = lambda::Setup {
+                template: &template,
+                binaries: &binaries,
+                local,
+                dynamodb_endpoint: endpoint.clone(),
+                max_instances: args.max_instances,
+            };
+            let pool = lambda::Pool::new(&setup, route_binaries(&template)?, Duration::from_secs(args.idle_seconds))?;
+            (Functions::Processes(pool), format!("processes from {}", binaries.display()))
+        }
+        _ => {
+            // The functions push through the real @connections client, at this gateway.
+            let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
+            let config = Config::local(&args.table, args.project_key.clone(), Some(websocket_endpoint.clone()));
+            let app = Arc::new(App::with_push(store, config, push));
+            (Functions::linked(app, functions::handler), "linked in".to_owned())
+        }
+    };
+    let functions = Arc::new(functions);
+    let router = router::Router::from_template(&template, &functions)?;
+    let websocket_routes = websocket::WebSocketRoutes::from_template(&template, &functions)?;
+
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
     println!(
         "local-gateway websocket: {} ({} routes, management API: {websocket_endpoint})",
         websocket::client_url(ws_port),
         websocket_routes.len()
     );
-    println!("local-gateway ready: http://{} ({} routes, storage: {storage})", listener.local_addr()?, router.len());
+    println!(
+        "local-gateway ready: http://{} ({} routes, storage: {storage_name}, functions: {running})",
+        listener.local_addr()?,
+        router.len()
+    );
     tokio::try_join!(
-        server::serve(listener, Arc::new(server::Http { router, app: app.clone(), concurrency: Default::default() })),
-        websocket::serve(ws_listener, websocket_routes, app),
+        server::serve(listener, Arc::new(server::Http { router, functions: functions.clone() })),
+        websocket::serve(ws_listener, websocket_routes, functions),
     )?;
     Ok(())
+}
+
+/// The identities to load: the seed file's, or one demo store and admin (printed).
+fn seed(args: &Args) -> Result<SeedFile, Box<dyn std::error::Error + Send + Sync>> {
+    if let Some(path) = &args.seed {
+        return Ok(SeedFile::parse(&std::fs::read_to_string(path)?)?);
+    }
+    let demo = SeedFile::demo();
+    for store in &demo.stores {
+        println!("demo store {} ({}) token: {}", store.profile.id, store.profile.name, store.token);
+    }
+    for admin in &demo.admins {
+        println!("demo admin {} ({}) token: {}", admin.profile.id, admin.profile.name, admin.token);
+    }
+    Ok(demo)
+}
+
+/// The binary of every function behind a route of either API.
+fn route_binaries(template: &Template) -> Result<Vec<String>, sam_template::TemplateError> {
+    let http = template.http_routes()?.into_iter().map(|route| route.binary);
+    let websocket = template.websocket_routes()?.into_iter().map(|route| route.binary);
+    Ok(http.chain(websocket).collect())
 }

@@ -2,15 +2,15 @@
 
 use http::Method;
 use sam_template::Template;
-use shared::http::HttpHandler;
 
-use functions::handler;
+use crate::invoke::Functions;
 
 pub struct Route {
     pub method: Method,
     pub path: String,
     pub key: String,
-    pub handler: HttpHandler,
+    /// The binary of the function behind it.
+    pub binary: String,
 }
 
 pub enum Miss {
@@ -24,16 +24,21 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn from_template(template: &Template) -> Result<Self, String> {
+    /// The template's routes, each served by a function `functions` runs.
+    pub fn from_template(template: &Template, functions: &Functions) -> Result<Self, String> {
         let routes = template.http_routes().map_err(|e| e.to_string())?;
         let routes = routes
             .into_iter()
             .map(|route| {
-                let handler = handler(&route.binary).ok_or_else(|| {
-                    format!("{} is served by {}, which the gateway cannot run", route.route_key(), route.binary)
-                })?;
+                if !functions.runs(&route.binary) {
+                    return Err(format!(
+                        "{} is served by {}, which the gateway cannot run",
+                        route.route_key(),
+                        route.binary
+                    ));
+                }
                 let method = Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
-                Ok(Route { method, key: route.route_key(), path: route.path, handler })
+                Ok(Route { method, key: route.route_key(), path: route.path, binary: route.binary })
             })
             .collect::<Result<_, String>>()?;
         Ok(Router { routes })
@@ -61,7 +66,12 @@ mod tests {
 
     #[test]
     fn every_template_route_has_a_handler() {
-        let router = Router::from_template(&Template::embedded()).expect("every function can be run");
+        let app = std::sync::Arc::new(shared::App::new(
+            std::sync::Arc::new(shared::storage::MemoryStore::new()),
+            shared::config::Config::local("test", None, None),
+        ));
+        let functions = Functions::linked(app.clone(), functions::handler);
+        let router = Router::from_template(&Template::embedded(), &functions).expect("every function can be run");
         assert_eq!(router.len(), Template::embedded().http_routes().unwrap().len());
         assert!(router.find(&Method::GET, "/v1/chat/store/session/").is_ok());
         assert!(matches!(
@@ -69,5 +79,7 @@ mod tests {
             Err(Miss::MethodNotAllowed(allowed)) if allowed == [Method::GET]
         ));
         assert!(matches!(router.find(&Method::GET, "/nope"), Err(Miss::NotFound)));
+        let refused = Router::from_template(&Template::embedded(), &Functions::linked(app, |_| None));
+        assert!(refused.is_err_and(|error| error.contains("cannot run")));
     }
 }

@@ -10,22 +10,20 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
-use shared::App;
 use tokio::net::TcpListener;
 
-use crate::concurrency::Concurrency;
-use crate::event::{has_valid_host, http_event, lambda_request};
+use crate::event::{has_valid_host, http_event};
+use crate::invoke::{Api, Functions};
 use crate::request_limits;
 use crate::router::{Miss, Router};
 
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// What every request shares: the routes, the functions' state and how many of each run.
+/// What every request shares: the routes and the functions behind them.
 pub struct Http {
     pub router: Router,
-    pub app: Arc<App>,
-    pub concurrency: Concurrency,
+    pub functions: Arc<Functions>,
 }
 
 pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -77,23 +75,11 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
         Err(_) => return plain_json(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
     let event = http_event(route, &parts, &body, &peer.ip().to_string());
-    let request = match lambda_request(event) {
-        Ok(request) => request,
-        Err(error) => {
-            tracing::error!(%error, "could not build the API Gateway event");
-            return plain_json(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
-        }
-    };
-    let _running = http.concurrency.invocation(&route.key).await;
-    let response = match shared::http::serve(&http.app, request, route.handler).await {
-        Ok(response) => response,
-        Err(error) => {
-            tracing::error!(%error, "handler failed");
-            return plain_json(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
-        }
-    };
-    let (parts, body) = response.into_parts();
-    Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())))
+    match http.functions.invoke(&route.binary, Api::Http, event).await {
+        Some(response) => response.map(Full::new),
+        // API Gateway's answer when the function fails, times out or cannot run.
+        None => plain_json(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +88,7 @@ mod tests {
 
     use sam_template::Template;
     use serde_json::Value;
+    use shared::App;
     use shared::config::Config;
     use shared::storage::MemoryStore;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -117,9 +104,10 @@ mod tests {
     async fn start() -> u16 {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let router = Router::from_template(&Template::embedded()).unwrap();
         let app = Arc::new(App::new(Arc::new(MemoryStore::new()), Config::local("test", None, None)));
-        tokio::spawn(serve(listener, Arc::new(Http { router, app, concurrency: Concurrency::default() })));
+        let functions = Arc::new(Functions::linked(app, functions::handler));
+        let router = Router::from_template(&Template::embedded(), &functions).unwrap();
+        tokio::spawn(serve(listener, Arc::new(Http { router, functions })));
         port
     }
 

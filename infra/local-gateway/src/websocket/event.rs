@@ -3,7 +3,6 @@
 
 use http::request::Parts;
 use serde_json::{Map, Value, json};
-use shared::http::Request;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -119,18 +118,15 @@ pub fn disconnect_event(connection: &ConnectionInfo, status_code: u16, reason: &
     })
 }
 
-/// The request the Lambda runtime hands the function for `event`.
-pub fn lambda_request(event: Value) -> Result<Request, serde_json::Error> {
-    let event: lambda_http::aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest = serde_json::from_value(event)?;
-    Ok(lambda_http::request::LambdaRequest::WebSocket(event).into())
-}
-
 #[cfg(test)]
 mod tests {
     use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;
 
+    use shared::http::Request;
+
     use super::*;
+    use crate::invoke::{Api, lambda_request};
 
     fn connection() -> ConnectionInfo {
         ConnectionInfo {
@@ -165,7 +161,7 @@ mod tests {
         let time = event["requestContext"]["requestTime"].as_str().unwrap().to_owned();
         assert!(time.ends_with(" +0000") && time.len() == "09/Feb/2024:18:11:43 +0000".len(), "{time}");
 
-        let request = lambda_request(event).unwrap();
+        let request = lambda_request(Api::WebSocket, event).unwrap();
         assert_eq!(request.query_string_parameters().first("token"), Some("abc"));
         assert_eq!(request.query_string_parameters().all("x"), Some(vec!["1", "2"]));
         assert_eq!(request.headers()["sec-websocket-key"], "dGhlIHNhbXBsZSBub25jZQ==");
@@ -180,8 +176,11 @@ mod tests {
 
     #[test]
     fn message_events_carry_the_frame() {
-        let request =
-            lambda_request(message_event(&connection(), "sendMessage", r#"{"action":"sendMessage"}"#, false)).unwrap();
+        let request = lambda_request(
+            Api::WebSocket,
+            message_event(&connection(), "sendMessage", r#"{"action":"sendMessage"}"#, false),
+        )
+        .unwrap();
         assert_eq!(request.body().as_ref(), br#"{"action":"sendMessage"}"#);
         let context = context(&request);
         assert_eq!(context.event_type.as_deref(), Some("MESSAGE"));
@@ -189,13 +188,13 @@ mod tests {
         assert_eq!(context.message_direction.as_deref(), Some("IN"));
         assert_eq!(context.message_id.as_ref().map(String::len), Some(16));
 
-        let binary = lambda_request(message_event(&connection(), "$default", "/wA=", true)).unwrap();
+        let binary = lambda_request(Api::WebSocket, message_event(&connection(), "$default", "/wA=", true)).unwrap();
         assert_eq!(binary.body().as_ref(), &[0xff, 0x00]);
     }
 
     #[test]
     fn disconnect_events_carry_the_close_code() {
-        let request = lambda_request(disconnect_event(&connection(), 1001, "Going away")).unwrap();
+        let request = lambda_request(Api::WebSocket, disconnect_event(&connection(), 1001, "Going away")).unwrap();
         let context = context(&request);
         assert_eq!(context.event_type.as_deref(), Some("DISCONNECT"));
         assert_eq!(context.disconnect_status_code, Some(1001));

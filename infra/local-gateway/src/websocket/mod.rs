@@ -24,36 +24,35 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use sam_template::Template;
 use serde_json::{Value, json};
-use shared::App;
-use shared::http::HttpHandler;
 use tokio::net::TcpListener;
 
 use registry::Connections;
 
-use crate::concurrency::Concurrency;
+use crate::invoke::Functions;
 use crate::request_limits;
 
 /// The stage name: the first segment of the WebSocket URL and of the management API.
 pub const STAGE: &str = "local";
 
-/// The functions behind each route key. `None` where the API has no such route: without
-/// `$connect` every upgrade is accepted, without `$default` unmatched frames get API
-/// Gateway's `Forbidden` error frame.
+/// The binaries of the functions behind each route key. `None` where the API has no such
+/// route: without `$connect` every upgrade is accepted, without `$default` unmatched frames
+/// get API Gateway's `Forbidden` error frame.
 pub struct WebSocketRoutes {
-    pub connect: Option<HttpHandler>,
-    pub disconnect: Option<HttpHandler>,
-    pub default: Option<HttpHandler>,
-    pub actions: HashMap<String, HttpHandler>,
+    pub connect: Option<String>,
+    pub disconnect: Option<String>,
+    pub default: Option<String>,
+    pub actions: HashMap<String, String>,
 }
 
 impl WebSocketRoutes {
-    /// The template's WebSocket routes, each run by the handler `handler` finds for its binary.
-    pub fn from_template(template: &Template, handler: impl Fn(&str) -> Option<HttpHandler>) -> Result<Self, String> {
+    /// The template's WebSocket routes, each served by a function `functions` runs.
+    pub fn from_template(template: &Template, functions: &Functions) -> Result<Self, String> {
         let mut routes = WebSocketRoutes { connect: None, disconnect: None, default: None, actions: HashMap::new() };
         for route in template.websocket_routes().map_err(|e| e.to_string())? {
-            let found = handler(&route.binary).ok_or_else(|| {
-                format!("{} is served by {}, which the gateway cannot run", route.route_key, route.binary)
-            })?;
+            if !functions.runs(&route.binary) {
+                return Err(format!("{} is served by {}, which the gateway cannot run", route.route_key, route.binary));
+            }
+            let found = route.binary;
             let twice = match route.route_key.as_str() {
                 "$connect" => routes.connect.replace(found).is_some(),
                 "$disconnect" => routes.disconnect.replace(found).is_some(),
@@ -69,19 +68,20 @@ impl WebSocketRoutes {
     }
 
     pub fn len(&self) -> usize {
-        [self.connect, self.disconnect, self.default].iter().flatten().count() + self.actions.len()
+        [&self.connect, &self.disconnect, &self.default].iter().filter(|route| route.is_some()).count()
+            + self.actions.len()
     }
 
     /// Route selection for `RouteSelectionExpression: $request.body.action`: the action
     /// route when the frame is a JSON object whose string `action` names one, else `$default`.
-    fn select(&self, frame: Option<&str>) -> Option<(&str, HttpHandler)> {
+    fn select(&self, frame: Option<&str>) -> Option<(&str, &str)> {
         let action = frame
             .and_then(|text| serde_json::from_str::<Value>(text).ok())
             .and_then(|value| value.get("action")?.as_str().map(str::to_owned));
-        if let Some((key, handler)) = action.and_then(|action| self.actions.get_key_value(&action)) {
-            return Some((key, *handler));
+        if let Some((key, binary)) = action.and_then(|action| self.actions.get_key_value(&action)) {
+            return Some((key, binary));
         }
-        self.default.map(|handler| ("$default", handler))
+        self.default.as_deref().map(|binary| ("$default", binary))
     }
 }
 
@@ -112,8 +112,7 @@ impl Default for Limits {
 
 struct Gateway {
     routes: WebSocketRoutes,
-    app: Arc<App>,
-    concurrency: Concurrency,
+    functions: Arc<Functions>,
     connections: Connections,
     /// The `domainName` of events: what functions would build a callback URL from.
     domain_name: String,
@@ -123,26 +122,19 @@ struct Gateway {
 pub async fn serve(
     listener: TcpListener,
     routes: WebSocketRoutes,
-    app: Arc<App>,
+    functions: Arc<Functions>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    serve_with_limits(listener, routes, app, Limits::default()).await
+    serve_with_limits(listener, routes, functions, Limits::default()).await
 }
 
 pub async fn serve_with_limits(
     listener: TcpListener,
     routes: WebSocketRoutes,
-    app: Arc<App>,
+    functions: Arc<Functions>,
     limits: Limits,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let domain_name = listener.local_addr()?.to_string();
-    let gateway = Arc::new(Gateway {
-        routes,
-        app,
-        concurrency: Concurrency::default(),
-        connections: Connections::default(),
-        domain_name,
-        limits,
-    });
+    let gateway = Arc::new(Gateway { routes, functions, connections: Connections::default(), domain_name, limits });
     loop {
         let (stream, peer) = listener.accept().await?;
         let gateway = gateway.clone();

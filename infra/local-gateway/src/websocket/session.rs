@@ -16,7 +16,6 @@ use hyper::body::{Bytes, Incoming};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use shared::http::{Body, HttpHandler};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep};
@@ -26,9 +25,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::event::{ConnectionInfo, connect_event, disconnect_event, lambda_request, message_event};
+use super::event::{ConnectionInfo, connect_event, disconnect_event, message_event};
 use super::registry::Outgoing;
 use super::{Gateway, json_response, new_id};
+use crate::invoke::Api;
 
 /// How long a client gets to answer the gateway's close frame before the socket is dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -90,13 +90,13 @@ pub async fn upgrade(gateway: Arc<Gateway>, mut request: Request<Incoming>, peer
         domain_name: gateway.domain_name.clone(),
     };
     let mut accepted = Response::new(Full::default());
-    if let Some(handler) = gateway.routes.connect {
-        let Some(response) = invoke(&gateway, "$connect", connect_event(&connection, &parts), handler).await else {
+    if let Some(binary) = &gateway.routes.connect {
+        let Some(response) = invoke(&gateway, binary, connect_event(&connection, &parts)).await else {
             return json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": "Internal server error" }));
         };
         let (parts, body) = response.into_parts();
         if !parts.status.is_success() {
-            return Response::from_parts(parts, Full::new(Bytes::from(body.to_vec())));
+            return Response::from_parts(parts, Full::new(body));
         }
         // A client offering subprotocols needs the one the function chose.
         if let Some(protocol) = parts.headers.get(SEC_WEBSOCKET_PROTOCOL) {
@@ -116,17 +116,10 @@ pub async fn upgrade(gateway: Arc<Gateway>, mut request: Request<Incoming>, peer
     accepted
 }
 
-/// One invocation of `handler`, the function behind `route`, once it may run; `None` when it
-/// could not happen (logged).
-async fn invoke(gateway: &Gateway, route: &str, event: Value, handler: HttpHandler) -> Option<Response<Body>> {
-    let request = lambda_request(event)
-        .inspect_err(|error| tracing::error!(%error, "could not build the API Gateway WebSocket event"))
-        .ok()?;
-    let _running = gateway.concurrency.invocation(route).await;
-    shared::http::serve(&gateway.app, request, handler)
-        .await
-        .inspect_err(|error| tracing::error!(%error, "handler failed"))
-        .ok()
+/// One invocation of the function built from `binary`; `None` when it gave no response
+/// (logged).
+async fn invoke(gateway: &Gateway, binary: &str, event: Value) -> Option<Response<Bytes>> {
+    gateway.functions.invoke(binary, Api::WebSocket, event).await
 }
 
 async fn run(
@@ -149,8 +142,8 @@ async fn run(
         }
     };
     gateway.connections.remove(&connection.id);
-    if let Some(handler) = gateway.routes.disconnect {
-        invoke(&gateway, "$disconnect", disconnect_event(&connection, code, &reason), handler).await;
+    if let Some(binary) = &gateway.routes.disconnect {
+        invoke(&gateway, binary, disconnect_event(&connection, code, &reason)).await;
     }
 }
 
@@ -266,13 +259,13 @@ async fn write(
 fn spawn_delivery(gateway: &Arc<Gateway>, connection: &ConnectionInfo, frame: String, is_base64: bool) {
     let (gateway, connection) = (gateway.clone(), connection.clone());
     tokio::spawn(async move {
-        let Some((route_key, handler)) = gateway.routes.select((!is_base64).then_some(frame.as_str())) else {
+        let Some((route_key, binary)) = gateway.routes.select((!is_base64).then_some(frame.as_str())) else {
             // API Gateway's answer when no route takes a frame and there is no `$default`.
             error_frame(&gateway, &connection, "Forbidden");
             return;
         };
         let event = message_event(&connection, route_key, &frame, is_base64);
-        if invoke(&gateway, route_key, event, handler).await.is_none() {
+        if invoke(&gateway, binary, event).await.is_none() {
             error_frame(&gateway, &connection, "Internal server error");
         }
     });

@@ -9,8 +9,9 @@ use futures::{SinkExt, StreamExt};
 use lambda_http::RequestExt;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequestContext;
 use lambda_http::request::RequestContext;
+use shared::App;
 use shared::config::Config;
-use shared::http::{Body, Request, query_param};
+use shared::http::{Body, HttpHandler, Request, query_param};
 use shared::storage::MemoryStore;
 use time::OffsetDateTime;
 use tokio::net::TcpStream;
@@ -130,17 +131,25 @@ async fn release(request: Request) -> Response<Body> {
     status(200)
 }
 
+/// The fake functions, by the binary name the routes give.
+fn fake_function(binary: &str) -> Option<HttpHandler> {
+    let handler: HttpHandler = match binary {
+        "connect" => |_, request| Box::pin(connect(request)),
+        "disconnect" => |_, request| Box::pin(disconnect(request)),
+        "echo" => |_, request| Box::pin(echo(request)),
+        "hold" => |_, request| Box::pin(hold(request)),
+        "release" => |_, request| Box::pin(release(request)),
+        _ => return None,
+    };
+    Some(handler)
+}
+
 fn routes(with_default: bool) -> WebSocketRoutes {
-    let actions: [(&str, HttpHandler); 3] = [
-        ("echo", |_, request| Box::pin(echo(request))),
-        ("hold", |_, request| Box::pin(hold(request))),
-        ("release", |_, request| Box::pin(release(request))),
-    ];
     WebSocketRoutes {
-        connect: Some(|_, request| Box::pin(connect(request))),
-        disconnect: Some(|_, request| Box::pin(disconnect(request))),
-        default: with_default.then_some(|_, request| Box::pin(echo(request))),
-        actions: actions.into_iter().map(|(key, handler)| (key.to_owned(), handler)).collect(),
+        connect: Some("connect".into()),
+        disconnect: Some("disconnect".into()),
+        default: with_default.then(|| "echo".into()),
+        actions: ["echo", "hold", "release"].into_iter().map(|key| (key.to_owned(), key.to_owned())).collect(),
     }
 }
 
@@ -148,7 +157,8 @@ async fn start(routes: WebSocketRoutes, limits: Limits) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = Arc::new(App::new(Arc::new(MemoryStore::new()), Config::local("test", None, None)));
-    tokio::spawn(serve_with_limits(listener, routes, app, limits));
+    let functions = Arc::new(Functions::linked(app, fake_function));
+    tokio::spawn(serve_with_limits(listener, routes, functions, limits));
     port
 }
 
@@ -426,10 +436,12 @@ async fn oversized_frames_close_the_connection() {
 #[test]
 fn the_template_routes_map_to_handlers() {
     let template = Template::embedded();
-    let routes = WebSocketRoutes::from_template(&template, functions::handler).expect("every function runs");
+    let app = Arc::new(App::new(Arc::new(MemoryStore::new()), Config::local("test", None, None)));
+    let linked = Functions::linked(app.clone(), functions::handler);
+    let routes = WebSocketRoutes::from_template(&template, &linked).expect("every function runs");
     assert_eq!(routes.len(), template.websocket_routes().unwrap().len());
     assert!(routes.connect.is_some() && routes.disconnect.is_some() && routes.default.is_some());
     assert!(routes.actions.keys().all(|key| !key.starts_with('$')));
-    let refused = WebSocketRoutes::from_template(&template, |_| None);
+    let refused = WebSocketRoutes::from_template(&template, &Functions::linked(app, |_| None));
     assert!(refused.is_err_and(|error| error.contains("cannot run")));
 }
