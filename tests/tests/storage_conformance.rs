@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use e2e::cast::{OMAR, SARAH, TECH_STORE, tech_store};
 use e2e::stack::fresh_dynamo_store;
+use futures::StreamExt;
 use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
@@ -770,4 +771,33 @@ async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
     assert!(sent.windows(2).all(|w| w[0] < w[1]), "ids rise in commit order: {sent:?}");
     let stored = stores.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
     assert_eq!(stored.messages.iter().map(|m| m.id).collect::<Vec<_>>(), sent);
+}
+
+/// Sends racing into one session from four processes, two at a time each (what four
+/// instances of the send functions do in a burst): every one commits, ids and dates rise
+/// together, and none is stored twice. A send that loses a race proposes further ahead
+/// than it learnt, or it would keep losing to whichever process committed last.
+#[tokio::test]
+async fn dynamodb_processes_racing_into_one_session_all_commit() {
+    use shared::storage::{DynamoStore, IdentityStore, SessionStore};
+    let table = e2e::stack::fresh_table().await;
+    let endpoint = e2e::stack::dynamodb().endpoint();
+    let processes: Vec<DynamoStore> =
+        (0..4).map(|_| DynamoStore::new(DynamoStore::local_client(&endpoint), &table)).collect();
+    processes[0].put_store(&tech_store()).await.unwrap();
+    let session = processes[0].get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
+    let session = session.session.id;
+    let sends = (0..20).flat_map(|i| processes.iter().enumerate().map(move |(p, process)| (p, process, i)));
+    let sends = sends.map(|(p, process, i)| async move {
+        let message = text(SenderType::Store, &format!("m{}", p * 100 + i));
+        let ids = process.reserve_message_ids(IdsFor::Session(session)).await.unwrap();
+        process.append_message(session, AppendGuard::NotClosed, ids, message, Timestamp::now()).await
+    });
+    let outcomes = futures::stream::iter(sends).buffer_unordered(8).collect::<Vec<_>>().await;
+    for outcome in &outcomes {
+        assert!(matches!(outcome, Ok(AppendOutcome::Appended(_))), "{outcome:?}");
+    }
+    let stored = processes[1].messages_after(session, MessageId(0), 200).await.unwrap().unwrap().messages;
+    assert_eq!(stored.len(), 80);
+    assert!(stored.windows(2).all(|w| w[0].id < w[1].id && w[0].created <= w[1].created));
 }

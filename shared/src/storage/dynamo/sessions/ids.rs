@@ -52,8 +52,14 @@ impl SessionIds {
     }
 
     fn next_in_block(self) -> Option<MessageId> {
+        self.ahead_in_block(0)
+    }
+
+    /// The id `lead` ids past the next, or the block's last when that is nearer: still in
+    /// the block, above the last.
+    fn ahead_in_block(self, lead: u64) -> Option<MessageId> {
         let next = self.last.next();
-        (next <= self.block_end).then_some(next)
+        (next <= self.block_end).then(|| MessageId(next.0.saturating_add(lead).min(self.block_end.0)))
     }
 }
 
@@ -255,12 +261,23 @@ impl DynamoStore {
     /// The id a send into `session` proposes now, taking turns with the other sends of this
     /// process: the next of the session's block, else the spare block, else the block the
     /// send brought, else (when others used the spare up meanwhile) a block taken now.
-    pub(super) async fn propose(&self, session: SessionId, ids: &mut IdReservation) -> StorageResult<Proposal> {
+    ///
+    /// A send that lost `lost` races for the next id to sends of other processes proposes
+    /// that many ids further: what it learnt from its loss is one round trip old, and others
+    /// commit meanwhile. Proposing the next id again, it would lose to whichever process
+    /// committed last, which alone knows the next id for sure, over and over; skipped ids
+    /// are never used.
+    pub(super) async fn propose(
+        &self,
+        session: SessionId,
+        ids: &mut IdReservation,
+        lost: u64,
+    ) -> StorageResult<Proposal> {
         let (last, spare) = loop {
             let spare_taken = {
                 let mut known = self.known_ids();
                 let known = known.sessions.entry(session).or_default();
-                if let Some(next) = known.ids.next_in_block() {
+                if let Some(next) = known.ids.ahead_in_block(lost) {
                     return Ok(Proposal::InBlock(next));
                 }
                 if known.spare.is_some() || !known.taking_spare {

@@ -234,8 +234,9 @@ impl SessionStore for DynamoStore {
         // Dated after the messages this process saw committed there (one that went before
         // it in turn, say), as its condition requires.
         now = self.known_last_message_at(session_id).map_or(now, |at| now.max(at));
+        let mut lost: u32 = 0;
         for attempt in 0..MAX_ATTEMPTS {
-            let proposal = self.propose(session_id, &mut ids).await?;
+            let proposal = self.propose(session_id, &mut ids, u64::from(lost)).await?;
             let id = proposal.id();
             let stored = message.stored(id, session_id, now);
             let change = SessionChange::append(stored.clone(), guard.revision(), awaiting);
@@ -285,8 +286,11 @@ impl SessionStore for DynamoStore {
                 }
                 // Only the proposal failed (an id another send took, the block's end, a
                 // later clock): propose again against the session as it is.
+                // Dated now and, as its id, a little ahead of what it learnt: what others
+                // commit meanwhile is dated after that.
+                lost += 1;
                 awaiting = current.awaiting_reply_since;
-                now = current.time_of_change(now);
+                now = current.time_of_change(now.max(Timestamp::now())).plus_millis(i64::from(lost));
                 continue;
             }
             // Another transaction on the same items.
