@@ -71,6 +71,20 @@ impl Gateway {
         Self::spawn(&["--dynamodb-endpoint", &endpoint, "--table", table])
     }
 
+    /// On `table` in DynamoDB Local, each function its own binary in processes of its own
+    /// (`--lambda`), with `args` besides.
+    pub fn start_as_lambda(table: &str, args: &[&str]) -> Self {
+        let endpoint = crate::stack::dynamodb().endpoint();
+        Self::start_as_lambda_on(&endpoint, table, args)
+    }
+
+    /// As [`Self::start_as_lambda`], on the DynamoDB at `endpoint`.
+    pub fn start_as_lambda_on(endpoint: &str, table: &str, args: &[&str]) -> Self {
+        let mut all = vec!["--lambda", "--dynamodb-endpoint", endpoint, "--table", table];
+        all.extend_from_slice(args);
+        Self::spawn(&all)
+    }
+
     /// On `table` in DynamoDB Local, run by `tool` (e.g. `valgrind --tool=callgrind`).
     pub fn start_on_dynamodb_under(tool: &[&str], table: &str) -> Self {
         let endpoint = crate::stack::dynamodb().endpoint();
@@ -138,6 +152,26 @@ impl Gateway {
     /// The gateway process's id (for its CPU time, say).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The programs the gateway runs as its children (with `--lambda`, one per instance of a
+    /// function), by file name, sorted.
+    pub fn child_programs(&self) -> Vec<String> {
+        let mut programs = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("procfs").flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // `pid (comm) state ppid …`: the name may hold spaces, so read after its `)`.
+            let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+            if parent != Some(&self.child.id().to_string()) {
+                continue;
+            }
+            let Ok(command) = std::fs::read(entry.path().join("cmdline")) else { continue };
+            let program = command.split(|&b| b == 0).next().unwrap_or_default();
+            let program = std::path::Path::new(std::str::from_utf8(program).unwrap_or_default());
+            programs.push(program.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        }
+        programs.sort();
+        programs
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
@@ -249,10 +283,12 @@ async fn exchange(mut request: reqwest::RequestBuilder, token: Option<&str>) -> 
     (status, response.json().await.expect("a JSON body"))
 }
 
-/// Runs each scenario (an `async fn(Gateway)`) against a gateway on the embedded store and
-/// one on a fresh DynamoDB Local table, as `memory::<name>` and `dynamodb::<name>`.
+/// Runs each scenario (an `async fn(Gateway)`) against a gateway on the embedded store, one
+/// on a fresh DynamoDB Local table, and one that runs every function as Lambda does (its own
+/// binary, its own processes, `--lambda`) on another fresh table: as `memory::<name>`,
+/// `dynamodb::<name>` and `lambda::<name>`.
 #[macro_export]
-macro_rules! on_both_stores {
+macro_rules! on_every_stack {
     ($($scenario:ident),* $(,)?) => {
         mod memory {
             $(
@@ -268,6 +304,15 @@ macro_rules! on_both_stores {
                 async fn $scenario() {
                     let table = $crate::stack::fresh_table().await;
                     super::$scenario($crate::gateway::Gateway::start_on_dynamodb(&table)).await
+                }
+            )*
+        }
+        mod lambda {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    let table = $crate::stack::fresh_table().await;
+                    super::$scenario($crate::gateway::Gateway::start_as_lambda(&table, &[])).await
                 }
             )*
         }

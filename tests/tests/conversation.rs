@@ -1,11 +1,12 @@
-//! Whole conversations over HTTP through the local gateway, on both stores.
+//! Whole conversations over HTTP through the local gateway, on every stack (embedded store, DynamoDB Local, functions as Lambda runs them).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use e2e::cast::{SARAH, TECH_STORE, claimers, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
-use e2e::on_both_stores;
+use e2e::on_every_stack;
+use futures::StreamExt;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use shared::domain::AdminId;
@@ -135,12 +136,23 @@ async fn twenty_admins_claim_one_session(gateway: Gateway) {
 
 async fn concurrent_senders_and_a_reader_agree(gateway: Gateway) {
     const PER_SENDER: usize = 200;
+    const IN_FLIGHT: usize = 4;
     let session = open_session(&gateway).await;
     let id = session["id"].clone();
     assert_eq!(claim(&gateway, &sarah(), &id).await.0, 200);
 
-    let send = |token: String, url: String, body: Value| async move { post_json(&url, Some(&token), &body).await };
-    let mut sends = Vec::new();
+    // Each party keeps a few sends in flight, as a client with several tabs does; in
+    // `--lambda` mode they land in different instances of the send functions.
+    let sender = |token: String, url: String, bodies: Vec<Value>| {
+        futures::stream::iter(bodies)
+            .map(move |body| {
+                let (token, url) = (token.clone(), url.clone());
+                async move { post_json(&url, Some(&token), &body).await }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect::<Vec<_>>()
+    };
+    let (mut store_bodies, mut admin_bodies) = (Vec::new(), Vec::new());
     for i in 0..PER_SENDER {
         let store_body = json!({"content": format!("store {i}"), "client_message_id": format!("s-{i}")});
         let admin_body =
@@ -148,11 +160,17 @@ async fn concurrent_senders_and_a_reader_agree(gateway: Gateway) {
         // Every tenth send is retried at once, as a client on a flaky network would.
         let copies = if i % 10 == 0 { 2 } else { 1 };
         for _ in 0..copies {
-            sends.push(send(store_token(), gateway.url(STORE_MESSAGES), store_body.clone()));
-            sends.push(send(sarah(), gateway.url(ADMIN_MESSAGES), admin_body.clone()));
+            store_bodies.push(store_body.clone());
+            admin_bodies.push(admin_body.clone());
         }
     }
-    let senders = tokio::spawn(async move { join_all(sends).await });
+    let store_sends = sender(store_token(), gateway.url(STORE_MESSAGES), store_bodies);
+    let admin_sends = sender(sarah(), gateway.url(ADMIN_MESSAGES), admin_bodies);
+    let senders = tokio::spawn(async move {
+        let (mut store, admin) = tokio::join!(store_sends, admin_sends);
+        store.extend(admin);
+        store
+    });
 
     // The reader follows along with after=, as a client would.
     let mut seen: Vec<Value> = Vec::new();
@@ -264,7 +282,7 @@ async fn the_session_list_pages_by_cursor_and_offset(gateway: Gateway) {
     assert_eq!((&skipped["sessions"][0]["id"], skipped["next_cursor"].is_string()), (&ids[1], true));
 }
 
-on_both_stores!(
+on_every_stack!(
     scripted_conversation,
     twenty_admins_claim_one_session,
     concurrent_senders_and_a_reader_agree,

@@ -1,8 +1,8 @@
-//! Every route's 401, 403, 400, 404 and 409 answers, status and exact body, on both stores.
+//! Every route's 401, 403, 400, 404 and 409 answers, status and exact body, on every stack (embedded store, DynamoDB Local, functions as Lambda runs them).
 
 use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json, post_raw};
-use e2e::on_both_stores;
+use e2e::on_every_stack;
 use serde_json::{Value, json};
 
 fn store_error(message: &str) -> Value {
@@ -450,4 +450,4 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     }
 }
 
-on_both_stores!(store_routes_refuse_clearly, admin_routes_refuse_clearly, every_body_is_one_json_object);
+on_every_stack!(store_routes_refuse_clearly, admin_routes_refuse_clearly, every_body_is_one_json_object);

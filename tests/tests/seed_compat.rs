@@ -1,4 +1,4 @@
-//! The Selise and SuperOffice seed routes through the local gateway, on both stores: each
+//! The Selise and SuperOffice seed routes through the local gateway, on every stack: each
 //! seed's own example request replayed (with this deployment's ids and key), and the answer
 //! compared field by field with the seed's example.
 
@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use e2e::cast::{OMAR, OTHER_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
-use e2e::on_both_stores;
+use e2e::on_every_stack;
 use serde_json::{Value, json};
 
 /// A conversation to list and read: Tech Store's session, claimed by Sarah, with messages
@@ -293,7 +293,7 @@ async fn superoffice_messages_match_the_seed(gateway: Gateway) {
     assert_eq!(status, 405);
 }
 
-on_both_stores!(
+on_every_stack!(
     selise_list_matches_the_seed,
     selise_validation_errors_are_fastapi_422s,
     superoffice_messages_match_the_seed

@@ -1,11 +1,11 @@
-//! Live delivery through the local gateway's WebSocket API with real clients, on both stores
+//! Live delivery through the local gateway's WebSocket API with real clients, on every stack
 //! (and, where a test reaches into the table, on DynamoDB Local).
 
 use std::collections::BTreeSet;
 
 use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
-use e2e::on_both_stores;
+use e2e::on_every_stack;
 use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client;
 use serde_json::{Value, json};
@@ -168,7 +168,7 @@ async fn a_client_that_reconnects_fetches_exactly_what_it_missed(gateway: Gatewa
     assert_eq!(store.next_of("message.created").await["message"]["id"], five);
 }
 
-on_both_stores!(
+on_every_stack!(
     every_message_reaches_all_four_connections_once_in_order,
     typing_and_receipts_reach_only_the_other_party,
     a_bad_or_missing_token_cannot_connect,
