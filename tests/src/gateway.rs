@@ -218,6 +218,19 @@ impl Gateway {
         self.wait_until(|lines| invocations_in(lines).filter(|log| log["route"] == route).nth(n - 1))
     }
 
+    /// Blocks until `n` cold starts of `function` (a binary) have been logged in `--lambda`
+    /// mode, and returns every one logged by then.
+    pub fn wait_for_cold_starts(&self, function: &str, n: usize) -> Vec<Value> {
+        self.wait_until(|lines| {
+            let starts: Vec<Value> = lines
+                .iter()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|log| log["message"] == "cold start" && log["function"] == function)
+                .collect();
+            (starts.len() >= n).then_some(starts)
+        })
+    }
+
     /// Blocks until the `n`th (1-based) invocation has been logged, and returns its line.
     pub fn invocation(&self, n: usize) -> Value {
         self.wait_until(|lines| invocations_in(lines).nth(n - 1))

@@ -73,10 +73,25 @@ async fn connect(gateway: &Gateway, token: &str) -> Client {
     Client::connect(gateway, Some(token)).await.expect("the connection is accepted")
 }
 
+/// A gateway on `table` with the functions linked in, or as their own processes.
+type Start = fn(&str) -> Gateway;
+const LINKED: Start = Gateway::start_on_dynamodb;
+const AS_LAMBDA: Start = |table| Gateway::start_as_lambda(table, &[]);
+
 #[tokio::test(flavor = "multi_thread")]
 async fn revoking_a_token_closes_the_connections_opened_with_it() {
+    revoking_closes_connections(LINKED).await;
+}
+
+/// The connections were opened and are closed by instances that share nothing but the table.
+#[tokio::test(flavor = "multi_thread")]
+async fn revoking_a_token_closes_the_connections_opened_with_it_across_instances() {
+    revoking_closes_connections(AS_LAMBDA).await;
+}
+
+async fn revoking_closes_connections(start: Start) {
     let table = fresh_table().await;
-    let gateway = Gateway::start_on_dynamodb(&table);
+    let gateway = start(&table);
     let token = token_of_store(TECH_STORE);
     let (revoked, mut other_store, mut admin) = (
         connect(&gateway, &token).await,
@@ -94,8 +109,18 @@ async fn revoking_a_token_closes_the_connections_opened_with_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_connection_whose_token_was_revoked_is_refused_at_its_next_frame() {
+    revoked_connection_refused_at_next_frame(LINKED).await;
+}
+
+/// No instance trusts the connection for a token it saw before: each reads the connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_connection_whose_token_was_revoked_is_refused_at_its_next_frame_by_any_instance() {
+    revoked_connection_refused_at_next_frame(AS_LAMBDA).await;
+}
+
+async fn revoked_connection_refused_at_next_frame(start: Start) {
     let table = fresh_table().await;
-    let gateway = Gateway::start_on_dynamodb(&table);
+    let gateway = start(&table);
     let token = token_of_store(TECH_STORE);
     let mut revoked = connect(&gateway, &token).await;
     // Without the @connections endpoint the connection cannot be closed at once.
