@@ -3,6 +3,7 @@
 //! and must post back the API Gateway responses, talking to DynamoDB Local.
 
 use std::process::Stdio;
+use std::time::Duration;
 
 use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
 use e2e::runtime_api::{Outcome, RuntimeApi, function_command};
@@ -29,14 +30,14 @@ fn with_session_id(mut event: Value, session_id: &str) -> Value {
 /// Runs the function binary on `events` and returns what it posted back for each, decoded
 /// as API Gateway responses (status, JSON body), and the log lines it printed.
 async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, Value)>, Vec<Value>) {
-    let api = RuntimeApi::start().await;
-    let ids: Vec<String> = events.into_iter().map(|event| api.queue(event)).collect();
+    let api = RuntimeApi::start(function).await.expect("a Runtime API");
     let mut child =
         function_command(function, &api, table).stdout(Stdio::piped()).spawn().expect("the function binary starts");
     let mut responses = Vec::new();
-    for id in &ids {
-        match api.outcome(id).await {
-            Outcome::Response(response) => {
+    for event in events {
+        let outcome = api.invoke(event, Duration::from_secs(30)).await;
+        match tokio::time::timeout(Duration::from_secs(60), outcome).await {
+            Ok(Ok(Outcome::Response(response))) => {
                 let body: Value = serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap();
                 // API Gateway v2 answers carry `headers`; WebSocket (v1-style) answers may
                 // carry `multiValueHeaders` instead.
@@ -47,7 +48,9 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
                 assert_eq!(content_type, "application/json", "{response}");
                 responses.push((response["statusCode"].as_u64().unwrap(), body));
             }
-            Outcome::Error(error) => panic!("{function} reported an error: {error}"),
+            Ok(Ok(Outcome::Error(error))) => panic!("{function} reported an error: {error}"),
+            Ok(Err(_)) => panic!("{function}'s Runtime API stopped"),
+            Err(_) => panic!("{function} did not answer within a minute"),
         }
     }
     // Every event is answered; the function now waits for the next one, as in AWS.

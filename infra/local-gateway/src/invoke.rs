@@ -1,6 +1,6 @@
 //! Running the function behind a route on an API Gateway event: linked into this process
 //! (every handler over one shared [`App`]), or as the function's own binary in processes of
-//! its own ([`crate::lambda`]). Either way the gateway sees what API Gateway sees: the
+//! its own ([`lambda`]). Either way the gateway sees what API Gateway sees: the
 //! function's response, or no response (logged here), which it answers as API Gateway does.
 
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use shared::App;
 use shared::http::{HttpHandler, Request};
 
 use crate::concurrency::Concurrency;
-use crate::lambda;
+use local_gateway::lambda;
 
 /// Which API's event and response shapes an invocation uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,6 @@
 mod concurrency;
 mod event;
 mod invoke;
-mod lambda;
 mod request_limits;
 mod router;
 mod server;
@@ -27,6 +26,7 @@ use shared::live::ApiGatewayPush;
 use shared::storage::{ChatStore, DynamoStore, MemoryStore};
 
 use invoke::Functions;
+use local_gateway::lambda;
 
 #[derive(Parser, Debug)]
 #[command(version, about)]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
 use e2e::gateway::Gateway;
-use e2e::runtime_api::{RuntimeApi, function_command};
+use e2e::runtime_api::{Phase, RuntimeApi, function_command};
 use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client as WebSocket;
 use futures::future::join_all;
@@ -553,17 +553,18 @@ async fn send_latency_by_who_is_connected(stage: &Stage) {
 
 /// Starts `function` against `table` and returns (time to its first poll, time to answer).
 async fn cold_start(function: &str, table: &str, event: Value) -> (Duration, Duration) {
-    let api = RuntimeApi::start().await;
-    let id = api.queue(event);
+    let mut api = RuntimeApi::start(function).await.expect("a Runtime API");
+    let answer = api.invoke(event, Duration::from_secs(30)).await;
     let started = Instant::now();
     let mut child = function_command(function, &api, table)
         .env("LOG_LEVEL", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the function starts");
-    api.outcome(&id).await;
+    assert_eq!(api.started().await, Phase::Ready);
+    let init = started.elapsed();
+    answer.await.expect("the function answered");
     let answered = started.elapsed();
-    let init = api.first_poll().expect("the function polled") - started;
     let _ = child.start_kill();
     (init, answered)
 }

@@ -67,8 +67,8 @@ impl Instance {
     }
 
     /// Hands `event` to the function and waits for its answer, at most `timeout`.
-    pub async fn invoke(&mut self, request_id: String, event: Value, timeout: Duration) -> Result<Value, Failure> {
-        let answer = self.api.invoke(request_id, event, timeout).await;
+    pub async fn invoke(&mut self, event: Value, timeout: Duration) -> Result<Value, Failure> {
+        let answer = self.api.invoke(event, timeout).await;
         tokio::select! {
             outcome = answer => match outcome {
                 Ok(Outcome::Response(response)) => Ok(response),

@@ -21,8 +21,8 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 use instance::Instance;
-use spec::FunctionSpec;
-pub use spec::Setup;
+pub use runtime_api::{Outcome, Phase, RuntimeApi};
+pub use spec::{FunctionSpec, Setup};
 
 /// Why an invocation has no answer.
 #[derive(Debug)]
@@ -70,7 +70,7 @@ impl Function {
             Some(instance) => instance,
             None => self.cold_start().await?,
         };
-        let result = instance.invoke(request_id(), event, self.spec.timeout).await;
+        let result = instance.invoke(event, self.spec.timeout).await;
         match &result {
             Ok(_) | Err(Failure::Error(_)) => {
                 instance.last_used = Instant::now();
@@ -168,14 +168,4 @@ impl Pool {
             self.functions.get(binary).ok_or_else(|| Failure::NotStarted(format!("no function {binary}")))?;
         function.invoke(event).await
     }
-}
-
-/// A Lambda request id: a random UUID (version 4).
-fn request_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }

@@ -100,11 +100,11 @@ impl RuntimeApi {
         phase.map(|phase| phase.clone()).unwrap_or(Phase::Initialising)
     }
 
-    /// Hands `event` to the function; the receiver gets its answer. The function has
-    /// `timeout` for it, which its context's deadline says.
-    pub async fn invoke(&self, request_id: String, event: Value, timeout: Duration) -> oneshot::Receiver<Outcome> {
+    /// Hands `event` to the function (once it has finished the one before); the receiver
+    /// gets its answer. The function has `timeout` for it, which its context's deadline says.
+    pub async fn invoke(&self, event: Value, timeout: Duration) -> oneshot::Receiver<Outcome> {
         let (answer, outcome) = oneshot::channel();
-        let invocation = Invocation { request_id, event, deadline: SystemTime::now() + timeout, answer };
+        let invocation = Invocation { request_id: request_id(), event, deadline: SystemTime::now() + timeout, answer };
         // Only fails once the server is gone, and then the receiver says so.
         let _ = self.events.send(invocation).await;
         outcome
@@ -202,4 +202,14 @@ async fn next(shared: &Shared) -> Response<Full<Bytes>> {
     ];
     *shared.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((invocation.request_id, invocation.answer));
     reply(StatusCode::OK, &headers, invocation.event.to_string().into_bytes())
+}
+
+/// A Lambda request id: a random UUID (version 4).
+fn request_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
