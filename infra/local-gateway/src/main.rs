@@ -105,7 +105,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Storage::DynamoDb { endpoint, .. } if args.lambda => {
             let binaries = match &args.functions {
                 Some(dir) => dir.clone(),
-                None => std::env::current_exe()?.parent().ok_or("the gateway's own directory")?.to_owned(),
+                None => {
+                    let own = std::env::current_exe()?.parent().ok_or("the gateway's own directory")?.to_owned();
+                    build_functions_under_cargo(&own)?;
+                    own
+                }
             };
             let mut local = LocalValues {
                 table_name: args.table.clone(),
@@ -170,6 +174,32 @@ fn seed(args: &Args) -> Result<SeedFile, Box<dyn std::error::Error + Send + Sync
         println!("demo admin {} ({}) token: {}", admin.profile.id, admin.profile.name, admin.token);
     }
     Ok(demo)
+}
+
+/// Under `cargo run -p local-gateway`, builds the functions into the gateway's own target
+/// directory and profile first (a no-op when they are up to date), so that `--lambda` never
+/// runs binaries older than their source. Started any other way, the gateway takes the
+/// binaries as they are.
+fn build_functions_under_cargo(binaries: &std::path::Path) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (Ok(cargo), Ok(package)) = (std::env::var("CARGO"), std::env::var("CARGO_PKG_NAME")) else {
+        return Ok(());
+    };
+    if package != env!("CARGO_PKG_NAME") {
+        return Ok(());
+    }
+    let profile = match binaries.file_name().and_then(|name| name.to_str()) {
+        Some("debug") => "dev",
+        Some(profile) => profile,
+        None => return Ok(()),
+    };
+    println!("local-gateway: building the functions ({profile} profile)");
+    let built = std::process::Command::new(cargo)
+        .args(["build", "--bins", "--package", "functions", "--profile", profile])
+        .status()?;
+    if !built.success() {
+        return Err(format!("building the functions failed ({built})").into());
+    }
+    Ok(())
 }
 
 /// The binary of every function behind a route of either API.
