@@ -11,9 +11,11 @@
 //! - **A send's latency by who is connected**: nobody, 1,000 idle connections of others, the
 //!   recipient.
 //! - **Cold start** of functions (until the first poll of the Runtime API).
+//! - **`--lambda` mode** against the linked-in gateway: start-up, first requests, p50s.
 //! - **Instructions per request** in a gateway run by callgrind, repeatable whatever the load.
 //!
-//! `cargo build --release --workspace --bins && target/release/bench`
+//! `cargo build --release --workspace --bins && target/release/bench [section…]`, the sections
+//! being those of [`SECTIONS`] (all by default).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -79,6 +81,10 @@ fn cpu_of(pid: u32) -> Duration {
 /// holding 200 messages, and the SDK client the floors use.
 struct Stage {
     gateway: Gateway,
+    /// A gateway running each function as its own processes (`--lambda`), on the same table.
+    lambda: Option<Gateway>,
+    /// Whether requests go to [`Self::lambda`].
+    via_lambda: std::sync::atomic::AtomicBool,
     http: reqwest::Client,
     db: aws_sdk_dynamodb::Client,
     store: DynamoStore,
@@ -107,6 +113,8 @@ impl Stage {
         );
         let mut stage = Stage {
             gateway: Gateway::start_on_dynamodb(&table),
+            lambda: None,
+            via_lambda: false.into(),
             http: reqwest::Client::new(),
             db,
             store,
@@ -143,21 +151,31 @@ impl Stage {
         body
     }
 
+    fn url(&self, path: &str) -> String {
+        match &self.lambda {
+            Some(lambda) if self.via_lambda.load(std::sync::atomic::Ordering::Relaxed) => lambda.url(path),
+            _ => self.gateway.url(path),
+        }
+    }
+
     async fn get(&self, path: &str, token: &str) -> Value {
-        serde_json::from_slice(self.exchange(self.http.get(self.gateway.url(path)), token).await.as_ref()).unwrap()
+        serde_json::from_slice(self.exchange(self.http.get(self.url(path)), token).await.as_ref()).unwrap()
     }
 
     async fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        serde_json::from_slice(self.exchange(self.http.post(self.gateway.url(path)).json(&body), token).await.as_ref())
-            .unwrap()
+        serde_json::from_slice(self.exchange(self.http.post(self.url(path)).json(&body), token).await.as_ref()).unwrap()
     }
 
     async fn get_unread(&self, path: &str, token: &str) {
-        self.exchange(self.http.get(self.gateway.url(path)), token).await;
+        self.exchange(self.http.get(self.url(path)), token).await;
     }
 
     async fn post_unread(&self, path: &str, token: &str, body: Value) {
-        self.exchange(self.http.post(self.gateway.url(path)).json(&body), token).await;
+        self.exchange(self.http.post(self.url(path)).json(&body), token).await;
+    }
+
+    fn go_via_lambda(&self, yes: bool) {
+        self.via_lambda.store(yes, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> HashMap<String, AttributeValue> {
@@ -596,6 +614,59 @@ async fn cold_starts(stage: &Stage) {
     }
 }
 
+/// The gateway's `--lambda` mode against its linked-in mode: how long each takes to start,
+/// each route's first request (a cold start) and its p50 afterwards, taking turns.
+async fn lambda_mode(stage: &mut Stage) {
+    let started = Instant::now();
+    drop(Gateway::start_on_dynamodb(&stage.table));
+    let linked_start = started.elapsed();
+    let started = Instant::now();
+    stage.lambda = Some(Gateway::start_as_lambda(&stage.table, &[]));
+    let lambda_start = started.elapsed();
+    println!("\nThe gateway with its functions linked in against --lambda (each its own processes) on DynamoDB Local");
+    println!("({RUNS} runs x {REQUESTS} requests each, taking turns; medians of the runs)\n");
+    println!(
+        "Start until ready: linked {:.0} ms, --lambda {:.0} ms (no instance runs until a request needs it)\n",
+        millis(linked_start),
+        millis(lambda_start)
+    );
+    println!("| route | first request, --lambda (cold start) | linked p50 | --lambda p50 | --lambda / linked p50 (min-max) |");
+    println!("|---|---|---|---|---|");
+    for case in Case::ALL {
+        stage.go_via_lambda(true);
+        let started = Instant::now();
+        case.route(stage).await;
+        let first = started.elapsed();
+        let (mut linked, mut lambda, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let (mut one, mut other) = (Vec::with_capacity(REQUESTS), Vec::with_capacity(REQUESTS));
+            for _ in 0..REQUESTS {
+                for (via_lambda, samples) in [(false, &mut one), (true, &mut other)] {
+                    stage.go_via_lambda(via_lambda);
+                    let started = Instant::now();
+                    case.route(stage).await;
+                    samples.push(started.elapsed());
+                }
+            }
+            let (one, other) = (percentiles(one).0, percentiles(other).0);
+            ratios.push(other.as_secs_f64() / one.as_secs_f64());
+            linked.push(millis(one));
+            lambda.push(millis(other));
+        }
+        stage.go_via_lambda(false);
+        let (low, high) = ratios.iter().fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+        println!(
+            "| {} | {:.1} ms | {:.2} ms | {:.2} ms | {:.2}x ({low:.2}-{high:.2}) |",
+            case.name(),
+            millis(first),
+            median(linked),
+            median(lambda),
+            median(ratios.clone()),
+        );
+    }
+    stage.lambda = None;
+}
+
 /// Instructions per request, counted by callgrind in a gateway it runs: the same whatever
 /// the machine's load, so two builds compare exactly.
 async fn instructions_per_request(stage: &mut Stage) {
@@ -630,13 +701,37 @@ async fn instructions_per_request(stage: &mut Stage) {
     }
 }
 
+/// The sections, by the name that selects them on the command line.
+const SECTIONS: [&str; 7] = ["floor", "cpu", "sends", "connected", "cold", "lambda", "instructions"];
+
 #[tokio::main]
 async fn main() {
+    let chosen: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(unknown) = chosen.iter().find(|name| !SECTIONS.contains(&name.as_str())) {
+        eprintln!("no section {unknown}; the sections are {}", SECTIONS.join(", "));
+        std::process::exit(2);
+    }
+    let runs = |section: &str| chosen.is_empty() || chosen.iter().any(|name| name == section);
     let mut stage = Stage::new().await;
-    routes_against_their_floor(&stage).await;
-    cpu_per_request(&stage).await;
-    sends_per_second(&stage).await;
-    send_latency_by_who_is_connected(&stage).await;
-    cold_starts(&stage).await;
-    instructions_per_request(&mut stage).await;
+    if runs("floor") {
+        routes_against_their_floor(&stage).await;
+    }
+    if runs("cpu") {
+        cpu_per_request(&stage).await;
+    }
+    if runs("sends") {
+        sends_per_second(&stage).await;
+    }
+    if runs("connected") {
+        send_latency_by_who_is_connected(&stage).await;
+    }
+    if runs("cold") {
+        cold_starts(&stage).await;
+    }
+    if runs("lambda") {
+        lambda_mode(&mut stage).await;
+    }
+    if runs("instructions") {
+        instructions_per_request(&mut stage).await;
+    }
 }
