@@ -630,7 +630,9 @@ async fn lambda_mode(stage: &mut Stage) {
         millis(linked_start),
         millis(lambda_start)
     );
-    println!("| route | first request, --lambda (cold start) | linked p50 | --lambda p50 | --lambda / linked p50 (min-max) |");
+    println!(
+        "| route | first request, --lambda (cold start) | linked p50 | --lambda p50 | --lambda / linked p50 (min-max) |"
+    );
     println!("|---|---|---|---|---|");
     for case in Case::ALL {
         stage.go_via_lambda(true);

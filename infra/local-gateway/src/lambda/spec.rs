@@ -85,3 +85,42 @@ impl Setup<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup<'a>(template: &'a Template, binaries: &'a Path) -> Setup<'a> {
+        let mut local = LocalValues { table_name: "chat-local".into(), ..LocalValues::default() };
+        local.parameters.insert("ProjectKey".into(), "key-0123456789abcdef".into());
+        Setup { template, binaries, local, dynamodb_endpoint: "http://127.0.0.1:8000".into(), max_instances: None }
+    }
+
+    #[test]
+    fn a_function_runs_from_target_or_from_sam_build_with_the_template_environment() {
+        let template = Template::embedded();
+        let dir = std::env::temp_dir().join(format!("local-gateway-spec-{}", std::process::id()));
+        // `sam build`'s layout: a directory per function, named by its logical id.
+        let sam_built = dir.join("StoreGetSessionFunction").join("bootstrap");
+        std::fs::create_dir_all(sam_built.parent().unwrap()).unwrap();
+        std::fs::write(&sam_built, "").unwrap();
+        let spec = setup(&template, &dir).spec("store-get-session").unwrap();
+        assert_eq!(spec.path, sam_built);
+        assert_eq!((spec.timeout, spec.max_instances), (Duration::from_secs(10), DEFAULT_MAX_INSTANCES));
+        let variable = |name: &str| spec.environment.get(name).map(String::as_str);
+        assert_eq!(variable("TABLE_NAME"), Some("chat-local"));
+        assert_eq!(variable("AWS_LAMBDA_FUNCTION_NAME"), Some("StoreGetSessionFunction"));
+        assert_eq!(variable("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), Some("256"));
+        assert_eq!(variable("AWS_ENDPOINT_URL_DYNAMODB"), Some("http://127.0.0.1:8000"));
+        // Cargo's layout: a file per binary, which wins when both are there.
+        let cargo_built = dir.join("store-get-session");
+        std::fs::write(&cargo_built, "").unwrap();
+        assert_eq!(setup(&template, &dir).spec("store-get-session").unwrap().path, cargo_built);
+
+        let missing = setup(&template, &dir).spec("store-send-message").unwrap_err();
+        assert!(missing.contains("cargo build"), "{missing}");
+        let capped = Setup { max_instances: Some(4), ..setup(&template, &dir) };
+        assert_eq!(capped.spec("store-get-session").unwrap().max_instances, 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
