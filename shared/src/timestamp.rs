@@ -102,10 +102,6 @@ impl Timestamp {
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0 + Duration::seconds(seconds))
     }
-
-    pub fn plus_millis(self, millis: i64) -> Self {
-        Self(self.0 + Duration::milliseconds(millis))
-    }
 }
 
 impl fmt::Display for Timestamp {

@@ -131,6 +131,11 @@ impl Unmet {
     pub fn must_decide_again(&self) -> bool {
         self.0.iter().any(|condition| !condition.is_renewable())
     }
+
+    /// Whether the proposed id was taken: a message at or above it is there already.
+    pub fn id_taken(&self) -> bool {
+        self.0.iter().any(|condition| matches!(condition, Condition::LastMessageIdBelow(_)))
+    }
 }
 
 impl SessionChange {

@@ -21,7 +21,7 @@ use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;
 use crate::domain::{
     AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
-    StoreId, StoreProfile, mark_needs_messages_above,
+    StoreId, StoreProfile, Unmet, mark_needs_messages_above,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessagesAfter,
@@ -279,18 +279,17 @@ impl SessionStore for DynamoStore {
                     self.correct(session_id, ids.into, SessionIds::of_item(item));
                 }
                 let current = current_session(session_id, item)?;
-                if let Err(unmet) = change.check(&current)
-                    && unmet.must_decide_again()
-                {
+                let unmet = change.check(&current).err();
+                if unmet.as_ref().is_some_and(Unmet::must_decide_again) {
                     return Ok(AppendOutcome::Stale(Box::new(current)));
                 }
                 // Only the proposal failed (an id another send took, the block's end, a
-                // later clock): propose again against the session as it is.
-                // Dated now and, as its id, a little ahead of what it learnt: what others
-                // commit meanwhile is dated after that.
-                lost += 1;
+                // later clock): propose again against the session as it is, dated now.
+                if unmet.as_ref().is_some_and(Unmet::id_taken) {
+                    lost += 1;
+                }
                 awaiting = current.awaiting_reply_since;
-                now = current.time_of_change(now.max(Timestamp::now())).plus_millis(i64::from(lost));
+                now = current.time_of_change(now.max(Timestamp::now()));
                 continue;
             }
             // Another transaction on the same items.
