@@ -163,9 +163,13 @@ impl Pool {
     }
 
     /// Runs `binary` on `event` in one of its instances: the function's response document.
+    /// The invocation runs to its end even if the caller stops waiting, as in Lambda, where a
+    /// client that hangs up does not stop the function.
     pub async fn invoke(&self, binary: &str, event: Value) -> Result<Value, Failure> {
         let function =
-            self.functions.get(binary).ok_or_else(|| Failure::NotStarted(format!("no function {binary}")))?;
-        function.invoke(event).await
+            self.functions.get(binary).ok_or_else(|| Failure::NotStarted(format!("no function {binary}")))?.clone();
+        tokio::spawn(async move { function.invoke(event).await })
+            .await
+            .unwrap_or_else(|error| Err(Failure::Crashed(format!("the invocation failed in the gateway: {error}"))))
     }
 }
