@@ -3,9 +3,10 @@
 //! mode can show: instances as processes, cold and warm starts, and races between instances
 //! that share nothing but the table.
 
-use e2e::cast::{TECH_STORE, claimers, token_of_admin, token_of_store};
+use e2e::cast::{OMAR, SARAH, TECH_STORE, claimers, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
 use e2e::stack::{fresh_table, unique_table_name};
+use e2e::ws::Client;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -78,4 +79,51 @@ async fn twenty_claims_across_four_instances_have_one_winner() {
     assert_eq!(gateway.wait_for_cold_starts(&claim_function, 4).len(), 4, "no more than its cap");
     let instances = gateway.child_programs().into_iter().filter(|program| *program == claim_function).count();
     assert_eq!(instances, 4);
+}
+
+/// A transfer made by one instance holds in the others: the send functions' instances that
+/// served the old holder refuse it now, and a store's send, from an instance that read the
+/// session's old holder, reaches the new one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_holds_in_every_instance() {
+    let table = fresh_table().await;
+    let gateway = Gateway::start_as_lambda(&table, &[]);
+    let (store, sarah, omar) = (token_of_store(TECH_STORE), token_of_admin(SARAH), token_of_admin(OMAR));
+    let send_as_store = |content: &str| {
+        let (url, body) = (gateway.url("/v1/chat/store/messages/"), json!({"content": content}));
+        let store = store.clone();
+        async move { post_json(&url, Some(&store), &body).await.0 }
+    };
+    assert_eq!(send_as_store("hello").await, 201);
+    let (_, session) = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store)).await;
+    let id = session["id"].clone();
+    let claim = json!({"session_id": id});
+    assert_eq!(post_json(&gateway.url("/v1/chat/admin/session/claim/"), Some(&sarah), &claim).await.0, 200);
+    let admin_send = |token: &str, content: &str| {
+        let (url, body) = (gateway.url("/v1/chat/admin/messages/"), json!({"session_id": id, "content": content}));
+        let token = token.to_owned();
+        async move { post_json(&url, Some(&token), &body).await.0 }
+    };
+    assert_eq!(admin_send(&sarah, "Sarah here").await, 201);
+    assert_eq!(send_as_store("thanks").await, 201, "the store's send instance knows Sarah holds it");
+
+    let mut omar_live = Client::connect(&gateway, Some(&omar)).await.expect("Omar connects");
+    let body = json!({"session_id": id, "admin_id": OMAR});
+    assert_eq!(post_json(&gateway.url("/v1/chat/admin/session/transfer/"), Some(&sarah), &body).await.0, 200);
+
+    assert_eq!(admin_send(&sarah, "still mine?").await, 403, "the instance that served Sarah refuses her");
+    assert_eq!(send_as_store("who is there?").await, 201);
+    let created = omar_live.next_of("message.created").await;
+    assert_eq!(created["message"]["content"], "who is there?", "the new holder hears the store");
+    assert_eq!(admin_send(&omar, "Omar here").await, 201);
+    let (_, messages) = get_json(&gateway.url(&format!("/v1/chat/admin/messages/?session_id={id}")), Some(&omar)).await;
+    let contents: Vec<&str> =
+        messages["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["hello", "Sarah here", "thanks", "who is there?", "Omar here"]);
+    // One instance of each send function served every send: the refusals came from instances
+    // that had served Sarah and the store before.
+    for function in [binary_of("POST", "/v1/chat/admin/messages/"), binary_of("POST", "/v1/chat/store/messages/")] {
+        let instances = gateway.child_programs().into_iter().filter(|program| *program == function).count();
+        assert_eq!(instances, 1, "{function}");
+    }
 }
