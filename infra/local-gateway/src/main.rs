@@ -5,6 +5,7 @@
 //! `--lambda`, their own built binaries run as Lambda runs them ([`lambda`]).
 
 mod concurrency;
+mod cors;
 mod event;
 mod invoke;
 mod request_limits;
@@ -62,6 +63,10 @@ struct Args {
     /// `ReservedConcurrentExecutions`, else 10).
     #[arg(long, requires = "lambda")]
     max_instances: Option<usize>,
+    /// Origins browsers may call the HTTP API from, comma-separated (the template's
+    /// `CorsOrigins`; by default its default).
+    #[arg(long)]
+    cors_origins: Option<String>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -141,6 +146,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     };
     let functions = Arc::new(functions);
     let router = router::Router::from_template(&template, &functions)?;
+    let mut api_values = LocalValues::default();
+    if let Some(origins) = &args.cors_origins {
+        api_values.parameters.insert("CorsOrigins".into(), origins.clone());
+    }
+    let cors = template.cors_of_http_api(&api_values)?.map(cors::Cors::new);
     let websocket_routes = websocket::WebSocketRoutes::from_template(&template, &functions)?;
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
@@ -155,7 +165,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         router.len()
     );
     tokio::try_join!(
-        server::serve(listener, Arc::new(server::Http { router, functions: functions.clone() })),
+        server::serve(listener, Arc::new(server::Http { router, functions: functions.clone(), cors })),
         websocket::serve(ws_listener, websocket_routes, functions),
     )?;
     Ok(())

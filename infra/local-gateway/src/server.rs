@@ -12,6 +12,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::cors::Cors;
 use crate::event::{has_valid_host, http_event};
 use crate::invoke::{Api, Functions};
 use crate::request_limits;
@@ -20,10 +21,12 @@ use crate::router::{Miss, Router};
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// What every request shares: the routes and the functions behind them.
+/// What every request shares: the routes, the functions behind them, and the API's CORS
+/// settings, if it has any.
 pub struct Http {
     pub router: Router,
     pub functions: Arc<Functions>,
+    pub cors: Option<Cors>,
 }
 
 pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -56,6 +59,19 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
     if let Some((status, message)) = request_limits::exceeded(&parts.uri, &parts.headers) {
         return plain_json(status, message);
     }
+    let Some(cors) = &http.cors else {
+        return answer(http, &parts, body, peer).await;
+    };
+    if let Some(preflight) = cors.preflight(&parts.method, &parts.headers) {
+        return preflight;
+    }
+    let mut response = answer(http, &parts, body, peer).await;
+    cors.decorate(&parts.headers, &mut response);
+    response
+}
+
+/// The answer to a request within the limits: the route's function's, or the gateway's own.
+async fn answer(http: &Http, parts: &http::request::Parts, body: Incoming, peer: SocketAddr) -> Response<Full<Bytes>> {
     let route = match http.router.find(&parts.method, parts.uri.path()) {
         Ok(route) => route,
         Err(Miss::NotFound) => return plain_json(StatusCode::NOT_FOUND, "Not Found"),
@@ -67,14 +83,14 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
             return response;
         }
     };
-    if !has_valid_host(&parts) {
+    if !has_valid_host(parts) {
         return plain_json(StatusCode::BAD_REQUEST, "Bad Request");
     }
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return plain_json(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
-    let event = http_event(route, &parts, &body, &peer.ip().to_string());
+    let event = http_event(route, parts, &body, &peer.ip().to_string());
     match http.functions.invoke(&route.binary, Api::Http, event).await {
         Some(response) => response.map(Full::new),
         // API Gateway's answer when the function fails, times out or cannot run.
@@ -107,7 +123,8 @@ mod tests {
         let app = Arc::new(App::new(Arc::new(MemoryStore::new()), Config::local("test", None, None)));
         let functions = Arc::new(Functions::linked(app, functions::handler));
         let router = Router::from_template(&Template::embedded(), &functions).unwrap();
-        tokio::spawn(serve(listener, Arc::new(Http { router, functions })));
+        let cors = Template::embedded().cors_of_http_api(&Default::default()).unwrap().map(Cors::new);
+        tokio::spawn(serve(listener, Arc::new(Http { router, functions, cors })));
         port
     }
 
@@ -159,6 +176,24 @@ mod tests {
     /// A path no route has, `bytes` long with its query.
     fn unrouted_target(bytes: usize) -> String {
         format!("/nothing?q={}", "x".repeat(bytes - "/nothing?q=".len()))
+    }
+
+    #[tokio::test]
+    async fn a_preflight_is_answered_for_any_path_and_answers_carry_the_origin() {
+        let port = start().await;
+        let preflight = [("origin", "https://shop.example"), ("access-control-request-method", "POST")];
+        let answer = send(port, "OPTIONS", "/v1/chat/store/messages/", &preflight).await;
+        assert_eq!((answer.status, answer.header("access-control-allow-origin")), (204, Some("*")));
+        assert_eq!(answer.header("access-control-allow-headers"), Some("authorization,content-type"));
+        // As at API Gateway, whether or not a route has the path.
+        assert_eq!(send(port, "OPTIONS", "/nothing", &preflight).await.status, 204);
+        // A cross-origin call's answer, a refusal included, names who may read it.
+        let answer = send(port, "GET", "/v1/chat/store/session/", &[("origin", "https://shop.example")]).await;
+        assert_eq!((answer.status, answer.header("access-control-allow-origin")), (401, Some("*")));
+        let answer = send(port, "GET", "/v1/chat/store/session/", &[]).await;
+        assert_eq!(answer.header("access-control-allow-origin"), None, "no Origin, no CORS headers");
+        // An OPTIONS that is no preflight is routed like any other request.
+        assert_eq!(send(port, "OPTIONS", "/v1/chat/store/session/", &[]).await.status, 405);
     }
 
     #[tokio::test]

@@ -49,6 +49,18 @@ pub struct Template {
     doc: Value,
 }
 
+/// An HTTP API's CORS settings, as API Gateway applies them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CorsConfiguration {
+    /// Origins, `*`, or `https://*` / `http://*`.
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub allow_methods: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub allow_credentials: bool,
+    pub max_age: Option<u64>,
+}
+
 /// How Lambda runs one function, globals merged.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FunctionSettings {
@@ -201,6 +213,40 @@ impl Template {
         Ok(environment)
     }
 
+    /// The HTTP API's `CorsConfiguration`, references resolved to `local`; `None` without one.
+    pub fn cors_of_http_api(&self, local: &LocalValues) -> Result<Option<CorsConfiguration>, TemplateError> {
+        let Some((id, api)) = self.resources_of_type("AWS::Serverless::HttpApi").next() else {
+            return Ok(None);
+        };
+        let Some(cors) = api["Properties"].get("CorsConfiguration") else {
+            return Ok(None);
+        };
+        let shape = |what: String| TemplateError::Shape(format!("{id}: CorsConfiguration: {what}"));
+        let list = |name: &str| -> Result<Vec<String>, TemplateError> {
+            match cors.get(name) {
+                None => Ok(Vec::new()),
+                Some(Value::Sequence(items)) => items
+                    .iter()
+                    .map(|item| self.resolve(item, local)?.ok_or_else(|| format!("{name} has no local value")))
+                    .collect::<Result<_, _>>()
+                    .map_err(shape),
+                // A `CommaDelimitedList` parameter.
+                Some(single) => {
+                    let text = self.resolve(single, local).map_err(shape)?.unwrap_or_default();
+                    Ok(text.split(',').map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
+                }
+            }
+        };
+        Ok(Some(CorsConfiguration {
+            allow_origins: list("AllowOrigins")?,
+            allow_headers: list("AllowHeaders")?,
+            allow_methods: list("AllowMethods")?,
+            expose_headers: list("ExposeHeaders")?,
+            allow_credentials: cors.get("AllowCredentials").and_then(Value::as_bool).unwrap_or(false),
+            max_age: cors.get("MaxAge").and_then(Value::as_u64),
+        }))
+    }
+
     /// A value as it comes to on this machine; `None` for one built from a resource that
     /// does not run here.
     fn resolve(&self, value: &Value, local: &LocalValues) -> Result<Option<String>, String> {
@@ -319,6 +365,19 @@ mod tests {
         for key in ["$disconnect", "$default", "send_message", "typing", "mark_read", "mark_delivered", "ping"] {
             assert!(routes.iter().any(|r| r.route_key == key), "{key}");
         }
+    }
+
+    #[test]
+    fn the_http_apis_cors_configuration_resolves_its_parameters() {
+        let template = Template::embedded();
+        let cors = template.cors_of_http_api(&LocalValues::default()).unwrap().expect("the API configures CORS");
+        assert_eq!(cors.allow_origins, ["*"], "the parameter's default");
+        assert_eq!(cors.allow_headers, ["Authorization", "Content-Type"]);
+        assert_eq!(cors.max_age, Some(600));
+        let mut local = LocalValues::default();
+        local.parameters.insert("CorsOrigins".into(), "https://shop.example, https://admin.example".into());
+        let cors = template.cors_of_http_api(&local).unwrap().unwrap();
+        assert_eq!(cors.allow_origins, ["https://shop.example", "https://admin.example"]);
     }
 
     #[test]
