@@ -50,6 +50,10 @@ struct Args {
     /// The table to use (and create if missing) in DynamoDB.
     #[arg(long, default_value = Config::DEFAULT_TABLE_NAME)]
     table: String,
+    /// Origins browsers may call the HTTP API from, comma-separated (the template's
+    /// `CorsOrigins`; by default its default).
+    #[arg(long)]
+    cors_origins: Option<String>,
     /// Run each function as Lambda does: its own built binary, one process per instance,
     /// through the Lambda Runtime API. Storage is DynamoDB (DynamoDB Local is started when
     /// no --dynamodb-endpoint is given).
@@ -63,10 +67,6 @@ struct Args {
     /// `ReservedConcurrentExecutions`, else 10).
     #[arg(long, requires = "lambda")]
     max_instances: Option<usize>,
-    /// Origins browsers may call the HTTP API from, comma-separated (the template's
-    /// `CorsOrigins`; by default its default).
-    #[arg(long)]
-    cors_origins: Option<String>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -108,32 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let websocket_endpoint = websocket::management_endpoint(ws_port);
     let (functions, running) = match &storage {
         Storage::DynamoDb { endpoint, .. } if args.lambda => {
-            let binaries = match &args.functions {
-                Some(dir) => dir.clone(),
-                None => {
-                    let own = std::env::current_exe()?.parent().ok_or("the gateway's own directory")?.to_owned();
-                    build_functions_under_cargo(&own)?;
-                    own
-                }
-            };
-            let mut local = LocalValues {
-                table_name: args.table.clone(),
-                websocket_endpoint: Some(websocket_endpoint.clone()),
-                ..LocalValues::default()
-            };
-            // An empty key is no key: the conversation route then refuses every caller.
-            local.parameters.insert("ProjectKey".into(), args.project_key.clone().unwrap_or_default());
-            if let Ok(level) = std::env::var("LOG_LEVEL") {
-                local.parameters.insert("LogLevel".into(), level);
-            }
-            let setup = lambda::Setup {
-                template: &template,
-                binaries: &binaries,
-                local,
-                dynamodb_endpoint: endpoint.clone(),
-                max_instances: args.max_instances,
-            };
-            let pool = lambda::Pool::new(&setup, route_binaries(&template)?, Duration::from_secs(args.idle_seconds))?;
+            let (pool, binaries) = processes(&args, &template, endpoint, &websocket_endpoint)?;
             (Functions::Processes(pool), format!("processes from {}", binaries.display()))
         }
         _ => {
@@ -169,6 +144,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         websocket::serve(ws_listener, websocket_routes, functions),
     )?;
     Ok(())
+}
+
+/// The functions as Lambda runs them, on the DynamoDB at `dynamodb_endpoint`, pushing
+/// through `websocket_endpoint`; and where their binaries are.
+fn processes(
+    args: &Args,
+    template: &Template,
+    dynamodb_endpoint: &str,
+    websocket_endpoint: &str,
+) -> Result<(lambda::Pool, PathBuf), Box<dyn std::error::Error + Send + Sync>> {
+    let binaries = match &args.functions {
+        Some(dir) => dir.clone(),
+        None => {
+            let own = std::env::current_exe()?.parent().ok_or("the gateway's own directory")?.to_owned();
+            build_functions_under_cargo(&own)?;
+            own
+        }
+    };
+    let mut local = LocalValues {
+        table_name: args.table.clone(),
+        websocket_endpoint: Some(websocket_endpoint.to_owned()),
+        ..LocalValues::default()
+    };
+    // An empty key is no key: the conversation route then refuses every caller.
+    local.parameters.insert("ProjectKey".into(), args.project_key.clone().unwrap_or_default());
+    if let Ok(level) = std::env::var("LOG_LEVEL") {
+        local.parameters.insert("LogLevel".into(), level);
+    }
+    let setup = lambda::Setup {
+        template,
+        binaries: &binaries,
+        local,
+        dynamodb_endpoint: dynamodb_endpoint.to_owned(),
+        max_instances: args.max_instances,
+    };
+    let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;
+    Ok((pool, binaries))
 }
 
 /// The identities to load: the seed file's, or one demo store and admin (printed).
