@@ -80,6 +80,8 @@ target/debug/dynamodb-local --port 0 >"$fuzz_dir/dynamodb.log" 2>&1 &
 dynamodb_pid=$!
 dynamodb_url=$(ready_url "$dynamodb_pid" "$fuzz_dir/dynamodb.log" "DynamoDB Local ready:")
 fuzz dynamodb 50 --dynamodb-endpoint "$dynamodb_url"
+# Every function as its own processes, as Lambda runs them.
+fuzz lambda 50 --lambda --dynamodb-endpoint "$dynamodb_url" --table fuzz-lambda
 kill "$dynamodb_pid"
 dynamodb_pid=""
 rm -rf "$fuzz_dir"
