@@ -13,7 +13,8 @@ use lambda_http::{RequestExt, request::RequestContext};
 use serde::Serialize;
 
 use crate::auth::{Schemes, token_from_header};
-use crate::domain::{AdminId, Principal, StoreId};
+use crate::domain::{AdminId, MessageId, Principal, StoreId};
+use crate::storage::MessageWindow;
 use crate::{App, ChatError, Family, deadline, telemetry};
 
 /// A route handler as the local gateway holds it: the same function the Lambda's `main` runs.
@@ -168,6 +169,18 @@ pub fn query_number(
     };
     let value: u64 = raw.trim().parse().map_err(|_| invalid())?;
     range.contains(&value).then_some(Some(value)).ok_or_else(invalid)
+}
+
+/// Which messages a fetch asks for: `after=` an id (0 when neither is given: from the
+/// start), or `before=` one (the history before what a client shows), not both.
+pub fn message_window(request: &Request) -> Result<MessageWindow, ChatError> {
+    let after = query_number(request, "after", 0..=u64::MAX)?;
+    let before = query_number(request, "before", 1..=u64::MAX)?;
+    match (after, before) {
+        (Some(_), Some(_)) => Err(ChatError::bad_request("after and before cannot both be given")),
+        (_, Some(before)) => Ok(MessageWindow::Before(MessageId(before))),
+        (after, None) => Ok(MessageWindow::After(MessageId(after.unwrap_or(0)))),
+    }
 }
 
 /// Request bodies larger than this are refused (a message is at most a few KB).

@@ -73,6 +73,11 @@ async fn scripted_conversation(gateway: Gateway) {
     let statuses =
         |page: &Value| page["messages"].as_array().unwrap().iter().map(|m| m["status"].clone()).collect::<Vec<_>>();
     assert_eq!(statuses(&page), [json!("sent"), json!("sent")]);
+    // A client that shows the newest message loads the history before it, page by page.
+    let history = format!("/v1/chat/admin/messages/?session_id={id}&before={}&limit=1", reply["id"]);
+    let (status, older) = get_json(&gateway.url(&history), Some(&admin)).await;
+    assert_eq!((status, &older["messages"][0]["id"], &older["has_more"]), (200, &hello["id"], &json!(false)));
+    assert_eq!(older["messages"].as_array().unwrap().len(), 1);
 
     // Both read: one mark each, and the statuses follow.
     let (status, mark) = post_json(

@@ -191,7 +191,11 @@ async fn the_websocket_functions_answer_recorded_events() {
     let (status, _) = run("ws-send-message", recorded_event("ws-send-message")).await;
     assert_eq!(status, 200);
     let session = store.active_session(TECH_STORE).await.unwrap().expect("the send opened a session");
-    let page = store.messages_after(session.id, shared::domain::MessageId(0), 10).await.unwrap().unwrap();
+    let page = store
+        .messages(session.id, shared::storage::MessageWindow::After(shared::domain::MessageId(0)), 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(page.messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>(), ["Hello over the WebSocket"]);
 
     for function in ["ws-typing", "ws-mark-read", "ws-mark-delivered", "ws-ping", "ws-default"] {

@@ -78,6 +78,8 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
     for (query, message) in [
         ("?after=-1", "after must be a non-negative integer"),
         ("?after=x", "after must be a non-negative integer"),
+        ("?before=0", "before must be an integer of at least 1"),
+        ("?after=1&before=9", "after and before cannot both be given"),
         ("?limit=0", "limit must be an integer from 1 to 200"),
         ("?limit=201", "limit must be an integer from 1 to 200"),
         ("?session_id=abc", "session_id must be an integer of at least 1"),

@@ -14,7 +14,9 @@ use shared::domain::{
     AdminId, AdminProfile, MessageId, NewMessage, Principal, ReceiptKind, SenderType, Session, SessionId,
     SessionStatus, StoreId, StoreProfile,
 };
-use shared::storage::{AppendGuard, AppendOutcome, ChatStore, IdsFor, MemoryStore, SessionQuery, WriteOutcome};
+use shared::storage::{
+    AppendGuard, AppendOutcome, ChatStore, IdsFor, MemoryStore, MessageWindow, SessionQuery, WriteOutcome,
+};
 
 type Store = Arc<dyn ChatStore>;
 
@@ -137,7 +139,7 @@ async fn no_two_messages_anywhere_share_an_id(store: Store) {
     let ids: HashSet<MessageId> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(ids.len(), 80, "every message has its own id");
     for session in [&first, &second] {
-        let fetched = store.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
+        let fetched = store.messages(session.id, MessageWindow::After(MessageId(0)), 200).await.unwrap().unwrap();
         let in_session: Vec<MessageId> = fetched.messages.iter().map(|m| m.id).collect();
         assert_eq!(in_session.len(), 40);
         assert!(in_session.windows(2).all(|w| w[0] < w[1]), "ids ascend: {in_session:?}");
@@ -154,7 +156,7 @@ async fn ids_increase_in_commit_order_under_concurrency(store: Store) {
     });
     let sent: HashSet<MessageId> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(sent.len(), 40, "every send got its own id");
-    let fetched = store.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
+    let fetched = store.messages(session.id, MessageWindow::After(MessageId(0)), 200).await.unwrap().unwrap();
     let ids: Vec<MessageId> = fetched.messages.iter().map(|m| m.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascend: {ids:?}");
     assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), sent);
@@ -169,16 +171,44 @@ async fn messages_after_pages(store: Store) {
     for i in 0..5 {
         ids.push(appended(&store, &session, text(SenderType::Store, &format!("m{i}"))).await.id);
     }
-    let first = store.messages_after(session.id, MessageId(0), 2).await.unwrap().unwrap();
+    let first = store.messages(session.id, MessageWindow::After(MessageId(0)), 2).await.unwrap().unwrap();
     assert_eq!(first.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
     assert!(first.has_more);
-    let rest = store.messages_after(session.id, ids[1], 10).await.unwrap().unwrap();
+    let rest = store.messages(session.id, MessageWindow::After(ids[1]), 10).await.unwrap().unwrap();
     assert_eq!(rest.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..]);
     assert!(!rest.has_more);
-    let none = store.messages_after(session.id, ids[4], 10).await.unwrap().unwrap();
+    let none = store.messages(session.id, MessageWindow::After(ids[4]), 10).await.unwrap().unwrap();
     assert!(none.messages.is_empty() && !none.has_more);
-    assert_eq!(store.messages_after(SessionId(987_654), MessageId(0), 10).await.unwrap(), None);
+    assert_eq!(store.messages(SessionId(987_654), MessageWindow::After(MessageId(0)), 10).await.unwrap(), None);
     assert_eq!(store.session_page(SessionId(987_654), 10).await.unwrap(), None);
+}
+
+/// History pages: the newest messages below an id, ascending, and whether older ones remain.
+async fn messages_before_pages(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(appended(&store, &session, text(SenderType::Store, &format!("m{i}"))).await.id);
+    }
+    let page = |before: MessageId, limit: usize| {
+        let store = store.clone();
+        async move { store.messages(session.id, MessageWindow::Before(before), limit).await.unwrap().unwrap() }
+    };
+    let newest = page(MessageId(u64::MAX), 2).await;
+    assert_eq!(newest.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[3..]);
+    assert!(newest.has_more);
+    let older = page(ids[3], 10).await;
+    assert_eq!(older.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..3]);
+    assert!(!older.has_more);
+    let exactly = page(ids[3], 3).await;
+    assert_eq!((exactly.messages.len(), exactly.has_more), (3, false));
+    for before in [ids[0], MessageId(0)] {
+        let none = page(before, 10).await;
+        assert!(none.messages.is_empty() && !none.has_more);
+    }
+    let missing = store.messages(SessionId(987_654), MessageWindow::Before(MessageId(9)), 10).await.unwrap();
+    assert_eq!(missing, None);
 }
 
 async fn a_client_message_id_is_stored_once(store: Store) {
@@ -702,6 +732,7 @@ conformance!(
     no_two_messages_anywhere_share_an_id,
     a_send_on_a_pointer_read_before_a_transfer_is_refused,
     messages_after_pages,
+    messages_before_pages,
     a_client_message_id_is_stored_once,
     a_client_message_id_is_per_sender,
     nothing_is_dated_before_the_last_message,
@@ -769,7 +800,7 @@ async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
     }
     assert_eq!(transactions, 40, "every send committed at its first try");
     assert!(sent.windows(2).all(|w| w[0] < w[1]), "ids rise in commit order: {sent:?}");
-    let stored = stores.messages_after(session.id, MessageId(0), 200).await.unwrap().unwrap();
+    let stored = stores.messages(session.id, MessageWindow::After(MessageId(0)), 200).await.unwrap().unwrap();
     assert_eq!(stored.messages.iter().map(|m| m.id).collect::<Vec<_>>(), sent);
 }
 
@@ -797,7 +828,8 @@ async fn dynamodb_processes_racing_into_one_session_all_commit() {
     for outcome in &outcomes {
         assert!(matches!(outcome, Ok(AppendOutcome::Appended(_))), "{outcome:?}");
     }
-    let stored = processes[1].messages_after(session, MessageId(0), 200).await.unwrap().unwrap().messages;
+    let stored =
+        processes[1].messages(session, MessageWindow::After(MessageId(0)), 200).await.unwrap().unwrap().messages;
     assert_eq!(stored.len(), 80);
     assert!(stored.windows(2).all(|w| w[0].id < w[1].id && w[0].created <= w[1].created));
 }

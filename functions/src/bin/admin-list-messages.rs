@@ -1,7 +1,7 @@
-//! `GET /v1/chat/admin/messages/?session_id=&after=&limit=`: messages after an id,
-//! ascending, under the seed's view rule.
+//! `GET /v1/chat/admin/messages/?session_id=&after=|before=&limit=`: messages after an id, or
+//! the newest before one, ascending, under the seed's view rule.
 
-use shared::domain::{MESSAGE_PAGE_LIMIT, MessageId, Principal, SessionId};
+use shared::domain::{MESSAGE_PAGE_LIMIT, Principal, SessionId};
 use shared::http::{self, Body, Request, Response};
 use shared::{App, ChatError, Family, chat};
 
@@ -14,9 +14,9 @@ async fn list(app: &App, request: &Request) -> Result<chat::MessagePage, ChatErr
     let session_id = http::query_number(request, "session_id", 1..=u64::MAX)?
         .map(SessionId)
         .ok_or_else(|| ChatError::bad_request("session_id is required"))?;
-    let after = MessageId(http::query_number(request, "after", 0..=u64::MAX)?.unwrap_or(0));
+    let window = http::message_window(request)?;
     let limit = http::query_number(request, "limit", 1..=MESSAGE_PAGE_LIMIT)?.unwrap_or(MESSAGE_PAGE_LIMIT);
-    chat::messages_of(app, Principal::Admin(admin), Some(session_id), after, limit as usize).await
+    chat::messages_of(app, Principal::Admin(admin), Some(session_id), window, limit as usize).await
 }
 
 fn main() -> Result<(), shared::http::Error> {

@@ -1,7 +1,7 @@
-//! `GET /v1/chat/store/messages/?after=&limit=&session_id=`: messages after an id,
-//! ascending, of the store's active session or of another session of its own.
+//! `GET /v1/chat/store/messages/?after=|before=&limit=&session_id=`: messages after an id, or
+//! the newest before one, ascending, of the store's active session or of another of its own.
 
-use shared::domain::{MESSAGE_PAGE_LIMIT, MessageId, Principal, SessionId};
+use shared::domain::{MESSAGE_PAGE_LIMIT, Principal, SessionId};
 use shared::http::{self, Body, Request, Response};
 use shared::{App, ChatError, Family, chat};
 
@@ -12,9 +12,9 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 async fn list(app: &App, request: &Request) -> Result<chat::MessagePage, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
     let session_id = http::query_number(request, "session_id", 1..=u64::MAX)?.map(SessionId);
-    let after = MessageId(http::query_number(request, "after", 0..=u64::MAX)?.unwrap_or(0));
+    let window = http::message_window(request)?;
     let limit = http::query_number(request, "limit", 1..=MESSAGE_PAGE_LIMIT)?.unwrap_or(MESSAGE_PAGE_LIMIT);
-    chat::messages_of(app, Principal::Store(store), session_id, after, limit as usize).await
+    chat::messages_of(app, Principal::Store(store), session_id, window, limit as usize).await
 }
 
 fn main() -> Result<(), shared::http::Error> {

@@ -9,7 +9,7 @@ use crate::domain::{
     SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
 use crate::live::ServerEvent;
-use crate::storage::{AppendGuard, AppendOutcome, IdsFor};
+use crate::storage::{AppendGuard, AppendOutcome, IdsFor, MessageWindow};
 use crate::{App, ChatError, Timestamp, telemetry};
 
 /// A message as the send answered it.
@@ -117,7 +117,7 @@ async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<A
     }
 }
 
-/// A page of messages after an id.
+/// A page of a session's messages, ascending.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessagePage {
     pub session_id: SessionId,
@@ -125,17 +125,17 @@ pub struct MessagePage {
     pub has_more: bool,
 }
 
-/// Up to `limit` messages after `after`, ascending, of the session `viewer` names (a store:
+/// Up to `limit` messages of `window`, ascending, of the session `viewer` names (a store:
 /// its active session unless it names one of its own).
 pub async fn messages_of(
     app: &App,
     viewer: Principal,
     session_id: Option<SessionId>,
-    after: MessageId,
+    window: MessageWindow,
     limit: usize,
 ) -> Result<MessagePage, ChatError> {
     let id = session_id_of(app, Target::for_principal(viewer, session_id)?).await?;
-    let page = app.store.messages_after(id, after, limit).await?.ok_or_else(session_not_found)?;
+    let page = app.store.messages(id, window, limit).await?.ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
     Ok(MessagePage {
         session_id: id,
@@ -177,7 +177,11 @@ pub async fn transcript(
     session_id: SessionId,
     after: MessageId,
 ) -> Result<Transcript, ChatError> {
-    let page = app.store.messages_after(session_id, after, TRANSCRIPT_LIMIT).await?.ok_or_else(session_not_found)?;
+    let page = app
+        .store
+        .messages(session_id, MessageWindow::After(after), TRANSCRIPT_LIMIT)
+        .await?
+        .ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
     let admins: Vec<AdminId> =
         page.messages.iter().filter(|m| m.sender_type == SenderType::Admin).map(|m| AdminId(m.sender_id)).collect();

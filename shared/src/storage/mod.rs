@@ -20,8 +20,8 @@ pub use identities::IdentityStore;
 pub use memory::MemoryStore;
 pub(crate) use sessions::Bucket;
 pub use sessions::{
-    ActiveSession, AppendGuard, AppendOutcome, ClosedSession, IdReservation, IdsFor, ListPosition, MessagesAfter,
-    SessionList, SessionPage, SessionQuery, SessionStore, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, ClosedSession, IdReservation, IdsFor, ListPosition, MessageSlice,
+    MessageWindow, SessionList, SessionPage, SessionQuery, SessionStore, WriteOutcome,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -20,20 +20,40 @@ pub struct SessionPage {
     pub opened: bool,
 }
 
-/// Messages after a given id, with the session they belong to.
+/// Which of a session's messages a page holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageWindow {
+    /// The oldest of those with ids above this one: what a client missed.
+    After(MessageId),
+    /// The newest of those with ids below this one: the history before what a client shows.
+    Before(MessageId),
+}
+
+/// A page of a session's messages, ascending, with the session they belong to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MessagesAfter {
+pub struct MessageSlice {
     pub session: Session,
     pub messages: Vec<Message>,
+    /// Whether the window holds more beyond the page (later ones after an id, earlier ones
+    /// before it).
     pub has_more: bool,
 }
 
-impl MessagesAfter {
-    /// From a fetch of up to `limit + 1` messages: the extra one only says there are more.
-    pub(crate) fn from_one_more(session: Session, mut messages: Vec<Message>, limit: usize) -> Self {
+impl MessageSlice {
+    /// From a read of up to `limit + 1` messages in the window's order (ascending after an
+    /// id, newest first before one): the extra one only says there are more.
+    pub(crate) fn from_one_more(
+        session: Session,
+        mut messages: Vec<Message>,
+        window: MessageWindow,
+        limit: usize,
+    ) -> Self {
         let has_more = messages.len() > limit;
         messages.truncate(limit);
-        MessagesAfter { session, messages, has_more }
+        if let MessageWindow::Before(_) = window {
+            messages.reverse();
+        }
+        MessageSlice { session, messages, has_more }
     }
 }
 
@@ -214,13 +234,9 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>>;
     /// A session with its `newest` messages.
     async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>>;
-    /// Up to `limit` messages with ids above `after`, ascending.
-    async fn messages_after(
-        &self,
-        id: SessionId,
-        after: MessageId,
-        limit: usize,
-    ) -> StorageResult<Option<MessagesAfter>>;
+    /// Up to `limit` messages of `window`, ascending.
+    async fn messages(&self, id: SessionId, window: MessageWindow, limit: usize)
+    -> StorageResult<Option<MessageSlice>>;
     /// The sessions `query.admin` may list, newest activity first.
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList>;
 

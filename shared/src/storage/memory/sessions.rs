@@ -9,8 +9,8 @@ use crate::domain::{
     StoreId,
 };
 use crate::storage::{
-    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessagesAfter,
-    SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
+    MessageWindow, SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
 };
 
 impl MemoryStore {
@@ -68,18 +68,25 @@ impl SessionStore for MemoryStore {
         Ok(self.state().sessions.get(&id).map(|data| data.page(newest)))
     }
 
-    async fn messages_after(
+    async fn messages(
         &self,
         id: SessionId,
-        after: MessageId,
+        window: MessageWindow,
         limit: usize,
-    ) -> StorageResult<Option<MessagesAfter>> {
+    ) -> StorageResult<Option<MessageSlice>> {
         let state = self.state();
         let Some(data) = state.sessions.get(&id) else {
             return Ok(None);
         };
-        let messages = data.messages.range(after.next()..).take(limit + 1).map(|(_, m)| m.clone());
-        Ok(Some(MessagesAfter::from_one_more(data.session.clone(), messages.collect(), limit)))
+        let messages: Vec<Message> = match window {
+            MessageWindow::After(after) => {
+                data.messages.range(after.next()..).take(limit + 1).map(|(_, m)| m.clone()).collect()
+            }
+            MessageWindow::Before(before) => {
+                data.messages.range(..before).rev().take(limit + 1).map(|(_, m)| m.clone()).collect()
+            }
+        };
+        Ok(Some(MessageSlice::from_one_more(data.session.clone(), messages, window, limit)))
     }
 
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {

@@ -24,8 +24,8 @@ use crate::domain::{
     StoreId, StoreProfile, Unmet, mark_needs_messages_above,
 };
 use crate::storage::{
-    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessagesAfter,
-    SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
+    ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
+    MessageWindow, SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
 };
 
 impl DynamoStore {
@@ -51,13 +51,15 @@ impl DynamoStore {
         message_from(item)
     }
 
-    /// Messages of `session` with ids in `from..=to`, ascending, at most `limit`.
+    /// Messages of `session` with ids in `from..=to`, at most `limit`: the oldest ones,
+    /// ascending, or the newest ones, newest first.
     async fn message_range(
         &self,
         session: SessionId,
         from: MessageId,
         to: MessageId,
         limit: usize,
+        newest_first: bool,
     ) -> StorageResult<Vec<Message>> {
         if from > to || limit == 0 {
             return Ok(Vec::new());
@@ -70,6 +72,7 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(session_pk(session)))
             .expression_attribute_values(":from", s(message_sk(from)))
             .expression_attribute_values(":to", s(message_sk(to)))
+            .scan_index_forward(!newest_first)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .consistent_read(true);
         self.query_items(query, limit).await?.into_iter().map(message_from).collect()
@@ -192,17 +195,24 @@ impl SessionStore for DynamoStore {
         Ok(Some(SessionPage { session, messages, opened: false }))
     }
 
-    async fn messages_after(
+    async fn messages(
         &self,
         id: SessionId,
-        after: MessageId,
+        window: MessageWindow,
         limit: usize,
-    ) -> StorageResult<Option<MessagesAfter>> {
+    ) -> StorageResult<Option<MessageSlice>> {
+        let range = match window {
+            MessageWindow::After(after) => self.message_range(id, after.next(), MessageId(u64::MAX), limit + 1, false),
+            MessageWindow::Before(before) => {
+                // Before the first id there is nothing: an empty range.
+                let (to, limit) = before.0.checked_sub(1).map_or((MessageId(0), 0), |to| (MessageId(to), limit + 1));
+                self.message_range(id, MessageId(0), to, limit, true)
+            }
+        };
         // Both reads in parallel: one round trip.
-        let (session, messages) =
-            tokio::join!(self.session(id), self.message_range(id, after.next(), MessageId(u64::MAX), limit + 1));
+        let (session, messages) = tokio::join!(self.session(id), range);
         let Some(session) = session? else { return Ok(None) };
-        Ok(Some(MessagesAfter::from_one_more(session, messages?, limit)))
+        Ok(Some(MessageSlice::from_one_more(session, messages?, window, limit)))
     }
 
     async fn reserve_message_ids(&self, into: IdsFor) -> StorageResult<IdReservation> {
@@ -388,7 +398,7 @@ impl SessionStore for DynamoStore {
             Err(None) => return Ok(None),
         };
         let above = if mark_needs_messages_above(&current, reader, kind, up_to) {
-            self.message_range(session_id, up_to.next(), current.last_message_id, usize::MAX).await?
+            self.message_range(session_id, up_to.next(), current.last_message_id, usize::MAX, false).await?
         } else {
             Vec::new()
         };
