@@ -164,13 +164,19 @@ async fn ids_increase_in_commit_order_under_concurrency(store: Store) {
     assert_eq!(fetched.session.message_count(), 40);
 }
 
-async fn messages_after_pages(store: Store) {
+/// Tech Store's session with five messages of its own, and their ids.
+async fn session_with_five_messages(store: Store) -> (Store, Session, Vec<MessageId>) {
     let store = store_with_tech_store(store).await;
     let session = open_session(&store).await;
     let mut ids = Vec::new();
     for i in 0..5 {
         ids.push(appended(&store, &session, text(SenderType::Store, &format!("m{i}"))).await.id);
     }
+    (store, session, ids)
+}
+
+async fn messages_after_pages(store: Store) {
+    let (store, session, ids) = session_with_five_messages(store).await;
     let first = store.messages(session.id, MessageWindow::After(MessageId(0)), 2).await.unwrap().unwrap();
     assert_eq!(first.messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
     assert!(first.has_more);
@@ -185,12 +191,7 @@ async fn messages_after_pages(store: Store) {
 
 /// History pages: the newest messages below an id, ascending, and whether older ones remain.
 async fn messages_before_pages(store: Store) {
-    let store = store_with_tech_store(store).await;
-    let session = open_session(&store).await;
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        ids.push(appended(&store, &session, text(SenderType::Store, &format!("m{i}"))).await.id);
-    }
+    let (store, session, ids) = session_with_five_messages(store).await;
     let page = |before: MessageId, limit: usize| {
         let store = store.clone();
         async move { store.messages(session.id, MessageWindow::Before(before), limit).await.unwrap().unwrap() }
