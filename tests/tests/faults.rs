@@ -1,7 +1,8 @@
 //! A stalled dependency: DynamoDB Local frozen (`SIGSTOP`) under a send load, then thawed.
 //! Every answer is a 201 or the family's 503 within the invocation deadline, and after the
-//! thaw nothing is lost, doubled or miscounted. This binary owns its DynamoDB Local, so
-//! freezing it stalls no other test.
+//! thaw nothing is lost, doubled or miscounted; with the functions linked in, and with each
+//! its own processes. This binary owns its DynamoDB Local, so freezing it stalls no test of
+//! another binary; its two tests take turns on it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -65,8 +66,22 @@ async fn sender(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing() {
+    frozen_dynamodb(Gateway::start_on_dynamodb).await;
+}
+
+/// The same through instances of the send function in processes of their own: each has its
+/// own clients, retries and deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_dynamodb_answers_503_within_the_deadline_and_loses_nothing_across_instances() {
+    frozen_dynamodb(|table| Gateway::start_as_lambda(table, &[])).await;
+}
+
+async fn frozen_dynamodb(start: fn(&str) -> Gateway) {
+    // One freeze at a time: the tests share this binary's DynamoDB Local.
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = TURN.lock().await;
     let table = fresh_table().await;
-    let gateway = Gateway::start_on_dynamodb(&table);
+    let gateway = start(&table);
     let url = gateway.url(STORE_MESSAGES);
     let (tally, mut counts) = watch::channel(Tally::default());
     let (stop, stopped) = watch::channel(false);
