@@ -529,11 +529,15 @@ async fn receipts_are_watermarks_with_exact_read_counts(store: Store) {
 async fn tags_and_ratings(store: Store) {
     let store = store_with_tech_store(store).await;
     let seen = open_session(&store).await;
+    // A message arrives after the tagger read the session; the tags do not depend on it.
+    appended(&store, &seen, text(SenderType::Store, "meanwhile")).await;
     let tagged = match store.set_tags(&seen, vec!["billing".into(), "vip".into()], Timestamp::now()).await.unwrap() {
         WriteOutcome::Written(session) => session,
         other => panic!("tagging failed: {other:?}"),
     };
     assert_eq!(tagged.tags, ["billing", "vip"]);
+    // Both stores answer the session as the writer read it, with its change.
+    assert_eq!(tagged.message_count(), seen.message_count());
     assert!(matches!(store.set_tags(&seen, vec![], Timestamp::now()).await.unwrap(), WriteOutcome::Stale(_)));
     assert_eq!(store.session(seen.id).await.unwrap().unwrap().tags, ["billing", "vip"]);
 

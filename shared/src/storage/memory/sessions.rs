@@ -15,13 +15,15 @@ use crate::storage::{
 
 impl MemoryStore {
     /// Applies `change` to session `id`, if its conditions hold.
-    fn change(&self, id: SessionId, change: &SessionChange) -> StorageResult<WriteOutcome> {
+    /// Applies `change` to the session as it is, if its conditions hold there; answers as
+    /// [`WriteOutcome`] says: the session `seen` with the change applied.
+    fn change(&self, seen: &Session, change: &SessionChange) -> StorageResult<WriteOutcome> {
         let mut state = self.state();
-        let data = state.session_mut(id)?;
+        let data = state.session_mut(seen.id)?;
         Ok(match change.apply(&data.session) {
             Ok(changed) => {
-                data.session = changed.clone();
-                WriteOutcome::Written(changed)
+                data.session = changed;
+                WriteOutcome::Written(change.effects_on(seen))
             }
             Err(_) => WriteOutcome::Stale(data.session.clone()),
         })
@@ -213,7 +215,7 @@ impl SessionStore for MemoryStore {
 
     async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
         let change = SessionChange::Retag { revision: seen.revision, tags, at: now };
-        self.change(seen.id, &change)
+        self.change(seen, &change)
     }
 
     async fn rate_session(
@@ -224,6 +226,6 @@ impl SessionStore for MemoryStore {
         now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
         let change = SessionChange::Rate { rating, feedback, at: now };
-        self.change(seen.id, &change)
+        self.change(seen, &change)
     }
 }
