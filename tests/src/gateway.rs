@@ -260,8 +260,13 @@ fn invocations_in(lines: &[String]) -> impl Iterator<Item = Value> + '_ {
 }
 
 impl Drop for Gateway {
+    /// Stops the gateway as a developer does, so that it stops what it started (function
+    /// instances, DynamoDB Local) before it exits.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let asked = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        if !asked.is_ok_and(|status| status.success()) {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }

@@ -139,11 +139,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         listener.local_addr()?,
         router.len()
     );
-    tokio::try_join!(
-        server::serve(listener, Arc::new(server::Http { router, functions: functions.clone(), cors })),
-        websocket::serve(ws_listener, websocket_routes, functions),
-    )?;
-    Ok(())
+    let serving = async {
+        tokio::try_join!(
+            server::serve(listener, Arc::new(server::Http { router, functions: functions.clone(), cors })),
+            websocket::serve(ws_listener, websocket_routes, functions),
+        )
+    };
+    tokio::select! {
+        served = serving => served.map(|_| ()),
+        // Returning stops everything the gateway started: function instances, DynamoDB Local.
+        stop = stop_requested() => stop.map_err(Into::into),
+    }
+}
+
+/// Resolves on `SIGINT` (Ctrl-C) or `SIGTERM`.
+async fn stop_requested() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
 }
 
 /// The functions as Lambda runs them, on the DynamoDB at `dynamodb_endpoint`, pushing
