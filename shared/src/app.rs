@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::attachments::Attachments;
 use crate::auth::Authenticator;
 use crate::config::{Config, ConfigError};
 use crate::live::{ApiGatewayPush, Live, NoPush, Push};
@@ -12,6 +13,8 @@ pub struct App {
     pub auth: Authenticator,
     pub live: Live,
     pub config: Config,
+    /// The bucket of attached files, when one is configured.
+    pub attachments: Option<Attachments>,
 }
 
 impl App {
@@ -21,7 +24,13 @@ impl App {
     }
 
     pub fn with_push(store: Arc<dyn ChatStore>, config: Config, push: Arc<dyn Push>) -> Self {
-        App { auth: Authenticator::new(store.clone()), live: Live::new(store.clone(), push), store, config }
+        let (auth, live) = (Authenticator::new(store.clone()), Live::new(store.clone(), push));
+        App { auth, live, store, config, attachments: None }
+    }
+
+    /// Attached files kept in `attachments`.
+    pub fn with_attachments(self, attachments: Attachments) -> Self {
+        App { attachments: Some(attachments), ..self }
     }
 
     /// The deployed wiring: DynamoDB, and the WebSocket API's `@connections` endpoint when
@@ -36,6 +45,11 @@ impl App {
             Some(endpoint) => Arc::new(ApiGatewayPush::new(&sdk, endpoint)),
             None => Arc::new(NoPush),
         };
-        Ok(App::with_push(store, config, push))
+        let attachments = config.attachments_bucket.as_deref().map(|bucket| Attachments::new(&sdk, bucket));
+        let app = App::with_push(store, config, push);
+        Ok(match attachments {
+            Some(attachments) => app.with_attachments(attachments),
+            None => app,
+        })
     }
 }

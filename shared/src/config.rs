@@ -10,6 +10,9 @@ pub struct Config {
     /// The WebSocket API's `@connections` endpoint (`WEBSOCKET_ENDPOINT`); without it
     /// nothing is pushed.
     pub websocket_endpoint: Option<String>,
+    /// The bucket of attached files (`ATTACHMENTS_BUCKET`); without it nothing can be
+    /// uploaded.
+    pub attachments_bucket: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,12 +34,13 @@ impl Config {
             table_name: non_empty("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             project_key: non_empty("PROJECT_KEY"),
             websocket_endpoint: non_empty("WEBSOCKET_ENDPOINT"),
+            attachments_bucket: non_empty("ATTACHMENTS_BUCKET"),
         })
     }
 
     /// The configuration of a local stack.
     pub fn local(table_name: &str, project_key: Option<String>, websocket_endpoint: Option<String>) -> Self {
-        Config { table_name: table_name.to_owned(), project_key, websocket_endpoint }
+        Config { table_name: table_name.to_owned(), project_key, websocket_endpoint, attachments_bucket: None }
     }
 }
 
@@ -59,7 +63,7 @@ mod tests {
         assert!(matches!(Config::from_lookup(env(&[])), Err(ConfigError::Missing("TABLE_NAME"))));
         assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
         let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
-        assert_eq!(config, Config { table_name: "chat".into(), project_key: None, websocket_endpoint: None });
+        assert_eq!(config, Config::local("chat", None, None));
     }
 
     #[test]

@@ -64,6 +64,7 @@ where
         disconnects = calls.disconnects.load(std::sync::atomic::Ordering::Relaxed),
         round_trips = calls.round_trips.load(std::sync::atomic::Ordering::Relaxed),
         dynamodb_actions = calls.actions(),
+        s3_actions = calls.s3_actions(),
         "invocation"
     );
     Ok(response)

@@ -3,6 +3,7 @@
 //! delivery, auth, errors and their wire shapes, configuration and per-invocation telemetry.
 
 pub mod app;
+pub mod attachments;
 pub mod auth;
 pub mod chat;
 pub mod config;

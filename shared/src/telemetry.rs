@@ -52,6 +52,8 @@ pub struct Calls {
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
     /// `Query:<index>`): what the function's policy must allow.
     pub dynamodb_actions: Mutex<BTreeSet<String>>,
+    /// The S3 actions the function's requests and the requests it presigned need.
+    pub s3_actions: Mutex<BTreeSet<String>>,
     /// Sequential round trips: how often a remote call (a DynamoDB request, a push or a
     /// disconnect) started while no other was in flight. Calls made side by side count once.
     pub round_trips: AtomicU32,
@@ -59,11 +61,20 @@ pub struct Calls {
 }
 
 impl Calls {
-    /// The actions, space-separated, sorted.
+    /// The DynamoDB actions, space-separated, sorted.
     pub fn actions(&self) -> String {
-        let actions = self.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner());
-        actions.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+        joined(&self.dynamodb_actions)
     }
+
+    /// The S3 actions, space-separated, sorted.
+    pub fn s3_actions(&self) -> String {
+        joined(&self.s3_actions)
+    }
+}
+
+fn joined(actions: &Mutex<BTreeSet<String>>) -> String {
+    let actions = actions.lock().unwrap_or_else(|p| p.into_inner());
+    actions.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
 }
 
 tokio::task_local! {
@@ -123,6 +134,15 @@ fn remote_call() -> RemoteCall {
         calls.remote_call_started();
     }
     RemoteCall(calls)
+}
+
+/// Notes that the current invocation signed a request needing the S3 `actions`: the
+/// function's role must allow them, or the request it hands out is refused.
+pub fn record_s3_actions(actions: &[&str]) {
+    let _ = CALLS.try_with(|calls| {
+        let mut noted = calls.s3_actions.lock().unwrap_or_else(|p| p.into_inner());
+        noted.extend(actions.iter().map(|action| (*action).to_owned()));
+    });
 }
 
 /// Counts one push for the current invocation; it is in flight until the guard is dropped.

@@ -22,6 +22,10 @@ impl Timestamp {
         Self::from_datetime(OffsetDateTime::now_utc())
     }
 
+    pub fn from_system_time(at: std::time::SystemTime) -> Self {
+        Self::from_datetime(OffsetDateTime::from(at))
+    }
+
     fn from_datetime(at: OffsetDateTime) -> Self {
         let at = at.to_offset(time::UtcOffset::UTC);
         let millis = at.millisecond();

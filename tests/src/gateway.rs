@@ -25,6 +25,8 @@ struct Output {
 pub struct Gateway {
     child: Child,
     base: String,
+    /// The S3 endpoint attached files are kept at.
+    s3: String,
     ws_base: String,
     output: Arc<Output>,
     frames: Arc<AtomicUsize>,
@@ -138,10 +140,13 @@ impl Gateway {
             }
         });
         let frames = Arc::new(AtomicUsize::new(0));
-        let mut gateway = Gateway { child, base: String::new(), ws_base: String::new(), output, frames };
+        let mut gateway =
+            Gateway { child, base: String::new(), s3: String::new(), ws_base: String::new(), output, frames };
         let ready = gateway.wait_for_line(|line| line.starts_with("local-gateway ready: "));
         let url = ready.trim_start_matches("local-gateway ready: ").split_whitespace().next().unwrap();
         gateway.base = url.to_owned();
+        let files = ready.split(", files: ").nth(1).and_then(|rest| rest.split_whitespace().next());
+        gateway.s3 = files.expect("the ready line names the S3 endpoint").to_owned();
         let websocket = gateway.wait_for_line(|line| line.starts_with("local-gateway websocket: "));
         let websocket_url =
             websocket.trim_start_matches("local-gateway websocket: ").split_whitespace().next().unwrap();
@@ -176,6 +181,11 @@ impl Gateway {
 
     pub fn url(&self, path_and_query: &str) -> String {
         format!("{}{}", self.base, path_and_query)
+    }
+
+    /// The S3 endpoint attached files are kept at.
+    pub fn s3_endpoint(&self) -> &str {
+        &self.s3
     }
 
     /// The WebSocket API's URL, e.g. `ws://127.0.0.1:PORT/local`.

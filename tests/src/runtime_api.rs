@@ -11,7 +11,11 @@ pub const PROJECT_KEY: &str = "example-project-key";
 /// sets, pointed at `api`. Killed when dropped.
 pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio::process::Command {
     let template = sam_template::Template::embedded();
-    let mut local = sam_template::LocalValues { table_name: table.to_owned(), ..Default::default() };
+    let mut local = sam_template::LocalValues {
+        table_name: table.to_owned(),
+        bucket_name: "attachments".into(),
+        ..Default::default()
+    };
     local.parameters.insert("ProjectKey".into(), PROJECT_KEY.into());
     let built = crate::stack::binary(function);
     let setup = local_gateway::lambda::Setup {
@@ -19,6 +23,8 @@ pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio:
         binaries: built.parent().expect("the binaries' directory"),
         local,
         dynamodb_endpoint: crate::stack::dynamodb().endpoint(),
+        // Uploads are presigned without a request; nothing here reads or writes files.
+        s3_endpoint: "http://127.0.0.1:9".into(),
         max_instances: None,
     };
     let spec = setup.spec(function).unwrap_or_else(|error| panic!("{function}: {error}"));

@@ -64,12 +64,14 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 18] = [
+const SCRIPT: [(&str, Party, u64); 20] = [
     ("store-get-session", Party::Store, 200),
     ("store-send-message", Party::Store, 201),
+    ("store-create-upload", Party::Store, 201),
     ("store-list-messages", Party::Store, 200),
     ("admin-list-sessions", Party::Admin, 200),
     ("admin-claim-session", Party::Admin, 200),
+    ("admin-create-upload", Party::Admin, 201),
     ("admin-get-session", Party::Admin, 200),
     ("admin-send-message", Party::Admin, 201),
     ("admin-list-messages", Party::Admin, 200),

@@ -1,7 +1,8 @@
 //! Each function's IAM policy in template.yaml allows exactly what it does: the DynamoDB
 //! actions its requests need (read from the per-invocation log of a run that takes every
 //! function down its paths), on the table and only the indexes it queries, and
-//! `execute-api:ManageConnections` on the WebSocket API only where it pushes. No `*`.
+//! `execute-api:ManageConnections` on the WebSocket API only where it pushes, and the S3
+//! actions of the requests it signs on the attachments bucket's objects. No `*` action.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -70,11 +71,14 @@ fn no_wildcards_and_resources_only_of_this_stack() {
             for resource in &statement.resources {
                 assert_ne!(resource, "*", "{binary}");
                 let on_table = resource == "GetAtt:ChatTable.Arn" || resource.starts_with("${ChatTable.Arn}/index/");
+                // Objects of the attachments bucket under the sessions' prefix, never the bucket.
+                let on_attachments = resource == "${AttachmentsBucket.Arn}/sessions/*";
                 let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/")
                     || resource.contains("${WebSocketApi}/${Stage}/DELETE/@connections/");
                 for action in &statement.actions {
                     match action.split_once(':') {
                         Some(("dynamodb", _)) => assert!(on_table, "{binary}: {action} on {resource}"),
+                        Some(("s3", _)) => assert!(on_attachments, "{binary}: {action} on {resource}"),
                         Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{binary}: {resource}"),
                         _ => panic!("{binary}: unexpected action {action}"),
                     }
@@ -92,6 +96,7 @@ fn no_wildcards_and_resources_only_of_this_stack() {
 #[derive(Default, Debug)]
 struct Use {
     actions: BTreeSet<String>,
+    s3_actions: BTreeSet<String>,
     pushed: bool,
     disconnected: bool,
 }
@@ -122,7 +127,12 @@ async fn exercise() -> BTreeMap<String, Use> {
     store_ws.drain().await;
     get_json(&url("/v1/chat/admin/sessions/"), Some(&sarah)).await;
     post("/conversation/sessions", &sarah, json!({"agent_id": SARAH.to_string(), "project_key": PROJECT_KEY})).await;
+    let upload = json!({"file_name": "order.png", "content_type": "image/png", "size": 2048});
+    post("/v1/chat/store/uploads/", &store, upload.clone()).await;
     post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
+    let mut admin_upload = upload;
+    admin_upload["session_id"] = id.clone();
+    post("/v1/chat/admin/uploads/", &sarah, admin_upload).await;
     let reply = post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "three"})).await;
     admin_ws.send(json!({"action": "send_message", "session_id": id, "content": "four"})).await;
     admin_ws.drain().await;
@@ -187,6 +197,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         let used = uses.entry(binary.clone()).or_default();
         let actions = line["dynamodb_actions"].as_str().unwrap();
         used.actions.extend(actions.split_whitespace().map(str::to_owned));
+        used.s3_actions.extend(line["s3_actions"].as_str().unwrap().split_whitespace().map(str::to_owned));
         used.pushed |= line["pushes"].as_u64().unwrap() > 0;
         used.disconnected |= line["disconnects"].as_u64().unwrap() > 0;
     }
@@ -237,6 +248,15 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         }
         if allowed != needed {
             wrong.push(format!("{binary}: allows {allowed:?}, needs {needed:?}"));
+        }
+        let s3_allowed: BTreeSet<String> = statements
+            .iter()
+            .flat_map(|s| s.actions.iter())
+            .filter_map(|a| a.strip_prefix("s3:"))
+            .map(str::to_owned)
+            .collect();
+        if s3_allowed != used.s3_actions {
+            wrong.push(format!("{binary}: allows S3 {s3_allowed:?}, needs {:?}", used.s3_actions));
         }
         if indexes != queried {
             wrong.push(format!("{binary}: index resources {indexes:?}, queries {queried:?}"));

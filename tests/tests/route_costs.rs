@@ -52,6 +52,8 @@ async fn every_route_stays_within_two_round_trips() {
     measure("GET store/session", meter.cost("GET", "/v1/chat/store/session/", &store, Value::Null).await);
     let (_, hello, calls) = meter.call("POST", "/v1/chat/store/messages/", &store, json!({"content": "hello"})).await;
     measure("POST store/messages", calls);
+    let upload = json!({"file_name": "order.png", "content_type": "image/png", "size": 2048});
+    measure("POST store/uploads", meter.cost("POST", "/v1/chat/store/uploads/", &store, upload.clone()).await);
     measure("GET admin/sessions", meter.cost("GET", "/v1/chat/admin/sessions/", &sarah, Value::Null).await);
     measure(
         "GET admin/sessions?status=open",
@@ -65,6 +67,9 @@ async fn every_route_stays_within_two_round_trips() {
         "GET admin/session",
         meter.cost("GET", &format!("/v1/chat/admin/session/?session_id={id}"), &sarah, Value::Null).await,
     );
+    let mut admin_upload = upload;
+    admin_upload["session_id"] = id.clone();
+    measure("POST admin/uploads", meter.cost("POST", "/v1/chat/admin/uploads/", &sarah, admin_upload).await);
     let (_, reply, calls) =
         meter.call("POST", "/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "hi"})).await;
     measure("POST admin/messages", calls);
@@ -120,10 +125,12 @@ async fn every_route_stays_within_two_round_trips() {
         [
             ("GET store/session", 2, 0),
             ("POST store/messages", 3, 2),
+            ("POST store/uploads", 2, 0),
             ("GET admin/sessions", 3, 0),
             ("GET admin/sessions?status=open", 2, 0),
             ("POST admin/session/claim", 2, 2),
             ("GET admin/session", 1, 0),
+            ("POST admin/uploads", 1, 0),
             ("POST admin/messages", 2, 2),
             ("GET store/messages", 3, 0),
             ("GET store/messages?session_id", 2, 0),

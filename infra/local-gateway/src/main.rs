@@ -21,6 +21,7 @@ use std::time::Duration;
 use clap::Parser;
 use sam_template::{LocalValues, Template};
 use shared::App;
+use shared::attachments::Attachments;
 use shared::config::Config;
 use shared::identities::SeedFile;
 use shared::live::ApiGatewayPush;
@@ -50,6 +51,12 @@ struct Args {
     /// The table to use (and create if missing) in DynamoDB.
     #[arg(long, default_value = Config::DEFAULT_TABLE_NAME)]
     table: String,
+    /// Keep attached files in S3 at this endpoint instead of the S3 server the gateway runs.
+    #[arg(long)]
+    s3_endpoint: Option<String>,
+    /// The bucket of attached files (created if missing).
+    #[arg(long, default_value = "support-chat-attachments")]
+    bucket: String,
     /// Origins browsers may call the HTTP API from, comma-separated (the template's
     /// `CorsOrigins`; by default its default).
     #[arg(long)]
@@ -102,20 +109,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
     };
     seed(&args)?.load_into(store.as_ref()).await?;
+    // Attached files: in a real S3 API on this machine unless --s3-endpoint names another.
+    let (s3_endpoint, _s3_local) = match &args.s3_endpoint {
+        Some(endpoint) => (endpoint.clone(), None),
+        None => {
+            let server = s3_local::S3Local::start(None).await?;
+            (server.endpoint(), Some(server))
+        }
+    };
+    let attachments = || Attachments::local(&s3_endpoint, &args.bucket);
+    attachments().create_bucket().await?;
 
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
     let ws_port = ws_listener.local_addr()?.port();
     let websocket_endpoint = websocket::management_endpoint(ws_port);
     let (functions, running) = match &storage {
         Storage::DynamoDb { endpoint, .. } if args.lambda => {
-            let (pool, binaries) = processes(&args, &template, endpoint, &websocket_endpoint)?;
+            let (pool, binaries) = processes(&args, &template, endpoint, &s3_endpoint, &websocket_endpoint)?;
             (Functions::Processes(pool), format!("processes from {}", binaries.display()))
         }
         _ => {
             // The functions push through the real @connections client, at this gateway.
             let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
             let config = Config::local(&args.table, args.project_key.clone(), Some(websocket_endpoint.clone()));
-            let app = Arc::new(App::with_push(store, config, push));
+            let app = Arc::new(App::with_push(store, config, push).with_attachments(attachments()));
             (Functions::linked(app, functions::handler), "linked in".to_owned())
         }
     };
@@ -135,9 +152,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         websocket_routes.len()
     );
     println!(
-        "local-gateway ready: http://{} ({} routes, storage: {storage_name}, functions: {running})",
+        "local-gateway ready: http://{} ({} routes, storage: {storage_name}, files: {s3_endpoint} bucket {}, \
+         functions: {running})",
         listener.local_addr()?,
-        router.len()
+        router.len(),
+        args.bucket
     );
     let serving = async {
         tokio::try_join!(
@@ -161,12 +180,13 @@ async fn stop_requested() -> std::io::Result<()> {
     }
 }
 
-/// The functions as Lambda runs them, on the DynamoDB at `dynamodb_endpoint`, pushing
-/// through `websocket_endpoint`; and where their binaries are.
+/// The functions as Lambda runs them, on the DynamoDB at `dynamodb_endpoint` and the S3 at
+/// `s3_endpoint`, pushing through `websocket_endpoint`; and where their binaries are.
 fn processes(
     args: &Args,
     template: &Template,
     dynamodb_endpoint: &str,
+    s3_endpoint: &str,
     websocket_endpoint: &str,
 ) -> Result<(lambda::Pool, PathBuf), Box<dyn std::error::Error + Send + Sync>> {
     let binaries = match &args.functions {
@@ -179,6 +199,7 @@ fn processes(
     };
     let mut local = LocalValues {
         table_name: args.table.clone(),
+        bucket_name: args.bucket.clone(),
         websocket_endpoint: Some(websocket_endpoint.to_owned()),
         ..LocalValues::default()
     };
@@ -192,6 +213,7 @@ fn processes(
         binaries: &binaries,
         local,
         dynamodb_endpoint: dynamodb_endpoint.to_owned(),
+        s3_endpoint: s3_endpoint.to_owned(),
         max_instances: args.max_instances,
     };
     let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;

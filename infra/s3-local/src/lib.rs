@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 /// The key pair requests must be signed with.
 pub const ACCESS_KEY_ID: &str = "local";
-pub const SECRET_ACCESS_KEY: &str = "local-secret";
+pub const SECRET_ACCESS_KEY: &str = "local";
 /// The region signatures name.
 pub const REGION: &str = "us-east-1";
 

@@ -76,6 +76,8 @@ pub struct FunctionSettings {
 pub struct LocalValues {
     /// The table's name (`!Ref` of the `AWS::DynamoDB::Table`).
     pub table_name: String,
+    /// The attachments bucket's name (`!Ref` of the `AWS::S3::Bucket`); empty where none runs.
+    pub bucket_name: String,
     /// The WebSocket API's `@connections` endpoint, if one runs here; a variable built from
     /// the WebSocket API is left out without one.
     pub websocket_endpoint: Option<String>,
@@ -295,6 +297,7 @@ impl Template {
         }
         match self.resource_type(name) {
             Some("AWS::DynamoDB::Table") => Ok(local.table_name.clone()),
+            Some("AWS::S3::Bucket") => Ok(local.bucket_name.clone()),
             Some(kind) => Err(format!("{name} ({kind}) has no local value")),
             None => Err(format!("{name} is neither a parameter nor a resource")),
         }

@@ -11,6 +11,7 @@ mod receipts;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod uploads;
 
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use events::typing;
@@ -18,6 +19,7 @@ pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_ta
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
 pub use receipts::mark_receipt;
 pub use sessions::{ListParams, SessionListView, list_sessions, open_session, sessions_page};
+pub use uploads::create_upload;
 
 use crate::domain::{Principal, Session, SessionId, StoreId};
 use crate::storage::ActiveSession;

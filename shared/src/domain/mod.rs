@@ -11,6 +11,7 @@ mod message;
 mod principal;
 mod receipts;
 mod session;
+mod upload;
 
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above};
@@ -23,3 +24,4 @@ pub use receipts::{ReceiptKind, Receipts};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };
+pub use upload::{MAX_UPLOAD_BYTES, UPLOAD_TYPES, UploadRequest, upload_key};

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sam_template::{LocalValues, Template};
+use shared::config::is_loopback_endpoint;
 
 /// Instances of one function at once when the template reserves no concurrency for it.
 pub const DEFAULT_MAX_INSTANCES: usize = 10;
 
-/// The credentials a function gets: Lambda hands it its role's; here the caller's own, or
-/// dummies that DynamoDB Local takes.
+/// The credentials a function gets: Lambda hands it its role's; here the key pair the local
+/// servers take, or the caller's own for endpoints elsewhere.
 const CREDENTIALS: [(&str, Option<&str>); 3] =
     [("AWS_ACCESS_KEY_ID", Some("local")), ("AWS_SECRET_ACCESS_KEY", Some("local")), ("AWS_SESSION_TOKEN", None)];
 
@@ -33,6 +34,7 @@ pub struct Setup<'a> {
     pub binaries: &'a Path,
     pub local: LocalValues,
     pub dynamodb_endpoint: String,
+    pub s3_endpoint: String,
     /// Overrides each function's cap on instances.
     pub max_instances: Option<usize>,
 }
@@ -62,11 +64,14 @@ impl Setup<'_> {
             own("LAMBDA_TASK_ROOT", path.parent().unwrap_or(Path::new("/")).display().to_string()),
             own("_HANDLER", "bootstrap".into()),
             own("TZ", ":UTC".into()),
-            // The one variable Lambda does not set: the SDK's endpoint for DynamoDB.
+            // The variables Lambda does not set: the SDK's endpoints for DynamoDB and S3.
             own("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
+            own("AWS_ENDPOINT_URL_S3", self.s3_endpoint.clone()),
         ]);
-        for (name, fallback) in CREDENTIALS {
-            if let Some(value) = std::env::var(name).ok().or(fallback.map(str::to_owned)) {
+        let on_this_machine = [&self.dynamodb_endpoint, &self.s3_endpoint].into_iter().all(|e| is_loopback_endpoint(e));
+        for (name, local) in CREDENTIALS {
+            let value = if on_this_machine { local.map(str::to_owned) } else { std::env::var(name).ok() };
+            if let Some(value) = value {
                 environment.insert(name.to_owned(), value);
             }
         }
@@ -93,7 +98,14 @@ mod tests {
     fn setup<'a>(template: &'a Template, binaries: &'a Path) -> Setup<'a> {
         let mut local = LocalValues { table_name: "chat-local".into(), ..LocalValues::default() };
         local.parameters.insert("ProjectKey".into(), "key-0123456789abcdef".into());
-        Setup { template, binaries, local, dynamodb_endpoint: "http://127.0.0.1:8000".into(), max_instances: None }
+        Setup {
+            template,
+            binaries,
+            local,
+            dynamodb_endpoint: "http://127.0.0.1:8000".into(),
+            s3_endpoint: "http://127.0.0.1:9000".into(),
+            max_instances: None,
+        }
     }
 
     #[test]

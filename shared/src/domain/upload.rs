@@ -1,0 +1,82 @@
+//! Files a party attaches to messages: what may be uploaded, and where it is kept. The key
+//! names the session and the sender and ends in an id the server chose, so a client never
+//! picks where its file goes, and a send can tell whose upload it names.
+
+use super::ids::SessionId;
+use super::input::InvalidInput;
+use super::message::SenderType;
+
+/// The largest file a party may upload (bytes).
+pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+pub const MAX_FILE_NAME_CHARS: usize = 255;
+/// What may be uploaded: pictures of what went wrong, documents, plain text. Nothing a
+/// browser would run (no HTML, SVG or scripts).
+pub const UPLOAD_TYPES: [&str; 6] =
+    ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
+
+/// An upload as a client asks for it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    pub file_name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// The session (admins name it; a store uploads into its active session).
+    #[serde(default)]
+    pub session_id: Option<u64>,
+}
+
+impl UploadRequest {
+    /// Checks every limit.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        let name_chars = self.file_name.chars().count();
+        if name_chars == 0 || name_chars > MAX_FILE_NAME_CHARS || self.file_name.chars().any(char::is_control) {
+            return Err(InvalidInput(format!("file_name must be 1 to {MAX_FILE_NAME_CHARS} printable characters")));
+        }
+        if !UPLOAD_TYPES.contains(&self.content_type.as_str()) {
+            return Err(InvalidInput(format!("content_type must be one of {}", UPLOAD_TYPES.join(", "))));
+        }
+        if !(1..=MAX_UPLOAD_BYTES).contains(&self.size) {
+            return Err(InvalidInput(format!("size must be from 1 to {MAX_UPLOAD_BYTES} bytes")));
+        }
+        Ok(())
+    }
+}
+
+/// Where `sender`'s upload `upload_id` into `session` is kept.
+pub fn upload_key(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
+    let party = match sender {
+        SenderType::Store => "store",
+        SenderType::Admin => "admin",
+    };
+    format!("sessions/{session}/{party}-{sender_id}/{upload_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(file_name: &str, content_type: &str, size: u64) -> UploadRequest {
+        UploadRequest { file_name: file_name.into(), content_type: content_type.into(), size, session_id: None }
+    }
+
+    #[test]
+    fn only_listed_types_within_the_size_limit() {
+        assert_eq!(request("order.png", "image/png", 2048).validate(), Ok(()));
+        assert_eq!(request("manual.pdf", "application/pdf", MAX_UPLOAD_BYTES).validate(), Ok(()));
+        let refused = |r: UploadRequest| r.validate().unwrap_err().0;
+        assert!(refused(request("page.html", "text/html", 10)).starts_with("content_type must be one of image/png"));
+        assert!(refused(request("logo.svg", "image/svg+xml", 10)).starts_with("content_type"));
+        assert!(refused(request("huge.png", "image/png", 20 * 1024 * 1024)).starts_with("size must be from 1"));
+        assert!(refused(request("empty.png", "image/png", 0)).starts_with("size"));
+        assert!(refused(request("", "image/png", 10)).starts_with("file_name"));
+        assert!(refused(request("a\nb.png", "image/png", 10)).starts_with("file_name"));
+        assert!(refused(request(&"x".repeat(256), "image/png", 10)).starts_with("file_name"));
+    }
+
+    #[test]
+    fn a_key_names_the_session_and_the_sender() {
+        assert_eq!(upload_key(SessionId(12), SenderType::Store, 5, "ab12"), "sessions/12/store-5/ab12");
+        assert_eq!(upload_key(SessionId(12), SenderType::Admin, 2, "cd34"), "sessions/12/admin-2/cd34");
+    }
+}
