@@ -204,6 +204,11 @@ async fn exercise() -> BTreeMap<String, Use> {
     uses
 }
 
+/// What follows `prefix` in those of `items` that start with it.
+fn with_prefix<'a>(items: impl Iterator<Item = &'a String>, prefix: &str) -> BTreeSet<String> {
+    items.filter_map(|item| item.strip_prefix(prefix)).map(str::to_owned).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_policy_allows_exactly_what_its_function_does() {
     let uses = exercise().await;
@@ -212,18 +217,8 @@ async fn each_policy_allows_exactly_what_its_function_does() {
     let mut wrong = Vec::new();
     for (binary, statements) in &policies {
         let used = &uses[binary];
-        let allowed: BTreeSet<String> = statements
-            .iter()
-            .flat_map(|s| s.actions.iter())
-            .filter_map(|a| a.strip_prefix("dynamodb:"))
-            .map(str::to_owned)
-            .collect();
-        let indexes: BTreeSet<String> = statements
-            .iter()
-            .flat_map(|s| s.resources.iter())
-            .filter_map(|r| r.strip_prefix("${ChatTable.Arn}/index/"))
-            .map(str::to_owned)
-            .collect();
+        let allowed = with_prefix(statements.iter().flat_map(|s| s.actions.iter()), "dynamodb:");
+        let indexes = with_prefix(statements.iter().flat_map(|s| s.resources.iter()), "${ChatTable.Arn}/index/");
         let mut needed: BTreeSet<String> = BTreeSet::new();
         let mut queried: BTreeSet<String> = BTreeSet::new();
         for action in &used.actions {
@@ -249,12 +244,7 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         if allowed != needed {
             wrong.push(format!("{binary}: allows {allowed:?}, needs {needed:?}"));
         }
-        let s3_allowed: BTreeSet<String> = statements
-            .iter()
-            .flat_map(|s| s.actions.iter())
-            .filter_map(|a| a.strip_prefix("s3:"))
-            .map(str::to_owned)
-            .collect();
+        let s3_allowed = with_prefix(statements.iter().flat_map(|s| s.actions.iter()), "s3:");
         if s3_allowed != used.s3_actions {
             wrong.push(format!("{binary}: allows S3 {s3_allowed:?}, needs {:?}", used.s3_actions));
         }
