@@ -29,19 +29,33 @@ while True:
     post("/invocation/%s/%s" % (request_id, kind), {"pid": os.getpid(), "deadline_ms": deadline})
 "#;
 
-/// The script as an executable of its own, as a function's binary is.
+/// The script as an executable of its own, as a function's binary is. It is written once, before
+/// any test starts a process: a file open for writing while another thread forks stays open in
+/// that child until it execs, and running the file meanwhile fails with "Text file busy".
+fn script() -> &'static PathBuf {
+    static SCRIPT_PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SCRIPT_PATH.get_or_init(|| {
+        let python = std::process::Command::new("sh").args(["-c", "command -v python3"]).output().expect("a shell");
+        let python = String::from_utf8(python.stdout).unwrap().trim().to_owned();
+        assert!(!python.is_empty(), "python3 is on the PATH");
+        let path = std::env::temp_dir().join(format!("local-gateway-function-{}", std::process::id()));
+        std::fs::write(&path, format!("#!{python}\n{SCRIPT}")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    })
+}
+
 fn function(name: &str, environment: &[(&str, &str)], timeout: Duration, max_instances: usize) -> FunctionSpec {
-    let python = std::process::Command::new("sh").args(["-c", "command -v python3"]).output().expect("a shell");
-    let python = String::from_utf8(python.stdout).unwrap().trim().to_owned();
-    assert!(!python.is_empty(), "python3 is on the PATH");
-    let dir = std::env::temp_dir().join(format!("local-gateway-functions-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path: PathBuf = dir.join(name);
-    std::fs::write(&path, format!("#!{python}\n{SCRIPT}")).unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let environment: BTreeMap<String, String> =
         environment.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-    FunctionSpec { binary: name.to_owned(), logical_id: name.to_owned(), path, environment, timeout, max_instances }
+    FunctionSpec {
+        binary: name.to_owned(),
+        logical_id: name.to_owned(),
+        path: script().clone(),
+        environment,
+        timeout,
+        max_instances,
+    }
 }
 
 fn pool(spec: FunctionSpec) -> (Pool, String) {
