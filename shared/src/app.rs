@@ -45,7 +45,10 @@ impl App {
             Some(endpoint) => Arc::new(ApiGatewayPush::new(&sdk, endpoint)),
             None => Arc::new(NoPush),
         };
-        let attachments = config.attachments_bucket.as_deref().map(|bucket| Attachments::new(&sdk, bucket));
+        let attachments = config
+            .attachments_bucket
+            .as_deref()
+            .map(|bucket| Attachments::new(&sdk, bucket).with_link_lifetime(config.attachment_link_lifetime));
         let app = App::with_push(store, config, push);
         Ok(match attachments {
             Some(attachments) => app.with_attachments(attachments),

@@ -1,6 +1,6 @@
 //! Files attached to messages, kept in S3: presigned uploads that take only the type and
-//! size a party declared, within minutes. Presigning is local computation: handing out an
-//! upload costs no request to S3.
+//! size a party declared, within minutes, and short-lived presigned download links.
+//! Presigning is local computation: handing out an upload or a link costs no request to S3.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -9,12 +9,20 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use serde::Serialize;
 
 use crate::config::is_loopback_endpoint;
-use crate::{ChatError, Timestamp};
+use crate::{ChatError, Timestamp, telemetry};
 
 /// How long a presigned upload may be used.
 pub const UPLOAD_EXPIRES: Duration = Duration::from_secs(5 * 60);
-/// The tag an upload carries until a message takes it; the bucket expires those that keep it.
-pub const PENDING_TAG: &str = "attached=false";
+/// How long a download link works unless the deployment says otherwise
+/// (`ATTACHMENT_LINK_SECONDS`).
+pub const DEFAULT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// An uploaded file as S3 keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredFile {
+    pub content_type: String,
+    pub size: u64,
+}
 
 /// A presigned upload: the client sends the file with exactly this method, URL and headers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,6 +38,7 @@ pub struct PresignedUpload {
 pub struct Attachments {
     client: aws_sdk_s3::Client,
     bucket: String,
+    link_lifetime: Duration,
 }
 
 impl Attachments {
@@ -39,7 +48,11 @@ impl Attachments {
         let local = sdk.endpoint_url().is_some_and(is_loopback_endpoint)
             || std::env::var("AWS_ENDPOINT_URL_S3").is_ok_and(|endpoint| is_loopback_endpoint(&endpoint));
         let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(local).build();
-        Attachments { client: aws_sdk_s3::Client::from_conf(config), bucket: bucket.to_owned() }
+        Attachments {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket: bucket.to_owned(),
+            link_lifetime: DEFAULT_LINK_LIFETIME,
+        }
     }
 
     /// The bucket `bucket` of the S3 server at `endpoint` on this machine, with the key pair
@@ -52,7 +65,16 @@ impl Attachments {
             .credentials_provider(aws_sdk_s3::config::Credentials::new("local", "local", None, None, "local"))
             .force_path_style(true)
             .build();
-        Attachments { client: aws_sdk_s3::Client::from_conf(config), bucket: bucket.to_owned() }
+        Attachments {
+            client: aws_sdk_s3::Client::from_conf(config),
+            bucket: bucket.to_owned(),
+            link_lifetime: DEFAULT_LINK_LIFETIME,
+        }
+    }
+
+    /// Download links that work for `lifetime`.
+    pub fn with_link_lifetime(self, lifetime: Duration) -> Self {
+        Attachments { link_lifetime: lifetime, ..self }
     }
 
     /// Creates the bucket if it does not exist (for a local server; in AWS the template does).
@@ -64,21 +86,18 @@ impl Attachments {
         }
     }
 
-    /// An upload to `key` that S3 takes only with `content_type`, exactly `size` bytes and the
-    /// pending tag, for [`UPLOAD_EXPIRES`].
+    /// An upload to `key` that S3 takes only with `content_type` and exactly `size` bytes, for
+    /// [`UPLOAD_EXPIRES`]. The file keeps `file_name` for whoever downloads it.
     pub async fn presign_upload(
         &self,
         upload_id: String,
         key: &str,
+        file_name: &str,
         content_type: &str,
         size: u64,
     ) -> Result<PresignedUpload, ChatError> {
         let now = SystemTime::now();
-        let config =
-            PresigningConfig::builder().start_time(now).expires_in(UPLOAD_EXPIRES).build().map_err(|error| {
-                tracing::error!(%error, "presigning configuration");
-                ChatError::Unavailable
-            })?;
+        let config = presigning(now, UPLOAD_EXPIRES)?;
         let size = i64::try_from(size).map_err(|_| ChatError::bad_request("size is too large"))?;
         let presigned = self
             .client
@@ -87,14 +106,11 @@ impl Attachments {
             .key(key)
             .content_type(content_type)
             .content_length(size)
-            .tagging(PENDING_TAG)
+            .content_disposition(download_as(file_name))
             .presigned(config)
             .await
-            .map_err(|error| {
-                tracing::error!(%error, "presigning an upload");
-                ChatError::Unavailable
-            })?;
-        crate::telemetry::record_s3_actions(&["PutObject", "PutObjectTagging"]);
+            .map_err(|error| unavailable("presigning an upload", error))?;
+        telemetry::record_s3_action("PutObject", key);
         let headers = presigned.headers().map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned())).collect();
         Ok(PresignedUpload {
             upload_id,
@@ -104,4 +120,59 @@ impl Attachments {
             expires_at: Timestamp::from_system_time(now + UPLOAD_EXPIRES),
         })
     }
+
+    /// The file at `key`, if one was uploaded there.
+    pub async fn stored_file(&self, key: &str) -> Result<Option<StoredFile>, ChatError> {
+        telemetry::record_s3_action("GetObject", key);
+        let _call = telemetry::record_s3_request();
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(head) => Ok(Some(StoredFile {
+                content_type: head.content_type().unwrap_or_default().to_owned(),
+                size: head.content_length().and_then(|size| u64::try_from(size).ok()).unwrap_or_default(),
+            })),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(unavailable("reading an upload", error)),
+        }
+    }
+
+    /// Copies the file at `from` to `to`, where it is kept (with its type and name).
+    pub async fn keep(&self, from: &str, to: &str) -> Result<(), ChatError> {
+        telemetry::record_s3_action("GetObject", from);
+        telemetry::record_s3_action("PutObject", to);
+        let _call = telemetry::record_s3_request();
+        let source = format!("{}/{from}", self.bucket);
+        match self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(unavailable("keeping an attached file", error)),
+        }
+    }
+
+    /// A link that downloads the file at `key` for the link lifetime.
+    pub async fn download_link(&self, key: &str) -> Result<String, ChatError> {
+        telemetry::record_s3_action("GetObject", key);
+        let config = presigning(SystemTime::now(), self.link_lifetime)?;
+        match self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await {
+            Ok(presigned) => Ok(presigned.uri().to_owned()),
+            Err(error) => Err(unavailable("presigning a download", error)),
+        }
+    }
+}
+
+/// A `Content-Disposition` that saves the file as `file_name` rather than showing it in
+/// the browser (RFC 6266; the name percent-encoded, so any name fits a header).
+fn download_as(file_name: &str) -> String {
+    let name = percent_encoding::utf8_percent_encode(file_name, percent_encoding::NON_ALPHANUMERIC);
+    format!("attachment; filename*=UTF-8''{name}")
+}
+
+fn presigning(start: SystemTime, lifetime: Duration) -> Result<PresigningConfig, ChatError> {
+    PresigningConfig::builder().start_time(start).expires_in(lifetime).build().map_err(|error| {
+        tracing::error!(%error, "presigning configuration");
+        ChatError::Unavailable
+    })
+}
+
+fn unavailable(doing: &str, error: impl std::error::Error + 'static) -> ChatError {
+    tracing::error!(error = %aws_sdk_s3::error::DisplayErrorContext(&error), "{doing}");
+    ChatError::Unavailable
 }

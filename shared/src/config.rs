@@ -1,5 +1,13 @@
 //! Configuration from the environment, read once per Lambda instance.
 
+use std::time::Duration;
+
+use crate::attachments::DEFAULT_LINK_LIFETIME;
+
+/// The longest a download link may work: a link signed with a function's temporary
+/// credentials stops working when they expire anyway.
+const MAX_LINK_SECONDS: u64 = 3600;
+
 /// What a function needs to know about its deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -13,12 +21,16 @@ pub struct Config {
     /// The bucket of attached files (`ATTACHMENTS_BUCKET`); without it nothing can be
     /// uploaded.
     pub attachments_bucket: Option<String>,
+    /// How long the download links of attached files work (`ATTACHMENT_LINK_SECONDS`).
+    pub attachment_link_lifetime: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    #[error("environment variable {0} is not {1}")]
+    Invalid(&'static str, &'static str),
 }
 
 impl Config {
@@ -35,12 +47,27 @@ impl Config {
             project_key: non_empty("PROJECT_KEY"),
             websocket_endpoint: non_empty("WEBSOCKET_ENDPOINT"),
             attachments_bucket: non_empty("ATTACHMENTS_BUCKET"),
+            attachment_link_lifetime: match non_empty("ATTACHMENT_LINK_SECONDS") {
+                None => DEFAULT_LINK_LIFETIME,
+                Some(seconds) => seconds
+                    .parse()
+                    .ok()
+                    .filter(|seconds| (1..=MAX_LINK_SECONDS).contains(seconds))
+                    .map(Duration::from_secs)
+                    .ok_or(ConfigError::Invalid("ATTACHMENT_LINK_SECONDS", "a number of seconds from 1 to 3600"))?,
+            },
         })
     }
 
     /// The configuration of a local stack.
     pub fn local(table_name: &str, project_key: Option<String>, websocket_endpoint: Option<String>) -> Self {
-        Config { table_name: table_name.to_owned(), project_key, websocket_endpoint, attachments_bucket: None }
+        Config {
+            table_name: table_name.to_owned(),
+            project_key,
+            websocket_endpoint,
+            attachments_bucket: None,
+            attachment_link_lifetime: DEFAULT_LINK_LIFETIME,
+        }
     }
 }
 
@@ -64,6 +91,22 @@ mod tests {
         assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
         let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
         assert_eq!(config, Config::local("chat", None, None));
+    }
+
+    #[test]
+    fn link_lifetime_is_a_number_of_seconds_within_an_hour() {
+        let with = |seconds: &'static str| {
+            Config::from_lookup(move |name: &str| match name {
+                "TABLE_NAME" => Some("chat".into()),
+                "ATTACHMENT_LINK_SECONDS" => Some(seconds.into()),
+                _ => None,
+            })
+        };
+        assert_eq!(with("").unwrap().attachment_link_lifetime, DEFAULT_LINK_LIFETIME);
+        assert_eq!(with("2").unwrap().attachment_link_lifetime, Duration::from_secs(2));
+        for wrong in ["0", "3601", "soon", "-5"] {
+            assert!(matches!(with(wrong), Err(ConfigError::Invalid("ATTACHMENT_LINK_SECONDS", _))), "{wrong}");
+        }
     }
 
     #[test]

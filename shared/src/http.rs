@@ -62,6 +62,7 @@ where
         live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),
         pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
         disconnects = calls.disconnects.load(std::sync::atomic::Ordering::Relaxed),
+        s3_calls = calls.s3.load(std::sync::atomic::Ordering::Relaxed),
         round_trips = calls.round_trips.load(std::sync::atomic::Ordering::Relaxed),
         dynamodb_actions = calls.actions(),
         s3_actions = calls.s3_actions(),

@@ -49,12 +49,15 @@ pub struct Calls {
     pub pushes: AtomicU32,
     /// WebSocket connections closed through the `@connections` API.
     pub disconnects: AtomicU32,
+    /// Requests to S3 (presigning is none).
+    pub s3: AtomicU32,
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
     /// `Query:<index>`): what the function's policy must allow.
     pub dynamodb_actions: Mutex<BTreeSet<String>>,
-    /// The S3 actions the function's requests and the requests it presigned need.
+    /// The S3 actions the function's requests and the requests it presigned need, each
+    /// with the first part of the key (`GetObject:sessions`).
     pub s3_actions: Mutex<BTreeSet<String>>,
-    /// Sequential round trips: how often a remote call (a DynamoDB request, a push or a
+    /// Sequential round trips: how often a remote call (a DynamoDB or S3 request, a push or a
     /// disconnect) started while no other was in flight. Calls made side by side count once.
     pub round_trips: AtomicU32,
     in_flight: AtomicU32,
@@ -136,13 +139,19 @@ fn remote_call() -> RemoteCall {
     RemoteCall(calls)
 }
 
-/// Notes that the current invocation signed a request needing the S3 `actions`: the
-/// function's role must allow them, or the request it hands out is refused.
-pub fn record_s3_actions(actions: &[&str]) {
+/// Notes that the current invocation made or signed a request needing the S3 `action` on
+/// `key`: the function's role must allow it there, or the request is refused.
+pub fn record_s3_action(action: &str, key: &str) {
+    let prefix = key.split('/').next().unwrap_or_default();
     let _ = CALLS.try_with(|calls| {
-        let mut noted = calls.s3_actions.lock().unwrap_or_else(|p| p.into_inner());
-        noted.extend(actions.iter().map(|action| (*action).to_owned()));
+        calls.s3_actions.lock().unwrap_or_else(|p| p.into_inner()).insert(format!("{action}:{prefix}"));
     });
+}
+
+/// Counts one request to S3 for the current invocation; in flight until the guard drops.
+pub fn record_s3_request() -> RemoteCall {
+    let _ = CALLS.try_with(|calls| calls.s3.fetch_add(1, Ordering::Relaxed));
+    remote_call()
 }
 
 /// Counts one push for the current invocation; it is in flight until the guard is dropped.

@@ -67,6 +67,11 @@ impl Gateway {
         Self::spawn(&[])
     }
 
+    /// On the embedded store, with the cast of [`crate::cast`] and `args` besides.
+    pub fn start_with(args: &[&str]) -> Self {
+        Self::spawn(args)
+    }
+
     /// On `table` in DynamoDB Local, with the cast of [`crate::cast`].
     pub fn start_on_dynamodb(table: &str) -> Self {
         let endpoint = crate::stack::dynamodb().endpoint();

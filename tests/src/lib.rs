@@ -2,6 +2,7 @@
 //! a local gateway process, a Lambda Runtime API, and a fixed cast of stores and admins.
 
 pub mod cast;
+pub mod files;
 pub mod gateway;
 pub mod runtime_api;
 pub mod stack;

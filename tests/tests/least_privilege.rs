@@ -2,11 +2,13 @@
 //! actions its requests need (read from the per-invocation log of a run that takes every
 //! function down its paths), on the table and only the indexes it queries, and
 //! `execute-api:ManageConnections` on the WebSocket API only where it pushes, and the S3
-//! actions of the requests it signs on the attachments bucket's objects. No `*` action.
+//! actions of the requests it makes or signs, on the attachments bucket's objects under
+//! the prefixes it uses them on. No `*` action.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use e2e::cast::{QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::files::{PNG, upload_png};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
 use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client;
@@ -71,8 +73,9 @@ fn no_wildcards_and_resources_only_of_this_stack() {
             for resource in &statement.resources {
                 assert_ne!(resource, "*", "{binary}");
                 let on_table = resource == "GetAtt:ChatTable.Arn" || resource.starts_with("${ChatTable.Arn}/index/");
-                // Objects of the attachments bucket under the sessions' prefix, never the bucket.
-                let on_attachments = resource == "${AttachmentsBucket.Arn}/sessions/*";
+                // Objects of the attachments bucket under one of its prefixes, never the bucket.
+                let on_attachments = resource == "${AttachmentsBucket.Arn}/sessions/*"
+                    || resource == "${AttachmentsBucket.Arn}/uploads/*";
                 let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/")
                     || resource.contains("${WebSocketApi}/${Stage}/DELETE/@connections/");
                 for action in &statement.actions {
@@ -125,16 +128,17 @@ async fn exercise() -> BTreeMap<String, Use> {
     post("/v1/chat/store/messages/", &store, json!({"content": "one", "client_message_id": "c1"})).await;
     store_ws.send(json!({"action": "send_message", "content": "two"})).await;
     store_ws.drain().await;
-    get_json(&url("/v1/chat/admin/sessions/"), Some(&sarah)).await;
     post("/conversation/sessions", &sarah, json!({"agent_id": SARAH.to_string(), "project_key": PROJECT_KEY})).await;
-    let upload = json!({"file_name": "order.png", "content_type": "image/png", "size": 2048});
-    post("/v1/chat/store/uploads/", &store, upload.clone()).await;
+    // From here on the session's last message has a file, which every view shows as a link.
+    let upload = upload_png(&gateway, &store, None, PNG).await;
+    post("/v1/chat/store/messages/", &store, json!({"upload_id": upload})).await;
+    get_json(&url("/v1/chat/store/session/"), Some(&store)).await;
+    get_json(&url("/v1/chat/admin/sessions/"), Some(&sarah)).await;
     post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
-    let mut admin_upload = upload;
-    admin_upload["session_id"] = id.clone();
-    post("/v1/chat/admin/uploads/", &sarah, admin_upload).await;
-    let reply = post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "three"})).await;
-    admin_ws.send(json!({"action": "send_message", "session_id": id, "content": "four"})).await;
+    let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
+    let reply = post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "upload_id": upload})).await;
+    let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
+    admin_ws.send(json!({"action": "send_message", "session_id": id, "upload_id": upload})).await;
     admin_ws.drain().await;
     get_json(&url(&format!("/v1/chat/admin/session/?session_id={id}")), Some(&sarah)).await;
     get_json(&url(&format!("/v1/chat/admin/messages/?session_id={id}")), Some(&sarah)).await;
@@ -154,6 +158,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     post("/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await;
     // A store's first message opens its session; then it closes it.
     post("/v1/chat/store/messages/", &store, json!({"content": "again"})).await;
+    let upload = upload_png(&gateway, &store, None, PNG).await;
+    post("/v1/chat/store/messages/", &store, json!({"upload_id": upload})).await;
     post("/v1/chat/store/session/close/", &store, json!({})).await;
     // Pushes to a connection that went away: every pushing function may have to forget one.
     let table = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
@@ -244,7 +250,14 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         if allowed != needed {
             wrong.push(format!("{binary}: allows {allowed:?}, needs {needed:?}"));
         }
-        let s3_allowed = with_prefix(statements.iter().flat_map(|s| s.actions.iter()), "s3:");
+        // `GetObject:sessions`: an action on the objects under a prefix.
+        let mut s3_allowed = BTreeSet::new();
+        for statement in statements {
+            let prefixes = with_prefix(statement.resources.iter(), "${AttachmentsBucket.Arn}/");
+            for action in with_prefix(statement.actions.iter(), "s3:") {
+                s3_allowed.extend(prefixes.iter().map(|prefix| format!("{action}:{}", prefix.trim_end_matches("/*"))));
+            }
+        }
         if s3_allowed != used.s3_actions {
             wrong.push(format!("{binary}: allows S3 {s3_allowed:?}, needs {:?}", used.s3_actions));
         }

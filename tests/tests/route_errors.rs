@@ -100,8 +100,8 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
     .await;
 
     for (body, message) in [
-        (json!({}), "content must not be empty unless attachment_url is given"),
-        (json!({"content": ""}), "content must not be empty unless attachment_url is given"),
+        (json!({}), "content must not be empty unless attachment_url or upload_id is given"),
+        (json!({"content": ""}), "content must not be empty unless attachment_url or upload_id is given"),
         (json!({"content": "x".repeat(4001)}), "content must be at most 4000 characters"),
         (json!({"content": 5}), "content: invalid type: integer `5`, expected a string"),
         (
@@ -304,7 +304,7 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
         messages,
         sarah(),
         json!({"session_id": w.open}),
-        bad_request("content must not be empty unless attachment_url is given"),
+        bad_request("content must not be empty unless attachment_url or upload_id is given"),
     )
     .await;
     check(&gateway, "POST", messages, sarah(), send(&json!(987654)), not_found.clone()).await;

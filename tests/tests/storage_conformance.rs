@@ -35,6 +35,7 @@ fn text(sender_type: SenderType, content: &str) -> NewMessage {
         content: content.into(),
         attachment_url: String::new(),
         attachment_type: String::new(),
+        upload_id: None,
         client_message_id: None,
     }
 }
@@ -253,6 +254,40 @@ async fn a_client_message_id_is_per_sender(store: Store) {
     let page = store.session_page(session.id, 200).await.unwrap().unwrap();
     assert_eq!(page.messages, vec![from_store, from_sarah, from_omar]);
     assert_eq!(page.session.message_count(), 3);
+}
+
+/// An upload is attached to one message: racing sends with it store one, the others hear
+/// which; a repeated send (its `client_message_id`) is still the same message.
+async fn an_upload_is_attached_to_one_message(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let with_upload = |client_message_id: &str| NewMessage {
+        upload_id: Some("0123456789abcdef0123456789abcdef".into()),
+        attachment_type: "image/png".into(),
+        client_message_id: Some(client_message_id.into()),
+        ..text(SenderType::Store, "")
+    };
+    let sends = (0..8).map(|n| {
+        let (store, session, message) = (store.clone(), session.clone(), with_upload(&format!("c-{n}")));
+        tokio::spawn(async move { append(&store, &session, message).await })
+    });
+    let outcomes: Vec<AppendOutcome> = join_all(sends).await.into_iter().map(Result::unwrap).collect();
+    let stored: Vec<_> =
+        outcomes.iter().filter_map(|o| if let AppendOutcome::Appended(m) = o { Some(m) } else { None }).collect();
+    assert_eq!(stored.len(), 1, "{outcomes:?}");
+    let attached = stored[0].clone();
+    assert_eq!(attached.upload_id.as_deref(), Some("0123456789abcdef0123456789abcdef"));
+    for outcome in &outcomes {
+        assert!(
+            matches!(outcome, AppendOutcome::Appended(_)) || *outcome == AppendOutcome::UploadTaken(attached.id),
+            "{outcome:?}"
+        );
+    }
+    let again = with_upload(attached.client_message_id.as_deref().unwrap());
+    assert_eq!(append(&store, &session, again).await, AppendOutcome::Duplicate(attached.clone()));
+    let page = store.session_page(session.id, 200).await.unwrap().unwrap();
+    assert_eq!(page.messages, vec![attached.clone()]);
+    assert_eq!(page.session.last_message, Some(attached));
 }
 
 /// A change dated before the session's last message (another writer's clock is ahead).
@@ -740,6 +775,7 @@ conformance!(
     messages_before_pages,
     a_client_message_id_is_stored_once,
     a_client_message_id_is_per_sender,
+    an_upload_is_attached_to_one_message,
     nothing_is_dated_before_the_last_message,
     writes_are_conditional_on_the_lifecycle_seen,
     twenty_concurrent_claims_have_one_winner,

@@ -132,7 +132,10 @@ async fn bad_frames_get_an_error_and_the_connection_stays_usable(gateway: Gatewa
         ("hello", "Frame is not valid JSON"),
         (r#"{"content": "no action"}"#, "Frame has no action"),
         (r#"{"action": "dance"}"#, "Unknown action: dance"),
-        (r#"{"action": "send_message", "content": ""}"#, "content must not be empty unless attachment_url is given"),
+        (
+            r#"{"action": "send_message", "content": ""}"#,
+            "content must not be empty unless attachment_url or upload_id is given",
+        ),
         (r#"{"action": "typing", "state": "maybe"}"#, "state: unknown variant `maybe`, expected `on` or `off`"),
     ] {
         client.send_text(frame).await;

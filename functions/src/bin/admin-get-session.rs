@@ -4,7 +4,7 @@
 
 use shared::domain::{Principal, SESSION_VIEW_MESSAGES, SessionId, SessionView};
 use shared::http::{self, Body, Request, Response};
-use shared::{App, ChatError, Family};
+use shared::{App, ChatError, Family, chat};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(Family::Admin, view_session(app, &request).await)
@@ -13,12 +13,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 async fn view_session(app: &App, request: &Request) -> Result<SessionView, ChatError> {
     let admin = http::authenticate_admin(app, request, Family::Admin).await?;
     let id = session_id(http::query_param(request, "session_id"))?;
-    let page = app
-        .store
-        .session_page(id, SESSION_VIEW_MESSAGES)
-        .await?
-        .ok_or_else(|| ChatError::not_found("Session not found"))?;
-    page.session.may_view(Principal::Admin(admin))?;
+    let page = chat::session_page(app, Principal::Admin(admin), id, SESSION_VIEW_MESSAGES).await?;
     Ok(page.session.view(&page.messages))
 }
 

@@ -57,6 +57,10 @@ struct Args {
     /// The bucket of attached files (created if missing).
     #[arg(long, default_value = "support-chat-attachments")]
     bucket: String,
+    /// How long download links of attached files work, in seconds (the template's
+    /// `AttachmentLinkSeconds`).
+    #[arg(long)]
+    attachment_link_seconds: Option<u64>,
     /// Origins browsers may call the HTTP API from, comma-separated (the template's
     /// `CorsOrigins`; by default its default).
     #[arg(long)]
@@ -117,7 +121,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             (server.endpoint(), Some(server))
         }
     };
-    let attachments = || Attachments::local(&s3_endpoint, &args.bucket);
+    let attachments = || {
+        let attachments = Attachments::local(&s3_endpoint, &args.bucket);
+        match args.attachment_link_seconds {
+            Some(seconds) => attachments.with_link_lifetime(std::time::Duration::from_secs(seconds)),
+            None => attachments,
+        }
+    };
     attachments().create_bucket().await?;
 
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
@@ -207,6 +217,9 @@ fn processes(
     local.parameters.insert("ProjectKey".into(), args.project_key.clone().unwrap_or_default());
     if let Ok(level) = std::env::var("LOG_LEVEL") {
         local.parameters.insert("LogLevel".into(), level);
+    }
+    if let Some(seconds) = args.attachment_link_seconds {
+        local.parameters.insert("AttachmentLinkSeconds".into(), seconds.to_string());
     }
     let setup = lambda::Setup {
         template,

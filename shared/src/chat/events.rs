@@ -1,6 +1,7 @@
 //! The live events of the use cases: built from the domain's audiences, published through
 //! live delivery.
 
+use super::links::linked;
 use super::{Target, session_of};
 use crate::domain::{Before, Principal, Session, SessionId, may_send, party, session_change_audiences};
 use crate::live::{ServerEvent, TypingState};
@@ -9,7 +10,8 @@ use crate::{App, ChatError, telemetry};
 /// `session.updated` to everyone who must hear of the change
 /// ([`session_change_audiences`]), each side with its own view (unread count, tags).
 pub(super) async fn session_updated(app: &App, before: Before, after: &Session, to_store: bool) {
-    let events: Vec<_> = session_change_audiences(before, after, to_store)
+    let after = linked(app, after.clone()).await;
+    let events: Vec<_> = session_change_audiences(before, &after, to_store)
         .into_iter()
         .map(|(audience, side)| (audience, ServerEvent::SessionUpdated { session: Box::new(after.summary(side)) }))
         .collect();

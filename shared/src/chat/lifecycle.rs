@@ -2,6 +2,7 @@
 //! concerned as `session.updated`.
 
 use super::events::session_updated;
+use super::links::linked;
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
 use crate::domain::{
@@ -37,13 +38,13 @@ pub async fn change_lifecycle(
     let mut seen = session?;
     for _ in 0..MAX_DECISIONS {
         let (status, admin_id) = match decide(&seen, actor, action)? {
-            LifecycleChange::Unchanged => return Ok(seen),
+            LifecycleChange::Unchanged => return Ok(linked(app, seen).await),
             LifecycleChange::To { status, admin_id } => (status, admin_id),
         };
         match app.store.change_lifecycle(&seen, status, admin_id, Timestamp::now()).await? {
             WriteOutcome::Written(session) => {
                 session_updated(app, Before::of(&seen), &session, true).await;
-                return Ok(session);
+                return Ok(linked(app, session).await);
             }
             // Someone else changed it first: decide again on what it is now.
             WriteOutcome::Stale(current) => seen = current,
@@ -82,12 +83,12 @@ pub async fn set_tags(
     let mut seen = visible_session(app, Principal::Admin(admin), Target::Session(session_id)).await?;
     for _ in 0..MAX_DECISIONS {
         if seen.tags == tags {
-            return Ok(seen);
+            return Ok(linked(app, seen).await);
         }
         match app.store.set_tags(&seen, tags.clone(), Timestamp::now()).await? {
             WriteOutcome::Written(session) => {
                 session_updated(app, Before::of(&seen), &session, false).await;
-                return Ok(session);
+                return Ok(linked(app, session).await);
             }
             WriteOutcome::Stale(current) => {
                 current.may_view(Principal::Admin(admin))?;
@@ -111,7 +112,7 @@ pub async fn rate_session(
     for _ in 0..MAX_DECISIONS {
         may_rate(&seen, store)?;
         match app.store.rate_session(&seen, rating, feedback.clone(), Timestamp::now()).await? {
-            WriteOutcome::Written(session) => return Ok(session),
+            WriteOutcome::Written(session) => return Ok(linked(app, session).await),
             WriteOutcome::Stale(current) => seen = current,
         }
     }

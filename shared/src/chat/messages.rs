@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::links::{link, link_all};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
@@ -21,7 +22,8 @@ pub struct Sent {
 }
 
 /// Sends `input` as `sender`: a store into its active session (opened if it has none), an
-/// admin into `session_id`, which it must have claimed. Both parties' live connections get
+/// admin into `session_id`, which it must have claimed. A file it uploaded into that
+/// session is attached once, to one message. Both parties' live connections get
 /// `message.created`; if the recipient's did, the message is delivered, and the sender's
 /// connections hear so.
 pub async fn send_message(
@@ -30,8 +32,10 @@ pub async fn send_message(
     session_id: Option<SessionId>,
     input: MessageInput,
 ) -> Result<Sent, ChatError> {
-    let message = input.validate(sender.party(), sender.id())?;
+    let mut message = input.validate(sender.party(), sender.id())?;
     let target = Target::for_principal(sender, session_id)?;
+    // The session whose upload the message takes, once it has taken it.
+    let mut upload_taken_in = None;
     for _ in 0..MAX_DECISIONS {
         // The session (or the store's pointer to it) and ids for the message: one round trip.
         let (session_id, store_id, holder, seen, revision, ids) = match target {
@@ -59,6 +63,10 @@ pub async fn send_message(
                 (session_id, session.store.id, session.admin_id, Some(session), None, ids?)
             }
         };
+        if message.upload_id.is_some() && upload_taken_in != Some(session_id) {
+            message.attachment_type = super::uploads::take_upload(app, session_id, &message).await?;
+            upload_taken_in = Some(session_id);
+        }
         // A store's send is conditional on the holder it read with its pointer: the holder's
         // side is who hears of the message, and whose delivery moves the store's mark.
         let guard = match (&seen, revision) {
@@ -67,12 +75,17 @@ pub async fn send_message(
             (None, None) => AppendGuard::NotClosed,
         };
         match app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()).await? {
-            AppendOutcome::Appended(stored) => {
+            AppendOutcome::Appended(mut stored) => {
+                link(app, &mut stored).await;
                 telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
-            AppendOutcome::Duplicate(original) => {
+            AppendOutcome::Duplicate(mut original) => {
+                link(app, &mut original).await;
                 return Ok(Sent { message: original.view(&Receipts::default()), created: false });
+            }
+            AppendOutcome::UploadTaken(holder) => {
+                return Err(ChatError::Conflict(format!("upload_id is already attached to message {holder}")));
             }
             // Closed, claimed or transferred meanwhile: decide again on what it is now.
             AppendOutcome::Stale(current) => {
@@ -135,8 +148,9 @@ pub async fn messages_of(
     limit: usize,
 ) -> Result<MessagePage, ChatError> {
     let id = session_id_of(app, Target::for_principal(viewer, session_id)?).await?;
-    let page = app.store.messages(id, window, limit).await?.ok_or_else(session_not_found)?;
+    let mut page = app.store.messages(id, window, limit).await?.ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
+    link_all(app, &mut page.messages).await;
     Ok(MessagePage {
         session_id: id,
         messages: page.messages.iter().map(|m| page.session.message_view(m)).collect(),
@@ -177,12 +191,13 @@ pub async fn transcript(
     session_id: SessionId,
     after: MessageId,
 ) -> Result<Transcript, ChatError> {
-    let page = app
+    let mut page = app
         .store
         .messages(session_id, MessageWindow::After(after), TRANSCRIPT_LIMIT)
         .await?
         .ok_or_else(session_not_found)?;
     page.session.may_view(viewer)?;
+    link_all(app, &mut page.messages).await;
     let admins: Vec<AdminId> =
         page.messages.iter().filter(|m| m.sender_type == SenderType::Admin).map(|m| AdminId(m.sender_id)).collect();
     let names = if admins.is_empty() { Vec::new() } else { app.store.admin_profiles(&admins).await? };

@@ -6,6 +6,7 @@
 mod connections;
 mod events;
 mod lifecycle;
+mod links;
 mod messages;
 mod receipts;
 mod sessions;
@@ -18,7 +19,7 @@ pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
 pub use receipts::mark_receipt;
-pub use sessions::{ListParams, SessionListView, list_sessions, open_session, sessions_page};
+pub use sessions::{ListParams, SessionListView, list_sessions, open_session, session_page, sessions_page};
 pub use uploads::create_upload;
 
 use crate::domain::{Principal, Session, SessionId, StoreId};

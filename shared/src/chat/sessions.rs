@@ -2,14 +2,15 @@
 
 use serde::Serialize;
 
-use crate::domain::{AdminId, SenderType, SessionStatus, SessionSummary, StoreId};
+use super::links::{link_all, link_session};
+use crate::domain::{AdminId, Principal, SenderType, SessionId, SessionStatus, SessionSummary, StoreId};
 use crate::storage::{ListPosition, SessionPage, SessionQuery};
 use crate::{App, ChatError, Timestamp};
 
 /// The store's active session with its `newest` messages, opened if it has none (every
 /// admin hears of a new one).
 pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<SessionPage, ChatError> {
-    let page = app
+    let mut page = app
         .store
         .get_or_create_active_session(store, newest, Timestamp::now())
         .await?
@@ -18,6 +19,22 @@ pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<Se
     if page.opened {
         super::events::announce_opened(app, &page.session).await;
     }
+    link_all(app, &mut page.messages).await;
+    link_session(app, &mut page.session).await;
+    Ok(page)
+}
+
+/// Session `id` with its `newest` messages, if `viewer` may see it.
+pub async fn session_page(
+    app: &App,
+    viewer: Principal,
+    id: SessionId,
+    newest: usize,
+) -> Result<SessionPage, ChatError> {
+    let mut page = app.store.session_page(id, newest).await?.ok_or_else(super::session_not_found)?;
+    page.session.may_view(viewer)?;
+    link_all(app, &mut page.messages).await;
+    link_session(app, &mut page.session).await;
     Ok(page)
 }
 
@@ -56,7 +73,10 @@ pub async fn list_sessions(app: &App, admin: AdminId, params: ListParams) -> Res
         offset: params.offset,
         after,
     };
-    let list = app.store.list_sessions(&query).await?;
+    let mut list = app.store.list_sessions(&query).await?;
+    for session in &mut list.sessions {
+        link_session(app, session).await;
+    }
     Ok(SessionListView {
         sessions: list.sessions.iter().map(|s| s.summary(SenderType::Admin)).collect(),
         total_count: list.total_count,

@@ -1,9 +1,19 @@
-//! Uploading a file to attach to a message.
+//! Uploading a file to attach to a message, and attaching it.
 
 use super::{Target, session_of};
-use crate::attachments::PresignedUpload;
-use crate::domain::{Principal, SessionId, UploadRequest, may_send, upload_key};
+use crate::attachments::{Attachments, PresignedUpload};
+use crate::domain::{
+    NewMessage, Principal, SessionId, UploadRequest, attached_file_key, check_uploaded_file, may_send, new_upload_id,
+    pending_upload_key,
+};
 use crate::{App, ChatError};
+
+fn attachments(app: &App) -> Result<&Attachments, ChatError> {
+    app.attachments.as_ref().ok_or_else(|| {
+        tracing::error!("a file was to be uploaded or attached, but no ATTACHMENTS_BUCKET is configured");
+        ChatError::Unavailable
+    })
+}
 
 /// A presigned upload of `request`'s file into the session `uploader` may send to (a
 /// store's active one, or the one an admin holds and names), under a key the server
@@ -14,15 +24,30 @@ pub async fn create_upload(
     request: UploadRequest,
 ) -> Result<PresignedUpload, ChatError> {
     request.validate()?;
-    let Some(attachments) = &app.attachments else {
-        tracing::error!("an upload was asked for, but no ATTACHMENTS_BUCKET is configured");
-        return Err(ChatError::Unavailable);
-    };
+    let attachments = attachments(app)?;
     let session = session_of(app, Target::for_principal(uploader, request.session_id.map(SessionId))?).await?;
     may_send(&session, uploader)?;
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    let upload_id = hex::encode(bytes);
-    let key = upload_key(session.id, uploader.party(), uploader.id(), &upload_id);
-    attachments.presign_upload(upload_id, &key, &request.content_type, request.size).await
+    let upload_id = new_upload_id();
+    let key = pending_upload_key(session.id, uploader.party(), uploader.id(), &upload_id);
+    attachments.presign_upload(upload_id, &key, &request.file_name, &request.content_type, request.size).await
+}
+
+/// Takes the file `message` names for it in `session`: one its sender uploaded there, as
+/// its upload allowed, copied to where attached files are kept. Returns the file's type.
+/// Kept before the message is stored: a send that then fails leaves a file no message
+/// shows, never a message whose file the bucket deleted.
+pub(super) async fn take_upload(app: &App, session: SessionId, message: &NewMessage) -> Result<String, ChatError> {
+    let Some(upload_id) = &message.upload_id else {
+        return Ok(message.attachment_type.clone());
+    };
+    let attachments = attachments(app)?;
+    let (sender, sender_id) = (message.sender_type, message.sender_id);
+    let pending = pending_upload_key(session, sender, sender_id, upload_id);
+    let file = attachments
+        .stored_file(&pending)
+        .await?
+        .ok_or_else(|| ChatError::bad_request("upload_id names no file you uploaded into this session"))?;
+    check_uploaded_file(&file.content_type, file.size, &message.attachment_type)?;
+    attachments.keep(&pending, &attached_file_key(session, sender, sender_id, upload_id)).await?;
+    Ok(file.content_type)
 }

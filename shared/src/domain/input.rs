@@ -1,6 +1,7 @@
 //! Limits on what clients send (API.md, "Common rules"). Every violation names the field.
 
 use super::message::{NewMessage, SenderType};
+use super::upload::is_upload_id;
 
 pub const MAX_CONTENT_CHARS: usize = 4000;
 pub const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
@@ -30,6 +31,9 @@ pub struct MessageInput {
     pub attachment_type: Option<String>,
     #[serde(default)]
     pub client_message_id: Option<String>,
+    /// A file the sender uploaded into the session (the `upload_id` its upload answered).
+    #[serde(default)]
+    pub upload_id: Option<String>,
 }
 
 impl MessageInput {
@@ -38,8 +42,16 @@ impl MessageInput {
         let attachment_url = self.attachment_url.unwrap_or_default();
         let attachment_type = self.attachment_type.unwrap_or_default();
         let content_chars = self.content.chars().count();
-        if content_chars == 0 && attachment_url.is_empty() {
-            return Err(invalid("content must not be empty unless attachment_url is given"));
+        if content_chars == 0 && attachment_url.is_empty() && self.upload_id.is_none() {
+            return Err(invalid("content must not be empty unless attachment_url or upload_id is given"));
+        }
+        if let Some(upload_id) = &self.upload_id {
+            if !attachment_url.is_empty() {
+                return Err(invalid("attachment_url must be empty when upload_id is given"));
+            }
+            if !is_upload_id(upload_id) {
+                return Err(invalid("upload_id must be the upload_id an upload answered"));
+            }
         }
         if content_chars > MAX_CONTENT_CHARS {
             return Err(invalid(format!("content must be at most {MAX_CONTENT_CHARS} characters")));
@@ -75,6 +87,7 @@ impl MessageInput {
             content: self.content,
             attachment_url,
             attachment_type,
+            upload_id: self.upload_id,
             client_message_id: self.client_message_id,
         })
     }
@@ -130,11 +143,27 @@ mod tests {
             attachment_url: Some(url.into()),
             attachment_type: Some(kind.into()),
             client_message_id: None,
+            upload_id: None,
         }
     }
 
     fn error_of(input: MessageInput) -> String {
         input.validate(SenderType::Store, 5).unwrap_err().0
+    }
+
+    #[test]
+    fn an_upload_stands_in_for_content_and_excludes_an_external_url() {
+        let upload = |url: &str, id: &str| MessageInput { upload_id: Some(id.into()), ..message("", url, "") };
+        let id = "0123456789abcdef0123456789abcdef";
+        let sent = upload("", id).validate(SenderType::Store, 5).unwrap();
+        assert_eq!(sent.upload_id.as_deref(), Some(id));
+        assert_eq!(
+            error_of(upload("https://cdn.example.com/a.png", id)),
+            "attachment_url must be empty when upload_id is given"
+        );
+        for id in ["", "0123", "0123456789ABCDEF0123456789ABCDEF", "../../sessions/1/store-5/0123456789abcdef"] {
+            assert!(error_of(upload("", id)).starts_with("upload_id"), "{id}");
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct NewMessage {
     pub content: String,
     pub attachment_url: String,
     pub attachment_type: String,
+    /// A file the sender uploaded into the session, attached instead of an external URL.
+    pub upload_id: Option<String>,
     /// Makes a send idempotent within its session, for its sender.
     pub client_message_id: Option<String>,
 }
@@ -58,10 +60,15 @@ pub struct Message {
     pub sender_type: SenderType,
     pub sender_id: u64,
     pub content: String,
+    /// An external file's URL; for an uploaded file, empty in storage and a short-lived
+    /// download link once the message is shown ([`Message::attachment_key`]).
     pub attachment_url: String,
     pub attachment_type: String,
     pub created: Timestamp,
     pub client_message_id: Option<String>,
+    /// The sender's upload attached to the message, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
 }
 
 /// A message as the API shows it.
@@ -103,6 +110,7 @@ impl NewMessage {
             attachment_type: self.attachment_type.clone(),
             created,
             client_message_id: self.client_message_id.clone(),
+            upload_id: self.upload_id.clone(),
         }
     }
 }
@@ -121,7 +129,14 @@ impl Message {
             attachment_type: String::new(),
             created,
             client_message_id: None,
+            upload_id: None,
         }
+    }
+
+    /// Where the file uploaded for this message is kept in the attachments bucket.
+    pub fn attachment_key(&self) -> Option<String> {
+        let upload = self.upload_id.as_deref()?;
+        Some(super::upload::attached_file_key(self.session_id, self.sender_type, self.sender_id, upload))
     }
 
     /// The message as its recipient's receipts make it: `read` at or below the read mark,

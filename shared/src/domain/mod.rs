@@ -24,4 +24,7 @@ pub use receipts::{ReceiptKind, Receipts};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };
-pub use upload::{MAX_UPLOAD_BYTES, UPLOAD_TYPES, UploadRequest, upload_key};
+pub use upload::{
+    MAX_UPLOAD_BYTES, UPLOAD_TYPES, UploadRequest, attached_file_key, check_uploaded_file, is_upload_id, new_upload_id,
+    pending_upload_key,
+};

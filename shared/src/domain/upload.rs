@@ -1,6 +1,7 @@
 //! Files a party attaches to messages: what may be uploaded, and where it is kept. The key
 //! names the session and the sender and ends in an id the server chose, so a client never
-//! picks where its file goes, and a send can tell whose upload it names.
+//! picks where its file goes, and a send can tell whose upload it names. An upload waits
+//! under `uploads/` until a message takes it into `sessions/`.
 
 use super::ids::SessionId;
 use super::input::InvalidInput;
@@ -43,13 +44,52 @@ impl UploadRequest {
     }
 }
 
-/// Where `sender`'s upload `upload_id` into `session` is kept.
-pub fn upload_key(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
+/// Whether a file that was uploaded may be attached as a message's `attachment_type`
+/// (empty: the file's own type): it is of a listed type and size, as its upload was
+/// signed for, and of the type the message says.
+pub fn check_uploaded_file(content_type: &str, size: u64, attachment_type: &str) -> Result<(), InvalidInput> {
+    if !UPLOAD_TYPES.contains(&content_type) || !(1..=MAX_UPLOAD_BYTES).contains(&size) {
+        return Err(InvalidInput("upload_id names a file of a type or size that may not be attached".into()));
+    }
+    if !attachment_type.is_empty() && attachment_type != content_type {
+        return Err(InvalidInput(format!("attachment_type must be empty or the uploaded file's type, {content_type}")));
+    }
+    Ok(())
+}
+
+/// Hex digits of an upload's id (128 random bits).
+const UPLOAD_ID_DIGITS: usize = 32;
+
+/// A fresh upload id: 128 bits from the operating system's random source.
+pub fn new_upload_id() -> String {
+    let mut bytes = [0u8; UPLOAD_ID_DIGITS / 2];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    hex::encode(bytes)
+}
+
+/// Whether `text` is shaped like an id [`new_upload_id`] made (so it can name nothing but a
+/// key's last part).
+pub fn is_upload_id(text: &str) -> bool {
+    text.len() == UPLOAD_ID_DIGITS && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Where `sender`'s upload `upload_id` into `session` waits for a message to take it; the
+/// bucket deletes what waits there longer than a day.
+pub fn pending_upload_key(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
+    format!("uploads/{}", file_path(session, sender, sender_id, upload_id))
+}
+
+/// Where that file is kept once a message took it.
+pub fn attached_file_key(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
+    format!("sessions/{}", file_path(session, sender, sender_id, upload_id))
+}
+
+fn file_path(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
     let party = match sender {
         SenderType::Store => "store",
         SenderType::Admin => "admin",
     };
-    format!("sessions/{session}/{party}-{sender_id}/{upload_id}")
+    format!("{session}/{party}-{sender_id}/{upload_id}")
 }
 
 #[cfg(test)]
@@ -75,8 +115,25 @@ mod tests {
     }
 
     #[test]
+    fn an_uploaded_file_is_attached_as_what_it_is() {
+        assert_eq!(check_uploaded_file("image/png", 10, ""), Ok(()));
+        assert_eq!(check_uploaded_file("image/png", 10, "image/png"), Ok(()));
+        let refused = |t, size, declared| check_uploaded_file(t, size, declared).unwrap_err().0;
+        assert!(refused("image/png", 10, "image/jpeg").starts_with("attachment_type must be empty or"));
+        assert!(refused("text/html", 10, "").starts_with("upload_id names a file"));
+        assert!(refused("image/png", MAX_UPLOAD_BYTES + 1, "").starts_with("upload_id names a file"));
+    }
+
+    #[test]
+    fn fresh_ids_are_upload_ids() {
+        let (one, two) = (new_upload_id(), new_upload_id());
+        assert!(is_upload_id(&one) && is_upload_id(&two));
+        assert_ne!(one, two);
+    }
+
+    #[test]
     fn a_key_names_the_session_and_the_sender() {
-        assert_eq!(upload_key(SessionId(12), SenderType::Store, 5, "ab12"), "sessions/12/store-5/ab12");
-        assert_eq!(upload_key(SessionId(12), SenderType::Admin, 2, "cd34"), "sessions/12/admin-2/cd34");
+        assert_eq!(pending_upload_key(SessionId(12), SenderType::Store, 5, "ab12"), "uploads/12/store-5/ab12");
+        assert_eq!(attached_file_key(SessionId(12), SenderType::Admin, 2, "cd34"), "sessions/12/admin-2/cd34");
     }
 }

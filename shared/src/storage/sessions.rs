@@ -114,6 +114,8 @@ pub enum AppendOutcome {
     Appended(Message),
     /// The session already holds a message with this `client_message_id`; nothing was stored.
     Duplicate(Message),
+    /// The upload is attached to this other message already; nothing was stored.
+    UploadTaken(MessageId),
     /// The guard no longer holds; nothing was stored. The caller decides again on the
     /// current session.
     Stale(Box<Session>),

@@ -36,6 +36,10 @@ pub(super) fn session_pk(id: SessionId) -> String {
 pub(super) fn message_sk(id: MessageId) -> String {
     format!("MSG#{id:020}")
 }
+/// The item that says which message an upload is attached to.
+pub(super) fn upload_sk(upload_id: &str) -> String {
+    format!("UPLOAD#{upload_id}")
+}
 /// `key` is the message's [`crate::domain::NewMessage::idempotency_key`].
 pub(super) fn client_sk(key: &str) -> String {
     format!("CLIENT#{key}")
@@ -210,8 +214,9 @@ impl ConnectionItem {
     }
 }
 
+/// A message that an idempotency key or an upload points to (`CLIENT#…`, `UPLOAD#…`).
 #[derive(Serialize, Deserialize)]
-pub(super) struct ClientIdItem {
+pub(super) struct MessageRefItem {
     #[serde(rename = "PK")]
     pub(super) pk: String,
     #[serde(rename = "SK")]
@@ -254,6 +259,7 @@ pub(super) fn message_from(mut item: Item) -> StorageResult<Message> {
     let attachment_url = required("attachment_url", text("attachment_url")?)?;
     let attachment_type = required("attachment_type", text("attachment_type")?)?;
     let client_message_id = text("client_message_id")?;
+    let upload_id = text("upload_id")?;
     let sender_type = match text("sender_type")?.as_deref() {
         Some("store") => SenderType::Store,
         Some("admin") => SenderType::Admin,
@@ -273,6 +279,7 @@ pub(super) fn message_from(mut item: Item) -> StorageResult<Message> {
         attachment_type,
         created,
         client_message_id,
+        upload_id,
     })
 }
 
@@ -318,12 +325,14 @@ mod tests {
             attachment_type: if attachment { "image/png".into() } else { String::new() },
             created: Timestamp::parse("2026-01-05T10:00:00.123Z").unwrap(),
             client_message_id: client_message_id.map(str::to_owned),
+            upload_id: None,
         }
     }
 
     #[test]
     fn a_message_reads_back_as_it_was_written() {
-        for message in [message(None, false), message(Some("c-1"), true), message(Some(""), false)] {
+        let uploaded = Message { upload_id: Some("0123456789abcdef0123456789abcdef".into()), ..message(None, false) };
+        for message in [message(None, false), message(Some("c-1"), true), message(Some(""), false), uploaded] {
             let item = to_item(&MessageItem::new(message.clone())).unwrap();
             let through_serde: Message = from_item(item.clone()).unwrap();
             assert_eq!(through_serde, message);

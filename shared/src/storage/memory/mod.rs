@@ -38,6 +38,8 @@ struct SessionData {
     messages: BTreeMap<MessageId, Message>,
     /// By [`crate::domain::NewMessage::idempotency_key`].
     by_client_id: HashMap<String, MessageId>,
+    /// The message each attached upload belongs to.
+    by_upload_id: HashMap<String, MessageId>,
 }
 
 impl SessionData {

@@ -49,7 +49,12 @@ impl SessionStore for MemoryStore {
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
         let page = SessionPage { session: session.clone(), messages: Vec::new(), opened: true };
-        let data = SessionData { session, messages: BTreeMap::new(), by_client_id: HashMap::new() };
+        let data = SessionData {
+            session,
+            messages: BTreeMap::new(),
+            by_client_id: HashMap::new(),
+            by_upload_id: HashMap::new(),
+        };
         state.sessions.insert(data.session.id, data);
         Ok(Some(page))
     }
@@ -128,6 +133,9 @@ impl SessionStore for MemoryStore {
         if let Some(existing) = idempotency_key.as_ref().and_then(|key| data.by_client_id.get(key)) {
             return Ok(AppendOutcome::Duplicate(data.messages[existing].clone()));
         }
+        if let Some(holder) = message.upload_id.as_ref().and_then(|upload| data.by_upload_id.get(upload)) {
+            return Ok(AppendOutcome::UploadTaken(*holder));
+        }
         // Holding the lock, the proposal is made against the session as it is: only the
         // guard can fail.
         let current = &data.session;
@@ -143,6 +151,9 @@ impl SessionStore for MemoryStore {
         }
         if let Some(key) = idempotency_key {
             data.by_client_id.insert(key, id);
+        }
+        if let Some(upload) = &message.upload_id {
+            data.by_upload_id.insert(upload.clone(), id);
         }
         data.messages.insert(id, stored.clone());
         state.last_message_id = state.last_message_id.max(id);

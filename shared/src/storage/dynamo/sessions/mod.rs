@@ -259,8 +259,12 @@ impl SessionStore for DynamoStore {
                 update.in_transaction(self, session_id),
                 self.put_new(to_item(&MessageItem::new(stored.clone()))?),
             ];
-            if let Some(key) = message.idempotency_key() {
-                let item = ClientIdItem { pk: session_pk(session_id), sk: client_sk(&key), message_id: id };
+            // Items that point to the message and must be new: a repeated idempotency key
+            // is the same send again; a repeated upload, a file attached twice.
+            let client_id = message.idempotency_key().map(|key| client_sk(&key));
+            let upload = message.upload_id.as_deref().map(upload_sk);
+            for sk in client_id.iter().chain(&upload) {
+                let item = MessageRefItem { pk: session_pk(session_id), sk: sk.clone(), message_id: id };
                 items.push(self.put_new(to_item(&item)?));
             }
             let reasons = match self.transact(items).await {
@@ -276,12 +280,24 @@ impl SessionStore for DynamoStore {
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
                 Err(TransactionFailure::Cancelled(reasons)) => reasons,
             };
-            if failed_condition(reasons.get(2)) {
-                let existing = reasons[2].item.clone().ok_or_else(|| {
-                    StorageError::Malformed(format!("client message id of session {session_id} without item"))
+            let referenced = |index: usize| -> StorageResult<Option<MessageId>> {
+                if !failed_condition(reasons.get(index)) {
+                    return Ok(None);
+                }
+                let existing = reasons[index].item.clone().ok_or_else(|| {
+                    StorageError::Malformed(format!("a message reference of session {session_id} without item"))
                 })?;
-                let original = from_item::<ClientIdItem>(existing)?.message_id;
+                Ok(Some(from_item::<MessageRefItem>(existing)?.message_id))
+            };
+            if client_id.is_some()
+                && let Some(original) = referenced(2)?
+            {
                 return Ok(AppendOutcome::Duplicate(self.message_by_id(session_id, original).await?));
+            }
+            if upload.is_some()
+                && let Some(holder) = referenced(2 + usize::from(client_id.is_some()))?
+            {
+                return Ok(AppendOutcome::UploadTaken(holder));
             }
             if failed_condition(reasons.first()) {
                 let item = reasons[0].item.clone();
