@@ -107,6 +107,18 @@ impl Cors {
     }
 }
 
+/// The attachments bucket's CORS rule, as S3 applies it: browsers upload and download
+/// straight to and from the bucket.
+impl s3_local::Cors for Cors {
+    fn preflight(&self, method: &Method, headers: &HeaderMap) -> Option<Response<s3s::Body>> {
+        Cors::preflight(self, method, headers)
+    }
+
+    fn decorate(&self, request: &HeaderMap, response: &mut Response<s3s::Body>) {
+        Cors::decorate(self, request, response)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use http::{HeaderMap, Method, Request, Response};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
@@ -18,6 +23,15 @@ pub const SECRET_ACCESS_KEY: &str = "local";
 /// The region signatures name.
 pub const REGION: &str = "us-east-1";
 
+/// Answers browsers' cross-origin requests as S3 does for a bucket's CORS rule: preflight
+/// requests before the server sees them, and the server's answers with the rule's headers.
+pub trait Cors: Send + Sync + 'static {
+    /// The answer to a preflight request; `None` for any other request.
+    fn preflight(&self, method: &Method, headers: &HeaderMap) -> Option<Response<s3s::Body>>;
+    /// Puts the rule's headers on the answer to a request with `request`'s headers.
+    fn decorate(&self, request: &HeaderMap, response: &mut Response<s3s::Body>);
+}
+
 /// A running server; stopped, and its data removed, when dropped.
 pub struct S3Local {
     address: SocketAddr,
@@ -28,6 +42,15 @@ pub struct S3Local {
 impl S3Local {
     /// Serves an empty store on 127.0.0.1, on `port` when one is given, else on a free one.
     pub async fn start(port: Option<u16>) -> std::io::Result<Self> {
+        Self::serve(port, None).await
+    }
+
+    /// As [`Self::start`], answering browsers as `cors` says.
+    pub async fn start_with_cors(port: Option<u16>, cors: Arc<dyn Cors>) -> std::io::Result<Self> {
+        Self::serve(port, Some(cors)).await
+    }
+
+    async fn serve(port: Option<u16>, cors: Option<Arc<dyn Cors>>) -> std::io::Result<Self> {
         let root = std::env::temp_dir().join(format!("s3-local-{}-{}", std::process::id(), unique()));
         std::fs::create_dir_all(&root)?;
         let store = s3s_fs::FileSystem::new(&root).map_err(|error| std::io::Error::other(format!("{error:?}")))?;
@@ -38,10 +61,25 @@ impl S3Local {
         let address = listener.local_addr()?;
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let service = service.clone();
+                let (service, cors) = (service.clone(), cors.clone());
+                let front = service_fn(move |request: Request<Incoming>| {
+                    let (service, cors) = (service.clone(), cors.clone());
+                    async move {
+                        let Some(cors) = cors else {
+                            return service.call(request.map(s3s::Body::from)).await;
+                        };
+                        if let Some(answer) = cors.preflight(request.method(), request.headers()) {
+                            return Ok(answer);
+                        }
+                        let headers = request.headers().clone();
+                        let mut answer = service.call(request.map(s3s::Body::from)).await?;
+                        cors.decorate(&headers, &mut answer);
+                        Ok(answer)
+                    }
+                });
                 tokio::spawn(async move {
                     let connection = ConnectionBuilder::new(TokioExecutor::new());
-                    let _ = connection.serve_connection(TokioIo::new(stream), service).await;
+                    let _ = connection.serve_connection(TokioIo::new(stream), front).await;
                 });
             }
         });

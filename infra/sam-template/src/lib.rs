@@ -49,7 +49,7 @@ pub struct Template {
     doc: Value,
 }
 
-/// An HTTP API's CORS settings, as API Gateway applies them.
+/// CORS settings, as API Gateway applies an HTTP API's or S3 a bucket's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CorsConfiguration {
     /// Origins, `*`, or `https://*` / `http://*`.
@@ -223,30 +223,81 @@ impl Template {
         let Some(cors) = api["Properties"].get("CorsConfiguration") else {
             return Ok(None);
         };
-        let shape = |what: String| TemplateError::Shape(format!("{id}: CorsConfiguration: {what}"));
-        let list = |name: &str| -> Result<Vec<String>, TemplateError> {
-            match cors.get(name) {
-                None => Ok(Vec::new()),
-                Some(Value::Sequence(items)) => items
-                    .iter()
-                    .map(|item| self.resolve(item, local)?.ok_or_else(|| format!("{name} has no local value")))
-                    .collect::<Result<_, _>>()
-                    .map_err(shape),
-                // A `CommaDelimitedList` parameter.
-                Some(single) => {
-                    let text = self.resolve(single, local).map_err(shape)?.unwrap_or_default();
-                    Ok(text.split(',').map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
-                }
-            }
+        let names = ["AllowOrigins", "AllowHeaders", "AllowMethods", "ExposeHeaders"];
+        self.cors(id, cors, names, local).map(Some)
+    }
+
+    /// The first CORS rule of the bucket `id`, as S3 applies it to browsers' requests;
+    /// `None` without one.
+    pub fn cors_of_bucket(&self, id: &str, local: &LocalValues) -> Result<Option<CorsConfiguration>, TemplateError> {
+        let rule = self
+            .resource(id)
+            .and_then(|bucket| bucket["Properties"].get("CorsConfiguration"))
+            .and_then(|cors| cors.get("CorsRules"))
+            .and_then(|rules| rules.get(0));
+        let Some(rule) = rule else {
+            return Ok(None);
         };
-        Ok(Some(CorsConfiguration {
-            allow_origins: list("AllowOrigins")?,
-            allow_headers: list("AllowHeaders")?,
-            allow_methods: list("AllowMethods")?,
-            expose_headers: list("ExposeHeaders")?,
+        let names = ["AllowedOrigins", "AllowedHeaders", "AllowedMethods", "ExposedHeaders"];
+        self.cors(id, rule, names, local).map(Some)
+    }
+
+    /// CORS settings from `cors`, whose lists of origins, headers, methods and exposed
+    /// headers are named `names` (API Gateway and S3 name them differently).
+    fn cors(
+        &self,
+        id: &str,
+        cors: &Value,
+        names: [&str; 4],
+        local: &LocalValues,
+    ) -> Result<CorsConfiguration, TemplateError> {
+        let shape = |what: String| TemplateError::Shape(format!("{id}: CORS: {what}"));
+        let list = |name: &str| match cors.get(name) {
+            None => Ok(Vec::new()),
+            Some(value) => self.strings(value, local).map_err(|error| shape(format!("{name}: {error}"))),
+        };
+        let [origins, headers, methods, exposed] = names;
+        Ok(CorsConfiguration {
+            allow_origins: list(origins)?,
+            allow_headers: list(headers)?,
+            allow_methods: list(methods)?,
+            expose_headers: list(exposed)?,
             allow_credentials: cors.get("AllowCredentials").and_then(Value::as_bool).unwrap_or(false),
             max_age: cors.get("MaxAge").and_then(Value::as_u64),
-        }))
+        })
+    }
+
+    /// A list as it comes to on this machine: items, a `CommaDelimitedList` parameter, or
+    /// either as a condition chooses (`!If`).
+    fn strings(&self, value: &Value, local: &LocalValues) -> Result<Vec<String>, String> {
+        match value {
+            Value::Sequence(items) => items
+                .iter()
+                .map(|item| self.resolve(item, local)?.ok_or_else(|| "an item has no local value".to_owned()))
+                .collect(),
+            Value::Tagged(tagged) if tagged.tag == "!If" => match tagged.value.as_sequence().map(Vec::as_slice) {
+                Some([Value::String(condition), when_true, when_false]) => {
+                    self.strings(if self.condition(condition, local)? { when_true } else { when_false }, local)
+                }
+                _ => Err("!If takes a condition and two values".to_owned()),
+            },
+            single => {
+                let text = self.resolve(single, local)?.unwrap_or_default();
+                Ok(text.split(',').map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
+            }
+        }
+    }
+
+    /// Whether the template's condition `name` (an `!Equals` of two values) holds here.
+    fn condition(&self, name: &str, local: &LocalValues) -> Result<bool, String> {
+        let condition = self.doc.get("Conditions").and_then(|c| c.get(name)).ok_or(format!("no condition {name}"))?;
+        let Value::Tagged(equals) = condition else {
+            return Err(format!("condition {name} is not an !Equals"));
+        };
+        match (equals.tag == "!Equals", equals.value.as_sequence().map(Vec::as_slice)) {
+            (true, Some([left, right])) => Ok(self.resolve(left, local)? == self.resolve(right, local)?),
+            _ => Err(format!("condition {name} is not an !Equals of two values")),
+        }
     }
 
     /// A value as it comes to on this machine; `None` for one built from a resource that
@@ -381,6 +432,19 @@ mod tests {
         local.parameters.insert("CorsOrigins".into(), "https://shop.example, https://admin.example".into());
         let cors = template.cors_of_http_api(&local).unwrap().unwrap();
         assert_eq!(cors.allow_origins, ["https://shop.example", "https://admin.example"]);
+        // Hosting the web clients adds CloudFront's origin, which has no local value.
+        local.parameters.insert("HostWebClients".into(), "true".into());
+        assert!(template.cors_of_http_api(&local).is_err());
+    }
+
+    #[test]
+    fn the_buckets_cors_rule_reads_as_the_apis_does() {
+        let template = Template::embedded();
+        let cors = template.cors_of_bucket("AttachmentsBucket", &LocalValues::default()).unwrap().expect("a rule");
+        assert_eq!(cors.allow_origins, ["*"]);
+        assert_eq!(cors.allow_methods, ["PUT", "GET"]);
+        assert_eq!(cors.allow_headers, ["content-type", "content-disposition"]);
+        assert_eq!(template.cors_of_bucket("ChatTable", &LocalValues::default()).unwrap(), None);
     }
 
     #[test]
