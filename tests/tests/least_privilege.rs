@@ -154,6 +154,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     store_ws.drain().await;
     post("/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["vip"]})).await;
     post("/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": null})).await;
+    // Held when closed, so that its holder hears of the rating.
+    post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
     post("/v1/chat/admin/session/close/", &sarah, json!({"session_id": id})).await;
     post("/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await;
     // A store's first message opens its session; then it closes it.

@@ -140,7 +140,7 @@ async fn every_route_stays_within_two_round_trips() {
             ("POST admin/session/tags", 2, 1),
             ("POST admin/session/transfer", 3, 3),
             ("POST admin/session/close", 2, 2),
-            ("POST store/session/rating", 2, 0),
+            ("POST store/session/rating", 2, 1),
             ("POST store/session/close", 2, 3),
         ]
     );

@@ -99,7 +99,7 @@ pub async fn set_tags(
     Err(ChatError::Conflict("The session kept changing; try again".into()))
 }
 
-/// Records a store's rating of one of its closed sessions, once.
+/// Records a store's rating of one of its closed sessions, once; the admin who held it hears.
 pub async fn rate_session(
     app: &App,
     store: StoreId,
@@ -112,7 +112,11 @@ pub async fn rate_session(
     for _ in 0..MAX_DECISIONS {
         may_rate(&seen, store)?;
         match app.store.rate_session(&seen, rating, feedback.clone(), Timestamp::now()).await? {
-            WriteOutcome::Written(session) => return Ok(linked(app, session).await),
+            WriteOutcome::Written(session) => {
+                // The admin who held it sees the rating come in.
+                session_updated(app, Before::of(&seen), &session, false).await;
+                return Ok(linked(app, session).await);
+            }
             WriteOutcome::Stale(current) => seen = current,
         }
     }
