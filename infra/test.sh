@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test, from a fresh clone. Installs what it needs into .cache/ (the lint
-# tools from PyPI, DynamoDB Local from the npm registry) and needs only Rust, Python 3,
-# Node.js/npm and Java on the machine.
+# tools from PyPI, DynamoDB Local from the npm registry), Playwright and axe-core into
+# tests/browser/node_modules, and Debian's Chromium when it is missing; needs only Rust,
+# Python 3, Node.js/npm and Java on the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -88,11 +89,30 @@ rm -rf "$fuzz_dir"
 trap - EXIT
 
 step "tests"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+log=$(mktemp) browser_log=$(mktemp)
+trap 'rm -f "$log" "$browser_log"' EXIT
 set +e
 cargo test --workspace --lib --bins --tests --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\n%d passed, %d failed\n", passed, failed }' "$log"
+
+step "browser tests"
+# Debian's Chromium (it cannot download a browser of its own here), driven by Playwright.
+if [ ! -x /usr/bin/chromium ]; then
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root=sudo
+  $as_root apt-get install -y -q chromium >/dev/null || { $as_root apt-get update -q && $as_root apt-get install -y -q chromium; }
+fi
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.package-lock.json; then
+  npm ci --prefix tests/browser --no-audit --no-fund --silent
+fi
+set +e
+node --test --test-concurrency=1 --test-reporter=spec tests/browser/ 2>&1 | tee "$browser_log"
+browser_status=${PIPESTATUS[0]}
+set -e
+
+awk '/^test result:/ { passed += $4; failed += $6 }
+  /^ℹ pass / { passed += $3 } /^ℹ fail / { failed += $3 }
+  END { printf "\n%d passed, %d failed\n", passed, failed }' "$log" "$browser_log"
+[ "$status" -eq 0 ] && exit "$browser_status"
 exit "$status"

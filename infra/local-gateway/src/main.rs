@@ -11,6 +11,7 @@ mod invoke;
 mod request_limits;
 mod router;
 mod server;
+mod web;
 mod websocket;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -112,12 +113,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             (Arc::new(DynamoStore::new(client, &args.table)), format!("dynamodb {endpoint} table {}", args.table))
         }
     };
-    seed(&args)?.load_into(store.as_ref()).await?;
+    let identities = seed(&args)?;
+    identities.load_into(store.as_ref()).await?;
+    // The origins browsers may call from, for the HTTP API and the attachments bucket alike.
+    let mut api_values = LocalValues::default();
+    if let Some(origins) = &args.cors_origins {
+        api_values.parameters.insert("CorsOrigins".into(), origins.clone());
+    }
     // Attached files: in a real S3 API on this machine unless --s3-endpoint names another.
     let (s3_endpoint, _s3_local) = match &args.s3_endpoint {
         Some(endpoint) => (endpoint.clone(), None),
         None => {
-            let server = s3_local::S3Local::start(None).await?;
+            let server = match template.cors_of_bucket("AttachmentsBucket", &api_values)? {
+                Some(rule) => s3_local::S3Local::start_with_cors(None, Arc::new(cors::Cors::new(rule))).await?,
+                None => s3_local::S3Local::start(None).await?,
+            };
             (server.endpoint(), Some(server))
         }
     };
@@ -148,10 +158,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     };
     let functions = Arc::new(functions);
     let router = router::Router::from_template(&template, &functions)?;
-    let mut api_values = LocalValues::default();
-    if let Some(origins) = &args.cors_origins {
-        api_values.parameters.insert("CorsOrigins".into(), origins.clone());
-    }
     let cors = template.cors_of_http_api(&api_values)?.map(cors::Cors::new);
     let websocket_routes = websocket::WebSocketRoutes::from_template(&template, &functions)?;
 
@@ -168,9 +174,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         router.len(),
         args.bucket
     );
+    let demo = args.seed.is_none().then_some(&identities);
+    let web = web::Web::new(&format!("http://{}", listener.local_addr()?), &websocket::client_url(ws_port), demo);
     let serving = async {
         tokio::try_join!(
-            server::serve(listener, Arc::new(server::Http { router, functions: functions.clone(), cors })),
+            server::serve(listener, Arc::new(server::Http { router, functions: functions.clone(), cors, web })),
             websocket::serve(ws_listener, websocket_routes, functions),
         )
     };

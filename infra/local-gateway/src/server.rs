@@ -17,16 +17,18 @@ use crate::event::{has_valid_host, http_event};
 use crate::invoke::{Api, Functions};
 use crate::request_limits;
 use crate::router::{Miss, Router};
+use crate::web::Web;
 
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
 const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
-/// What every request shares: the routes, the functions behind them, and the API's CORS
-/// settings, if it has any.
+/// What every request shares: the routes, the functions behind them, the API's CORS
+/// settings, if it has any, and the browser clients' files.
 pub struct Http {
     pub router: Router,
     pub functions: Arc<Functions>,
     pub cors: Option<Cors>,
+    pub web: Web,
 }
 
 pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -70,11 +72,17 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
     response
 }
 
-/// The answer to a request within the limits: the route's function's, or the gateway's own.
+/// The answer to a request within the limits: the route's function's, a file of the
+/// browser clients, or the gateway's own.
 async fn answer(http: &Http, parts: &http::request::Parts, body: Incoming, peer: SocketAddr) -> Response<Full<Bytes>> {
     let route = match http.router.find(&parts.method, parts.uri.path()) {
         Ok(route) => route,
-        Err(Miss::NotFound) => return plain_json(StatusCode::NOT_FOUND, "Not Found"),
+        Err(Miss::NotFound) => {
+            return http
+                .web
+                .answer(&parts.method, parts.uri.path())
+                .unwrap_or_else(|| plain_json(StatusCode::NOT_FOUND, "Not Found"));
+        }
         Err(Miss::MethodNotAllowed(allowed)) => {
             let mut response = plain_json(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
             let allow = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");
@@ -124,7 +132,8 @@ mod tests {
         let functions = Arc::new(Functions::linked(app, functions::handler));
         let router = Router::from_template(&Template::embedded(), &functions).unwrap();
         let cors = Template::embedded().cors_of_http_api(&Default::default()).unwrap().map(Cors::new);
-        tokio::spawn(serve(listener, Arc::new(Http { router, functions, cors })));
+        let web = Web::new(&format!("http://127.0.0.1:{port}"), "ws://127.0.0.1:1/local", None);
+        tokio::spawn(serve(listener, Arc::new(Http { router, functions, cors, web })));
         port
     }
 

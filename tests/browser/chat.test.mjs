@@ -1,0 +1,233 @@
+// The store widget and the admin inbox in a real browser, against a local gateway: a store
+// and an admin converse end to end, the store's network drops and comes back, several
+// inbox tabs stay in step, axe-core finds nothing serious, the store's whole flow works
+// with the keyboard, and the widget's script stays small.
+
+import assert from "node:assert/strict";
+import { readFileSync, mkdirSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { gzipSync } from "node:zlib";
+
+import { PNG, ROOT, call, launchChromium, messageTexts, startGateway, startShop, waitForText } from "./harness.mjs";
+
+const PHONE = { width: 390, height: 760 };
+const DESKTOP = { width: 1280, height: 800 };
+const SCREENSHOTS = `${ROOT}web/screenshots/`;
+
+let browser;
+before(async () => {
+  browser = await launchChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A gateway, a shop embedding the widget, and an inbox, for one test. */
+async function scene(t, { open = true } = {}) {
+  const gateway = await startGateway();
+  const shop = await startShop(gateway, { open });
+  t.after(async () => {
+    await shop.stop();
+    await gateway.stop();
+  });
+  const adminContext = await browser.newContext({ viewport: DESKTOP });
+  const storeContext = await browser.newContext({ viewport: PHONE });
+  t.after(() => Promise.all([adminContext.close(), storeContext.close()]));
+  return { gateway, shop, adminContext, storeContext };
+}
+
+async function openInbox(context, gateway) {
+  const inbox = await context.newPage();
+  await inbox.goto(`${gateway.api}/inbox/`);
+  await waitForText(inbox.getByTestId("connection-status"), "Connected");
+  return inbox;
+}
+
+async function openShop(context, shop) {
+  const store = await context.newPage();
+  await store.goto(shop.url);
+  return store;
+}
+
+test("a store and an admin converse, through a dropped connection, to a rating", async (t) => {
+  const { gateway, shop, adminContext, storeContext } = await scene(t);
+  const inbox = await openInbox(adminContext, gateway);
+  const store = await openShop(storeContext, shop);
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+
+  // The new session appears in the queue at once; the admin claims it.
+  const item = inbox.locator("[data-testid=session-item]").first();
+  await item.waitFor();
+  const sessionId = await item.getAttribute("data-session-id");
+  await item.click();
+  await inbox.getByTestId("claim").click();
+  await inbox.getByTestId("composer-input").and(inbox.locator(":enabled")).waitFor();
+
+  // The store writes; the admin sees it typing, then the message, and reads it.
+  const storeInput = store.getByTestId("composer-input");
+  await storeInput.pressSequentially("My order arrived broken");
+  await inbox.getByTestId("typing").waitFor({ state: "visible" });
+  await storeInput.press("Enter");
+  await waitForText(inbox.locator("[data-testid=message] [data-testid=content]"), "My order arrived broken");
+  await waitForText(store.locator("[data-sender=store] [data-testid=receipt]"), "Read");
+
+  // The admin answers; the store sees it typing, then the answer, and the admin sees it read.
+  const adminInput = inbox.getByTestId("composer-input");
+  await adminInput.pressSequentially("Sorry to hear that! Could you send a photo?");
+  await store.getByTestId("typing").waitFor({ state: "visible" });
+  await adminInput.press("Enter");
+  await waitForText(store.locator("[data-testid=message] [data-testid=content]"), "Sorry to hear that! Could you send a photo?");
+  await waitForText(inbox.locator("[data-sender=admin] [data-testid=receipt]"), "Read");
+
+  // A photo, uploaded straight to the bucket from the shop's origin and shown to the admin.
+  await store.getByTestId("attach").setInputFiles({ name: "broken.png", mimeType: "image/png", buffer: PNG });
+  await storeInput.fill("Here it is");
+  await storeInput.press("Enter");
+  const picture = inbox.locator("[data-testid=message]", { hasText: "Here it is" }).locator("img");
+  await picture.waitFor();
+  const download = await fetch(await picture.getAttribute("src"));
+  assert.equal(download.status, 200);
+  assert.deepEqual(Buffer.from(await download.arrayBuffer()), PNG, "the same bytes");
+
+  await store.screenshot({ path: `${SCREENSHOTS}widget-light.png` });
+  await inbox.screenshot({ path: `${SCREENSHOTS}inbox-light.png` });
+  await store.emulateMedia({ colorScheme: "dark" });
+  await inbox.emulateMedia({ colorScheme: "dark" });
+  await store.screenshot({ path: `${SCREENSHOTS}widget-dark.png` });
+  await inbox.screenshot({ path: `${SCREENSHOTS}inbox-dark.png` });
+
+  // The store's network drops: it says so, keeps what it sends, and misses nothing.
+  await storeContext.setOffline(true);
+  await store.getByTestId("reconnecting").waitFor({ state: "visible" });
+  await adminInput.fill("Are you still there?");
+  await adminInput.press("Enter");
+  await waitForText(inbox.locator("[data-testid=message] [data-testid=content]"), "Are you still there?");
+  await storeInput.fill("Yes, still here");
+  await storeInput.press("Enter");
+  await waitForText(store.getByTestId("pending-state"), "Not sent yet: will retry");
+  await storeContext.setOffline(false);
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  await waitForText(store.locator("[data-testid=message] [data-testid=content]"), "Are you still there?");
+  await waitForText(inbox.locator("[data-testid=message] [data-testid=content]"), "Yes, still here");
+  await store.locator("[data-pending]").waitFor({ state: "detached" });
+  const conversation = [
+    "My order arrived broken",
+    "Sorry to hear that! Could you send a photo?",
+    "Here it is",
+    "Are you still there?",
+    "Yes, still here",
+  ];
+  assert.deepEqual(await messageTexts(store), conversation, "the store's view: nothing lost or doubled");
+  assert.deepEqual(await messageTexts(inbox), conversation, "the admin's view: nothing lost or doubled");
+  const stored = await call(gateway, gateway.admin_token, "GET", `/v1/chat/admin/messages/?session_id=${sessionId}`);
+  assert.deepEqual(stored.messages.map((m) => m.content), conversation, "what is stored");
+
+  // The admin closes; the store rates; the admin sees the rating.
+  await inbox.getByTestId("close").click();
+  await store.getByTestId("rating-form").waitFor({ state: "visible" });
+  await store.getByTestId("rating-5").check();
+  await store.getByTestId("feedback").fill("Quick and kind");
+  await store.getByTestId("rate").click();
+  await store.getByTestId("thanks").waitFor({ state: "visible" });
+  await inbox.getByTestId("rating").filter({ hasText: "5" }).waitFor();
+});
+
+test("several tabs of one admin stay in step", async (t) => {
+  const { gateway, adminContext } = await scene(t, { open: false });
+  const first = await openInbox(adminContext, gateway);
+  const second = await openInbox(adminContext, gateway);
+  await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/", { content: "Where is my parcel?" });
+  for (const tab of [first, second]) {
+    await tab.locator("[data-testid=session-item]", { hasText: "Where is my parcel?" }).waitFor();
+  }
+  const session = await second.locator("[data-testid=session-item]").first().getAttribute("data-session-id");
+  await first.locator(`[data-testid=session-item][data-session-id="${session}"]`).click();
+  await first.getByTestId("claim").click();
+
+  // The claim takes it out of the queue in the other tab too, and into the admin's own.
+  await second.locator(`[data-testid=session-item][data-session-id="${session}"]`).waitFor({ state: "detached" });
+  await second.getByTestId("tab-mine").click();
+  const mine = second.locator(`[data-testid=session-item][data-session-id="${session}"]`);
+  await mine.click();
+  await first.getByTestId("composer-input").fill("On its way, arriving tomorrow");
+  await first.getByTestId("send").click();
+  await waitForText(second.locator("[data-testid=message] [data-testid=content]"), "On its way, arriving tomorrow");
+  assert.deepEqual(await messageTexts(second), ["Where is my parcel?", "On its way, arriving tomorrow"]);
+});
+
+test("axe-core finds no serious or critical violation in the widget or the inbox, light or dark", async (t) => {
+  const { gateway, shop, adminContext, storeContext } = await scene(t);
+  const store = await openShop(storeContext, shop);
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/", { content: "Is this in stock?" });
+  const inbox = await openInbox(adminContext, gateway);
+  await inbox.locator("[data-testid=session-item]").first().click();
+  await inbox.getByTestId("claim").click();
+  await inbox.getByTestId("composer-input").fill("Yes, ships today");
+  await inbox.getByTestId("send").click();
+  await waitForText(store.locator("[data-testid=message] [data-testid=content]"), "Yes, ships today");
+  const axe = readFileSync(`${ROOT}tests/browser/node_modules/axe-core/axe.min.js`, "utf8");
+  for (const scheme of ["light", "dark"]) {
+    for (const [name, page] of [["widget", store], ["inbox", inbox]]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.addScriptTag({ content: axe });
+      const results = await page.evaluate(() => window.axe.run());
+      const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+      const report = serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+      assert.deepEqual(report, [], `${name}, ${scheme}`);
+    }
+  }
+});
+
+test("the store's whole flow works with the keyboard alone", async (t) => {
+  const { gateway, shop, storeContext } = await scene(t, { open: false });
+  const store = await openShop(storeContext, shop);
+  const focused = () => store.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.dataset.testid);
+  const tabUntil = async (testid) => {
+    for (let presses = 0; presses < 30 && (await focused()) !== testid; presses++) await store.keyboard.press("Tab");
+    assert.equal(await focused(), testid);
+  };
+
+  await tabUntil("launcher");
+  await store.keyboard.press("Enter");
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  assert.equal(await focused(), "composer-input", "opening the chat puts the cursor in the message box");
+  await store.keyboard.type("Do you ship to Norway?");
+  await store.keyboard.press("Enter");
+  await waitForText(store.locator("[data-testid=message] [data-testid=content]"), "Do you ship to Norway?");
+
+  // A file, chosen with the keyboard.
+  await tabUntil("attach");
+  const [chooser] = await Promise.all([store.waitForEvent("filechooser"), store.keyboard.press("Space")]);
+  await chooser.setFiles({ name: "address.txt", mimeType: "text/plain", buffer: Buffer.from("Storgata 1, Oslo") });
+  await store.getByTestId("attachment-chosen").waitFor({ state: "visible" });
+  await tabUntil("composer-input");
+  await store.keyboard.type("My address");
+  await store.keyboard.press("Enter");
+  await store.locator("[data-testid=message]", { hasText: "My address" }).getByTestId("attachment").waitFor();
+
+  // Closed by the admin: the rating takes the focus, and is given with the keyboard.
+  const session = await call(gateway, gateway.store_token, "GET", "/v1/chat/store/session/");
+  await call(gateway, gateway.admin_token, "POST", "/v1/chat/admin/session/claim/", { session_id: session.id });
+  await call(gateway, gateway.admin_token, "POST", "/v1/chat/admin/session/close/", { session_id: session.id });
+  await store.getByTestId("rating-form").waitFor({ state: "visible" });
+  assert.equal(await focused(), "rating-1");
+  for (let n = 1; n < 4; n++) await store.keyboard.press("ArrowRight");
+  assert.equal(await focused(), "rating-4");
+  await tabUntil("feedback");
+  await store.keyboard.type("Helpful");
+  await tabUntil("rate");
+  await store.keyboard.press("Enter");
+  await store.getByTestId("thanks").waitFor({ state: "visible" });
+  const rated = await call(gateway, gateway.admin_token, "GET", "/v1/chat/admin/sessions/?status=closed");
+  assert.equal(rated.sessions[0].rating, 4);
+  assert.equal(rated.sessions[0].feedback, "Helpful");
+});
+
+test("the widget's script is at most 30 KB gzipped", () => {
+  const script = readFileSync(`${ROOT}web/widget/support-chat.js`);
+  const gzipped = gzipSync(script, { level: 9 }).length;
+  console.log(`support-chat.js: ${script.length} bytes, ${gzipped} bytes gzipped`);
+  assert.ok(gzipped <= 30 * 1024, `${gzipped} bytes gzipped`);
+});

@@ -1,0 +1,620 @@
+// <support-chat>: the store's chat with support, as one dependency-free Web Component.
+//
+//   <script type="module" src="https://…/widget/support-chat.js"></script>
+//   <support-chat api="https://…" ws="wss://…/prod" token="…" open></support-chat>
+//
+// It speaks only the public API: the store routes over HTTP (with the store's token) and the
+// WebSocket API for live events. A send carries a client_message_id, so a retry after a
+// dropped connection never doubles a message; after a reconnection the widget fetches what
+// it missed with `after=`.
+
+const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
+const UPLOAD_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
+const OLDER_PAGE = 50;
+const RECEIPTS = { sent: "Sent", delivered: "Delivered", read: "Read" };
+const RANK = { sent: 0, delivered: 1, read: 2 };
+// API Gateway closes a WebSocket connection after ten idle minutes.
+const PING_EVERY_MS = 4 * 60 * 1000;
+
+const STYLE = `
+:host {
+  --sc-accent: #2454d6; --sc-accent-text: #ffffff; --sc-bg: #ffffff; --sc-text: #1b1f24;
+  --sc-muted: #57606a; --sc-line: #d0d7de; --sc-theirs: #eef1f5; --sc-warn: #8a4b00; --sc-warn-bg: #fff4e0;
+  --sc-radius: 14px; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--sc-text);
+}
+@media (prefers-color-scheme: dark) {
+  :host {
+    --sc-accent: #6d9eff; --sc-accent-text: #0b1020; --sc-bg: #161b22; --sc-text: #e6edf3;
+    --sc-muted: #9da7b3; --sc-line: #30363d; --sc-theirs: #222a35; --sc-warn: #f2cc8f; --sc-warn-bg: #3a2a10;
+  }
+}
+* { box-sizing: border-box; }
+button, input, textarea { font: inherit; color: inherit; }
+:focus-visible { outline: 3px solid var(--sc-accent); outline-offset: 2px; }
+.launcher {
+  position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; border: 0; border-radius: 999px;
+  padding: 12px 20px; background: var(--sc-accent); color: var(--sc-accent-text); font-weight: 600;
+  box-shadow: 0 6px 20px rgb(0 0 0 / 0.25); cursor: pointer;
+}
+.panel {
+  position: fixed; right: 20px; bottom: 84px; z-index: 2147483000; display: flex; flex-direction: column;
+  width: min(380px, calc(100vw - 24px)); height: min(600px, calc(100vh - 108px));
+  background: var(--sc-bg); border: 1px solid var(--sc-line); border-radius: var(--sc-radius);
+  box-shadow: 0 12px 40px rgb(0 0 0 / 0.25); overflow: hidden;
+}
+.panel[hidden] { display: none; }
+@media (max-width: 480px) {
+  .panel { inset: 0; width: 100vw; height: 100dvh; border-radius: 0; border: 0; }
+  /* The open panel fills the screen and has its own close button. */
+  .launcher[aria-expanded="true"] { display: none; }
+}
+header { display: flex; align-items: center; gap: 8px; padding: 12px 14px; background: var(--sc-accent); color: var(--sc-accent-text); }
+header h2 { flex: 1; margin: 0; font-size: 16px; }
+header .state { font-size: 13px; }
+.icon { border: 0; background: transparent; color: inherit; cursor: pointer; padding: 4px 8px; border-radius: 8px; font-size: 18px; line-height: 1; }
+.banner { margin: 0; padding: 6px 14px; font-size: 13px; background: var(--sc-warn-bg); color: var(--sc-warn); }
+.banner[hidden], .alert[hidden], .typing[hidden] { display: none; }
+.alert { margin: 0; padding: 6px 14px; font-size: 13px; background: var(--sc-warn-bg); color: var(--sc-warn); display: flex; gap: 8px; }
+.alert span { flex: 1; }
+.log { flex: 1; overflow-y: auto; padding: 12px 14px; display: flex; flex-direction: column; gap: 8px; }
+.older { align-self: center; font-size: 13px; color: var(--sc-muted); }
+.msg { max-width: 82%; display: flex; flex-direction: column; gap: 2px; }
+.msg.mine { align-self: flex-end; align-items: flex-end; }
+.bubble { padding: 8px 12px; border-radius: var(--sc-radius); background: var(--sc-theirs); white-space: pre-wrap; overflow-wrap: anywhere; }
+.mine .bubble { background: var(--sc-accent); color: var(--sc-accent-text); }
+.mine .bubble a { color: inherit; }
+.bubble img { display: block; max-width: 100%; max-height: 220px; border-radius: 8px; margin-top: 4px; }
+.meta { font-size: 12px; color: var(--sc-muted); }
+.msg[data-pending] .bubble { opacity: 0.7; }
+.typing { padding: 0 14px 6px; font-size: 13px; color: var(--sc-muted); font-style: italic; }
+form.composer { display: flex; align-items: flex-end; gap: 6px; padding: 10px; border-top: 1px solid var(--sc-line); }
+form.composer[hidden] { display: none; }
+.composer textarea { flex: 1; resize: none; min-height: 40px; max-height: 120px; padding: 8px 10px; border: 1px solid var(--sc-line); border-radius: 10px; background: var(--sc-bg); }
+.attach { position: relative; display: inline-flex; align-items: center; justify-content: center; width: 40px; height: 40px; border-radius: 10px; cursor: pointer; color: var(--sc-muted); }
+.attach input { position: absolute; inset: 0; opacity: 0; cursor: pointer; }
+.attach:focus-within { outline: 3px solid var(--sc-accent); outline-offset: 2px; }
+.send, .primary { border: 0; border-radius: 10px; padding: 0 14px; height: 40px; background: var(--sc-accent); color: var(--sc-accent-text); font-weight: 600; cursor: pointer; }
+.file-chip { padding: 0 10px 6px; font-size: 13px; color: var(--sc-muted); }
+.file-chip[hidden] { display: none; }
+.closed { padding: 12px 14px; border-top: 1px solid var(--sc-line); display: flex; flex-direction: column; gap: 8px; }
+.closed[hidden] { display: none; }
+.closed fieldset { border: 0; margin: 0; padding: 0; display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
+.closed legend { padding: 0; margin-bottom: 4px; }
+.stars label { display: inline-flex; align-items: center; gap: 2px; padding: 4px 6px; border: 1px solid var(--sc-line); border-radius: 8px; cursor: pointer; }
+.closed textarea { width: 100%; min-height: 56px; padding: 6px 8px; border: 1px solid var(--sc-line); border-radius: 10px; background: var(--sc-bg); }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+`;
+
+/** Builds an element: `el("p", {class: "x", text: "…"}, child…)`. Text is always set as text. */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "text") node.textContent = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter(Boolean));
+  return node;
+}
+
+/** The attach button's icon (a drawing, so it needs no emoji font). */
+function paperclip() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "20");
+  svg.setAttribute("height", "20");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9");
+  for (const [name, value] of Object.entries({ fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round" })) {
+    path.setAttribute(name, value);
+  }
+  svg.append(path);
+  return svg;
+}
+
+function timeOf(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export class SupportChat extends HTMLElement {
+  #session = null;
+  #messages = new Map(); // id → message view
+  #pending = new Map(); // client_message_id → {content, file, element}
+  #newestId = 0;
+  #oldestId = 0;
+  #hasOlder = false;
+  #loadingOlder = false;
+  #readUpTo = 0;
+  #socket = null;
+  #retryDelay = 1000;
+  #reconnectTimer = 0;
+  #pinger = 0;
+  #everConnected = false;
+  #started = false;
+  #typingSentAt = 0;
+  #typingIdle = 0;
+  #theirTyping = 0;
+  #file = null;
+  #seen = null;
+  #ui = {};
+
+  connectedCallback() {
+    if (!this.shadowRoot) this.#render();
+    addEventListener("online", this.#onOnline);
+    addEventListener("offline", this.#onOffline);
+    document.addEventListener("visibilitychange", this.#markVisibleRead);
+    if (this.hasAttribute("open")) this.#open();
+  }
+
+  disconnectedCallback() {
+    removeEventListener("online", this.#onOnline);
+    removeEventListener("offline", this.#onOffline);
+    document.removeEventListener("visibilitychange", this.#markVisibleRead);
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#pinger);
+    this.#started = false;
+    this.#socket?.close();
+  }
+
+  get #api() {
+    return (this.getAttribute("api") || "").replace(/\/$/, "");
+  }
+
+  // ---- The shadow DOM.
+
+  #render() {
+    const root = this.attachShadow({ mode: "open" });
+    const ui = this.#ui;
+    ui.launcher = el("button", {
+      class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "support-chat-panel",
+      "data-testid": "launcher", text: this.getAttribute("label") || "Chat with us", onclick: () => this.#toggle(),
+    });
+    ui.status = el("span", { class: "state", role: "status", "data-testid": "connection-status", text: "Connecting…" });
+    ui.banner = el("p", { class: "banner", hidden: true, "data-testid": "reconnecting", text: "Reconnecting… messages you send will go out when the connection is back." });
+    ui.alertText = el("span");
+    ui.alert = el("div", { class: "alert", role: "alert", hidden: true, "data-testid": "alert" }, ui.alertText,
+      el("button", { class: "icon", type: "button", "aria-label": "Dismiss", text: "×", onclick: () => (ui.alert.hidden = true) }));
+    ui.older = el("p", { class: "older", hidden: true, text: "Loading earlier messages…" });
+    ui.log = el("div", {
+      class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0",
+      "data-testid": "messages", onscroll: () => this.#maybeLoadOlder(),
+    }, ui.older);
+    ui.typing = el("p", { class: "typing", hidden: true, "data-testid": "typing", text: "Support is typing…" });
+    ui.input = el("textarea", {
+      id: "support-chat-input", rows: "1", placeholder: "Write a message…", "data-testid": "composer-input",
+      oninput: () => this.#typed(), onkeydown: (event) => this.#composerKey(event),
+    });
+    ui.fileInput = el("input", {
+      type: "file", accept: UPLOAD_TYPES.join(","), "data-testid": "attach", "aria-label": "Attach a file",
+      onchange: () => this.#fileChosen(),
+    });
+    ui.fileChip = el("p", { class: "file-chip", hidden: true, "data-testid": "attachment-chosen" });
+    ui.composer = el("form", { class: "composer", onsubmit: (event) => { event.preventDefault(); this.#submit(); } },
+      el("label", { class: "sr-only", for: "support-chat-input", text: "Message" }),
+      el("span", { class: "attach", title: "Attach a file" }, paperclip(), ui.fileInput),
+      ui.input,
+      el("button", { class: "send", type: "submit", "data-testid": "send", text: "Send" }));
+    ui.closed = this.#closedSection();
+    ui.panel = el("section", { class: "panel", id: "support-chat-panel", hidden: true, "aria-label": "Support chat", "data-testid": "panel" },
+      el("header", {},
+        el("h2", { text: this.getAttribute("title") || "Support" }),
+        ui.status,
+        el("button", { class: "icon", type: "button", "aria-label": "Close the chat", text: "×", onclick: () => this.#toggle(false) })),
+      ui.banner, ui.alert, ui.log, ui.typing, ui.fileChip, ui.composer, ui.closed);
+    root.append(el("style", { text: STYLE }), ui.panel, ui.launcher);
+    ui.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.#toggle(false); });
+    this.#seen = new IntersectionObserver(() => this.#markVisibleRead(), { root: ui.log, threshold: 0.6 });
+  }
+
+  #closedSection() {
+    const ui = this.#ui;
+    const stars = [1, 2, 3, 4, 5].map((n) => el("label", {},
+      el("input", { type: "radio", name: "rating", value: String(n), required: true, "data-testid": `rating-${n}` }),
+      `${n}★`));
+    ui.feedback = el("textarea", { id: "support-chat-feedback", maxlength: "2000", "data-testid": "feedback" });
+    ui.rating = el("form", { "data-testid": "rating-form", onsubmit: (event) => { event.preventDefault(); this.#rate(); } },
+      el("fieldset", { class: "stars" }, el("legend", { text: "How did we do?" }), ...stars),
+      el("label", { for: "support-chat-feedback", text: "Anything to add? (optional)" }),
+      ui.feedback,
+      el("button", { class: "primary", type: "submit", "data-testid": "rate", text: "Send rating" }));
+    ui.thanks = el("p", { hidden: true, "data-testid": "thanks", text: "Thank you for your rating!" });
+    return el("div", { class: "closed", hidden: true, "data-testid": "closed" },
+      el("p", { text: "This conversation is closed." }),
+      ui.rating, ui.thanks,
+      el("button", { class: "primary", type: "button", "data-testid": "new-conversation", text: "Start a new conversation", onclick: () => this.#newConversation() }));
+  }
+
+  #toggle(open = this.#ui.panel.hidden) {
+    if (open) this.#open();
+    else {
+      this.#ui.panel.hidden = true;
+      this.#ui.launcher.setAttribute("aria-expanded", "false");
+      this.#ui.launcher.focus();
+    }
+  }
+
+  #open() {
+    this.#ui.panel.hidden = false;
+    this.#ui.launcher.setAttribute("aria-expanded", "true");
+    this.#ui.input.focus();
+    if (!this.#started) {
+      this.#started = true;
+      this.#connect();
+    }
+    this.#markVisibleRead();
+  }
+
+  // ---- HTTP.
+
+  async #call(method, path, body) {
+    const response = await fetch(this.#api + path, {
+      method,
+      headers: { Authorization: `Token ${this.getAttribute("token")}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, answer.message || answer.error || `HTTP ${response.status}`);
+    return answer;
+  }
+
+  #showError(error) {
+    this.#ui.alertText.textContent = error.message || String(error);
+    this.#ui.alert.hidden = false;
+  }
+
+  // ---- The live connection: subscribe first, then fetch, so nothing falls between.
+
+  #connect() {
+    clearTimeout(this.#reconnectTimer);
+    const url = new URL(this.getAttribute("ws"));
+    url.searchParams.set("token", this.getAttribute("token"));
+    const socket = new WebSocket(url);
+    this.#socket = socket;
+    socket.onopen = () => this.#connected(socket);
+    socket.onmessage = (event) => this.#event(JSON.parse(event.data));
+    socket.onclose = () => this.#disconnected(socket);
+  }
+
+  async #connected(socket) {
+    this.#retryDelay = 1000;
+    clearInterval(this.#pinger);
+    this.#pinger = setInterval(() => this.#send({ action: "ping" }), PING_EVERY_MS);
+    try {
+      if (this.#everConnected && this.#session) await this.#catchUp();
+      else await this.#loadSession();
+      if (socket !== this.#socket) return;
+      this.#everConnected = true;
+      this.#setConnected(true);
+      await this.#flushPending();
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) {
+        // Refused (a token that no longer works, say): trying again will not help.
+        this.#started = false;
+        this.#showError(error);
+      }
+      // Otherwise the connection is of no use until the fetch works: start over.
+      socket.close();
+    }
+  }
+
+  #disconnected(socket) {
+    if (socket !== this.#socket || !this.#started) return;
+    this.#socket = null;
+    this.#setConnected(false);
+    this.#reconnectTimer = setTimeout(() => this.#connect(), this.#retryDelay * (0.8 + Math.random() * 0.4));
+    this.#retryDelay = Math.min(this.#retryDelay * 2, 15000);
+  }
+
+  #onOffline = () => {
+    // The socket is of no use without a network; closing it now shows the state at once.
+    this.#socket?.close();
+  };
+
+  #onOnline = () => {
+    if (!this.#started || this.#socket?.readyState === WebSocket.OPEN) return;
+    // Back online: try at once rather than when the backoff says.
+    const stale = this.#socket;
+    this.#socket = null;
+    stale?.close();
+    this.#retryDelay = 1000;
+    this.#connect();
+  };
+
+  #setConnected(connected) {
+    this.#ui.status.textContent = connected ? "Connected" : "Reconnecting…";
+    this.#ui.banner.hidden = connected || !this.#everConnected;
+  }
+
+  #send(frame) {
+    if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(frame));
+  }
+
+  #event(event) {
+    switch (event.type) {
+      case "message.created":
+        if (event.message.session_id === this.#session?.id) {
+          this.#add(event.message);
+          if (event.message.sender_type === "admin") this.#showTheirTyping(false);
+        }
+        break;
+      case "message.status":
+        if (event.session_id === this.#session?.id && event.reader_type === "admin") this.#receipt(event.status, event.up_to_message_id);
+        break;
+      case "typing":
+        if (event.session_id === this.#session?.id) this.#showTheirTyping(event.state === "on");
+        break;
+      case "session.updated":
+        if (event.session.id === this.#session?.id) this.#sessionChanged(event.session);
+        break;
+      case "error":
+        this.#showError(new Error(event.error));
+        break;
+    }
+  }
+
+  // ---- The session and its messages.
+
+  async #loadSession() {
+    const view = await this.#call("GET", "/v1/chat/store/session/");
+    this.#reset();
+    this.#sessionChanged(view);
+    view.messages.forEach((message) => this.#add(message));
+    this.#hasOlder = view.messages.length >= 200;
+    this.#scrollToEnd();
+  }
+
+  #reset() {
+    this.#messages.clear();
+    this.#newestId = this.#oldestId = this.#readUpTo = 0;
+    for (const node of this.#ui.log.querySelectorAll(".msg:not([data-pending])")) node.remove();
+  }
+
+  async #catchUp() {
+    let page;
+    do {
+      page = await this.#call("GET", `/v1/chat/store/messages/?session_id=${this.#session.id}&after=${this.#newestId}&limit=200`);
+      page.messages.forEach((message) => this.#add(message));
+    } while (page.has_more);
+    this.#scrollToEnd();
+  }
+
+  #sessionChanged(session) {
+    this.#session = { ...this.#session, ...session };
+    const closed = session.status === "closed";
+    this.#ui.composer.hidden = closed;
+    this.#ui.closed.hidden = !closed;
+    if (closed) {
+      const rated = session.rating !== null && session.rating !== undefined;
+      this.#ui.rating.hidden = rated;
+      this.#ui.thanks.hidden = !rated;
+      this.#showTheirTyping(false);
+      // Focus in the composer that just went away moves on to what replaced it.
+      const focused = this.shadowRoot.activeElement;
+      if (!rated && (!focused || this.#ui.composer.contains(focused))) this.#ui.rating.querySelector("input").focus();
+    }
+  }
+
+  async #maybeLoadOlder() {
+    const log = this.#ui.log;
+    if (log.scrollTop > 40 || !this.#hasOlder || this.#loadingOlder || !this.#session) return;
+    this.#loadingOlder = true;
+    this.#ui.older.hidden = false;
+    try {
+      const page = await this.#call("GET", `/v1/chat/store/messages/?session_id=${this.#session.id}&before=${this.#oldestId}&limit=${OLDER_PAGE}`);
+      const height = log.scrollHeight;
+      page.messages.forEach((message) => this.#add(message));
+      this.#hasOlder = page.has_more;
+      log.scrollTop += log.scrollHeight - height;
+    } catch (error) {
+      this.#showError(error);
+    } finally {
+      this.#loadingOlder = false;
+      this.#ui.older.hidden = true;
+    }
+  }
+
+  /** Shows `message` in id order, once; a later view of it replaces the earlier one. */
+  #add(message) {
+    const known = this.#messages.get(message.id);
+    this.#messages.set(message.id, known && RANK[known.status] > RANK[message.status] ? { ...message, status: known.status } : message);
+    const node = this.#messageNode(this.#messages.get(message.id));
+    const existing = this.#ui.log.querySelector(`.msg[data-message-id="${message.id}"]`);
+    if (existing) {
+      existing.replaceWith(node);
+    } else {
+      const later = [...this.#ui.log.querySelectorAll(".msg[data-message-id]")].find((n) => Number(n.dataset.messageId) > message.id);
+      this.#ui.log.insertBefore(node, later || this.#ui.log.querySelector(".msg[data-pending]"));
+      const atEnd = message.id > this.#newestId;
+      this.#newestId = Math.max(this.#newestId, message.id);
+      this.#oldestId = this.#oldestId ? Math.min(this.#oldestId, message.id) : message.id;
+      if (atEnd) this.#scrollToEnd();
+    }
+    if (message.sender_type === "admin") this.#seen.observe(node);
+  }
+
+  #messageNode(message) {
+    const mine = message.sender_type === "store";
+    const meta = el("span", { class: "meta" }, timeOf(message.created));
+    if (mine) meta.append(" · ", el("span", { "data-testid": "receipt", text: RECEIPTS[message.status] }));
+    return el("div", {
+      class: mine ? "msg mine" : "msg", "data-testid": "message", "data-message-id": message.id, "data-sender": message.sender_type,
+    }, el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: message.content }), this.#attachmentNode(message)), meta);
+  }
+
+  #attachmentNode(message) {
+    if (!message.attachment_url) return null;
+    const link = el("a", { href: message.attachment_url, target: "_blank", rel: "noopener noreferrer", "data-testid": "attachment" });
+    if (message.attachment_type.startsWith("image/")) link.append(el("img", { src: message.attachment_url, alt: "Attached picture" }));
+    else link.textContent = message.attachment_type === "application/pdf" ? "Attached PDF" : "Attached file";
+    return link;
+  }
+
+  #receipt(status, upTo) {
+    for (const message of this.#messages.values()) {
+      if (message.sender_type === "store" && message.id <= upTo && RANK[status] > RANK[message.status]) {
+        this.#add({ ...message, status });
+      }
+    }
+  }
+
+  #scrollToEnd() {
+    const log = this.#ui.log;
+    requestAnimationFrame(() => (log.scrollTop = log.scrollHeight));
+  }
+
+  /** Marks the admin's messages read up to the newest one on screen, when someone can see it. */
+  #markVisibleRead = () => {
+    if (!this.#session || this.#ui.panel.hidden || document.visibilityState !== "visible") return;
+    const view = this.#ui.log.getBoundingClientRect();
+    let newest = 0;
+    for (const node of this.#ui.log.querySelectorAll('.msg[data-sender="admin"]')) {
+      const box = node.getBoundingClientRect();
+      if (box.bottom > view.top && box.top < view.bottom) newest = Math.max(newest, Number(node.dataset.messageId));
+    }
+    if (newest <= this.#readUpTo) return;
+    this.#readUpTo = newest;
+    this.#call("POST", "/v1/chat/store/session/read/", { up_to_message_id: newest }).catch(() => {
+      this.#readUpTo = 0; // Tried again with the next look.
+    });
+  };
+
+  // ---- Composing and sending.
+
+  #composerKey(event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.#submit();
+    }
+  }
+
+  #typed() {
+    const now = Date.now();
+    if (now - this.#typingSentAt > 3000) {
+      this.#typingSentAt = now;
+      this.#send({ action: "typing", state: "on" });
+    }
+    clearTimeout(this.#typingIdle);
+    this.#typingIdle = setTimeout(() => this.#stopTyping(), 4000);
+  }
+
+  #stopTyping() {
+    clearTimeout(this.#typingIdle);
+    if (this.#typingSentAt) this.#send({ action: "typing", state: "off" });
+    this.#typingSentAt = 0;
+  }
+
+  #showTheirTyping(on) {
+    clearTimeout(this.#theirTyping);
+    this.#ui.typing.hidden = !on;
+    // A lost "off" must not leave the indicator on for ever.
+    if (on) this.#theirTyping = setTimeout(() => (this.#ui.typing.hidden = true), 6000);
+  }
+
+  #fileChosen() {
+    const file = this.#ui.fileInput.files[0];
+    this.#ui.fileInput.value = "";
+    if (!file) return;
+    if (!UPLOAD_TYPES.includes(file.type) || file.size < 1 || file.size > MAX_UPLOAD_BYTES) {
+      this.#showError(new Error("Attach a picture, a PDF or a text file of at most 10 MB."));
+      return;
+    }
+    this.#file = file;
+    this.#ui.fileChip.textContent = `${file.name} will be sent with your message`;
+    this.#ui.fileChip.hidden = false;
+    this.#ui.input.focus();
+  }
+
+  #submit() {
+    const content = this.#ui.input.value.trim();
+    const file = this.#file;
+    if (!content && !file) return;
+    this.#ui.input.value = "";
+    this.#file = null;
+    this.#ui.fileChip.hidden = true;
+    this.#stopTyping();
+    const id = crypto.randomUUID();
+    const element = el("div", { class: "msg mine", "data-testid": "message", "data-pending": "true", "data-sender": "store" },
+      el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: content }), file ? el("span", { class: "meta", text: ` + ${file.name}` }) : null),
+      el("span", { class: "meta", "data-testid": "pending-state", text: "Sending…" }));
+    this.#ui.log.append(element);
+    this.#scrollToEnd();
+    this.#pending.set(id, { content, file, element, uploadId: null });
+    this.#deliver(id);
+  }
+
+  async #flushPending() {
+    for (const id of this.#pending.keys()) await this.#deliver(id);
+  }
+
+  /** Sends one pending message; a network failure leaves it pending for the next try. */
+  async #deliver(id) {
+    const pending = this.#pending.get(id);
+    if (!pending || pending.inFlight) return;
+    pending.inFlight = true;
+    try {
+      if (pending.file && !pending.uploadId) pending.uploadId = await this.#upload(pending.file);
+      const body = { content: pending.content, client_message_id: id };
+      if (pending.uploadId) body.upload_id = pending.uploadId;
+      const message = await this.#call("POST", "/v1/chat/store/messages/", body);
+      this.#pending.delete(id);
+      pending.element.remove();
+      if (message.session_id !== this.#session?.id) await this.#loadSession();
+      this.#add(message);
+    } catch (error) {
+      if (error instanceof ApiError && error.status < 500) {
+        this.#pending.delete(id);
+        pending.element.remove();
+        this.#showError(error);
+      } else {
+        pending.element.querySelector("[data-testid=pending-state]").textContent = "Not sent yet: will retry";
+      }
+    } finally {
+      pending.inFlight = false;
+    }
+  }
+
+  async #upload(file) {
+    const upload = await this.#call("POST", "/v1/chat/store/uploads/", { file_name: file.name, content_type: file.type, size: file.size });
+    const headers = Object.fromEntries(Object.entries(upload.headers).filter(([name]) => name !== "content-length"));
+    const response = await fetch(upload.url, { method: upload.method, headers, body: file });
+    if (!response.ok) throw new ApiError(400, "The file could not be uploaded.");
+    return upload.upload_id;
+  }
+
+  // ---- Closing, rating, starting again.
+
+  async #rate() {
+    const chosen = this.#ui.rating.querySelector("input[name=rating]:checked");
+    if (!chosen) return;
+    const feedback = this.#ui.feedback.value.trim();
+    try {
+      const session = await this.#call("POST", "/v1/chat/store/session/rating/", {
+        session_id: this.#session.id, rating: Number(chosen.value), ...(feedback ? { feedback } : {}),
+      });
+      this.#sessionChanged(session);
+      this.#ui.thanks.focus?.();
+    } catch (error) {
+      this.#showError(error);
+    }
+  }
+
+  async #newConversation() {
+    try {
+      await this.#loadSession();
+      this.#ui.input.focus();
+    } catch (error) {
+      this.#showError(error);
+    }
+  }
+}
+
+customElements.define("support-chat", SupportChat);
