@@ -139,7 +139,8 @@ test("several tabs of one admin stay in step", async (t) => {
   const second = await openInbox(adminContext, gateway);
   await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/", { content: "Where is my parcel?" });
   for (const tab of [first, second]) {
-    await tab.locator("[data-testid=session-item]", { hasText: "Where is my parcel?" }).waitFor();
+    const item = tab.locator("[data-testid=session-item]", { hasText: "Where is my parcel?" });
+    await waitForText(item.getByTestId("unread"), "1");
   }
   const session = await second.locator("[data-testid=session-item]").first().getAttribute("data-session-id");
   await first.locator(`[data-testid=session-item][data-session-id="${session}"]`).click();
@@ -154,6 +155,53 @@ test("several tabs of one admin stay in step", async (t) => {
   await first.getByTestId("send").click();
   await waitForText(second.locator("[data-testid=message] [data-testid=content]"), "On its way, arriving tomorrow");
   assert.deepEqual(await messageTexts(second), ["Where is my parcel?", "On its way, arriving tomorrow"]);
+
+  // Tags set in one tab show in the other; handed back to the queue, it leaves both tabs' own.
+  await first.getByTestId("tags-input").fill("parcel, vip");
+  await first.getByTestId("tags-save").click();
+  await second.locator(`[data-testid=session-item][data-session-id="${session}"]`, { hasText: "vip" }).waitFor();
+  await first.getByTestId("transfer-input").fill("");
+  await first.getByTestId("transfer").click();
+  await mine.waitFor({ state: "detached" });
+  await second.getByTestId("tab-open").click();
+  await second.locator(`[data-testid=session-item][data-session-id="${session}"]`).waitFor();
+});
+
+test("the widget loads older messages as the store scrolls up", async (t) => {
+  const { gateway, shop, storeContext } = await scene(t, { open: false });
+  const sent = [];
+  for (let n = 1; n <= 230; n++) {
+    await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/", { content: `Line ${n}` });
+    sent.push(`Line ${n}`);
+  }
+  const store = await openShop(storeContext, shop);
+  await store.getByTestId("launcher").click();
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  await waitForText(store.locator("[data-testid=message] [data-testid=content]").last(), "Line 230");
+  assert.equal((await messageTexts(store)).length, 200, "the newest 200 first");
+  const log = store.getByTestId("messages");
+  while ((await messageTexts(store)).length < sent.length) {
+    await log.evaluate((node) => node.scrollTo(0, 0));
+    await store.waitForFunction(
+      (shown) => document.querySelector("support-chat").shadowRoot.querySelectorAll("[data-testid=message]").length > shown,
+      (await messageTexts(store)).length,
+    );
+  }
+  assert.deepEqual(await messageTexts(store), sent, "every message once, in order");
+});
+
+test("the gateway's front page leads to the widget and the inbox, signed in as the demo identities", async (t) => {
+  const { gateway, storeContext, adminContext } = await scene(t, { open: false });
+  const front = await storeContext.newPage();
+  await front.goto(`${gateway.api}/`);
+  await front.getByRole("link", { name: /store's chat widget/ }).click();
+  await waitForText(front.getByTestId("connection-status"), "Connected");
+  await front.getByTestId("composer-input").fill("Hello from the demo store");
+  await front.getByTestId("composer-input").press("Enter");
+  const inbox = await adminContext.newPage();
+  await inbox.goto(`${gateway.api}/`);
+  await inbox.getByRole("link", { name: /admin inbox/ }).click();
+  await inbox.locator("[data-testid=session-item]", { hasText: "Hello from the demo store" }).waitFor();
 });
 
 test("axe-core finds no serious or critical violation in the widget or the inbox, light or dark", async (t) => {
