@@ -8,14 +8,11 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_s3::presigning::PresigningConfig;
 use serde::Serialize;
 
-use crate::config::is_loopback_endpoint;
+use crate::config::{DEFAULT_LINK_LIFETIME, is_loopback_endpoint};
 use crate::{ChatError, Timestamp, telemetry};
 
 /// How long a presigned upload may be used.
 pub const UPLOAD_EXPIRES: Duration = Duration::from_secs(5 * 60);
-/// How long a download link works unless the deployment says otherwise
-/// (`ATTACHMENT_LINK_SECONDS`).
-pub const DEFAULT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// An uploaded file as S3 keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use crate::attachments::DEFAULT_LINK_LIFETIME;
-
+/// How long a download link of an attached file works unless the deployment says otherwise
+/// (`ATTACHMENT_LINK_SECONDS`).
+pub const DEFAULT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// The longest a download link may work: a link signed with a function's temporary
 /// credentials stops working when they expire anyway.
 const MAX_LINK_SECONDS: u64 = 3600;

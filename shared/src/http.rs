@@ -124,6 +124,14 @@ pub fn respond<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Re
     }
 }
 
+/// As [`respond`], for a route that creates what it answers with: 201.
+pub fn respond_created<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Response<Body> {
+    match result {
+        Ok(value) => json(StatusCode::CREATED, &value),
+        Err(error) => json(error.status(), &family.error_body(&error)),
+    }
+}
+
 /// The caller's principal, from the `Authorization` header.
 pub async fn authenticate(app: &App, headers: &HeaderMap, schemes: Schemes) -> Result<Principal, ChatError> {
     let token = headers

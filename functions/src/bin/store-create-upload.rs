@@ -3,14 +3,11 @@
 
 use shared::attachments::PresignedUpload;
 use shared::domain::{Principal, UploadRequest};
-use shared::http::{self, Body, Request, Response, StatusCode};
+use shared::http::{self, Body, Request, Response};
 use shared::{App, ChatError, Family, chat};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    match upload(app, &request).await {
-        Ok(upload) => http::json(StatusCode::CREATED, &upload),
-        Err(error) => http::respond::<()>(Family::Store, Err(error)),
-    }
+    http::respond_created(Family::Store, upload(app, &request).await)
 }
 
 async fn upload(app: &App, request: &Request) -> Result<PresignedUpload, ChatError> {

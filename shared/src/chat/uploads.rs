@@ -25,7 +25,7 @@ pub async fn create_upload(
 ) -> Result<PresignedUpload, ChatError> {
     request.validate()?;
     let attachments = attachments(app)?;
-    let session = session_of(app, Target::for_principal(uploader, request.session_id.map(SessionId))?).await?;
+    let session = session_of(app, Target::for_principal(uploader, request.session_id)?).await?;
     may_send(&session, uploader)?;
     let upload_id = new_upload_id();
     let key = pending_upload_key(session.id, uploader.party(), uploader.id(), &upload_id);

@@ -46,3 +46,32 @@ impl MessageId {
         MessageId(self.0.saturating_add(1))
     }
 }
+
+/// Hex digits of an upload's id (128 random bits).
+const UPLOAD_ID_DIGITS: usize = 32;
+
+/// A fresh upload id: 128 bits from the operating system's random source.
+pub fn new_upload_id() -> String {
+    let mut bytes = [0u8; UPLOAD_ID_DIGITS / 2];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    hex::encode(bytes)
+}
+
+/// Whether `text` is shaped like an id [`new_upload_id`] made (so it can name nothing but a
+/// key's last part).
+pub fn is_upload_id(text: &str) -> bool {
+    text.len() == UPLOAD_ID_DIGITS && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_upload_ids() {
+        let (one, two) = (new_upload_id(), new_upload_id());
+        assert!(is_upload_id(&one) && is_upload_id(&two));
+        assert_ne!(one, two);
+        assert!(!is_upload_id(&one.to_uppercase()) && !is_upload_id(&one[1..]));
+    }
+}

@@ -1,7 +1,7 @@
 //! Limits on what clients send (API.md, "Common rules"). Every violation names the field.
 
+use super::ids::is_upload_id;
 use super::message::{NewMessage, SenderType};
-use super::upload::is_upload_id;
 
 pub const MAX_CONTENT_CHARS: usize = 4000;
 pub const MAX_ATTACHMENT_URL_CHARS: usize = 2048;

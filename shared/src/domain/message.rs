@@ -133,12 +133,6 @@ impl Message {
         }
     }
 
-    /// Where the file uploaded for this message is kept in the attachments bucket.
-    pub fn attachment_key(&self) -> Option<String> {
-        let upload = self.upload_id.as_deref()?;
-        Some(super::upload::attached_file_key(self.session_id, self.sender_type, self.sender_id, upload))
-    }
-
     /// The message as its recipient's receipts make it: `read` at or below the read mark,
     /// `delivered` at or below the delivered mark, `sent` otherwise. `updated` is when the
     /// status last moved.

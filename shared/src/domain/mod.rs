@@ -16,7 +16,7 @@ mod upload;
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
-pub use ids::{AdminId, MessageId, SessionId, StoreId};
+pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use principal::{AdminProfile, Principal, StoreProfile, TokenHash};
@@ -25,6 +25,5 @@ pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };
 pub use upload::{
-    MAX_UPLOAD_BYTES, UPLOAD_TYPES, UploadRequest, attached_file_key, check_uploaded_file, is_upload_id, new_upload_id,
-    pending_upload_key,
+    MAX_UPLOAD_BYTES, UPLOAD_TYPES, UploadRequest, attached_file_key, check_uploaded_file, pending_upload_key,
 };

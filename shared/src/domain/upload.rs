@@ -5,7 +5,7 @@
 
 use super::ids::SessionId;
 use super::input::InvalidInput;
-use super::message::SenderType;
+use super::message::{Message, SenderType};
 
 /// The largest file a party may upload (bytes).
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
@@ -24,7 +24,7 @@ pub struct UploadRequest {
     pub size: u64,
     /// The session (admins name it; a store uploads into its active session).
     #[serde(default)]
-    pub session_id: Option<u64>,
+    pub session_id: Option<SessionId>,
 }
 
 impl UploadRequest {
@@ -57,26 +57,18 @@ pub fn check_uploaded_file(content_type: &str, size: u64, attachment_type: &str)
     Ok(())
 }
 
-/// Hex digits of an upload's id (128 random bits).
-const UPLOAD_ID_DIGITS: usize = 32;
-
-/// A fresh upload id: 128 bits from the operating system's random source.
-pub fn new_upload_id() -> String {
-    let mut bytes = [0u8; UPLOAD_ID_DIGITS / 2];
-    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
-    hex::encode(bytes)
-}
-
-/// Whether `text` is shaped like an id [`new_upload_id`] made (so it can name nothing but a
-/// key's last part).
-pub fn is_upload_id(text: &str) -> bool {
-    text.len() == UPLOAD_ID_DIGITS && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Where `sender`'s upload `upload_id` into `session` waits for a message to take it; the
 /// bucket deletes what waits there longer than a day.
 pub fn pending_upload_key(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
     format!("uploads/{}", file_path(session, sender, sender_id, upload_id))
+}
+
+impl Message {
+    /// Where the file uploaded for this message is kept in the attachments bucket.
+    pub fn attachment_key(&self) -> Option<String> {
+        let upload = self.upload_id.as_deref()?;
+        Some(attached_file_key(self.session_id, self.sender_type, self.sender_id, upload))
+    }
 }
 
 /// Where that file is kept once a message took it.
@@ -122,13 +114,6 @@ mod tests {
         assert!(refused("image/png", 10, "image/jpeg").starts_with("attachment_type must be empty or"));
         assert!(refused("text/html", 10, "").starts_with("upload_id names a file"));
         assert!(refused("image/png", MAX_UPLOAD_BYTES + 1, "").starts_with("upload_id names a file"));
-    }
-
-    #[test]
-    fn fresh_ids_are_upload_ids() {
-        let (one, two) = (new_upload_id(), new_upload_id());
-        assert!(is_upload_id(&one) && is_upload_id(&two));
-        assert_ne!(one, two);
     }
 
     #[test]
