@@ -19,6 +19,8 @@ pub const UPLOAD_EXPIRES: Duration = Duration::from_secs(5 * 60);
 pub struct StoredFile {
     pub content_type: String,
     pub size: u64,
+    /// Names these bytes: a copy made on the condition of it copies them and no others.
+    pub etag: String,
 }
 
 /// A presigned upload: the client sends the file with exactly this method, URL and headers.
@@ -126,20 +128,30 @@ impl Attachments {
             Ok(head) => Ok(Some(StoredFile {
                 content_type: head.content_type().unwrap_or_default().to_owned(),
                 size: head.content_length().and_then(|size| u64::try_from(size).ok()).unwrap_or_default(),
+                etag: head.e_tag().unwrap_or_default().to_owned(),
             })),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            // S3 answers 403 for a missing key to a caller that may read objects there but
+            // not list the bucket, as the functions may not.
+            Err(error) if error.raw_response().is_some_and(|raw| matches!(raw.status().as_u16(), 403 | 404)) => {
+                Ok(None)
+            }
             Err(error) => Err(unavailable("reading an upload", error)),
         }
     }
 
-    /// Copies the file at `from` to `to`, where it is kept (with its type and name).
-    pub async fn keep(&self, from: &str, to: &str) -> Result<(), ChatError> {
+    /// Copies `file`, as it was found at `from`, to `to`, where it is kept (with its type and
+    /// name); not if `from` has changed since.
+    pub async fn keep(&self, from: &str, file: &StoredFile, to: &str) -> Result<(), ChatError> {
         telemetry::record_s3_action("GetObject", from);
         telemetry::record_s3_action("PutObject", to);
         let _call = telemetry::record_s3_request();
         let source = format!("{}/{from}", self.bucket);
-        match self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source).send().await {
+        let copy = self.client.copy_object().bucket(&self.bucket).key(to).copy_source(source);
+        match copy.copy_source_if_match(&file.etag).send().await {
             Ok(_) => Ok(()),
+            Err(error) if error.raw_response().is_some_and(|raw| raw.status().as_u16() == 412) => {
+                Err(ChatError::Conflict("The upload changed while it was being attached; send again".into()))
+            }
             Err(error) => Err(unavailable("keeping an attached file", error)),
         }
     }

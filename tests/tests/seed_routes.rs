@@ -172,6 +172,7 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
             attachment_url: String::new(),
             attachment_type: String::new(),
             upload_id: None,
+            attachment_key: None,
             client_message_id: None,
         };
         let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();

@@ -36,6 +36,7 @@ fn text(sender_type: SenderType, content: &str) -> NewMessage {
         attachment_url: String::new(),
         attachment_type: String::new(),
         upload_id: None,
+        attachment_key: None,
         client_message_id: None,
     }
 }
@@ -263,6 +264,10 @@ async fn an_upload_is_attached_to_one_message(store: Store) {
     let session = open_session(&store).await;
     let with_upload = |client_message_id: &str| NewMessage {
         upload_id: Some("0123456789abcdef0123456789abcdef".into()),
+        attachment_key: Some(format!(
+            "sessions/{}/store-5/0123456789abcdef0123456789abcdef/{client_message_id}",
+            session.id
+        )),
         attachment_type: "image/png".into(),
         client_message_id: Some(client_message_id.into()),
         ..text(SenderType::Store, "")

@@ -7,7 +7,7 @@ use crate::domain::{Message, Session};
 
 /// `message` with its upload, if it has one, as a download link.
 pub(super) async fn link(app: &App, message: &mut Message) {
-    let Some(key) = message.attachment_key() else {
+    let Some(key) = message.attachment_key.as_deref() else {
         return;
     };
     let Some(attachments) = &app.attachments else {
@@ -15,7 +15,7 @@ pub(super) async fn link(app: &App, message: &mut Message) {
         return;
     };
     // A view without one link is more use than no view: the failure is logged.
-    if let Ok(url) = attachments.download_link(&key).await {
+    if let Ok(url) = attachments.download_link(key).await {
         message.attachment_url = url;
     }
 }

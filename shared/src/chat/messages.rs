@@ -64,7 +64,8 @@ pub async fn send_message(
             }
         };
         if message.upload_id.is_some() && upload_taken_in != Some(session_id) {
-            message.attachment_type = super::uploads::take_upload(app, session_id, &message).await?;
+            let (content_type, kept) = super::uploads::take_upload(app, session_id, &message).await?;
+            (message.attachment_type, message.attachment_key) = (content_type, Some(kept));
             upload_taken_in = Some(session_id);
         }
         // A store's send is conditional on the holder it read with its pointer: the holder's

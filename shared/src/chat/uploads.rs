@@ -33,12 +33,16 @@ pub async fn create_upload(
 }
 
 /// Takes the file `message` names for it in `session`: one its sender uploaded there, as
-/// its upload allowed, copied to where attached files are kept. Returns the file's type.
-/// Kept before the message is stored: a send that then fails leaves a file no message
-/// shows, never a message whose file the bucket deleted.
-pub(super) async fn take_upload(app: &App, session: SessionId, message: &NewMessage) -> Result<String, ChatError> {
+/// its upload allowed, copied to a key of its own where attached files are kept. Returns the
+/// file's type and that key. Kept before the message is stored: a send that then fails
+/// leaves a file no message shows, never a message whose file the bucket deleted.
+pub(super) async fn take_upload(
+    app: &App,
+    session: SessionId,
+    message: &NewMessage,
+) -> Result<(String, String), ChatError> {
     let Some(upload_id) = &message.upload_id else {
-        return Ok(message.attachment_type.clone());
+        return Err(ChatError::bad_request("upload_id is missing"));
     };
     let attachments = attachments(app)?;
     let (sender, sender_id) = (message.sender_type, message.sender_id);
@@ -48,6 +52,7 @@ pub(super) async fn take_upload(app: &App, session: SessionId, message: &NewMess
         .await?
         .ok_or_else(|| ChatError::bad_request("upload_id names no file you uploaded into this session"))?;
     check_uploaded_file(&file.content_type, file.size, &message.attachment_type)?;
-    attachments.keep(&pending, &attached_file_key(session, sender, sender_id, upload_id)).await?;
-    Ok(file.content_type)
+    let kept = attached_file_key(session, sender, sender_id, upload_id, &new_upload_id());
+    attachments.keep(&pending, &file, &kept).await?;
+    Ok((file.content_type, kept))
 }

@@ -88,6 +88,7 @@ impl MessageInput {
             attachment_url,
             attachment_type,
             upload_id: self.upload_id,
+            attachment_key: None,
             client_message_id: self.client_message_id,
         })
     }

@@ -48,6 +48,8 @@ pub struct NewMessage {
     pub attachment_type: String,
     /// A file the sender uploaded into the session, attached instead of an external URL.
     pub upload_id: Option<String>,
+    /// Where that file is kept once the send took it.
+    pub attachment_key: Option<String>,
     /// Makes a send idempotent within its session, for its sender.
     pub client_message_id: Option<String>,
 }
@@ -61,7 +63,7 @@ pub struct Message {
     pub sender_id: u64,
     pub content: String,
     /// An external file's URL; for an uploaded file, empty in storage and a short-lived
-    /// download link once the message is shown ([`Message::attachment_key`]).
+    /// download link once the message is shown.
     pub attachment_url: String,
     pub attachment_type: String,
     pub created: Timestamp,
@@ -69,6 +71,9 @@ pub struct Message {
     /// The sender's upload attached to the message, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
+    /// Where the attachments bucket keeps that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment_key: Option<String>,
 }
 
 /// A message as the API shows it.
@@ -111,6 +116,7 @@ impl NewMessage {
             created,
             client_message_id: self.client_message_id.clone(),
             upload_id: self.upload_id.clone(),
+            attachment_key: self.attachment_key.clone(),
         }
     }
 }
@@ -130,6 +136,7 @@ impl Message {
             created,
             client_message_id: None,
             upload_id: None,
+            attachment_key: None,
         }
     }
 

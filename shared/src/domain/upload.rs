@@ -1,11 +1,11 @@
 //! Files a party attaches to messages: what may be uploaded, and where it is kept. The key
 //! names the session and the sender and ends in an id the server chose, so a client never
 //! picks where its file goes, and a send can tell whose upload it names. An upload waits
-//! under `uploads/` until a message takes it into `sessions/`.
+//! under `uploads/` until a message takes a copy of it into `sessions/`.
 
 use super::ids::SessionId;
 use super::input::InvalidInput;
-use super::message::{Message, SenderType};
+use super::message::SenderType;
 
 /// The largest file a party may upload (bytes).
 pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
@@ -63,17 +63,16 @@ pub fn pending_upload_key(session: SessionId, sender: SenderType, sender_id: u64
     format!("uploads/{}", file_path(session, sender, sender_id, upload_id))
 }
 
-impl Message {
-    /// Where the file uploaded for this message is kept in the attachments bucket.
-    pub fn attachment_key(&self) -> Option<String> {
-        let upload = self.upload_id.as_deref()?;
-        Some(attached_file_key(self.session_id, self.sender_type, self.sender_id, upload))
-    }
-}
-
-/// Where that file is kept once a message took it.
-pub fn attached_file_key(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
-    format!("sessions/{}", file_path(session, sender, sender_id, upload_id))
+/// Where a send keeps that file once it took it: a copy of its own (`copy_id`), so that no
+/// later send with the same upload can replace the file a message shows.
+pub fn attached_file_key(
+    session: SessionId,
+    sender: SenderType,
+    sender_id: u64,
+    upload_id: &str,
+    copy_id: &str,
+) -> String {
+    format!("sessions/{}/{copy_id}", file_path(session, sender, sender_id, upload_id))
 }
 
 fn file_path(session: SessionId, sender: SenderType, sender_id: u64, upload_id: &str) -> String {
@@ -119,6 +118,6 @@ mod tests {
     #[test]
     fn a_key_names_the_session_and_the_sender() {
         assert_eq!(pending_upload_key(SessionId(12), SenderType::Store, 5, "ab12"), "uploads/12/store-5/ab12");
-        assert_eq!(attached_file_key(SessionId(12), SenderType::Admin, 2, "cd34"), "sessions/12/admin-2/cd34");
+        assert_eq!(attached_file_key(SessionId(12), SenderType::Admin, 2, "cd34", "ef"), "sessions/12/admin-2/cd34/ef");
     }
 }

@@ -260,6 +260,7 @@ pub(super) fn message_from(mut item: Item) -> StorageResult<Message> {
     let attachment_type = required("attachment_type", text("attachment_type")?)?;
     let client_message_id = text("client_message_id")?;
     let upload_id = text("upload_id")?;
+    let attachment_key = text("attachment_key")?;
     let sender_type = match text("sender_type")?.as_deref() {
         Some("store") => SenderType::Store,
         Some("admin") => SenderType::Admin,
@@ -280,6 +281,7 @@ pub(super) fn message_from(mut item: Item) -> StorageResult<Message> {
         created,
         client_message_id,
         upload_id,
+        attachment_key,
     })
 }
 
@@ -326,12 +328,17 @@ mod tests {
             created: Timestamp::parse("2026-01-05T10:00:00.123Z").unwrap(),
             client_message_id: client_message_id.map(str::to_owned),
             upload_id: None,
+            attachment_key: None,
         }
     }
 
     #[test]
     fn a_message_reads_back_as_it_was_written() {
-        let uploaded = Message { upload_id: Some("0123456789abcdef0123456789abcdef".into()), ..message(None, false) };
+        let uploaded = Message {
+            upload_id: Some("0123456789abcdef0123456789abcdef".into()),
+            attachment_key: Some("sessions/678/store-5/0123456789abcdef0123456789abcdef/ab".into()),
+            ..message(None, false)
+        };
         for message in [message(None, false), message(Some("c-1"), true), message(Some(""), false), uploaded] {
             let item = to_item(&MessageItem::new(message.clone())).unwrap();
             let through_serde: Message = from_item(item.clone()).unwrap();
