@@ -61,6 +61,13 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
     if let Some((status, message)) = request_limits::exceeded(&parts.uri, &parts.headers) {
         return plain_json(status, message);
     }
+    // The browser clients' files are no part of the API, nor under its CORS: /config.json
+    // names the demo tokens, which no other site may read.
+    if matches!(http.router.find(&parts.method, parts.uri.path()), Err(Miss::NotFound))
+        && let Some(file) = http.web.answer(&parts.method, parts.uri.path())
+    {
+        return file;
+    }
     let Some(cors) = &http.cors else {
         return answer(http, &parts, body, peer).await;
     };
@@ -72,17 +79,11 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
     response
 }
 
-/// The answer to a request within the limits: the route's function's, a file of the
-/// browser clients, or the gateway's own.
+/// The answer to a request within the limits: the route's function's, or the gateway's own.
 async fn answer(http: &Http, parts: &http::request::Parts, body: Incoming, peer: SocketAddr) -> Response<Full<Bytes>> {
     let route = match http.router.find(&parts.method, parts.uri.path()) {
         Ok(route) => route,
-        Err(Miss::NotFound) => {
-            return http
-                .web
-                .answer(&parts.method, parts.uri.path())
-                .unwrap_or_else(|| plain_json(StatusCode::NOT_FOUND, "Not Found"));
-        }
+        Err(Miss::NotFound) => return plain_json(StatusCode::NOT_FOUND, "Not Found"),
         Err(Miss::MethodNotAllowed(allowed)) => {
             let mut response = plain_json(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
             let allow = allowed.iter().map(http::Method::as_str).collect::<Vec<_>>().join(", ");

@@ -15,10 +15,12 @@ const HTML: &str = "text/html; charset=utf-8";
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
+const WIDGET: &str = "/widget/support-chat.js";
+
 /// Path, type and content of every file.
 const FILES: [(&str, &str, &[u8]); 7] = [
     ("/", HTML, include_bytes!("../../../web/index.html")),
-    ("/widget/support-chat.js", JAVASCRIPT, include_bytes!("../../../web/widget/support-chat.js")),
+    (WIDGET, JAVASCRIPT, include_bytes!("../../../web/widget/support-chat.js")),
     ("/widget/demo.html", HTML, include_bytes!("../../../web/widget/demo.html")),
     ("/inbox/", HTML, include_bytes!("../../../web/inbox/index.html")),
     ("/inbox/index.html", HTML, include_bytes!("../../../web/inbox/index.html")),
@@ -56,14 +58,16 @@ impl Web {
             _ => FILES.iter().find(|(at, ..)| *at == path).map(|(_, kind, body)| (*kind, Bytes::from_static(body)))?,
         };
         let body = if method == Method::HEAD { Bytes::new() } else { body };
-        let response = Response::builder()
+        let mut response = Response::builder()
             .status(StatusCode::OK)
             .header(header::CONTENT_TYPE, content_type)
             .header(header::CACHE_CONTROL, "no-cache")
-            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-            .body(Full::new(body))
-            .expect("status and headers are valid");
-        Some(response)
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        // Stores' pages load the widget as a module script, which a browser fetches with CORS.
+        if path == WIDGET {
+            response = response.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+        }
+        Some(response.body(Full::new(body)).expect("status and headers are valid"))
     }
 }
 
@@ -79,9 +83,11 @@ mod tests {
         assert_eq!(page.headers()[header::CONTENT_TYPE], HTML);
         let script = web.answer(&Method::GET, "/widget/support-chat.js").unwrap();
         assert_eq!(script.headers()[header::CONTENT_TYPE], JAVASCRIPT);
+        assert_eq!(script.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "any page may embed the widget");
         assert!(web.answer(&Method::POST, "/").is_none());
         assert!(web.answer(&Method::GET, "/widget/missing.js").is_none());
         let demo = web.answer(&Method::GET, "/config.json").unwrap();
+        assert!(demo.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none(), "no other site reads the tokens");
         let config: serde_json::Value = serde_json::from_slice(&body_of(demo)).unwrap();
         assert_eq!(config["api"], "http://127.0.0.1:3000");
         assert_eq!(config["store_token"], json!(identities.stores[0].token));
