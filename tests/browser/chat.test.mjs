@@ -130,7 +130,28 @@ test("a store and an admin converse, through a dropped connection, to a rating",
   await store.getByTestId("feedback").fill("Quick and kind");
   await store.getByTestId("rate").click();
   await store.getByTestId("thanks").waitFor({ state: "visible" });
-  await inbox.getByTestId("rating").filter({ hasText: "5" }).waitFor();
+  await inbox.getByTestId("rating").filter({ hasText: "Store's rating: 5/5" }).filter({ hasText: "Quick and kind" }).waitFor();
+});
+
+test("a send whose answer was lost is sent again and stored once", async (t) => {
+  const { gateway, shop, storeContext } = await scene(t);
+  const store = await openShop(storeContext, shop);
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  // The first send reaches the API and is stored, but its answer never reaches the page.
+  let lost = 0;
+  await store.route(`${gateway.api}/v1/chat/store/messages/`, async (route) => {
+    if (route.request().method() !== "POST" || lost++ > 0) return route.fallback();
+    await route.fetch();
+    await route.abort("connectionreset");
+  });
+  await store.getByTestId("composer-input").fill("Is my refund on its way?");
+  await store.getByTestId("composer-input").press("Enter");
+  await store.locator("[data-pending]").waitFor({ state: "detached" });
+  await waitForText(store.locator("[data-testid=message] [data-testid=content]"), "Is my refund on its way?");
+  assert.equal(lost, 2, "sent, then sent again");
+  assert.deepEqual(await messageTexts(store), ["Is my refund on its way?"]);
+  const session = await call(gateway, gateway.store_token, "GET", "/v1/chat/store/session/");
+  assert.deepEqual(session.messages.map((m) => m.content), ["Is my refund on its way?"], "stored once");
 });
 
 test("several tabs of one admin stay in step", async (t) => {
@@ -180,11 +201,11 @@ test("the widget loads older messages as the store scrolls up", async (t) => {
   await waitForText(store.locator("[data-testid=message] [data-testid=content]").last(), "Line 230");
   assert.equal((await messageTexts(store)).length, 200, "the newest 200 first");
   const log = store.getByTestId("messages");
-  while ((await messageTexts(store)).length < sent.length) {
+  for (let shown = 200; shown < sent.length; shown = (await messageTexts(store)).length) {
     await log.evaluate((node) => node.scrollTo(0, 0));
     await store.waitForFunction(
-      (shown) => document.querySelector("support-chat").shadowRoot.querySelectorAll("[data-testid=message]").length > shown,
-      (await messageTexts(store)).length,
+      (before) => document.querySelector("support-chat").shadowRoot.querySelectorAll("[data-testid=message]").length > before,
+      shown,
     );
   }
   assert.deepEqual(await messageTexts(store), sent, "every message once, in order");
@@ -202,6 +223,12 @@ test("the gateway's front page leads to the widget and the inbox, signed in as t
   await inbox.goto(`${gateway.api}/`);
   await inbox.getByRole("link", { name: /admin inbox/ }).click();
   await inbox.locator("[data-testid=session-item]", { hasText: "Hello from the demo store" }).waitFor();
+
+  // The tokens are for these pages: another site may not read them, but may embed the widget.
+  const config = await fetch(`${gateway.api}/config.json`, { headers: { Origin: "https://elsewhere.example" } });
+  assert.equal(config.headers.get("access-control-allow-origin"), null);
+  const widget = await fetch(`${gateway.api}/widget/support-chat.js`, { headers: { Origin: "https://elsewhere.example" } });
+  assert.equal(widget.headers.get("access-control-allow-origin"), "*");
 });
 
 test("axe-core finds no serious or critical violation in the widget or the inbox, light or dark", async (t) => {

@@ -556,8 +556,8 @@ async function loadCurrent() {
 }
 
 /**
- * A store rates a session after it is closed, and no event tells admins; the session view has
- * no rating either, so a closed conversation takes it from a fresh page of the closed list.
+ * The session view has no rating: a closed conversation opened cold takes it from a fresh
+ * page of the closed list (a rating made while it is shown arrives as session.updated).
  */
 async function refreshClosedSummaries() {
   try {
@@ -1200,6 +1200,11 @@ function normalizeConfig(raw) {
 async function resolveConfig() {
   const query = new URLSearchParams(location.search);
   const given = { api: query.get("api"), ws: query.get("ws"), token: query.get("token"), adminId: query.get("admin_id") };
+  if (query.has("token")) {
+    // Out of the address bar (and the history) once read.
+    query.delete("token");
+    history.replaceState(null, "", `${location.pathname}${query.size ? `?${query}` : ""}${location.hash}`);
+  }
   if (given.api && given.token) return normalizeConfig(given);
   try {
     const response = await fetch("/config.json", { cache: "no-store" });
@@ -1218,7 +1223,11 @@ async function resolveConfig() {
   return null;
 }
 
-function askForConfig() {
+/** The sign-in form, filled in with what is known (the APIs' addresses from config.json). */
+function askForConfig(known) {
+  if (known?.api) $("signin-api").value = known.api;
+  if (known?.ws) $("signin-ws").value = known.ws;
+  if (known?.adminId != null) $("signin-admin").value = String(known.adminId);
   els.sidebar.hidden = true;
   els.app.classList.add("no-sidebar");
   els.placeholder.hidden = true;
@@ -1233,7 +1242,7 @@ function askForConfig() {
     els.placeholder.hidden = false;
     start(normalizeConfig({ api: form.get("api"), ws: form.get("ws"), token: form.get("token"), adminId: form.get("admin_id") }));
   }, { once: true });
-  $("signin-api").focus();
+  $(known?.api ? "signin-token" : "signin-api").focus();
 }
 
 function start(config) {
@@ -1291,8 +1300,9 @@ function wireUi() {
 async function main() {
   wireUi();
   const config = await resolveConfig();
-  if (config) start(config);
-  else askForConfig();
+  // Deployed, config.json names the APIs but no token: the admin signs in with its own.
+  if (config?.api && config.token) start(config);
+  else askForConfig(config);
 }
 
 main();

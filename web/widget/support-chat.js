@@ -13,6 +13,9 @@ const UPLOAD_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "app
 const OLDER_PAGE = 50;
 const RECEIPTS = { sent: "Sent", delivered: "Delivered", read: "Read" };
 const RANK = { sent: 0, delivered: 1, read: 2 };
+// Answers worth trying again (with the same client_message_id): a timeout and throttling;
+// any 5xx too.
+const RETRYABLE = [408, 429];
 // API Gateway closes a WebSocket connection after ten idle minutes.
 const PING_EVERY_MS = 4 * 60 * 1000;
 
@@ -144,6 +147,7 @@ export class SupportChat extends HTMLElement {
   #typingIdle = 0;
   #theirTyping = 0;
   #file = null;
+  #relinked = new Map(); // message id → when its link was last fetched again
   #seen = null;
   #ui = {};
 
@@ -152,7 +156,8 @@ export class SupportChat extends HTMLElement {
     addEventListener("online", this.#onOnline);
     addEventListener("offline", this.#onOffline);
     document.addEventListener("visibilitychange", this.#markVisibleRead);
-    if (this.hasAttribute("open")) this.#open();
+    // Opened by the page, not by the shopper: the page keeps its focus.
+    if (this.hasAttribute("open")) this.#open({ focus: false });
   }
 
   disconnectedCallback() {
@@ -161,6 +166,7 @@ export class SupportChat extends HTMLElement {
     document.removeEventListener("visibilitychange", this.#markVisibleRead);
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#pinger);
+    for (const pending of this.#pending.values()) clearTimeout(pending.timer);
     this.#started = false;
     this.#socket?.close();
   }
@@ -242,10 +248,10 @@ export class SupportChat extends HTMLElement {
     }
   }
 
-  #open() {
+  #open({ focus = true } = {}) {
     this.#ui.panel.hidden = false;
     this.#ui.launcher.setAttribute("aria-expanded", "true");
-    this.#ui.input.focus();
+    if (focus) this.#ui.input.focus();
     if (!this.#started) {
       this.#started = true;
       this.#connect();
@@ -285,15 +291,15 @@ export class SupportChat extends HTMLElement {
   }
 
   async #connected(socket) {
-    this.#retryDelay = 1000;
-    clearInterval(this.#pinger);
-    this.#pinger = setInterval(() => this.#send({ action: "ping" }), PING_EVERY_MS);
     try {
-      if (this.#everConnected && this.#session) await this.#catchUp();
+      if (this.#everConnected && this.#session) await this.#catchUp({ receipts: true });
       else await this.#loadSession();
       if (socket !== this.#socket) return;
+      this.#retryDelay = 1000;
       this.#everConnected = true;
       this.#setConnected(true);
+      clearInterval(this.#pinger);
+      this.#pinger = setInterval(() => this.#send({ action: "ping" }), PING_EVERY_MS);
       await this.#flushPending();
     } catch (error) {
       if (error instanceof ApiError && error.status < 500) {
@@ -309,6 +315,7 @@ export class SupportChat extends HTMLElement {
   #disconnected(socket) {
     if (socket !== this.#socket || !this.#started) return;
     this.#socket = null;
+    clearInterval(this.#pinger);
     this.#setConnected(false);
     this.#reconnectTimer = setTimeout(() => this.#connect(), this.#retryDelay * (0.8 + Math.random() * 0.4));
     this.#retryDelay = Math.min(this.#retryDelay * 2, 15000);
@@ -363,13 +370,15 @@ export class SupportChat extends HTMLElement {
 
   // ---- The session and its messages.
 
+  /** The store's active session: its newest messages, then any that came during the fetch
+   * (their events found no session to go to yet). */
   async #loadSession() {
     const view = await this.#call("GET", "/v1/chat/store/session/");
     this.#reset();
     this.#sessionChanged(view);
     view.messages.forEach((message) => this.#add(message));
     this.#hasOlder = view.messages.length >= 200;
-    this.#scrollToEnd();
+    await this.#catchUp();
   }
 
   #reset() {
@@ -378,10 +387,16 @@ export class SupportChat extends HTMLElement {
     for (const node of this.#ui.log.querySelectorAll(".msg:not([data-pending])")) node.remove();
   }
 
-  async #catchUp() {
+  /** What was missed: newer messages, and with `receipts` the marks of the recent ones. */
+  async #catchUp({ receipts = false } = {}) {
+    const session = this.#session.id;
+    if (receipts && this.#newestId) {
+      const recent = await this.#call("GET", `/v1/chat/store/messages/?session_id=${session}&before=${this.#newestId + 1}&limit=50`);
+      recent.messages.forEach((message) => this.#add(message));
+    }
     let page;
     do {
-      page = await this.#call("GET", `/v1/chat/store/messages/?session_id=${this.#session.id}&after=${this.#newestId}&limit=200`);
+      page = await this.#call("GET", `/v1/chat/store/messages/?session_id=${session}&after=${this.#newestId}&limit=200`);
       page.messages.forEach((message) => this.#add(message));
     } while (page.has_more);
     this.#scrollToEnd();
@@ -399,7 +414,7 @@ export class SupportChat extends HTMLElement {
       this.#showTheirTyping(false);
       // Focus in the composer that just went away moves on to what replaced it.
       const focused = this.shadowRoot.activeElement;
-      if (!rated && (!focused || this.#ui.composer.contains(focused))) this.#ui.rating.querySelector("input").focus();
+      if (!rated && focused && this.#ui.composer.contains(focused)) this.#ui.rating.querySelector("input").focus();
     }
   }
 
@@ -453,9 +468,21 @@ export class SupportChat extends HTMLElement {
   #attachmentNode(message) {
     if (!message.attachment_url) return null;
     const link = el("a", { href: message.attachment_url, target: "_blank", rel: "noopener noreferrer", "data-testid": "attachment" });
-    if (message.attachment_type.startsWith("image/")) link.append(el("img", { src: message.attachment_url, alt: "Attached picture" }));
+    if (message.attachment_type.startsWith("image/")) {
+      link.append(el("img", { src: message.attachment_url, alt: "Attached picture", onerror: () => this.#relink(message.id) }));
+    }
     else link.textContent = message.attachment_type === "application/pdf" ? "Attached PDF" : "Attached file";
     return link;
+  }
+
+  /** A picture whose link expired (links last minutes): the message again, with a fresh one. */
+  async #relink(id) {
+    const last = this.#relinked.get(id) || 0;
+    if (Date.now() - last < 60000 || !this.#session) return;
+    this.#relinked.set(id, Date.now());
+    const page = await this.#call("GET", `/v1/chat/store/messages/?session_id=${this.#session.id}&after=${id - 1}&limit=1`).catch(() => null);
+    const fresh = page?.messages.find((message) => message.id === id);
+    if (fresh) this.#add(fresh);
   }
 
   #receipt(status, upTo) {
@@ -559,6 +586,7 @@ export class SupportChat extends HTMLElement {
   async #deliver(id) {
     const pending = this.#pending.get(id);
     if (!pending || pending.inFlight) return;
+    clearTimeout(pending.timer);
     pending.inFlight = true;
     try {
       if (pending.file && !pending.uploadId) pending.uploadId = await this.#upload(pending.file);
@@ -570,12 +598,16 @@ export class SupportChat extends HTMLElement {
       if (message.session_id !== this.#session?.id) await this.#loadSession();
       this.#add(message);
     } catch (error) {
-      if (error instanceof ApiError && error.status < 500) {
+      if (error instanceof ApiError && !RETRYABLE.includes(error.status) && error.status < 500) {
+        // Refused: trying again would not help. The text goes back to the box to edit.
         this.#pending.delete(id);
         pending.element.remove();
+        if (!this.#ui.input.value) this.#ui.input.value = pending.content;
         this.#showError(error);
       } else {
         pending.element.querySelector("[data-testid=pending-state]").textContent = "Not sent yet: will retry";
+        pending.retryDelay = Math.min((pending.retryDelay || 1000) * 2, 30000);
+        pending.timer = setTimeout(() => this.#deliver(id), pending.retryDelay);
       }
     } finally {
       pending.inFlight = false;
