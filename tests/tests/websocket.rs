@@ -21,13 +21,21 @@ fn sarah() -> String {
     token_of_admin(SARAH)
 }
 
-/// The store's session, claimed by Sarah; its id.
+/// The store's session, claimed by Sarah; its id. A 503 (DynamoDB Local still warming up
+/// while every test of the binary starts at once) is tried again, as a client would.
 async fn claimed_session(gateway: &Gateway) -> Value {
-    let (_, session) = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store_token())).await;
-    let (status, _) =
-        post_json(&gateway.url("/v1/chat/admin/session/claim/"), Some(&sarah()), &json!({"session_id": session["id"]}))
-            .await;
-    assert_eq!(status, 200);
+    let mut tries = 0..3;
+    let session = loop {
+        let (status, session) = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store_token())).await;
+        match status {
+            200 => break session,
+            503 if tries.next().is_some() => continue,
+            _ => panic!("the store's session: {status} {session}"),
+        }
+    };
+    let claim = json!({"session_id": session["id"]});
+    let (status, answer) = post_json(&gateway.url("/v1/chat/admin/session/claim/"), Some(&sarah()), &claim).await;
+    assert_eq!(status, 200, "{answer}");
     session["id"].clone()
 }
 

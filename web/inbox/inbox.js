@@ -666,10 +666,33 @@ function attachmentNode(message) {
     image.addEventListener("load", () => {
       if (state.current?.atBottom) scrollToBottom();
     });
-    return h("a", { class: "attachment", href: url, target: "_blank", rel: "noopener noreferrer" }, image);
+    const link = h("a", { class: "attachment", href: url, target: "_blank", rel: "noopener noreferrer" }, image);
+    image.addEventListener("error", () => relink(message, image, link));
+    return link;
   }
   const label = message.attachment_type === "application/pdf" ? "Download PDF" : "Download attachment";
   return h("a", { class: "attachment attachment-link", href: url, target: "_blank", rel: "noopener noreferrer", download: "" }, label);
+}
+
+const relinked = new Map(); // message id -> when its link was last fetched again
+
+/** A picture whose link expired (links last minutes): the message again, with a fresh link. */
+async function relink(message, image, link) {
+  const now = Date.now();
+  if (now - (relinked.get(message.id) || 0) < 60000) return;
+  relinked.set(message.id, now);
+  try {
+    const query = { session_id: message.session_id, after: message.id - 1, limit: 1 };
+    const page = await api(adminPath("messages/"), { query });
+    const fresh = page.messages.find((m) => m.id === message.id);
+    const url = fresh && safeUrl(fresh.attachment_url);
+    if (url) {
+      image.src = url;
+      link.href = url;
+    }
+  } catch {
+    // The picture stays broken; opening the conversation again fetches fresh links.
+  }
 }
 
 function receiptNode(rank) {
