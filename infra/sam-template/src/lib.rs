@@ -267,24 +267,42 @@ impl Template {
         })
     }
 
-    /// A list as it comes to on this machine: items, a `CommaDelimitedList` parameter, or
-    /// either as a condition chooses (`!If`).
+    /// A list as it comes to on this machine: items, or a text split (`!Split`).
     fn strings(&self, value: &Value, local: &LocalValues) -> Result<Vec<String>, String> {
         match value {
             Value::Sequence(items) => items
                 .iter()
                 .map(|item| self.resolve(item, local)?.ok_or_else(|| "an item has no local value".to_owned()))
                 .collect(),
-            Value::Tagged(tagged) if tagged.tag == "!If" => match tagged.value.as_sequence().map(Vec::as_slice) {
-                Some([Value::String(condition), when_true, when_false]) => {
-                    self.strings(if self.condition(condition, local)? { when_true } else { when_false }, local)
+            Value::Tagged(tagged) if tagged.tag == "!Split" => match tagged.value.as_sequence().map(Vec::as_slice) {
+                Some([Value::String(delimiter), text]) => {
+                    let text = self.chosen(text, local)?.ok_or("a split text has no local value")?;
+                    Ok(text
+                        .split(delimiter.as_str())
+                        .map(str::trim)
+                        .filter(|i| !i.is_empty())
+                        .map(str::to_owned)
+                        .collect())
                 }
-                _ => Err("!If takes a condition and two values".to_owned()),
+                _ => Err("!Split takes a delimiter and a text".to_owned()),
             },
-            single => {
-                let text = self.resolve(single, local)?.unwrap_or_default();
-                Ok(text.split(',').map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
+            other => Err(format!("{other:?} is not a list")),
+        }
+    }
+
+    /// A text as it comes to on this machine, when a condition chooses it (`!If`) or not.
+    fn chosen(&self, value: &Value, local: &LocalValues) -> Result<Option<String>, String> {
+        let Value::Tagged(tagged) = value else {
+            return self.resolve(value, local);
+        };
+        if tagged.tag != "!If" {
+            return self.resolve(value, local);
+        }
+        match tagged.value.as_sequence().map(Vec::as_slice) {
+            Some([Value::String(condition), when_true, when_false]) => {
+                self.chosen(if self.condition(condition, local)? { when_true } else { when_false }, local)
             }
+            _ => Err("!If takes a condition and two values".to_owned()),
         }
     }
 
