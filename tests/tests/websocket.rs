@@ -256,34 +256,35 @@ async fn a_thousand_idle_connections_cost_a_send_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_send_to_a_connected_recipient_takes_five_round_trips() {
+async fn a_send_to_a_connected_recipient_takes_three_round_trips() {
     let (gateway, _table) = on_table().await;
     let id = claimed_session(&gateway).await;
     let send = |content: &'static str| {
         let (url, body) = (gateway.url("/v1/chat/admin/messages/"), json!({"session_id": id, "content": content}));
         async move { assert_eq!(post_json(&url, Some(&sarah()), &body).await.0, 201) }
     };
-    let round_trips = |nth| gateway.invocation_of("POST /v1/chat/admin/messages/", nth)["round_trips"].clone();
+    let line = |nth| gateway.invocation_of("POST /v1/chat/admin/messages/", nth);
 
-    // Nobody connected: the session read (beside a block of ids), the write, then the
-    // lookups that find nobody.
+    // Nobody connected: the session read (beside a block of ids), the write beside the
+    // lookups that find nobody, then the lookups again.
     send("to nobody").await;
-    assert_eq!(round_trips(1), json!(3));
+    assert_eq!(line(1)["round_trips"], json!(3));
 
-    // The store connected: then the posts, then the delivered mark beside its news to the
-    // sender's side (whose connections the lookup already found).
+    // The store connected: the posts, the delivered mark and its news to the sender's side
+    // go out together, beside the second lookups.
     let mut store = connect(&gateway, &store_token()).await;
     let mut admin = connect(&gateway, &sarah()).await;
     send("to the store").await;
     assert_eq!(store.next_of("message.created").await["message"]["content"], "to the store");
     assert_eq!(admin.next_of("message.status").await["status"], "delivered");
-    let line = gateway.invocation_of("POST /v1/chat/admin/messages/", 2);
-    assert_eq!(line["round_trips"], json!(5), "{line}");
-    assert_eq!(line["pushes"], json!(3), "{line}");
+    let line = line(2);
+    assert_eq!((&line["round_trips"], &line["pushes"]), (&json!(3), &json!(3)), "{line}");
+    // The read and the transaction; four index reads, and the mark.
+    assert_eq!((&line["dynamodb_calls"], &line["live_dynamodb_calls"]), (&json!(7), &json!(5)), "{line}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_connection_found_gone_is_not_posted_to_again_by_the_same_send() {
+async fn a_connection_found_gone_is_forgotten_once_by_a_send() {
     let (gateway, table) = on_table().await;
     let id = claimed_session(&gateway).await;
     let mut store = connect(&gateway, &store_token()).await;
@@ -295,9 +296,10 @@ async fn a_connection_found_gone_is_not_posted_to_again_by_the_same_send() {
     let body = json!({"session_id": id, "content": "anyone there?"});
     assert_eq!(post_json(&gateway.url("/v1/chat/admin/messages/"), Some(&sarah()), &body).await.0, 201);
     assert_eq!(store.next_of("message.created").await["message"]["content"], "anyone there?");
-    // message.created to the store and to the ghost; the delivery's news to Sarah's side
-    // skips the ghost the first post found gone.
+    // message.created to the store and to the ghost, and the delivery's news to the ghost,
+    // side by side; both posts to the ghost find it gone, and it is deleted once.
     let line = gateway.invocation_of("POST /v1/chat/admin/messages/", 1);
-    assert_eq!(line["pushes"], json!(2), "{line}");
+    assert_eq!(line["pushes"], json!(3), "{line}");
+    assert_eq!(line["live_dynamodb_calls"], json!(6), "four index reads, the mark, one delete: {line}");
     assert_eq!(table.connection("ghost-admin").await.unwrap(), None);
 }

@@ -137,6 +137,7 @@ export class SupportChat extends HTMLElement {
   #hasOlder = false;
   #loadingOlder = false;
   #readUpTo = 0;
+  #marks = { delivered: 0, read: 0 }; // the admin side's receipts of the store's messages
   #socket = null;
   #retryDelay = 1000;
   #reconnectTimer = 0;
@@ -384,6 +385,7 @@ export class SupportChat extends HTMLElement {
   #reset() {
     this.#messages.clear();
     this.#newestId = this.#oldestId = this.#readUpTo = 0;
+    this.#marks = { delivered: 0, read: 0 };
     for (const node of this.#ui.log.querySelectorAll(".msg:not([data-pending])")) node.remove();
   }
 
@@ -440,7 +442,12 @@ export class SupportChat extends HTMLElement {
   /** Shows `message` in id order, once; a later view of it replaces the earlier one. */
   #add(message) {
     const known = this.#messages.get(message.id);
-    this.#messages.set(message.id, known && RANK[known.status] > RANK[message.status] ? { ...message, status: known.status } : message);
+    let status = known && RANK[known.status] > RANK[message.status] ? known.status : message.status;
+    // A receipt can arrive before the message it covers (they are posted side by side).
+    if (message.sender_type === "store") {
+      for (const mark of ["delivered", "read"]) if (message.id <= this.#marks[mark] && RANK[mark] > RANK[status]) status = mark;
+    }
+    this.#messages.set(message.id, status === message.status ? message : { ...message, status });
     const node = this.#messageNode(this.#messages.get(message.id));
     const existing = this.#ui.log.querySelector(`.msg[data-message-id="${message.id}"]`);
     if (existing) {
@@ -486,6 +493,7 @@ export class SupportChat extends HTMLElement {
   }
 
   #receipt(status, upTo) {
+    this.#marks[status] = Math.max(this.#marks[status] ?? 0, upTo);
     for (const message of this.#messages.values()) {
       if (message.sender_type === "store" && message.id <= upTo && RANK[status] > RANK[message.status]) {
         this.#add({ ...message, status });

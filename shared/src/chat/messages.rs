@@ -9,7 +9,7 @@ use crate::domain::{
     AdminId, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
     SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
-use crate::live::ServerEvent;
+use crate::live::{Listeners, ServerEvent};
 use crate::storage::{AppendGuard, AppendOutcome, IdsFor, MessageWindow};
 use crate::{App, ChatError, Timestamp, telemetry};
 
@@ -24,7 +24,7 @@ pub struct Sent {
 /// Sends `input` as `sender`: a store into its active session (opened if it has none), an
 /// admin into `session_id`, which it must have claimed. A file it uploaded into that
 /// session is attached once, to one message. Both parties' live connections get
-/// `message.created`; if the recipient's did, the message is delivered, and the sender's
+/// `message.created`; if the recipient has one, the message is delivered, and the sender's
 /// connections hear so.
 pub async fn send_message(
     app: &App,
@@ -75,10 +75,16 @@ pub async fn send_message(
             (None, Some(revision)) => AppendGuard::Revision(revision),
             (None, None) => AppendGuard::NotClosed,
         };
-        match app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()).await? {
+        // Who hears of the message is looked up beside its write, which it does not depend on.
+        let audiences = [Audience::Store(store_id), admin_side(holder)];
+        let (appended, listeners) = tokio::join!(
+            app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()),
+            telemetry::live_delivery(app.live.find(&audiences)),
+        );
+        match appended? {
             AppendOutcome::Appended(mut stored) => {
                 link(app, &mut stored).await;
-                telemetry::live_delivery(announce(app, &stored, store_id, holder)).await;
+                telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
             AppendOutcome::Duplicate(mut original) => {
@@ -99,23 +105,43 @@ pub async fn send_message(
     Err(ChatError::Conflict("The session kept changing; try again".into()))
 }
 
-/// `message.created` to both parties; a delivery to the recipient moves its delivered mark,
-/// and the sender's side hears `message.status`.
+/// `message.created` to both parties' connections, as `listeners` found them beside the
+/// write. When the recipient has one, the message is delivered: its mark moves, and the
+/// sender's side hears so, beside the posts rather than after them, so a send to a connected
+/// recipient takes three round trips (read, write, posts).
 ///
-/// The connections are looked up once the message is stored, not beside the write: a
-/// client subscribes, then fetches what it missed, so a connection made after the lookup
-/// must find the message already there.
-async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>) {
+/// Beside the posts too, the connections are looked up again. A client subscribes, then
+/// fetches what it missed; one that connected after the first lookup may have fetched before
+/// the message was stored, and the second lookup finds it once the message is there. Only
+/// then (rarely) does a send take a fourth round trip, to post to it.
+async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>, listeners: Listeners) {
     let created = ServerEvent::MessageCreated { message: message.view(&Receipts::default()) };
-    let events = [(Audience::Store(store), created.clone()), (admin_side(holder), created)];
-    let listeners = app.live.find(&[Audience::Store(store), admin_side(holder)]).await;
-    let reached = app.live.deliver(&listeners, &events).await;
-    let recipient = message.sender_type.other();
-    if !reached.contains(&party(recipient, store, holder)) {
+    let audiences = [Audience::Store(store), admin_side(holder)];
+    let events = audiences.map(|audience| (audience, created.clone()));
+    let recipient = party(message.sender_type.other(), store, holder);
+    let delivered = listeners.includes_anyone_of(recipient);
+    let (reached, later, ()) = tokio::join!(app.live.deliver(&listeners, &events), app.live.find(&audiences), async {
+        if delivered {
+            record_delivery(app, message, store, holder, &listeners).await;
+        }
+    });
+    if delivered && !reached.contains(&recipient) {
+        tracing::warn!("every post to the recipient failed after its delivery was recorded");
+    }
+    let newcomers = listeners.newcomers_in(&later);
+    if newcomers.is_empty() {
         return;
     }
-    // The message did reach the recipient, so the sender's side hears so beside the write of
-    // the mark, whatever that write meets: the mark never moves back, and it only lags.
+    let reached = app.live.deliver(&newcomers, &events).await;
+    if !delivered && reached.contains(&recipient) {
+        record_delivery(app, message, store, holder, &later).await;
+    }
+}
+
+/// Moves the recipient's delivered mark to `message` and tells the sender's side, side by
+/// side: whatever the write meets, the mark never moves back, and it only lags.
+async fn record_delivery(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>, listeners: &Listeners) {
+    let recipient = message.sender_type.other();
     let status = ServerEvent::MessageStatus(ReceiptView {
         session_id: message.session_id,
         reader_type: recipient,
@@ -125,7 +151,7 @@ async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<A
     let marked =
         app.store.mark_receipt(message.session_id, recipient, ReceiptKind::Delivered, message.id, Timestamp::now());
     let to_sender = [(party(message.sender_type, store, holder), status)];
-    let told = app.live.deliver(&listeners, &to_sender);
+    let told = app.live.deliver(listeners, &to_sender);
     if let (Err(error), _) = tokio::join!(marked, told) {
         tracing::warn!(%error, "could not record a delivery");
     }

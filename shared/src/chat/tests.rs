@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::domain::input::MessageInput;
 use crate::domain::{AdminId, AdminProfile, Connection, LifecycleAction, StoreId, StoreProfile, TokenHash};
 use crate::live::{Push, PushError, TypingState};
-use crate::storage::{ConnectionStore, IdentityStore, MemoryStore};
+use crate::storage::{ChatStore, ConnectionStore, IdentityStore, MemoryStore};
 use crate::{App, Timestamp};
 
 pub(super) const STORE: StoreId = StoreId(5);
@@ -23,6 +23,8 @@ pub(super) const OMAR: AdminId = AdminId(3);
 pub(super) struct Recorder {
     posts: Mutex<Vec<(String, Value)>>,
     pub(super) closed: Mutex<Vec<String>>,
+    /// A connection made (in this store) as the next post goes out.
+    connects_at_next_post: Mutex<Option<(Arc<dyn ChatStore>, Connection)>>,
 }
 
 impl Recorder {
@@ -43,6 +45,10 @@ impl Recorder {
 #[async_trait]
 impl Push for Recorder {
     async fn post(&self, connection_id: &str, data: &[u8]) -> Result<(), PushError> {
+        let connects = self.connects_at_next_post.lock().unwrap().take();
+        if let Some((store, connection)) = connects {
+            store.put_connection(&connection).await.unwrap();
+        }
         let event = serde_json::from_slice(data).expect("events are JSON");
         self.posts.lock().unwrap().push((connection_id.to_owned(), event));
         Ok(())
@@ -99,6 +105,24 @@ async fn a_stores_first_message_opens_a_session_every_admin_hears_of() {
                "status": "delivered", "up_to_message_id": sent.message.id})
     );
     assert_eq!(store_events.len(), 2);
+}
+
+#[tokio::test]
+async fn a_tab_that_connects_while_a_message_goes_out_gets_it_too() {
+    let (app, out) = world().await;
+    send_message(&app, Principal::Store(STORE), None, text("hello")).await.unwrap();
+    for connection in ["store", "sarah", "omar"] {
+        out.take(connection);
+    }
+    // Sarah opens a second tab after the send looked its listeners up, and fetches before
+    // the message is there: the lookup once it is stored finds the tab.
+    let tab = Connection::new("sarah-tab".into(), Principal::Admin(SARAH), TokenHash::of("tab"), Timestamp::now());
+    *out.connects_at_next_post.lock().unwrap() = Some((app.store.clone(), tab));
+    let sent = send_message(&app, Principal::Store(STORE), None, text("again")).await.unwrap();
+    let to_tab = out.take("sarah-tab");
+    assert_eq!(to_tab.len(), 1, "{to_tab:?}");
+    assert_eq!((&to_tab[0]["type"], &to_tab[0]["message"]["id"]), (&json!("message.created"), &json!(sent.message.id)));
+    assert_eq!(out.kinds("sarah"), ["message.created"], "once, by the first lookup");
 }
 
 #[tokio::test]

@@ -47,6 +47,46 @@ impl Listeners {
         let live = |c: &&Connection| audience.includes(c.principal) && !gone.contains(&c.connection_id);
         Some(found.as_ref().map(|connections| connections.iter().filter(live).collect()))
     }
+
+    /// Whether `audience` has a connection here.
+    pub fn includes_anyone_of(&self, audience: Audience) -> bool {
+        matches!(self.of(audience), Some(Ok(connections)) if !connections.is_empty())
+    }
+
+    /// Whether no connection was found.
+    pub fn is_empty(&self) -> bool {
+        self.found.iter().all(|(_, found)| found.as_ref().is_ok_and(Vec::is_empty))
+    }
+
+    /// The connections `later` found that these did not (made between the two lookups, or
+    /// missed by a lookup of these that failed).
+    pub fn newcomers_in(&self, later: &Listeners) -> Listeners {
+        let known: HashSet<&str> = self
+            .found
+            .iter()
+            .filter_map(|(_, found)| found.as_ref().ok())
+            .flatten()
+            .map(|connection| connection.connection_id.as_str())
+            .collect();
+        let found = later
+            .found
+            .iter()
+            .map(|(audience, found)| {
+                let new = match found {
+                    Ok(connections) => {
+                        connections.iter().filter(|c| !known.contains(c.connection_id.as_str())).cloned().collect()
+                    }
+                    // The connections the first lookup found have the event; nobody else can.
+                    Err(error) => {
+                        tracing::warn!(%error, ?audience, "could not look up live connections again");
+                        Vec::new()
+                    }
+                };
+                (*audience, Ok(new))
+            })
+            .collect();
+        Listeners { found, all_admins: later.all_admins, gone: Default::default() }
+    }
 }
 
 /// Fans events out to the live connections of their audiences.
@@ -123,9 +163,8 @@ impl Live {
                 Err(PushError::Failed(error)) => tracing::warn!(%error, connection = %id, "push failed"),
             }
         }
-        gone.sort();
-        gone.dedup();
-        listeners.gone.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(gone.iter().cloned());
+        // Deliveries side by side may each find one connection gone; it is forgotten once.
+        gone.retain(|id| listeners.gone.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id.clone()));
         for outcome in join_all(gone.iter().map(|id| self.store.delete_connection(id))).await {
             if let Err(error) = outcome {
                 tracing::warn!(%error, "could not forget a stale connection");

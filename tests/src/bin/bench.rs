@@ -400,12 +400,12 @@ impl Case {
                     stage.get_item(format!("STORE#{TECH_STORE}"), "ACTIVE"),
                     stage.get_item(session, "SESSION")
                 );
-                stage.send_transaction().await;
+                tokio::join!(stage.send_transaction(), stage.connection_lookups());
                 stage.connection_lookups().await;
             }
             Case::AdminSend => {
                 stage.get_item(session, "SESSION").await;
-                stage.send_transaction().await;
+                tokio::join!(stage.send_transaction(), stage.connection_lookups());
                 stage.connection_lookups().await;
             }
         }
