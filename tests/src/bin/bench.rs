@@ -4,7 +4,8 @@
 //! - **Routes against their floor.** Each main route is timed against the same DynamoDB
 //!   requests, in the same round trips, sent straight through the SDK: what the route would
 //!   cost if the code around the requests were free. Route and floor take turns request by
-//!   request, so both see the same machine; a ratio is route p50 / floor p50 of one run.
+//!   request, so both see the same machine; a ratio is route p50 / floor p50 of one run. The
+//!   route is called over one kept-alive hyper connection, the thinnest client there is.
 //! - **CPU per request** of each route in the gateway against the floor client's.
 //! - **Sends per second**, by 1, 4 and 16 senders, into different sessions and into one, with
 //!   the DynamoDB requests per send the invocation logs show.
@@ -97,6 +98,51 @@ struct Stage {
     floor_ids: std::sync::atomic::AtomicU64,
 }
 
+/// One kept-alive HTTP/1.1 connection, hyper's own: the thinnest client there is, so that a
+/// route's time is the gateway's and not the client's.
+struct Direct {
+    host: String,
+    sender: tokio::sync::Mutex<hyper::client::conn::http1::SendRequest<http_body_util::Full<hyper::body::Bytes>>>,
+}
+
+impl Direct {
+    async fn open(base: &str) -> Direct {
+        let host = base.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        Direct { host, sender: tokio::sync::Mutex::new(sender) }
+    }
+
+    async fn exchange(
+        &self,
+        method: http::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> hyper::body::Bytes {
+        use http_body_util::BodyExt;
+        let body = body.map(|b| serde_json::to_vec(b).unwrap()).unwrap_or_default();
+        let request = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, &self.host)
+            .header(http::header::AUTHORIZATION, format!("Token {token}"))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+            .unwrap();
+        let mut sender = self.sender.lock().await;
+        sender.ready().await.unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(status.is_success(), "{status} {}", String::from_utf8_lossy(&body));
+        body
+    }
+}
+
 impl Stage {
     async fn new() -> Stage {
         let table = fresh_table().await;
@@ -164,14 +210,6 @@ impl Stage {
 
     async fn post(&self, path: &str, token: &str, body: Value) -> Value {
         serde_json::from_slice(self.exchange(self.http.post(self.url(path)).json(&body), token).await.as_ref()).unwrap()
-    }
-
-    async fn get_unread(&self, path: &str, token: &str) {
-        self.exchange(self.http.get(self.url(path)), token).await;
-    }
-
-    async fn post_unread(&self, path: &str, token: &str, body: Value) {
-        self.exchange(self.http.post(self.url(path)).json(&body), token).await;
     }
 
     fn go_via_lambda(&self, yes: bool) {
@@ -344,30 +382,52 @@ impl Case {
         }
     }
 
-    async fn route(self, stage: &Stage) {
+    /// The route's request: method, path and query, token, body.
+    fn request(self, stage: &Stage) -> (http::Method, String, &str, Option<Value>) {
         let session = stage.session;
+        let content = "Message of the conversation, of a typical length.";
         match self {
             Case::AdminView => {
-                stage.get_unread(&format!("/v1/chat/admin/session/?session_id={session}"), &stage.admin_token).await;
+                (http::Method::GET, format!("/v1/chat/admin/session/?session_id={session}"), &stage.admin_token, None)
             }
-            Case::StoreFetchAfter => {
-                stage
-                    .get_unread(&format!("/v1/chat/store/messages/?after={}", stage.twenty_back), &stage.store_token)
-                    .await;
-            }
+            Case::StoreFetchAfter => (
+                http::Method::GET,
+                format!("/v1/chat/store/messages/?after={}", stage.twenty_back),
+                &stage.store_token,
+                None,
+            ),
             Case::AdminList => {
-                stage.get_unread("/v1/chat/admin/sessions/?limit=20", &stage.admin_token).await;
+                (http::Method::GET, "/v1/chat/admin/sessions/?limit=20".into(), &stage.admin_token, None)
             }
-            Case::StoreSend => {
-                let body = json!({"content": "Message of the conversation, of a typical length."});
-                stage.post_unread("/v1/chat/store/messages/", &stage.store_token, body).await;
-            }
-            Case::AdminSend => {
-                let body =
-                    json!({"session_id": session, "content": "Message of the conversation, of a typical length."});
-                stage.post_unread("/v1/chat/admin/messages/", &stage.admin_token, body).await;
-            }
+            Case::StoreSend => (
+                http::Method::POST,
+                "/v1/chat/store/messages/".into(),
+                &stage.store_token,
+                Some(json!({"content": content})),
+            ),
+            Case::AdminSend => (
+                http::Method::POST,
+                "/v1/chat/admin/messages/".into(),
+                &stage.admin_token,
+                Some(json!({"session_id": session, "content": content})),
+            ),
         }
+    }
+
+    /// Runs the route through the shared client (either gateway, many requests at once).
+    async fn route(self, stage: &Stage) {
+        let (method, path, token, body) = self.request(stage);
+        let mut request = stage.http.request(method, stage.url(&path));
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        stage.exchange(request, token).await;
+    }
+
+    /// Runs the route over `direct`.
+    async fn route_over(self, stage: &Stage, direct: &Direct) {
+        let (method, path, token, body) = self.request(stage);
+        direct.exchange(method, &path, token, body.as_ref()).await;
     }
 
     /// The route's DynamoDB requests in its round trips (see README, "Access patterns").
@@ -419,6 +479,7 @@ async fn routes_against_their_floor(stage: &Stage) {
         "| route | route p50 | route p95 | handler p50 | floor p50 | floor p95 | route / floor p50 (min-max) | handler / floor p50 |"
     );
     println!("|---|---|---|---|---|---|---|---|");
+    let direct = Direct::open(&stage.gateway.url("")).await;
     for case in Case::ALL {
         let (mut routes, mut floors, mut handlers) = (Vec::new(), Vec::new(), Vec::new());
         let (mut ratios, mut handler_ratios) = (Vec::new(), Vec::new());
@@ -427,7 +488,7 @@ async fn routes_against_their_floor(stage: &Stage) {
             let before = logged(&stage.gateway, case.route_key());
             for _ in 0..REQUESTS {
                 let started = Instant::now();
-                case.route(stage).await;
+                case.route_over(stage, &direct).await;
                 route.push(started.elapsed());
                 let started = Instant::now();
                 case.floor(stage).await;
