@@ -108,13 +108,14 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Timestamp {
+    /// The text of a year-0-to-9999 instant, written digit by digit: views render hundreds
+    /// of these, and the general formatter costs more than the rest of a message's JSON.
+    fn common_text(self) -> Option<[u8; 24]> {
         let (year, at) = (self.0.year(), self.0);
         if !(0..=9999).contains(&year) {
-            return f.write_str(&at.format(FORMAT).map_err(|_| fmt::Error)?);
+            return None;
         }
-        // Written digit by digit: views render hundreds of these.
         let mut text = *b"0000-00-00T00:00:00.000Z";
         let mut put = |at: usize, width: usize, mut value: u32| {
             for i in (at..at + width).rev() {
@@ -129,13 +130,25 @@ impl fmt::Display for Timestamp {
         put(14, 2, u32::from(at.minute()));
         put(17, 2, u32::from(at.second()));
         put(20, 3, u32::from(at.millisecond()));
-        f.write_str(std::str::from_utf8(&text).expect("ASCII digits"))
+        Some(text)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.common_text() {
+            Some(text) => f.write_str(std::str::from_utf8(&text).expect("ASCII digits")),
+            None => f.write_str(&self.0.format(FORMAT).map_err(|_| fmt::Error)?),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        match self.common_text() {
+            Some(text) => serializer.serialize_str(std::str::from_utf8(&text).expect("ASCII digits")),
+            None => serializer.collect_str(self),
+        }
     }
 }
 

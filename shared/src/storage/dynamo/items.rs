@@ -247,38 +247,53 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
 /// views decode up to 200 of these, and `serde_dynamo` would first copy each item into a map
 /// of its own. The encoding stays `serde_dynamo`'s ([`MessageItem`]); a test holds the two
 /// together.
-pub(super) fn message_from(mut item: Item) -> StorageResult<Message> {
+pub(super) fn message_from(item: Item) -> StorageResult<Message> {
     let malformed = |field: &str| StorageError::Malformed(format!("message item: {field} is missing or mistyped"));
-    let mut text = |field: &str| match item.remove(field) {
-        Some(AttributeValue::S(text)) => Ok(Some(text)),
-        Some(AttributeValue::Null(_)) | None => Ok(None),
-        Some(_) => Err(malformed(field)),
-    };
-    let required = |field: &str, text: Option<String>| text.ok_or_else(|| malformed(field));
-    let content = required("content", text("content")?)?;
-    let attachment_url = required("attachment_url", text("attachment_url")?)?;
-    let attachment_type = required("attachment_type", text("attachment_type")?)?;
-    let client_message_id = text("client_message_id")?;
-    let upload_id = text("upload_id")?;
-    let attachment_key = text("attachment_key")?;
-    let sender_type = match text("sender_type")?.as_deref() {
-        Some("store") => SenderType::Store,
-        Some("admin") => SenderType::Admin,
-        _ => return Err(malformed("sender_type")),
-    };
-    let created = text("created")?.and_then(|at| Timestamp::parse(&at).ok()).ok_or_else(|| malformed("created"))?;
-    let number = |field: &str| {
-        item.get(field).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok()).ok_or_else(|| malformed(field))
-    };
+    let number = |text: &str| text.parse::<u64>().ok();
+    let (mut content, mut attachment_url, mut attachment_type) = (None, None, None);
+    let (mut client_message_id, mut upload_id, mut attachment_key) = (None, None, None);
+    let (mut id, mut session_id, mut sender_id, mut sender_type, mut created) = (None, None, None, None, None);
+    // One pass over the item, taking each attribute as it comes: no lookups by name.
+    for (name, value) in item {
+        match (name.as_str(), value) {
+            ("content", AttributeValue::S(text)) => content = Some(text),
+            ("attachment_url", AttributeValue::S(text)) => attachment_url = Some(text),
+            ("attachment_type", AttributeValue::S(text)) => attachment_type = Some(text),
+            ("client_message_id", AttributeValue::S(text)) => client_message_id = Some(text),
+            ("upload_id", AttributeValue::S(text)) => upload_id = Some(text),
+            ("attachment_key", AttributeValue::S(text)) => attachment_key = Some(text),
+            ("sender_type", AttributeValue::S(text)) => {
+                sender_type = match text.as_str() {
+                    "store" => Some(SenderType::Store),
+                    "admin" => Some(SenderType::Admin),
+                    _ => return Err(malformed("sender_type")),
+                }
+            }
+            ("created", AttributeValue::S(text)) => {
+                created = Some(Timestamp::parse(&text).map_err(|_| malformed("created"))?);
+            }
+            ("id", AttributeValue::N(text)) => id = number(&text),
+            ("session_id", AttributeValue::N(text)) => session_id = number(&text),
+            ("sender_id", AttributeValue::N(text)) => sender_id = number(&text),
+            // A null is an absent optional field (and a missing required one, below).
+            (_, AttributeValue::Null(_)) => {}
+            (
+                field @ ("content" | "attachment_url" | "attachment_type" | "client_message_id" | "upload_id"
+                | "attachment_key" | "sender_type" | "created" | "id" | "session_id" | "sender_id"),
+                _,
+            ) => return Err(malformed(field)),
+            _ => {}
+        }
+    }
     Ok(Message {
-        id: MessageId(number("id")?),
-        session_id: SessionId(number("session_id")?),
-        sender_type,
-        sender_id: number("sender_id")?,
-        content,
-        attachment_url,
-        attachment_type,
-        created,
+        id: MessageId(id.ok_or_else(|| malformed("id"))?),
+        session_id: SessionId(session_id.ok_or_else(|| malformed("session_id"))?),
+        sender_type: sender_type.ok_or_else(|| malformed("sender_type"))?,
+        sender_id: sender_id.ok_or_else(|| malformed("sender_id"))?,
+        content: content.ok_or_else(|| malformed("content"))?,
+        attachment_url: attachment_url.ok_or_else(|| malformed("attachment_url"))?,
+        attachment_type: attachment_type.ok_or_else(|| malformed("attachment_type"))?,
+        created: created.ok_or_else(|| malformed("created"))?,
         client_message_id,
         upload_id,
         attachment_key,
@@ -349,10 +364,27 @@ mod tests {
 
     #[test]
     fn a_mistyped_message_item_is_malformed() {
-        let mut item = to_item(&MessageItem::new(message(None, false))).unwrap();
-        item.insert("sender_type".into(), AttributeValue::S("robot".into()));
-        assert!(matches!(message_from(item.clone()), Err(StorageError::Malformed(_))));
+        let written = to_item(&MessageItem::new(message(None, false))).unwrap();
+        let text = |value: &str| AttributeValue::S(value.into());
+        for (field, value) in [
+            ("sender_type", text("robot")),
+            ("content", AttributeValue::N("1".into())),
+            ("content", AttributeValue::Null(true)),
+            ("id", text("12345")),
+            ("sender_id", AttributeValue::Null(true)),
+            ("created", text("yesterday")),
+        ] {
+            let mut item = written.clone();
+            item.insert(field.into(), value.clone());
+            let read = message_from(item);
+            assert!(matches!(read, Err(StorageError::Malformed(_))), "{field} = {value:?}: {read:?}");
+        }
+        let mut item = written.clone();
         item.remove("id");
         assert!(matches!(message_from(item), Err(StorageError::Malformed(_))));
+        // An optional field may be null.
+        let mut item = written;
+        item.insert("client_message_id".into(), AttributeValue::Null(true));
+        assert_eq!(message_from(item).unwrap(), message(None, false));
     }
 }
