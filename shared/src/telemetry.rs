@@ -5,11 +5,15 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, Input,
 };
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use tracing_subscriber::EnvFilter;
@@ -192,67 +196,87 @@ impl Intercept for DynamoCallCounter {
         Ok(())
     }
 
+    /// Once per request, as the operation's configuration (its name) is known by now.
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(Metadata::name).unwrap_or_default();
+        let actions = iam_actions(operation, context.input());
+        let _ = CALLS.try_with(|calls| {
+            calls.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner()).extend(actions);
+        });
+        Ok(())
+    }
+
     fn read_before_attempt(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let request = context.request();
-        let target = request.headers().get("x-amz-target").unwrap_or_default();
-        let actions = iam_actions(target, request.body().bytes().unwrap_or_default());
+        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
         let _ = CALLS.try_with(|calls| {
             calls.dynamodb_attempts.fetch_add(1, Ordering::Relaxed);
             if target.ends_with(".TransactWriteItems") {
                 calls.transaction_attempts.fetch_add(1, Ordering::Relaxed);
             }
-            calls.dynamodb_actions.lock().unwrap_or_else(|p| p.into_inner()).extend(actions);
         });
         Ok(())
     }
 }
 
-/// The IAM actions a DynamoDB request needs, from its `X-Amz-Target` and JSON body: a
-/// transaction needs the action of each item it writes, a Query on an index is told apart.
-fn iam_actions(target: &str, body: &[u8]) -> Vec<String> {
-    let operation = target.rsplit('.').next().unwrap_or(target);
-    let json = || serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
-    match operation {
-        "TransactWriteItems" => {
-            let body = json();
-            let items = body["TransactItems"].as_array().cloned().unwrap_or_default();
-            items
-                .iter()
-                .filter_map(|item| item.as_object()?.keys().next().cloned())
-                .map(|kind| match kind.as_str() {
-                    "Put" => "PutItem".to_owned(),
-                    "Update" => "UpdateItem".to_owned(),
-                    "Delete" => "DeleteItem".to_owned(),
-                    "ConditionCheck" => "ConditionCheckItem".to_owned(),
-                    other => other.to_owned(),
-                })
-                .collect()
-        }
-        "Query" => match json()["IndexName"].as_str() {
-            Some(index) => vec![format!("Query:{index}")],
-            None => vec!["Query".to_owned()],
-        },
-        other => vec![other.to_owned()],
+/// The IAM actions a DynamoDB request needs, from its operation and typed input (read as
+/// it is, not from the serialised request): a transaction needs the action of each item it
+/// writes, a Query on an index is told apart.
+fn iam_actions(operation: &str, input: &Input) -> Vec<String> {
+    if let Some(transaction) = input.downcast_ref::<TransactWriteItemsInput>() {
+        let action = |item: &TransactWriteItem| {
+            let kinds = [
+                (item.put.is_some(), "PutItem"),
+                (item.update.is_some(), "UpdateItem"),
+                (item.delete.is_some(), "DeleteItem"),
+                (item.condition_check.is_some(), "ConditionCheckItem"),
+            ];
+            kinds.into_iter().find(|(present, _)| *present).map(|(_, action)| action.to_owned())
+        };
+        return transaction.transact_items().iter().filter_map(action).collect();
+    }
+    match input.downcast_ref::<QueryInput>().and_then(QueryInput::index_name) {
+        Some(index) => vec![format!("Query:{index}")],
+        None => vec![operation.to_owned()],
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::iam_actions;
+    use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, Update};
+
+    use super::*;
 
     #[test]
     fn names_the_actions_a_request_needs() {
-        assert_eq!(iam_actions("DynamoDB_20120810.GetItem", b"{}"), ["GetItem"]);
-        assert_eq!(iam_actions("DynamoDB_20120810.Query", br#"{"IndexName": "ByPrincipal"}"#), ["Query:ByPrincipal"]);
-        assert_eq!(iam_actions("DynamoDB_20120810.Query", br#"{"TableName": "t"}"#), ["Query"]);
-        let transaction = br#"{"TransactItems": [{"Update": {}}, {"Put": {}}, {"Delete": {}}]}"#;
+        let get = aws_sdk_dynamodb::operation::get_item::GetItemInput::builder().build().unwrap();
+        assert_eq!(iam_actions("GetItem", &Input::erase(get)), ["GetItem"]);
+        let on_index = QueryInput::builder().index_name("ByPrincipal").build().unwrap();
+        assert_eq!(iam_actions("Query", &Input::erase(on_index)), ["Query:ByPrincipal"]);
+        let on_table = QueryInput::builder().table_name("t").build().unwrap();
+        assert_eq!(iam_actions("Query", &Input::erase(on_table)), ["Query"]);
+        let key = AttributeValue::S("k".into());
+        let update =
+            Update::builder().table_name("t").key("PK", key.clone()).update_expression("SET a = :a").build().unwrap();
+        let put = Put::builder().table_name("t").item("PK", key.clone()).build().unwrap();
+        let delete = Delete::builder().table_name("t").key("PK", key).build().unwrap();
+        let transaction = TransactWriteItemsInput::builder()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .build()
+            .unwrap();
         assert_eq!(
-            iam_actions("DynamoDB_20120810.TransactWriteItems", transaction),
+            iam_actions("TransactWriteItems", &Input::erase(transaction)),
             ["UpdateItem", "PutItem", "DeleteItem"]
         );
     }
