@@ -96,6 +96,9 @@ struct Stage {
     /// A message id 20 below the newest: a fetch after it returns 20.
     twenty_back: u64,
     floor_ids: std::sync::atomic::AtomicU64,
+    /// Tokens of 16 more stores, each with an open session: the senders into different
+    /// sessions, and what fills the admins' session list, whichever sections run.
+    other_stores: Vec<String>,
 }
 
 /// One kept-alive HTTP/1.1 connection, hyper's own: the thinnest client there is, so that a
@@ -170,7 +173,9 @@ impl Stage {
             session: 0,
             twenty_back: 0,
             floor_ids: 1.into(),
+            other_stores: Vec::new(),
         };
+        stage.other_stores = load_stores(&stage, 16).await;
         let opened = stage.get("/v1/chat/store/session/", &stage.store_token).await;
         stage.session = opened["id"].as_u64().unwrap();
         stage.post("/v1/chat/admin/session/claim/", &stage.admin_token, json!({"session_id": stage.session})).await;
@@ -566,7 +571,7 @@ async fn load_stores(stage: &Stage, count: usize) -> Vec<String> {
 }
 
 async fn sends_per_second(stage: &Stage) {
-    let different = load_stores(stage, 16).await;
+    let different = &stage.other_stores;
     println!("\nSends per second ({SENDS_EACH} sends per sender; requests per send from the invocation logs)\n");
     println!("| senders | into | sends/s | DynamoDB requests per send (own + live delivery) |");
     println!("|---|---|---|---|");
