@@ -34,6 +34,8 @@ pub struct Http {
 pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     loop {
         let (stream, peer) = listener.accept().await?;
+        // An answer goes out as soon as it is written, not when the client's last ACK comes.
+        let _ = stream.set_nodelay(true);
         let http = http.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
