@@ -239,8 +239,16 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> StorageResu
 /// A session from its item. Decoded straight into [`Session`], whose fields the item's
 /// keys are not among, rather than through [`SessionItem`]: a flattened field makes serde
 /// buffer the whole item first, and session and message items are the ones every view reads.
-pub(super) fn session_from(item: Item) -> StorageResult<Session> {
-    from_item(item)
+pub(super) fn session_from(mut item: Item) -> StorageResult<Session> {
+    // The newest message, a map inside the item, is read as message items are: through
+    // `serde_dynamo` it would be copied twice more. List views decode a page of these.
+    let last_message = match item.remove("last_message") {
+        Some(AttributeValue::M(message)) => Some(message_from(message)?),
+        Some(AttributeValue::Null(_)) | None => None,
+        Some(_) => return Err(StorageError::Malformed("session item: last_message is mistyped".into())),
+    };
+    let session: Session = from_item(item)?;
+    Ok(Session { last_message, ..session })
 }
 
 /// A message from its item. Read field by field, taking the strings out of the item:
@@ -360,6 +368,24 @@ mod tests {
             assert_eq!(through_serde, message);
             assert_eq!(message_from(item).unwrap(), message);
         }
+    }
+
+    #[test]
+    fn a_session_reads_back_as_it_was_written_with_or_without_its_last_message() {
+        let held = Session::sample(SessionStatus::Claimed, Some(crate::domain::AdminId(2)));
+        let with_last =
+            Session { last_message: Some(message(Some("c-1"), true)), tags: vec!["vip".into()], ..held.clone() };
+        for session in [held, with_last] {
+            let item = to_item(&SessionItem::new(session.clone())).unwrap();
+            assert_eq!(session_from(item).unwrap(), session);
+        }
+        // As a send's update writes it: the message alone, as an attribute of its own.
+        let mut item = to_item(&SessionItem::new(Session::sample(SessionStatus::Open, None))).unwrap();
+        let last = message(None, false);
+        item.insert("last_message".into(), serde_dynamo::to_attribute_value(&last).unwrap());
+        assert_eq!(session_from(item.clone()).unwrap().last_message, Some(last));
+        item.insert("last_message".into(), AttributeValue::S("a message".into()));
+        assert!(matches!(session_from(item), Err(StorageError::Malformed(_))));
     }
 
     #[test]
