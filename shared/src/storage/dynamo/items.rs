@@ -11,7 +11,8 @@ use super::super::{Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::TokenHash;
 use crate::domain::{
-    AdminId, Connection, Message, MessageId, Principal, SenderType, Session, SessionId, SessionStatus, StoreId,
+    AdminId, Connection, Message, MessageId, Principal, Receipts, SenderType, Session, SessionId, SessionStatus,
+    StoreId, StoreProfile,
 };
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -236,19 +237,144 @@ pub(super) fn from_item<T: for<'de> Deserialize<'de>>(item: Item) -> StorageResu
     serde_dynamo::from_item(item).map_err(|e| StorageError::Malformed(e.to_string()))
 }
 
-/// A session from its item. Decoded straight into [`Session`], whose fields the item's
-/// keys are not among, rather than through [`SessionItem`]: a flattened field makes serde
-/// buffer the whole item first, and session and message items are the ones every view reads.
-pub(super) fn session_from(mut item: Item) -> StorageResult<Session> {
-    // The newest message, a map inside the item, is read as message items are: through
-    // `serde_dynamo` it would be copied twice more. List views decode a page of these.
-    let last_message = match item.remove("last_message") {
+/// A session from its item, attribute by attribute: list views decode a page of these and
+/// every write reads one, and `serde_dynamo` would first copy the item, its maps included,
+/// into values of its own. The encoding stays `serde_dynamo`'s ([`SessionItem`]); a test
+/// holds the two together. Absent fields are read as serde's defaults are.
+pub(super) fn session_from(item: Item) -> StorageResult<Session> {
+    let mut fields = Fields { item, of: "session item" };
+    let last_message = match fields.take("last_message") {
         Some(AttributeValue::M(message)) => Some(message_from(message)?),
-        Some(AttributeValue::Null(_)) | None => None,
-        Some(_) => return Err(StorageError::Malformed("session item: last_message is mistyped".into())),
+        None => None,
+        Some(_) => return Err(fields.malformed("last_message")),
     };
-    let session: Session = from_item(item)?;
-    Ok(Session { last_message, ..session })
+    let status = match fields.text("status")?.as_str() {
+        "open" => SessionStatus::Open,
+        "claimed" => SessionStatus::Claimed,
+        "closed" => SessionStatus::Closed,
+        _ => return Err(fields.malformed("status")),
+    };
+    let rating: Option<u64> = fields.optional_number("rating")?;
+    Ok(Session {
+        id: SessionId(fields.number("id")?),
+        store: store_profile_from(fields.map("store")?)?,
+        admin_id: fields.optional_number("admin_id")?.map(AdminId),
+        status,
+        created: fields.timestamp("created")?,
+        updated: fields.timestamp("updated")?,
+        last_message_at: fields.timestamp("last_message_at")?,
+        closed_at: fields.optional_timestamp("closed_at")?,
+        last_message_id: MessageId(fields.number("last_message_id")?),
+        store_message_count: fields.number("store_message_count")?,
+        admin_message_count: fields.number("admin_message_count")?,
+        last_store_message_id: MessageId(fields.optional_number("last_store_message_id")?.unwrap_or(0)),
+        last_admin_message_id: MessageId(fields.optional_number("last_admin_message_id")?.unwrap_or(0)),
+        last_message,
+        store_receipts: receipts_from(fields.map("store_receipts")?)?,
+        admin_receipts: receipts_from(fields.map("admin_receipts")?)?,
+        revision: fields.number("revision")?,
+        tags: fields.texts("tags")?,
+        rating: rating.map(u8::try_from).transpose().map_err(|_| fields.malformed("rating"))?,
+        feedback: fields.optional_text("feedback")?,
+        awaiting_reply_since: fields.optional_timestamp("awaiting_reply_since")?,
+        reply_ms_total: fields.optional_number("reply_ms_total")?.unwrap_or(0),
+        reply_count: fields.optional_number("reply_count")?.unwrap_or(0),
+    })
+}
+
+fn store_profile_from(mut fields: Fields) -> StorageResult<StoreProfile> {
+    Ok(StoreProfile {
+        id: StoreId(fields.number("id")?),
+        name: fields.text("name")?,
+        logo_url: fields.optional_text("logo_url")?.unwrap_or_default(),
+        email: fields.optional_text("email")?.unwrap_or_default(),
+    })
+}
+
+fn receipts_from(mut fields: Fields) -> StorageResult<Receipts> {
+    Ok(Receipts {
+        delivered_up_to: MessageId(fields.number("delivered_up_to")?),
+        delivered_at: fields.optional_timestamp("delivered_at")?,
+        read_up_to: MessageId(fields.number("read_up_to")?),
+        read_at: fields.optional_timestamp("read_at")?,
+        read_count: fields.optional_number("read_count")?.unwrap_or(0),
+    })
+}
+
+/// The attributes of an item (or of a map in one), taken out by name as they are read.
+struct Fields {
+    item: Item,
+    /// What the item is, for errors.
+    of: &'static str,
+}
+
+impl Fields {
+    fn malformed(&self, field: &str) -> StorageError {
+        StorageError::Malformed(format!("{}: {field} is missing or mistyped", self.of))
+    }
+
+    /// The attribute, if present and not null (serde reads a null as absent).
+    fn take(&mut self, field: &str) -> Option<AttributeValue> {
+        match self.item.remove(field) {
+            Some(AttributeValue::Null(_)) | None => None,
+            present => present,
+        }
+    }
+
+    fn optional_text(&mut self, field: &str) -> StorageResult<Option<String>> {
+        match self.take(field) {
+            Some(AttributeValue::S(text)) => Ok(Some(text)),
+            None => Ok(None),
+            Some(_) => Err(self.malformed(field)),
+        }
+    }
+
+    fn text(&mut self, field: &str) -> StorageResult<String> {
+        self.optional_text(field)?.ok_or_else(|| self.malformed(field))
+    }
+
+    fn optional_number<T: std::str::FromStr>(&mut self, field: &str) -> StorageResult<Option<T>> {
+        match self.take(field) {
+            Some(AttributeValue::N(number)) => number.parse().map(Some).map_err(|_| self.malformed(field)),
+            None => Ok(None),
+            Some(_) => Err(self.malformed(field)),
+        }
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, field: &str) -> StorageResult<T> {
+        self.optional_number(field)?.ok_or_else(|| self.malformed(field))
+    }
+
+    fn optional_timestamp(&mut self, field: &str) -> StorageResult<Option<Timestamp>> {
+        let text = self.optional_text(field)?;
+        text.map(|text| Timestamp::parse(&text).map_err(|_| self.malformed(field))).transpose()
+    }
+
+    fn timestamp(&mut self, field: &str) -> StorageResult<Timestamp> {
+        self.optional_timestamp(field)?.ok_or_else(|| self.malformed(field))
+    }
+
+    fn map(&mut self, field: &'static str) -> StorageResult<Fields> {
+        match self.take(field) {
+            Some(AttributeValue::M(item)) => Ok(Fields { item, of: field }),
+            _ => Err(self.malformed(field)),
+        }
+    }
+
+    /// A list of texts; absent is empty.
+    fn texts(&mut self, field: &str) -> StorageResult<Vec<String>> {
+        match self.take(field) {
+            Some(AttributeValue::L(values)) => values
+                .into_iter()
+                .map(|value| match value {
+                    AttributeValue::S(text) => Ok(text),
+                    _ => Err(self.malformed(field)),
+                })
+                .collect(),
+            None => Ok(Vec::new()),
+            Some(_) => Err(self.malformed(field)),
+        }
+    }
 }
 
 /// A message from its item. Read field by field, taking the strings out of the item:
@@ -372,11 +498,45 @@ mod tests {
 
     #[test]
     fn a_session_reads_back_as_it_was_written_with_or_without_its_last_message() {
-        let held = Session::sample(SessionStatus::Claimed, Some(crate::domain::AdminId(2)));
-        let with_last =
-            Session { last_message: Some(message(Some("c-1"), true)), tags: vec!["vip".into()], ..held.clone() };
-        for session in [held, with_last] {
+        let held = Session::sample(SessionStatus::Claimed, Some(AdminId(2)));
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        let receipts = |up_to: u64| Receipts {
+            delivered_up_to: MessageId(up_to),
+            delivered_at: Some(at("2026-01-05T10:00:01.000Z")),
+            read_up_to: MessageId(up_to - 1),
+            read_at: Some(at("2026-01-05T10:00:02.000Z")),
+            read_count: 3,
+        };
+        let everything = Session {
+            store: StoreProfile {
+                id: StoreId(5),
+                name: "Tech".into(),
+                logo_url: "https://l".into(),
+                email: "e@x".into(),
+            },
+            status: SessionStatus::Closed,
+            closed_at: Some(at("2026-01-05T11:00:00.000Z")),
+            last_message_id: MessageId(40),
+            store_message_count: 7,
+            admin_message_count: 9,
+            last_store_message_id: MessageId(39),
+            last_admin_message_id: MessageId(40),
+            last_message: Some(message(Some("c-1"), true)),
+            store_receipts: receipts(40),
+            admin_receipts: receipts(39),
+            revision: 6,
+            tags: vec!["vip".into(), "billing".into()],
+            rating: Some(5),
+            feedback: Some("Great".into()),
+            awaiting_reply_since: Some(at("2026-01-05T10:30:00.000Z")),
+            reply_ms_total: 12_000,
+            reply_count: 4,
+            ..held.clone()
+        };
+        for session in [held, everything] {
             let item = to_item(&SessionItem::new(session.clone())).unwrap();
+            let through_serde: Session = from_item(item.clone()).unwrap();
+            assert_eq!(through_serde, session);
             assert_eq!(session_from(item).unwrap(), session);
         }
         // As a send's update writes it: the message alone, as an attribute of its own.
@@ -386,6 +546,25 @@ mod tests {
         assert_eq!(session_from(item.clone()).unwrap().last_message, Some(last));
         item.insert("last_message".into(), AttributeValue::S("a message".into()));
         assert!(matches!(session_from(item), Err(StorageError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_mistyped_session_item_is_malformed() {
+        let written = to_item(&SessionItem::new(Session::sample(SessionStatus::Open, None))).unwrap();
+        let text = |value: &str| AttributeValue::S(value.into());
+        for (field, value) in [
+            ("status", text("paused")),
+            ("rating", AttributeValue::N("300".into())),
+            ("tags", text("vip")),
+            ("revision", AttributeValue::Null(true)),
+            ("store", text("Tech Store")),
+            ("created", text("yesterday")),
+        ] {
+            let mut item = written.clone();
+            item.insert(field.into(), value.clone());
+            let read = session_from(item);
+            assert!(matches!(read, Err(StorageError::Malformed(_))), "{field} = {value:?}: {read:?}");
+        }
     }
 
     #[test]
