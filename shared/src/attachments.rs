@@ -156,6 +156,16 @@ impl Attachments {
         }
     }
 
+    /// Deletes the kept file at `key`: a copy that no message came to show.
+    pub async fn discard(&self, key: &str) -> Result<(), ChatError> {
+        telemetry::record_s3_action("DeleteObject", key);
+        let _call = telemetry::record_s3_request();
+        match self.client.delete_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(unavailable("deleting a copy no message shows", error)),
+        }
+    }
+
     /// A link that downloads the file at `key` for the link lifetime.
     pub async fn download_link(&self, key: &str) -> Result<String, ChatError> {
         telemetry::record_s3_action("GetObject", key);

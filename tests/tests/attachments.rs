@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 const BUCKET: &str = "support-chat-attachments";
 
-async fn stored(gateway: &Gateway, key: &str) -> Option<(String, i64)> {
+fn s3(gateway: &Gateway) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .endpoint_url(gateway.s3_endpoint())
@@ -20,8 +20,18 @@ async fn stored(gateway: &Gateway, key: &str) -> Option<(String, i64)> {
         .credentials_provider(aws_sdk_s3::config::Credentials::new("local", "local", None, None, "test"))
         .force_path_style(true)
         .build();
-    let head = aws_sdk_s3::Client::from_conf(config).head_object().bucket(BUCKET).key(key).send().await.ok()?;
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+async fn stored(gateway: &Gateway, key: &str) -> Option<(String, i64)> {
+    let head = s3(gateway).head_object().bucket(BUCKET).key(key).send().await.ok()?;
     Some((head.content_type()?.to_owned(), head.content_length()?))
+}
+
+/// The keys of the files kept for messages.
+async fn kept_files(gateway: &Gateway) -> Vec<String> {
+    let listed = s3(gateway).list_objects_v2().bucket(BUCKET).prefix("sessions/").send().await.unwrap();
+    listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect()
 }
 
 async fn a_store_uploads_into_its_session_what_it_declared(gateway: Gateway) {
@@ -127,6 +137,8 @@ async fn a_sent_upload_is_downloaded_from_every_view(gateway: Gateway) {
     let (status, body) = post_json(&gateway.url("/v1/chat/store/messages/"), Some(&store), &twice).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["message"], format!("upload_id is already attached to message {}", sent["id"]));
+    // Each of those two sends copied the upload, then deleted its copy: one file is kept.
+    assert_eq!(kept_files(&gateway).await.len(), 1);
 }
 
 async fn uploads_that_are_not_the_senders_to_attach_are_refused(gateway: Gateway) {

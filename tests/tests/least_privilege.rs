@@ -132,12 +132,18 @@ async fn exercise() -> BTreeMap<String, Use> {
     // From here on the session's last message has a file, which every view shows as a link.
     let upload = upload_png(&gateway, &store, None, PNG).await;
     post("/v1/chat/store/messages/", &store, json!({"upload_id": upload})).await;
+    // An upload sent twice: the second send deletes the copy it kept (every send function).
+    let twice = json!({"upload_id": upload});
+    assert_eq!(post_json(&url("/v1/chat/store/messages/"), Some(&store), &twice).await.0, 409);
     get_json(&url("/v1/chat/store/session/"), Some(&store)).await;
     get_json(&url("/v1/chat/admin/sessions/"), Some(&sarah)).await;
     post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
     let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
     let reply = post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "upload_id": upload})).await;
+    let twice = json!({"session_id": id, "upload_id": upload});
+    assert_eq!(post_json(&url("/v1/chat/admin/messages/"), Some(&sarah), &twice).await.0, 409);
     let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
+    admin_ws.send(json!({"action": "send_message", "session_id": id, "upload_id": upload})).await;
     admin_ws.send(json!({"action": "send_message", "session_id": id, "upload_id": upload})).await;
     admin_ws.drain().await;
     get_json(&url(&format!("/v1/chat/admin/session/?session_id={id}")), Some(&sarah)).await;

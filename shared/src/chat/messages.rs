@@ -32,6 +32,25 @@ pub async fn send_message(
     session_id: Option<SessionId>,
     input: MessageInput,
 ) -> Result<Sent, ChatError> {
+    let mut copies = Vec::new();
+    let sent = decide_and_send(app, sender, session_id, input, &mut copies).await;
+    // A kept copy of the upload that no stored message names goes, unless the write's
+    // outcome is unknown: then it may have committed, naming the copy.
+    if !copies.is_empty() && !matches!(sent, Err(ChatError::Unavailable)) {
+        super::uploads::discard(app, &copies).await;
+    }
+    sent
+}
+
+/// [`send_message`], noting in `copies` each copy of the upload it kept and no stored
+/// message names.
+async fn decide_and_send(
+    app: &App,
+    sender: Principal,
+    session_id: Option<SessionId>,
+    input: MessageInput,
+    copies: &mut Vec<String>,
+) -> Result<Sent, ChatError> {
     let mut message = input.validate(sender.party(), sender.id())?;
     let target = Target::for_principal(sender, session_id)?;
     // The session whose upload the message takes, once it has taken it.
@@ -65,6 +84,7 @@ pub async fn send_message(
         };
         if message.upload_id.is_some() && upload_taken_in != Some(session_id) {
             let (content_type, kept) = super::uploads::take_upload(app, session_id, &message).await?;
+            copies.push(kept.clone());
             (message.attachment_type, message.attachment_key) = (content_type, Some(kept));
             upload_taken_in = Some(session_id);
         }
@@ -83,6 +103,7 @@ pub async fn send_message(
         );
         match appended? {
             AppendOutcome::Appended(mut stored) => {
+                copies.retain(|copy| stored.attachment_key.as_ref() != Some(copy));
                 link(app, &mut stored).await;
                 telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)).await;
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });

@@ -34,8 +34,8 @@ pub async fn create_upload(
 
 /// Takes the file `message` names for it in `session`: one its sender uploaded there, as
 /// its upload allowed, copied to a key of its own where attached files are kept. Returns the
-/// file's type and that key. Kept before the message is stored: a send that then fails
-/// leaves a file no message shows, never a message whose file the bucket deleted.
+/// file's type and that key. Kept before the message is stored, so that no message ever
+/// names a file the bucket lacks; a send that then fails [`discard`]s it.
 pub(super) async fn take_upload(
     app: &App,
     session: SessionId,
@@ -55,4 +55,11 @@ pub(super) async fn take_upload(
     let kept = attached_file_key(session, sender, sender_id, upload_id, &new_upload_id());
     attachments.keep(&pending, &file, &kept).await?;
     Ok((file.content_type, kept))
+}
+
+/// Deletes the copies a send kept of its upload that no stored message names. A failure is
+/// logged: what remains is a file nobody can reach, not a wrong answer.
+pub(super) async fn discard(app: &App, copies: &[String]) {
+    let Ok(attachments) = attachments(app) else { return };
+    futures::future::join_all(copies.iter().map(|key| attachments.discard(key))).await;
 }
