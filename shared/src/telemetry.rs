@@ -213,14 +213,14 @@ impl Intercept for DynamoCallCounter {
 
     fn read_before_attempt(
         &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let target = context.request().headers().get("x-amz-target").unwrap_or_default();
+        let transaction = cfg.load::<Metadata>().is_some_and(|operation| operation.name() == "TransactWriteItems");
         let _ = CALLS.try_with(|calls| {
             calls.dynamodb_attempts.fetch_add(1, Ordering::Relaxed);
-            if target.ends_with(".TransactWriteItems") {
+            if transaction {
                 calls.transaction_attempts.fetch_add(1, Ordering::Relaxed);
             }
         });
