@@ -160,7 +160,8 @@ async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<A
 }
 
 /// Moves the recipient's delivered mark to `message` and tells the sender's side, side by
-/// side: whatever the write meets, the mark never moves back, and it only lags.
+/// side, whatever the write meets: the mark never moves back. Recorded as the posts go out,
+/// it runs ahead of them only if every post to the recipient then fails (logged).
 async fn record_delivery(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>, listeners: &Listeners) {
     let recipient = message.sender_type.other();
     let status = ServerEvent::MessageStatus(ReceiptView {
