@@ -29,6 +29,18 @@ pub async fn fresh_table() -> String {
     table
 }
 
+/// The message-id counter's value in `table` in DynamoDB Local: every id handed out to any
+/// session so far.
+pub async fn message_ids_taken(table: &str) -> u64 {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = DynamoStore::local_client(&dynamodb().endpoint());
+    let key = |name: &str| AttributeValue::S(name.to_owned());
+    let read = client.get_item().table_name(table).key("PK", key("COUNTER")).key("SK", key("MESSAGE_ID"));
+    let item = read.consistent_read(true).send().await.expect("DynamoDB Local answers").item;
+    let value = item.as_ref().and_then(|item| item.get("value")).and_then(|value| value.as_n().ok());
+    value.map_or(0, |value| value.parse().expect("a number"))
+}
+
 /// A DynamoDB store on a new, empty table.
 pub async fn fresh_dynamo_store() -> DynamoStore {
     let table = fresh_table().await;

@@ -127,3 +127,63 @@ async fn a_transfer_holds_in_every_instance() {
         assert_eq!(instances, 1, "{function}");
     }
 }
+
+/// 160 sends into one session across instances of the send function, 2, 4 and 16 at a time:
+/// each message takes the next id of the session's order (none skipped), almost every send
+/// commits at its first try, and the counter is written once per 16 ids. A send answered
+/// 503 (the machine overloaded past the invocation's deadline) is sent again with its
+/// `client_message_id`, as a client does.
+#[tokio::test(flavor = "multi_thread")]
+async fn sends_racing_across_instances_use_ids_without_waste() {
+    use futures::StreamExt;
+    const SENDS: usize = 160;
+    let table = fresh_table().await;
+    let gateway = Gateway::start_as_lambda(&table, &["--max-instances", "16"]);
+    let url = gateway.url("/v1/chat/store/messages/");
+    let mut served = 0;
+    for (in_flight, store) in [2usize, 4, 16].into_iter().zip(e2e::cast::load_stores()) {
+        let token = token_of_store(store);
+        assert_eq!(post_json(&url, Some(&token), &json!({"content": "hello"})).await.0, 201);
+        served += 1;
+        let ids_taken_before = e2e::stack::message_ids_taken(&table).await;
+        let sends = (0..SENDS).map(|i| {
+            let (url, token) = (url.clone(), token.clone());
+            let body = json!({"content": format!("m{i}"), "client_message_id": format!("m{i}")});
+            async move {
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match post_json(&url, Some(&token), &body).await {
+                        (503, _) => continue,
+                        (status, answer) => {
+                            assert!(status == 201 || status == 200, "{status} {answer}");
+                            return (answer["id"].as_u64().unwrap(), tries);
+                        }
+                    }
+                }
+            }
+        });
+        let sent: Vec<(u64, usize)> = futures::stream::iter(sends).buffer_unordered(in_flight).collect().await;
+        let invocations: usize = sent.iter().map(|(_, tries)| tries).sum();
+        let attempts: u64 = (served + 1..=served + invocations)
+            .map(|n| gateway.invocation_of("POST /v1/chat/store/messages/", n))
+            .map(|line| line["transaction_attempts"].as_u64().unwrap())
+            .sum();
+        served += invocations;
+        let ids = sent.iter().map(|(id, _)| *id);
+        let span = ids.clone().max().unwrap() - ids.min().unwrap() + 1;
+        let ids_per_message = span as f64 / SENDS as f64;
+        let attempts_per_send = attempts as f64 / SENDS as f64;
+        let counter_writes = (e2e::stack::message_ids_taken(&table).await - ids_taken_before) / 16;
+        println!(
+            "{in_flight} in flight: {ids_per_message:.2} ids per message, {attempts_per_send:.2} transaction \
+             attempts per send, {counter_writes} counter writes, {} sends answered 503",
+            invocations - SENDS
+        );
+        assert!(ids_per_message <= 1.05, "{in_flight} in flight: {ids_per_message:.2} ids per message");
+        assert!(counter_writes <= (SENDS / 16) as u64, "{in_flight} in flight: {counter_writes} counter writes");
+        if in_flight <= 4 {
+            assert!(attempts_per_send <= 1.6, "{in_flight} in flight: {attempts_per_send:.2} attempts per send");
+        }
+    }
+}

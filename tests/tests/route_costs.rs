@@ -4,7 +4,7 @@
 
 use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
-use e2e::stack::fresh_table;
+use e2e::stack::{fresh_table, message_ids_taken};
 use serde_json::{Value, json};
 
 struct Meter {
@@ -125,14 +125,14 @@ async fn every_route_stays_within_two_round_trips() {
         costs,
         [
             ("GET store/session", 2, 0),
-            ("POST store/messages", 3, 4),
+            ("POST store/messages", 4, 4),
             ("POST store/uploads", 2, 0),
             ("GET admin/sessions", 3, 0),
             ("GET admin/sessions?status=open", 2, 0),
             ("POST admin/session/claim", 2, 2),
             ("GET admin/session", 1, 0),
             ("POST admin/uploads", 1, 0),
-            ("POST admin/messages", 2, 4),
+            ("POST admin/messages", 3, 4),
             ("GET store/messages", 3, 0),
             ("GET store/messages?session_id", 2, 0),
             ("GET admin/messages", 2, 0),
@@ -147,10 +147,18 @@ async fn every_route_stays_within_two_round_trips() {
     );
 }
 
-/// The requests a store's sends made beyond the three each must (the pointer read, the read
-/// of the session it leads to, one transaction): counter writes for fresh id blocks, and
-/// transactions tried again. `sent` is how many the gateway served before.
-async fn extra_requests_of_sends(gateway: &Gateway, sent: usize, senders: usize, each: usize) -> u64 {
+/// `senders` store sends at once into one session, `each` one after the other: the requests
+/// they made beyond the four each must (the pointer read, beside it the session's place and
+/// the session read, then one transaction), and the ids they took from the counter. `sent`
+/// is how many the gateway served before.
+async fn sends_beyond_their_share(
+    gateway: &Gateway,
+    table: &str,
+    sent: usize,
+    senders: usize,
+    each: usize,
+) -> (u64, u64) {
+    let ids_before = message_ids_taken(table).await;
     let url = gateway.url("/v1/chat/store/messages/");
     let sends = (0..senders).map(|sender| {
         let url = url.clone();
@@ -163,22 +171,23 @@ async fn extra_requests_of_sends(gateway: &Gateway, sent: usize, senders: usize,
         }
     });
     futures::future::join_all(sends).await;
-    (sent + 1..=sent + senders * each)
+    let extra = (sent + 1..=sent + senders * each)
         .map(|n| gateway.invocation_of("POST /v1/chat/store/messages/", n))
         .map(|line| {
             let own = line["dynamodb_calls"].as_u64().unwrap() - line["live_dynamodb_calls"].as_u64().unwrap();
             assert_eq!(line["dynamodb_attempts"], line["dynamodb_calls"], "no retries by the SDK: {line}");
             assert_eq!(line["transaction_attempts"], 1, "committed at the first try: {line}");
-            own - 3
+            own - 4
         })
-        .sum()
+        .sum();
+    (extra, message_ids_taken(table).await - ids_before)
 }
 
 #[tokio::test]
-async fn sends_into_one_session_take_a_counter_write_per_sixteen_and_no_second_try() {
+async fn sends_into_one_session_take_a_block_per_sixteen_and_no_second_try() {
     let table = fresh_table().await;
     let gateway = Gateway::start_on_dynamodb(&table);
-    // The first send opens the session and brings its first block.
+    // The first send opens the session with its first block.
     let (status, _) = post_json(
         &gateway.url("/v1/chat/store/messages/"),
         Some(&token_of_store(TECH_STORE)),
@@ -187,11 +196,10 @@ async fn sends_into_one_session_take_a_counter_write_per_sixteen_and_no_second_t
     .await;
     assert_eq!(status, 201);
 
-    // 64 sends one after the other: the block of the first send has 15 more ids, then one
-    // counter write per 16.
-    assert_eq!(extra_requests_of_sends(&gateway, 1, 1, 64).await, 4);
-    // 64 sends by 16 senders at once: they take turns on the session, each proposing the
-    // next id of its block, so no transaction is tried twice; and a block is taken once per
-    // 16 sends (a send that finds another taking the next block waits for it).
-    assert_eq!(extra_requests_of_sends(&gateway, 65, 16, 4).await, 4);
+    // 64 sends one after the other: the senders of every sixteenth take the session's next
+    // block, a counter write and the block's record, and no block more is taken.
+    assert_eq!(sends_beyond_their_share(&gateway, &table, 1, 1, 64).await, (4 * 2, 4 * 16));
+    // 64 sends by 16 senders at once: they commit in the order of their places, so no
+    // transaction is tried twice, and still one block is taken per 16 sends.
+    assert_eq!(sends_beyond_their_share(&gateway, &table, 65, 16, 4).await, (4 * 2, 4 * 16));
 }

@@ -221,9 +221,10 @@ async fn a_warm_session_view_is_one_dynamodb_query() {
         let (all, live) = (line["dynamodb_calls"].as_u64().unwrap(), line["live_dynamodb_calls"].as_u64().unwrap());
         (line["route"].as_str().unwrap().to_owned(), all - live, live)
     };
-    // Store, first call: token, the store's partition, then create the session (counter +
-    // transaction); live delivery looks for admins to tell about the new session.
-    assert_eq!(calls(1), ("GET /v1/chat/store/session/".into(), 4, 1));
+    // Store, first call: token, the store's partition, then create the session (the session
+    // id's and the first message ids' counters, then the transaction); live delivery looks
+    // for admins to tell about the new session.
+    assert_eq!(calls(1), ("GET /v1/chat/store/session/".into(), 5, 1));
     // Admin, cold: token lookup + one Query; warm: the Query alone.
     assert_eq!(calls(2), ("GET /v1/chat/admin/session/".into(), 2, 0));
     assert_eq!(calls(3), ("GET /v1/chat/admin/session/".into(), 1, 0));

@@ -6,11 +6,11 @@ use super::links::{link, link_all};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    AdminId, Audience, Message, MessageId, MessageStatus, MessageView, Principal, ReceiptKind, ReceiptView, Receipts,
-    SenderType, SessionId, StoreId, admin_side, may_send, party,
+    AdminId, Audience, Message, MessageId, MessageStatus, MessageView, NewMessage, Principal, ReceiptKind, ReceiptView,
+    Receipts, SenderType, SessionId, StoreId, admin_side, may_send, party,
 };
 use crate::live::{Listeners, ServerEvent};
-use crate::storage::{AppendGuard, AppendOutcome, IdsFor, MessageWindow};
+use crate::storage::{ActiveSession, AppendGuard, AppendOutcome, IdReservation, IdsFor, MessageWindow, Opening};
 use crate::{App, ChatError, Timestamp, telemetry};
 
 /// A message as the send answered it.
@@ -63,27 +63,35 @@ async fn decide_and_send(
                     app.store.active_session(store_id),
                     app.store.reserve_message_ids(IdsFor::ActiveSessionOf(store_id))
                 );
-                let (session_id, holder, revision) = match active? {
-                    Some(active) => (active.id, active.admin_id, active.revision),
-                    None => {
-                        let page = super::open_session(app, store_id, 0).await?;
-                        (page.session.id, page.session.admin_id, page.session.revision)
-                    }
+                let (active, ids) = given_back_unless_ok(app, active.map_err(ChatError::from), ids?).await?;
+                let (active, ids) = match active {
+                    Some(active) => (active, ids),
+                    None => match open_with_first_message(app, store_id, ids, &message).await? {
+                        Ok(sent) => return Ok(sent),
+                        Err(opened_meanwhile) => opened_meanwhile,
+                    },
                 };
-                (session_id, store_id, holder, None, Some(revision), ids?)
+                (active.id, store_id, active.admin_id, None, Some(active.revision), ids)
             }
             Target::Session(session_id) => {
                 let (session, ids) = tokio::join!(
                     app.store.session(session_id),
                     app.store.reserve_message_ids(IdsFor::Session(session_id))
                 );
-                let session = session?.ok_or_else(session_not_found)?;
-                may_send(&session, sender)?;
-                (session_id, session.store.id, session.admin_id, Some(session), None, ids?)
+                let session = session.map_err(ChatError::from).and_then(|session| {
+                    let session = session.ok_or_else(session_not_found)?;
+                    may_send(&session, sender)?;
+                    Ok(session)
+                });
+                let (session, ids) = given_back_unless_ok(app, session, ids?).await?;
+                (session_id, session.store.id, session.admin_id, Some(session), None, ids)
             }
         };
+        let mut ids = ids;
         if message.upload_id.is_some() && upload_taken_in != Some(session_id) {
-            let (content_type, kept) = super::uploads::take_upload(app, session_id, &message).await?;
+            let taken = super::uploads::take_upload(app, session_id, &message).await;
+            let ((content_type, kept), kept_ids) = given_back_unless_ok(app, taken, ids).await?;
+            ids = kept_ids;
             copies.push(kept.clone());
             (message.attachment_type, message.attachment_key) = (content_type, Some(kept));
             upload_taken_in = Some(session_id);
@@ -126,6 +134,51 @@ async fn decide_and_send(
     Err(ChatError::Conflict("The session kept changing; try again".into()))
 }
 
+/// The store's first message, opening its session in the same write, so that a send that
+/// is refused opens nothing: every admin hears of the session, then both sides of the
+/// message. `Err` with the store's active session when another request opened one first.
+async fn open_with_first_message(
+    app: &App,
+    store: StoreId,
+    ids: IdReservation,
+    message: &NewMessage,
+) -> Result<Result<Sent, (ActiveSession, IdReservation)>, ChatError> {
+    // A file is uploaded into a session: with none open, there is no file to attach.
+    if message.upload_id.is_some() {
+        app.store.release_message_ids(ids).await;
+        return Err(super::uploads::no_such_upload());
+    }
+    let audiences = [Audience::Store(store), Audience::AllAdmins];
+    let (opening, listeners) = tokio::join!(
+        app.store.open_with_message(store, ids, message.clone(), Timestamp::now()),
+        telemetry::live_delivery(app.live.find(&audiences)),
+    );
+    let (session, stored) = match opening? {
+        Opening::Opened { session, message } => (session, message),
+        Opening::Active { active, ids } => return Ok(Err((active, ids))),
+        // A token that outlived its store speaks for nobody.
+        Opening::NoStore => return Err(ChatError::Unauthorized),
+    };
+    super::events::announce_opened(app, &session).await;
+    telemetry::live_delivery(announce(app, &stored, store, None, listeners)).await;
+    Ok(Ok(Sent { message: stored.view(&Receipts::default()), created: true }))
+}
+
+/// `result` with `ids`, or its error with `ids` given back: a send that stops after taking
+/// ids lets the sends after it go.
+async fn given_back_unless_ok<T>(
+    app: &App,
+    result: Result<T, ChatError>,
+    ids: IdReservation,
+) -> Result<(T, IdReservation), ChatError> {
+    match result {
+        Ok(value) => Ok((value, ids)),
+        Err(error) => {
+            app.store.release_message_ids(ids).await;
+            Err(error)
+        }
+    }
+}
 /// `message.created` to both parties' connections, as `listeners` found them beside the
 /// write. When the recipient has one, the message is delivered: its mark moves, and the
 /// sender's side hears so, beside the posts rather than after them, so a send to a connected

@@ -47,14 +47,16 @@ pub(super) async fn take_upload(
     let attachments = attachments(app)?;
     let (sender, sender_id) = (message.sender_type, message.sender_id);
     let pending = pending_upload_key(session, sender, sender_id, upload_id);
-    let file = attachments
-        .stored_file(&pending)
-        .await?
-        .ok_or_else(|| ChatError::bad_request("upload_id names no file you uploaded into this session"))?;
+    let file = attachments.stored_file(&pending).await?.ok_or_else(no_such_upload)?;
     check_uploaded_file(&file.content_type, file.size, &message.attachment_type)?;
     let kept = attached_file_key(session, sender, sender_id, upload_id, &new_upload_id());
     attachments.keep(&pending, &file, &kept).await?;
     Ok((file.content_type, kept))
+}
+
+/// The refusal of a send whose `upload_id` names no file its sender uploaded into its session.
+pub(super) fn no_such_upload() -> ChatError {
+    ChatError::bad_request("upload_id names no file you uploaded into this session")
 }
 
 /// Deletes the copies a send kept of its upload that no stored message names. A failure is

@@ -138,6 +138,12 @@ impl Unmet {
     }
 }
 
+/// A store's new session `id`, with `store`'s profile copied in and `message` as its first:
+/// opened when its first message is stored, in the same write.
+pub fn opened_with(id: super::ids::SessionId, store: super::principal::StoreProfile, message: &Message) -> Session {
+    SessionChange::append(message.clone(), None, None).effects_on(&Session::new(id, store, message.created))
+}
+
 impl SessionChange {
     /// A message from `sender`, its id and time as the sender proposes them; see
     /// [`Session::time_of_change`] and [`Self::Append`].

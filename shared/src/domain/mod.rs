@@ -14,7 +14,7 @@ mod session;
 mod upload;
 
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
-pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above};
+pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};

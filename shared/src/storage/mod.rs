@@ -18,11 +18,11 @@ pub use connections::ConnectionStore;
 pub use dynamo::DynamoStore;
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;
-pub(crate) use sessions::Bucket;
 pub use sessions::{
     ActiveSession, AppendGuard, AppendOutcome, ClosedSession, IdReservation, IdsFor, ListPosition, MessageSlice,
-    MessageWindow, SessionList, SessionPage, SessionQuery, SessionStore, WriteOutcome,
+    MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, WriteOutcome,
 };
+pub(crate) use sessions::{Bucket, InUse, Place};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {

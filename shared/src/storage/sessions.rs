@@ -97,15 +97,60 @@ pub enum IdsFor {
     ActiveSessionOf(StoreId),
 }
 
-/// Ids set aside for one send: a block of fresh ids when the store had to take one, none
-/// when the session's own block has room. A send that does not use it lets it go; ids are
-/// never reused, so they are skipped. Neither cloned nor built outside storage: a block
-/// given to two sends could give one id twice.
-#[derive(Debug, PartialEq, Eq)]
+/// Ids set aside for one send, beside the read that decides it, so that taking them costs
+/// the send no round trip of its own. A send that does not use them gives them back
+/// ([`SessionStore::release_message_ids`]), or they are skipped: ids are never reused.
+/// Neither cloned nor built outside storage: ids given to two sends could give one id twice.
+#[derive(Debug)]
 pub struct IdReservation {
-    pub(crate) into: IdsFor,
-    /// The first and last id of a block no other send will be given.
+    /// The send's place in the order of its session's sends, when storage orders them.
+    pub(crate) place: Option<Place>,
+    /// Ids no other send will be given, first and last: the embedded store's id for the
+    /// send, or a block to open a session with.
     pub(crate) fresh: Option<(MessageId, MessageId)>,
+}
+
+/// A send's place in the order of one session's sends, and the id it commits with once the
+/// place before it is committed or given up.
+#[derive(Debug)]
+pub(crate) struct Place {
+    pub(crate) session: SessionId,
+    /// Its number in the session's order, from 1.
+    pub(crate) number: u64,
+    pub(crate) id: MessageId,
+    /// How long taking it took: about how far apart the places before it commit.
+    pub(crate) took: std::time::Duration,
+    /// Kept while the place is in use; dropped when the send is done with it.
+    pub(crate) _in_use: InUse,
+}
+
+/// What storage keeps while a place is in use: dropping it lets the next send go.
+pub(crate) struct InUse {
+    _kept: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl InUse {
+    pub(crate) fn new(kept: impl std::any::Any + Send + Sync) -> Self {
+        InUse { _kept: Box::new(kept) }
+    }
+}
+
+impl std::fmt::Debug for InUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InUse")
+    }
+}
+
+/// What opening a store's session with its first message came to.
+#[derive(Debug)]
+pub enum Opening {
+    /// Opened, with the message stored as its first.
+    Opened { session: Box<Session>, message: Message },
+    /// The store has an active session after all (another request opened it first); nothing
+    /// was written, and the ids are back for the send into that one.
+    Active { active: ActiveSession, ids: IdReservation },
+    /// There is no such store.
+    NoStore,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,8 +289,20 @@ pub trait SessionStore: Send + Sync + 'static {
 
     // Writing.
     /// Sets ids aside for a send into `into`, beside the read that decides the send, so that
-    /// taking them costs the send no round trip of its own (and most sends none at all).
+    /// taking them costs the send no round trip of its own.
     async fn reserve_message_ids(&self, into: IdsFor) -> StorageResult<IdReservation>;
+    /// Gives back ids a send will not use, so that the sends after it need not wait for them.
+    async fn release_message_ids(&self, ids: IdReservation);
+    /// Opens the store's active session with `message` as its first, in one write, if the
+    /// store has none (with the store's profile copied in, dated `now`); a send that cannot
+    /// be stored opens nothing.
+    async fn open_with_message(
+        &self,
+        store: StoreId,
+        ids: IdReservation,
+        message: NewMessage,
+        now: Timestamp,
+    ) -> StorageResult<Opening>;
     /// Appends `message` to `session` under `guard`, with an id above every id the session
     /// holds and held by no other message anywhere (from `ids`, or fresh ones if those no
     /// longer fit); dated `now`, or the session's last message's time if that is later

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use serde::{Deserialize, Serialize};
 
-use super::super::{Bucket, StorageError, StorageResult};
+use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::TokenHash;
 use crate::domain::{
@@ -18,6 +18,8 @@ use crate::domain::{
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 pub(super) const SESSION_SK: &str = "SESSION";
+/// A session's places item: the order of its sends, and the blocks their ids come from.
+pub(super) const PLACES_SK: &str = "IDS";
 pub(super) const PROFILE_SK: &str = "PROFILE";
 pub(super) const ACTIVE_SK: &str = "ACTIVE";
 pub(super) const TOKEN_SK: &str = "TOKEN";
@@ -100,6 +102,9 @@ pub(super) struct SessionItem {
     pub(super) admin_pk: Option<String>,
     #[serde(rename = "ActivityKey")]
     activity_key: String,
+    /// The last place of the session's order of sends whose message is committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_place: Option<u64>,
 }
 
 impl SessionItem {
@@ -110,8 +115,14 @@ impl SessionItem {
             queue_pk: (session.status == SessionStatus::Open).then(|| OPEN_QUEUE.into()),
             admin_pk: session.admin_id.map(admin_pk),
             activity_key: activity_key(session.last_message_at, session.id),
+            last_place: None,
             session,
         }
+    }
+
+    /// A session opened with its first message, at the first place of its order of sends.
+    pub(super) fn opened(session: Session) -> Self {
+        SessionItem { last_place: Some(1), ..SessionItem::new(session) }
     }
 }
 
@@ -166,6 +177,10 @@ pub(super) struct PointerItem {
 }
 
 impl PointerItem {
+    pub(super) fn active(self) -> ActiveSession {
+        ActiveSession { id: self.session_id, status: self.status, admin_id: self.admin_id, revision: self.revision }
+    }
+
     pub(super) fn to(session: &Session) -> Self {
         PointerItem {
             pk: store_pk(session.store.id),

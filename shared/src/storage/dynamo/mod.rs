@@ -9,6 +9,7 @@
 //! | session | `SESSION#<id>` | `SESSION` |
 //! | message | `SESSION#<id>` | `MSG#<20-digit id>` |
 //! | client message id | `SESSION#<id>` | `CLIENT#<store or admin>#<sender id>#<client_message_id>` |
+//! | a session's places (the order of its sends) | `SESSION#<id>` | `IDS` |
 //! | id counters | `COUNTER` | `SESSION_ID`, `MESSAGE_ID` |
 //! | list counts | `COUNTS` | `OPEN`, `ADMIN#<id>#claimed`, `ADMIN#<id>#closed` |
 //!

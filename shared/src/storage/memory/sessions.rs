@@ -6,11 +6,11 @@ use super::{MemoryStore, SessionData};
 use crate::Timestamp;
 use crate::domain::{
     AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
-    StoreId,
+    StoreId, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
-    MessageWindow, SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
+    MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
 };
 
 impl MemoryStore {
@@ -110,11 +110,56 @@ impl SessionStore for MemoryStore {
         Ok(SessionList::page(matching, query, total_count))
     }
 
-    async fn reserve_message_ids(&self, into: IdsFor) -> StorageResult<IdReservation> {
+    async fn reserve_message_ids(&self, _into: IdsFor) -> StorageResult<IdReservation> {
         // Sends here take turns on one lock, so one fresh id each is all they need.
         let mut state = self.state();
         state.last_message_id = state.last_message_id.next();
-        Ok(IdReservation { into, fresh: Some((state.last_message_id, state.last_message_id)) })
+        Ok(IdReservation { place: None, fresh: Some((state.last_message_id, state.last_message_id)) })
+    }
+
+    async fn release_message_ids(&self, _ids: IdReservation) {
+        // Sends here take turns on one lock: none waits for another's ids.
+    }
+
+    async fn open_with_message(
+        &self,
+        store: StoreId,
+        ids: IdReservation,
+        message: NewMessage,
+        now: Timestamp,
+    ) -> StorageResult<Opening> {
+        let mut state = self.state();
+        if let Some(id) = state.active.get(&store) {
+            let session = &state.sessions[id].session;
+            let active = ActiveSession {
+                id: *id,
+                status: session.status,
+                admin_id: session.admin_id,
+                revision: session.revision,
+            };
+            return Ok(Opening::Active { active, ids });
+        }
+        let Some(profile) = state.stores.get(&store).cloned() else {
+            return Ok(Opening::NoStore);
+        };
+        state.last_session_id.0 += 1;
+        let session_id = state.last_session_id;
+        let id = ids.fresh.map_or_else(|| state.last_message_id.next(), |(id, _)| id);
+        let stored = message.stored(id, session_id, now);
+        let session = opened_with(session_id, profile, &stored);
+        let mut data = SessionData {
+            session: session.clone(),
+            messages: BTreeMap::from([(id, stored.clone())]),
+            by_client_id: HashMap::new(),
+            by_upload_id: HashMap::new(),
+        };
+        if let Some(key) = message.idempotency_key() {
+            data.by_client_id.insert(key, id);
+        }
+        state.active.insert(store, session_id);
+        state.sessions.insert(session_id, data);
+        state.last_message_id = state.last_message_id.max(id);
+        Ok(Opening::Opened { session: Box::new(session), message: stored })
     }
 
     async fn append_message(

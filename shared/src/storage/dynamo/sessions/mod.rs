@@ -13,32 +13,49 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
 use futures::future::try_join_all;
 
 pub(super) use self::ids::MessageIds;
-use self::ids::{Proposal, SessionIds};
+use self::ids::{Patience, places_item};
 use self::list::Source;
 use self::update::SessionUpdate;
 use super::items::*;
 use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
+
+/// The most tries of one send, whatever they meet.
+const MAX_TRIES: u32 = 1_000;
 use crate::Timestamp;
 use crate::domain::{
     AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
-    StoreId, StoreProfile, Unmet, mark_needs_messages_above,
+    StoreId, StoreProfile, mark_needs_messages_above, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
-    MessageWindow, SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult, WriteOutcome,
+    MessageWindow, Opening, Place, SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult,
+    WriteOutcome,
 };
 
 impl DynamoStore {
+    /// Opens the store's session with no message yet, with a block of ids for its first
+    /// sends taken beside its id.
     async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
-        let session = Session::new(SessionId(self.next_id(&self.session_ids).await?), profile, now);
+        let (id, block) = tokio::join!(self.next_id(&self.session_ids), self.spare_or_fresh_block());
+        let (id, block) = (SessionId(id?), block?);
+        let session = Session::new(id, profile, now);
         let pointer = PointerItem::to(&session);
-        let mut items =
-            vec![self.put_new(to_item(&pointer)?), self.put_new(to_item(&SessionItem::new(session.clone()))?)];
+        let mut items = vec![
+            self.put_new(to_item(&pointer)?),
+            self.put_new(to_item(&SessionItem::new(session.clone()))?),
+            self.put_new(places_item(session.id, 0, block.0)),
+        ];
         items.extend(self.moved_between_lists(None, Some(Bucket::Open), &[]));
         match self.transact(items).await {
-            Ok(()) => Ok(Some(session)),
+            Ok(()) => {
+                self.remember_active(session.store.id, Some(session.id));
+                Ok(Some(session))
+            }
             // Another call created the store's session first, or is creating it now.
-            Err(TransactionFailure::Cancelled(_)) => Ok(None),
+            Err(TransactionFailure::Cancelled(_)) => {
+                self.keep_spare(block);
+                Ok(None)
+            }
             Err(TransactionFailure::Unavailable(error)) => Err(error),
         }
     }
@@ -107,6 +124,145 @@ impl DynamoStore {
         }
         Err(StorageError::Unavailable(format!("session {}: too much contention", seen.id)))
     }
+
+    /// Waits until the places before `place` are committed, reading the session item after
+    /// each pause, as long as `patience` lasts (`committed`: the last committed, as last seen;
+    /// `round_trip`: how long a request took). Whether they are, as far as it knows: if not,
+    /// the send goes without them.
+    async fn wait_for_places_before(
+        &self,
+        place: &Place,
+        patience: &mut Patience,
+        mut committed: Option<u64>,
+        mut round_trip: std::time::Duration,
+    ) -> StorageResult<bool> {
+        // Unknown (a session older than places): the send finds out by trying.
+        while let Some(last) = committed.filter(|last| last + 1 < place.number) {
+            if !patience.pause(last, place.number - last - 1, round_trip).await {
+                return Ok(false);
+            }
+            let started = std::time::Instant::now();
+            let item = self.get(session_pk(place.session), SESSION_SK).await?;
+            round_trip = started.elapsed();
+            committed = item.as_ref().map(ids::last_place);
+            if let Some(item) = &item {
+                self.learn_committed(place.session, item);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Commits `message` at `place`, once the places before it are (or, when the session's
+    /// order stops moving, without them); a place another send went past is traded for a new
+    /// one.
+    async fn append_in_order(
+        &self,
+        mut place: Place,
+        guard: AppendGuard<'_>,
+        message: NewMessage,
+        mut now: Timestamp,
+    ) -> StorageResult<AppendOutcome> {
+        let session_id = place.session;
+        // Whether, and since when, the store waits for an answer, as far as the sender knows;
+        // and no earlier than the last message the sender saw.
+        let mut awaiting = guard.seen().and_then(|seen| seen.awaiting_reply_since);
+        now = guard.seen().map_or(now, |seen| seen.time_of_change(now));
+        // Places before this one still to commit, as far as this process knows: each is
+        // about one round trip ahead.
+        let mut patience = Patience::new();
+        let committed = self.known_committed(session_id);
+        let mut in_order = self.wait_for_places_before(&place, &mut patience, committed, place.took).await?;
+        if committed.is_some_and(|last| last + 1 < place.number) {
+            // Dated after the places before it, which it waited for.
+            now = now.max(Timestamp::now());
+        }
+        let mut conflicts = 0;
+        // Every try but a conflict waits or moves on, so this bound is only a safeguard.
+        for _ in 0..MAX_TRIES {
+            if conflicts >= MAX_ATTEMPTS {
+                break;
+            }
+            let id = place.id;
+            let stored = message.stored(id, session_id, now);
+            let change = SessionChange::append(stored.clone(), guard.revision(), awaiting);
+            let update = SessionUpdate::of(session_id, &change)?.at_place(place.number, in_order);
+            let mut items = vec![
+                update.in_transaction(self, session_id),
+                self.put_new(to_item(&MessageItem::new(stored.clone()))?),
+            ];
+            // Items that point to the message and must be new: a repeated idempotency key
+            // is the same send again; a repeated upload, a file attached twice.
+            let client_id = message.idempotency_key().map(|key| client_sk(&key));
+            let upload = message.upload_id.as_deref().map(upload_sk);
+            for sk in client_id.iter().chain(&upload) {
+                let item = MessageRefItem { pk: session_pk(session_id), sk: sk.clone(), message_id: id };
+                items.push(self.put_new(to_item(&item)?));
+            }
+            let tried = std::time::Instant::now();
+            let reasons = match self.transact(items).await {
+                Ok(()) => {
+                    self.committed(session_id, place.number);
+                    return Ok(AppendOutcome::Appended(stored));
+                }
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                Err(TransactionFailure::Cancelled(reasons)) => reasons,
+            };
+            let tried = tried.elapsed();
+            let referenced = |index: usize| -> StorageResult<Option<MessageId>> {
+                if !failed_condition(reasons.get(index)) {
+                    return Ok(None);
+                }
+                let existing = reasons[index].item.clone().ok_or_else(|| {
+                    StorageError::Malformed(format!("a message reference of session {session_id} without item"))
+                })?;
+                Ok(Some(from_item::<MessageRefItem>(existing)?.message_id))
+            };
+            if client_id.is_some()
+                && let Some(original) = referenced(2)?
+            {
+                self.give_up(place).await;
+                return Ok(AppendOutcome::Duplicate(self.message_by_id(session_id, original).await?));
+            }
+            if upload.is_some()
+                && let Some(holder) = referenced(2 + usize::from(client_id.is_some()))?
+            {
+                self.give_up(place).await;
+                return Ok(AppendOutcome::UploadTaken(holder));
+            }
+            if !failed_condition(reasons.first()) {
+                // Another transaction on the same items.
+                back_off(conflicts).await;
+                conflicts += 1;
+                continue;
+            }
+            let item = reasons[0].item.clone();
+            let last_place = item.as_ref().map(ids::last_place);
+            if let Some(item) = &item {
+                self.learn_committed(session_id, item);
+            }
+            let current = current_session(session_id, item)?;
+            let unmet = change.check(&current).err();
+            if unmet.as_ref().is_some_and(|unmet| unmet.must_decide_again()) {
+                self.give_up(place).await;
+                return Ok(AppendOutcome::Stale(Box::new(current)));
+            }
+            if current.last_message_id >= id {
+                // A send after this one stopped waiting for it: a new place, at the end.
+                place = self.new_place(session_id).await?;
+                self.wait_for_turn(&place).await;
+                patience = Patience::new();
+                let committed = self.known_committed(session_id);
+                in_order = self.wait_for_places_before(&place, &mut patience, committed, place.took).await?;
+            } else if unmet.is_none() {
+                // Only places before this one are not committed yet.
+                in_order = self.wait_for_places_before(&place, &mut patience, last_place, tried).await?;
+            }
+            // Dated after the messages committed meanwhile, with the wait as it now is.
+            awaiting = current.awaiting_reply_since;
+            now = current.time_of_change(now.max(Timestamp::now()));
+        }
+        Err(StorageError::Unavailable(format!("session {session_id}: too much contention appending")))
+    }
 }
 
 #[async_trait]
@@ -151,19 +307,15 @@ impl SessionStore for DynamoStore {
 
     async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
         let item = self.get(store_pk(store), ACTIVE_SK).await?;
-        let pointer = item.map(from_item::<PointerItem>).transpose()?;
-        Ok(pointer.map(|p| ActiveSession {
-            id: p.session_id,
-            status: p.status,
-            admin_id: p.admin_id,
-            revision: p.revision,
-        }))
+        let active = item.map(from_item::<PointerItem>).transpose()?.map(PointerItem::active);
+        self.remember_active(store, active.map(|active| active.id));
+        Ok(active)
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
         let item = self.get(session_pk(id), SESSION_SK).await?;
         if let Some(item) = &item {
-            self.remember(id, IdsFor::Session(id), SessionIds::of_item(item));
+            self.learn_committed(id, item);
         }
         item.map(session_from).transpose()
     }
@@ -188,7 +340,7 @@ impl SessionStore for DynamoStore {
         let Some(first) = items.next().filter(|item| sk_of(item) == Some(SESSION_SK)) else {
             return Ok(None);
         };
-        self.remember(id, IdsFor::Session(id), SessionIds::of_item(&first));
+        self.learn_committed(id, &first);
         let session = session_from(first)?;
         let mut messages = items.map(message_from).collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
@@ -229,99 +381,98 @@ impl SessionStore for DynamoStore {
         Ok(SessionList::page(matching, query, total_count?))
     }
 
+    async fn release_message_ids(&self, ids: IdReservation) {
+        if let Some(block) = ids.fresh {
+            self.keep_spare(block);
+        }
+        if let Some(place) = ids.place {
+            self.give_up(place).await;
+        }
+    }
+
+    /// The store's profile, and a block of ids beside it: then one transaction writes the
+    /// pointer, the session, its places, the list count and the message.
+    async fn open_with_message(
+        &self,
+        store: StoreId,
+        ids: IdReservation,
+        message: NewMessage,
+        now: Timestamp,
+    ) -> StorageResult<Opening> {
+        let block = async {
+            match ids.fresh {
+                Some(block) => Ok(block),
+                None => self.spare_or_fresh_block().await,
+            }
+        };
+        let (profile, block) = tokio::join!(crate::storage::IdentityStore::store_profile(self, store), block);
+        let (profile, block) = match (profile?, block?) {
+            (Some(profile), block) => (profile, block),
+            (None, block) => {
+                self.keep_spare(block);
+                return Ok(Opening::NoStore);
+            }
+        };
+        for attempt in 0..MAX_ATTEMPTS {
+            let session_id = SessionId(self.next_id(&self.session_ids).await?);
+            let stored = message.stored(block.0, session_id, now);
+            let session = opened_with(session_id, profile.clone(), &stored);
+            let mut items = vec![
+                self.put_new(to_item(&PointerItem::to(&session))?),
+                self.put_new(to_item(&SessionItem::opened(session.clone()))?),
+                self.put_new(places_item(session_id, 1, block.0)),
+                self.put_new(to_item(&MessageItem::new(stored.clone()))?),
+            ];
+            if let Some(key) = message.idempotency_key() {
+                let item = MessageRefItem { pk: session_pk(session_id), sk: client_sk(&key), message_id: stored.id };
+                items.push(self.put_new(to_item(&item)?));
+            }
+            items.extend(self.moved_between_lists(None, Some(Bucket::Open), &[]));
+            match self.transact(items).await {
+                Ok(()) => {
+                    self.remember_active(store, Some(session_id));
+                    return Ok(Opening::Opened { session: Box::new(session), message: stored });
+                }
+                Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                // Another request opened the store's session first.
+                Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.first()) => {
+                    let pointer = reasons.into_iter().next().and_then(|reason| reason.item);
+                    let pointer = pointer.ok_or_else(|| {
+                        StorageError::Malformed(format!("store {store}: a pointer that fails without being there"))
+                    })?;
+                    let active = from_item::<PointerItem>(pointer)?.active();
+                    self.remember_active(store, Some(active.id));
+                    let ids = IdReservation { place: None, fresh: Some(block) };
+                    return Ok(Opening::Active { active, ids });
+                }
+                Err(TransactionFailure::Cancelled(_)) => back_off(attempt).await,
+            }
+        }
+        Err(StorageError::Unavailable(format!("store {store}: too much contention opening its session")))
+    }
+
+    /// In the session's order of sends (see [`ids`]): the message commits once the send before
+    /// it has; the taker of a block's ninth place takes the next block beside it.
     async fn append_message(
         &self,
         session_id: SessionId,
         guard: AppendGuard<'_>,
-        mut ids: IdReservation,
+        ids: IdReservation,
         message: NewMessage,
-        mut now: Timestamp,
+        now: Timestamp,
     ) -> StorageResult<AppendOutcome> {
-        // Whether, and since when, the store waits for an answer, as far as the sender knows.
-        let mut awaiting = guard.seen().and_then(|seen| seen.awaiting_reply_since);
-        let _turn = self.session_turn(session_id).await;
-        let _opening = self.opening_block(session_id);
-        // Dated after the messages this process saw committed there (one that went before
-        // it in turn, say), as its condition requires.
-        now = self.known_last_message_at(session_id).map_or(now, |at| now.max(at));
-        let mut lost: u32 = 0;
-        for attempt in 0..MAX_ATTEMPTS {
-            let proposal = self.propose(session_id, &mut ids, u64::from(lost)).await?;
-            let id = proposal.id();
-            let stored = message.stored(id, session_id, now);
-            let change = SessionChange::append(stored.clone(), guard.revision(), awaiting);
-            let update = SessionUpdate::of(session_id, &change)?;
-            let update = match proposal {
-                Proposal::InBlock(id) => update.id_in_block(id),
-                Proposal::FreshBlock { end, .. } => update.id_block(end),
-            };
-            let mut items = vec![
-                update.in_transaction(self, session_id),
-                self.put_new(to_item(&MessageItem::new(stored.clone()))?),
-            ];
-            // Items that point to the message and must be new: a repeated idempotency key
-            // is the same send again; a repeated upload, a file attached twice.
-            let client_id = message.idempotency_key().map(|key| client_sk(&key));
-            let upload = message.upload_id.as_deref().map(upload_sk);
-            for sk in client_id.iter().chain(&upload) {
-                let item = MessageRefItem { pk: session_pk(session_id), sk: sk.clone(), message_id: id };
-                items.push(self.put_new(to_item(&item)?));
-            }
-            let reasons = match self.transact(items).await {
-                Ok(()) => {
-                    let block_end = match proposal {
-                        Proposal::InBlock(_) => self.known_block_end(session_id),
-                        Proposal::FreshBlock { end, .. } => end,
-                    };
-                    let written = SessionIds { last: id, block_end, last_message_at: Some(stored.created) };
-                    self.remember(session_id, ids.into, written);
-                    return Ok(AppendOutcome::Appended(stored));
-                }
-                Err(TransactionFailure::Unavailable(error)) => return Err(error),
-                Err(TransactionFailure::Cancelled(reasons)) => reasons,
-            };
-            let referenced = |index: usize| -> StorageResult<Option<MessageId>> {
-                if !failed_condition(reasons.get(index)) {
-                    return Ok(None);
-                }
-                let existing = reasons[index].item.clone().ok_or_else(|| {
-                    StorageError::Malformed(format!("a message reference of session {session_id} without item"))
-                })?;
-                Ok(Some(from_item::<MessageRefItem>(existing)?.message_id))
-            };
-            if client_id.is_some()
-                && let Some(original) = referenced(2)?
+        let place = self.place_in(session_id, ids).await?;
+        self.wait_for_turn(&place).await;
+        let next_block = Self::next_block_taken_by(&place);
+        let take_next_block = async {
+            if let Some(block) = next_block
+                && let Err(error) = self.record_block(session_id, block).await
             {
-                return Ok(AppendOutcome::Duplicate(self.message_by_id(session_id, original).await?));
+                tracing::warn!(%error, "could not take a session's next block of ids");
             }
-            if upload.is_some()
-                && let Some(holder) = referenced(2 + usize::from(client_id.is_some()))?
-            {
-                return Ok(AppendOutcome::UploadTaken(holder));
-            }
-            if failed_condition(reasons.first()) {
-                let item = reasons[0].item.clone();
-                if let Some(item) = &item {
-                    self.correct(session_id, ids.into, SessionIds::of_item(item));
-                }
-                let current = current_session(session_id, item)?;
-                let unmet = change.check(&current).err();
-                if unmet.as_ref().is_some_and(Unmet::must_decide_again) {
-                    return Ok(AppendOutcome::Stale(Box::new(current)));
-                }
-                // Only the proposal failed (an id another send took, the block's end, a
-                // later clock): propose again against the session as it is, dated now.
-                if unmet.as_ref().is_some_and(Unmet::id_taken) {
-                    lost += 1;
-                }
-                awaiting = current.awaiting_reply_since;
-                now = current.time_of_change(now.max(Timestamp::now()));
-                continue;
-            }
-            // Another transaction on the same items.
-            back_off(attempt).await;
-        }
-        Err(StorageError::Unavailable(format!("session {session_id}: too much contention appending")))
+        };
+        let (appended, ()) = tokio::join!(self.append_in_order(place, guard, message, now), take_next_block);
+        appended
     }
 
     async fn change_lifecycle(

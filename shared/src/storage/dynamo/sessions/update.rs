@@ -12,9 +12,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::super::DynamoStore;
 use super::super::items::*;
-use crate::domain::{
-    Condition, Effect, MessageId, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
-};
+use crate::domain::{Condition, Effect, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus};
 use crate::storage::StorageResult;
 
 /// One `Update` of a session item.
@@ -22,6 +20,7 @@ pub(super) struct SessionUpdate {
     set: Vec<String>,
     add: Vec<String>,
     remove: Vec<String>,
+    delete: Vec<String>,
     condition: Vec<String>,
     values: HashMap<String, AttributeValue>,
 }
@@ -39,14 +38,27 @@ impl SessionUpdate {
         Ok(update)
     }
 
-    /// The message id `id` is the next of the session's block (see [`super::ids`]).
-    pub(super) fn id_in_block(self, id: MessageId) -> Self {
-        self.require("id_block_end >= {}", n(id))
+    /// The message takes place `number` in the session's order of sends (see
+    /// [`super::ids`]); `in_order`, only right after the place before it: that place's
+    /// message is committed, or its sender gave it up (which is then forgotten).
+    pub(super) fn at_place(mut self, number: u64, in_order: bool) -> Self {
+        if in_order {
+            match number.checked_sub(1).filter(|before| *before > 0) {
+                Some(before) => {
+                    let (at, set) = (self.placeholder(0), self.placeholder(1));
+                    self.condition.push(format!("(last_place = {at} OR contains(skipped_places, {at}))"));
+                    self.delete.push(format!("skipped_places {set}"));
+                    self.values.insert(at, n(before));
+                    self.values.insert(set, AttributeValue::Ns(vec![before.to_string()]));
+                }
+                None => self.condition.push("attribute_not_exists(last_place)".to_owned()),
+            }
+        }
+        self.set("last_place", n(number))
     }
 
-    /// The message id opens a fresh block, which ends at `end` and becomes the session's.
-    pub(super) fn id_block(self, end: MessageId) -> Self {
-        self.set("id_block_end", n(end))
+    fn placeholder(&self, after: usize) -> String {
+        format!(":v{}", self.values.len() + after)
     }
 
     fn meet(self, condition: Condition) -> Self {
@@ -117,7 +129,14 @@ impl SessionUpdate {
     }
 
     fn new() -> Self {
-        SessionUpdate { set: vec![], add: vec![], remove: vec![], condition: vec![], values: HashMap::new() }
+        SessionUpdate {
+            set: vec![],
+            add: vec![],
+            remove: vec![],
+            delete: vec![],
+            condition: vec![],
+            values: HashMap::new(),
+        }
     }
 
     /// The attribute names the expressions use (DynamoDB refuses unused ones).
@@ -179,7 +198,8 @@ impl SessionUpdate {
 
     fn expression(&self) -> String {
         let mut parts = Vec::new();
-        for (keyword, clauses) in [("SET", &self.set), ("ADD", &self.add), ("REMOVE", &self.remove)] {
+        let clauses = [("SET", &self.set), ("ADD", &self.add), ("REMOVE", &self.remove), ("DELETE", &self.delete)];
+        for (keyword, clauses) in clauses {
             if !clauses.is_empty() {
                 parts.push(format!("{keyword} {}", clauses.join(", ")));
             }
