@@ -189,7 +189,42 @@ async fn uploads_that_are_not_the_senders_to_attach_are_refused(gateway: Gateway
     assert_eq!(status, 201, "{sent}");
 }
 
+/// A store with no open session sends naming an upload: one never made, or one it made in
+/// its session that was since closed. The send is refused, and nothing is opened: no session
+/// in the queue, no count moved, no admin told.
+async fn a_refused_send_opens_no_session(gateway: Gateway) {
+    let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
+    let (_, session) = get_json(&gateway.url("/v1/chat/store/session/"), Some(&store)).await;
+    let from_closed = upload_png(&gateway, &store, None, PNG).await;
+    let close = json!({"session_id": session["id"]});
+    assert_eq!(post_json(&gateway.url("/v1/chat/admin/session/close/"), Some(&sarah), &close).await.0, 200);
+    let open_queue = |gateway: &Gateway| {
+        let url = gateway.url("/v1/chat/admin/sessions/?status=open");
+        async move { get_json(&url, Some(&token_of_admin(SARAH))).await.1["total_count"].clone() }
+    };
+    assert_eq!(open_queue(&gateway).await, json!(0));
+    let mut admin = Client::connect(&gateway, Some(&sarah)).await.expect("Sarah connects");
+
+    let refused = (400, json!({"success": false, "message": "upload_id names no file you uploaded into this session"}));
+    for upload_id in ["0123456789abcdef0123456789abcdef", from_closed.as_str()] {
+        let send = json!({"content": "x", "upload_id": upload_id});
+        assert_eq!(post_json(&gateway.url("/v1/chat/store/messages/"), Some(&store), &send).await, refused);
+    }
+    assert_eq!(open_queue(&gateway).await, json!(0), "no session in the queue");
+    let (status, _) = get_json(&gateway.url("/v1/chat/store/messages/"), Some(&store)).await;
+    assert_eq!(status, 404, "the store has no active session");
+    // The first thing Sarah hears of is the store's next, plain message, which opens one.
+    let (status, sent) =
+        post_json(&gateway.url("/v1/chat/store/messages/"), Some(&store), &json!({"content": "hi"})).await;
+    assert_eq!(status, 201, "{sent}");
+    let told = admin.next_of("session.updated").await;
+    assert_eq!(told["session"]["id"], sent["session_id"]);
+    assert_eq!(told["session"]["message_count"], 1, "{told}");
+    assert_eq!(open_queue(&gateway).await, json!(1));
+}
+
 on_every_stack!(
+    a_refused_send_opens_no_session,
     a_store_uploads_into_its_session_what_it_declared,
     uploads_outside_the_rules_are_refused_by_the_route,
     a_sent_upload_is_downloaded_from_every_view,

@@ -412,8 +412,14 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     let w = world(&gateway).await;
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
     let super_office = |m: &str| json!({"Error": m, "ErrorType": "BadRequest"});
-    let routes: [(&str, &str, ErrorBody, String); 10] = [
+    let upload = json!({"file_name": "a.png", "content_type": "image/png", "size": 10});
+    let mut admin_upload = upload.clone();
+    admin_upload["session_id"] = w.open.clone();
+    let routes: [(&str, &str, ErrorBody, String); 13] = [
         ("/v1/chat/store/messages/", &store, store_error, json!({"content": "x"}).to_string()),
+        ("/v1/chat/store/session/close/", &store, store_error, "{}".to_owned()),
+        ("/v1/chat/store/uploads/", &store, store_error, upload.to_string()),
+        ("/v1/chat/admin/uploads/", &sarah, admin_error, admin_upload.to_string()),
         ("/v1/chat/store/session/read/", &store, store_error, json!({"up_to_message_id": 1}).to_string()),
         (
             "/v1/chat/store/session/rating/",
@@ -439,6 +445,7 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
         ("/v1/chat/admin/session/tags/", &sarah, admin_error, json!({"session_id": w.open, "tags": []}).to_string()),
         ("/api/v1/Agents/Chat/GetChatMessages", &sarah, super_office, json!({"ChatSessionId": w.open}).to_string()),
     ];
+    let checked: Vec<&str> = routes.iter().map(|(path, ..)| *path).collect();
     for (path, token, error, valid) in routes {
         let url = gateway.url(path);
         for body in [format!("{valid} GARBAGE"), format!("{valid}{valid}"), format!("{valid} 1")] {
@@ -449,7 +456,19 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
             let expected = (400, error("Request body must be a JSON object"));
             assert_eq!(post_raw(&url, Some(token), body).await, expected, "{path} {body}");
         }
+        for body in ["{", "{]", "{,}"] {
+            let expected = (400, error("Request body is not valid JSON"));
+            assert_eq!(post_raw(&url, Some(token), body).await, expected, "{path} {body}");
+        }
     }
+    // Every route of the template that takes a body is among them, and the seed route that
+    // answers in its own shape refuses a broken body in it.
+    let posts = sam_template::Template::embedded().http_routes().unwrap();
+    for route in posts.iter().filter(|route| route.method == "POST" && route.path != "/conversation/sessions") {
+        assert!(checked.contains(&route.path.as_str()), "{} is not checked", route.path);
+    }
+    let (status, answer) = post_raw(&gateway.url("/conversation/sessions"), Some(&sarah), "{").await;
+    assert_eq!((status, &answer["detail"][0]["loc"]), (422, &json!(["body", "body"])), "{answer}");
 }
 
 on_every_stack!(store_routes_refuse_clearly, admin_routes_refuse_clearly, every_body_is_one_json_object);

@@ -11,6 +11,9 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 
 async fn close(app: &App, request: &Request) -> Result<ClosedSession, ChatError> {
     let store = http::authenticate_store(app, request, Family::Store).await?;
+    // The route reads no field, but a body it is sent must still be one JSON object: a
+    // client that sent something else meant something else.
+    let _: serde::de::IgnoredAny = http::json_body(request)?;
     chat::close_active_session(app, store).await
 }
 

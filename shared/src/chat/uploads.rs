@@ -21,7 +21,7 @@ fn attachments(app: &App) -> Result<&Attachments, ChatError> {
 pub async fn create_upload(
     app: &App,
     uploader: Principal,
-    request: UploadRequest,
+    mut request: UploadRequest,
 ) -> Result<PresignedUpload, ChatError> {
     request.validate()?;
     let attachments = attachments(app)?;

@@ -28,12 +28,10 @@ pub struct UploadRequest {
 }
 
 impl UploadRequest {
-    /// Checks every limit.
-    pub fn validate(&self) -> Result<(), InvalidInput> {
-        let name_chars = self.file_name.chars().count();
-        if name_chars == 0 || name_chars > MAX_FILE_NAME_CHARS || self.file_name.chars().any(char::is_control) {
-            return Err(InvalidInput(format!("file_name must be 1 to {MAX_FILE_NAME_CHARS} printable characters")));
-        }
+    /// Checks every limit, and puts the file name in Unicode's composed form (NFC), as it is
+    /// then signed into the upload and shown.
+    pub fn validate(&mut self) -> Result<(), InvalidInput> {
+        self.file_name = file_name(&self.file_name)?;
         if !UPLOAD_TYPES.contains(&self.content_type.as_str()) {
             return Err(InvalidInput(format!("content_type must be one of {}", UPLOAD_TYPES.join(", "))));
         }
@@ -42,6 +40,27 @@ impl UploadRequest {
         }
         Ok(())
     }
+}
+
+/// `name` in NFC, if it names a file as it looks: 1 to [`MAX_FILE_NAME_CHARS`] characters
+/// with something visible, no control or format characters (which include the bidirectional
+/// overrides that make `invoice\u{202e}gnp.exe` look like `invoiceexe.png`, and zero-width
+/// ones), no path separators, and not `.` or `..`.
+fn file_name(name: &str) -> Result<String, InvalidInput> {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    let name: String = name.nfc().collect();
+    let chars = name.chars().count();
+    let hidden = |c: char| c.is_control() || c.general_category() == GeneralCategory::Format;
+    if chars == 0 || chars > MAX_FILE_NAME_CHARS || name.chars().any(hidden) {
+        return Err(InvalidInput(format!(
+            "file_name must be 1 to {MAX_FILE_NAME_CHARS} characters, none of them control or invisible formatting characters"
+        )));
+    }
+    if name.chars().all(char::is_whitespace) || name.contains(['/', '\\']) || name == "." || name == ".." {
+        return Err(InvalidInput("file_name must name a file: something visible, without / or \\".into()));
+    }
+    Ok(name)
 }
 
 /// Whether a file that was uploaded may be attached as a message's `attachment_type`
@@ -95,7 +114,7 @@ mod tests {
     fn only_listed_types_within_the_size_limit() {
         assert_eq!(request("order.png", "image/png", 2048).validate(), Ok(()));
         assert_eq!(request("manual.pdf", "application/pdf", MAX_UPLOAD_BYTES).validate(), Ok(()));
-        let refused = |r: UploadRequest| r.validate().unwrap_err().0;
+        let refused = |mut r: UploadRequest| r.validate().unwrap_err().0;
         assert!(refused(request("page.html", "text/html", 10)).starts_with("content_type must be one of image/png"));
         assert!(refused(request("logo.svg", "image/svg+xml", 10)).starts_with("content_type"));
         assert!(refused(request("huge.png", "image/png", 20 * 1024 * 1024)).starts_with("size must be from 1"));
@@ -103,6 +122,31 @@ mod tests {
         assert!(refused(request("", "image/png", 10)).starts_with("file_name"));
         assert!(refused(request("a\nb.png", "image/png", 10)).starts_with("file_name"));
         assert!(refused(request(&"x".repeat(256), "image/png", 10)).starts_with("file_name"));
+    }
+
+    #[test]
+    fn a_file_name_looks_like_what_it_is() {
+        // Each looks like another name, or like none.
+        for name in [
+            "invoice\u{202e}gnp.exe",
+            "a\u{2066}b.png",
+            "\u{200b}\u{200c}\u{200d}",
+            "\u{feff}",
+            "\u{feff}order.png",
+            " ",
+            "\u{3000}\t",
+            ".",
+            "..",
+            "../etc/passwd",
+            "a\\b.png",
+        ] {
+            assert!(request(name, "image/png", 10).validate().unwrap_err().0.starts_with("file_name"), "{name:?}");
+        }
+        // Composed as NFC: `e` with a combining acute accent becomes one character.
+        let mut decomposed = request("cafe\u{301}.png", "image/png", 10);
+        assert_eq!(decomposed.validate(), Ok(()));
+        assert_eq!(decomposed.file_name, "caf\u{e9}.png");
+        assert_eq!(request("  report (final).pdf", "application/pdf", 10).validate(), Ok(()));
     }
 
     #[test]
