@@ -27,8 +27,14 @@ pub async fn connect(app: &App, request: &Request) -> Result<(), ChatError> {
         .and_then(|params| params.first("token"))
         .filter(|token| !token.is_empty())
         .ok_or(ChatError::Unauthorized)?;
+    // The instance may trust a cached answer for the principal (a token's principal never
+    // changes); whether the token still stands is checked by the write that records the
+    // connection, so a revoked token gets none.
     let principal = app.auth.principal(token).await?;
-    app.store.put_connection(&Connection::new(id, principal, TokenHash::of(token), Timestamp::now())).await?;
+    let connection = Connection::new(id, principal, TokenHash::of(token), Timestamp::now());
+    if !app.store.open_connection(&connection).await? {
+        return Err(ChatError::Unauthorized);
+    }
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use dynamodb_local::DynamoDbLocal;
+use shared::domain::Connection;
 use shared::storage::DynamoStore;
 
 /// DynamoDB Local for this test binary, started on first use. It stops when the binary
@@ -39,6 +40,14 @@ pub async fn message_ids_taken(table: &str) -> u64 {
     let item = read.consistent_read(true).send().await.expect("DynamoDB Local answers").item;
     let value = item.as_ref().and_then(|item| item.get("value")).and_then(|value| value.as_n().ok());
     value.map_or(0, |value| value.parse().expect("a number"))
+}
+
+/// Records `connection` in `store` as `$connect` does, its token made to stand first (a
+/// ghost's, say, whose token no client holds).
+pub async fn record_connection<S: shared::storage::ChatStore + ?Sized>(store: &S, connection: &Connection) {
+    let token = connection.token_hash.clone().expect("a connection opened with a token");
+    store.put_token(&token, connection.principal).await.expect("the token is stored");
+    assert!(store.open_connection(connection).await.expect("the connection is stored"), "its token stands");
 }
 
 /// A DynamoDB store on a new, empty table.

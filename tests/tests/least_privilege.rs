@@ -174,7 +174,7 @@ async fn exercise() -> BTreeMap<String, Use> {
     for principal in [Principal::Store(TECH_STORE), Principal::Admin(SARAH)] {
         let ghost =
             Connection::new(format!("ghost-{principal:?}"), principal, TokenHash::of("ghost"), Timestamp::now());
-        table.put_connection(&ghost).await.unwrap();
+        e2e::stack::record_connection(&table, &ghost).await;
     }
     // Frames on connections whose token no longer resolves: each action closes its own.
     let quiet = token_of_store(QUIET_STORE);

@@ -102,6 +102,9 @@ async fn revoking_closes_connections(start: Start) {
     let output = chatctl_with(&table, &["--websocket-endpoint", &endpoint], &["revoke-token"], &format!("{token}\n"));
     assert_eq!(stdout_of(&output), "revoked\nlive connections closed: 1");
     assert_eq!(revoked.closed_by_server().await, 1000);
+    // A socket opened right after, by the instance that trusted the token a moment ago,
+    // never listens.
+    assert_eq!(Client::connect(&gateway, Some(&token)).await.err(), Some(401));
     // Nobody else's connection noticed.
     assert_eq!(other_store.drain().await, Vec::<serde_json::Value>::new());
     assert_eq!(admin.drain().await, Vec::<serde_json::Value>::new());

@@ -440,6 +440,42 @@ async fn response_times_are_kept_by_the_writes(store: Store) {
     assert_eq!(current.response_time_avg(), Some(17.5));
 }
 
+/// A connection is recorded only while its token stands, and the token's connections are
+/// found by it: a revocation closes every one opened before it, and none opens after it.
+async fn a_revoked_token_gets_no_connection(store: Store) {
+    use shared::domain::Connection;
+    let (token, other) = (TokenHash::of("revoked"), TokenHash::of("other"));
+    for token in [&token, &other] {
+        store.put_token(token, Principal::Store(TECH_STORE)).await.unwrap();
+    }
+    let now = Timestamp::now();
+    let opened =
+        |id: &str, token: &TokenHash| Connection::new(id.into(), Principal::Store(TECH_STORE), token.clone(), now);
+    assert!(store.open_connection(&opened("tab", &token)).await.unwrap());
+    assert!(store.open_connection(&opened("phone", &other)).await.unwrap());
+    let ids = |token: TokenHash| {
+        let store = store.clone();
+        async move {
+            store
+                .connections_with_token(&token, now)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.connection_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(token.clone()).await, ["tab"]);
+
+    assert!(store.revoke_token(&token).await.unwrap());
+    assert!(!store.open_connection(&opened("late-tab", &token)).await.unwrap(), "a revoked token gets no connection");
+    assert_eq!(store.connection("late-tab").await.unwrap(), None);
+    assert_eq!(ids(token.clone()).await, ["tab"], "what the revocation closes");
+    store.delete_connection("tab").await.unwrap();
+    assert_eq!(ids(token).await, Vec::<String>::new());
+    assert_eq!(ids(other).await, ["phone"]);
+}
+
 async fn connections_are_found_by_whose_they_are(store: Store) {
     use shared::domain::{Audience, Connection};
     let now = Timestamp::now();
@@ -452,11 +488,11 @@ async fn connections_are_found_by_whose_they_are(store: Store) {
         connect("a3-a", Principal::Admin(OMAR)),
         connect("a20-a", Principal::Admin(AdminId(20))),
     ] {
-        store.put_connection(&connection).await.unwrap();
+        e2e::stack::record_connection(store.as_ref(), &connection).await;
     }
     // An item whose connection outlived API Gateway's limit, not yet removed by the TTL.
     let stale = Connection { expires_at: now.unix_seconds() - 1, ..connect("s5-stale", Principal::Store(TECH_STORE)) };
-    store.put_connection(&stale).await.unwrap();
+    e2e::stack::record_connection(store.as_ref(), &stale).await;
     let ids = |audience| {
         let store = store.clone();
         async move {
@@ -787,6 +823,7 @@ conformance!(
     closing_frees_the_stores_active_slot,
     a_late_id_is_replaced_by_a_fresh_one,
     connections_are_found_by_whose_they_are,
+    a_revoked_token_gets_no_connection,
     response_times_are_kept_by_the_writes,
     a_store_closes_its_active_session_from_the_pointer,
     a_store_cannot_send_into_a_closed_session,

@@ -1,7 +1,7 @@
 //! Live connections: who is on the other end of one, and revoking a token everywhere it is
 //! in use.
 
-use crate::domain::{Audience, Principal, TokenHash};
+use crate::domain::{Principal, TokenHash};
 use crate::storage::StorageError;
 use crate::{App, ChatError, Timestamp};
 
@@ -29,19 +29,17 @@ pub struct Revocation {
     pub not_closed: usize,
 }
 
-/// Revokes a token and closes every live connection opened with it: the token's principal's
-/// connections are one index read, and each of them that carries this token is closed
-/// through the `@connections` API. An operator's action, not a route's: a storage failure
-/// is reported as it is.
+/// Revokes a token and closes every live connection opened with it, through the
+/// `@connections` API. A connection is recorded only if its token still stands, in the same
+/// write as a copy of it under the token; so once the token is deleted, one consistent read
+/// of those copies finds every connection opened with it, however recently, and no new one
+/// can be opened. An operator's action, not a route's: a storage failure is reported as it
+/// is.
 pub async fn revoke_token(app: &App, hash: &TokenHash) -> Result<Revocation, StorageError> {
-    let principal = app.store.principal_for(hash).await?;
     let revoked = app.store.revoke_token(hash).await?;
-    let Some(principal) = principal else {
-        return Ok(Revocation { revoked, ..Revocation::default() });
-    };
-    let connections = app.store.connections_of(Audience::of(principal), Timestamp::now()).await?;
+    let connections = app.store.connections_with_token(hash, Timestamp::now()).await?;
     let mut revocation = Revocation { revoked, ..Revocation::default() };
-    for connection in connections.iter().filter(|c| c.token_hash.as_ref() == Some(hash)) {
+    for connection in &connections {
         match app.live.disconnect(&connection.connection_id).await {
             Ok(()) => revocation.closed += 1,
             Err(error) => {
@@ -70,10 +68,8 @@ mod tests {
         store.put_token(&kept, Principal::Store(StoreId(5))).await.unwrap();
         let now = Timestamp::now();
         for (id, token) in [("tab-1", &revoked), ("tab-2", &revoked), ("phone", &kept)] {
-            store
-                .put_connection(&Connection::new(id.into(), Principal::Store(StoreId(5)), token.clone(), now))
-                .await
-                .unwrap();
+            let connection = Connection::new(id.into(), Principal::Store(StoreId(5)), token.clone(), now);
+            assert!(store.open_connection(&connection).await.unwrap());
         }
         let recorder = Arc::new(Recorder::default());
         let app = app_over(&store, &recorder);
@@ -93,7 +89,7 @@ mod tests {
         let token = TokenHash::of("token");
         store.put_token(&token, Principal::Admin(AdminId(2))).await.unwrap();
         let connection = Connection::new("tab".into(), Principal::Admin(AdminId(2)), token.clone(), Timestamp::now());
-        store.put_connection(&connection).await.unwrap();
+        assert!(store.open_connection(&connection).await.unwrap());
         let recorder = Arc::new(Recorder::default());
         assert_eq!(connection_principal(&app_over(&store, &recorder), "tab").await, Ok(Principal::Admin(AdminId(2))));
 

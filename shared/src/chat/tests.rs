@@ -47,7 +47,7 @@ impl Push for Recorder {
     async fn post(&self, connection_id: &str, data: &[u8]) -> Result<(), PushError> {
         let connects = self.connects_at_next_post.lock().unwrap().take();
         if let Some((store, connection)) = connects {
-            store.put_connection(&connection).await.unwrap();
+            assert!(store.open_connection(&connection).await.unwrap(), "its token stands");
         }
         let event = serde_json::from_slice(data).expect("events are JSON");
         self.posts.lock().unwrap().push((connection_id.to_owned(), event));
@@ -76,8 +76,9 @@ async fn world() -> (App, Arc<Recorder>) {
     for (name, principal) in
         [("store", Principal::Store(STORE)), ("sarah", Principal::Admin(SARAH)), ("omar", Principal::Admin(OMAR))]
     {
+        store.put_token(&TokenHash::of(name), principal).await.unwrap();
         let connection = Connection::new(name.into(), principal, TokenHash::of(name), now);
-        store.put_connection(&connection).await.unwrap();
+        assert!(store.open_connection(&connection).await.unwrap());
     }
     let recorder = Arc::new(Recorder::default());
     (app_over(&store, &recorder), recorder)
@@ -116,7 +117,7 @@ async fn a_tab_that_connects_while_a_message_goes_out_gets_it_too() {
     }
     // Sarah opens a second tab after the send looked its listeners up, and fetches before
     // the message is there: the lookup once it is stored finds the tab.
-    let tab = Connection::new("sarah-tab".into(), Principal::Admin(SARAH), TokenHash::of("tab"), Timestamp::now());
+    let tab = Connection::new("sarah-tab".into(), Principal::Admin(SARAH), TokenHash::of("sarah"), Timestamp::now());
     *out.connects_at_next_post.lock().unwrap() = Some((app.store.clone(), tab));
     let sent = send_message(&app, Principal::Store(STORE), None, text("again")).await.unwrap();
     let to_tab = out.take("sarah-tab");

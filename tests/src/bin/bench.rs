@@ -31,7 +31,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use shared::Timestamp;
 use shared::domain::{AdminId, Connection, Principal, StoreId, StoreProfile, TokenHash};
-use shared::storage::{ConnectionStore, DynamoStore, IdentityStore};
+use shared::storage::{DynamoStore, IdentityStore};
 
 const RUNS: usize = 3;
 const REQUESTS: usize = 300;
@@ -627,7 +627,7 @@ async fn send_latency_by_who_is_connected(stage: &Stage) {
         let principal =
             if i % 2 == 0 { Principal::Store(StoreId(10_000 + i)) } else { Principal::Admin(AdminId(10_000 + i)) };
         let connection = Connection::new(format!("idle-{i}"), principal, TokenHash::of(&format!("idle-{i}")), now);
-        stage.store.put_connection(&connection).await.unwrap();
+        e2e::stack::record_connection(&stage.store, &connection).await;
     }
     measure("1,000 idle connections of others").await;
     let recipient = WebSocket::connect(&stage.gateway, Some(&stage.store_token)).await.unwrap();

@@ -1,15 +1,42 @@
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
 
-use super::DynamoStore;
 use super::items::*;
+use super::{DynamoStore, TransactionFailure};
 use crate::Timestamp;
-use crate::domain::{Audience, Connection};
-use crate::storage::{ConnectionStore, StorageResult};
+use crate::domain::{Audience, Connection, TokenHash};
+use crate::storage::{ConnectionStore, StorageError, StorageResult};
 
 #[async_trait]
 impl ConnectionStore for DynamoStore {
-    async fn put_connection(&self, connection: &Connection) -> StorageResult<()> {
-        self.put(to_item(&ConnectionItem::new(connection.clone()))?).await
+    /// One transaction: the token item is still there, the connection, and its copy in the
+    /// token's partition, which a revocation reads after deleting the token.
+    async fn open_connection(&self, connection: &Connection) -> StorageResult<bool> {
+        let Some(token) = &connection.token_hash else { return Ok(false) };
+        let token_stands = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("PK", s(token_pk(token)))
+            .key("SK", s(TOKEN_SK))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .expect("table, key and condition are set");
+        let put =
+            |item| Put::builder().table_name(&self.table).set_item(Some(item)).build().expect("table and item are set");
+        let items = vec![
+            TransactWriteItem::builder().condition_check(token_stands).build(),
+            TransactWriteItem::builder().put(put(to_item(&ConnectionItem::new(connection.clone()))?)).build(),
+            TransactWriteItem::builder()
+                .put(put(to_item(&TokenConnectionItem::new(token, connection.clone()))?))
+                .build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.first()) => Ok(false),
+            Err(TransactionFailure::Cancelled(_)) => {
+                Err(StorageError::Unavailable(format!("connection {}: a conflicting write", connection.connection_id)))
+            }
+            Err(TransactionFailure::Unavailable(error)) => Err(error),
+        }
     }
 
     async fn connection(&self, id: &str) -> StorageResult<Option<Connection>> {
@@ -17,15 +44,30 @@ impl ConnectionStore for DynamoStore {
         item.map(|i| from_item::<ConnectionItem>(i).map(|c| c.connection)).transpose()
     }
 
+    /// The connection, then its copy in its token's partition.
     async fn delete_connection(&self, id: &str) -> StorageResult<()> {
-        self.client
+        let deleted = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key("PK", s(connection_pk(id)))
             .key("SK", s(CONNECTION_SK))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
             .map_err(unavailable)?;
+        let token =
+            deleted.attributes.map(from_item::<ConnectionItem>).transpose()?.and_then(|c| c.connection.token_hash);
+        if let Some(token) = token {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("PK", s(token_pk(&token)))
+                .key("SK", s(token_connection_sk(id)))
+                .send()
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(())
     }
 
@@ -54,6 +96,23 @@ impl ConnectionStore for DynamoStore {
             .into_iter()
             .map(|item| from_item::<ConnectionItem>(item).map(|c| c.connection))
             .collect::<Result<Vec<_>, _>>()?;
+        connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        Ok(connections)
+    }
+
+    async fn connections_with_token(&self, token: &TokenHash, now: Timestamp) -> StorageResult<Vec<Connection>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :token AND begins_with(SK, :connection)")
+            .expression_attribute_values(":token", s(token_pk(token)))
+            .expression_attribute_values(":connection", s(token_connection_sk("")))
+            .consistent_read(true);
+        let items = self.query_items(query, usize::MAX).await?;
+        let connections = items.into_iter().map(|item| from_item::<TokenConnectionItem>(item).map(|c| c.connection));
+        let mut connections =
+            connections.filter(|c| c.as_ref().map_or(true, |c| c.is_live(now))).collect::<Result<Vec<_>, _>>()?;
         connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
         Ok(connections)
     }

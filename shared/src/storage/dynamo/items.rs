@@ -230,6 +230,29 @@ impl ConnectionItem {
     }
 }
 
+/// A copy of a live connection in the partition of the token it was opened with
+/// (`TOKEN#<hash>` / `CONN#<id>`), written in the same transaction as the connection: a
+/// revocation finds every connection of the token with one consistent read.
+#[derive(Serialize, Deserialize)]
+pub(super) struct TokenConnectionItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(flatten)]
+    pub(super) connection: Connection,
+}
+
+impl TokenConnectionItem {
+    pub(super) fn new(token: &TokenHash, connection: Connection) -> Self {
+        TokenConnectionItem { pk: token_pk(token), sk: token_connection_sk(&connection.connection_id), connection }
+    }
+}
+
+pub(super) fn token_connection_sk(connection_id: &str) -> String {
+    format!("CONN#{connection_id}")
+}
+
 /// A message that an idempotency key or an upload points to (`CLIENT#…`, `UPLOAD#…`).
 #[derive(Serialize, Deserialize)]
 pub(super) struct MessageRefItem {
