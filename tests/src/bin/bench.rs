@@ -25,8 +25,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use e2e::cast::{SARAH, TECH_STORE, seed, token_of_admin, token_of_store};
 use e2e::gateway::Gateway;
 use e2e::runtime_api::{Phase, RuntimeApi, function_command};
-use e2e::stack::{dynamodb, fresh_table};
+use e2e::stack::{dynamodb, fresh_table, message_ids_taken};
 use e2e::ws::Client as WebSocket;
+use futures::StreamExt;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use shared::Timestamp;
@@ -294,6 +295,13 @@ impl Stage {
         admin.unwrap();
     }
 
+    /// A send's place in its session's order: one `ADD` on a places item of the floor's own.
+    async fn take_place(&self) {
+        let add = self.db.update_item().table_name(&self.table).key("PK", s(FLOOR_SESSION)).key("SK", s("IDS"));
+        let add = add.update_expression("ADD taken :one").expression_attribute_values(":one", n(1));
+        add.return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew).send().await.unwrap();
+    }
+
     /// A send's transaction, as large as the route's: the session updated on its
     /// conditions, the message put.
     async fn send_transaction(&self) {
@@ -463,13 +471,14 @@ impl Case {
             Case::StoreSend => {
                 tokio::join!(
                     stage.get_item(format!("STORE#{TECH_STORE}"), "ACTIVE"),
+                    stage.take_place(),
                     stage.get_item(session, "SESSION")
                 );
                 tokio::join!(stage.send_transaction(), stage.connection_lookups());
                 stage.connection_lookups().await;
             }
             Case::AdminSend => {
-                stage.get_item(session, "SESSION").await;
+                tokio::join!(stage.get_item(session, "SESSION"), stage.take_place());
                 tokio::join!(stage.send_transaction(), stage.connection_lookups());
                 stage.connection_lookups().await;
             }
@@ -599,6 +608,55 @@ async fn sends_per_second(stage: &Stage) {
                 requests as f64 / sends as f64
             );
         }
+    }
+}
+
+/// 160 sends into one session through the gateway in `--lambda` (each instance its own
+/// process, as in AWS), 2, 4 and 16 at a time: the ids each message used, the transactions
+/// each send tried, the counter's writes, and the pace.
+async fn sends_racing_across_instances(stage: &Stage) {
+    const SENDS: usize = 160;
+    let gateway = Gateway::start_as_lambda(&stage.table, &["--max-instances", "16"]);
+    println!("\nSends racing into one session across instances (--lambda, up to 16 instances; {SENDS} sends each)\n");
+    println!("| in flight | ids per message | transaction attempts per send | counter writes | sends/s | p50 | p95 |");
+    println!("|---|---|---|---|---|---|---|");
+    const SEND: &str = "POST /v1/chat/store/messages/";
+    let url = gateway.url("/v1/chat/store/messages/");
+    let http = reqwest::Client::new();
+    for (in_flight, store) in [2usize, 4, 16].into_iter().zip(&stage.other_stores) {
+        http.post(&url)
+            .header("Authorization", format!("Token {store}"))
+            .json(&json!({"content": "hi"}))
+            .send()
+            .await
+            .unwrap();
+        let before = logged(&gateway, SEND);
+        let ids_before = message_ids_taken(&stage.table).await;
+        let started = Instant::now();
+        let sends = (0..SENDS).map(|i| {
+            let request = http.post(&url).header("Authorization", format!("Token {store}"));
+            async move {
+                let started = Instant::now();
+                let answer: Value =
+                    request.json(&json!({"content": format!("m{i}")})).send().await.unwrap().json().await.unwrap();
+                (answer["id"].as_u64().expect("sent"), started.elapsed())
+            }
+        });
+        let sent: Vec<(u64, Duration)> = futures::stream::iter(sends).buffer_unordered(in_flight).collect().await;
+        let took = started.elapsed();
+        let lines = lines_of(&gateway, SEND, before, SENDS);
+        let attempts: u64 = lines.iter().map(|line| line["transaction_attempts"].as_u64().unwrap()).sum();
+        let (low, high) = sent.iter().fold((u64::MAX, 0), |(l, h), (id, _)| (l.min(*id), h.max(*id)));
+        let (p50, p95) = percentiles(sent.iter().map(|(_, took)| *took).collect());
+        println!(
+            "| {in_flight} | {:.2} | {:.2} | {} | {:.0} | {:.0} ms | {:.0} ms |",
+            (high - low + 1) as f64 / SENDS as f64,
+            attempts as f64 / SENDS as f64,
+            (message_ids_taken(&stage.table).await - ids_before) / 16,
+            SENDS as f64 / took.as_secs_f64(),
+            millis(p50),
+            millis(p95),
+        );
     }
 }
 
@@ -770,7 +828,7 @@ async fn instructions_per_request(stage: &mut Stage) {
 }
 
 /// The sections, by the name that selects them on the command line.
-const SECTIONS: [&str; 7] = ["floor", "cpu", "sends", "connected", "cold", "lambda", "instructions"];
+const SECTIONS: [&str; 8] = ["floor", "cpu", "sends", "races", "connected", "cold", "lambda", "instructions"];
 
 #[tokio::main]
 async fn main() {
@@ -789,6 +847,9 @@ async fn main() {
     }
     if runs("sends") {
         sends_per_second(&stage).await;
+    }
+    if runs("races") {
+        sends_racing_across_instances(&stage).await;
     }
     if runs("connected") {
         send_latency_by_who_is_connected(&stage).await;
