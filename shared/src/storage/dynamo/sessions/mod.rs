@@ -18,9 +18,6 @@ use self::list::Source;
 use self::update::SessionUpdate;
 use super::items::*;
 use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
-
-/// The most tries of one send, whatever they meet.
-const MAX_TRIES: u32 = 1_000;
 use crate::Timestamp;
 use crate::domain::{
     AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
@@ -31,6 +28,9 @@ use crate::storage::{
     MessageWindow, Opening, Place, SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult,
     WriteOutcome,
 };
+
+/// The most tries of one send, whatever they meet.
+const MAX_TRIES: u32 = 1_000;
 
 impl DynamoStore {
     /// Opens the store's session with no message yet, with a block of ids for its first
