@@ -43,6 +43,10 @@ struct SessionData {
 }
 
 impl SessionData {
+    fn new(session: Session) -> Self {
+        SessionData { session, messages: BTreeMap::new(), by_client_id: HashMap::new(), by_upload_id: HashMap::new() }
+    }
+
     fn page(&self, newest: usize) -> SessionPage {
         let mut messages: Vec<Message> = self.messages.values().rev().take(newest).cloned().collect();
         messages.reverse();
@@ -51,6 +55,18 @@ impl SessionData {
 }
 
 impl State {
+    /// The store's open or claimed session, as its pointer would show it.
+    fn active_session(&self, store: StoreId) -> Option<super::ActiveSession> {
+        let id = self.active.get(&store)?;
+        let session = &self.sessions[id].session;
+        Some(super::ActiveSession {
+            id: *id,
+            status: session.status,
+            admin_id: session.admin_id,
+            revision: session.revision,
+        })
+    }
+
     fn session_mut(&mut self, id: SessionId) -> StorageResult<&mut SessionData> {
         self.sessions.get_mut(&id).ok_or_else(|| StorageError::Malformed(format!("session {id} vanished")))
     }

@@ -1,5 +1,3 @@
-use std::collections::{BTreeMap, HashMap};
-
 use async_trait::async_trait;
 
 use super::{MemoryStore, SessionData};
@@ -49,22 +47,13 @@ impl SessionStore for MemoryStore {
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
         let page = SessionPage { session: session.clone(), messages: Vec::new(), opened: true };
-        let data = SessionData {
-            session,
-            messages: BTreeMap::new(),
-            by_client_id: HashMap::new(),
-            by_upload_id: HashMap::new(),
-        };
-        state.sessions.insert(data.session.id, data);
+        state.sessions.insert(session.id, SessionData::new(session));
         Ok(Some(page))
     }
 
     async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
         let state = self.state();
-        Ok(state.active.get(&store).map(|id| {
-            let session = &state.sessions[id].session;
-            ActiveSession { id: *id, status: session.status, admin_id: session.admin_id, revision: session.revision }
-        }))
+        Ok(state.active_session(store))
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
@@ -129,14 +118,7 @@ impl SessionStore for MemoryStore {
         now: Timestamp,
     ) -> StorageResult<Opening> {
         let mut state = self.state();
-        if let Some(id) = state.active.get(&store) {
-            let session = &state.sessions[id].session;
-            let active = ActiveSession {
-                id: *id,
-                status: session.status,
-                admin_id: session.admin_id,
-                revision: session.revision,
-            };
+        if let Some(active) = state.active_session(store) {
             return Ok(Opening::Active { active, ids });
         }
         let Some(profile) = state.stores.get(&store).cloned() else {
@@ -147,12 +129,8 @@ impl SessionStore for MemoryStore {
         let id = ids.fresh.map_or_else(|| state.last_message_id.next(), |(id, _)| id);
         let stored = message.stored(id, session_id, now);
         let session = opened_with(session_id, profile, &stored);
-        let mut data = SessionData {
-            session: session.clone(),
-            messages: BTreeMap::from([(id, stored.clone())]),
-            by_client_id: HashMap::new(),
-            by_upload_id: HashMap::new(),
-        };
+        let mut data = SessionData::new(session.clone());
+        data.messages.insert(id, stored.clone());
         if let Some(key) = message.idempotency_key() {
             data.by_client_id.insert(key, id);
         }
