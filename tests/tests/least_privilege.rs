@@ -136,6 +136,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     let twice = json!({"upload_id": upload});
     assert_eq!(post_json(&url("/v1/chat/store/messages/"), Some(&store), &twice).await.0, 409);
     get_json(&url("/v1/chat/store/session/"), Some(&store)).await;
+    // Waiting, with its place in line.
+    get_json(&url("/v1/chat/store/session/current/"), Some(&store)).await;
     get_json(&url("/v1/chat/admin/sessions/"), Some(&sarah)).await;
     post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
     let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
@@ -169,6 +171,12 @@ async fn exercise() -> BTreeMap<String, Use> {
     let upload = upload_png(&gateway, &store, None, PNG).await;
     post("/v1/chat/store/messages/", &store, json!({"upload_id": upload})).await;
     post("/v1/chat/store/session/close/", &store, json!({})).await;
+    // Opened over the socket, then closed from the queue by an admin: the stores behind it
+    // move up.
+    store_ws.send(json!({"action": "send_message", "content": "by socket"})).await;
+    store_ws.drain().await;
+    let (_, current) = get_json(&url("/v1/chat/store/session/current/"), Some(&store)).await;
+    post("/v1/chat/admin/session/close/", &sarah, json!({"session_id": current["session"]["id"]})).await;
     // Pushes to a connection that went away: every pushing function may have to forget one.
     let table = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     for principal in [Principal::Store(TECH_STORE), Principal::Admin(SARAH)] {

@@ -783,6 +783,88 @@ async fn closing_frees_the_stores_active_slot(store: Store) {
     assert_eq!(old.messages.len(), 1);
 }
 
+async fn the_latest_session_is_the_active_one_or_else_the_last_closed(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let latest = |store: Store| async move {
+        store.latest_session(TECH_STORE, 200).await.unwrap().map(|page| (page.session.id, page.session.status))
+    };
+    assert_eq!(latest(store.clone()).await, None);
+    assert_eq!(store.active_session(TECH_STORE).await.unwrap(), None, "looking up opened a session");
+    let first = open_session(&store).await;
+    appended(&store, &first, text(SenderType::Store, "hello")).await;
+    assert_eq!(latest(store.clone()).await, Some((first.id, SessionStatus::Open)));
+    store.close_active_session(TECH_STORE, Timestamp::now()).await.unwrap().unwrap();
+    let page = store.latest_session(TECH_STORE, 200).await.unwrap().unwrap();
+    assert_eq!((page.session.id, page.session.status, page.messages.len()), (first.id, SessionStatus::Closed, 1));
+    assert_eq!(store.active_session(TECH_STORE).await.unwrap(), None, "looking up opened a session");
+
+    // The next session is the latest while active, and once an admin closes it.
+    let second = open_session(&store).await;
+    assert_eq!(latest(store.clone()).await, Some((second.id, SessionStatus::Open)));
+    let WriteOutcome::Written(_) =
+        store.change_lifecycle(&second, SessionStatus::Closed, None, Timestamp::now()).await.unwrap()
+    else {
+        panic!("close failed")
+    };
+    assert_eq!(latest(store.clone()).await, Some((second.id, SessionStatus::Closed)));
+    assert_eq!(store.latest_session(StoreId(999), 200).await.unwrap(), None);
+}
+
+/// Sessions wait in the order their stores first wrote: not opened, not re-ordered by later
+/// messages, and a session handed back keeps its place.
+async fn the_waiting_queue_is_in_order_of_first_message(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let profiles = [
+        tech_store(),
+        StoreProfile { id: StoreId(6), ..tech_store() },
+        StoreProfile { id: StoreId(7), ..tech_store() },
+    ];
+    let mut sessions = Vec::new();
+    for profile in &profiles {
+        store.put_store(profile).await.unwrap();
+        let page = store.get_or_create_active_session(profile.id, 0, Timestamp::now()).await.unwrap().unwrap();
+        sessions.push(page.session);
+    }
+    assert_eq!(store.waiting_sessions(10).await.unwrap(), [], "a session nobody wrote in waits for nothing");
+    // Written in the order 2, 3, 1, each a second after the other; then 2 writes again.
+    let base = Timestamp::now();
+    for (seconds, index) in [(1, 1), (2, 2), (3, 0), (4, 1)] {
+        let session = store.session(sessions[index].id).await.unwrap().unwrap();
+        let ids = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
+        let sent = text(SenderType::Store, "waiting");
+        let outcome = store.append_message(session.id, AppendGuard::NotClosed, ids, sent, base.plus_seconds(seconds));
+        assert!(matches!(outcome.await.unwrap(), AppendOutcome::Appended(_)));
+    }
+    let order = |store: Store| async move {
+        store.waiting_sessions(10).await.unwrap().into_iter().map(|w| (w.session, w.store)).collect::<Vec<_>>()
+    };
+    let [one, two, three] = [0, 1, 2].map(|i| (sessions[i].id, profiles[i].id));
+    assert_eq!(order(store.clone()).await, [two, three, one]);
+    assert_eq!(store.waiting_sessions(2).await.unwrap().len(), 2);
+    let ahead = |session: SessionId| {
+        let store = store.clone();
+        async move { store.waiting_ahead_of(&store.session(session).await.unwrap().unwrap()).await.unwrap() }
+    };
+    assert_eq!((ahead(two.0).await, ahead(three.0).await, ahead(one.0).await), (0, 1, 2));
+
+    let seen = store.session(two.0).await.unwrap().unwrap();
+    let WriteOutcome::Written(claimed) =
+        store.change_lifecycle(&seen, SessionStatus::Claimed, Some(SARAH), Timestamp::now()).await.unwrap()
+    else {
+        panic!("claim failed")
+    };
+    assert_eq!(order(store.clone()).await, [three, one]);
+    assert_eq!(ahead(one.0).await, 1);
+    let WriteOutcome::Written(_) =
+        store.change_lifecycle(&claimed, SessionStatus::Open, None, Timestamp::now()).await.unwrap()
+    else {
+        panic!("hand-back failed")
+    };
+    assert_eq!(order(store.clone()).await, [two, three, one], "a session handed back keeps its place");
+    store.close_active_session(StoreId(7), Timestamp::now()).await.unwrap().unwrap();
+    assert_eq!(order(store.clone()).await, [two, one]);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -832,6 +914,8 @@ conformance!(
     replacing_tags_moves_their_counts,
     an_offset_past_every_session_is_an_empty_page,
     admins_list_the_open_queue_and_their_own_sessions,
+    the_latest_session_is_the_active_one_or_else_the_last_closed,
+    the_waiting_queue_is_in_order_of_first_message,
 );
 
 /// What the embedded store cannot show: two processes (the store's send function and the

@@ -3,7 +3,10 @@
 
 use super::links::linked;
 use super::{Target, session_of};
-use crate::domain::{Before, Principal, Session, SessionId, may_send, party, session_change_audiences};
+use crate::domain::{
+    AdminId, Audience, Before, Principal, PublicAdmin, Session, SessionId, SessionStatus, may_send, party,
+    session_change_audiences,
+};
 use crate::live::{ServerEvent, TypingState};
 use crate::{App, ChatError, telemetry};
 
@@ -21,6 +24,88 @@ pub(super) async fn session_updated(app: &App, before: Before, after: &Session, 
 /// Tells every admin about a session a store just opened.
 pub(super) async fn announce_opened(app: &App, session: &Session) {
     session_updated(app, Before::new_session(), session, false).await;
+}
+
+/// How many of the longest-waiting stores hear their place in line whenever the queue
+/// moves: the fan-out of a queue change stays bounded, and a store further back learns its
+/// place when it opens its session and whenever it looks it up.
+pub const QUEUE_POSITIONS_TOLD: usize = 10;
+
+/// The admin `id` as the store sees it, if there is one.
+pub(super) async fn public_admin(app: &App, id: Option<AdminId>) -> Result<Option<PublicAdmin>, ChatError> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(app.store.admin_profile(id).await?.map(|profile| profile.public()))
+}
+
+/// `session`'s place in line while it waits, 1 for the next to be served.
+pub(super) async fn queue_position(app: &App, session: &Session) -> Result<Option<u64>, ChatError> {
+    if !session.is_waiting() {
+        return Ok(None);
+    }
+    Ok(Some(app.store.waiting_ahead_of(session).await? + 1))
+}
+
+/// What the store hears when a session of its changes from `before`: who joined it, and the
+/// waiting stores their new places in line when the queue moved.
+pub(super) async fn lifecycle_told_to_stores(app: &App, before: &Session, after: &Session) {
+    let assigned = async {
+        let newly_held = after.status == SessionStatus::Claimed && after.admin_id != before.admin_id;
+        if newly_held && let Some(admin) = public_admin(app, after.admin_id).await? {
+            let event = ServerEvent::SessionAssigned { session_id: after.id, admin };
+            app.live.publish(&[(Audience::Store(after.store.id), event)]).await;
+        }
+        Ok::<_, ChatError>(())
+    };
+    let queue = async {
+        if before.is_waiting() != after.is_waiting() {
+            queue_moved(app, after.is_waiting().then_some(after)).await?;
+        }
+        Ok::<_, ChatError>(())
+    };
+    if let Err(error) = telemetry::live_delivery(async { tokio::try_join!(assigned, queue) }).await {
+        // The change is stored; only the live events are missing.
+        tracing::warn!(%error, "could not tell the stores of a session change");
+    }
+}
+
+/// The longest-waiting stores hear their places in line, and `joined`, a session that just
+/// joined the queue, its own wherever it is.
+pub(super) async fn queue_moved(app: &App, joined: Option<&Session>) -> Result<(), ChatError> {
+    let (head, joined_at) = tokio::join!(app.store.waiting_sessions(QUEUE_POSITIONS_TOLD), async {
+        match joined {
+            Some(session) => queue_position(app, session).await.map(|position| position.map(|p| (session, p))),
+            None => Ok(None),
+        }
+    });
+    let mut events: Vec<_> = (1..)
+        .zip(head?)
+        .map(|(position, waiting)| {
+            (Audience::Store(waiting.store), ServerEvent::QueuePosition { session_id: waiting.session, position })
+        })
+        .collect();
+    if let Some((session, position)) = joined_at?
+        && position > QUEUE_POSITIONS_TOLD as u64
+    {
+        events
+            .push((Audience::Store(session.store.id), ServerEvent::QueuePosition { session_id: session.id, position }));
+    }
+    app.live.publish(&events).await;
+    Ok(())
+}
+
+/// A store that just opened its session hears its place in line (the places of those
+/// ahead of it do not change).
+pub(super) async fn tell_place_in_line(app: &App, session: &Session) {
+    let told = telemetry::live_delivery(async {
+        if let Some(position) = queue_position(app, session).await? {
+            let event = ServerEvent::QueuePosition { session_id: session.id, position };
+            app.live.publish(&[(Audience::Store(session.store.id), event)]).await;
+        }
+        Ok::<_, ChatError>(())
+    });
+    if let Err(error) = told.await {
+        tracing::warn!(%error, "could not tell a store its place in line");
+    }
 }
 
 /// Tells the other party that `sender` is typing (or stopped).

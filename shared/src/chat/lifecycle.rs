@@ -1,7 +1,7 @@
 //! Claim, close, transfer; tags and ratings. Every change is told to the live connections
 //! concerned as `session.updated`.
 
-use super::events::session_updated;
+use super::events::{lifecycle_told_to_stores, queue_moved, session_updated};
 use super::links::linked;
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
@@ -43,7 +43,10 @@ pub async fn change_lifecycle(
         };
         match app.store.change_lifecycle(&seen, status, admin_id, Timestamp::now()).await? {
             WriteOutcome::Written(session) => {
-                session_updated(app, Before::of(&seen), &session, true).await;
+                tokio::join!(
+                    session_updated(app, Before::of(&seen), &session, true),
+                    lifecycle_told_to_stores(app, &seen, &session),
+                );
                 return Ok(linked(app, session).await);
             }
             // Someone else changed it first: decide again on what it is now.
@@ -61,7 +64,17 @@ pub async fn close_active_session(app: &App, store: StoreId) -> Result<ClosedSes
         let session = app.store.session(closed.id).await?;
         if let Some(session) = session {
             let before = Before { was_open: closed.admin_id.is_none(), holder: closed.admin_id };
-            session_updated(app, before, &session, true).await;
+            let queue = async {
+                // An open session left the queue: the stores behind it moved up.
+                if before.was_open && session.queued_at.is_some() {
+                    queue_moved(app, None).await?;
+                }
+                Ok::<_, ChatError>(())
+            };
+            let ((), queue) = tokio::join!(session_updated(app, before, &session, true), queue);
+            if let Err(error) = queue {
+                tracing::warn!(%error, "could not tell the waiting stores their places");
+            }
         }
         Ok::<_, crate::storage::StorageError>(())
     });

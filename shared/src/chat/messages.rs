@@ -160,7 +160,10 @@ async fn open_with_first_message(
         Opening::NoStore => return Err(ChatError::Unauthorized),
     };
     super::events::announce_opened(app, &session).await;
-    telemetry::live_delivery(announce(app, &stored, store, None, listeners)).await;
+    tokio::join!(
+        telemetry::live_delivery(announce(app, &stored, store, None, listeners)),
+        super::events::tell_place_in_line(app, &session),
+    );
     Ok(Ok(Sent { message: stored.view(&Receipts::default()), created: true }))
 }
 

@@ -15,11 +15,15 @@ mod tests;
 mod uploads;
 
 pub use connections::{Revocation, connection_principal, revoke_token};
+pub use events::QUEUE_POSITIONS_TOLD;
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
 pub use receipts::mark_receipt;
-pub use sessions::{ListParams, SessionListView, list_sessions, open_session, session_page, sessions_page};
+pub use sessions::{
+    CurrentSession, ListParams, SessionListView, StoreSessionView, current_session, list_sessions, open_session,
+    session_page, sessions_page,
+};
 pub use uploads::create_upload;
 
 use crate::domain::{Principal, Session, SessionId, StoreId};

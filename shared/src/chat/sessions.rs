@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use super::links::{link_all, link_session};
-use crate::domain::{AdminId, Principal, SenderType, SessionId, SessionStatus, SessionSummary, StoreId};
+use crate::domain::{
+    AdminId, Principal, PublicAdmin, SenderType, SessionId, SessionStatus, SessionSummary, SessionView, StoreId,
+};
 use crate::storage::{ListPosition, SessionPage, SessionQuery};
 use crate::{App, ChatError, Timestamp};
 
@@ -94,4 +96,49 @@ pub async fn sessions_page(
 ) -> Result<crate::storage::SessionList, ChatError> {
     let query = SessionQuery { admin, statuses, tag: None, limit, offset, after: None };
     Ok(app.store.list_sessions(&query).await?)
+}
+
+/// A session as the store's widget shows it on load: with the rating it gave, who is
+/// helping, and its place in line while it waits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoreSessionView {
+    #[serde(flatten)]
+    pub view: SessionView,
+    pub rating: Option<u8>,
+    pub feedback: Option<String>,
+    /// The admin holding it (or who held it when it closed).
+    pub admin: Option<PublicAdmin>,
+    /// While it waits in the open queue: 1 for the next to be served.
+    pub queue_position: Option<u64>,
+}
+
+/// The answer of the store's look-up: its active session, or else the one it closed last.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CurrentSession {
+    pub session: Option<StoreSessionView>,
+}
+
+/// The store's active session, or else the one it closed last, with its `newest` messages;
+/// unlike [`open_session`], it opens nothing, so loading a widget adds nothing to the queue.
+pub async fn current_session(app: &App, store: StoreId, newest: usize) -> Result<CurrentSession, ChatError> {
+    let Some(mut page) = app.store.latest_session(store, newest).await? else {
+        return Ok(CurrentSession { session: None });
+    };
+    let session = &page.session;
+    let (admin, queue_position) = tokio::try_join!(
+        super::events::public_admin(app, session.admin_id),
+        super::events::queue_position(app, session)
+    )?;
+    link_all(app, &mut page.messages).await;
+    link_session(app, &mut page.session).await;
+    let session = page.session;
+    Ok(CurrentSession {
+        session: Some(StoreSessionView {
+            view: session.view(&page.messages),
+            rating: session.rating,
+            feedback: session.feedback.clone(),
+            admin,
+            queue_position,
+        }),
+    })
 }

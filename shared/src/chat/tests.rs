@@ -98,14 +98,18 @@ async fn a_stores_first_message_opens_a_session_every_admin_hears_of() {
     for admin in ["sarah", "omar"] {
         assert_eq!(out.kinds(admin), ["session.updated", "message.created"], "{admin}");
     }
-    let store_events = out.take("store");
+    // The store hears of its message, that it was delivered, and its place in line.
+    let mut store_events = out.take("store");
+    store_events.sort_by_key(|event| event["type"].as_str().map(str::to_owned));
+    let session_id = sent.message.session_id;
     assert_eq!(store_events[0]["type"], "message.created");
     assert_eq!(
         store_events[1],
-        json!({"type": "message.status", "session_id": sent.message.session_id, "reader_type": "admin",
+        json!({"type": "message.status", "session_id": session_id, "reader_type": "admin",
                "status": "delivered", "up_to_message_id": sent.message.id})
     );
-    assert_eq!(store_events.len(), 2);
+    assert_eq!(store_events[2], json!({"type": "queue.position", "session_id": session_id, "position": 1}));
+    assert_eq!(store_events.len(), 3);
 }
 
 #[tokio::test]
@@ -135,9 +139,16 @@ async fn a_claim_is_heard_by_every_admin_and_the_store_and_tags_only_by_admins()
         out.take(connection);
     }
     change_lifecycle(&app, Principal::Admin(SARAH), session, LifecycleAction::Claim).await.unwrap();
-    for connection in ["store", "sarah", "omar"] {
+    for connection in ["sarah", "omar"] {
         assert_eq!(out.kinds(connection), ["session.updated"], "{connection}: once, however many audiences");
     }
+    // The store also hears who joined, by name.
+    let mut to_store = out.take("store");
+    to_store.sort_by_key(|event| event["type"].as_str().map(str::to_owned));
+    assert_eq!(to_store.len(), 2, "{to_store:?}");
+    assert_eq!(to_store[0]["type"], "session.assigned");
+    assert_eq!(to_store[0]["admin"], json!({"id": SARAH, "name": "Sarah"}));
+    assert_eq!(to_store[1]["type"], "session.updated");
     set_tags(&app, SARAH, sent.message.session_id, vec!["vip".into()]).await.unwrap();
     let to_sarah = out.take("sarah");
     assert_eq!(to_sarah[0]["session"]["tags"], json!(["vip"]));

@@ -106,6 +106,9 @@ pub enum Effect {
     CountMessageFrom(SenderType),
     /// The store waits for an answer since then, unless it already waits.
     StartWaiting(Timestamp),
+    /// The store wrote for the first time then, unless it wrote before: the session's place
+    /// in the waiting queue.
+    Queued(Timestamp),
     /// Nobody waits any more; the wait, in milliseconds, joins the reply-time totals.
     Answered {
         waited_ms: u64,
@@ -231,7 +234,7 @@ impl SessionChange {
                     Effect::CountMessageFrom(party),
                 ];
                 match (party, awaiting_reply_since) {
-                    (SenderType::Store, _) => effects.push(Effect::StartWaiting(at)),
+                    (SenderType::Store, _) => effects.extend([Effect::StartWaiting(at), Effect::Queued(at)]),
                     (SenderType::Admin, Some(since)) => {
                         effects.push(Effect::Answered { waited_ms: at.millis_since(*since) })
                     }
@@ -331,6 +334,9 @@ impl Effect {
             Effect::CountMessageFrom(SenderType::Admin) => session.admin_message_count += 1,
             Effect::StartWaiting(at) => {
                 session.awaiting_reply_since.get_or_insert(at);
+            }
+            Effect::Queued(at) => {
+                session.queued_at.get_or_insert(at);
             }
             Effect::Answered { waited_ms } => {
                 session.awaiting_reply_since = None;

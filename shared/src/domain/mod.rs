@@ -19,7 +19,7 @@ pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
-pub use principal::{AdminProfile, Principal, StoreProfile, TokenHash};
+pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
 pub use receipts::{ReceiptKind, Receipts};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,

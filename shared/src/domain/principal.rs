@@ -51,6 +51,19 @@ pub struct AdminProfile {
     pub email: String,
 }
 
+/// What a store is told of the admin helping it: no email, no more than a name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAdmin {
+    pub id: AdminId,
+    pub name: String,
+}
+
+impl AdminProfile {
+    pub fn public(&self) -> PublicAdmin {
+        PublicAdmin { id: self.id, name: self.name.clone() }
+    }
+}
+
 /// The hash of a token, the only form in which a token is stored.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -75,6 +75,10 @@ pub struct Session {
     pub reply_ms_total: u64,
     #[serde(default)]
     pub reply_count: u64,
+    /// When the store first wrote: its place in the waiting queue, oldest first. Kept when
+    /// the session goes back to the queue, so that a hand-back does not send it to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<Timestamp>,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -151,6 +155,7 @@ impl Session {
             awaiting_reply_since: None,
             reply_ms_total: 0,
             reply_count: 0,
+            queued_at: None,
         }
     }
 
@@ -167,6 +172,11 @@ impl Session {
     /// after it, whatever the clocks of the writers say.
     pub fn time_of_change(&self, now: Timestamp) -> Timestamp {
         now.max(self.last_message_at)
+    }
+
+    /// Whether it waits in the open queue: open, and the store has written.
+    pub fn is_waiting(&self) -> bool {
+        self.status == SessionStatus::Open && self.queued_at.is_some()
     }
 
     pub fn message_count(&self) -> u64 {

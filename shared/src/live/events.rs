@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{MessageView, ReceiptView, SenderType, SessionId, SessionSummary};
+use crate::domain::{MessageView, PublicAdmin, ReceiptView, SenderType, SessionId, SessionSummary};
 
 /// What the server sends over a WebSocket (API.md, "Server → client events").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -14,6 +14,12 @@ pub enum ServerEvent {
     MessageStatus(ReceiptView),
     #[serde(rename = "session.updated")]
     SessionUpdated { session: Box<SessionSummary> },
+    /// To the store: an admin took its session (a claim or a transfer).
+    #[serde(rename = "session.assigned")]
+    SessionAssigned { session_id: SessionId, admin: PublicAdmin },
+    /// To a waiting store: its place in line, 1 for the next to be served.
+    #[serde(rename = "queue.position")]
+    QueuePosition { session_id: SessionId, position: u64 },
     #[serde(rename = "typing")]
     Typing { session_id: SessionId, sender_type: SenderType, state: TypingState },
     #[serde(rename = "pong")]

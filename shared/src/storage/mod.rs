@@ -20,7 +20,7 @@ pub use identities::IdentityStore;
 pub use memory::MemoryStore;
 pub use sessions::{
     ActiveSession, AppendGuard, AppendOutcome, ClosedSession, IdReservation, IdsFor, ListPosition, MessageSlice,
-    MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, WriteOutcome,
+    MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, Waiting, WriteOutcome,
 };
 pub(crate) use sessions::{Bucket, InUse, Place};
 

@@ -176,6 +176,15 @@ pub enum WriteOutcome {
     Stale(Session),
 }
 
+/// A session waiting in the open queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    pub session: SessionId,
+    pub store: StoreId,
+    /// When its store first wrote: the queue's order.
+    pub since: Timestamp,
+}
+
 /// A store's open or claimed session, as its pointer knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ActiveSession {
@@ -278,6 +287,14 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> StorageResult<Option<SessionPage>>;
     /// The store's open or claimed session, if it has one: its id and who holds it.
     async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>>;
+    /// The store's active session, or else the one it closed last, with its `newest`
+    /// messages; `None` if it has had none. Creates nothing.
+    async fn latest_session(&self, store: StoreId, newest: usize) -> StorageResult<Option<SessionPage>>;
+    /// Up to `limit` of the sessions waiting in the open queue ([`Session::is_waiting`]),
+    /// longest waiting first.
+    async fn waiting_sessions(&self, limit: usize) -> StorageResult<Vec<Waiting>>;
+    /// How many sessions have waited longer than `session`, a waiting one.
+    async fn waiting_ahead_of(&self, session: &Session) -> StorageResult<u64>;
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>>;
     /// A session with its `newest` messages.
     async fn session_page(&self, id: SessionId, newest: usize) -> StorageResult<Option<SessionPage>>;

@@ -22,11 +22,15 @@ pub(super) const SESSION_SK: &str = "SESSION";
 pub(super) const PLACES_SK: &str = "IDS";
 pub(super) const PROFILE_SK: &str = "PROFILE";
 pub(super) const ACTIVE_SK: &str = "ACTIVE";
+/// A store's most recently closed session.
+pub(super) const LATEST_SK: &str = "LATEST";
 pub(super) const TOKEN_SK: &str = "TOKEN";
 pub(super) const COUNTER_PK: &str = "COUNTER";
 pub(super) const COUNTS_PK: &str = "COUNTS";
 pub(super) const OPEN_QUEUE: &str = "OPEN";
 pub(super) const OPEN_QUEUE_INDEX: &str = "OpenQueue";
+/// Open sessions in which the store has written, longest waiting first.
+pub(super) const WAITING_QUEUE_INDEX: &str = "WaitingQueue";
 pub(super) const BY_ADMIN_INDEX: &str = "ByAdmin";
 pub(super) const BY_PRINCIPAL_INDEX: &str = "ByPrincipal";
 pub(super) const CONNECTION_SK: &str = "CONN";
@@ -102,6 +106,9 @@ pub(super) struct SessionItem {
     pub(super) admin_pk: Option<String>,
     #[serde(rename = "ActivityKey")]
     activity_key: String,
+    /// When the store first wrote, then the id: the `WaitingQueue` index's order.
+    #[serde(rename = "WaitingKey", default, skip_serializing_if = "Option::is_none")]
+    waiting_key: Option<String>,
     /// The last place of the session's order of sends whose message is committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_place: Option<u64>,
@@ -115,6 +122,7 @@ impl SessionItem {
             queue_pk: (session.status == SessionStatus::Open).then(|| OPEN_QUEUE.into()),
             admin_pk: session.admin_id.map(admin_pk),
             activity_key: activity_key(session.last_message_at, session.id),
+            waiting_key: session.queued_at.map(|at| activity_key(at, session.id)),
             last_place: None,
             session,
         }
@@ -192,6 +200,30 @@ impl PointerItem {
             revision: session.revision,
         }
     }
+}
+
+/// The session a store closed last: what its widget shows until it writes again.
+#[derive(Serialize, Deserialize)]
+pub(super) struct LatestItem {
+    #[serde(rename = "PK")]
+    pub(super) pk: String,
+    #[serde(rename = "SK")]
+    pub(super) sk: String,
+    pub(super) session_id: SessionId,
+}
+
+impl LatestItem {
+    pub(super) fn to(session: SessionId, store: StoreId) -> Self {
+        LatestItem { pk: store_pk(store), sk: LATEST_SK.into(), session_id: session }
+    }
+}
+
+/// A session in the `WaitingQueue` index, as the index projects it.
+#[derive(Deserialize)]
+pub(super) struct WaitingItem {
+    pub(super) id: SessionId,
+    pub(super) store: StoreProfile,
+    pub(super) queued_at: Timestamp,
 }
 
 /// A live connection, indexed by whose it is: `STORE#<id>` / `<connection>`, or
@@ -317,6 +349,7 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
         awaiting_reply_since: fields.optional_timestamp("awaiting_reply_since")?,
         reply_ms_total: fields.optional_number("reply_ms_total")?.unwrap_or(0),
         reply_count: fields.optional_number("reply_count")?.unwrap_or(0),
+        queued_at: fields.optional_timestamp("queued_at")?,
     })
 }
 

@@ -27,6 +27,8 @@ struct State {
     admins: HashMap<AdminId, AdminProfile>,
     tokens: HashMap<TokenHash, Principal>,
     active: HashMap<StoreId, SessionId>,
+    /// Each store's most recently closed session.
+    latest: HashMap<StoreId, SessionId>,
     sessions: HashMap<SessionId, SessionData>,
     last_session_id: SessionId,
     last_message_id: MessageId,

@@ -8,7 +8,7 @@ use crate::domain::{
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
-    MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, WriteOutcome,
+    MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, StorageResult, Waiting, WriteOutcome,
 };
 
 impl MemoryStore {
@@ -54,6 +54,39 @@ impl SessionStore for MemoryStore {
     async fn active_session(&self, store: StoreId) -> StorageResult<Option<ActiveSession>> {
         let state = self.state();
         Ok(state.active_session(store))
+    }
+
+    async fn latest_session(&self, store: StoreId, newest: usize) -> StorageResult<Option<SessionPage>> {
+        let state = self.state();
+        let id = state.active.get(&store).or_else(|| state.latest.get(&store));
+        Ok(id.map(|id| state.sessions[id].page(newest)))
+    }
+
+    async fn waiting_sessions(&self, limit: usize) -> StorageResult<Vec<Waiting>> {
+        let state = self.state();
+        let mut waiting: Vec<Waiting> = state
+            .sessions
+            .values()
+            .filter_map(|data| {
+                let session = &data.session;
+                let since = session.queued_at.filter(|_| session.is_waiting())?;
+                Some(Waiting { session: session.id, store: session.store.id, since })
+            })
+            .collect();
+        waiting.sort_by_key(|w| (w.since, w.session));
+        waiting.truncate(limit);
+        Ok(waiting)
+    }
+
+    async fn waiting_ahead_of(&self, session: &Session) -> StorageResult<u64> {
+        let Some(mine) = session.queued_at.map(|at| (at, session.id)) else { return Ok(0) };
+        let state = self.state();
+        let ahead = state
+            .sessions
+            .values()
+            .map(|data| &data.session)
+            .filter(|other| other.is_waiting() && other.queued_at.is_some_and(|at| (at, other.id) < mine));
+        Ok(ahead.count() as u64)
     }
 
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
@@ -201,6 +234,7 @@ impl SessionStore for MemoryStore {
         // Closing frees the store's active slot in the same step.
         if status == SessionStatus::Closed && state.active.get(&seen.store.id) == Some(&seen.id) {
             state.active.remove(&seen.store.id);
+            state.latest.insert(seen.store.id, seen.id);
         }
         Ok(WriteOutcome::Written(change.effects_on(seen)))
     }
@@ -222,6 +256,7 @@ impl SessionStore for MemoryStore {
         // Made against the session as it is, under the lock: its conditions hold.
         data.session = change.effects_on(current);
         state.active.remove(&store);
+        state.latest.insert(store, id);
         let session = &state.sessions[&id].session;
         Ok(Some(ClosedSession { id, status: session.status, admin_id: session.admin_id, closed_at: at }))
     }

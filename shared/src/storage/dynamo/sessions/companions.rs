@@ -1,11 +1,11 @@
 //! Items kept in step with a session, in the same transactions as its changes: the counts
-//! of the lists it is in, and its store's active-session pointer.
+//! of the lists it is in, and its store's pointers to its active and latest sessions.
 
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::super::DynamoStore;
 use super::super::items::*;
-use crate::domain::{Session, SessionStatus};
+use crate::domain::{Session, SessionId, SessionStatus, StoreId};
 use crate::storage::{Bucket, StorageResult};
 
 /// What a change of a list's counts is about.
@@ -70,8 +70,9 @@ impl DynamoStore {
     }
 
     /// Keeps the store's pointer in step with its active session, in the same transaction:
-    /// a copy of the lifecycle while active, gone once closed.
-    pub(super) fn sync_pointer(&self, session: &Session) -> StorageResult<TransactWriteItem> {
+    /// a copy of the lifecycle while active; once closed, gone, and the session is the
+    /// store's latest.
+    pub(super) fn sync_pointer(&self, session: &Session) -> StorageResult<Vec<TransactWriteItem>> {
         if session.status == SessionStatus::Closed {
             let release = Delete::builder()
                 .table_name(&self.table)
@@ -81,7 +82,8 @@ impl DynamoStore {
                 .expression_attribute_values(":id", n(session.id))
                 .build()
                 .expect("table, key and condition are set");
-            return Ok(TransactWriteItem::builder().delete(release).build());
+            let release = TransactWriteItem::builder().delete(release).build();
+            return Ok(vec![release, self.latest(session.id, session.store.id)?]);
         }
         let put = Put::builder()
             .table_name(&self.table)
@@ -90,6 +92,16 @@ impl DynamoStore {
             .expression_attribute_values(":id", n(session.id))
             .build()
             .expect("table, item and condition are set");
+        Ok(vec![TransactWriteItem::builder().put(put).build()])
+    }
+
+    /// Records `session` as the one `store` closed last.
+    pub(super) fn latest(&self, session: SessionId, store: StoreId) -> StorageResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&LatestItem::to(session, store))?))
+            .build()
+            .expect("table and item are set");
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }

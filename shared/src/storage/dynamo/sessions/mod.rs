@@ -7,6 +7,7 @@ mod companions;
 mod ids;
 mod list;
 mod update;
+mod waiting;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
@@ -26,7 +27,7 @@ use crate::domain::{
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
     MessageWindow, Opening, Place, SessionList, SessionPage, SessionQuery, SessionStore, StorageError, StorageResult,
-    WriteOutcome,
+    Waiting, WriteOutcome,
 };
 
 /// The most tries of one send, whatever they meet.
@@ -312,6 +313,40 @@ impl SessionStore for DynamoStore {
         Ok(active)
     }
 
+    /// The pointers share the profile's partition: one Query, then the session's page.
+    async fn latest_session(&self, store: StoreId, newest: usize) -> StorageResult<Option<SessionPage>> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(store_pk(store)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let (mut active, mut latest) = (None, None);
+        for item in output.items.unwrap_or_default() {
+            match sk_of(&item) {
+                Some(ACTIVE_SK) => active = Some(from_item::<PointerItem>(item)?.session_id),
+                Some(LATEST_SK) => latest = Some(from_item::<LatestItem>(item)?.session_id),
+                _ => {}
+            }
+        }
+        match active.or(latest) {
+            Some(id) => self.session_page(id, newest).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn waiting_sessions(&self, limit: usize) -> StorageResult<Vec<Waiting>> {
+        self.read_waiting(limit).await
+    }
+
+    async fn waiting_ahead_of(&self, session: &Session) -> StorageResult<u64> {
+        self.count_waiting_ahead(session).await
+    }
+
     async fn session(&self, id: SessionId) -> StorageResult<Option<Session>> {
         let item = self.get(session_pk(id), SESSION_SK).await?;
         if let Some(item) = &item {
@@ -490,7 +525,7 @@ impl SessionStore for DynamoStore {
             // The list counts move with the session, tags and all.
             let (from, to) = (Bucket::of(seen.status, seen.admin_id), Bucket::of(status, admin_id));
             items.extend(self.moved_between_lists(from, to, &seen.tags));
-            items.push(self.sync_pointer(&next)?);
+            items.extend(self.sync_pointer(&next)?);
             match self.conditional(seen, items, next).await? {
                 // Unchanged but for a message dated after `at` (another writer's clock): the
                 // change comes after it.
@@ -525,6 +560,7 @@ impl SessionStore for DynamoStore {
             let mut items = vec![
                 SessionUpdate::of(pointer.session_id, &change)?.in_transaction(self, pointer.session_id),
                 TransactWriteItem::builder().delete(release).build(),
+                self.latest(pointer.session_id, store)?,
             ];
             let (from, to) = (Bucket::of(pointer.status, admin_id), Bucket::of(status, admin_id));
             items.extend(self.moved_between_lists(from, to, &pointer.tags));
@@ -584,7 +620,7 @@ impl SessionStore for DynamoStore {
         let written = change.effects_on(seen);
         let mut items = vec![SessionUpdate::of(seen.id, &change)?.in_transaction(self, seen.id)];
         if seen.status.is_active() {
-            items.push(self.sync_pointer(&written)?);
+            items.extend(self.sync_pointer(&written)?);
         }
         if let Some(bucket) = Bucket::of(seen.status, seen.admin_id) {
             items.extend(self.retagged(&bucket, &seen.tags, &written.tags));

@@ -114,6 +114,10 @@ impl SessionUpdate {
             Effect::LastMessageFrom(party, message) => self.set(last_message_from(party), n(message)),
             Effect::CountMessageFrom(party) => self.add(message_count(party), n(1)),
             Effect::StartWaiting(at) => self.set_if_absent("awaiting_reply_since", s(at.to_string())),
+            // The `WaitingQueue` index sorts by it while the session is open.
+            Effect::Queued(at) => {
+                self.set_if_absent("queued_at", s(at.to_string())).set_if_absent("WaitingKey", s(activity_key(at, id)))
+            }
             Effect::Answered { waited_ms } => {
                 self.remove("awaiting_reply_since").add("reply_ms_total", n(waited_ms)).add("reply_count", n(1))
             }
