@@ -58,22 +58,35 @@ test("a store and an admin converse, through a dropped connection, to a rating",
   const inbox = await openInbox(adminContext, gateway);
   const store = await openShop(storeContext, shop);
   await waitForText(store.getByTestId("connection-status"), "Connected");
+  // Loading the widget opens nothing: the queue stays empty until the store writes.
+  await waitForText(store.getByTestId("empty"), "Hi! Send us a message: someone from support will answer here.");
+  const queue = await call(gateway, gateway.admin_token, "GET", "/v1/chat/admin/sessions/?status=open");
+  assert.equal(queue.total_count, 0, "loading the widget put a session in the queue");
 
-  // The new session appears in the queue at once; the admin claims it.
+  // The store writes: its session joins the queue, and the store sees it waits first in line.
+  const storeInput = store.getByTestId("composer-input");
+  await storeInput.fill("My order arrived broken");
+  await storeInput.press("Enter");
+  await waitForText(store.getByTestId("who"), "Waiting for support: you're next in line");
   const item = inbox.locator("[data-testid=session-item]").first();
   await item.waitFor();
   const sessionId = await item.getAttribute("data-session-id");
   await item.click();
+  await waitForText(inbox.locator("[data-testid=message] [data-testid=content]"), "My order arrived broken");
+
+  // The admin claims it: the store sees who joined.
   await inbox.getByTestId("claim").click();
   await inbox.getByTestId("composer-input").and(inbox.locator(":enabled")).waitFor();
+  await waitForText(store.getByTestId("note"), "Demo Admin joined the conversation");
+  await waitForText(store.getByTestId("who"), "Demo Admin is helping you");
+  await waitForText(store.locator("[data-sender=store] [data-testid=receipt]"), "Read");
 
-  // The store writes; the admin sees it typing, then the message, and reads it.
-  const storeInput = store.getByTestId("composer-input");
-  await storeInput.pressSequentially("My order arrived broken");
+  // The store writes again; the admin sees it typing, then the message.
+  await storeInput.pressSequentially("The box was crushed");
   await inbox.getByTestId("typing").waitFor({ state: "visible" });
   await storeInput.press("Enter");
-  await waitForText(inbox.locator("[data-testid=message] [data-testid=content]"), "My order arrived broken");
-  await waitForText(store.locator("[data-sender=store] [data-testid=receipt]"), "Read");
+  await waitForText(inbox.locator("[data-testid=message] [data-testid=content]"), "The box was crushed");
+  assert.equal(await store.getByTestId("alert").isVisible(), false, "nothing went wrong on the way");
 
   // The admin answers; the store sees it typing, then the answer, and the admin sees it read.
   const adminInput = inbox.getByTestId("composer-input");
@@ -116,12 +129,17 @@ test("a store and an admin converse, through a dropped connection, to a rating",
   await store.locator("[data-pending]").waitFor({ state: "detached" });
   const conversation = [
     "My order arrived broken",
+    "The box was crushed",
     "Sorry to hear that! Could you send a photo?",
     "Here it is",
     "Are you still there?",
     "Yes, still here",
   ];
   assert.deepEqual(await messageTexts(store), conversation, "the store's view: nothing lost or doubled");
+  // The admin's bubbles fit their text, as the store's own do.
+  const short = await store.locator("[data-sender=admin]", { hasText: "Are you still there?" }).locator(".bubble").boundingBox();
+  const log = await store.getByTestId("messages").boundingBox();
+  assert.ok(short.width < log.width / 2, `a short answer's bubble is ${short.width}px of ${log.width}px`);
   assert.deepEqual(await messageTexts(inbox), conversation, "the admin's view: nothing lost or doubled");
   const stored = await call(gateway, gateway.admin_token, "GET", `/v1/chat/admin/messages/?session_id=${sessionId}`);
   assert.deepEqual(stored.messages.map((m) => m.content), conversation, "what is stored");
@@ -134,6 +152,22 @@ test("a store and an admin converse, through a dropped connection, to a rating",
   await store.getByTestId("rate").click();
   await store.getByTestId("thanks").waitFor({ state: "visible" });
   await inbox.getByTestId("rating").filter({ hasText: "Store's rating: 5/5" }).filter({ hasText: "Quick and kind" }).waitFor();
+
+  // Reloaded, the widget still shows the closed conversation and the rating given, and
+  // opens nothing; a new conversation starts only when the store writes.
+  await store.reload();
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  await waitForText(store.getByTestId("thanks"), "You rated this conversation 5 out of 5. Thank you!");
+  assert.deepEqual(await messageTexts(store), conversation, "the closed conversation's history");
+  assert.equal(await store.getByTestId("composer-input").isVisible(), false, "a closed conversation takes no message");
+  await store.getByTestId("new-conversation").click();
+  assert.deepEqual(await messageTexts(store), [], "a new conversation starts empty");
+  const afterReload = await call(gateway, gateway.admin_token, "GET", "/v1/chat/admin/sessions/?status=open");
+  assert.equal(afterReload.total_count, 0, "reloading or starting over put a session in the queue");
+  await storeInput.fill("One more question");
+  await storeInput.press("Enter");
+  await inbox.getByTestId("tab-open").click();
+  await inbox.locator("[data-testid=session-item]", { hasText: "One more question" }).waitFor();
 });
 
 test("a send whose answer was lost is sent again and stored once", async (t) => {

@@ -61,7 +61,7 @@ header .state { font-size: 13px; }
 .alert span { flex: 1; }
 .log { flex: 1; overflow-y: auto; padding: 12px 14px; display: flex; flex-direction: column; gap: 8px; }
 .older { align-self: center; font-size: 13px; color: var(--sc-muted); }
-.msg { max-width: 82%; display: flex; flex-direction: column; gap: 2px; }
+.msg { max-width: 82%; display: flex; flex-direction: column; align-items: flex-start; gap: 2px; }
 .msg.mine { align-self: flex-end; align-items: flex-end; }
 .bubble { padding: 8px 12px; border-radius: var(--sc-radius); background: var(--sc-theirs); white-space: pre-wrap; overflow-wrap: anywhere; }
 .mine .bubble { background: var(--sc-accent); color: var(--sc-accent-text); }
@@ -72,19 +72,26 @@ header .state { font-size: 13px; }
 .typing { padding: 0 14px 6px; font-size: 13px; color: var(--sc-muted); font-style: italic; }
 form.composer { display: flex; align-items: flex-end; gap: 6px; padding: 10px; border-top: 1px solid var(--sc-line); }
 form.composer[hidden] { display: none; }
-.composer textarea { flex: 1; resize: none; min-height: 40px; max-height: 120px; padding: 8px 10px; border: 1px solid var(--sc-line); border-radius: 10px; background: var(--sc-bg); }
+.composer textarea { flex: 1; resize: none; min-height: 40px; max-height: 128px; padding: 8px 10px; border: 1px solid var(--sc-line); border-radius: 10px; background: var(--sc-bg); overflow-y: auto; }
 .attach { position: relative; display: inline-flex; align-items: center; justify-content: center; width: 40px; height: 40px; border-radius: 10px; cursor: pointer; color: var(--sc-muted); }
 .attach input { position: absolute; inset: 0; opacity: 0; cursor: pointer; }
 .attach:focus-within { outline: 3px solid var(--sc-accent); outline-offset: 2px; }
 .send, .primary { border: 0; border-radius: 10px; padding: 0 14px; height: 40px; background: var(--sc-accent); color: var(--sc-accent-text); font-weight: 600; cursor: pointer; }
 .file-chip { padding: 0 10px 6px; font-size: 13px; color: var(--sc-muted); }
 .file-chip[hidden] { display: none; }
-.closed { padding: 12px 14px; border-top: 1px solid var(--sc-line); display: flex; flex-direction: column; gap: 8px; }
+.who { margin: 0; padding: 6px 14px; font-size: 13px; color: var(--sc-muted); border-bottom: 1px solid var(--sc-line); }
+.who[hidden], .empty[hidden] { display: none; }
+.empty { margin: auto; max-width: 260px; text-align: center; color: var(--sc-muted); }
+.note { align-self: center; margin: 4px 0; font-size: 13px; color: var(--sc-muted); text-align: center; }
+.closed { padding: 10px 14px; border-top: 1px solid var(--sc-line); display: flex; flex-direction: column; gap: 6px; max-height: 50%; overflow-y: auto; }
 .closed[hidden] { display: none; }
 .closed fieldset { border: 0; margin: 0; padding: 0; display: flex; gap: 4px; align-items: center; flex-wrap: wrap; }
 .closed legend { padding: 0; margin-bottom: 4px; }
 .stars label { display: inline-flex; align-items: center; gap: 2px; padding: 4px 6px; border: 1px solid var(--sc-line); border-radius: 8px; cursor: pointer; }
-.closed textarea { width: 100%; min-height: 56px; padding: 6px 8px; border: 1px solid var(--sc-line); border-radius: 10px; background: var(--sc-bg); }
+.closed textarea { width: 100%; min-height: 40px; padding: 6px 8px; border: 1px solid var(--sc-line); border-radius: 10px; background: var(--sc-bg); }
+.closed .actions { display: flex; align-items: center; gap: 12px; flex-wrap: wrap; }
+.closed p { margin: 0; }
+.secondary { border: 0; background: transparent; color: var(--sc-accent); padding: 4px 0; text-decoration: underline; cursor: pointer; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
@@ -129,7 +136,9 @@ class ApiError extends Error {
 }
 
 export class SupportChat extends HTMLElement {
-  #session = null;
+  #session = null; // null until the store writes: loading the widget opens nothing
+  #admin = null; // {id, name} of the admin helping, once known
+  #position = null; // the session's place in line while it waits
   #messages = new Map(); // id → message view
   #pending = new Map(); // client_message_id → {content, file, element}
   #newestId = 0;
@@ -191,14 +200,15 @@ export class SupportChat extends HTMLElement {
     ui.alert = el("div", { class: "alert", role: "alert", hidden: true, "data-testid": "alert" }, ui.alertText,
       el("button", { class: "icon", type: "button", "aria-label": "Dismiss", text: "×", onclick: () => (ui.alert.hidden = true) }));
     ui.older = el("p", { class: "older", hidden: true, text: "Loading earlier messages…" });
+    ui.empty = el("p", { class: "empty", "data-testid": "empty", text: "Hi! Send us a message: someone from support will answer here." });
     ui.log = el("div", {
       class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0",
       "data-testid": "messages", onscroll: () => this.#maybeLoadOlder(),
-    }, ui.older);
+    }, ui.older, ui.empty);
     ui.typing = el("p", { class: "typing", hidden: true, "data-testid": "typing", text: "Support is typing…" });
     ui.input = el("textarea", {
       id: "support-chat-input", rows: "1", placeholder: "Write a message…", "data-testid": "composer-input",
-      oninput: () => this.#typed(), onkeydown: (event) => this.#composerKey(event),
+      oninput: () => { this.#fitInput(); this.#typed(); }, onkeydown: (event) => this.#composerKey(event),
     });
     ui.fileInput = el("input", {
       type: "file", accept: UPLOAD_TYPES.join(","), "data-testid": "attach", "aria-label": "Attach a file",
@@ -211,12 +221,13 @@ export class SupportChat extends HTMLElement {
       ui.input,
       el("button", { class: "send", type: "submit", "data-testid": "send", text: "Send" }));
     ui.closed = this.#closedSection();
+    ui.who = el("p", { class: "who", role: "status", "data-testid": "who" });
     ui.panel = el("section", { class: "panel", id: "support-chat-panel", hidden: true, "aria-label": "Support chat", "data-testid": "panel" },
       el("header", {},
         el("h2", { text: this.getAttribute("title") || "Support" }),
         ui.status,
         el("button", { class: "icon", type: "button", "aria-label": "Close the chat", text: "×", onclick: () => this.#toggle(false) })),
-      ui.banner, ui.alert, ui.log, ui.typing, ui.fileChip, ui.composer, ui.closed);
+      ui.who, ui.banner, ui.alert, ui.log, ui.typing, ui.fileChip, ui.composer, ui.closed);
     root.append(el("style", { text: STYLE }), ui.panel, ui.launcher);
     ui.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.#toggle(false); });
     this.#seen = new IntersectionObserver(() => this.#markVisibleRead(), { root: ui.log, threshold: 0.6 });
@@ -232,12 +243,12 @@ export class SupportChat extends HTMLElement {
       el("fieldset", { class: "stars" }, el("legend", { text: "How did we do?" }), ...stars),
       el("label", { for: "support-chat-feedback", text: "Anything to add? (optional)" }),
       ui.feedback,
-      el("button", { class: "primary", type: "submit", "data-testid": "rate", text: "Send rating" }));
-    ui.thanks = el("p", { hidden: true, "data-testid": "thanks", text: "Thank you for your rating!" });
+      el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", "data-testid": "rate", text: "Send rating" })));
+    ui.thanks = el("p", { hidden: true, tabindex: "-1", "data-testid": "thanks" });
     return el("div", { class: "closed", hidden: true, "data-testid": "closed" },
-      el("p", { text: "This conversation is closed." }),
       ui.rating, ui.thanks,
-      el("button", { class: "primary", type: "button", "data-testid": "new-conversation", text: "Start a new conversation", onclick: () => this.#newConversation() }));
+      el("div", { class: "actions" },
+        el("button", { class: "secondary", type: "button", "data-testid": "new-conversation", text: "Start a new conversation", onclick: () => this.#newConversation() })));
   }
 
   #toggle(open = this.#ui.panel.hidden) {
@@ -347,6 +358,13 @@ export class SupportChat extends HTMLElement {
   }
 
   #event(event) {
+    // A session of this store that is not the one shown: opened in another tab, or by the
+    // store's first message while this tab showed none or a closed one. Shown instead.
+    const about = event.message?.session_id ?? event.session?.id ?? event.session_id;
+    if (about && about !== this.#session?.id && (!this.#session || this.#session.status === "closed")) {
+      if (event.type === "message.created" || event.type === "session.updated") this.#loadSession().catch(() => {});
+      return;
+    }
     switch (event.type) {
       case "message.created":
         if (event.message.session_id === this.#session?.id) {
@@ -363,6 +381,20 @@ export class SupportChat extends HTMLElement {
       case "session.updated":
         if (event.session.id === this.#session?.id) this.#sessionChanged(event.session);
         break;
+      case "session.assigned":
+        if (event.session_id === this.#session?.id && this.#admin?.id !== event.admin.id) {
+          this.#admin = event.admin;
+          this.#position = null;
+          this.#note(`${event.admin.name} joined the conversation`);
+          this.#showWho();
+        }
+        break;
+      case "queue.position":
+        if (event.session_id === this.#session?.id && this.#session.status === "open") {
+          this.#position = event.position;
+          this.#showWho();
+        }
+        break;
       case "error":
         this.#showError(new Error(event.error));
         break;
@@ -371,22 +403,48 @@ export class SupportChat extends HTMLElement {
 
   // ---- The session and its messages.
 
-  /** The store's active session: its newest messages, then any that came during the fetch
-   * (their events found no session to go to yet). */
+  /** The store's active session, or else the one it closed last (looked up: loading the
+   * widget opens nothing): its newest messages, then any that came during the fetch (their
+   * events found no session to go to yet). */
   async #loadSession() {
-    const view = await this.#call("GET", "/v1/chat/store/session/");
+    const { session } = await this.#call("GET", "/v1/chat/store/session/current/");
     this.#reset();
-    this.#sessionChanged(view);
-    view.messages.forEach((message) => this.#add(message));
-    this.#hasOlder = view.messages.length >= 200;
+    this.#sessionChanged(session);
+    if (!session) return;
+    session.messages.forEach((message) => this.#add(message));
+    this.#hasOlder = session.messages.length >= 200;
     await this.#catchUp();
   }
 
+  /** Forgets the session shown: the next message the store writes opens a new one. */
   #reset() {
+    this.#session = this.#admin = this.#position = null;
     this.#messages.clear();
     this.#newestId = this.#oldestId = this.#readUpTo = 0;
     this.#marks = { delivered: 0, read: 0 };
-    for (const node of this.#ui.log.querySelectorAll(".msg:not([data-pending])")) node.remove();
+    for (const node of this.#ui.log.querySelectorAll(".msg:not([data-pending]), .note")) node.remove();
+  }
+
+  /** A line in the conversation that is nobody's message ("Sarah joined the conversation"). */
+  #note(text) {
+    const pending = this.#ui.log.querySelector(".msg[data-pending]");
+    this.#ui.log.insertBefore(el("p", { class: "note", "data-testid": "note", text }), pending);
+    this.#scrollToEnd();
+  }
+
+  /** Who is there for the store: waiting (and its place in line), who is helping, or closed. */
+  #showWho() {
+    const session = this.#session;
+    let text;
+    this.#ui.who.hidden = !session;
+    this.#ui.empty.hidden = Boolean(session) || this.#ui.log.querySelector(".msg[data-pending]") !== null;
+    if (!session) text = "";
+    else if (session.status === "closed") text = "This conversation is closed";
+    else if (session.status === "claimed") text = this.#admin ? `${this.#admin.name} is helping you` : "Someone from support is helping you";
+    else if (this.#position === 1) text = "Waiting for support: you're next in line";
+    else if (this.#position) text = `Waiting for support: you're number ${this.#position} in line`;
+    else text = "Waiting for someone from support to join";
+    this.#ui.who.textContent = text;
   }
 
   /** What was missed: newer messages, and with `receipts` the marks of the recent ones. */
@@ -404,15 +462,28 @@ export class SupportChat extends HTMLElement {
     this.#scrollToEnd();
   }
 
+  /** Shows `session` (a view from the look-up, or a change as an event tells it; null for
+   * none yet). */
   #sessionChanged(session) {
-    this.#session = { ...this.#session, ...session };
-    const closed = session.status === "closed";
+    if (session) {
+      this.#session = { ...this.#session, ...session };
+      // The look-up names who is helping; an event only says who holds it, and the name
+      // follows as session.assigned.
+      if (session.admin !== undefined) this.#admin = session.admin;
+      else if (this.#admin?.id !== session.admin_id) this.#admin = null;
+      if (session.queue_position !== undefined) this.#position = session.queue_position;
+      if (session.status !== "open") this.#position = null;
+    }
+    this.#showWho();
+    const closed = session?.status === "closed";
     this.#ui.composer.hidden = closed;
     this.#ui.closed.hidden = !closed;
     if (closed) {
-      const rated = session.rating !== null && session.rating !== undefined;
+      const rating = this.#session.rating;
+      const rated = rating !== null && rating !== undefined;
       this.#ui.rating.hidden = rated;
       this.#ui.thanks.hidden = !rated;
+      if (rated) this.#ui.thanks.textContent = `You rated this conversation ${rating} out of 5. Thank you!`;
       this.#showTheirTyping(false);
       // Focus in the composer that just went away moves on to what replaced it.
       const focused = this.shadowRoot.activeElement;
@@ -531,7 +602,16 @@ export class SupportChat extends HTMLElement {
     }
   }
 
+  /** The message box grows with its text, up to a few lines. */
+  #fitInput() {
+    const input = this.#ui.input;
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight + 2, 128)}px`;
+  }
+
   #typed() {
+    // Nobody is there to see it before the first message.
+    if (!this.#session) return;
     const now = Date.now();
     if (now - this.#typingSentAt > 3000) {
       this.#typingSentAt = now;
@@ -573,6 +653,7 @@ export class SupportChat extends HTMLElement {
     const file = this.#file;
     if (!content && !file) return;
     this.#ui.input.value = "";
+    this.#fitInput();
     this.#file = null;
     this.#ui.fileChip.hidden = true;
     this.#stopTyping();
@@ -581,6 +662,7 @@ export class SupportChat extends HTMLElement {
       el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: content }), file ? el("span", { class: "meta", text: ` + ${file.name}` }) : null),
       el("span", { class: "meta", "data-testid": "pending-state", text: "Sending…" }));
     this.#ui.log.append(element);
+    this.#ui.empty.hidden = true;
     this.#scrollToEnd();
     this.#pending.set(id, { content, file, element, uploadId: null });
     this.#deliver(id);
@@ -647,13 +729,11 @@ export class SupportChat extends HTMLElement {
     }
   }
 
-  async #newConversation() {
-    try {
-      await this.#loadSession();
-      this.#ui.input.focus();
-    } catch (error) {
-      this.#showError(error);
-    }
+  /** Back to an empty conversation; the store's next message opens the session. */
+  #newConversation() {
+    this.#reset();
+    this.#sessionChanged(null);
+    this.#ui.input.focus();
   }
 }
 
