@@ -19,14 +19,29 @@ fn main() {
     let mut code = String::new();
     for name in &names {
         let path = bin.join(format!("{name}.rs"));
+        println!("cargo::rerun-if-changed={}", path.display());
         // Its `main` is for its binary; in the library only `handle` is used.
         writeln!(code, "#[allow(dead_code)]\n#[path = {:?}]\npub mod {};", path.display().to_string(), module(name))
             .unwrap();
     }
-    code.push_str("\n/// Every function's handler, by the name of its binary.\n");
+    // A function's `main` says how Lambda invokes it: behind a route, or on a schedule.
+    let scheduled: Vec<&String> = names
+        .iter()
+        .filter(|name| {
+            let source = std::fs::read_to_string(bin.join(format!("{name}.rs"))).expect("src/bin/ is readable");
+            source.contains("shared::schedule::run(")
+        })
+        .collect();
+    code.push_str("\n/// Every route's function's handler, by the name of its binary.\n");
     code.push_str("pub const HANDLERS: &[(&str, shared::http::HttpHandler)] = &[\n");
-    for name in &names {
+    for name in names.iter().filter(|name| !scheduled.contains(name)) {
         writeln!(code, "    ({name:?}, |app, request| Box::pin({}::handle(app, request))),", module(name)).unwrap();
+    }
+    code.push_str("];\n");
+    code.push_str("\n/// Every scheduled function's handler, by the name of its binary.\n");
+    code.push_str("pub const SCHEDULED: &[(&str, shared::schedule::ScheduledHandler)] = &[\n");
+    for name in &scheduled {
+        writeln!(code, "    ({name:?}, |app| Box::pin({}::handle(app))),", module(name)).unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("Cargo sets OUT_DIR")).join("functions.rs");

@@ -10,3 +10,8 @@ include!(concat!(env!("OUT_DIR"), "/functions.rs"));
 pub fn handler(name: &str) -> Option<shared::http::HttpHandler> {
     HANDLERS.iter().find(|(function, _)| *function == name).map(|(_, handler)| *handler)
 }
+
+/// The handler of the scheduled function whose binary is `name`.
+pub fn scheduled(name: &str) -> Option<shared::schedule::ScheduledHandler> {
+    SCHEDULED.iter().find(|(function, _)| *function == name).map(|(_, handler)| *handler)
+}

@@ -9,6 +9,24 @@ pub const DEFAULT_LINK_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// credentials stops working when they expire anyway.
 const MAX_LINK_SECONDS: u64 = 3600;
 
+/// How long an admin with no inbox open still counts as there (`PRESENCE_GRACE_SECONDS`):
+/// a reload is not a leave.
+pub const DEFAULT_PRESENCE_GRACE: Duration = Duration::from_secs(60);
+/// How long a holder may be offline before what it holds unanswered goes back to the queue
+/// (`REQUEUE_DELAY_SECONDS`).
+pub const DEFAULT_REQUEUE_DELAY: Duration = Duration::from_secs(120);
+
+/// Who gives waiting sessions to admins (`ASSIGNMENT_POLICY`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AssignmentPolicy {
+    /// Admins claim from the shared queue.
+    #[default]
+    Manual,
+    /// Each waiting session goes to an available admin within its capacity; claims by hand
+    /// still work.
+    Auto,
+}
+
 /// What a function needs to know about its deployment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -24,6 +42,9 @@ pub struct Config {
     pub attachments_bucket: Option<String>,
     /// How long the download links of attached files work (`ATTACHMENT_LINK_SECONDS`).
     pub attachment_link_lifetime: Duration,
+    pub assignment: AssignmentPolicy,
+    pub presence_grace: Duration,
+    pub requeue_delay: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +78,17 @@ impl Config {
                     .map(Duration::from_secs)
                     .ok_or(ConfigError::Invalid("ATTACHMENT_LINK_SECONDS", "a number of seconds from 1 to 3600"))?,
             },
+            assignment: match non_empty("ASSIGNMENT_POLICY").as_deref() {
+                None | Some("manual") => AssignmentPolicy::Manual,
+                Some("auto") => AssignmentPolicy::Auto,
+                Some(_) => return Err(ConfigError::Invalid("ASSIGNMENT_POLICY", "manual or auto")),
+            },
+            presence_grace: seconds(
+                non_empty("PRESENCE_GRACE_SECONDS"),
+                "PRESENCE_GRACE_SECONDS",
+                DEFAULT_PRESENCE_GRACE,
+            )?,
+            requeue_delay: seconds(non_empty("REQUEUE_DELAY_SECONDS"), "REQUEUE_DELAY_SECONDS", DEFAULT_REQUEUE_DELAY)?,
         })
     }
 
@@ -68,7 +100,23 @@ impl Config {
             websocket_endpoint,
             attachments_bucket: None,
             attachment_link_lifetime: DEFAULT_LINK_LIFETIME,
+            assignment: AssignmentPolicy::Manual,
+            presence_grace: DEFAULT_PRESENCE_GRACE,
+            requeue_delay: DEFAULT_REQUEUE_DELAY,
         }
+    }
+}
+
+/// A number of seconds up to a day (0: at once), or `default` when unset.
+fn seconds(value: Option<String>, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|seconds| *seconds <= 86_400)
+            .map(Duration::from_secs)
+            .ok_or(ConfigError::Invalid(name, "a number of seconds from 0 to 86400")),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod identities;
 pub mod live;
+pub mod schedule;
 pub mod storage;
 pub mod telemetry;
 pub mod timestamp;

@@ -31,11 +31,25 @@ pub async fn connect(app: &App, request: &Request) -> Result<(), ChatError> {
     // changes); whether the token still stands is checked by the write that records the
     // connection, so a revoked token gets none.
     let principal = app.auth.principal(token).await?;
-    let connection = Connection::new(id, principal, TokenHash::of(token), Timestamp::now());
+    let connection = Connection::new(id.clone(), principal, TokenHash::of(token), Timestamp::now());
     if !app.store.open_connection(&connection).await? {
         return Err(ChatError::Unauthorized);
     }
+    if let Principal::Admin(admin) = principal {
+        crate::chat::inbox_connected(app, admin, &id).await;
+    }
     Ok(())
+}
+
+/// Forgets a connection that ended; an admin's last one starts its grace before offline.
+pub async fn disconnect(app: &App, request: &Request) {
+    let Some(id) = connection_id(request) else { return };
+    match app.store.delete_connection(&id).await {
+        Ok(Some(Connection { principal: Principal::Admin(admin), .. })) => crate::chat::inbox_left(app, admin).await,
+        Ok(_) => {}
+        // The item expires by its TTL anyway.
+        Err(error) => tracing::warn!(%error, "could not forget a connection"),
+    }
 }
 
 /// The principal behind the connection a frame came from, while its token is valid.

@@ -78,6 +78,24 @@ impl Gateway {
         Self::spawn(&["--dynamodb-endpoint", &endpoint, "--table", table])
     }
 
+    /// On `table` in DynamoDB Local, with the cast and `args` besides.
+    pub fn start_on_dynamodb_with(table: &str, args: &[&str]) -> Self {
+        let endpoint = crate::stack::dynamodb().endpoint();
+        let mut all = vec!["--dynamodb-endpoint", endpoint.as_str(), "--table", table];
+        all.extend_from_slice(args);
+        Self::spawn(&all)
+    }
+
+    /// Runs the scheduled function `name` (its logical id or binary) now, through the Lambda
+    /// Invoke API as `aws lambda invoke` would: what it answered.
+    pub async fn run_scheduled(&self, name: &str) -> serde_json::Value {
+        let url = self.url(&format!("/2015-03-31/functions/{name}/invocations"));
+        let response = reqwest::Client::new().post(url).body("{}").send().await.expect("the gateway answers");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("x-amz-function-error").is_none(), "{name} failed");
+        response.json().await.expect("a JSON answer")
+    }
+
     /// On `table` in DynamoDB Local, each function its own binary in processes of its own
     /// (`--lambda`), with `args` besides.
     pub fn start_as_lambda(table: &str, args: &[&str]) -> Self {

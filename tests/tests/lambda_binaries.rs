@@ -64,7 +64,8 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 20] = [
+const SCRIPT: [(&str, Party, u64); 23] = [
+    ("store-current-session", Party::Store, 200),
     ("store-get-session", Party::Store, 200),
     ("store-send-message", Party::Store, 201),
     ("store-create-upload", Party::Store, 201),
@@ -83,6 +84,8 @@ const SCRIPT: [(&str, Party, u64); 20] = [
     ("admin-transfer-session", Party::Admin, 200),
     ("admin-close-session", Party::Admin, 200),
     ("store-rate-session", Party::Store, 200),
+    ("admin-directory", Party::Admin, 200),
+    ("admin-set-availability", Party::Admin, 200),
     // A new session to close.
     ("store-get-session", Party::Store, 200),
     ("store-close-session", Party::Store, 200),
@@ -236,4 +239,34 @@ fn the_sam_local_environment_matches_the_local_defaults() {
     let expected = format!("http://host.docker.internal:{}", dynamodb_local::DEFAULT_PORT);
     assert_eq!(env["Parameters"]["AWS_ENDPOINT_URL_DYNAMODB"], json!(expected));
     assert_eq!(env["Parameters"]["TABLE_NAME"], json!(shared::config::Config::DEFAULT_TABLE_NAME));
+}
+
+/// The scheduled function takes EventBridge's scheduled event and answers what it did,
+/// logging one invocation line like the others.
+#[tokio::test]
+async fn the_sweep_answers_its_scheduled_event() {
+    let table = fresh_table().await;
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    seed().load_into(&store).await.unwrap();
+    let api = RuntimeApi::start("assignment-sweep").await.expect("a Runtime API");
+    let mut child = function_command("assignment-sweep", &api, &table)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the function binary starts");
+    let outcome = api.invoke(recorded_event("assignment-sweep"), Duration::from_secs(30)).await;
+    match tokio::time::timeout(Duration::from_secs(60), outcome).await {
+        Ok(Ok(Outcome::Response(response))) => assert_eq!(response, json!({"requeued": 0, "assigned": 0})),
+        other => panic!("the sweep did not answer: {:?}", other.map(|o| o.map(|_| ()))),
+    }
+    child.start_kill().unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
+    child.wait().await.unwrap();
+    let line = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|l| l["message"] == "invocation");
+    let line = line.expect("an invocation line");
+    assert_eq!((&line["route"], &line["status"]), (&json!("schedule"), &json!(200)));
+    assert!(line["dynamodb_calls"].as_u64().unwrap() >= 1, "{line}");
 }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use e2e::cast::{QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::files::{PNG, upload_png};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
 use e2e::stack::{dynamodb, fresh_table};
@@ -108,7 +108,10 @@ struct Use {
 /// live connections listening, and returns what each did.
 async fn exercise() -> BTreeMap<String, Use> {
     let table = fresh_table().await;
-    let gateway = Gateway::start_on_dynamodb(&table);
+    // With automatic assignment, and offline (and requeued) at once: every function then
+    // does all it may have to.
+    let desk = ["--assignment", "auto", "--presence-grace-seconds", "0", "--requeue-delay-seconds", "0"];
+    let gateway = Gateway::start_on_dynamodb_with(&table, &desk);
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
     let url = |path: &str| gateway.url(path);
     let post = |path: &'static str, token: &str, body: Value| {
@@ -184,6 +187,8 @@ async fn exercise() -> BTreeMap<String, Use> {
             Connection::new(format!("ghost-{principal:?}"), principal, TokenHash::of("ghost"), Timestamp::now());
         e2e::stack::record_connection(&table, &ghost).await;
     }
+    // An admin connecting for the first time is told to the team, ghosts included.
+    let omar_ws = Client::connect(&gateway, Some(&token_of_admin(OMAR))).await.unwrap();
     // Frames on connections whose token no longer resolves: each action closes its own.
     let quiet = token_of_store(QUIET_STORE);
     let mut revoked = Vec::new();
@@ -205,15 +210,33 @@ async fn exercise() -> BTreeMap<String, Use> {
         assert_eq!(client.closed_by_server().await, 1000);
     }
     store_ws.close().await;
-    admin_ws.drain().await;
+    // The desk: the directory; Omar away, Sarah away, then back with a session (and its
+    // file) waiting, which goes to her.
+    get_json(&url("/v1/chat/admin/directory/"), Some(&sarah)).await;
+    post("/v1/chat/admin/presence/", &token_of_admin(OMAR), json!({"availability": "away"})).await;
+    post("/v1/chat/admin/presence/", &sarah, json!({"availability": "away"})).await;
+    let other = token_of_store(OTHER_STORE);
+    post("/v1/chat/store/messages/", &other, json!({"content": "anyone?"})).await;
+    let file = upload_png(&gateway, &other, None, PNG).await;
+    post("/v1/chat/store/messages/", &other, json!({"upload_id": file})).await;
+    post("/v1/chat/admin/presence/", &sarah, json!({"availability": "available"})).await;
+    // Sarah leaves with it unanswered: the sweep tells the team, hands it back, and gives
+    // it to Omar, available again.
+    post("/v1/chat/admin/presence/", &token_of_admin(OMAR), json!({"availability": "available"})).await;
+    admin_ws.close().await;
+    gateway.invocation_of("$disconnect", 7);
+    let swept = gateway.run_scheduled("AssignmentSweepFunction").await;
+    assert_eq!(swept, json!({"requeued": 1, "assigned": 1}));
+    omar_ws.close().await;
 
     let template = sam_template::Template::embedded();
     let mut binary_of: BTreeMap<String, String> =
         template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.binary)).collect();
     binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
+    binary_of.extend(template.scheduled_functions().unwrap().into_iter().map(|s| ("schedule".to_owned(), s.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
-    // $disconnect of the closed client is the last invocation (after the five closed ones).
-    gateway.invocation_of("$disconnect", 6);
+    // $disconnect of the last closed client is the last invocation.
+    gateway.invocation_of("$disconnect", 8);
     for line in gateway.invocations() {
         let binary = &binary_of[line["route"].as_str().unwrap()];
         let used = uses.entry(binary.clone()).or_default();

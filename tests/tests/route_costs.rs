@@ -60,6 +60,11 @@ async fn every_route_stays_within_two_round_trips() {
         meter.cost("GET", "/v1/chat/admin/sessions/?status=open", &sarah, Value::Null).await,
     );
     measure(
+        "GET store/session/current",
+        meter.cost("GET", "/v1/chat/store/session/current/", &store, Value::Null).await,
+    );
+    measure("GET admin/directory", meter.cost("GET", "/v1/chat/admin/directory/", &sarah, Value::Null).await);
+    measure(
         "POST admin/session/claim",
         meter.cost("POST", "/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await,
     );
@@ -129,7 +134,13 @@ async fn every_route_stays_within_two_round_trips() {
             ("POST store/uploads", 2, 0),
             ("GET admin/sessions", 3, 0),
             ("GET admin/sessions?status=open", 2, 0),
-            ("POST admin/session/claim", 2, 2),
+            // Waiting, with its place in line (a count of the queue ahead of it).
+            ("GET store/session/current", 3, 0),
+            // Desks, loads and connections: three Queries side by side.
+            ("GET admin/directory", 3, 0),
+            // Live: the session's audiences (2); the queue's head, who now waits in it and
+            // the store told who joined (profile and connections): 3 more.
+            ("POST admin/session/claim", 2, 5),
             ("GET admin/session", 1, 0),
             ("POST admin/uploads", 1, 0),
             ("POST admin/messages", 3, 4),
@@ -139,7 +150,8 @@ async fn every_route_stays_within_two_round_trips() {
             ("POST store/session/read", 2, 1),
             ("POST admin/session/read", 2, 1),
             ("POST admin/session/tags", 2, 1),
-            ("POST admin/session/transfer", 3, 3),
+            // Live: the audiences (3), and the store told who joined (2).
+            ("POST admin/session/transfer", 3, 5),
             ("POST admin/session/close", 2, 2),
             ("POST store/session/rating", 2, 1),
             ("POST store/session/close", 2, 3),

@@ -266,6 +266,19 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
             check(&gateway, method, path, sarah(), json!({}), missing).await;
         }
     }
+    // The desk's routes refuse the same way, and name what is wrong with a body.
+    for (method, path) in [("GET", "/v1/chat/admin/directory/"), ("POST", "/v1/chat/admin/presence/")] {
+        check(&gateway, method, path, None, json!({}), (401, admin_error("Unauthorized"))).await;
+        check(&gateway, method, path, store(), json!({}), (403, admin_error("Admin access required"))).await;
+    }
+    let presence = "/v1/chat/admin/presence/";
+    for (body, message) in [
+        (json!({}), "Invalid request body: missing field `availability`"),
+        (json!({"availability": "asleep"}), "availability: unknown variant `asleep`, expected `available` or `away`"),
+        (json!({"availability": "away", "until": 5}), "until: unknown field `until`, expected `availability`"),
+    ] {
+        check(&gateway, "POST", presence, sarah(), body, (400, admin_error(message))).await;
+    }
     let bad_request = |m: &str| (400, admin_error(m));
     let not_found = (404, admin_error("Session not found"));
     let others = (403, admin_error("Session belongs to another admin"));
@@ -415,7 +428,7 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     let upload = json!({"file_name": "a.png", "content_type": "image/png", "size": 10});
     let mut admin_upload = upload.clone();
     admin_upload["session_id"] = w.open.clone();
-    let routes: [(&str, &str, ErrorBody, String); 13] = [
+    let routes: [(&str, &str, ErrorBody, String); 14] = [
         ("/v1/chat/store/messages/", &store, store_error, json!({"content": "x"}).to_string()),
         ("/v1/chat/store/session/close/", &store, store_error, "{}".to_owned()),
         ("/v1/chat/store/uploads/", &store, store_error, upload.to_string()),
@@ -443,6 +456,7 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
             json!({"session_id": w.open, "up_to_message_id": 1}).to_string(),
         ),
         ("/v1/chat/admin/session/tags/", &sarah, admin_error, json!({"session_id": w.open, "tags": []}).to_string()),
+        ("/v1/chat/admin/presence/", &sarah, admin_error, json!({"availability": "away"}).to_string()),
         ("/api/v1/Agents/Chat/GetChatMessages", &sarah, super_office, json!({"ChatSessionId": w.open}).to_string()),
     ];
     let checked: Vec<&str> = routes.iter().map(|(path, ..)| *path).collect();

@@ -11,11 +11,11 @@ use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
 use shared::domain::{
-    AdminId, AdminProfile, MessageId, NewMessage, Principal, ReceiptKind, SenderType, Session, SessionId,
-    SessionStatus, StoreId, StoreProfile,
+    AdminId, AdminProfile, Availability, DEFAULT_CAPACITY, MessageId, NewMessage, Principal, ReceiptKind, SenderType,
+    Session, SessionId, SessionStatus, StoreId, StoreProfile,
 };
 use shared::storage::{
-    AppendGuard, AppendOutcome, ChatStore, IdsFor, MemoryStore, MessageWindow, SessionQuery, WriteOutcome,
+    AppendGuard, AppendOutcome, Assignment, ChatStore, IdsFor, MemoryStore, MessageWindow, SessionQuery, WriteOutcome,
 };
 
 type Store = Arc<dyn ChatStore>;
@@ -865,6 +865,114 @@ async fn the_waiting_queue_is_in_order_of_first_message(store: Store) {
     assert_eq!(order(store.clone()).await, [two, one]);
 }
 
+/// `seen` as it waits for its first message: the store wrote.
+async fn waiting_session(store: &Store, profile: StoreProfile) -> Session {
+    store.put_store(&profile).await.unwrap();
+    let seen = store.get_or_create_active_session(profile.id, 0, Timestamp::now()).await.unwrap().unwrap().session;
+    appended(store, &seen, text(SenderType::Store, "anyone there?")).await;
+    store.session(seen.id).await.unwrap().unwrap()
+}
+
+async fn admins_have_desks_with_presence_and_capacity(store: Store) {
+    let admin = |id, name: &str| AdminProfile { id, name: name.into(), email: String::new() };
+    store.put_admin(&admin(SARAH, "Sarah")).await.unwrap();
+    store.put_admin(&admin(OMAR, "Omar")).await.unwrap();
+    let now = Timestamp::now();
+    let desks = store.desks(now).await.unwrap();
+    assert_eq!(
+        desks.iter().map(|d| (d.desk.admin_id, d.desk.name.as_str())).collect::<Vec<_>>(),
+        [(SARAH, "Sarah"), (OMAR, "Omar")]
+    );
+    assert!(desks.iter().all(|d| d.desk.capacity == DEFAULT_CAPACITY && d.load == 0 && !d.connected));
+    assert!(desks.iter().all(|d| d.desk.availability == Availability::Available && d.desk.told_offline));
+
+    // Availability and capacity are the admin's and the operator's; a profile update keeps them.
+    assert_eq!(
+        store.set_availability(SARAH, Availability::Away).await.unwrap().unwrap().availability,
+        Availability::Away
+    );
+    assert!(store.set_capacity(SARAH, 2).await.unwrap());
+    store.put_admin(&admin(SARAH, "Sarah K.")).await.unwrap();
+    let sarah = store.desks(now).await.unwrap().remove(0);
+    assert_eq!(
+        (sarah.desk.name.as_str(), sarah.desk.availability, sarah.desk.capacity),
+        ("Sarah K.", Availability::Away, 2)
+    );
+    assert_eq!(store.set_availability(AdminId(999), Availability::Away).await.unwrap(), None);
+    assert!(!store.set_capacity(AdminId(999), 2).await.unwrap());
+
+    // Presence: connected, left, told offline once; back.
+    let connection =
+        shared::domain::Connection::new("inbox".into(), Principal::Admin(OMAR), TokenHash::of("omar"), now);
+    store.put_token(&TokenHash::of("omar"), Principal::Admin(OMAR)).await.unwrap();
+    assert!(store.open_connection(&connection).await.unwrap());
+    assert!(store.desk_connected(OMAR).await.unwrap(), "told offline before: it is back");
+    assert!(!store.desk_connected(OMAR).await.unwrap(), "a second tab is no news");
+    let omar = store.desks(now).await.unwrap().remove(1);
+    assert!(omar.connected && !omar.desk.told_offline);
+    store.delete_connection("inbox").await.unwrap();
+    let left = Timestamp::now();
+    store.desk_left(OMAR, left).await.unwrap();
+    let omar = store.desks(left).await.unwrap().remove(1);
+    assert_eq!((omar.connected, omar.desk.left_at), (false, Some(left)));
+    assert!(!store.desk_told_offline(OMAR, left.plus_seconds(-1)).await.unwrap(), "left again since");
+    assert!(store.desk_told_offline(OMAR, left).await.unwrap());
+    assert!(!store.desk_told_offline(OMAR, left).await.unwrap(), "told once");
+}
+
+/// The guards of an assignment: the session's revision (no session assigned twice), the
+/// admin's load below its capacity (no admin above it), and its availability.
+async fn an_assignment_is_conditional_on_the_session_capacity_and_availability(store: Store) {
+    let sarah = AdminProfile { id: SARAH, name: "Sarah".into(), email: String::new() };
+    store.put_admin(&sarah).await.unwrap();
+    let profile = |id| StoreProfile { id: StoreId(id), ..tech_store() };
+    let first = waiting_session(&store, profile(5)).await;
+    let second = waiting_session(&store, profile(6)).await;
+    let third = waiting_session(&store, profile(7)).await;
+    let now = Timestamp::now();
+    let Assignment::Assigned(assigned) = store.assign(&first, SARAH, 2, now).await.unwrap() else {
+        panic!("the first assignment failed")
+    };
+    assert_eq!((assigned.status, assigned.admin_id), (SessionStatus::Claimed, Some(SARAH)));
+    assert_eq!(store.session(first.id).await.unwrap().unwrap().admin_id, Some(SARAH));
+    // Seen before it was assigned: not again, to anyone.
+    assert_eq!(store.assign(&first, OMAR, 2, now).await.unwrap(), Assignment::NotNow);
+    let Assignment::Assigned(_) = store.assign(&second, SARAH, 2, now).await.unwrap() else { panic!("second") };
+    // Two of two: full.
+    assert_eq!(store.assign(&third, SARAH, 2, now).await.unwrap(), Assignment::NotNow);
+    assert_eq!(store.session(third.id).await.unwrap().unwrap().status, SessionStatus::Open);
+    let desks = store.desks(now).await.unwrap();
+    assert_eq!((desks[0].load, desks[0].desk.last_assigned_at), (2, Some(now)));
+    // Closing one frees a place, but an away admin takes none.
+    store.close_active_session(StoreId(5), Timestamp::now()).await.unwrap().unwrap();
+    assert_eq!(store.desks(now).await.unwrap()[0].load, 1);
+    store.set_availability(SARAH, Availability::Away).await.unwrap();
+    assert_eq!(store.assign(&third, SARAH, 2, now).await.unwrap(), Assignment::NotNow);
+    store.set_availability(SARAH, Availability::Available).await.unwrap();
+    let Assignment::Assigned(_) = store.assign(&third, SARAH, 2, now).await.unwrap() else { panic!("third") };
+    assert_eq!(store.desks(now).await.unwrap()[0].load, 2);
+    assert_eq!(store.waiting_sessions(10).await.unwrap(), []);
+}
+
+/// Racing assignments of many sessions to one admin: never above its capacity.
+async fn racing_assignments_never_exceed_capacity(store: Store) {
+    store.put_admin(&AdminProfile { id: SARAH, name: "Sarah".into(), email: String::new() }).await.unwrap();
+    let mut sessions = Vec::new();
+    for id in 0..12 {
+        sessions.push(waiting_session(&store, StoreProfile { id: StoreId(300 + id), ..tech_store() }).await);
+    }
+    let now = Timestamp::now();
+    let outcomes = join_all(sessions.iter().map(|seen| store.assign(seen, SARAH, 5, now))).await;
+    let assigned = outcomes.into_iter().filter(|o| matches!(o, Ok(Assignment::Assigned(_)))).count();
+    let load = store.desks(now).await.unwrap()[0].load;
+    let held = store.list_sessions(&query(SARAH, Some(SessionStatus::Claimed), None, 100)).await.unwrap();
+    assert!(assigned <= 5 && load <= 5, "assigned {assigned}, load {load}");
+    assert_eq!(
+        (load, held.total_count, held.sessions.len() as u64),
+        (assigned as u64, assigned as u64, assigned as u64)
+    );
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -916,6 +1024,9 @@ conformance!(
     admins_list_the_open_queue_and_their_own_sessions,
     the_latest_session_is_the_active_one_or_else_the_last_closed,
     the_waiting_queue_is_in_order_of_first_message,
+    admins_have_desks_with_presence_and_capacity,
+    an_assignment_is_conditional_on_the_session_capacity_and_availability,
+    racing_assignments_never_exceed_capacity,
 );
 
 /// What the embedded store cannot show: two processes (the store's send function and the

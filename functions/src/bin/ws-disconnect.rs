@@ -1,15 +1,11 @@
-//! WebSocket `$disconnect`: forgets the connection.
+//! WebSocket `$disconnect`: forgets the connection; an admin whose last inbox closed is
+//! offline once the grace passes.
 
 use shared::http::{Body, Request, Response};
 use shared::{App, ws};
 
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
-    if let Some(id) = ws::connection_id(&request)
-        && let Err(error) = app.store.delete_connection(&id).await
-    {
-        // The item expires by its TTL anyway.
-        tracing::warn!(%error, "could not forget a connection");
-    }
+    ws::disconnect(app, &request).await;
     ws::done()
 }
 

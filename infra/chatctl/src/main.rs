@@ -1,5 +1,6 @@
 //! Operator CLI for a support-chat table, on AWS or DynamoDB Local: create the table from
-//! template.yaml, load a seed file, create stores and admins, issue and revoke tokens.
+//! template.yaml, load a seed file, create stores and admins, set admins' capacity, list the
+//! directory, issue and revoke tokens.
 //! Tokens are printed once, when issued, and stored only as hashes.
 
 use std::io::BufRead;
@@ -11,10 +12,10 @@ use shared::App;
 use shared::auth::{TokenHash, generate_token};
 use shared::chat::{self, Revocation};
 use shared::config::Config;
-use shared::domain::{AdminId, AdminProfile, Principal, StoreId, StoreProfile};
+use shared::domain::{AdminId, AdminProfile, MAX_CAPACITY, Principal, StoreId, StoreProfile};
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
-use shared::storage::{DynamoStore, IdentityStore};
+use shared::storage::{DeskStore, DynamoStore, IdentityStore};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -69,6 +70,15 @@ enum Command {
         #[arg(long)]
         admin: Option<AdminId>,
     },
+    /// Set how many sessions automatic assignment gives an admin at most (default 5).
+    SetCapacity {
+        #[arg(long)]
+        admin: AdminId,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_CAPACITY)))]
+        capacity: u32,
+    },
+    /// The admins with their presence, load and capacity.
+    Directory,
     /// Revoke a token, read from standard input so that it stays out of shell history, and
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
@@ -116,6 +126,25 @@ async fn main() -> Result<(), Error> {
             let token = generate_token();
             store.put_token(&TokenHash::of(&token), principal).await?;
             println!("{token}");
+        }
+        Command::SetCapacity { admin, capacity } => {
+            if !store.set_capacity(admin, capacity).await? {
+                eprintln!("no admin {admin}");
+                std::process::exit(1);
+            }
+            println!("admin {admin}: capacity {capacity}");
+        }
+        Command::Directory => {
+            let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));
+            println!("{:>8}  {:<24} {:<9} {:>4} {:>8}", "admin", "name", "presence", "load", "capacity");
+            for admin in chat::directory(&app).await?.admins {
+                let presence = serde_json::to_value(admin.presence)?;
+                let presence = presence.as_str().unwrap_or_default();
+                println!(
+                    "{:>8}  {:<24} {presence:<9} {:>4} {:>8}",
+                    admin.admin_id, admin.name, admin.load, admin.capacity
+                );
+            }
         }
         Command::RevokeToken => {
             let mut token = String::new();

@@ -14,6 +14,7 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use shared::App;
 use shared::http::{HttpHandler, Request};
+use shared::schedule::ScheduledHandler;
 
 use crate::concurrency::Concurrency;
 use local_gateway::lambda;
@@ -29,16 +30,59 @@ pub enum Api {
 
 /// Finds the handler linked in for a binary.
 pub type Handlers = Box<dyn Fn(&str) -> Option<HttpHandler> + Send + Sync>;
+/// Finds the scheduled function linked in for a binary.
+pub type Scheduled = fn(&str) -> Option<ScheduledHandler>;
 
 pub enum Functions {
-    Linked { app: Arc<App>, handlers: Handlers, concurrency: Concurrency },
+    Linked { app: Arc<App>, handlers: Handlers, scheduled: Scheduled, concurrency: Concurrency },
     Processes(lambda::Pool),
 }
 
 impl Functions {
     /// The handlers `handlers` finds, over `app`.
     pub fn linked(app: Arc<App>, handlers: impl Fn(&str) -> Option<HttpHandler> + Send + Sync + 'static) -> Self {
-        Functions::Linked { app, handlers: Box::new(handlers), concurrency: Concurrency::default() }
+        Functions::Linked {
+            app,
+            handlers: Box::new(handlers),
+            scheduled: |_| None,
+            concurrency: Concurrency::default(),
+        }
+    }
+
+    /// With the scheduled functions `scheduled` finds, when linked in.
+    pub fn with_scheduled(self, scheduled: Scheduled) -> Self {
+        match self {
+            Functions::Linked { app, handlers, concurrency, .. } => {
+                Functions::Linked { app, handlers, scheduled, concurrency }
+            }
+            processes => processes,
+        }
+    }
+
+    /// Runs the scheduled function built from `binary` once, as EventBridge would: what it
+    /// answered, or the error Lambda would report.
+    pub async fn invoke_scheduled(&self, binary: &str, request_id: &str) -> Result<Value, String> {
+        match self {
+            Functions::Linked { app, scheduled, concurrency, .. } => {
+                let handler = scheduled(binary).ok_or_else(|| format!("no scheduled function {binary}"))?;
+                let _running = concurrency.invocation(binary).await;
+                shared::schedule::run_once(app, handler, request_id).await.map_err(|error| error.to_string())
+            }
+            Functions::Processes(pool) => {
+                let event = serde_json::json!({
+                    "version": "0",
+                    "id": request_id,
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "account": "000000000000",
+                    "time": shared::Timestamp::now().to_string(),
+                    "region": "us-east-1",
+                    "resources": [],
+                    "detail": {},
+                });
+                pool.invoke(binary, event).await.map_err(|failure| failure.to_string())
+            }
+        }
     }
 
     /// Whether the function built from `binary` can run here.
@@ -53,7 +97,7 @@ impl Functions {
     /// none (the function failed, timed out or could not run: logged).
     pub async fn invoke(&self, binary: &str, api: Api, event: Value) -> Option<Response<Bytes>> {
         match self {
-            Functions::Linked { app, handlers, concurrency } => {
+            Functions::Linked { app, handlers, concurrency, .. } => {
                 let handler = handlers(binary)?;
                 let request = lambda_request(api, event)
                     .inspect_err(|error| tracing::error!(%error, "could not read the event as the runtime does"))

@@ -10,6 +10,7 @@ mod event;
 mod invoke;
 mod request_limits;
 mod router;
+mod schedule;
 mod server;
 mod web;
 mod websocket;
@@ -79,6 +80,18 @@ struct Args {
     /// `ReservedConcurrentExecutions`, else 10).
     #[arg(long, requires = "lambda")]
     max_instances: Option<usize>,
+    /// Who gives waiting sessions to admins: `manual` (they claim) or `auto` (the template's
+    /// `AssignmentPolicy`).
+    #[arg(long, value_parser = ["manual", "auto"])]
+    assignment: Option<String>,
+    /// How long an admin with no inbox open still counts as there (the template's
+    /// `PresenceGraceSeconds`).
+    #[arg(long)]
+    presence_grace_seconds: Option<u64>,
+    /// How long a holder may be offline before what it left unanswered is requeued (the
+    /// template's `RequeueDelaySeconds`).
+    #[arg(long)]
+    requeue_delay_seconds: Option<u64>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -152,11 +165,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             // The functions push through the real @connections client, at this gateway.
             let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
             let config = Config::local(&args.table, args.project_key.clone(), Some(websocket_endpoint.clone()));
-            let app = Arc::new(App::with_push(store, config, push).with_attachments(attachments()));
-            (Functions::linked(app, functions::handler), "linked in".to_owned())
+            let app = Arc::new(
+                App::with_push(store, with_desk_settings(config, &args), push).with_attachments(attachments()),
+            );
+            (Functions::linked(app, functions::handler).with_scheduled(functions::scheduled), "linked in".to_owned())
         }
     };
     let functions = Arc::new(functions);
+    let schedules = Arc::new(schedule::Schedules::new(template.scheduled_functions()?));
+    schedules.start(functions.clone());
     let router = router::Router::from_template(&template, &functions)?;
     let cors = template.cors_of_http_api(&api_values)?.map(cors::Cors::new);
     let websocket_routes = websocket::WebSocketRoutes::from_template(&template, &functions)?;
@@ -178,7 +195,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let web = web::Web::new(&format!("http://{}", listener.local_addr()?), &websocket::client_url(ws_port), demo);
     let serving = async {
         tokio::try_join!(
-            server::serve(listener, Arc::new(server::Http { router, functions: functions.clone(), cors, web })),
+            server::serve(
+                listener,
+                Arc::new(server::Http { router, functions: functions.clone(), cors, web, schedules })
+            ),
             websocket::serve(ws_listener, websocket_routes, functions),
         )
     };
@@ -229,6 +249,15 @@ fn processes(
     if let Some(seconds) = args.attachment_link_seconds {
         local.parameters.insert("AttachmentLinkSeconds".into(), seconds.to_string());
     }
+    for (parameter, value) in [
+        ("AssignmentPolicy", args.assignment.clone()),
+        ("PresenceGraceSeconds", args.presence_grace_seconds.map(|s| s.to_string())),
+        ("RequeueDelaySeconds", args.requeue_delay_seconds.map(|s| s.to_string())),
+    ] {
+        if let Some(value) = value {
+            local.parameters.insert(parameter.into(), value);
+        }
+    }
     let setup = lambda::Setup {
         template,
         binaries: &binaries,
@@ -239,6 +268,21 @@ fn processes(
     };
     let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;
     Ok((pool, binaries))
+}
+
+/// `config` with the desk settings of the command line, as the template's parameters set
+/// them for deployed functions.
+fn with_desk_settings(mut config: Config, args: &Args) -> Config {
+    if args.assignment.as_deref() == Some("auto") {
+        config.assignment = shared::config::AssignmentPolicy::Auto;
+    }
+    if let Some(seconds) = args.presence_grace_seconds {
+        config.presence_grace = Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = args.requeue_delay_seconds {
+        config.requeue_delay = Duration::from_secs(seconds);
+    }
+    config
 }
 
 /// The identities to load: the seed file's, or one demo store and admin (printed).
@@ -282,9 +326,10 @@ fn build_functions_under_cargo(binaries: &std::path::Path) -> Result<(), Box<dyn
     Ok(())
 }
 
-/// The binary of every function behind a route of either API.
+/// The binary of every function behind a route of either API, or on a schedule.
 fn route_binaries(template: &Template) -> Result<Vec<String>, sam_template::TemplateError> {
     let http = template.http_routes()?.into_iter().map(|route| route.binary);
     let websocket = template.websocket_routes()?.into_iter().map(|route| route.binary);
-    Ok(http.chain(websocket).collect())
+    let scheduled = template.scheduled_functions()?.into_iter().map(|scheduled| scheduled.binary);
+    Ok(http.chain(websocket).chain(scheduled).collect())
 }

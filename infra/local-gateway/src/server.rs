@@ -17,6 +17,7 @@ use crate::event::{has_valid_host, http_event};
 use crate::invoke::{Api, Functions};
 use crate::request_limits;
 use crate::router::{Miss, Router};
+use crate::schedule::Schedules;
 use crate::web::Web;
 
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
@@ -29,6 +30,7 @@ pub struct Http {
     pub functions: Arc<Functions>,
     pub cors: Option<Cors>,
     pub web: Web,
+    pub schedules: Arc<Schedules>,
 }
 
 pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -62,6 +64,10 @@ async fn handle(http: &Http, request: Request<Incoming>, peer: SocketAddr) -> Re
     let (parts, body) = request.into_parts();
     if let Some((status, message)) = request_limits::exceeded(&parts.uri, &parts.headers) {
         return plain_json(status, message);
+    }
+    // Not the API's either: the Lambda Invoke API, for the scheduled functions.
+    if let Some(invoked) = http.schedules.invoke(&http.functions, &parts.method, parts.uri.path()).await {
+        return invoked;
     }
     // The browser clients' files are no part of the API, nor under its CORS: /config.json
     // names the demo tokens, which no other site may read.
@@ -136,7 +142,16 @@ mod tests {
         let router = Router::from_template(&Template::embedded(), &functions).unwrap();
         let cors = Template::embedded().cors_of_http_api(&Default::default()).unwrap().map(Cors::new);
         let web = Web::new(&format!("http://127.0.0.1:{port}"), "ws://127.0.0.1:1/local", None);
-        tokio::spawn(serve(listener, Arc::new(Http { router, functions, cors, web })));
+        tokio::spawn(serve(
+            listener,
+            Arc::new(Http {
+                router,
+                functions,
+                cors,
+                web,
+                schedules: Arc::new(crate::schedule::Schedules::new(Vec::new())),
+            }),
+        ));
         port
     }
 

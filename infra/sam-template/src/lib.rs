@@ -38,11 +38,36 @@ pub struct WebSocketRoute {
     pub binary: String,
 }
 
+/// A function that runs on a schedule (a `Schedule` event of `rate(...)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduledFunction {
+    pub function: String,
+    pub binary: String,
+    pub every: std::time::Duration,
+}
+
 impl HttpRoute {
     /// The API Gateway route key, e.g. `GET /v1/chat/store/session/`.
     pub fn route_key(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+}
+
+/// How often an EventBridge `rate(<n> <unit>)` expression runs.
+fn rate(expression: &str) -> Option<std::time::Duration> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (value, unit) = inner.trim().split_once(' ')?;
+    let value: u64 = value.parse().ok().filter(|value| *value > 0)?;
+    let seconds = match unit.trim() {
+        "minute" if value == 1 => 60,
+        "minutes" if value > 1 => 60,
+        "hour" if value == 1 => 3600,
+        "hours" if value > 1 => 3600,
+        "day" if value == 1 => 86_400,
+        "days" if value > 1 => 86_400,
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(value * seconds))
 }
 
 pub struct Template {
@@ -131,6 +156,26 @@ impl Template {
             }
         }
         Ok(routes)
+    }
+
+    /// Every function with a `Schedule` event, and how often it runs.
+    pub fn scheduled_functions(&self) -> Result<Vec<ScheduledFunction>, TemplateError> {
+        let mut scheduled = Vec::new();
+        for (function, resource) in self.resources_of_type("AWS::Serverless::Function") {
+            let events = resource["Properties"].get("Events").and_then(Value::as_mapping).into_iter().flatten();
+            for (_, event) in events.filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some("Schedule")) {
+                let expression = event["Properties"].get("Schedule").and_then(Value::as_str).unwrap_or_default();
+                let every = rate(expression).ok_or_else(|| {
+                    TemplateError::Shape(format!("{function}: {expression:?} is no rate(...) schedule"))
+                })?;
+                scheduled.push(ScheduledFunction {
+                    function: function.to_owned(),
+                    binary: binary_of(function, resource)?,
+                    every,
+                });
+            }
+        }
+        Ok(scheduled)
     }
 
     /// Every `AWS::ApiGatewayV2::Route`, followed through its integration to its function.
@@ -427,6 +472,16 @@ mod tests {
             let source = format!("{}/../../functions/src/bin/{}.rs", env!("CARGO_MANIFEST_DIR"), route.binary);
             assert!(std::path::Path::new(&source).exists(), "{} has no functions/src/bin/{0}.rs", route.binary);
         }
+    }
+
+    #[test]
+    fn the_sweep_runs_every_minute() {
+        let scheduled = Template::embedded().scheduled_functions().unwrap();
+        assert_eq!(scheduled.len(), 1);
+        assert_eq!((scheduled[0].binary.as_str(), scheduled[0].every.as_secs()), ("assignment-sweep", 60));
+        assert_eq!(rate("rate(5 minutes)").map(|d| d.as_secs()), Some(300));
+        assert_eq!(rate("rate(1 minutes)"), None, "EventBridge wants the singular for 1");
+        assert_eq!(rate("cron(0 * * * ? *)"), None);
     }
 
     #[test]

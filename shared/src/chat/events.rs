@@ -21,6 +21,12 @@ pub(super) async fn session_updated(app: &App, before: Before, after: &Session, 
     telemetry::live_delivery(app.live.publish(&events)).await;
 }
 
+/// Everyone concerned hears that `seen` became `after`: `session.updated` to both sides,
+/// and to stores who joined and their places in line.
+pub(super) async fn announce_change(app: &App, seen: &Session, after: &Session) {
+    tokio::join!(session_updated(app, Before::of(seen), after, true), lifecycle_told_to_stores(app, seen, after),);
+}
+
 /// Tells every admin about a session a store just opened.
 pub(super) async fn announce_opened(app: &App, session: &Session) {
     session_updated(app, Before::new_session(), session, false).await;

@@ -1,12 +1,14 @@
 //! Claim, close, transfer; tags and ratings. Every change is told to the live connections
 //! concerned as `session.updated`.
 
-use super::events::{lifecycle_told_to_stores, queue_moved, session_updated};
+use super::assignment::assign_waiting;
+use super::events::{announce_change, queue_moved, session_updated};
 use super::links::linked;
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
 use crate::domain::input::{validate_rating, validate_tags};
 use crate::domain::{
-    AdminId, Before, LifecycleAction, LifecycleChange, Principal, Session, SessionId, StoreId, decide, may_rate,
+    AdminId, Before, LifecycleAction, LifecycleChange, Principal, Session, SessionId, SessionStatus, StoreId, decide,
+    may_rate,
 };
 use crate::storage::{ClosedSession, WriteOutcome};
 use crate::{App, ChatError, Timestamp, telemetry};
@@ -43,10 +45,11 @@ pub async fn change_lifecycle(
         };
         match app.store.change_lifecycle(&seen, status, admin_id, Timestamp::now()).await? {
             WriteOutcome::Written(session) => {
-                tokio::join!(
-                    session_updated(app, Before::of(&seen), &session, true),
-                    lifecycle_told_to_stores(app, &seen, &session),
-                );
+                announce_change(app, &seen, &session).await;
+                if seen.status == SessionStatus::Claimed {
+                    // Capacity freed (or a session handed back waits again).
+                    assign_after_change(app).await;
+                }
                 return Ok(linked(app, session).await);
             }
             // Someone else changed it first: decide again on what it is now.
@@ -54,6 +57,14 @@ pub async fn change_lifecycle(
         }
     }
     Err(ChatError::Conflict("The session kept changing; try again".into()))
+}
+
+/// With automatic assignment, what waits goes to whoever can take it now; a failure leaves
+/// it to the sweep.
+async fn assign_after_change(app: &App) {
+    if let Err(error) = assign_waiting(app, None).await {
+        tracing::warn!(%error, "could not assign waiting sessions");
+    }
 }
 
 /// A store ends its active session (it may always end its own).
@@ -74,6 +85,9 @@ pub async fn close_active_session(app: &App, store: StoreId) -> Result<ClosedSes
             let ((), queue) = tokio::join!(session_updated(app, before, &session, true), queue);
             if let Err(error) = queue {
                 tracing::warn!(%error, "could not tell the waiting stores their places");
+            }
+            if closed.admin_id.is_some() {
+                assign_after_change(app).await;
             }
         }
         Ok::<_, crate::storage::StorageError>(())

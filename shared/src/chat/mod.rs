@@ -3,18 +3,23 @@
 //! conditionally (deciding again when a concurrent change got there first), and tells the
 //! live connections concerned.
 
+mod assignment;
 mod connections;
+mod desk;
 mod events;
 mod lifecycle;
 mod links;
 mod messages;
 mod receipts;
 mod sessions;
+mod sweep;
 #[cfg(test)]
 mod tests;
 mod uploads;
 
+pub use assignment::assign_waiting;
 pub use connections::{Revocation, connection_principal, revoke_token};
+pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};
 pub use events::QUEUE_POSITIONS_TOLD;
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
@@ -24,6 +29,7 @@ pub use sessions::{
     CurrentSession, ListParams, SessionListView, StoreSessionView, current_session, list_sessions, open_session,
     session_page, sessions_page,
 };
+pub use sweep::{Swept, sweep};
 pub use uploads::create_upload;
 
 use crate::domain::{Principal, Session, SessionId, StoreId};

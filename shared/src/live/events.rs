@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{MessageView, PublicAdmin, ReceiptView, SenderType, SessionId, SessionSummary};
+use crate::domain::{AdminId, MessageView, Presence, PublicAdmin, ReceiptView, SenderType, SessionId, SessionSummary};
 
 /// What the server sends over a WebSocket (API.md, "Server → client events").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -20,6 +20,9 @@ pub enum ServerEvent {
     /// To a waiting store: its place in line, 1 for the next to be served.
     #[serde(rename = "queue.position")]
     QueuePosition { session_id: SessionId, position: u64 },
+    /// To every admin: an admin's presence changed.
+    #[serde(rename = "admin.presence")]
+    AdminPresence { admin_id: AdminId, name: String, presence: Presence },
     #[serde(rename = "typing")]
     Typing { session_id: SessionId, sender_type: SenderType, state: TypingState },
     #[serde(rename = "pong")]

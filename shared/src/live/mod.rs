@@ -122,6 +122,15 @@ impl Live {
         self.deliver(&listeners, events).await
     }
 
+    /// [`Self::publish`] to every connection but `connecting`, one whose `$connect` is still
+    /// running: API Gateway answers a post to it 410 Gone, which would forget it.
+    pub async fn publish_except(&self, events: &[(Audience, ServerEvent)], connecting: &str) -> HashSet<Audience> {
+        let audiences: Vec<Audience> = events.iter().map(|(audience, _)| *audience).collect();
+        let listeners = self.find(&audiences).await;
+        listeners.gone.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(connecting.to_owned());
+        self.deliver(&listeners, events).await
+    }
+
     /// Posts each event to every connection `listeners` found for its audience, in parallel.
     /// A connection API Gateway says is gone is forgotten; any other failure is logged and
     /// the rest go on, because the state change that caused the event is already stored and

@@ -13,7 +13,8 @@ pub trait ConnectionStore: Send + Sync + 'static {
     /// after finds it ([`Self::connections_with_token`]). False if the token is gone.
     async fn open_connection(&self, connection: &Connection) -> StorageResult<bool>;
     async fn connection(&self, id: &str) -> StorageResult<Option<Connection>>;
-    async fn delete_connection(&self, id: &str) -> StorageResult<()>;
+    /// Forgets the connection; the one it was, if it was there.
+    async fn delete_connection(&self, id: &str) -> StorageResult<Option<Connection>>;
     /// The unexpired connections of `audience`: one read of an index, whatever the number of
     /// other connections.
     async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>>;

@@ -9,12 +9,14 @@
 //! indexes and pointers kept in the same write as what they follow.
 
 mod connections;
+mod desks;
 mod dynamo;
 mod identities;
 mod memory;
 mod sessions;
 
 pub use connections::ConnectionStore;
+pub use desks::{Assignment, DeskStore};
 pub use dynamo::DynamoStore;
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;
@@ -37,6 +39,6 @@ pub enum StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Every aggregate's storage: what a function's [`crate::App`] holds.
-pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore {}
+pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore + DeskStore {}
 
-impl<T: IdentityStore + SessionStore + ConnectionStore> ChatStore for T {}
+impl<T: IdentityStore + SessionStore + ConnectionStore + DeskStore> ChatStore for T {}

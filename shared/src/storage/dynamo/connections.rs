@@ -45,7 +45,7 @@ impl ConnectionStore for DynamoStore {
     }
 
     /// The connection, then its copy in its token's partition.
-    async fn delete_connection(&self, id: &str) -> StorageResult<()> {
+    async fn delete_connection(&self, id: &str) -> StorageResult<Option<Connection>> {
         let deleted = self
             .client
             .delete_item()
@@ -56,19 +56,18 @@ impl ConnectionStore for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let token =
-            deleted.attributes.map(from_item::<ConnectionItem>).transpose()?.and_then(|c| c.connection.token_hash);
-        if let Some(token) = token {
+        let connection = deleted.attributes.map(from_item::<ConnectionItem>).transpose()?.map(|c| c.connection);
+        if let Some(token) = connection.as_ref().and_then(|c| c.token_hash.as_ref()) {
             self.client
                 .delete_item()
                 .table_name(&self.table)
-                .key("PK", s(token_pk(&token)))
+                .key("PK", s(token_pk(token)))
                 .key("SK", s(token_connection_sk(id)))
                 .send()
                 .await
                 .map_err(unavailable)?;
         }
-        Ok(())
+        Ok(connection)
     }
 
     async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>> {

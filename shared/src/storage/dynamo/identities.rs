@@ -15,7 +15,10 @@ impl IdentityStore for DynamoStore {
     }
 
     async fn put_admin(&self, admin: &AdminProfile) -> StorageResult<()> {
-        self.put(to_item(&ProfileItem { pk: admin_pk(admin.id), sk: PROFILE_SK.into(), profile: admin })?).await
+        let profile =
+            self.put(to_item(&ProfileItem { pk: admin_pk(admin.id), sk: PROFILE_SK.into(), profile: admin })?);
+        let (profile, desk) = tokio::join!(profile, self.keep_desk(admin));
+        profile.and(desk)
     }
 
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>> {

@@ -34,6 +34,9 @@ pub(super) const WAITING_QUEUE_INDEX: &str = "WaitingQueue";
 pub(super) const BY_ADMIN_INDEX: &str = "ByAdmin";
 pub(super) const BY_PRINCIPAL_INDEX: &str = "ByPrincipal";
 pub(super) const CONNECTION_SK: &str = "CONN";
+/// Every admin's desk, in one partition: the directory and an assignment's roster are one
+/// Query.
+pub(super) const DESKS_PK: &str = "DESKS";
 /// All admins' connections share one index partition, so "every admin" is one Query.
 pub(super) const ADMINS_PK: &str = "ADMINS";
 
@@ -56,6 +59,9 @@ pub(super) fn store_pk(id: StoreId) -> String {
 }
 pub(super) fn admin_pk(id: AdminId) -> String {
     format!("ADMIN#{id}")
+}
+pub(super) fn desk_sk(admin: AdminId) -> String {
+    format!("ADMIN#{admin}")
 }
 pub(super) fn token_pk(hash: &TokenHash) -> String {
     format!("TOKEN#{}", hash.as_hex())

@@ -20,6 +20,7 @@
 //! (index `ByAdmin`) while an admin holds it.
 
 mod connections;
+mod desks;
 mod identities;
 mod items;
 mod sessions;

@@ -20,9 +20,8 @@ impl ConnectionStore for MemoryStore {
         Ok(self.state().connections.get(id).cloned())
     }
 
-    async fn delete_connection(&self, id: &str) -> StorageResult<()> {
-        self.state().connections.remove(id);
-        Ok(())
+    async fn delete_connection(&self, id: &str) -> StorageResult<Option<Connection>> {
+        Ok(self.state().connections.remove(id))
     }
 
     async fn connections_of(&self, audience: Audience, now: Timestamp) -> StorageResult<Vec<Connection>> {

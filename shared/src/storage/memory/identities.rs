@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::MemoryStore;
-use crate::domain::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
+use crate::domain::{AdminId, AdminProfile, Desk, Principal, StoreId, StoreProfile, TokenHash};
 use crate::storage::{IdentityStore, StorageResult};
 
 #[async_trait]
@@ -12,7 +12,11 @@ impl IdentityStore for MemoryStore {
     }
 
     async fn put_admin(&self, admin: &AdminProfile) -> StorageResult<()> {
-        self.state().admins.insert(admin.id, admin.clone());
+        let mut state = self.state();
+        state.admins.insert(admin.id, admin.clone());
+        // The desk keeps its availability and capacity; only the name follows the profile.
+        let desk = state.desks.entry(admin.id).or_insert_with(|| Desk::new(admin.id, admin.name.clone()));
+        desk.name = admin.name.clone();
         Ok(())
     }
 

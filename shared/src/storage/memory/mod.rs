@@ -4,6 +4,7 @@
 //! of lists are computed from the map, which is as cheap as keeping counters at this size.
 
 mod connections;
+mod desks;
 mod identities;
 mod sessions;
 
@@ -12,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{SessionPage, StorageError, StorageResult};
 use crate::domain::{
-    AdminId, AdminProfile, Connection, Message, MessageId, Principal, Session, SessionId, StoreId, StoreProfile,
+    AdminId, AdminProfile, Connection, Desk, Message, MessageId, Principal, Session, SessionId, StoreId, StoreProfile,
     TokenHash,
 };
 
@@ -33,6 +34,7 @@ struct State {
     last_session_id: SessionId,
     last_message_id: MessageId,
     connections: HashMap<String, Connection>,
+    desks: HashMap<AdminId, Desk>,
 }
 
 struct SessionData {

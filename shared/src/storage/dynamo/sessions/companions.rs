@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::super::DynamoStore;
 use super::super::items::*;
-use crate::domain::{Session, SessionId, SessionStatus, StoreId};
+use crate::domain::{AdminId, Session, SessionId, SessionStatus, StoreId};
 use crate::storage::{Bucket, StorageResult};
 
 /// What a change of a list's counts is about.
@@ -26,9 +26,18 @@ impl DynamoStore {
         to: Option<Bucket>,
         tags: &[String],
     ) -> Vec<TransactWriteItem> {
-        let left = from.map(|from| self.count(&from, -1, Counted::Session(tags)));
-        let joined = to.map(|to| self.count(&to, 1, Counted::Session(tags)));
+        let left = from.map(|from| self.count(&from, -1, Counted::Session(tags), None));
+        let joined = to.map(|to| self.count(&to, 1, Counted::Session(tags), None));
         left.into_iter().chain(joined).collect()
+    }
+
+    /// A session with `tags` leaves the open queue for `admin`'s claimed sessions, on the
+    /// condition that the admin holds fewer than `capacity`: the list's count is its load.
+    pub(super) fn assigned_within(&self, admin: AdminId, tags: &[String], capacity: u32) -> Vec<TransactWriteItem> {
+        let left = self.count(&Bucket::Open, -1, Counted::Session(tags), None);
+        let joined =
+            self.count(&Bucket::Held(admin, SessionStatus::Claimed), 1, Counted::Session(tags), Some(capacity));
+        vec![left, joined]
     }
 
     /// A session in `bucket` whose tags changed from `before` to `after`.
@@ -36,11 +45,12 @@ impl DynamoStore {
         let removed: Vec<String> = before.iter().filter(|t| !after.contains(t)).cloned().collect();
         let added: Vec<String> = after.iter().filter(|t| !before.contains(t)).cloned().collect();
         let changed = !removed.is_empty() || !added.is_empty();
-        changed.then(|| self.count(bucket, 1, Counted::Retagged { removed: &removed, added: &added }))
+        changed.then(|| self.count(bucket, 1, Counted::Retagged { removed: &removed, added: &added }, None))
     }
 
-    /// Adds `delta` to a list's counts: of all its sessions and per tag.
-    fn count(&self, bucket: &Bucket, delta: i64, counted: Counted<'_>) -> TransactWriteItem {
+    /// Adds `delta` to a list's counts: of all its sessions and per tag; with `below`, on the
+    /// condition that the list holds fewer sessions than that.
+    fn count(&self, bucket: &Bucket, delta: i64, counted: Counted<'_>, below: Option<u32>) -> TransactWriteItem {
         // Each tag counter with the value it moves by.
         let (mut expression, tags): (String, Vec<(&String, &str)>) = match counted {
             Counted::Session(tags) => ("ADD #total :delta".to_owned(), tags.iter().map(|t| (t, ":delta")).collect()),
@@ -64,6 +74,11 @@ impl DynamoStore {
             if expression.contains(value) {
                 update = update.expression_attribute_values(value, n(by));
             }
+        }
+        if let Some(limit) = below {
+            update = update
+                .condition_expression("attribute_not_exists(#total) OR #total < :limit")
+                .expression_attribute_values(":limit", n(limit));
         }
         let update = update.update_expression(expression).build().expect("table, key and expression are set");
         TransactWriteItem::builder().update(update).build()

@@ -3,6 +3,7 @@
 //! ([`update`]), in a transaction with the items that follow it ([`companions`]) where
 //! there are any.
 
+mod assign;
 mod companions;
 mod ids;
 mod list;

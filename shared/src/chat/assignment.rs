@@ -1,0 +1,64 @@
+//! Automatic assignment (`ASSIGNMENT_POLICY=auto`): waiting sessions, longest waiting first,
+//! each to the available admin with free capacity and the lowest load, ties to whoever was
+//! given one least recently. The invariants are the write's conditions
+//! ([`crate::storage::DeskStore::assign`]); what is read here only chooses, so racing
+//! instances may choose alike, and the loser reads again.
+//!
+//! It runs when something frees or brings capacity or a session starts to wait, and from the
+//! sweep that runs every minute ([`super::sweep`]).
+
+use super::events::announce_change;
+use crate::config::AssignmentPolicy;
+use crate::domain::{Session, next_admin};
+use crate::storage::{Assignment, Waiting};
+use crate::{App, ChatError, Timestamp};
+
+/// The most waiting sessions one run considers: the longest waiting. The sweep takes the
+/// rest within a minute.
+const BATCH: usize = 25;
+/// How often one session is tried again when the write finds it or the chosen admin changed.
+const TRIES_PER_SESSION: usize = 3;
+
+/// Assigns what waits to whoever can take it, oldest first; `joined`, a session that just
+/// started to wait (the index may not show it yet). How many were assigned.
+pub async fn assign_waiting(app: &App, joined: Option<&Session>) -> Result<usize, ChatError> {
+    if app.config.assignment != AssignmentPolicy::Auto {
+        return Ok(0);
+    }
+    let now = Timestamp::now();
+    let (waiting, desks) = tokio::join!(app.store.waiting_sessions(BATCH), app.store.desks(now));
+    let (mut waiting, mut desks) = (waiting?, desks?);
+    if let Some(session) = joined.filter(|s| s.is_waiting())
+        && let Some(since) = session.queued_at
+        && !waiting.iter().any(|w| w.session == session.id)
+    {
+        waiting.push(Waiting { session: session.id, store: session.store.id, since });
+        waiting.sort_by_key(|w| (w.since, w.session));
+    }
+    let mut assigned = 0;
+    'sessions: for waiting in waiting {
+        for _ in 0..TRIES_PER_SESSION {
+            let now = Timestamp::now();
+            let Some(admin) = next_admin(&desks, now, app.config.presence_grace) else { break 'sessions };
+            let (admin_id, capacity) = (admin.desk.admin_id, admin.desk.capacity);
+            // The index is read eventually consistently: the session as it is decides.
+            let Some(seen) = app.store.session(waiting.session).await?.filter(Session::is_waiting) else {
+                continue 'sessions;
+            };
+            match app.store.assign(&seen, admin_id, capacity, now).await? {
+                Assignment::Assigned(session) => {
+                    announce_change(app, &seen, &session).await;
+                    if let Some(state) = desks.iter_mut().find(|state| state.desk.admin_id == admin_id) {
+                        state.load += 1;
+                        state.desk.last_assigned_at = Some(now);
+                    }
+                    assigned += 1;
+                    continue 'sessions;
+                }
+                // Taken meanwhile, or the admin became away or full: read the desks again.
+                Assignment::NotNow => desks = app.store.desks(Timestamp::now()).await?,
+            }
+        }
+    }
+    Ok(assigned)
+}

@@ -1,0 +1,54 @@
+//! What no request triggers, run every minute by a scheduled function.
+
+use super::assignment::assign_waiting;
+use super::desk::tell_offline;
+use super::events::announce_change;
+use crate::config::AssignmentPolicy;
+use crate::domain::SessionStatus;
+use crate::storage::{SessionQuery, WriteOutcome};
+use crate::{App, ChatError, Timestamp};
+
+/// What the sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    /// Sessions handed back to the queue from holders offline too long.
+    pub requeued: usize,
+    pub assigned: usize,
+}
+
+/// What no request triggers, every minute: the team hears who went offline; with automatic
+/// assignment, what holders offline longer than the requeue delay left unanswered goes back
+/// to the queue, and what waits is assigned.
+pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
+    let now = Timestamp::now();
+    let desks = app.store.desks(now).await?;
+    tell_offline(app, &desks, now).await?;
+    if app.config.assignment != AssignmentPolicy::Auto {
+        return Ok(Swept::default());
+    }
+    let mut swept = Swept::default();
+    for state in desks.iter().filter(|state| state.load > 0 && state.gone_for(now, app.config.requeue_delay)) {
+        let query = SessionQuery {
+            admin: state.desk.admin_id,
+            statuses: vec![SessionStatus::Claimed],
+            tag: None,
+            limit: 100,
+            offset: 0,
+            after: None,
+        };
+        for seen in app.store.list_sessions(&query).await?.sessions {
+            // Answered sessions stay with their holder; a store waiting for an answer does not.
+            if seen.awaiting_reply_since.is_none() {
+                continue;
+            }
+            if let WriteOutcome::Written(session) =
+                app.store.change_lifecycle(&seen, SessionStatus::Open, None, Timestamp::now()).await?
+            {
+                announce_change(app, &seen, &session).await;
+                swept.requeued += 1;
+            }
+        }
+    }
+    swept.assigned = assign_waiting(app, None).await?;
+    Ok(swept)
+}
