@@ -144,8 +144,9 @@ test("a store and an admin converse, through a dropped connection, to a rating",
   const stored = await call(gateway, gateway.admin_token, "GET", `/v1/chat/admin/messages/?session_id=${sessionId}`);
   assert.deepEqual(stored.messages.map((m) => m.content), conversation, "what is stored");
 
-  // The admin closes; the store rates; the admin sees the rating.
+  // The admin closes (and confirms); the store rates; the admin sees the rating.
   await inbox.getByTestId("close").click();
+  await inbox.getByTestId("confirm-close").click();
   await store.getByTestId("rating-form").waitFor({ state: "visible" });
   await store.getByTestId("rating-5").check();
   await store.getByTestId("feedback").fill("Quick and kind");
@@ -218,7 +219,7 @@ test("several tabs of one admin stay in step", async (t) => {
   await first.getByTestId("tags-input").fill("parcel, vip");
   await first.getByTestId("tags-save").click();
   await second.locator(`[data-testid=session-item][data-session-id="${session}"]`, { hasText: "vip" }).waitFor();
-  await first.getByTestId("transfer-input").fill("");
+  await first.getByTestId("transfer-input").selectOption("");
   await first.getByTestId("transfer").click();
   await mine.waitFor({ state: "detached" });
   await second.getByTestId("tab-open").click();

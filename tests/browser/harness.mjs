@@ -47,9 +47,10 @@ function picture(width, height) {
 /** A photo of a broken parcel, small enough to send, big enough to see. */
 export const PNG = picture(180, 120);
 
-/** A gateway on free ports with the demo store and admin; `stop()` ends it. */
-export async function startGateway() {
-  const child = spawn(GATEWAY, ["--http-port", "0", "--ws-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+/** A gateway on free ports with the demo store and admin, or with `args` (a seed file of
+ * its own, say); `stop()` ends it. */
+export async function startGateway(args = []) {
+  const child = spawn(GATEWAY, ["--http-port", "0", "--ws-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const api = await new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the gateway exited with ${code}`)));

@@ -18,6 +18,11 @@ pub fn load_stores() -> impl Iterator<Item = StoreId> {
     (200..208).map(StoreId)
 }
 
+/// Fifty more stores, each opening session after session, for a team's queue.
+pub fn queue_stores() -> impl Iterator<Item = StoreId> {
+    (400..450).map(StoreId)
+}
+
 pub fn token_of_store(id: StoreId) -> String {
     format!("store-{id}-{}", "s".repeat(40))
 }
@@ -45,6 +50,7 @@ pub fn seed() -> SeedFile {
         stores: [tech_store(), plain(OTHER_STORE, "Other Store"), plain(QUIET_STORE, "Quiet Store")]
             .into_iter()
             .chain(load_stores().map(|id| plain(id, &format!("Load Store {id}"))))
+            .chain(queue_stores().map(|id| plain(id, &format!("Queue Store {id}"))))
             .map(|profile| SeedStore { token: token_of_store(profile.id), profile })
             .collect(),
         admins: [admin(SARAH, "Sarah"), admin(OMAR, "Omar")]

@@ -41,7 +41,14 @@ const state = {
   listRefreshTimer: 0,
   typing: { sessionId: null, lastOn: 0, idleTimer: 0 },
   peerTypingTimer: 0,
+  team: new Map(), // admin id -> directory entry {admin_id, name, presence, load, capacity}
+  teamRefreshTimer: 0,
+  unseenAssigned: 0, // sessions given to this admin while the tab was in the background
 };
+
+const PRESENCE_TEXT = { available: "Available", away: "Away", offline: "Offline" };
+const PRESENCE_ORDER = { available: 0, away: 1, offline: 2 };
+const TITLE = document.title;
 
 const listNodes = new Map(); // session id -> <li> in the session list
 
@@ -85,6 +92,9 @@ const els = {
   attach: $("attach"),
   send: $("send"),
   composerHint: $("composer-hint"),
+  availability: $("availability"),
+  team: $("team"),
+  closeDialog: $("close-dialog"),
 };
 
 class ApiError extends Error {
@@ -430,9 +440,14 @@ function currentSession() {
 
 const isMine = (session) => session?.status === "claimed" && state.me != null && session.admin_id === state.me;
 
+/** An admin's name as the directory knows it. */
+function adminName(id) {
+  return state.team.get(id)?.name ?? `admin ${id}`;
+}
+
 function holderText(session) {
   if (session.admin_id == null) return session.status === "closed" ? "Closed without an admin" : "In the queue";
-  const who = session.admin_id === state.me ? "you" : `admin ${session.admin_id}`;
+  const who = session.admin_id === state.me ? "you" : adminName(session.admin_id);
   return session.status === "closed" ? `Handled by ${who}` : `Held by ${who}`;
 }
 
@@ -448,6 +463,7 @@ function renderConversationHead() {
   els.claim.hidden = session.status !== "open";
   els.close.hidden = !mine;
   els.transferForm.hidden = !(session.status === "open" || mine);
+  renderTransferOptions(session);
   renderTags(session);
   renderRating(session);
   renderComposerState(session);
@@ -470,6 +486,8 @@ function renderRating(session) {
 }
 
 function renderComposerState(session) {
+  // A closed conversation takes no reply: no box to type into.
+  els.composer.hidden = session.status === "closed";
   const enabled = isMine(session);
   els.input.disabled = !enabled;
   els.send.disabled = !enabled;
@@ -1064,9 +1082,16 @@ async function claimCurrent() {
   if (state.current?.id === id && !els.input.disabled) els.input.focus();
 }
 
-async function closeCurrent() {
+/** Closing cannot be undone: it is confirmed first. */
+function closeCurrent() {
+  if (state.current?.id == null) return;
+  els.closeDialog.returnValue = "";
+  els.closeDialog.showModal();
+}
+
+async function closeConfirmed() {
   const id = state.current?.id;
-  if (id == null) return;
+  if (els.closeDialog.returnValue !== "close" || id == null) return;
   followToTab(await withBusy(els.close, () => sessionAction("close", { session_id: id })));
 }
 
@@ -1074,14 +1099,95 @@ async function transferCurrent(event) {
   event.preventDefault();
   const id = state.current?.id;
   if (id == null) return;
-  const raw = els.transferInput.value.trim();
+  const raw = els.transferInput.value;
   const adminId = raw === "" ? null : Number(raw);
-  if (adminId !== null && !(Number.isInteger(adminId) && adminId >= 0)) {
-    showError("The admin id must be a whole number, or empty to return the session to the queue.");
+  await withBusy(els.transfer, () => sessionAction("transfer", { session_id: id, admin_id: adminId }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The team: presence, load, and whom a session can be handed to
+
+async function loadTeam() {
+  const { admins } = await api(adminPath("directory/"));
+  state.team = new Map(admins.map((admin) => [admin.admin_id, admin]));
+  renderTeam();
+  const session = currentSession();
+  if (session) renderConversationHead();
+}
+
+/** Loads change with every claim and close: the directory is read again, once per burst. */
+function scheduleTeamRefresh() {
+  clearTimeout(state.teamRefreshTimer);
+  state.teamRefreshTimer = setTimeout(() => loadTeam().catch(() => {}), 1000);
+}
+
+function teamInOrder() {
+  return [...state.team.values()].sort(
+    (a, b) => PRESENCE_ORDER[a.presence] - PRESENCE_ORDER[b.presence] || a.name.localeCompare(b.name),
+  );
+}
+
+function renderTeam() {
+  els.team.replaceChildren(
+    ...teamInOrder().map((admin) =>
+      h("li", { class: "team-member", "data-admin-id": admin.admin_id, "data-presence": admin.presence, "data-testid": "team-member" },
+        h("span", { class: "presence-dot", "aria-hidden": "true" }),
+        h("span", { class: "team-name" }, admin.admin_id === state.me ? `${admin.name} (you)` : admin.name),
+        h("span", { class: "team-state" }, `${PRESENCE_TEXT[admin.presence]} · ${admin.load}/${admin.capacity}`)),
+    ),
+  );
+  const mine = state.team.get(state.me);
+  if (mine && mine.presence !== "offline" && document.activeElement !== els.availability) {
+    els.availability.value = mine.presence;
+  }
+}
+
+/** Whom the session on screen can be handed to, by name: available admins first. */
+function renderTransferOptions(session) {
+  const chosen = els.transferInput.value;
+  const others = teamInOrder().filter((admin) => admin.admin_id !== session.admin_id);
+  const options = [h("option", { value: "" }, session.status === "open" ? "Choose an admin" : "The queue (anyone)")];
+  for (const admin of others) {
+    const label = `${admin.admin_id === state.me ? "Me" : admin.name} — ${PRESENCE_TEXT[admin.presence].toLowerCase()}, ${admin.load}/${admin.capacity}`;
+    options.push(h("option", { value: String(admin.admin_id) }, label));
+  }
+  els.transferInput.replaceChildren(...options);
+  if ([...els.transferInput.options].some((option) => option.value === chosen)) els.transferInput.value = chosen;
+}
+
+function applyPresence(event) {
+  const known = state.team.get(event.admin_id);
+  if (!known) {
+    loadTeam().catch(() => {});
     return;
   }
-  const done = await withBusy(els.transfer, () => sessionAction("transfer", { session_id: id, admin_id: adminId }));
-  if (done) els.transferInput.value = "";
+  state.team.set(event.admin_id, { ...known, name: event.name, presence: event.presence });
+  renderTeam();
+  const session = currentSession();
+  if (session) renderTransferOptions(session);
+}
+
+async function setAvailability() {
+  const availability = els.availability.value;
+  try {
+    const entry = await api(adminPath("presence/"), { method: "POST", body: { availability } });
+    state.team.set(entry.admin_id, entry);
+    if (state.me == null) state.me = entry.admin_id;
+    renderTeam();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+/** A session given to this admin (not claimed by it here) while it looked elsewhere: the
+ * title counts them, and the system says so when permitted. */
+function noticeAssigned(session) {
+  if (isVisible()) return;
+  state.unseenAssigned += 1;
+  document.title = `(${state.unseenAssigned}) ${TITLE}`;
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification("New conversation for you", { body: session.store?.name || `Store ${session.store_id}`, tag: `session-${session.id}` });
+  }
 }
 
 function parseTags(text) {
@@ -1113,6 +1219,8 @@ async function saveTags(event) {
 function applySessionUpdate(incoming) {
   const before = state.sessions.get(incoming.id);
   const session = upsertSession(incoming);
+  if (isMine(session) && before?.admin_id !== session.admin_id) noticeAssigned(session);
+  if (before?.status !== session.status || before?.admin_id !== session.admin_id) scheduleTeamRefresh();
   // Until this admin's id is known, a claim seen in an event could be anyone's; the list of
   // claimed sessions says which are this admin's.
   if (state.me == null && session.status !== "open" && session.admin_id != null) scheduleListRefresh();
@@ -1192,6 +1300,9 @@ function onSocketMessage(data) {
     case "typing":
       applyTyping(event);
       break;
+    case "admin.presence":
+      applyPresence(event);
+      break;
     case "error":
       showError(event.error);
       break;
@@ -1203,7 +1314,7 @@ function onSocketMessage(data) {
 /** Events may have been missed while the connection was down: refetch, merging by id. */
 async function resync() {
   try {
-    await refreshLists();
+    await Promise.all([refreshLists(), loadTeam()]);
     await catchUpCurrent();
   } catch (error) {
     showError(error);
@@ -1289,6 +1400,8 @@ function wireUi() {
   });
   els.claim.addEventListener("click", claimCurrent);
   els.close.addEventListener("click", closeCurrent);
+  els.closeDialog.addEventListener("close", closeConfirmed);
+  els.availability.addEventListener("change", setAvailability);
   els.transferForm.addEventListener("submit", transferCurrent);
   els.tagsForm.addEventListener("submit", saveTags);
   els.tagsInput.addEventListener("input", () => { els.tagsInput.dataset.dirty = "true"; });
@@ -1311,8 +1424,15 @@ function wireUi() {
     sendFile(file);
   });
   document.addEventListener("visibilitychange", () => {
-    if (isVisible()) markRead();
+    if (!isVisible()) return;
+    markRead();
+    state.unseenAssigned = 0;
+    document.title = TITLE;
   });
+  // Asked once, on the admin's first gesture: browsers refuse to ask without one.
+  document.addEventListener("pointerdown", () => {
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  }, { once: true });
   window.addEventListener("online", () => {
     flushOutbox();
     if (!state.ws && state.config?.ws) connect();

@@ -13,20 +13,23 @@ use crate::domain::{Session, next_admin};
 use crate::storage::{Assignment, Waiting};
 use crate::{App, ChatError, Timestamp};
 
-/// The most waiting sessions one run considers: the longest waiting. The sweep takes the
-/// rest within a minute.
-const BATCH: usize = 25;
+/// The most sessions the sweep assigns in one run: the longest waiting. The next run takes
+/// the rest a minute later.
+pub(super) const SWEEP_BATCH: usize = 25;
 /// How often one session is tried again when the write finds it or the chosen admin changed.
 const TRIES_PER_SESSION: usize = 3;
 
-/// Assigns what waits to whoever can take it, oldest first; `joined`, a session that just
-/// started to wait (the index may not show it yet). How many were assigned.
-pub async fn assign_waiting(app: &App, joined: Option<&Session>) -> Result<usize, ChatError> {
-    if app.config.assignment != AssignmentPolicy::Auto {
+/// Assigns up to `at_most` of what waits to whoever can take it, oldest first; `joined`, a
+/// session that just started to wait (the index may not show it yet). A request assigns what
+/// its own change made room for (one session for a close, an admin's capacity when it
+/// becomes available), so that it stays within its deadline; the sweep does the rest. How
+/// many were assigned.
+pub async fn assign_waiting(app: &App, joined: Option<&Session>, at_most: usize) -> Result<usize, ChatError> {
+    if app.config.assignment != AssignmentPolicy::Auto || at_most == 0 {
         return Ok(0);
     }
     let now = Timestamp::now();
-    let (waiting, desks) = tokio::join!(app.store.waiting_sessions(BATCH), app.store.desks(now));
+    let (waiting, desks) = tokio::join!(app.store.waiting_sessions(at_most), app.store.desks(now));
     let (mut waiting, mut desks) = (waiting?, desks?);
     if let Some(session) = joined.filter(|s| s.is_waiting())
         && let Some(since) = session.queued_at
@@ -34,6 +37,7 @@ pub async fn assign_waiting(app: &App, joined: Option<&Session>) -> Result<usize
     {
         waiting.push(Waiting { session: session.id, store: session.store.id, since });
         waiting.sort_by_key(|w| (w.since, w.session));
+        waiting.truncate(at_most);
     }
     let mut assigned = 0;
     'sessions: for waiting in waiting {

@@ -57,7 +57,8 @@ pub async fn set_availability(
     let mine = entry(app, mine, now);
     tell_presence(app, &mine).await;
     if availability == Availability::Available {
-        assign_after(app, "an admin became available").await;
+        let room = mine.capacity.saturating_sub(u32::try_from(mine.load).unwrap_or(u32::MAX));
+        assign_after(app, room as usize, "an admin became available").await;
     }
     Ok(mine)
 }
@@ -112,10 +113,10 @@ fn presence_event(entry: &DirectoryEntry) -> ServerEvent {
     ServerEvent::AdminPresence { admin_id: entry.admin_id, name: entry.name.clone(), presence: entry.presence }
 }
 
-/// Gives what waits to whoever can take it now; a failure leaves it to the next trigger or
-/// the sweep.
-async fn assign_after(app: &App, why: &str) {
-    if let Err(error) = assign_waiting(app, None).await {
+/// Gives up to `room` of what waits to whoever can take it now; a failure leaves it to the
+/// next trigger or the sweep.
+async fn assign_after(app: &App, room: usize, why: &str) {
+    if let Err(error) = assign_waiting(app, None, room).await {
         tracing::warn!(%error, why, "could not assign waiting sessions");
     }
 }

@@ -62,7 +62,7 @@ pub async fn change_lifecycle(
 /// With automatic assignment, what waits goes to whoever can take it now; a failure leaves
 /// it to the sweep.
 async fn assign_after_change(app: &App) {
-    if let Err(error) = assign_waiting(app, None).await {
+    if let Err(error) = assign_waiting(app, None, 1).await {
         tracing::warn!(%error, "could not assign waiting sessions");
     }
 }

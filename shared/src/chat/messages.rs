@@ -165,7 +165,7 @@ async fn open_with_first_message(
         super::events::tell_place_in_line(app, &session),
     );
     // With automatic assignment, it goes to whoever can take it now (or waits for the sweep).
-    if let Err(error) = super::assignment::assign_waiting(app, Some(&session)).await {
+    if let Err(error) = super::assignment::assign_waiting(app, Some(&session), 1).await {
         tracing::warn!(%error, "could not assign a new session");
     }
     Ok(Ok(Sent { message: stored.view(&Receipts::default()), created: true }))

@@ -1,6 +1,6 @@
 //! What no request triggers, run every minute by a scheduled function.
 
-use super::assignment::assign_waiting;
+use super::assignment::{SWEEP_BATCH, assign_waiting};
 use super::desk::tell_offline;
 use super::events::announce_change;
 use crate::config::AssignmentPolicy;
@@ -49,6 +49,13 @@ pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
             }
         }
     }
-    swept.assigned = assign_waiting(app, None).await?;
+    // Batch after batch, while a batch finds takers for all it tried.
+    loop {
+        let assigned = assign_waiting(app, None, SWEEP_BATCH).await?;
+        swept.assigned += assigned;
+        if assigned < SWEEP_BATCH {
+            break;
+        }
+    }
     Ok(swept)
 }
