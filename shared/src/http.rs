@@ -50,23 +50,13 @@ where
             past_deadline(app, &route, connection.clone()).await
         }
     };
-    tracing::info!(
-        route,
-        status = response.status().as_u16(),
-        request_id = request_id.as_deref(),
-        connection_id = connection.as_deref(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
-        dynamodb_attempts = calls.dynamodb_attempts.load(std::sync::atomic::Ordering::Relaxed),
-        transaction_attempts = calls.transaction_attempts.load(std::sync::atomic::Ordering::Relaxed),
-        live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),
-        pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
-        disconnects = calls.disconnects.load(std::sync::atomic::Ordering::Relaxed),
-        s3_calls = calls.s3.load(std::sync::atomic::Ordering::Relaxed),
-        round_trips = calls.round_trips.load(std::sync::atomic::Ordering::Relaxed),
-        dynamodb_actions = calls.actions(),
-        s3_actions = calls.s3_actions(),
-        "invocation"
+    telemetry::log_invocation(
+        &route,
+        response.status().as_u16(),
+        request_id.as_deref(),
+        connection.as_deref(),
+        started.elapsed(),
+        &calls,
     );
     Ok(response)
 }

@@ -34,20 +34,7 @@ pub async fn run_once(app: &App, handler: ScheduledHandler, request_id: &str) ->
     let started = Instant::now();
     let (outcome, calls) = telemetry::count_calls(deadline::within_deadline(handler(app))).await;
     let outcome = outcome.unwrap_or(Err(ChatError::Unavailable));
-    tracing::info!(
-        route = "schedule",
-        status = if outcome.is_ok() { 200 } else { 503 },
-        request_id,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        dynamodb_calls = calls.dynamodb.load(std::sync::atomic::Ordering::Relaxed),
-        live_dynamodb_calls = calls.live_dynamodb.load(std::sync::atomic::Ordering::Relaxed),
-        pushes = calls.pushes.load(std::sync::atomic::Ordering::Relaxed),
-        disconnects = calls.disconnects.load(std::sync::atomic::Ordering::Relaxed),
-        s3_calls = calls.s3.load(std::sync::atomic::Ordering::Relaxed),
-        round_trips = calls.round_trips.load(std::sync::atomic::Ordering::Relaxed),
-        dynamodb_actions = calls.actions(),
-        s3_actions = calls.s3_actions(),
-        "invocation"
-    );
+    let status = if outcome.is_ok() { 200 } else { 503 };
+    telemetry::log_invocation("schedule", status, Some(request_id), None, started.elapsed(), &calls);
     Ok(outcome?)
 }

@@ -94,6 +94,37 @@ pub async fn live_delivery<F: Future>(work: F) -> F::Output {
     LIVE_DELIVERY.scope((), work).await
 }
 
+/// The one JSON line of an invocation: its route (the route key, `schedule` for a scheduled
+/// run), status, latency, request id and what it asked of DynamoDB, S3 and `@connections`.
+pub fn log_invocation(
+    route: &str,
+    status: u16,
+    request_id: Option<&str>,
+    connection_id: Option<&str>,
+    latency: std::time::Duration,
+    calls: &Calls,
+) {
+    use std::sync::atomic::Ordering::Relaxed;
+    tracing::info!(
+        route,
+        status,
+        request_id,
+        connection_id,
+        latency_ms = latency.as_secs_f64() * 1000.0,
+        dynamodb_calls = calls.dynamodb.load(Relaxed),
+        dynamodb_attempts = calls.dynamodb_attempts.load(Relaxed),
+        transaction_attempts = calls.transaction_attempts.load(Relaxed),
+        live_dynamodb_calls = calls.live_dynamodb.load(Relaxed),
+        pushes = calls.pushes.load(Relaxed),
+        disconnects = calls.disconnects.load(Relaxed),
+        s3_calls = calls.s3.load(Relaxed),
+        round_trips = calls.round_trips.load(Relaxed),
+        dynamodb_actions = calls.actions(),
+        s3_actions = calls.s3_actions(),
+        "invocation"
+    );
+}
+
 /// Runs `work` and counts the DynamoDB requests and pushes it makes.
 pub async fn count_calls<F: Future>(work: F) -> (F::Output, Arc<Calls>) {
     let calls = Arc::new(Calls::default());

@@ -4,12 +4,15 @@
 // name; the team's presence dots follow an admin who closes the inbox.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 
-import { launchChromium, startGateway, startShop, waitForText } from "./harness.mjs";
+import { ROOT, launchChromium, startGateway, startShop, waitForText } from "./harness.mjs";
+
+// As the other browser tests: `SCREENSHOTS=web/screenshots/ infra/test.sh` refreshes the docs'.
+const SCREENSHOTS = `${resolve(ROOT, process.env.SCREENSHOTS ?? "target/screenshots")}/`;
 
 const token = (who) => `${who}-token-for-the-team-test-0123456789abcdef`;
 const SEED = {
@@ -23,6 +26,7 @@ const SEED = {
 let browser;
 before(async () => {
   browser = await launchChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
 });
 after(async () => {
   await browser?.close();
@@ -80,6 +84,7 @@ test("a team: automatic assignment, who joined, transfer by name, presence", asy
   const transfer = sarah.page.getByTestId("transfer-input");
   const options = await transfer.locator("option").allTextContents();
   assert.ok(options.some((text) => text.startsWith("Omar")), `${options}`);
+  await sarah.page.screenshot({ path: `${SCREENSHOTS}inbox-team.png` });
   await transfer.selectOption({ label: options.find((text) => text.startsWith("Omar")) });
   await sarah.page.getByTestId("transfer").click();
   await omar.page.getByTestId("tab-mine").click();
@@ -108,5 +113,4 @@ test("a team: automatic assignment, who joined, transfer by name, presence", asy
   const sweep = await fetch(`${gateway.api}/2015-03-31/functions/AssignmentSweepFunction/invocations`, { method: "POST", body: "{}" });
   assert.equal(sweep.status, 200);
   await member(omar.page, 1).and(omar.page.locator('[data-presence="offline"]')).waitFor();
-  await omar.page.screenshot({ path: "target/screenshots/inbox-team.png" });
 });

@@ -124,6 +124,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     };
     let mut store_ws = Client::connect(&gateway, Some(&store)).await.unwrap();
     let mut admin_ws = Client::connect(&gateway, Some(&sarah)).await.unwrap();
+    // Away until the end: what she does, she does by hand.
+    post("/v1/chat/admin/presence/", &sarah, json!({"availability": "away"})).await;
 
     let (_, session) = get_json(&url("/v1/chat/store/session/"), Some(&store)).await;
     let id = session["id"].clone();
@@ -210,11 +212,10 @@ async fn exercise() -> BTreeMap<String, Use> {
         assert_eq!(client.closed_by_server().await, 1000);
     }
     store_ws.close().await;
-    // The desk: the directory; Omar away, Sarah away, then back with a session (and its
-    // file) waiting, which goes to her.
+    // The desk: the directory; Omar away too, Sarah back with a session (and its file)
+    // waiting, which goes to her.
     get_json(&url("/v1/chat/admin/directory/"), Some(&sarah)).await;
     post("/v1/chat/admin/presence/", &token_of_admin(OMAR), json!({"availability": "away"})).await;
-    post("/v1/chat/admin/presence/", &sarah, json!({"availability": "away"})).await;
     let other = token_of_store(OTHER_STORE);
     post("/v1/chat/store/messages/", &other, json!({"content": "anyone?"})).await;
     let file = upload_png(&gateway, &other, None, PNG).await;

@@ -64,9 +64,19 @@ async fn creates_the_table_identities_and_tokens() {
     let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("cli-seed")));
     std::fs::write(&seed_path, serde_json::to_string(&e2e::cast::seed()).unwrap()).unwrap();
     let loaded = stdout_of(&chatctl(&table, &["load-seed", seed_path.to_str().unwrap()], ""));
-    assert_eq!(loaded, "loaded 11 stores and 22 admins");
+    assert_eq!(loaded, "loaded 61 stores and 22 admins");
     let token = e2e::cast::token_of_admin(e2e::cast::OMAR);
     assert_eq!(store.principal_for(&TokenHash::of(&token)).await.unwrap(), Some(Principal::Admin(e2e::cast::OMAR)));
+
+    // An admin's capacity, and the directory that shows it.
+    let set = chatctl(&table, &["set-capacity", "--admin", "3", "--capacity", "8"], "");
+    assert_eq!(stdout_of(&set), "admin 3: capacity 8");
+    let directory = stdout_of(&chatctl(&table, &["directory"], ""));
+    let omar = directory.lines().find(|line| line.contains("Omar")).expect("Omar is listed");
+    assert_eq!(omar.split_whitespace().collect::<Vec<_>>(), ["3", "Omar", "offline", "0", "8"]);
+    let nobody = chatctl(&table, &["set-capacity", "--admin", "999", "--capacity", "8"], "");
+    assert!(!nobody.status.success());
+    assert!(!chatctl(&table, &["set-capacity", "--admin", "3", "--capacity", "1000"], "").status.success());
 }
 
 async fn connect(gateway: &Gateway, token: &str) -> Client {

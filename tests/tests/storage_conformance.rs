@@ -923,8 +923,9 @@ async fn admins_have_desks_with_presence_and_capacity(store: Store) {
 /// The guards of an assignment: the session's revision (no session assigned twice), the
 /// admin's load below its capacity (no admin above it), and its availability.
 async fn an_assignment_is_conditional_on_the_session_capacity_and_availability(store: Store) {
-    let sarah = AdminProfile { id: SARAH, name: "Sarah".into(), email: String::new() };
-    store.put_admin(&sarah).await.unwrap();
+    for (id, name) in [(SARAH, "Sarah"), (OMAR, "Omar")] {
+        store.put_admin(&AdminProfile { id, name: name.into(), email: String::new() }).await.unwrap();
+    }
     let profile = |id| StoreProfile { id: StoreId(id), ..tech_store() };
     let first = waiting_session(&store, profile(5)).await;
     let second = waiting_session(&store, profile(6)).await;
@@ -943,6 +944,7 @@ async fn an_assignment_is_conditional_on_the_session_capacity_and_availability(s
     assert_eq!(store.session(third.id).await.unwrap().unwrap().status, SessionStatus::Open);
     let desks = store.desks(now).await.unwrap();
     assert_eq!((desks[0].load, desks[0].desk.last_assigned_at), (2, Some(now)));
+    assert_eq!((desks[1].load, desks[1].desk.last_assigned_at), (0, None), "Omar was given nothing");
     // Closing one frees a place, but an away admin takes none.
     store.close_active_session(StoreId(5), Timestamp::now()).await.unwrap().unwrap();
     assert_eq!(store.desks(now).await.unwrap()[0].load, 1);

@@ -114,6 +114,14 @@ async fn decide_and_send(
                 copies.retain(|copy| stored.attachment_key.as_ref() != Some(copy));
                 link(app, &mut stored).await;
                 telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)).await;
+                // A store writing into a session nobody holds (one the seed's route opened
+                // empty, say) may have just started it waiting.
+                if holder.is_none()
+                    && sender.party() == SenderType::Store
+                    && let Err(error) = super::assignment::assign_waiting(app, None, 1).await
+                {
+                    tracing::warn!(%error, "could not assign a waiting session");
+                }
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
             AppendOutcome::Duplicate(mut original) => {

@@ -12,6 +12,7 @@ mod transport;
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use futures::StreamExt;
 use futures::future::join_all;
 
 pub use events::{ServerEvent, TypingState};
@@ -20,6 +21,9 @@ pub use transport::{ApiGatewayPush, NoPush, Push, PushError};
 use crate::Timestamp;
 use crate::domain::{Audience, Connection};
 use crate::storage::{ConnectionStore, StorageError, StorageResult};
+
+/// The most posts one delivery has in flight at once.
+pub const MAX_POSTS_IN_FLIGHT: usize = 64;
 
 /// The live connections of some audiences, as [`Live::find`] found them.
 pub struct Listeners {
@@ -160,7 +164,10 @@ impl Live {
                 }
             }
         }
-        let outcomes = join_all(posts.iter().map(|(_, id, payload)| self.push.post(id, payload))).await;
+        // In parallel, but at most so many at once: a fan-out to a thousand inboxes neither
+        // opens a thousand connections to the @connections API nor gets throttled by it.
+        let pending: Vec<_> = posts.iter().map(|(_, id, payload)| self.push.post(id, payload)).collect();
+        let outcomes: Vec<_> = futures::stream::iter(pending).buffered(MAX_POSTS_IN_FLIGHT).collect().await;
         let mut reached = HashSet::new();
         let mut gone = Vec::new();
         for ((audience, id, _), outcome) in posts.iter().zip(outcomes) {

@@ -11,6 +11,8 @@
 //!   the DynamoDB requests per send the invocation logs show.
 //! - **A send's latency by who is connected**: nobody, 1,000 idle connections of others, the
 //!   recipient.
+//! - **A team**: automatic assignment's latency, and one queue change fanned out to 100 and
+//!   1,000 admin inboxes.
 //! - **Cold start** of functions (until the first poll of the Runtime API).
 //! - **`--lambda` mode** against the linked-in gateway: start-up, first requests, p50s.
 //! - **Instructions per request** in a gateway run by callgrind, repeatable whatever the load.
@@ -697,6 +699,119 @@ async fn send_latency_by_who_is_connected(stage: &Stage) {
     recipient.close().await;
 }
 
+/// Sessions given automatically in the latency run.
+const ASSIGNMENTS: usize = 50;
+/// Queue changes per fan-out size.
+const FAN_OUTS: usize = 5;
+
+/// Automatic assignment (first message to `session.updated`, claimed, at the admin's inbox)
+/// and the fan-out of one queue change to many admin connections.
+async fn team(stage: &Stage) {
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb_with(&table, &["--assignment", "auto"]);
+    let admin = e2e::cast::claimers().next().unwrap();
+    let mut inbox = WebSocket::connect(&gateway, Some(&token_of_admin(admin))).await.unwrap();
+    let http = reqwest::Client::new();
+    let post = |path: &str, token: String, body: Value| {
+        http.post(gateway.url(path)).header("Authorization", format!("Token {token}")).json(&body).send()
+    };
+    let mut latencies = Vec::new();
+    for store in e2e::cast::queue_stores().take(ASSIGNMENTS) {
+        let started = Instant::now();
+        let sent: Value = post("/v1/chat/store/messages/", token_of_store(store), json!({"content": "hi"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = sent["session_id"].clone();
+        loop {
+            let event = inbox.next_of("session.updated").await;
+            if event["session"]["id"] == session && event["session"]["status"] == "claimed" {
+                break;
+            }
+        }
+        latencies.push(started.elapsed());
+        post("/v1/chat/admin/session/close/", token_of_admin(admin), json!({"session_id": session})).await.unwrap();
+    }
+    inbox.close().await;
+    let (p50, p95) = percentiles(latencies);
+    println!("\nAutomatic assignment (linked-in gateway on DynamoDB Local, {ASSIGNMENTS} sessions, one at a time)\n");
+    println!("| first message → `session.updated` (claimed) at the admin's inbox | p50 | p95 |");
+    println!("|---|---|---|");
+    println!("| one admin available | {:.1} ms | {:.1} ms |", millis(p50), millis(p95));
+
+    println!(
+        "\nOne queue change fanned out to many admin inboxes (the session a store opens; {FAN_OUTS} times each)\n"
+    );
+    println!("| admin connections | answer to the send, p50 | last inbox reached, p50 | last inbox reached, max |");
+    println!("|---|---|---|---|");
+    let mut inboxes = Vec::new();
+    for count in [100usize, 1000] {
+        let admins: Vec<AdminId> = e2e::cast::claimers().collect();
+        while inboxes.len() < count {
+            let admin = admins[inboxes.len() % admins.len()];
+            inboxes.push(WebSocket::connect(&stage.gateway, Some(&token_of_admin(admin))).await.unwrap());
+        }
+        let (mut answers, mut reached) = (Vec::new(), Vec::new());
+        for (round, store) in e2e::cast::queue_stores().skip(10 * (count / 1000)).take(FAN_OUTS).enumerate() {
+            let started = Instant::now();
+            let url = stage.gateway.url("/v1/chat/store/messages/");
+            let answer: Value = http
+                .post(url)
+                .header("Authorization", format!("Token {}", token_of_store(store)))
+                .json(&json!({"content": format!("fan-out {round}")}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answers.push(started.elapsed());
+            let session = answer["session_id"].clone();
+            let arrivals = inboxes.iter_mut().map(|inbox| {
+                let session = session.clone();
+                async move {
+                    loop {
+                        let event = inbox.next_of("session.updated").await;
+                        if event["session"]["id"] == session {
+                            return started.elapsed();
+                        }
+                    }
+                }
+            });
+            reached.push(join_all(arrivals).await.into_iter().max().unwrap());
+            // Closed again, so that the next round's queue change is the only one.
+            let close = stage.gateway.url("/v1/chat/store/session/close/");
+            http.post(close)
+                .header("Authorization", format!("Token {}", token_of_store(store)))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let closes = inboxes.iter_mut().map(|inbox| {
+                let session = session.clone();
+                async move {
+                    loop {
+                        let event = inbox.next_of("session.updated").await;
+                        if event["session"]["id"] == session && event["session"]["status"] == "closed" {
+                            return;
+                        }
+                    }
+                }
+            });
+            join_all(closes).await;
+        }
+        let max = *reached.iter().max().unwrap();
+        let (answer, _) = percentiles(answers);
+        let (last, _) = percentiles(reached);
+        println!("| {count} | {:.1} ms | {:.1} ms | {:.1} ms |", millis(answer), millis(last), millis(max));
+    }
+    for inbox in inboxes {
+        inbox.close().await;
+    }
+}
+
 /// Starts `function` against `table` and returns (time to its first poll, time to answer).
 async fn cold_start(function: &str, table: &str, event: Value) -> (Duration, Duration) {
     let mut api = RuntimeApi::start(function).await.expect("a Runtime API");
@@ -832,7 +947,7 @@ async fn instructions_per_request(stage: &mut Stage) {
 }
 
 /// The sections, by the name that selects them on the command line.
-const SECTIONS: [&str; 8] = ["floor", "cpu", "sends", "races", "connected", "cold", "lambda", "instructions"];
+const SECTIONS: [&str; 9] = ["floor", "cpu", "sends", "races", "connected", "team", "cold", "lambda", "instructions"];
 
 #[tokio::main]
 async fn main() {
@@ -857,6 +972,9 @@ async fn main() {
     }
     if runs("connected") {
         send_latency_by_who_is_connected(&stage).await;
+    }
+    if runs("team") {
+        team(&stage).await;
     }
     if runs("cold") {
         cold_starts(&stage).await;

@@ -34,7 +34,38 @@ use crate::storage::{
 /// The most tries of one send, whatever they meet.
 const MAX_TRIES: u32 = 1_000;
 
+/// What a store's partition holds: its profile and its pointers to sessions.
+struct StoreItems {
+    profile: Option<StoreProfile>,
+    active: Option<SessionId>,
+    latest: Option<SessionId>,
+}
+
 impl DynamoStore {
+    /// The store's profile and pointers: one consistent Query of its partition.
+    async fn store_items(&self, store: StoreId) -> StorageResult<StoreItems> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(store_pk(store)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut items = StoreItems { profile: None, active: None, latest: None };
+        for item in output.items.unwrap_or_default() {
+            match sk_of(&item) {
+                Some(PROFILE_SK) => items.profile = Some(from_item::<ProfileItem<StoreProfile>>(item)?.profile),
+                Some(ACTIVE_SK) => items.active = Some(from_item::<PointerItem>(item)?.session_id),
+                Some(LATEST_SK) => items.latest = Some(from_item::<LatestItem>(item)?.session_id),
+                _ => {}
+            }
+        }
+        Ok(items)
+    }
+
     /// Opens the store's session with no message yet, with a block of ids for its first
     /// sends taken beside its id.
     async fn create_session(&self, profile: StoreProfile, now: Timestamp) -> StorageResult<Option<Session>> {
@@ -276,25 +307,7 @@ impl SessionStore for DynamoStore {
         now: Timestamp,
     ) -> StorageResult<Option<SessionPage>> {
         for attempt in 0..MAX_ATTEMPTS {
-            // The profile and the active-session pointer share a partition: one Query.
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(store_pk(store)))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            let (mut profile, mut active) = (None, None);
-            for item in output.items.unwrap_or_default() {
-                match sk_of(&item) {
-                    Some(PROFILE_SK) => profile = Some(from_item::<ProfileItem<StoreProfile>>(item)?.profile),
-                    Some(ACTIVE_SK) => active = Some(from_item::<PointerItem>(item)?.session_id),
-                    _ => {}
-                }
-            }
+            let StoreItems { profile, active, .. } = self.store_items(store).await?;
             if let Some(id) = active {
                 return self.session_page(id, newest).await;
             }
@@ -316,24 +329,7 @@ impl SessionStore for DynamoStore {
 
     /// The pointers share the profile's partition: one Query, then the session's page.
     async fn latest_session(&self, store: StoreId, newest: usize) -> StorageResult<Option<SessionPage>> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", s(store_pk(store)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let (mut active, mut latest) = (None, None);
-        for item in output.items.unwrap_or_default() {
-            match sk_of(&item) {
-                Some(ACTIVE_SK) => active = Some(from_item::<PointerItem>(item)?.session_id),
-                Some(LATEST_SK) => latest = Some(from_item::<LatestItem>(item)?.session_id),
-                _ => {}
-            }
-        }
+        let StoreItems { active, latest, .. } = self.store_items(store).await?;
         match active.or(latest) {
             Some(id) => self.session_page(id, newest).await,
             None => Ok(None),
