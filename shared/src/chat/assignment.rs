@@ -13,8 +13,8 @@ use crate::domain::{Session, next_admin};
 use crate::storage::{Assignment, Waiting};
 use crate::{App, ChatError, Timestamp};
 
-/// The most sessions the sweep assigns in one run: the longest waiting. The next run takes
-/// the rest a minute later.
+/// The most sessions one batch of the sweep assigns, the longest waiting first; the sweep
+/// runs batch after batch while one finds takers for all it tried.
 pub(super) const SWEEP_BATCH: usize = 25;
 /// How often one session is tried again when the write finds it or the chosen admin changed.
 const TRIES_PER_SESSION: usize = 3;
