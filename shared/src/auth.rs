@@ -26,15 +26,52 @@ pub fn generate_token() -> String {
 pub enum Schemes {
     /// `Token <t>`.
     Token,
-    /// `Token <t>` or `Bearer <t>` (the SuperOffice-compatible route).
-    TokenOrBearer,
+    /// `Token <t>`, `Bearer <t>`, or `Basic` with the token as the password (the
+    /// SuperOffice-compatible route).
+    SuperOffice,
+}
+
+/// What an `Authorization` header presents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    Token(&'a str),
+    /// `Basic <base64 of user:token>`: the user name must be the id of the store or admin the
+    /// token stands for, so that a token pasted under someone else's name is refused.
+    Basic {
+        user: String,
+        token: String,
+    },
+}
+
+/// The credentials of an `Authorization` header value, if it uses a scheme the route accepts;
+/// SuperOffice's `SoTicket` is refused with a message that says what to use instead.
+pub fn credentials(value: &str, schemes: Schemes) -> Result<Credentials<'_>, ChatError> {
+    if let Some(token) = token_from_header(value, schemes) {
+        return Ok(Credentials::Token(token));
+    }
+    let (scheme, rest) = value.trim().split_once(' ').ok_or(ChatError::Unauthorized)?;
+    match schemes {
+        Schemes::SuperOffice if scheme.eq_ignore_ascii_case("Basic") => {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok();
+            let text = decoded.and_then(|bytes| String::from_utf8(bytes).ok()).ok_or(ChatError::Unauthorized)?;
+            match text.split_once(':') {
+                Some((user, token)) if !token.is_empty() => {
+                    Ok(Credentials::Basic { user: user.to_owned(), token: token.to_owned() })
+                }
+                _ => Err(ChatError::Unauthorized),
+            }
+        }
+        Schemes::SuperOffice if scheme.eq_ignore_ascii_case("SoTicket") => Err(ChatError::SoTicketRefused),
+        _ => Err(ChatError::Unauthorized),
+    }
 }
 
 /// The token carried by an `Authorization` header value, if it uses an accepted scheme.
 pub fn token_from_header(value: &str, schemes: Schemes) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let accepted = scheme.eq_ignore_ascii_case("Token")
-        || (schemes == Schemes::TokenOrBearer && scheme.eq_ignore_ascii_case("Bearer"));
+        || (schemes == Schemes::SuperOffice && scheme.eq_ignore_ascii_case("Bearer"));
     let token = token.trim();
     (accepted && !token.is_empty()).then_some(token)
 }
@@ -95,10 +132,24 @@ mod tests {
         assert_eq!(token_from_header("Token abc", Schemes::Token), Some("abc"));
         assert_eq!(token_from_header("token  abc ", Schemes::Token), Some("abc"));
         assert_eq!(token_from_header("Bearer abc", Schemes::Token), None);
-        assert_eq!(token_from_header("Bearer abc", Schemes::TokenOrBearer), Some("abc"));
+        assert_eq!(token_from_header("Bearer abc", Schemes::SuperOffice), Some("abc"));
         assert_eq!(token_from_header("Token", Schemes::Token), None);
         assert_eq!(token_from_header("Token ", Schemes::Token), None);
-        assert_eq!(token_from_header("Basic dXNlcg==", Schemes::TokenOrBearer), None);
+        assert_eq!(token_from_header("Basic dXNlcg==", Schemes::SuperOffice), None);
+    }
+
+    #[test]
+    fn basic_carries_the_token_as_its_password_and_soticket_is_refused_clearly() {
+        // The seed's example header: user `tje0`, password `Tje0`.
+        let seed = Credentials::Basic { user: "tje0".into(), token: "Tje0".into() };
+        assert_eq!(credentials("Basic dGplMDpUamUw", Schemes::SuperOffice), Ok(seed));
+        assert_eq!(credentials("Basic dGplMDpUamUw", Schemes::Token), Err(ChatError::Unauthorized));
+        assert_eq!(credentials("Bearer abc", Schemes::SuperOffice), Ok(Credentials::Token("abc")));
+        for wrong in ["Basic", "Basic !!!", "Basic dGplMA==", "Basic dGplMDo=", "Digest abc"] {
+            assert_eq!(credentials(wrong, Schemes::SuperOffice), Err(ChatError::Unauthorized), "{wrong}");
+        }
+        assert_eq!(credentials("SoTicket 7T:abc", Schemes::SuperOffice), Err(ChatError::SoTicketRefused));
+        assert_eq!(credentials("SoTicket 7T:abc", Schemes::Token), Err(ChatError::Unauthorized));
     }
 
     #[tokio::test]

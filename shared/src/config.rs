@@ -16,6 +16,36 @@ pub const DEFAULT_PRESENCE_GRACE: Duration = Duration::from_secs(60);
 /// (`REQUEUE_DELAY_SECONDS`).
 pub const DEFAULT_REQUEUE_DELAY: Duration = Duration::from_secs(120);
 
+/// The project keys a deployment accepts, as SHA-256 digests: a key is never kept in clear
+/// once read, and one presented is compared with each in constant time.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ProjectKeys(Vec<[u8; 32]>);
+
+impl ProjectKeys {
+    /// From a comma-separated list; blanks are no keys.
+    pub fn from_list(list: Option<&str>) -> Self {
+        use sha2::{Digest, Sha256};
+        let keys = list.into_iter().flat_map(|list| list.split(',')).map(str::trim).filter(|key| !key.is_empty());
+        ProjectKeys(keys.map(|key| Sha256::digest(key.as_bytes()).into()).collect())
+    }
+
+    /// Whether `presented` is one of the keys (none is accepted when there are none).
+    pub fn accept(&self, presented: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        use subtle::ConstantTimeEq;
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        // Every key is compared, whichever matches: the time says nothing of which did.
+        self.0.iter().fold(subtle::Choice::from(0), |found, key| found | key.ct_eq(&digest)).into()
+    }
+}
+
+// Digests are not secrets, but nothing gains from them in a log.
+impl std::fmt::Debug for ProjectKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProjectKeys({} keys)", self.0.len())
+    }
+}
+
 /// Who gives waiting sessions to admins (`ASSIGNMENT_POLICY`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AssignmentPolicy {
@@ -32,8 +62,9 @@ pub enum AssignmentPolicy {
 pub struct Config {
     /// The single DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
-    /// The key `/conversation/sessions` callers must present (`PROJECT_KEY`).
-    pub project_key: Option<String>,
+    /// The keys `/conversation/sessions` callers may present (`PROJECT_KEY`, comma-separated:
+    /// the new one and the old one while a rotation is under way), kept only as hashes.
+    pub project_keys: ProjectKeys,
     /// The WebSocket API's `@connections` endpoint (`WEBSOCKET_ENDPOINT`); without it
     /// nothing is pushed.
     pub websocket_endpoint: Option<String>,
@@ -66,7 +97,7 @@ impl Config {
         let non_empty = |name: &str| get(name).filter(|value| !value.is_empty());
         Ok(Config {
             table_name: non_empty("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
-            project_key: non_empty("PROJECT_KEY"),
+            project_keys: ProjectKeys::from_list(non_empty("PROJECT_KEY").as_deref()),
             websocket_endpoint: non_empty("WEBSOCKET_ENDPOINT"),
             attachments_bucket: non_empty("ATTACHMENTS_BUCKET"),
             attachment_link_lifetime: match non_empty("ATTACHMENT_LINK_SECONDS") {
@@ -96,7 +127,7 @@ impl Config {
     pub fn local(table_name: &str, project_key: Option<String>, websocket_endpoint: Option<String>) -> Self {
         Config {
             table_name: table_name.to_owned(),
-            project_key,
+            project_keys: ProjectKeys::from_list(project_key.as_deref()),
             websocket_endpoint,
             attachments_bucket: None,
             attachment_link_lifetime: DEFAULT_LINK_LIFETIME,
@@ -156,6 +187,15 @@ mod tests {
         for wrong in ["0", "3601", "soon", "-5"] {
             assert!(matches!(with(wrong), Err(ConfigError::Invalid("ATTACHMENT_LINK_SECONDS", _))), "{wrong}");
         }
+    }
+
+    #[test]
+    fn project_keys_are_several_for_rotation_and_kept_hashed() {
+        let keys = ProjectKeys::from_list(Some(" new-key-0123456789 , old-key-0123456789,,"));
+        assert!(keys.accept("new-key-0123456789") && keys.accept("old-key-0123456789"));
+        assert!(!keys.accept("new-key-012345678") && !keys.accept("") && !keys.accept(" new-key-0123456789"));
+        assert!(!ProjectKeys::from_list(None).accept(""), "no key accepts nothing");
+        assert!(!format!("{keys:?}").contains("key-0123"));
     }
 
     #[test]

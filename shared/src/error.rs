@@ -12,6 +12,11 @@ use crate::storage::StorageError;
 pub enum ChatError {
     #[error("Unauthorized")]
     Unauthorized,
+    /// SuperOffice's ticket scheme, which only a SuperOffice installation can check.
+    #[error(
+        "SoTicket authentication is not available here: use Basic (user name: your id; password: your token), Bearer or Token"
+    )]
+    SoTicketRefused,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -30,7 +35,7 @@ pub enum ChatError {
 impl ChatError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ChatError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ChatError::Unauthorized | ChatError::SoTicketRefused => StatusCode::UNAUTHORIZED,
             ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
             ChatError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ChatError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -43,7 +48,7 @@ impl ChatError {
     /// A one-word name of the kind of error.
     pub fn kind(&self) -> &'static str {
         match self {
-            ChatError::Unauthorized => "Unauthorized",
+            ChatError::Unauthorized | ChatError::SoTicketRefused => "Unauthorized",
             ChatError::Forbidden(_) => "Forbidden",
             ChatError::BadRequest(_) => "BadRequest",
             ChatError::NotFound(_) => "NotFound",

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use http::HeaderMap;
 pub use http::StatusCode;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+pub use http::header::AUTHORIZATION;
+use http::header::CONTENT_TYPE;
 pub use lambda_http::{Body, Error, Request, Response};
 use lambda_http::{RequestExt, request::RequestContext};
 use serde::Serialize;
 
-use crate::auth::{Schemes, token_from_header};
+use crate::auth::{Credentials, Schemes, credentials};
 use crate::domain::{AdminId, MessageId, Principal, StoreId};
 use crate::storage::MessageWindow;
 use crate::{App, ChatError, Family, deadline, telemetry};
@@ -124,12 +125,18 @@ pub fn respond_created<T: Serialize>(family: Family, result: Result<T, ChatError
 
 /// The caller's principal, from the `Authorization` header.
 pub async fn authenticate(app: &App, headers: &HeaderMap, schemes: Schemes) -> Result<Principal, ChatError> {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| token_from_header(value, schemes))
-        .ok_or(ChatError::Unauthorized)?;
-    app.auth.principal(token).await
+    let value = headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok()).ok_or(ChatError::Unauthorized)?;
+    match credentials(value, schemes)? {
+        Credentials::Token(token) => app.auth.principal(token).await,
+        Credentials::Basic { user, token } => {
+            let principal = app.auth.principal(&token).await?;
+            // The same 401 as an unknown token: the answer says nothing of which part was wrong.
+            if user != principal.id().to_string() {
+                return Err(ChatError::Unauthorized);
+            }
+            Ok(principal)
+        }
+    }
 }
 
 /// The calling store; an admin token is the family's 403.

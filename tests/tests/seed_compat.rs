@@ -200,7 +200,13 @@ async fn selise_validation_errors_are_fastapi_422s(gateway: Gateway) {
         assert_eq!(list(body.clone()).await, (422, json!({ "detail": detail })), "{body}");
     }
     let url = gateway.url("/conversation/sessions");
-    assert_eq!(post_json(&url, None, &json!({})).await, (401, json!({"detail": "Unauthorized"})));
+    // Without a token the project key is the credential, and it is missing here.
+    let missing = json!({"detail": [
+        {"loc": ["body", "agent_id"], "msg": "field required", "type": "value_error.missing"},
+        {"loc": ["body", "project_key"], "msg": "field required", "type": "value_error.missing"},
+    ]});
+    assert_eq!(post_json(&url, None, &json!({})).await, (422, missing));
+    assert_eq!(post_json(&url, Some("not-a-token"), &json!({})).await, (401, json!({"detail": "Unauthorized"})));
     assert_eq!(
         post_json(&url, Some(&token_of_store(TECH_STORE)), &json!({})).await,
         (403, json!({"detail": "Admin access required"}))
@@ -293,7 +299,77 @@ async fn superoffice_messages_match_the_seed(gateway: Gateway) {
     assert_eq!(status, 405);
 }
 
+/// The credentials the seeds' own examples use: Selise's request carries no `Authorization`
+/// (its project key is the credential, and `agent_id` names any admin); SuperOffice's uses
+/// `Basic` (here the user name is the caller's id and the password its token). `SoTicket`
+/// is refused, saying what to use instead.
+async fn the_seeds_own_credentials_work(gateway: Gateway) {
+    let id = conversation(&gateway).await;
+    let selise = |body: String| {
+        let request = reqwest::Client::new()
+            .post(gateway.url("/conversation/sessions"))
+            .header("accept", "application/json")
+            .header("Content-Type", "application/json")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    // The seed's curl as it is written, with this deployment's agent and key for its placeholders.
+    let seed_body = |agent: &str, key: &str| {
+        format!("{{\n\"agent_id\": \"{agent}\",\n\"project_key\": \"{key}\",\n\"limit\": 50,\n\"offset\": 0\n}}")
+    };
+    let (status, listed) = selise(seed_body(&SARAH.to_string(), PROJECT_KEY)).await;
+    assert_eq!((status, &listed["total_count"]), (200, &json!(1)), "{listed}");
+    assert_eq!(
+        (&listed["sessions"][0]["session_id"], &listed["sessions"][0]["agent_id"]),
+        (&json!(id.to_string()), &json!(SARAH.to_string()))
+    );
+    let (status, omars) = selise(seed_body(&OMAR.to_string(), PROJECT_KEY)).await;
+    assert_eq!((status, &omars["total_count"]), (200, &json!(0)), "any admin, its own view");
+    let invalid =
+        |field: &str, msg: &str, kind: &str| json!({"detail": [{"loc": ["body", field], "msg": msg, "type": kind}]});
+    assert_eq!(
+        selise(seed_body(&SARAH.to_string(), "YOUR_PROJECT_KEY")).await,
+        (422, invalid("project_key", "Invalid project key", "value_error.invalid"))
+    );
+    for unknown in ["agent_123", "999"] {
+        assert_eq!(
+            selise(seed_body(unknown, PROJECT_KEY)).await,
+            (422, invalid("agent_id", "Agent not found or access denied", "value_error.notfound")),
+            "{unknown}"
+        );
+    }
+
+    let superoffice = |authorization: String| {
+        let request = reqwest::Client::new()
+            .post(gateway.url("/api/v1/Agents/Chat/GetChatMessages"))
+            .header("Authorization", authorization)
+            .header("Content-Type", "application/json; charset=utf-8")
+            .body(json!({"ChatSessionId": id, "After": 0}).to_string());
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    use base64::Engine;
+    let basic = |user: &str, token: &str| {
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}")))
+    };
+    let bearer = superoffice(format!("Bearer {}", token_of_admin(SARAH))).await;
+    assert_eq!(bearer.0, 200);
+    assert_eq!(superoffice(basic(&SARAH.to_string(), &token_of_admin(SARAH))).await, bearer, "Basic as Bearer");
+    let unauthorized = (401, json!({"Error": "Unauthorized", "ErrorType": "Unauthorized"}));
+    assert_eq!(superoffice(basic(&OMAR.to_string(), &token_of_admin(SARAH))).await, unauthorized, "another's name");
+    assert_eq!(superoffice(basic(&SARAH.to_string(), "not-a-token")).await, unauthorized);
+    let (status, refused) = superoffice("SoTicket 7T:dGhpcyBpcyBub3QgYSB0aWNrZXQ=".into()).await;
+    assert_eq!((status, &refused["ErrorType"]), (401, &json!("Unauthorized")));
+    assert!(refused["Error"].as_str().unwrap().contains("use Basic"), "{refused}");
+}
+
 on_every_stack!(
+    the_seeds_own_credentials_work,
     selise_list_matches_the_seed,
     selise_validation_errors_are_fastapi_422s,
     superoffice_messages_match_the_seed

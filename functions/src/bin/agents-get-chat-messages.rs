@@ -55,7 +55,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 }
 
 async fn messages(app: &App, request: &Request) -> Result<Vec<Value>, ChatError> {
-    let viewer = http::authenticate(app, request.headers(), Schemes::TokenOrBearer).await?;
+    let viewer = http::authenticate(app, request.headers(), Schemes::SuperOffice).await?;
     let selected = selection(http::query_param(request, "$select"))?;
     let body: GetChatMessages = http::json_body(request)?;
     let transcript = chat::transcript(app, viewer, body.chat_session_id, body.after).await?;

@@ -1,11 +1,14 @@
-//! `POST /conversation/sessions` (seed `selise-list-sessions`): the sessions the calling
-//! admin may see, most recent activity first, in the seed's shape. Body `{agent_id,
-//! project_key, limit?, offset?, status?}`: `agent_id` is the caller's admin id as a string,
-//! `project_key` the deployment's key. Every invalid field is one entry of a 422
-//! `{"detail": [{"loc", "msg", "type"}]}`, FastAPI's validation shape.
+//! `POST /conversation/sessions` (seed `selise-list-sessions`): the sessions an admin may
+//! see, most recent activity first, in the seed's shape. Body `{agent_id, project_key,
+//! limit?, offset?, status?}`, `project_key` one of the deployment's keys. With an admin's
+//! token, `agent_id` is that admin's id as a string; with no `Authorization` at all (the
+//! seed's own example: the project key, a server-side secret, is the credential), it names
+//! any admin. Every invalid field is one entry of a 422 `{"detail": [{"loc", "msg",
+//! "type"}]}`, FastAPI's validation shape.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use shared::config::ProjectKeys;
 use shared::domain::{AdminId, Session, SessionStatus};
 use shared::http::{self, Body, Request, Response, StatusCode};
 use shared::{App, ChatError, Family, Timestamp, chat};
@@ -26,8 +29,19 @@ fn detail(field: &'static str, msg: impl Into<String>, kind: &'static str) -> De
     Detail { loc: ["body", field], msg: msg.into(), kind }
 }
 
+/// Who asks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Caller {
+    /// An admin, by its token: it lists its own view.
+    Admin(AdminId),
+    /// Whoever holds the project key, with no token: the view of the admin `agent_id` names.
+    KeyHolder,
+}
+
 #[derive(Debug, PartialEq)]
 struct ListRequest {
+    /// The admin whose view is listed, as `agent_id` names it.
+    agent: AdminId,
     statuses: Vec<SessionStatus>,
     limit: usize,
     offset: usize,
@@ -82,19 +96,29 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 }
 
 async fn list(app: &App, request: &Request) -> Result<Value, Refusal> {
-    let admin = http::authenticate_admin(app, request, Family::Selise).await?;
+    let caller = match request.headers().contains_key(http::AUTHORIZATION) {
+        true => Caller::Admin(http::authenticate_admin(app, request, Family::Selise).await?),
+        false => Caller::KeyHolder,
+    };
     let body: &[u8] = request.body().as_ref();
     if body.len() > http::MAX_BODY_BYTES {
         return Err(ChatError::PayloadTooLarge.into());
     }
-    let parsed = validate(body, admin, app.config.project_key.as_deref()).map_err(Refusal::Invalid)?;
-    let page = chat::sessions_page(app, admin, parsed.statuses, parsed.limit, parsed.offset).await?;
+    let parsed = validate(body, caller, &app.config.project_keys).map_err(Refusal::Invalid)?;
+    if caller == Caller::KeyHolder && app.store.admin_profile(parsed.agent).await.map_err(ChatError::from)?.is_none() {
+        return Err(Refusal::Invalid(vec![agent_not_found()]));
+    }
+    let page = chat::sessions_page(app, parsed.agent, parsed.statuses, parsed.limit, parsed.offset).await?;
     let now = Timestamp::now();
     let sessions: Vec<SeedSession> = page.sessions.iter().map(|s| seed_session(s, now)).collect();
     Ok(json!({ "sessions": sessions, "total_count": page.total_count }))
 }
 
-fn validate(body: &[u8], admin: AdminId, project_key: Option<&str>) -> Result<ListRequest, Vec<Detail>> {
+fn agent_not_found() -> Detail {
+    detail("agent_id", "Agent not found or access denied", "value_error.notfound")
+}
+
+fn validate(body: &[u8], caller: Caller, project_keys: &ProjectKeys) -> Result<ListRequest, Vec<Detail>> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         vec![Detail {
             loc: ["body", "body"],
@@ -121,13 +145,19 @@ fn validate(body: &[u8], admin: AdminId, project_key: Option<&str>) -> Result<Li
             None
         }
     };
-    if let Some(agent) = text("agent_id", &mut details)
-        && agent != admin.to_string()
-    {
-        details.push(detail("agent_id", "Agent not found or access denied", "value_error.notfound"));
-    }
+    let agent = text("agent_id", &mut details).and_then(|agent| {
+        let named = agent.parse().ok().map(AdminId);
+        let allowed = match caller {
+            Caller::Admin(admin) => named.filter(|named| *named == admin && agent == admin.to_string()),
+            Caller::KeyHolder => named,
+        };
+        if allowed.is_none() {
+            details.push(agent_not_found());
+        }
+        allowed
+    });
     if let Some(key) = text("project_key", &mut details)
-        && project_key != Some(key.as_str())
+        && !project_keys.accept(&key)
     {
         details.push(detail("project_key", "Invalid project key", "value_error.invalid"));
     }
@@ -143,10 +173,12 @@ fn validate(body: &[u8], admin: AdminId, project_key: Option<&str>) -> Result<Li
             Vec::new()
         }
     };
-    if !details.is_empty() {
-        return Err(details);
+    match agent {
+        Some(agent) if details.is_empty() => {
+            Ok(ListRequest { agent, statuses, limit: limit as usize, offset: offset as usize })
+        }
+        _ => Err(details),
     }
-    Ok(ListRequest { statuses, limit: limit as usize, offset: offset as usize })
 }
 
 fn integer(
@@ -211,8 +243,12 @@ fn main() -> Result<(), shared::http::Error> {
 mod tests {
     use super::*;
 
+    fn keys() -> ProjectKeys {
+        ProjectKeys::from_list(Some("key"))
+    }
+
     fn errors(body: Value) -> Vec<(String, String)> {
-        match validate(body.to_string().as_bytes(), AdminId(2), Some("key")) {
+        match validate(body.to_string().as_bytes(), Caller::Admin(AdminId(2)), &keys()) {
             Ok(_) => Vec::new(),
             Err(details) => details.into_iter().map(|d| (d.loc[1].to_owned(), d.kind.to_owned())).collect(),
         }
@@ -220,12 +256,24 @@ mod tests {
 
     #[test]
     fn one_detail_per_bad_field() {
-        assert_eq!(
-            validate(br#"{"agent_id": "2", "project_key": "key"}"#, AdminId(2), Some("key")),
-            Ok(ListRequest { statuses: vec![], limit: 100, offset: 0 })
-        );
         let pairs =
             |list: &[(&str, &str)]| list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>();
+        assert_eq!(
+            validate(br#"{"agent_id": "2", "project_key": "key"}"#, Caller::Admin(AdminId(2)), &keys()),
+            Ok(ListRequest { agent: AdminId(2), statuses: vec![], limit: 100, offset: 0 })
+        );
+        // With the key alone, any admin; an id that is none is the seed's 422.
+        let by_key = |agent: &str| {
+            let body = json!({"agent_id": agent, "project_key": "key"}).to_string();
+            validate(body.as_bytes(), Caller::KeyHolder, &keys()).map(|r| r.agent).map_err(|d| d[0].kind)
+        };
+        assert_eq!(by_key("7"), Ok(AdminId(7)));
+        assert_eq!(by_key("agent_123"), Err("value_error.notfound"));
+        assert_eq!(
+            errors(json!({"agent_id": "02", "project_key": "key"})),
+            pairs(&[("agent_id", "value_error.notfound")]),
+            "the caller's id exactly as the seed writes it"
+        );
         assert_eq!(
             errors(json!({})),
             pairs(&[("agent_id", "value_error.missing"), ("project_key", "value_error.missing")])
