@@ -22,7 +22,20 @@ pub const DEFAULT_REQUEUE_DELAY: Duration = Duration::from_secs(120);
 pub struct ProjectKeys(Vec<[u8; 32]>);
 
 impl ProjectKeys {
-    /// From a comma-separated list; blanks are no keys.
+    /// From a comma-separated list of hex digests; `None` if one is not a digest.
+    pub fn from_digests(list: Option<&str>) -> Option<Self> {
+        let digests = list.into_iter().flat_map(|list| list.split(',')).map(str::trim).filter(|d| !d.is_empty());
+        let decoded = digests.map(|digest| hex::decode(digest).ok()?.try_into().ok());
+        decoded.collect::<Option<Vec<[u8; 32]>>>().map(ProjectKeys)
+    }
+
+    /// The digests as the deployment takes them (`PROJECT_KEY_SHA256`, the template's
+    /// `ProjectKeyDigests`).
+    pub fn digests(&self) -> String {
+        self.0.iter().map(hex::encode).collect::<Vec<_>>().join(",")
+    }
+
+    /// From a comma-separated list of keys (a local stack's); blanks are no keys.
     pub fn from_list(list: Option<&str>) -> Self {
         use sha2::{Digest, Sha256};
         let keys = list.into_iter().flat_map(|list| list.split(',')).map(str::trim).filter(|key| !key.is_empty());
@@ -62,8 +75,9 @@ pub enum AssignmentPolicy {
 pub struct Config {
     /// The single DynamoDB table (`TABLE_NAME`).
     pub table_name: String,
-    /// The keys `/conversation/sessions` callers may present (`PROJECT_KEY`, comma-separated:
-    /// the new one and the old one while a rotation is under way), kept only as hashes.
+    /// The keys `/conversation/sessions` callers may present, as their SHA-256 digests
+    /// (`PROJECT_KEY_SHA256`, hex, comma-separated: the new one and the old one while a
+    /// rotation is under way). A deployed function never sees a key itself.
     pub project_keys: ProjectKeys,
     /// The WebSocket API's `@connections` endpoint (`WEBSOCKET_ENDPOINT`); without it
     /// nothing is pushed.
@@ -97,7 +111,8 @@ impl Config {
         let non_empty = |name: &str| get(name).filter(|value| !value.is_empty());
         Ok(Config {
             table_name: non_empty("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
-            project_keys: ProjectKeys::from_list(non_empty("PROJECT_KEY").as_deref()),
+            project_keys: ProjectKeys::from_digests(non_empty("PROJECT_KEY_SHA256").as_deref())
+                .ok_or(ConfigError::Invalid("PROJECT_KEY_SHA256", "SHA-256 digests in hex, comma-separated"))?,
             websocket_endpoint: non_empty("WEBSOCKET_ENDPOINT"),
             attachments_bucket: non_empty("ATTACHMENTS_BUCKET"),
             attachment_link_lifetime: match non_empty("ATTACHMENT_LINK_SECONDS") {
@@ -169,7 +184,7 @@ mod tests {
         };
         assert!(matches!(Config::from_lookup(env(&[])), Err(ConfigError::Missing("TABLE_NAME"))));
         assert!(Config::from_lookup(env(&[("TABLE_NAME", "")])).is_err());
-        let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY", "")])).unwrap();
+        let config = Config::from_lookup(env(&[("TABLE_NAME", "chat"), ("PROJECT_KEY_SHA256", "")])).unwrap();
         assert_eq!(config, Config::local("chat", None, None));
     }
 
@@ -196,6 +211,16 @@ mod tests {
         assert!(!keys.accept("new-key-012345678") && !keys.accept("") && !keys.accept(" new-key-0123456789"));
         assert!(!ProjectKeys::from_list(None).accept(""), "no key accepts nothing");
         assert!(!format!("{keys:?}").contains("key-0123"));
+        // As deployed: the digests only.
+        let deployed = ProjectKeys::from_digests(Some(&keys.digests())).unwrap();
+        assert!(deployed == keys && deployed.accept("old-key-0123456789"));
+        assert_eq!(ProjectKeys::from_digests(Some("abc")), None);
+        let env = |name: &str| match name {
+            "TABLE_NAME" => Some("chat".to_owned()),
+            "PROJECT_KEY_SHA256" => Some(keys.digests()),
+            _ => None,
+        };
+        assert!(Config::from_lookup(env).unwrap().project_keys.accept("new-key-0123456789"));
     }
 
     #[test]

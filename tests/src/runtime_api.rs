@@ -16,7 +16,8 @@ pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio:
         bucket_name: "attachments".into(),
         ..Default::default()
     };
-    local.parameters.insert("ProjectKey".into(), PROJECT_KEY.into());
+    let digests = shared::config::ProjectKeys::from_list(Some(PROJECT_KEY)).digests();
+    local.parameters.insert("ProjectKeyDigests".into(), digests);
     let built = crate::stack::binary(function);
     let setup = local_gateway::lambda::Setup {
         template: &template,

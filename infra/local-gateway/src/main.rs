@@ -241,8 +241,9 @@ fn processes(
         websocket_endpoint: Some(websocket_endpoint.to_owned()),
         ..LocalValues::default()
     };
-    // An empty key is no key: the conversation route then refuses every caller.
-    local.parameters.insert("ProjectKey".into(), args.project_key.clone().unwrap_or_default());
+    // The functions get the keys' digests, as deployed; none: the route refuses every key.
+    let digests = shared::config::ProjectKeys::from_list(args.project_key.as_deref()).digests();
+    local.parameters.insert("ProjectKeyDigests".into(), digests);
     if let Ok(level) = std::env::var("LOG_LEVEL") {
         local.parameters.insert("LogLevel".into(), level);
     }

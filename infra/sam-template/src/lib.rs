@@ -540,16 +540,16 @@ mod tests {
     fn a_functions_environment_is_the_globals_and_its_own_resolved_here() {
         let template = Template::embedded();
         let mut local = LocalValues { table_name: "chat-local".into(), ..LocalValues::default() };
-        local.parameters.insert("ProjectKey".into(), "key-0123456789abcdef".into());
+        local.parameters.insert("ProjectKeyDigests".into(), "0".repeat(64));
         let plain = template.environment_of("store-get-session", &local).unwrap();
         assert_eq!(plain.get("TABLE_NAME").map(String::as_str), Some("chat-local"));
         assert_eq!(plain.get("LOG_LEVEL").map(String::as_str), Some("info"), "the parameter's default");
         assert!(!plain.contains_key("WEBSOCKET_ENDPOINT"), "no WebSocket API here: {plain:?}");
-        assert!(!plain.contains_key("PROJECT_KEY"), "only the function that checks it has it");
+        assert!(!plain.contains_key("PROJECT_KEY_SHA256"), "only the function that checks it has it");
 
         local.websocket_endpoint = Some("http://127.0.0.1:3001/local".into());
         let keyed = template.environment_of("conversation-list-sessions", &local).unwrap();
-        assert_eq!(keyed.get("PROJECT_KEY").map(String::as_str), Some("key-0123456789abcdef"));
+        assert_eq!(keyed.get("PROJECT_KEY_SHA256").map(String::as_str), Some("0".repeat(64).as_str()));
         assert_eq!(keyed.get("WEBSOCKET_ENDPOINT").map(String::as_str), Some("http://127.0.0.1:3001/local"));
         assert!(template.environment_of("no-such-function", &local).is_err());
     }

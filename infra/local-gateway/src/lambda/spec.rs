@@ -97,7 +97,7 @@ mod tests {
 
     fn setup<'a>(template: &'a Template, binaries: &'a Path) -> Setup<'a> {
         let mut local = LocalValues { table_name: "chat-local".into(), ..LocalValues::default() };
-        local.parameters.insert("ProjectKey".into(), "key-0123456789abcdef".into());
+        local.parameters.insert("ProjectKeyDigests".into(), "0".repeat(64));
         Setup {
             template,
             binaries,
