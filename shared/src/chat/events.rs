@@ -35,7 +35,7 @@ pub(super) async fn announce_opened(app: &App, session: &Session) {
 /// How many of the longest-waiting stores hear their place in line whenever the queue
 /// moves: the fan-out of a queue change stays bounded, and a store further back learns its
 /// place when it opens its session and whenever it looks it up.
-pub const QUEUE_POSITIONS_TOLD: usize = 10;
+pub(super) const QUEUE_POSITIONS_TOLD: usize = 10;
 
 /// The admin `id` as the store sees it, if there is one.
 pub(super) async fn public_admin(app: &App, id: Option<AdminId>) -> Result<Option<PublicAdmin>, ChatError> {

@@ -20,7 +20,6 @@ mod uploads;
 pub use assignment::assign_waiting;
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};
-pub use events::QUEUE_POSITIONS_TOLD;
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
