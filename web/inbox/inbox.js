@@ -1066,6 +1066,8 @@ async function sessionAction(kind, body) {
   const session = await api(adminPath(`session/${kind}/`), { method: "POST", body });
   if (state.me == null && session.admin_id != null && kind === "claim") state.me = session.admin_id;
   applySessionUpdate(session);
+  // The admin's own claim, close or transfer moves loads: shown at once, not after a pause.
+  if (kind !== "tags") loadTeam().catch(() => {});
   return session;
 }
 
