@@ -53,12 +53,12 @@ pub async fn set_availability(
     app.store.set_availability(admin, availability).await?.ok_or(ChatError::Unauthorized)?;
     let now = Timestamp::now();
     let desks = app.store.desks(now).await?;
-    let mine = desks.iter().find(|state| state.desk.admin_id == admin).ok_or(ChatError::Unauthorized)?;
-    let mine = entry(app, mine, now);
+    let state = desks.iter().find(|state| state.desk.admin_id == admin).ok_or(ChatError::Unauthorized)?;
+    let mine = entry(app, state, now);
     tell_presence(app, &mine).await;
     if availability == Availability::Available {
-        let room = mine.capacity.saturating_sub(u32::try_from(mine.load).unwrap_or(u32::MAX));
-        assign_after(app, room as usize, "an admin became available").await;
+        let room = usize::try_from(state.room()).unwrap_or(usize::MAX);
+        assign_after(app, room, "an admin became available").await;
     }
     Ok(mine)
 }

@@ -4,7 +4,7 @@
 use super::links::linked;
 use super::{Target, session_of};
 use crate::domain::{
-    AdminId, Audience, Before, Principal, PublicAdmin, Session, SessionId, SessionStatus, may_send, party,
+    AdminId, Audience, Before, Principal, PublicAdmin, Session, SessionId, SessionStatus, StoreId, may_send, party,
     session_change_audiences,
 };
 use crate::live::{ServerEvent, TypingState};
@@ -74,27 +74,30 @@ pub(super) async fn lifecycle_told_to_stores(app: &App, before: &Session, after:
     }
 }
 
+/// `queue.position` to the store of `session`, at `position`.
+fn place_in_line(store: StoreId, session: SessionId, position: u64) -> (Audience, ServerEvent) {
+    (Audience::Store(store), ServerEvent::QueuePosition { session_id: session, position })
+}
+
+/// `session`'s place in line as its store's event, while it waits.
+async fn own_place_in_line(app: &App, session: &Session) -> Result<Option<(Audience, ServerEvent)>, ChatError> {
+    let position = queue_position(app, session).await?;
+    Ok(position.map(|position| place_in_line(session.store.id, session.id, position)))
+}
+
 /// The longest-waiting stores hear their places in line, and `joined`, a session that just
 /// joined the queue, its own wherever it is.
 pub(super) async fn queue_moved(app: &App, joined: Option<&Session>) -> Result<(), ChatError> {
-    let (head, joined_at) = tokio::join!(app.store.waiting_sessions(QUEUE_POSITIONS_TOLD), async {
+    let (head, joined) = tokio::join!(app.store.waiting_sessions(QUEUE_POSITIONS_TOLD), async {
         match joined {
-            Some(session) => queue_position(app, session).await.map(|position| position.map(|p| (session, p))),
+            Some(session) => own_place_in_line(app, session).await,
             None => Ok(None),
         }
     });
-    let mut events: Vec<_> = (1..)
-        .zip(head?)
-        .map(|(position, waiting)| {
-            (Audience::Store(waiting.store), ServerEvent::QueuePosition { session_id: waiting.session, position })
-        })
-        .collect();
-    if let Some((session, position)) = joined_at?
-        && position > QUEUE_POSITIONS_TOLD as u64
-    {
-        events
-            .push((Audience::Store(session.store.id), ServerEvent::QueuePosition { session_id: session.id, position }));
-    }
+    let head = head?;
+    let mut events: Vec<_> = (1..).zip(&head).map(|(at, w)| place_in_line(w.store, w.session, at)).collect();
+    // One of the head has heard already.
+    events.extend(joined?.filter(|(audience, _)| !head.iter().any(|w| Audience::Store(w.store) == *audience)));
     app.live.publish(&events).await;
     Ok(())
 }
@@ -103,9 +106,8 @@ pub(super) async fn queue_moved(app: &App, joined: Option<&Session>) -> Result<(
 /// ahead of it do not change).
 pub(super) async fn tell_place_in_line(app: &App, session: &Session) {
     let told = telemetry::live_delivery(async {
-        if let Some(position) = queue_position(app, session).await? {
-            let event = ServerEvent::QueuePosition { session_id: session.id, position };
-            app.live.publish(&[(Audience::Store(session.store.id), event)]).await;
+        if let Some(event) = own_place_in_line(app, session).await? {
+            app.live.publish(&[event]).await;
         }
         Ok::<_, ChatError>(())
     });

@@ -17,7 +17,6 @@ mod sweep;
 mod tests;
 mod uploads;
 
-pub use assignment::assign_waiting;
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};
 pub use events::typing;

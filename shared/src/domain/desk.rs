@@ -86,9 +86,14 @@ impl DeskState {
         }
     }
 
+    /// How many more sessions automatic assignment may give it.
+    pub fn room(&self) -> u64 {
+        u64::from(self.desk.capacity).saturating_sub(self.load)
+    }
+
     /// Whether it may be given one more session now.
     pub fn takes_more(&self, now: Timestamp, grace: Duration) -> bool {
-        self.presence(now, grace) == Presence::Available && self.load < u64::from(self.desk.capacity)
+        self.presence(now, grace) == Presence::Available && self.room() > 0
     }
 
     /// Offline longer than `delay`: what it holds unanswered goes back to the queue.

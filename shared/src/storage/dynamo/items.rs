@@ -60,8 +60,9 @@ pub(super) fn store_pk(id: StoreId) -> String {
 pub(super) fn admin_pk(id: AdminId) -> String {
     format!("ADMIN#{id}")
 }
+/// Under `DESKS`, a desk is keyed as its admin's items are.
 pub(super) fn desk_sk(admin: AdminId) -> String {
-    format!("ADMIN#{admin}")
+    admin_pk(admin)
 }
 pub(super) fn token_pk(hash: &TokenHash) -> String {
     format!("TOKEN#{}", hash.as_hex())
