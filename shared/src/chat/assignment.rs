@@ -66,3 +66,11 @@ pub async fn assign_waiting(app: &App, joined: Option<&Session>, at_most: usize)
     }
     Ok(assigned)
 }
+
+/// [`assign_waiting`] as what follows a request's own change (`why`): a failure is logged,
+/// and what still waits is left to the next trigger or the sweep.
+pub(super) async fn assign_after(app: &App, joined: Option<&Session>, at_most: usize, why: &str) {
+    if let Err(error) = assign_waiting(app, joined, at_most).await {
+        tracing::warn!(%error, why, "could not assign waiting sessions");
+    }
+}

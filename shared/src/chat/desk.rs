@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::assignment::assign_waiting;
+use super::assignment::assign_after;
 use crate::domain::{AdminId, Audience, Availability, DeskState, Presence};
 use crate::live::ServerEvent;
 use crate::{App, ChatError, Timestamp, telemetry};
@@ -58,7 +58,7 @@ pub async fn set_availability(
     tell_presence(app, &mine).await;
     if availability == Availability::Available {
         let room = usize::try_from(state.room()).unwrap_or(usize::MAX);
-        assign_after(app, room, "an admin became available").await;
+        assign_after(app, None, room, "an admin became available").await;
     }
     Ok(mine)
 }
@@ -111,12 +111,4 @@ async fn tell_presence(app: &App, entry: &DirectoryEntry) {
 
 fn presence_event(entry: &DirectoryEntry) -> ServerEvent {
     ServerEvent::AdminPresence { admin_id: entry.admin_id, name: entry.name.clone(), presence: entry.presence }
-}
-
-/// Gives up to `room` of what waits to whoever can take it now; a failure leaves it to the
-/// next trigger or the sweep.
-async fn assign_after(app: &App, room: usize, why: &str) {
-    if let Err(error) = assign_waiting(app, None, room).await {
-        tracing::warn!(%error, why, "could not assign waiting sessions");
-    }
 }

@@ -1,7 +1,7 @@
 //! Claim, close, transfer; tags and ratings. Every change is told to the live connections
 //! concerned as `session.updated`.
 
-use super::assignment::assign_waiting;
+use super::assignment::assign_after;
 use super::events::{announce_change, queue_moved, session_updated};
 use super::links::linked;
 use super::{MAX_DECISIONS, Target, session_not_found, session_of, visible_session};
@@ -48,7 +48,7 @@ pub async fn change_lifecycle(
                 announce_change(app, &seen, &session).await;
                 if seen.status == SessionStatus::Claimed {
                     // Capacity freed (or a session handed back waits again).
-                    assign_after_change(app).await;
+                    assign_after(app, None, 1, "capacity freed").await;
                 }
                 return Ok(linked(app, session).await);
             }
@@ -57,14 +57,6 @@ pub async fn change_lifecycle(
         }
     }
     Err(ChatError::Conflict("The session kept changing; try again".into()))
-}
-
-/// With automatic assignment, what waits goes to whoever can take it now; a failure leaves
-/// it to the sweep.
-async fn assign_after_change(app: &App) {
-    if let Err(error) = assign_waiting(app, None, 1).await {
-        tracing::warn!(%error, "could not assign waiting sessions");
-    }
 }
 
 /// A store ends its active session (it may always end its own).
@@ -87,7 +79,7 @@ pub async fn close_active_session(app: &App, store: StoreId) -> Result<ClosedSes
                 tracing::warn!(%error, "could not tell the waiting stores their places");
             }
             if closed.admin_id.is_some() {
-                assign_after_change(app).await;
+                assign_after(app, None, 1, "capacity freed").await;
             }
         }
         Ok::<_, crate::storage::StorageError>(())

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::assignment::assign_after;
 use super::links::{link, link_all};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
@@ -116,11 +117,8 @@ async fn decide_and_send(
                 telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)).await;
                 // A store writing into a session nobody holds (one the seed's route opened
                 // empty, say) may have just started it waiting.
-                if holder.is_none()
-                    && sender.party() == SenderType::Store
-                    && let Err(error) = super::assignment::assign_waiting(app, None, 1).await
-                {
-                    tracing::warn!(%error, "could not assign a waiting session");
+                if holder.is_none() && sender.party() == SenderType::Store {
+                    assign_after(app, None, 1, "a store wrote into a session nobody holds").await;
                 }
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
             }
@@ -173,9 +171,7 @@ async fn open_with_first_message(
         super::events::tell_place_in_line(app, &session),
     );
     // With automatic assignment, it goes to whoever can take it now (or waits for the sweep).
-    if let Err(error) = super::assignment::assign_waiting(app, Some(&session), 1).await {
-        tracing::warn!(%error, "could not assign a new session");
-    }
+    assign_after(app, Some(&session), 1, "a store opened a session").await;
     Ok(Ok(Sent { message: stored.view(&Receipts::default()), created: true }))
 }
 
