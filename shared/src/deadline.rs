@@ -82,10 +82,18 @@ fn lock(excused: &Mutex<Excused>) -> std::sync::MutexGuard<'_, Excused> {
     excused.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// How long one run of a scheduled function may take, inside its 50 s `Timeout`.
+pub const SCHEDULED_DEADLINE: Duration = Duration::from_secs(45);
+
 /// Runs `work` within [`INVOCATION_DEADLINE`]: `None` if it ran out of time (and was
 /// dropped). Time spent in [`not_counted`] waits is not charged: the deadline is not
 /// watched during one, and moves by its length afterwards.
 pub async fn within_deadline<F: Future>(work: F) -> Option<F::Output> {
+    within(INVOCATION_DEADLINE, work).await
+}
+
+/// [`within_deadline`] with a deadline of its own: a scheduled run's.
+pub async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
     let started = Instant::now();
     let record = Arc::new(Mutex::new(Excused::default()));
     let changed = lock(&record).changed.clone();
@@ -96,7 +104,7 @@ pub async fn within_deadline<F: Future>(work: F) -> Option<F::Output> {
             let record = lock(&record);
             (record.finished, record.waiting_since.is_some())
         };
-        let deadline = started + INVOCATION_DEADLINE + excused;
+        let deadline = started + limit + excused;
         if !waiting && Instant::now() >= deadline {
             return None;
         }

@@ -32,7 +32,7 @@ pub fn run(handler: ScheduledHandler) -> Result<(), crate::http::Error> {
 /// failure fails the invocation (Lambda records it and the next run tries again).
 pub async fn run_once(app: &App, handler: ScheduledHandler, request_id: &str) -> Result<Value, crate::http::Error> {
     let started = Instant::now();
-    let (outcome, calls) = telemetry::count_calls(deadline::within_deadline(handler(app))).await;
+    let (outcome, calls) = telemetry::count_calls(deadline::within(deadline::SCHEDULED_DEADLINE, handler(app))).await;
     let outcome = outcome.unwrap_or(Err(ChatError::Unavailable));
     let status = if outcome.is_ok() { 200 } else { 503 };
     telemetry::log_invocation("schedule", status, Some(request_id), None, started.elapsed(), &calls);

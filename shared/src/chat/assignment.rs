@@ -12,22 +12,34 @@ use crate::config::AssignmentPolicy;
 use crate::domain::{Session, next_admin};
 use crate::storage::{Assignment, Waiting};
 use crate::{App, ChatError, Timestamp};
+use std::time::{Duration, Instant};
 
 /// The most sessions one batch of the sweep assigns, the longest waiting first; the sweep
 /// runs batch after batch while one finds takers for all it tried.
 pub(super) const SWEEP_BATCH: usize = 25;
 /// How often one session is tried again when the write finds it or the chosen admin changed.
 const TRIES_PER_SESSION: usize = 3;
+/// How long a request spends starting assignments after its own change, well inside its
+/// deadline ([`crate::deadline::INVOCATION_DEADLINE`]); what is left waits for the sweep.
+const REQUEST_BUDGET: Duration = Duration::from_millis(1500);
+/// How long the sweep spends, inside its own deadline.
+pub(super) const SWEEP_BUDGET: Duration = Duration::from_secs(30);
 
 /// Assigns up to `at_most` of what waits to whoever can take it, oldest first; `joined`, a
 /// session that just started to wait (the index may not show it yet). A request assigns what
 /// its own change made room for (one session for a close, an admin's capacity when it
 /// becomes available), so that it stays within its deadline; the sweep does the rest. How
 /// many were assigned.
-pub async fn assign_waiting(app: &App, joined: Option<&Session>, at_most: usize) -> Result<usize, ChatError> {
+pub async fn assign_waiting(
+    app: &App,
+    joined: Option<&Session>,
+    at_most: usize,
+    budget: Duration,
+) -> Result<usize, ChatError> {
     if app.config.assignment != AssignmentPolicy::Auto || at_most == 0 {
         return Ok(0);
     }
+    let started = Instant::now();
     let now = Timestamp::now();
     let (waiting, desks) = tokio::join!(app.store.waiting_sessions(at_most), app.store.desks(now));
     let (mut waiting, mut desks) = (waiting?, desks?);
@@ -42,6 +54,9 @@ pub async fn assign_waiting(app: &App, joined: Option<&Session>, at_most: usize)
     let mut assigned = 0;
     'sessions: for waiting in waiting {
         for _ in 0..TRIES_PER_SESSION {
+            if started.elapsed() > budget {
+                break 'sessions;
+            }
             let now = Timestamp::now();
             let Some(admin) = next_admin(&desks, now, app.config.presence_grace) else { break 'sessions };
             let (admin_id, capacity) = (admin.desk.admin_id, admin.desk.capacity);
@@ -70,7 +85,7 @@ pub async fn assign_waiting(app: &App, joined: Option<&Session>, at_most: usize)
 /// [`assign_waiting`] as what follows a request's own change (`why`): a failure is logged,
 /// and what still waits is left to the next trigger or the sweep.
 pub(super) async fn assign_after(app: &App, joined: Option<&Session>, at_most: usize, why: &str) {
-    if let Err(error) = assign_waiting(app, joined, at_most).await {
+    if let Err(error) = assign_waiting(app, joined, at_most, REQUEST_BUDGET).await {
         tracing::warn!(%error, why, "could not assign waiting sessions");
     }
 }

@@ -1,6 +1,6 @@
 //! What no request triggers, run every minute by a scheduled function.
 
-use super::assignment::{SWEEP_BATCH, assign_waiting};
+use super::assignment::{SWEEP_BATCH, SWEEP_BUDGET, assign_waiting};
 use super::desk::tell_offline;
 use super::events::announce_change;
 use crate::config::AssignmentPolicy;
@@ -49,11 +49,13 @@ pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
             }
         }
     }
-    // Batch after batch, while a batch finds takers for all it tried.
+    // Batch after batch, while a batch finds takers for all it tried and time is left.
+    let started = std::time::Instant::now();
     loop {
-        let assigned = assign_waiting(app, None, SWEEP_BATCH).await?;
+        let budget = SWEEP_BUDGET.saturating_sub(started.elapsed());
+        let assigned = assign_waiting(app, None, SWEEP_BATCH, budget).await?;
         swept.assigned += assigned;
-        if assigned < SWEEP_BATCH {
+        if assigned < SWEEP_BATCH || budget.is_zero() {
             break;
         }
     }
