@@ -65,13 +65,21 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries())
 }
 
-/// The time an invocation spent in [`not_counted`] waits: finished ones, and the one under
-/// way since when. `changed` wakes the deadline's watch when a wait begins or ends.
-#[derive(Default)]
+/// An invocation's deadline as it began (`started` + `limit`), and the time it spent in
+/// [`not_counted`] waits: finished ones, and the one under way since when. `changed` wakes
+/// the deadline's watch when a wait begins or ends.
 struct Excused {
+    started: Instant,
+    limit: Duration,
     finished: Duration,
     waiting_since: Option<Instant>,
     changed: Arc<Notify>,
+}
+
+impl Excused {
+    fn deadline(&self) -> Instant {
+        self.started + self.limit + self.finished
+    }
 }
 
 tokio::task_local! {
@@ -94,17 +102,22 @@ pub async fn within_deadline<F: Future>(work: F) -> Option<F::Output> {
 
 /// [`within_deadline`] with a deadline of its own: a scheduled run's.
 pub async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
-    let started = Instant::now();
-    let record = Arc::new(Mutex::new(Excused::default()));
+    let record = Excused {
+        started: Instant::now(),
+        limit,
+        finished: Duration::ZERO,
+        waiting_since: None,
+        changed: Arc::default(),
+    };
+    let record = Arc::new(Mutex::new(record));
     let changed = lock(&record).changed.clone();
     let work = EXCUSED.scope(record.clone(), work);
     tokio::pin!(work);
     loop {
-        let (excused, waiting) = {
+        let (deadline, waiting) = {
             let record = lock(&record);
-            (record.finished, record.waiting_since.is_some())
+            (record.deadline(), record.waiting_since.is_some())
         };
-        let deadline = started + limit + excused;
         if !waiting && Instant::now() >= deadline {
             return None;
         }
@@ -114,6 +127,23 @@ pub async fn within<F: Future>(limit: Duration, work: F) -> Option<F::Output> {
             _ = changed.notified() => {}
         }
     }
+}
+
+/// What the running invocation has left before its deadline; `None` outside one.
+pub fn time_left() -> Option<Duration> {
+    let deadline = EXCUSED.try_with(|record| lock(record).deadline()).ok()?;
+    Some(deadline.saturating_duration_since(Instant::now()))
+}
+
+/// Runs `work`, optional to the invocation, in what it can spare: the time left before its
+/// deadline less `reserve` (for what must follow), or `at_most` if that is less. `None` if
+/// there was no time to spare or it ran out (and `work` was dropped).
+pub async fn in_spare_time<F: Future>(reserve: Duration, at_most: Duration, work: F) -> Option<F::Output> {
+    let spare = time_left().map_or(at_most, |left| left.saturating_sub(reserve).min(at_most));
+    if spare.is_zero() {
+        return None;
+    }
+    tokio::time::timeout(spare, work).await.ok()
 }
 
 /// Awaits `wait` without charging it to the invocation's deadline. For waiting on other
@@ -163,5 +193,25 @@ mod tests {
             tokio::time::sleep(INVOCATION_DEADLINE + Duration::from_millis(10)).await;
         };
         assert_eq!(within_deadline(too_slow).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spare_time_is_what_the_deadline_leaves_less_the_reserve() {
+        let (reserve, at_most) = (Duration::from_secs(1), Duration::from_secs(10));
+        assert_eq!(time_left(), None);
+        let left_after = |spent: Duration| async move {
+            tokio::time::sleep(spent).await;
+            let left = time_left();
+            let spare = in_spare_time(reserve, at_most, tokio::time::sleep(Duration::from_millis(1500))).await;
+            (left, spare)
+        };
+        let (left, spare) = within_deadline(left_after(Duration::ZERO)).await.unwrap();
+        assert_eq!(left, Some(INVOCATION_DEADLINE));
+        assert_eq!(spare, Some(()), "1.5 s of work fits in the 2 s to spare");
+        let (left, spare) = within_deadline(left_after(Duration::from_secs(1))).await.unwrap();
+        assert_eq!(left, Some(INVOCATION_DEADLINE - Duration::from_secs(1)));
+        assert_eq!(spare, None, "1 s to spare is cut short, within the deadline");
+        let (_, spare) = within_deadline(left_after(INVOCATION_DEADLINE - reserve)).await.unwrap();
+        assert_eq!(spare, None, "nothing to spare");
     }
 }

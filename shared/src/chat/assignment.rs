@@ -11,7 +11,7 @@ use super::events::announce_change;
 use crate::config::AssignmentPolicy;
 use crate::domain::{Session, next_admin};
 use crate::storage::{Assignment, Waiting};
-use crate::{App, ChatError, Timestamp};
+use crate::{App, ChatError, Timestamp, deadline};
 use std::time::{Duration, Instant};
 
 /// The most sessions one batch of the sweep assigns, the longest waiting first; the sweep
@@ -19,9 +19,13 @@ use std::time::{Duration, Instant};
 pub(super) const SWEEP_BATCH: usize = 25;
 /// How often one session is tried again when the write finds it or the chosen admin changed.
 const TRIES_PER_SESSION: usize = 3;
-/// How long a request spends starting assignments after its own change, well inside its
-/// deadline ([`crate::deadline::INVOCATION_DEADLINE`]); what is left waits for the sweep.
+/// How long a request spends starting assignments after its own change, at most; what is
+/// left waits for the next trigger or the sweep.
 const REQUEST_BUDGET: Duration = Duration::from_millis(1500);
+/// What a request keeps of its deadline ([`crate::deadline::INVOCATION_DEADLINE`]) for
+/// answering, after its assignments: its own change is stored, and a slow fan-out or a slow
+/// table must not turn it into a 503.
+const ANSWER_RESERVE: Duration = Duration::from_millis(500);
 /// How long the sweep spends, inside its own deadline.
 pub(super) const SWEEP_BUDGET: Duration = Duration::from_secs(30);
 
@@ -82,10 +86,14 @@ pub async fn assign_waiting(
     Ok(assigned)
 }
 
-/// [`assign_waiting`] as what follows a request's own change (`why`): a failure is logged,
-/// and what still waits is left to the next trigger or the sweep.
+/// [`assign_waiting`] as what follows a request's own change (`why`), in the time the
+/// request can spare: a failure is logged, and what still waits is left to the next trigger
+/// or the sweep. Cut short, an assignment either committed or did not (one transaction).
 pub(super) async fn assign_after(app: &App, joined: Option<&Session>, at_most: usize, why: &str) {
-    if let Err(error) = assign_waiting(app, joined, at_most, REQUEST_BUDGET).await {
-        tracing::warn!(%error, why, "could not assign waiting sessions");
+    let assigning = assign_waiting(app, joined, at_most, REQUEST_BUDGET);
+    match deadline::in_spare_time(ANSWER_RESERVE, REQUEST_BUDGET + ANSWER_RESERVE, assigning).await {
+        Some(Ok(_)) => {}
+        Some(Err(error)) => tracing::warn!(%error, why, "could not assign waiting sessions"),
+        None => tracing::warn!(why, "no time left to assign waiting sessions"),
     }
 }
