@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::ChatError;
-use crate::domain::Principal;
 pub use crate::domain::TokenHash;
+use crate::domain::{Principal, TokenGrant};
 use crate::storage::IdentityStore;
+use crate::{ChatError, Timestamp};
 
 /// How long a resolved token is trusted without asking storage again: a revoked token
 /// stops working within this time.
@@ -76,10 +76,11 @@ pub fn token_from_header(value: &str, schemes: Schemes) -> Option<&str> {
     (accepted && !token.is_empty()).then_some(token)
 }
 
-/// Resolves tokens to principals, remembering answers for [`TOKEN_CACHE_TTL`].
+/// Resolves tokens to principals, remembering answers for [`TOKEN_CACHE_TTL`], and never
+/// past a token's expiry.
 pub struct Authenticator {
     store: Arc<dyn IdentityStore>,
-    cache: Mutex<HashMap<TokenHash, (Principal, Instant)>>,
+    cache: Mutex<HashMap<TokenHash, (TokenGrant, Instant)>>,
 }
 
 impl Authenticator {
@@ -87,28 +88,41 @@ impl Authenticator {
         Authenticator { store, cache: Mutex::new(HashMap::new()) }
     }
 
-    /// The principal behind `token`; unknown tokens are `Unauthorized`.
+    /// The principal behind `token`; unknown, revoked or expired tokens are `Unauthorized`.
     pub async fn principal(&self, token: &str) -> Result<Principal, ChatError> {
-        self.principal_of(TokenHash::of(token)).await
+        Ok(self.grant(token).await?.principal)
+    }
+
+    /// What `token` was granted, while it is valid.
+    pub async fn grant(&self, token: &str) -> Result<TokenGrant, ChatError> {
+        self.grant_of(TokenHash::of(token)).await
     }
 
     /// The principal behind the token with this hash (a WebSocket connection's, whose
-    /// frames carry no token); unknown or revoked ones are `Unauthorized`.
+    /// frames carry no token); unknown, revoked or expired ones are `Unauthorized`.
     pub async fn principal_of(&self, hash: TokenHash) -> Result<Principal, ChatError> {
-        if let Some(principal) = self.cached(&hash) {
-            return Ok(principal);
-        }
-        let principal = self.store.principal_for(&hash).await?.ok_or(ChatError::Unauthorized)?;
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        cache.retain(|_, (_, at)| now.duration_since(*at) < TOKEN_CACHE_TTL);
-        cache.insert(hash, (principal, now));
-        Ok(principal)
+        Ok(self.grant_of(hash).await?.principal)
     }
 
-    fn cached(&self, hash: &TokenHash) -> Option<Principal> {
+    async fn grant_of(&self, hash: TokenHash) -> Result<TokenGrant, ChatError> {
+        let now = Timestamp::now();
+        let grant = match self.cached(&hash) {
+            Some(grant) => grant,
+            None => {
+                let grant = self.store.token_grant(&hash).await?.ok_or(ChatError::Unauthorized)?;
+                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+                let cached_at = Instant::now();
+                cache.retain(|_, (grant, at)| cached_at.duration_since(*at) < TOKEN_CACHE_TTL && grant.valid_at(now));
+                cache.insert(hash, (grant, cached_at));
+                grant
+            }
+        };
+        if grant.valid_at(now) { Ok(grant) } else { Err(ChatError::Unauthorized) }
+    }
+
+    fn cached(&self, hash: &TokenHash) -> Option<TokenGrant> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL).map(|(principal, _)| *principal)
+        cache.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL).map(|(grant, _)| *grant)
     }
 }
 
@@ -164,5 +178,22 @@ mod tests {
         assert_eq!(auth.principal("t1").await, Ok(Principal::Admin(AdminId(2))));
         auth.cache.lock().unwrap().values_mut().for_each(|(_, at)| *at -= TOKEN_CACHE_TTL);
         assert_eq!(auth.principal("t1").await, Err(ChatError::Unauthorized));
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_refused_even_from_the_cache() {
+        let store = Arc::new(MemoryStore::new());
+        let now = Timestamp::now();
+        let principal = Principal::Store(crate::domain::StoreId(5));
+        let grant = TokenGrant { principal, issued_at: now, expires_at: Some(now.plus_seconds(60)) };
+        store.grant_token(&TokenHash::of("short"), &grant).await.unwrap();
+        let auth = Authenticator::new(store.clone());
+        assert_eq!(auth.principal("short").await, Ok(principal));
+        // The cached grant, as it would be a minute later.
+        auth.cache.lock().unwrap().values_mut().for_each(|(grant, _)| grant.expires_at = Some(now));
+        assert_eq!(auth.principal("short").await, Err(ChatError::Unauthorized));
+        let expired = TokenGrant { expires_at: Some(now), ..grant };
+        store.grant_token(&TokenHash::of("old"), &expired).await.unwrap();
+        assert_eq!(auth.principal("old").await, Err(ChatError::Unauthorized));
     }
 }

@@ -121,6 +121,8 @@ pub enum Family {
     Selise,
     /// `/api/v1/Agents/...` (SuperOffice-style): `{"Error": "...", "ErrorType": "..."}`.
     SuperOffice,
+    /// `/v1/platform/...` (server to server, signed with SigV4): `{"error": "..."}`.
+    Platform,
 }
 
 impl Family {
@@ -133,6 +135,7 @@ impl Family {
             ("/v1/chat/admin/", Family::Admin),
             ("/conversation/", Family::Selise),
             ("/api/v1/Agents/", Family::SuperOffice),
+            ("/v1/platform/", Family::Platform),
         ]
         .into_iter()
         .find_map(|(prefix, family)| path.starts_with(prefix).then_some(family))
@@ -142,7 +145,7 @@ impl Family {
         let message = error.to_string();
         match self {
             Family::Store => json!({ "success": false, "message": message }),
-            Family::Admin => json!({ "error": message }),
+            Family::Admin | Family::Platform => json!({ "error": message }),
             Family::Selise => json!({ "detail": message }),
             Family::SuperOffice => json!({ "Error": message, "ErrorType": error.kind() }),
         }
@@ -152,7 +155,9 @@ impl Family {
     pub fn wrong_role(self) -> ChatError {
         match self {
             Family::Store => ChatError::forbidden("Store access required"),
-            Family::Admin | Family::Selise | Family::SuperOffice => ChatError::forbidden("Admin access required"),
+            Family::Admin | Family::Selise | Family::SuperOffice | Family::Platform => {
+                ChatError::forbidden("Admin access required")
+            }
         }
     }
 }
@@ -173,6 +178,7 @@ mod tests {
     #[test]
     fn families_by_route() {
         assert_eq!(Family::of_route("POST /v1/chat/store/messages/"), Some(Family::Store));
+        assert_eq!(Family::of_route("POST /v1/platform/stores/"), Some(Family::Platform));
         assert_eq!(Family::of_route("GET /v1/chat/admin/session/"), Some(Family::Admin));
         assert_eq!(Family::of_route("POST /conversation/sessions"), Some(Family::Selise));
         assert_eq!(Family::of_route("POST /api/v1/Agents/Chat/GetChatMessages"), Some(Family::SuperOffice));

@@ -196,8 +196,16 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The JSON body as `T`: one JSON object and nothing after it. A problem is a 400 that
 /// names it (or the field), or a 413. An empty body is an empty object.
 pub fn json_body<T: serde::de::DeserializeOwned>(request: &Request) -> Result<T, ChatError> {
+    json_body_within(request, MAX_BODY_BYTES)
+}
+
+/// The largest body of a platform's batch: a hundred accounts with long names and URLs.
+pub const MAX_BATCH_BODY_BYTES: usize = 512 * 1024;
+
+/// [`json_body`] with a limit of its own.
+pub fn json_body_within<T: serde::de::DeserializeOwned>(request: &Request, most: usize) -> Result<T, ChatError> {
     let bytes: &[u8] = request.body().as_ref();
-    if bytes.len() > MAX_BODY_BYTES {
+    if bytes.len() > most {
         return Err(ChatError::PayloadTooLarge);
     }
     let bytes = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { bytes };

@@ -99,6 +99,11 @@ impl Timestamp {
         u64::try_from((self.0 - earlier.0).whole_milliseconds()).unwrap_or(0)
     }
 
+    /// The instant `seconds` after the Unix epoch; `None` beyond what it can represent.
+    pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp(seconds).ok().map(Self)
+    }
+
     pub fn unix_seconds(self) -> i64 {
         self.0.unix_timestamp()
     }

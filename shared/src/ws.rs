@@ -30,8 +30,10 @@ pub async fn connect(app: &App, request: &Request) -> Result<(), ChatError> {
     // The instance may trust a cached answer for the principal (a token's principal never
     // changes); whether the token still stands is checked by the write that records the
     // connection, so a revoked token gets none.
-    let principal = app.auth.principal(token).await?;
-    let connection = Connection::new(id.clone(), principal, TokenHash::of(token), Timestamp::now());
+    let grant = app.auth.grant(token).await?;
+    let principal = grant.principal;
+    let connection =
+        Connection::new(id.clone(), principal, TokenHash::of(token), Timestamp::now()).until(grant.expires_at);
     if !app.store.open_connection(&connection).await? {
         return Err(ChatError::Unauthorized);
     }

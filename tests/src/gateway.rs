@@ -139,7 +139,8 @@ impl Gateway {
             }
         };
         command
-            .args(["--http-port", "0", "--ws-port", "0", "--project-key", PROJECT_KEY, "--seed"])
+            .args(["--http-port", "0", "--ws-port", "0", "--project-key", PROJECT_KEY])
+            .args(["--platform-credentials", &crate::platform::PLATFORM_KEY.join(":"), "--seed"])
             .arg(&seed_path)
             .args(args);
         Self::launch(command)

@@ -74,10 +74,14 @@ fn every_operation_answers_success_and_unauthorized() {
     for (key, operation) in operations(&spec) {
         let responses = operation["responses"].as_object().unwrap_or_else(|| panic!("{key}: no responses"));
         assert!(responses.keys().any(|status| status.starts_with('2')), "{key}: no 2xx response");
-        assert!(responses.contains_key("401"), "{key}: no 401 response");
-        // Every route takes a token, so none may opt out of security; but for the Selise
-        // route, whose own example sends none: its body's project key is the credential.
         let security = operation.get("security").unwrap_or(&spec["security"]);
+        // The platform's routes are signed, and API Gateway refuses what is not with a 403.
+        let signed = security.as_array().is_some_and(|s| s.iter().any(|s| s.get("SigV4").is_some()));
+        let refusal = if signed { "403" } else { "401" };
+        assert!(responses.contains_key(refusal), "{key}: no {refusal} response");
+        assert_eq!(signed, key.contains(" /v1/platform/"), "{key}: signed");
+        // Every route takes a credential, so none may opt out of security; but for the Selise
+        // route, whose own example sends none: its body's project key is the credential.
         let schemes = security.as_array().unwrap_or_else(|| panic!("{key}: no security"));
         assert!(!schemes.is_empty(), "{key}: security is empty");
         let anonymous = schemes.iter().any(|s| s.as_object().is_none_or(|s| s.is_empty()));

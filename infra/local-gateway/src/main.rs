@@ -12,6 +12,7 @@ mod request_limits;
 mod router;
 mod schedule;
 mod server;
+mod sigv4;
 mod web;
 mod websocket;
 
@@ -47,6 +48,10 @@ struct Args {
     /// The key `/conversation/sessions` callers must present.
     #[arg(long, env = "PROJECT_KEY")]
     project_key: Option<String>,
+    /// The access key a platform signs its requests to the `AWS_IAM` routes with (SigV4),
+    /// as `ACCESS_KEY_ID:SECRET_ACCESS_KEY`; without it those routes refuse every request.
+    #[arg(long, env = "PLATFORM_CREDENTIALS", hide_env_values = true)]
+    platform_credentials: Option<sigv4::PlatformKey>,
     /// Store data in DynamoDB at this endpoint (DynamoDB Local, or AWS) instead of in memory.
     #[arg(long)]
     dynamodb_endpoint: Option<String>,
@@ -197,7 +202,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         tokio::try_join!(
             server::serve(
                 listener,
-                Arc::new(server::Http { router, functions: functions.clone(), cors, web, schedules })
+                Arc::new(server::Http {
+                    router,
+                    functions: functions.clone(),
+                    cors,
+                    web,
+                    schedules,
+                    platform_key: args.platform_credentials.clone(),
+                })
             ),
             websocket::serve(ws_listener, websocket_routes, functions),
         )

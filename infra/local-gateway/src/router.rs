@@ -11,6 +11,8 @@ pub struct Route {
     pub key: String,
     /// The binary of the function behind it.
     pub binary: String,
+    /// Whether its requests must be signed (`Authorizer: AWS_IAM`).
+    pub iam: bool,
 }
 
 pub enum Miss {
@@ -38,7 +40,7 @@ impl Router {
                     ));
                 }
                 let method = Method::from_bytes(route.method.as_bytes()).map_err(|e| e.to_string())?;
-                Ok(Route { method, key: route.route_key(), path: route.path, binary: route.binary })
+                Ok(Route { method, key: route.route_key(), path: route.path, binary: route.binary, iam: route.iam })
             })
             .collect::<Result<_, String>>()?;
         Ok(Router { routes })

@@ -18,6 +18,7 @@ use crate::invoke::{Api, Functions};
 use crate::request_limits;
 use crate::router::{Miss, Router};
 use crate::schedule::Schedules;
+use crate::sigv4::{PlatformKey, Refusal};
 use crate::web::Web;
 
 /// API Gateway refuses request bodies over 10 MB; so does the gateway.
@@ -31,6 +32,8 @@ pub struct Http {
     pub cors: Option<Cors>,
     pub web: Web,
     pub schedules: Arc<Schedules>,
+    /// The key the `AWS_IAM` routes' requests must be signed with.
+    pub platform_key: Option<PlatformKey>,
 }
 
 pub async fn serve(listener: TcpListener, http: Arc<Http>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -107,6 +110,16 @@ async fn answer(http: &Http, parts: &http::request::Parts, body: Incoming, peer:
         Ok(collected) => collected.to_bytes(),
         Err(_) => return plain_json(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
+    if route.iam {
+        let uri = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let verified = match &http.platform_key {
+            Some(key) => key.verify(parts.method.as_str(), uri, &parts.headers, &body, std::time::SystemTime::now()),
+            None => Err(Refusal::Missing),
+        };
+        if let Err(refusal) = verified {
+            return plain_json(StatusCode::FORBIDDEN, refusal.message());
+        }
+    }
     let event = http_event(route, parts, &body, &peer.ip().to_string());
     match http.functions.invoke(&route.binary, Api::Http, event).await {
         Some(response) => response.map(Full::new),
@@ -150,6 +163,7 @@ mod tests {
                 cors,
                 web,
                 schedules: Arc::new(crate::schedule::Schedules::new(Vec::new())),
+                platform_key: None,
             }),
         ));
         port

@@ -27,6 +27,8 @@ pub struct HttpRoute {
     pub function: String,
     /// The function's binary: its `BuildProperties.Binary`, a file of `functions/src/bin/`.
     pub binary: String,
+    /// Whether API Gateway lets only SigV4-signed requests through (`Auth.Authorizer: AWS_IAM`).
+    pub iam: bool,
 }
 
 /// A WebSocket API route (`$connect`, `$disconnect`, `$default` or an action) and the
@@ -152,6 +154,7 @@ impl Template {
                     path: field("Path")?,
                     function: function.to_owned(),
                     binary: binary_of(function, resource)?,
+                    iam: event["Properties"]["Auth"]["Authorizer"].as_str() == Some("AWS_IAM"),
                 });
             }
         }

@@ -10,6 +10,7 @@ mod events;
 mod lifecycle;
 mod links;
 mod messages;
+mod platform;
 mod receipts;
 mod sessions;
 mod sweep;
@@ -22,6 +23,10 @@ pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
+pub use platform::{
+    BatchAnswer, ItemResult, ItemStatus, MintedToken, TokenList, TokenListing, TokenRevoked, deactivate_all,
+    list_tokens, mint_token, revoke_token_by_id, upsert_admins, upsert_stores,
+};
 pub use receipts::mark_receipt;
 pub use sessions::{
     CurrentSession, ListParams, SessionListView, StoreSessionView, current_session, list_sessions, open_session,

@@ -36,6 +36,15 @@ impl Connection {
         }
     }
 
+    /// Opened with a token that expires at `token_expires_at`, if it does: with the token,
+    /// the connection is gone (it hears no more events, and its frames are refused).
+    pub fn until(mut self, token_expires_at: Option<Timestamp>) -> Self {
+        if let Some(expiry) = token_expires_at {
+            self.expires_at = self.expires_at.min(expiry.unix_seconds());
+        }
+        self
+    }
+
     pub fn is_live(&self, now: Timestamp) -> bool {
         self.expires_at > now.unix_seconds()
     }

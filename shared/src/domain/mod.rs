@@ -1,6 +1,7 @@
 //! The support-chat domain: who takes part, what a session and a message are, and the rules
 //! for viewing a session and moving it through its lifecycle.
 
+mod account;
 mod audience;
 mod change;
 mod connection;
@@ -14,6 +15,10 @@ mod receipts;
 mod session;
 mod upload;
 
+pub use account::{
+    AdminAccount, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_BATCH, MAX_TOKEN_LIFETIME_SECONDS, StoreAccount, TokenGrant,
+    Upserted,
+};
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};

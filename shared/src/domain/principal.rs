@@ -74,6 +74,12 @@ impl TokenHash {
         TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
     }
 
+    /// A hash as [`TokenHash::as_hex`] wrote it (how the platform names a token it lists).
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let well_formed = hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        well_formed.then(|| TokenHash(hex.to_owned()))
+    }
+
     pub fn as_hex(&self) -> &str {
         &self.0
     }

@@ -1,24 +1,96 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
 
 use super::DynamoStore;
 use super::items::*;
-use crate::domain::{AdminId, AdminProfile, Principal, StoreId, StoreProfile, TokenHash};
-use crate::storage::{IdentityStore, StorageError, StorageResult};
+use crate::Timestamp;
+use crate::domain::{
+    AdminAccount, AdminId, AdminProfile, Principal, StoreAccount, StoreId, StoreProfile, TokenGrant, TokenHash,
+    Upserted,
+};
+use crate::storage::{DeskStore, IdentityStore, StorageError, StorageResult};
+
+fn profile_pk(principal: Principal) -> String {
+    match principal {
+        Principal::Store(id) => store_pk(id),
+        Principal::Admin(id) => admin_pk(id),
+    }
+}
+
+impl DynamoStore {
+    /// Writes a profile item whole (so a deactivated one is active again): whether it is new.
+    async fn put_profile(&self, item: Item) -> StorageResult<Upserted> {
+        let output = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let existed = output.attributes.is_some_and(|old| !old.is_empty());
+        Ok(if existed { Upserted::Updated } else { Upserted::Created })
+    }
+}
 
 #[async_trait]
 impl IdentityStore for DynamoStore {
     async fn put_store(&self, store: &StoreProfile) -> StorageResult<()> {
-        self.put(to_item(&ProfileItem { pk: store_pk(store.id), sk: PROFILE_SK.into(), profile: store })?).await
+        self.put(to_item(&ProfileItem::new(store_pk(store.id), store, None))?).await
     }
 
     async fn put_admin(&self, admin: &AdminProfile) -> StorageResult<()> {
-        let profile =
-            self.put(to_item(&ProfileItem { pk: admin_pk(admin.id), sk: PROFILE_SK.into(), profile: admin })?);
+        let profile = self.put(to_item(&ProfileItem::new(admin_pk(admin.id), admin, None))?);
         let (profile, desk) = tokio::join!(profile, self.keep_desk(admin));
         profile.and(desk)
+    }
+
+    async fn upsert_store(&self, account: &StoreAccount) -> StorageResult<Upserted> {
+        let item = ProfileItem::new(store_pk(account.id), account.profile(), account.locale.clone());
+        self.put_profile(to_item(&item)?).await
+    }
+
+    async fn upsert_admin(&self, account: &AdminAccount) -> StorageResult<Upserted> {
+        let profile = account.profile();
+        let item = ProfileItem::new(admin_pk(account.id), &profile, account.locale.clone());
+        let (upserted, desk) = tokio::join!(self.put_profile(to_item(&item)?), self.keep_desk(&profile));
+        desk?;
+        if let Some(capacity) = account.capacity {
+            self.set_capacity(account.id, capacity).await?;
+        }
+        upserted
+    }
+
+    async fn deactivate(&self, principal: Principal, at: Timestamp) -> StorageResult<bool> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(profile_pk(principal)))
+            .key("SK", s(PROFILE_SK))
+            .update_expression("SET deactivated_at = if_not_exists(deactivated_at, :at)")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":at", s(at.to_string()))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    async fn is_active(&self, principal: Principal) -> StorageResult<bool> {
+        let item = self.get(profile_pk(principal), PROFILE_SK).await?;
+        Ok(item.is_some_and(|item| !item.contains_key("deactivated_at")))
     }
 
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>> {
@@ -59,8 +131,8 @@ impl IdentityStore for DynamoStore {
         Ok(profiles)
     }
 
-    async fn put_token(&self, token: &TokenHash, principal: Principal) -> StorageResult<()> {
-        self.put(to_item(&TokenItem { pk: token_pk(token), sk: TOKEN_SK.into(), principal })?).await
+    async fn grant_token(&self, token: &TokenHash, grant: &TokenGrant) -> StorageResult<()> {
+        self.put(to_item(&TokenItem::new(token, grant))?).await
     }
 
     async fn revoke_token(&self, token: &TokenHash) -> StorageResult<bool> {
@@ -77,8 +149,22 @@ impl IdentityStore for DynamoStore {
         Ok(output.attributes.is_some_and(|a| !a.is_empty()))
     }
 
-    async fn principal_for(&self, token: &TokenHash) -> StorageResult<Option<Principal>> {
+    async fn token_grant(&self, token: &TokenHash) -> StorageResult<Option<TokenGrant>> {
         let item = self.get(token_pk(token), TOKEN_SK).await?;
-        item.map(|i| from_item::<TokenItem>(i).map(|t| t.principal)).transpose()
+        item.map(|i| from_item::<TokenItem>(i)?.grant().map(|(_, grant)| grant)).transpose()
+    }
+
+    async fn tokens_of(&self, principal: Principal, now: Timestamp) -> StorageResult<Vec<(TokenHash, TokenGrant)>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PRINCIPAL_INDEX)
+            .key_condition_expression("PrincipalPK = :pk")
+            .expression_attribute_values(":pk", s(tokens_of_pk(principal)));
+        let items = self.query_items(query, usize::MAX).await?;
+        let tokens = items.into_iter().map(|item| from_item::<TokenItem>(item)?.grant());
+        let tokens: Vec<_> = tokens.collect::<StorageResult<_>>()?;
+        Ok(tokens.into_iter().filter(|(_, grant)| grant.valid_at(now)).collect())
     }
 }

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
-use crate::domain::TokenHash;
 use crate::domain::{
     AdminId, Connection, Message, MessageId, Principal, Receipts, SenderType, Session, SessionId, SessionStatus,
     StoreId, StoreProfile,
 };
+use crate::domain::{TokenGrant, TokenHash};
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -157,6 +157,8 @@ impl MessageItem {
     }
 }
 
+/// A store's or an admin's profile (`STORE#<id>` or `ADMIN#<id>` / `PROFILE`), with what
+/// the platform keeps beside it.
 #[derive(Serialize, Deserialize)]
 pub(super) struct ProfileItem<P> {
     #[serde(rename = "PK")]
@@ -165,8 +167,22 @@ pub(super) struct ProfileItem<P> {
     pub(super) sk: String,
     #[serde(flatten)]
     pub(super) profile: P,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) locale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) deactivated_at: Option<Timestamp>,
 }
 
+impl<P> ProfileItem<P> {
+    pub(super) fn new(pk: String, profile: P, locale: Option<String>) -> Self {
+        ProfileItem { pk, sk: PROFILE_SK.into(), profile, locale, deactivated_at: None }
+    }
+}
+
+/// A token (`TOKEN#<hash>` / `TOKEN`), indexed under whom it stands for
+/// (`TOKENS#STORE#<id>` or `TOKENS#ADMIN#<id>` / when it was issued) so that the platform
+/// can list them and a deactivation find them all. `expires_at` is the table's time to
+/// live, in Unix seconds: an expired token goes by itself.
 #[derive(Serialize, Deserialize)]
 pub(super) struct TokenItem {
     #[serde(rename = "PK")]
@@ -174,6 +190,49 @@ pub(super) struct TokenItem {
     #[serde(rename = "SK")]
     pub(super) sk: String,
     pub(super) principal: Principal,
+    #[serde(rename = "PrincipalPK", default, skip_serializing_if = "Option::is_none")]
+    principal_pk: Option<String>,
+    /// When it was issued; absent from tokens stored before tokens were listed.
+    #[serde(rename = "PrincipalSK", default, skip_serializing_if = "Option::is_none")]
+    issued_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+impl TokenItem {
+    pub(super) fn new(hash: &TokenHash, grant: &TokenGrant) -> Self {
+        TokenItem {
+            pk: token_pk(hash),
+            sk: TOKEN_SK.into(),
+            principal: grant.principal,
+            principal_pk: Some(tokens_of_pk(grant.principal)),
+            issued_at: Some(grant.issued_at),
+            expires_at: grant.expires_at.map(Timestamp::unix_seconds),
+        }
+    }
+
+    /// Its hash (from its key) and grant.
+    pub(super) fn grant(self) -> StorageResult<(TokenHash, TokenGrant)> {
+        let hash = self.pk.strip_prefix("TOKEN#").and_then(TokenHash::from_hex);
+        let hash = hash.ok_or_else(|| StorageError::Malformed(format!("token item {} has no hash", self.pk)))?;
+        let expires_at = match self.expires_at {
+            Some(seconds) => Some(
+                Timestamp::from_unix_seconds(seconds)
+                    .ok_or_else(|| StorageError::Malformed(format!("token expiry {seconds} is out of range")))?,
+            ),
+            None => None,
+        };
+        // A token stored before tokens were listed: issued at some time before now.
+        let issued_at = self.issued_at.unwrap_or_else(|| Timestamp::from_unix_seconds(0).expect("the epoch"));
+        Ok((hash, TokenGrant { principal: self.principal, issued_at, expires_at }))
+    }
+}
+
+pub(super) fn tokens_of_pk(principal: Principal) -> String {
+    match principal {
+        Principal::Store(id) => format!("TOKENS#{}", store_pk(id)),
+        Principal::Admin(id) => format!("TOKENS#{}", admin_pk(id)),
+    }
 }
 
 /// A store's active session: its id, and a copy of its lifecycle, kept in the same

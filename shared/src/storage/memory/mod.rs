@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{SessionPage, StorageError, StorageResult};
+use crate::Timestamp;
 use crate::domain::{
     AdminId, AdminProfile, Connection, Desk, Message, MessageId, Principal, Session, SessionId, StoreId, StoreProfile,
-    TokenHash,
+    TokenGrant, TokenHash,
 };
 
 #[derive(Default)]
@@ -26,7 +27,9 @@ pub struct MemoryStore {
 struct State {
     stores: HashMap<StoreId, StoreProfile>,
     admins: HashMap<AdminId, AdminProfile>,
-    tokens: HashMap<TokenHash, Principal>,
+    tokens: HashMap<TokenHash, TokenGrant>,
+    locales: HashMap<Principal, String>,
+    deactivated: HashMap<Principal, Timestamp>,
     active: HashMap<StoreId, SessionId>,
     /// Each store's most recently closed session.
     latest: HashMap<StoreId, SessionId>,
