@@ -37,6 +37,11 @@ impl<'a> Signed<'a> {
         self.exchange(gateway, self.path, &body, &body).await
     }
 
+    /// Signs and sends `body` as it is (not necessarily JSON) in place of its own.
+    pub async fn send_raw(&self, gateway: &Gateway, body: &str) -> (u16, Value) {
+        self.exchange(gateway, self.path, body, body).await
+    }
+
     /// Signs it, then sends `sent_body` instead: a request altered on its way.
     pub async fn send_altered(&self, gateway: &Gateway, sent_body: &str) -> (u16, Value) {
         let body = self.body.as_ref().map(Value::to_string).unwrap_or_default();

@@ -3,6 +3,7 @@
 use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json, post_raw};
 use e2e::on_every_stack;
+use e2e::platform::Signed;
 use serde_json::{Value, json};
 
 fn store_error(message: &str) -> Value {
@@ -459,7 +460,26 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
         ("/v1/chat/admin/presence/", &sarah, admin_error, json!({"availability": "away"}).to_string()),
         ("/api/v1/Agents/Chat/GetChatMessages", &sarah, super_office, json!({"ChatSessionId": w.open}).to_string()),
     ];
-    let checked: Vec<&str> = routes.iter().map(|(path, ..)| *path).collect();
+    let mut checked: Vec<&str> = routes.iter().map(|(path, ..)| *path).collect();
+    // The platform's, signed as they must be: the function itself refuses the body.
+    let platform = [
+        ("/v1/platform/stores/", json!({"stores": [{"id": 1, "name": "x"}]})),
+        ("/v1/platform/admins/", json!({"admins": [{"id": 1, "name": "x"}]})),
+        ("/v1/platform/deactivate/", json!({"stores": [1]})),
+        ("/v1/platform/tokens/", json!({"store_id": 1})),
+        ("/v1/platform/tokens/revoke/", json!({"token_id": "0"})),
+    ];
+    for (path, valid) in platform {
+        for (body, says) in [
+            (format!("{valid} 1"), "Request body must be one JSON object with nothing after it"),
+            ("[661]".to_owned(), "Request body must be a JSON object"),
+            ("{]".to_owned(), "Request body is not valid JSON"),
+        ] {
+            let answer = Signed::post(path, Value::Null).send_raw(&gateway, &body).await;
+            assert_eq!(answer, (400, json!({"error": says})), "{path} {body}");
+        }
+        checked.push(path);
+    }
     for (path, token, error, valid) in routes {
         let url = gateway.url(path);
         for body in [format!("{valid} GARBAGE"), format!("{valid}{valid}"), format!("{valid} 1")] {
