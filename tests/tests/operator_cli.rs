@@ -61,6 +61,23 @@ async fn creates_the_table_identities_and_tokens() {
     assert!(!again.status.success());
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "no such token");
 
+    // A short-lived token, the tokens of each, and a deactivation that takes them all.
+    let short = stdout_of(&chatctl(&table, &["issue-token", "--store", "5", "--lifetime-seconds", "600"], ""));
+    assert_eq!(short.len(), 64);
+    assert!(!chatctl(&table, &["issue-token", "--store", "5", "--lifetime-seconds", "10"], "").status.success());
+    let listed = stdout_of(&chatctl(&table, &["tokens", "--store", "5"], ""));
+    let fields: Vec<&str> = listed.split_whitespace().collect();
+    assert_eq!((fields.len(), fields[0]), (3, TokenHash::of(&short).as_hex()), "only the short-lived one: {listed}");
+    let expires = shared::Timestamp::parse(fields[2]).unwrap();
+    assert!((595..=600).contains(&expires.seconds_since(shared::Timestamp::now())), "{listed}");
+    let listed = stdout_of(&chatctl(&table, &["tokens", "--admin", "2"], ""));
+    assert_eq!(listed.split_whitespace().nth(2), Some("never"), "{listed}");
+    assert_eq!(stdout_of(&chatctl(&table, &["deactivate", "--admin", "2"], "")), "admin 2: deactivated");
+    assert_eq!(store.principal_for(&TokenHash::of(&admin_token)).await.unwrap(), None);
+    assert_eq!(stdout_of(&chatctl(&table, &["tokens", "--admin", "2"], "")), "");
+    assert!(!chatctl(&table, &["issue-token", "--admin", "2"], "").status.success(), "none for a deactivated admin");
+    assert!(!chatctl(&table, &["deactivate", "--store", "99"], "").status.success());
+
     let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("cli-seed")));
     std::fs::write(&seed_path, serde_json::to_string(&e2e::cast::seed()).unwrap()).unwrap();
     let loaded = stdout_of(&chatctl(&table, &["load-seed", seed_path.to_str().unwrap()], ""));

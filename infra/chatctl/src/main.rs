@@ -1,6 +1,6 @@
 //! Operator CLI for a support-chat table, on AWS or DynamoDB Local: create the table from
 //! template.yaml, load a seed file, create stores and admins, set admins' capacity, list the
-//! directory, issue and revoke tokens.
+//! directory, issue, list and revoke tokens, deactivate a store or an admin.
 //! Tokens are printed once, when issued, and stored only as hashes.
 
 use std::io::BufRead;
@@ -63,12 +63,24 @@ enum Command {
         #[arg(long, default_value = "")]
         email: String,
     },
-    /// Issue a new token for a store or an admin and print it (the only time it is shown).
+    /// Issue a new token for a store or an admin and print it (the only time it is shown):
+    /// until it is revoked, or for --lifetime-seconds (60 to 86400).
     IssueToken {
-        #[arg(long, conflicts_with = "admin", required_unless_present = "admin")]
-        store: Option<StoreId>,
+        #[command(flatten)]
+        who: Who,
         #[arg(long)]
-        admin: Option<AdminId>,
+        lifetime_seconds: Option<i64>,
+    },
+    /// The valid tokens of a store or an admin: id (the token's SHA-256), issued, expires.
+    Tokens {
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Deactivate a store or an admin: its tokens are revoked, its live connections closed
+    /// (with --websocket-endpoint), an admin's held sessions go back to the queue.
+    Deactivate {
+        #[command(flatten)]
+        who: Who,
     },
     /// Set how many sessions automatic assignment gives an admin at most (default 5).
     SetCapacity {
@@ -82,6 +94,36 @@ enum Command {
     /// Revoke a token, read from standard input so that it stays out of shell history, and
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
+}
+
+/// A store or an admin, named by one of `--store` and `--admin`.
+#[derive(clap::Args, Clone, Copy)]
+#[group(required = true, multiple = false)]
+struct Who {
+    #[arg(long)]
+    store: Option<StoreId>,
+    #[arg(long)]
+    admin: Option<AdminId>,
+}
+
+impl Who {
+    fn principal(&self) -> Principal {
+        match (self.store, self.admin) {
+            (Some(id), _) => Principal::Store(id),
+            (None, Some(id)) => Principal::Admin(id),
+            (None, None) => unreachable!("clap requires one of them"),
+        }
+    }
+}
+
+/// The use cases over the table, closing connections through `websocket_endpoint` if given.
+async fn app_over(store: DynamoStore, cli: &Cli) -> App {
+    let push: Arc<dyn Push> = match &cli.websocket_endpoint {
+        Some(endpoint) => Arc::new(ApiGatewayPush::for_endpoint(endpoint).await),
+        None => Arc::new(NoPush),
+    };
+    let config = Config::local(&cli.table, None, cli.websocket_endpoint.clone());
+    App::with_push(Arc::new(store), config, push)
 }
 
 #[tokio::main]
@@ -111,21 +153,40 @@ async fn main() -> Result<(), Error> {
             store.put_admin(&AdminProfile { id, name, email }).await?;
             println!("admin {id} saved");
         }
-        Command::IssueToken { store: store_id, admin } => {
-            let principal = match (store_id, admin) {
-                (Some(id), _) => {
-                    store.store_profile(id).await?.ok_or_else(|| format!("no store {id}"))?;
-                    Principal::Store(id)
-                }
-                (None, Some(id)) => {
-                    store.admin_profile(id).await?.ok_or_else(|| format!("no admin {id}"))?;
-                    Principal::Admin(id)
-                }
-                (None, None) => unreachable!("clap requires one of them"),
-            };
+        Command::IssueToken { who, lifetime_seconds: None } => {
+            let principal = who.principal();
+            if !store.is_active(principal).await? {
+                return Err(format!("no active {}", describe(principal)).into());
+            }
             let token = generate_token();
             store.put_token(&TokenHash::of(&token), principal).await?;
             println!("{token}");
+        }
+        Command::IssueToken { who, lifetime_seconds } => {
+            let app = app_over(store, &cli).await;
+            let minted = chat::mint_token(&app, who.principal(), lifetime_seconds).await?;
+            println!("{}", minted.token);
+            eprintln!("expires at {}", minted.expires_at);
+        }
+        Command::Tokens { who } => {
+            let app = app_over(store, &cli).await;
+            for token in chat::list_tokens(&app, who.principal()).await?.tokens {
+                let expires = token.expires_at.map_or_else(|| "never".to_owned(), |at| at.to_string());
+                println!("{}  {}  {expires}", token.token_id, token.issued_at);
+            }
+        }
+        Command::Deactivate { who } => {
+            let app = app_over(store, &cli).await;
+            let principal = who.principal();
+            let answer = chat::deactivate_all(&app, vec![principal]).await?;
+            let result = &answer.results[0];
+            match result.status {
+                chat::ItemStatus::Deactivated => println!("{}: deactivated", describe(principal)),
+                _ => {
+                    eprintln!("{}: {}", describe(principal), result.error.as_deref().unwrap_or("not deactivated"));
+                    std::process::exit(1);
+                }
+            }
         }
         Command::SetCapacity { admin, capacity } => {
             if !store.set_capacity(admin, capacity).await? {
@@ -149,12 +210,7 @@ async fn main() -> Result<(), Error> {
         Command::RevokeToken => {
             let mut token = String::new();
             std::io::stdin().lock().read_line(&mut token)?;
-            let push: Arc<dyn Push> = match &cli.websocket_endpoint {
-                Some(endpoint) => Arc::new(ApiGatewayPush::for_endpoint(endpoint).await),
-                None => Arc::new(NoPush),
-            };
-            let config = Config::local(&cli.table, None, cli.websocket_endpoint.clone());
-            let app = App::with_push(Arc::new(store), config, push);
+            let app = app_over(store, &cli).await;
             let revocation = chat::revoke_token(&app, &TokenHash::of(token.trim())).await?;
             if !revocation.revoked {
                 println!("no such token");
@@ -175,6 +231,13 @@ async fn main() -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+fn describe(principal: Principal) -> String {
+    match principal {
+        Principal::Store(id) => format!("store {id}"),
+        Principal::Admin(id) => format!("admin {id}"),
+    }
 }
 
 async fn aws_config_defaults() -> aws_config::SdkConfig {

@@ -73,9 +73,9 @@ impl ItemResult {
     }
 }
 
-/// A batch's items, if there are from one to [`MAX_BATCH`] of them.
-fn batch(items: &[Value]) -> Result<(), ChatError> {
-    if items.is_empty() || items.len() > MAX_BATCH {
+/// Whether a batch of `items` is from one to [`MAX_BATCH`] long.
+fn within_batch(items: usize) -> Result<(), ChatError> {
+    if items == 0 || items > MAX_BATCH {
         return Err(ChatError::bad_request(format!("a batch has from 1 to {MAX_BATCH} items")));
     }
     Ok(())
@@ -93,7 +93,7 @@ where
     W: Fn(T) -> F,
     F: Future<Output = ItemResult>,
 {
-    batch(&items)?;
+    within_batch(items.len())?;
     let results = stream::iter(items.into_iter().map(|item| {
         let id = item.get("id").and_then(Value::as_u64);
         let parsed = serde_json::from_value::<T>(item).map_err(|e| e.to_string()).and_then(validate);
@@ -130,9 +130,7 @@ pub async fn upsert_admins(app: &App, items: Vec<Value>) -> Result<BatchAnswer, 
 
 /// Deactivates each of `principals`, completely: see [`deactivate`].
 pub async fn deactivate_all(app: &App, principals: Vec<Principal>) -> Result<BatchAnswer, ChatError> {
-    if principals.is_empty() || principals.len() > MAX_BATCH {
-        return Err(ChatError::bad_request(format!("a batch has from 1 to {MAX_BATCH} items")));
-    }
+    within_batch(principals.len())?;
     let results =
         stream::iter(principals).map(|principal| deactivate(app, principal)).buffered(ITEMS_IN_FLIGHT).collect();
     Ok(BatchAnswer { results: results.await })

@@ -21,7 +21,9 @@ const MAX_EMAIL: usize = 254;
 const MAX_URL: usize = 2048;
 const MAX_LOCALE: usize = 35;
 
-/// A store as the platform sends it: the seeds' profile fields and a locale.
+/// A store as the platform sends it: the seeds' profile fields and a locale. The fields are
+/// spelled out rather than a flattened [`StoreProfile`]: serde refuses unknown fields only
+/// without `flatten`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreAccount {
