@@ -24,7 +24,8 @@ impl App {
     }
 
     pub fn with_push(store: Arc<dyn ChatStore>, config: Config, push: Arc<dyn Push>) -> Self {
-        let (auth, live) = (Authenticator::new(store.clone()), Live::new(store.clone(), push));
+        let auth = Authenticator::new(store.clone()).with_jwt(config.jwt.clone());
+        let live = Live::new(store.clone(), push);
         App { auth, live, store, config, attachments: None }
     }
 

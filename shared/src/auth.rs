@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use crate::domain::TokenHash;
-use crate::domain::{Principal, TokenGrant};
+use crate::domain::{AccountState, Principal, StoreAccount, StoreId, TokenGrant};
+use crate::jwt::{JwtSettings, JwtVerifier, looks_like_jwt};
 use crate::storage::IdentityStore;
 use crate::{ChatError, Timestamp};
 
@@ -81,11 +82,35 @@ pub fn token_from_header(value: &str, schemes: Schemes) -> Option<&str> {
 pub struct Authenticator {
     store: Arc<dyn IdentityStore>,
     cache: Mutex<HashMap<TokenHash, (TokenGrant, Instant)>>,
+    jwt: Option<JwtVerifier>,
+    /// The accounts the JWTs of stores not yet provisioned describe, by store.
+    unprovisioned: Mutex<HashMap<StoreId, StoreAccount>>,
 }
 
 impl Authenticator {
     pub fn new(store: Arc<dyn IdentityStore>) -> Self {
-        Authenticator { store, cache: Mutex::new(HashMap::new()) }
+        Authenticator { store, cache: Mutex::default(), jwt: None, unprovisioned: Mutex::default() }
+    }
+
+    /// Accepting also the JWTs of the platform's identity provider, if it has one.
+    pub fn with_jwt(self, settings: Option<JwtSettings>) -> Self {
+        Authenticator { jwt: settings.map(JwtVerifier::new), ..self }
+    }
+
+    /// Whether `token` is one of the platform's JWTs, to be verified rather than looked up.
+    pub fn is_platform_jwt(&self, token: &str) -> bool {
+        self.jwt.is_some() && looks_like_jwt(token)
+    }
+
+    /// The account a store's JWT described, if the store was not provisioned when it was
+    /// verified: what a use case that needs the store's profile provisions it with.
+    pub fn take_claimed_account(&self, store: StoreId) -> Option<StoreAccount> {
+        self.unprovisioned.lock().unwrap_or_else(|p| p.into_inner()).remove(&store)
+    }
+
+    /// An account taken and not provisioned after all (storage failed), for the next request.
+    pub fn keep_claimed_account(&self, account: StoreAccount) {
+        self.unprovisioned.lock().unwrap_or_else(|p| p.into_inner()).insert(account.id, account);
     }
 
     /// The principal behind `token`; unknown, revoked or expired tokens are `Unauthorized`.
@@ -93,9 +118,34 @@ impl Authenticator {
         Ok(self.grant(token).await?.principal)
     }
 
-    /// What `token` was granted, while it is valid.
+    /// What `token` was granted (or, for a platform's JWT, what it grants), while it is valid.
     pub async fn grant(&self, token: &str) -> Result<TokenGrant, ChatError> {
-        self.grant_of(TokenHash::of(token)).await
+        match &self.jwt {
+            Some(jwt) if looks_like_jwt(token) => self.verified_jwt(jwt, token).await,
+            _ => self.grant_of(TokenHash::of(token)).await,
+        }
+    }
+
+    /// A JWT, verified once per [`TOKEN_CACHE_TTL`] (and never past its expiry). An account
+    /// that was deactivated is refused; a store with no profile yet is remembered with the
+    /// account its claims describe.
+    async fn verified_jwt(&self, jwt: &JwtVerifier, token: &str) -> Result<TokenGrant, ChatError> {
+        let hash = TokenHash::of(token);
+        if let Some(grant) = self.cached(&hash) {
+            return if grant.valid_at(Timestamp::now()) { Ok(grant) } else { Err(ChatError::Unauthorized) };
+        }
+        let verified = jwt.verify(token).await?;
+        let principal = verified.grant.principal;
+        match (self.store.account_state(principal).await?, principal, verified.store) {
+            (AccountState::Active, ..) => {}
+            (AccountState::Missing, Principal::Store(id), Some(account)) => {
+                self.unprovisioned.lock().unwrap_or_else(|p| p.into_inner()).insert(id, account);
+            }
+            _ => return Err(ChatError::Unauthorized),
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.insert(hash, (verified.grant, Instant::now()));
+        Ok(verified.grant)
     }
 
     /// The principal behind the token with this hash (a WebSocket connection's, whose

@@ -1,5 +1,6 @@
 //! Configuration from the environment, read once per Lambda instance.
 
+use crate::jwt::JwtSettings;
 use std::time::Duration;
 
 /// How long a download link of an attached file works unless the deployment says otherwise
@@ -90,6 +91,10 @@ pub struct Config {
     pub assignment: AssignmentPolicy,
     pub presence_grace: Duration,
     pub requeue_delay: Duration,
+    /// The platform's identity provider whose JWTs are accepted beside our tokens
+    /// (`JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_JWKS_URL`: all three or none;
+    /// `JWT_STORE_CLAIM`, `JWT_ADMIN_CLAIM`).
+    pub jwt: Option<JwtSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +104,10 @@ pub enum ConfigError {
     #[error("environment variable {0} is not {1}")]
     Invalid(&'static str, &'static str),
 }
+
+/// The claims that name a store or an admin in a platform's JWT, unless configured.
+pub const DEFAULT_STORE_CLAIM: &str = "store_id";
+pub const DEFAULT_ADMIN_CLAIM: &str = "admin_id";
 
 impl Config {
     pub const DEFAULT_TABLE_NAME: &'static str = "support-chat";
@@ -135,6 +144,17 @@ impl Config {
                 DEFAULT_PRESENCE_GRACE,
             )?,
             requeue_delay: seconds(non_empty("REQUEUE_DELAY_SECONDS"), "REQUEUE_DELAY_SECONDS", DEFAULT_REQUEUE_DELAY)?,
+            jwt: match (non_empty("JWT_ISSUER"), non_empty("JWT_AUDIENCE"), non_empty("JWT_JWKS_URL")) {
+                (None, None, None) => None,
+                (Some(issuer), Some(audience), Some(jwks_url)) => Some(JwtSettings {
+                    issuer,
+                    audience,
+                    jwks_url,
+                    store_claim: non_empty("JWT_STORE_CLAIM").unwrap_or_else(|| DEFAULT_STORE_CLAIM.into()),
+                    admin_claim: non_empty("JWT_ADMIN_CLAIM").unwrap_or_else(|| DEFAULT_ADMIN_CLAIM.into()),
+                }),
+                _ => return Err(ConfigError::Invalid("JWT_ISSUER", "set with JWT_AUDIENCE and JWT_JWKS_URL, or none")),
+            },
         })
     }
 
@@ -149,6 +169,7 @@ impl Config {
             assignment: AssignmentPolicy::Manual,
             presence_grace: DEFAULT_PRESENCE_GRACE,
             requeue_delay: DEFAULT_REQUEUE_DELAY,
+            jwt: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod identities;
+pub mod jwt;
 pub mod live;
 pub mod schedule;
 pub mod storage;

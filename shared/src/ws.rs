@@ -32,6 +32,11 @@ pub async fn connect(app: &App, request: &Request) -> Result<(), ChatError> {
     // connection, so a revoked token gets none.
     let grant = app.auth.grant(token).await?;
     let principal = grant.principal;
+    // A platform's JWT is recorded as a token until it expires, so that the connection's
+    // frames (which carry no token) resolve it, and a revocation or deactivation finds it.
+    if app.auth.is_platform_jwt(token) {
+        app.store.grant_token(&TokenHash::of(token), &grant).await?;
+    }
     let connection =
         Connection::new(id.clone(), principal, TokenHash::of(token), Timestamp::now()).until(grant.expires_at);
     if !app.store.open_connection(&connection).await? {

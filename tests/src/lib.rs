@@ -4,6 +4,7 @@
 pub mod cast;
 pub mod files;
 pub mod gateway;
+pub mod identity_provider;
 pub mod platform;
 pub mod runtime_api;
 pub mod stack;

@@ -12,7 +12,7 @@ use shared::App;
 use shared::auth::{TokenHash, generate_token};
 use shared::chat::{self, Revocation};
 use shared::config::Config;
-use shared::domain::{AdminId, AdminProfile, MAX_CAPACITY, Principal, StoreId, StoreProfile};
+use shared::domain::{AccountState, AdminId, AdminProfile, MAX_CAPACITY, Principal, StoreId, StoreProfile};
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
 use shared::storage::{DeskStore, DynamoStore, IdentityStore};
@@ -155,7 +155,7 @@ async fn main() -> Result<(), Error> {
         }
         Command::IssueToken { who, lifetime_seconds: None } => {
             let principal = who.principal();
-            if !store.is_active(principal).await? {
+            if store.account_state(principal).await? != AccountState::Active {
                 return Err(format!("no active {}", describe(principal)).into());
             }
             let token = generate_token();

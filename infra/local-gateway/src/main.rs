@@ -97,6 +97,16 @@ struct Args {
     /// template's `RequeueDelaySeconds`).
     #[arg(long)]
     requeue_delay_seconds: Option<u64>,
+    /// The platform's identity provider whose JWTs are accepted beside tokens: its issuer
+    /// (`iss`), with --jwt-audience and --jwt-jwks-url (the template's `JwtIssuer`, …).
+    #[arg(long, requires_all = ["jwt_audience", "jwt_jwks_url"])]
+    jwt_issuer: Option<String>,
+    /// The audience (`aud`) the platform's JWTs must name.
+    #[arg(long, requires = "jwt_issuer")]
+    jwt_audience: Option<String>,
+    /// Where the platform's identity provider publishes its keys (a JWKS).
+    #[arg(long, requires = "jwt_issuer")]
+    jwt_jwks_url: Option<String>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -266,6 +276,9 @@ fn processes(
         ("AssignmentPolicy", args.assignment.clone()),
         ("PresenceGraceSeconds", args.presence_grace_seconds.map(|s| s.to_string())),
         ("RequeueDelaySeconds", args.requeue_delay_seconds.map(|s| s.to_string())),
+        ("JwtIssuer", args.jwt_issuer.clone()),
+        ("JwtAudience", args.jwt_audience.clone()),
+        ("JwtJwksUrl", args.jwt_jwks_url.clone()),
     ] {
         if let Some(value) = value {
             local.parameters.insert(parameter.into(), value);
@@ -283,8 +296,8 @@ fn processes(
     Ok((pool, binaries))
 }
 
-/// `config` with the desk settings of the command line, as the template's parameters set
-/// them for deployed functions.
+/// `config` with the desk and identity provider settings of the command line, as the
+/// template's parameters set them for deployed functions.
 fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     if args.assignment.as_deref() == Some("auto") {
         config.assignment = shared::config::AssignmentPolicy::Auto;
@@ -294,6 +307,15 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(seconds) = args.requeue_delay_seconds {
         config.requeue_delay = Duration::from_secs(seconds);
+    }
+    if let (Some(issuer), Some(audience), Some(jwks_url)) = (&args.jwt_issuer, &args.jwt_audience, &args.jwt_jwks_url) {
+        config.jwt = Some(shared::jwt::JwtSettings {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            jwks_url: jwks_url.clone(),
+            store_claim: shared::config::DEFAULT_STORE_CLAIM.into(),
+            admin_claim: shared::config::DEFAULT_ADMIN_CLAIM.into(),
+        });
     }
     config
 }

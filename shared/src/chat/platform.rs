@@ -12,8 +12,8 @@ use super::sessions::{ListParams, list_sessions};
 use super::{Target, set_availability};
 use crate::auth::generate_token;
 use crate::domain::{
-    AdminAccount, AdminId, Audience, Availability, LifecycleAction, MAX_BATCH, Principal, SessionStatus, StoreAccount,
-    TokenGrant, TokenHash, Upserted,
+    AccountState, AdminAccount, AdminId, Audience, Availability, LifecycleAction, MAX_BATCH, Principal, SessionStatus,
+    StoreAccount, StoreId, TokenGrant, TokenHash, Upserted,
 };
 use crate::storage::StorageError;
 use crate::{App, ChatError, Timestamp};
@@ -187,6 +187,18 @@ async fn hand_back_everything(app: &App, admin: AdminId) -> Result<(), ChatError
     }
 }
 
+/// A store a platform's JWT named, seen for the first time: provisioned from the JWT's
+/// claims before what needs its profile (opening its session). Once per instance.
+pub(super) async fn provision_from_claims(app: &App, store: StoreId) -> Result<(), ChatError> {
+    let Some(account) = app.auth.take_claimed_account(store) else { return Ok(()) };
+    if let Err(error) = app.store.upsert_store(&account).await {
+        app.auth.keep_claimed_account(account);
+        return Err(error.into());
+    }
+    tracing::info!(store = store.0, "a store was provisioned from a JWT's claims");
+    Ok(())
+}
+
 fn not_found(principal: Principal) -> &'static str {
     match principal {
         Principal::Store(_) => "Store not found",
@@ -210,7 +222,7 @@ pub async fn mint_token(
     lifetime_seconds: Option<i64>,
 ) -> Result<MintedToken, ChatError> {
     let grant = TokenGrant::minted(principal, lifetime_seconds, Timestamp::now()).map_err(ChatError::bad_request)?;
-    if !app.store.is_active(principal).await? {
+    if app.store.account_state(principal).await? != AccountState::Active {
         return Err(ChatError::not_found(not_found(principal)));
     }
     let token = generate_token();

@@ -130,6 +130,14 @@ fn check_locale(locale: Option<&str>) -> Result<(), String> {
     if well_formed { Ok(()) } else { Err("locale must be a language tag such as en or pt-BR".into()) }
 }
 
+/// Whether a store or an admin exists, and is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountState {
+    Missing,
+    Active,
+    Deactivated,
+}
+
 /// What provisioning one account did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

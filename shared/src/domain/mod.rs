@@ -16,8 +16,8 @@ mod session;
 mod upload;
 
 pub use account::{
-    AdminAccount, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_BATCH, MAX_TOKEN_LIFETIME_SECONDS, StoreAccount, TokenGrant,
-    Upserted,
+    AccountState, AdminAccount, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_BATCH, MAX_TOKEN_LIFETIME_SECONDS, StoreAccount,
+    TokenGrant, Upserted,
 };
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};

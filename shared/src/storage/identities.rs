@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use super::StorageResult;
 use crate::Timestamp;
 use crate::domain::{
-    AdminAccount, AdminId, AdminProfile, Principal, StoreAccount, StoreId, StoreProfile, TokenGrant, TokenHash,
-    Upserted,
+    AccountState, AdminAccount, AdminId, AdminProfile, Principal, StoreAccount, StoreId, StoreProfile, TokenGrant,
+    TokenHash, Upserted,
 };
 
 #[async_trait]
@@ -20,8 +20,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn upsert_admin(&self, account: &AdminAccount) -> StorageResult<Upserted>;
     /// Marks a store or an admin deactivated (its profile and history stay); whether it exists.
     async fn deactivate(&self, principal: Principal, at: Timestamp) -> StorageResult<bool>;
-    /// Whether a store or an admin exists and is not deactivated.
-    async fn is_active(&self, principal: Principal) -> StorageResult<bool>;
+    /// Whether a store or an admin exists, and is not deactivated.
+    async fn account_state(&self, principal: Principal) -> StorageResult<AccountState>;
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>>;
     async fn admin_profile(&self, id: AdminId) -> StorageResult<Option<AdminProfile>>;
     /// The profiles of those of `ids` that exist, in one read.

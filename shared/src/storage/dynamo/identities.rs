@@ -8,8 +8,8 @@ use super::DynamoStore;
 use super::items::*;
 use crate::Timestamp;
 use crate::domain::{
-    AdminAccount, AdminId, AdminProfile, Principal, StoreAccount, StoreId, StoreProfile, TokenGrant, TokenHash,
-    Upserted,
+    AccountState, AdminAccount, AdminId, AdminProfile, Principal, StoreAccount, StoreId, StoreProfile, TokenGrant,
+    TokenHash, Upserted,
 };
 use crate::storage::{DeskStore, IdentityStore, StorageError, StorageResult};
 
@@ -88,9 +88,12 @@ impl IdentityStore for DynamoStore {
         }
     }
 
-    async fn is_active(&self, principal: Principal) -> StorageResult<bool> {
-        let item = self.get(profile_pk(principal), PROFILE_SK).await?;
-        Ok(item.is_some_and(|item| !item.contains_key("deactivated_at")))
+    async fn account_state(&self, principal: Principal) -> StorageResult<AccountState> {
+        Ok(match self.get(profile_pk(principal), PROFILE_SK).await? {
+            None => AccountState::Missing,
+            Some(item) if item.contains_key("deactivated_at") => AccountState::Deactivated,
+            Some(_) => AccountState::Active,
+        })
     }
 
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>> {

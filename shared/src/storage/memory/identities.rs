@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use super::MemoryStore;
 use crate::Timestamp;
 use crate::domain::{
-    AdminAccount, AdminId, AdminProfile, Desk, Principal, StoreAccount, StoreId, StoreProfile, TokenGrant, TokenHash,
-    Upserted,
+    AccountState, AdminAccount, AdminId, AdminProfile, Desk, Principal, StoreAccount, StoreId, StoreProfile,
+    TokenGrant, TokenHash, Upserted,
 };
 use crate::storage::{IdentityStore, StorageResult};
 
@@ -55,13 +55,17 @@ impl IdentityStore for MemoryStore {
         Ok(exists)
     }
 
-    async fn is_active(&self, principal: Principal) -> StorageResult<bool> {
+    async fn account_state(&self, principal: Principal) -> StorageResult<AccountState> {
         let state = self.state();
         let exists = match principal {
             Principal::Store(id) => state.stores.contains_key(&id),
             Principal::Admin(id) => state.admins.contains_key(&id),
         };
-        Ok(exists && !state.deactivated.contains_key(&principal))
+        Ok(match (exists, state.deactivated.contains_key(&principal)) {
+            (false, _) => AccountState::Missing,
+            (true, true) => AccountState::Deactivated,
+            (true, false) => AccountState::Active,
+        })
     }
 
     async fn put_admin(&self, admin: &AdminProfile) -> StorageResult<()> {
