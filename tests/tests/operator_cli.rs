@@ -64,7 +64,7 @@ async fn creates_the_table_identities_and_tokens() {
     // A short-lived token, the tokens of each, and a deactivation that takes them all.
     let short = stdout_of(&chatctl(&table, &["issue-token", "--store", "5", "--lifetime-seconds", "600"], ""));
     assert_eq!(short.len(), 64);
-    assert!(!chatctl(&table, &["issue-token", "--store", "5", "--lifetime-seconds", "10"], "").status.success());
+    assert!(!chatctl(&table, &["issue-token", "--store", "5", "--lifetime-seconds", "5"], "").status.success());
     let listed = stdout_of(&chatctl(&table, &["tokens", "--store", "5"], ""));
     let fields: Vec<&str> = listed.split_whitespace().collect();
     assert_eq!((fields.len(), fields[0]), (3, TokenHash::of(&short).as_hex()), "only the short-lived one: {listed}");

@@ -21,7 +21,7 @@ const PING_EVERY_MS = 4 * 60 * 1000; // well inside API Gateway's 10-minute idle
 const SEND_RETRY_MAX_MS = 30000;
 
 const state = {
-  config: null, // { api, ws, token }
+  config: null, // { api, ws, token, tokenUrl }
   me: null, // this admin's id, once known
   sessions: new Map(), // id -> SessionSummary
   cursors: { open: null, claimed: null, closed: null },
@@ -37,6 +37,8 @@ const state = {
   ws: null,
   wsAttempt: 0,
   wsTimer: 0,
+  renewTimer: 0,
+  retiring: null, // the socket of the token before, closed once the new one is open
   wsEverOpen: false,
   listRefreshTimer: 0,
   typing: { sessionId: null, lastOn: 0, idleTimer: 0 },
@@ -213,6 +215,38 @@ async function api(path, { method = "GET", query, body } = {}) {
 }
 
 const adminPath = (rest) => `/v1/chat/admin/${rest}`;
+
+// ---------------------------------------------------------------------------------------------
+// A short-lived token from the platform's token provider (`token_url`: an endpoint of the
+// platform that answers `{token, expires_at}`), renewed this long before it expires (or
+// with a quarter of its life left, if that is less); the live connection moves to it.
+
+const RENEW_BEFORE_MS = 60 * 1000;
+
+async function fetchToken() {
+  const response = await fetch(state.config.tokenUrl, { credentials: "include" });
+  const answer = await response.json().catch(() => null);
+  if (!response.ok || !answer?.token) throw new ApiError("No token from the token provider", 401);
+  state.config.token = answer.token;
+  clearTimeout(state.renewTimer);
+  const expires = answer.expires_at ? Date.parse(answer.expires_at) : null;
+  if (expires) {
+    const left = expires - Date.now();
+    state.renewTimer = setTimeout(renewToken, Math.max(0, left - Math.min(RENEW_BEFORE_MS, left / 4)));
+  }
+}
+
+async function renewToken() {
+  try {
+    await fetchToken();
+  } catch {
+    state.renewTimer = setTimeout(renewToken, 5000);
+    return;
+  }
+  // The old connection hears events until the new one is open.
+  state.retiring = state.ws;
+  connect();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sessions and the list
@@ -1265,6 +1299,8 @@ function connect() {
 
 function onSocketOpen(socket) {
   if (state.ws !== socket) return;
+  state.retiring?.close();
+  state.retiring = null;
   state.wsAttempt = 0;
   state.wsEverOpen = true;
   setConnection("connected");
@@ -1330,18 +1366,21 @@ function normalizeConfig(raw) {
   const api = String(raw.api || "").trim().replace(/\/+$/, "");
   const ws = String(raw.ws || "").trim();
   const adminId = raw.adminId === "" || raw.adminId == null ? null : Number(raw.adminId);
-  return { api, ws, token: String(raw.token || "").trim(), adminId: Number.isInteger(adminId) ? adminId : null };
+  const tokenUrl = String(raw.tokenUrl || "").trim() || null;
+  return { api, ws, token: String(raw.token || "").trim(), tokenUrl, adminId: Number.isInteger(adminId) ? adminId : null };
 }
 
 async function resolveConfig() {
   const query = new URLSearchParams(location.search);
-  const given = { api: query.get("api"), ws: query.get("ws"), token: query.get("token"), adminId: query.get("admin_id") };
+  const given = {
+    api: query.get("api"), ws: query.get("ws"), token: query.get("token"), tokenUrl: query.get("token_url"), adminId: query.get("admin_id"),
+  };
   if (query.has("token")) {
     // Out of the address bar (and the history) once read.
     query.delete("token");
     history.replaceState(null, "", `${location.pathname}${query.size ? `?${query}` : ""}${location.hash}`);
   }
-  if (given.api && given.token) return normalizeConfig(given);
+  if (given.api && (given.token || given.tokenUrl)) return normalizeConfig(given);
   try {
     const response = await fetch("/config.json", { cache: "no-store" });
     if (response.ok) {
@@ -1349,7 +1388,8 @@ async function resolveConfig() {
       return normalizeConfig({
         api: given.api || demo.api,
         ws: given.ws || demo.ws,
-        token: given.token || demo.admin_token,
+        token: given.token || (given.tokenUrl ? null : demo.admin_token),
+        tokenUrl: given.tokenUrl || demo.token_url,
         adminId: given.adminId ?? demo.admin_id,
       });
     }
@@ -1381,9 +1421,17 @@ function askForConfig(known) {
   $(known?.api ? "signin-token" : "signin-api").focus();
 }
 
-function start(config) {
+async function start(config) {
   state.config = config;
   state.me = config.adminId;
+  if (config.tokenUrl) {
+    try {
+      await fetchToken();
+    } catch (error) {
+      showError(error);
+      return;
+    }
+  }
   connect();
   refreshLists().catch(showError);
   setInterval(() => wsSend({ action: "ping" }), PING_EVERY_MS);
@@ -1446,7 +1494,7 @@ async function main() {
   wireUi();
   const config = await resolveConfig();
   // Deployed, config.json names the APIs but no token: the admin signs in with its own.
-  if (config?.api && config.token) start(config);
+  if (config?.api && (config.token || config.tokenUrl)) start(config);
   else askForConfig(config);
 }
 

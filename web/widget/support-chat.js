@@ -3,6 +3,11 @@
 //   <script type="module" src="https://…/widget/support-chat.js"></script>
 //   <support-chat api="https://…" ws="wss://…/prod" token="…" open></support-chat>
 //
+// A short-lived token is renewed before it expires, from a token provider: `token-url`, a
+// URL of the embedding site that answers `{token, expires_at}` (its backend mints the token
+// with the platform API), or a `tokenProvider` property, an async function answering the
+// same. The live connection moves to the new token without missing an event.
+//
 // It speaks only the public API: the store routes over HTTP (with the store's token) and the
 // WebSocket API for live events. A send carries a client_message_id, so a retry after a
 // dropped connection never doubles a message; after a reconnection the widget fetches what
@@ -18,6 +23,9 @@ const RANK = { sent: 0, delivered: 1, read: 2 };
 const RETRYABLE = [408, 429];
 // API Gateway closes a WebSocket connection after ten idle minutes.
 const PING_EVERY_MS = 4 * 60 * 1000;
+// A token is renewed this long before it expires (or with a quarter of its life left, if
+// that is less): time for a slow provider and a reconnection.
+const RENEW_BEFORE_MS = 60 * 1000;
 
 const STYLE = `
 :host {
@@ -160,6 +168,10 @@ export class SupportChat extends HTMLElement {
   #relinked = new Map(); // message id → when its link was last fetched again
   #seen = null;
   #ui = {};
+  #token = null; // {token, expiresAt (ms, or null)}
+  #renewTimer = 0;
+  #retiring = null; // the socket of the token before, closed once the new one caught up
+  tokenProvider = null; // async () => ({token, expires_at}), or set `token-url`
 
   connectedCallback() {
     if (!this.shadowRoot) this.#render();
@@ -175,6 +187,7 @@ export class SupportChat extends HTMLElement {
     removeEventListener("offline", this.#onOffline);
     document.removeEventListener("visibilitychange", this.#markVisibleRead);
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#renewTimer);
     clearInterval(this.#pinger);
     for (const pending of this.#pending.values()) clearTimeout(pending.timer);
     this.#started = false;
@@ -274,9 +287,10 @@ export class SupportChat extends HTMLElement {
   // ---- HTTP.
 
   async #call(method, path, body) {
+    const { token } = await this.#currentToken();
     const response = await fetch(this.#api + path, {
       method,
-      headers: { Authorization: `Token ${this.getAttribute("token")}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+      headers: { Authorization: `Token ${token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     const answer = await response.json().catch(() => ({}));
@@ -291,10 +305,62 @@ export class SupportChat extends HTMLElement {
 
   // ---- The live connection: subscribe first, then fetch, so nothing falls between.
 
-  #connect() {
+  // ---- The token: the attribute's, or the provider's, renewed before it expires.
+
+  get #hasProvider() {
+    return Boolean(this.tokenProvider || this.getAttribute("token-url"));
+  }
+
+  async #currentToken() {
+    // An expired one (a provider that failed to renew it, a laptop that slept) is replaced.
+    if (this.#token?.expiresAt && this.#token.expiresAt <= Date.now() && this.#hasProvider) this.#token = null;
+    if (!this.#token) {
+      const attribute = this.getAttribute("token");
+      this.#token = attribute && !this.#hasProvider ? { token: attribute, expiresAt: null } : await this.#fetchToken();
+    }
+    return this.#token;
+  }
+
+  async #fetchToken() {
+    const answer = this.tokenProvider
+      ? await this.tokenProvider()
+      : await (await fetch(this.getAttribute("token-url"), { credentials: "include" })).json();
+    if (!answer?.token) throw new ApiError(401, "No token from the token provider");
+    const token = { token: answer.token, expiresAt: answer.expires_at ? Date.parse(answer.expires_at) : null };
+    clearTimeout(this.#renewTimer);
+    if (token.expiresAt) {
+      const left = token.expiresAt - Date.now();
+      this.#renewTimer = setTimeout(() => this.#renew(), Math.max(0, left - Math.min(RENEW_BEFORE_MS, left / 4)));
+    }
+    return token;
+  }
+
+  // A new token, then a new connection with it; the old one hears events until the new one
+  // has caught up, and is closed then.
+  async #renew() {
+    try {
+      this.#token = await this.#fetchToken();
+    } catch {
+      this.#renewTimer = setTimeout(() => this.#renew(), 5000);
+      return;
+    }
+    if (!this.#started) return;
+    this.#retiring = this.#socket;
+    this.#connect();
+  }
+
+  async #connect() {
     clearTimeout(this.#reconnectTimer);
     const url = new URL(this.getAttribute("ws"));
-    url.searchParams.set("token", this.getAttribute("token"));
+    let token;
+    try {
+      ({ token } = await this.#currentToken());
+    } catch (error) {
+      this.#showError(error);
+      this.#reconnectTimer = setTimeout(() => this.#connect(), this.#retryDelay);
+      return;
+    }
+    url.searchParams.set("token", token);
     const socket = new WebSocket(url);
     this.#socket = socket;
     socket.onopen = () => this.#connected(socket);
@@ -307,6 +373,9 @@ export class SupportChat extends HTMLElement {
       if (this.#everConnected && this.#session) await this.#catchUp({ receipts: true });
       else await this.#loadSession();
       if (socket !== this.#socket) return;
+      const retiring = this.#retiring;
+      this.#retiring = null;
+      retiring?.close();
       this.#retryDelay = 1000;
       this.#everConnected = true;
       this.#setConnected(true);
@@ -314,7 +383,10 @@ export class SupportChat extends HTMLElement {
       this.#pinger = setInterval(() => this.#send({ action: "ping" }), PING_EVERY_MS);
       await this.#flushPending();
     } catch (error) {
-      if (error instanceof ApiError && error.status < 500) {
+      if (error instanceof ApiError && error.status === 401 && this.#hasProvider) {
+        // Refused with a token the provider can replace: a new one, and a new connection.
+        this.#token = null;
+      } else if (error instanceof ApiError && error.status < 500) {
         // Refused (a token that no longer works, say): trying again will not help.
         this.#started = false;
         this.#showError(error);

@@ -64,7 +64,7 @@ enum Command {
         email: String,
     },
     /// Issue a new token for a store or an admin and print it (the only time it is shown):
-    /// until it is revoked, or for --lifetime-seconds (60 to 86400).
+    /// until it is revoked, or for --lifetime-seconds (10 to 86400).
     IssueToken {
         #[command(flatten)]
         who: Who,

@@ -15,7 +15,7 @@ pub const DEFAULT_TOKEN_LIFETIME_SECONDS: i64 = 3600;
 /// The longest a minted token may live.
 pub const MAX_TOKEN_LIFETIME_SECONDS: i64 = 24 * 3600;
 /// The shortest: less would expire before a client could use it.
-pub const MIN_TOKEN_LIFETIME_SECONDS: i64 = 60;
+pub const MIN_TOKEN_LIFETIME_SECONDS: i64 = 10;
 const MAX_NAME: usize = 200;
 const MAX_EMAIL: usize = 254;
 const MAX_URL: usize = 2048;
