@@ -143,8 +143,7 @@ impl Authenticator {
             }
             _ => return Err(ChatError::Unauthorized),
         }
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.insert(hash, (verified.grant, Instant::now()));
+        self.remember(hash, verified.grant);
         Ok(verified.grant)
     }
 
@@ -160,14 +159,19 @@ impl Authenticator {
             Some(grant) => grant,
             None => {
                 let grant = self.store.token_grant(&hash).await?.ok_or(ChatError::Unauthorized)?;
-                let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-                let cached_at = Instant::now();
-                cache.retain(|_, (grant, at)| cached_at.duration_since(*at) < TOKEN_CACHE_TTL && grant.valid_at(now));
-                cache.insert(hash, (grant, cached_at));
+                self.remember(hash, grant);
                 grant
             }
         };
         if grant.valid_at(now) { Ok(grant) } else { Err(ChatError::Unauthorized) }
+    }
+
+    /// Caches `grant`, forgetting what is too old or expired.
+    fn remember(&self, hash: TokenHash, grant: TokenGrant) {
+        let (now, cached_at) = (Timestamp::now(), Instant::now());
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|_, (grant, at)| cached_at.duration_since(*at) < TOKEN_CACHE_TTL && grant.valid_at(now));
+        cache.insert(hash, (grant, cached_at));
     }
 
     fn cached(&self, hash: &TokenHash) -> Option<TokenGrant> {

@@ -60,7 +60,7 @@ async fn decide_and_send(
         // The session (or the store's pointer to it) and ids for the message: one round trip.
         let (session_id, store_id, holder, seen, revision, ids) = match target {
             Target::Active(store_id) => {
-                super::platform::provision_from_claims(app, store_id).await?;
+                super::provisioning::provision_from_claims(app, store_id).await?;
                 let (active, ids) = tokio::join!(
                     app.store.active_session(store_id),
                     app.store.reserve_message_ids(IdsFor::ActiveSessionOf(store_id))

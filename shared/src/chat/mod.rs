@@ -11,6 +11,7 @@ mod lifecycle;
 mod links;
 mod messages;
 mod platform;
+mod provisioning;
 mod receipts;
 mod sessions;
 mod sweep;

@@ -13,7 +13,7 @@ use super::{Target, set_availability};
 use crate::auth::generate_token;
 use crate::domain::{
     AccountState, AdminAccount, AdminId, Audience, Availability, LifecycleAction, MAX_BATCH, Principal, SessionStatus,
-    StoreAccount, StoreId, TokenGrant, TokenHash, Upserted,
+    StoreAccount, TokenGrant, TokenHash, Upserted,
 };
 use crate::storage::StorageError;
 use crate::{App, ChatError, Timestamp};
@@ -185,18 +185,6 @@ async fn hand_back_everything(app: &App, admin: AdminId) -> Result<(), ChatError
             change_lifecycle(app, Principal::Admin(admin), Target::Session(session.head.id), hand_back).await?;
         }
     }
-}
-
-/// A store a platform's JWT named, seen for the first time: provisioned from the JWT's
-/// claims before what needs its profile (opening its session). Once per instance.
-pub(super) async fn provision_from_claims(app: &App, store: StoreId) -> Result<(), ChatError> {
-    let Some(account) = app.auth.take_claimed_account(store) else { return Ok(()) };
-    if let Err(error) = app.store.upsert_store(&account).await {
-        app.auth.keep_claimed_account(account);
-        return Err(error.into());
-    }
-    tracing::info!(store = store.0, "a store was provisioned from a JWT's claims");
-    Ok(())
 }
 
 fn not_found(principal: Principal) -> &'static str {

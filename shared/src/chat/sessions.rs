@@ -12,7 +12,7 @@ use crate::{App, ChatError, Timestamp};
 /// The store's active session with its `newest` messages, opened if it has none (every
 /// admin hears of a new one).
 pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<SessionPage, ChatError> {
-    super::platform::provision_from_claims(app, store).await?;
+    super::provisioning::provision_from_claims(app, store).await?;
     let mut page = app
         .store
         .get_or_create_active_session(store, newest, Timestamp::now())
