@@ -23,6 +23,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 "$venv/bin/cfn-lint" template.yaml
 "$venv/bin/cfn-lint" --append-rules cfn_lint_serverless.rules -- template.yaml
 AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 "$venv/bin/sam" validate --lint --template template.yaml
+# cfn-lint checks SAM's schemas without transforming: the transform itself, offline.
+"$venv/bin/python" infra/sam_transform.py template.yaml
 
 step "DynamoDB Local"
 cargo run --quiet -p dynamodb-local -- --install-only
