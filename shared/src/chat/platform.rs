@@ -171,18 +171,20 @@ async fn close_everything_of(app: &App, principal: Principal) -> Result<(), Chat
     Ok(())
 }
 
-/// Every session `admin` holds goes back to the queue, as if it had handed each back.
+/// Every session `admin` holds goes back to the queue, as if it had handed each back: one
+/// pass over its list, page by page (what a racing claim adds meanwhile, a repeat takes).
 async fn hand_back_everything(app: &App, admin: AdminId) -> Result<(), ChatError> {
+    let mut cursor = None;
     loop {
-        let params =
-            ListParams { statuses: vec![SessionStatus::Claimed], tag: None, limit: 100, offset: 0, cursor: None };
-        let held = list_sessions(app, admin, params).await?.sessions;
-        if held.is_empty() {
-            return Ok(());
-        }
-        for session in held {
+        let params = ListParams { statuses: vec![SessionStatus::Claimed], tag: None, limit: 100, offset: 0, cursor };
+        let page = list_sessions(app, admin, params).await?;
+        for session in page.sessions {
             let hand_back = LifecycleAction::Transfer { to: None };
             change_lifecycle(app, Principal::Admin(admin), Target::Session(session.head.id), hand_back).await?;
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
         }
     }
 }

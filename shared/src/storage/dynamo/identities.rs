@@ -13,13 +13,6 @@ use crate::domain::{
 };
 use crate::storage::{DeskStore, IdentityStore, StorageError, StorageResult};
 
-fn profile_pk(principal: Principal) -> String {
-    match principal {
-        Principal::Store(id) => store_pk(id),
-        Principal::Admin(id) => admin_pk(id),
-    }
-}
-
 impl DynamoStore {
     /// Writes a profile item whole (so a deactivated one is active again): whether it is new.
     async fn put_profile(&self, item: Item) -> StorageResult<Upserted> {
@@ -70,7 +63,7 @@ impl IdentityStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("PK", s(profile_pk(principal)))
+            .key("PK", s(principal_pk(principal)))
             .key("SK", s(PROFILE_SK))
             .update_expression("SET deactivated_at = if_not_exists(deactivated_at, :at)")
             .condition_expression("attribute_exists(PK)")
@@ -89,7 +82,7 @@ impl IdentityStore for DynamoStore {
     }
 
     async fn account_state(&self, principal: Principal) -> StorageResult<AccountState> {
-        Ok(match self.get(profile_pk(principal), PROFILE_SK).await? {
+        Ok(match self.get(principal_pk(principal), PROFILE_SK).await? {
             None => AccountState::Missing,
             Some(item) if item.contains_key("deactivated_at") => AccountState::Deactivated,
             Some(_) => AccountState::Active,

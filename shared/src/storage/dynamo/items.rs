@@ -228,11 +228,16 @@ impl TokenItem {
     }
 }
 
-pub(super) fn tokens_of_pk(principal: Principal) -> String {
+/// The partition of a store's or an admin's own items (its profile, a store's pointers).
+pub(super) fn principal_pk(principal: Principal) -> String {
     match principal {
-        Principal::Store(id) => format!("TOKENS#{}", store_pk(id)),
-        Principal::Admin(id) => format!("TOKENS#{}", admin_pk(id)),
+        Principal::Store(id) => store_pk(id),
+        Principal::Admin(id) => admin_pk(id),
     }
+}
+
+pub(super) fn tokens_of_pk(principal: Principal) -> String {
+    format!("TOKENS#{}", principal_pk(principal))
 }
 
 /// A store's active session: its id, and a copy of its lifecycle, kept in the same
