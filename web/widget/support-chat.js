@@ -169,6 +169,7 @@ export class SupportChat extends HTMLElement {
   #seen = null;
   #ui = {};
   #token = null; // {token, expiresAt (ms, or null)}
+  #tokenFetch = null; // the provider's answer under way
   #renewTimer = 0;
   #retiring = null; // the socket of the token before, closed once the new one caught up
   tokenProvider = null; // async () => ({token, expires_at}), or set `token-url`
@@ -303,8 +304,6 @@ export class SupportChat extends HTMLElement {
     this.#ui.alert.hidden = false;
   }
 
-  // ---- The live connection: subscribe first, then fetch, so nothing falls between.
-
   // ---- The token: the attribute's, or the provider's, renewed before it expires.
 
   get #hasProvider() {
@@ -316,7 +315,10 @@ export class SupportChat extends HTMLElement {
     if (this.#token?.expiresAt && this.#token.expiresAt <= Date.now() && this.#hasProvider) this.#token = null;
     if (!this.#token) {
       const attribute = this.getAttribute("token");
-      this.#token = attribute && !this.#hasProvider ? { token: attribute, expiresAt: null } : await this.#fetchToken();
+      if (attribute && !this.#hasProvider) return (this.#token = { token: attribute, expiresAt: null });
+      // The first send and the connection may both ask: one request answers both.
+      this.#tokenFetch ??= this.#fetchToken().finally(() => (this.#tokenFetch = null));
+      this.#token = await this.#tokenFetch;
     }
     return this.#token;
   }
@@ -348,6 +350,8 @@ export class SupportChat extends HTMLElement {
     this.#retiring = this.#socket;
     this.#connect();
   }
+
+  // ---- The live connection: subscribe first, then fetch, so nothing falls between.
 
   async #connect() {
     clearTimeout(this.#reconnectTimer);
