@@ -265,7 +265,7 @@ async fn the_sweep_answers_its_scheduled_event() {
         .expect("the function binary starts");
     let outcome = api.invoke(recorded_event("assignment-sweep"), Duration::from_secs(30)).await;
     match tokio::time::timeout(Duration::from_secs(60), outcome).await {
-        Ok(Ok(Outcome::Response(response))) => assert_eq!(response, json!({"requeued": 0, "assigned": 0})),
+        Ok(Ok(Outcome::Response(response))) => assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0})),
         other => panic!("the sweep did not answer: {:?}", other.map(|o| o.map(|_| ()))),
     }
     child.start_kill().unwrap();

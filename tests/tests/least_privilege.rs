@@ -227,8 +227,13 @@ async fn exercise() -> BTreeMap<String, Use> {
     post("/v1/chat/admin/presence/", &token_of_admin(OMAR), json!({"availability": "available"})).await;
     admin_ws.close().await;
     gateway.invocation_of("$disconnect", 7);
+    // A connection whose token expired: the sweep closes it.
+    let now = Timestamp::now();
+    let expired = Connection::new("expired".into(), Principal::Store(OTHER_STORE), TokenHash::of("expired"), now)
+        .until(Some(now.plus_seconds(-1)));
+    e2e::stack::record_connection(&table, &expired).await;
     let swept = gateway.run_scheduled("AssignmentSweepFunction").await;
-    assert_eq!(swept, json!({"requeued": 1, "assigned": 1}));
+    assert_eq!(swept, json!({"requeued": 1, "assigned": 1, "closed": 1}));
     // The platform: accounts in bulk, a token minted, listed and revoked, and an admin who
     // holds a session, with an inbox open, deactivated.
     let platform = &gateway;

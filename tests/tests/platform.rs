@@ -128,4 +128,32 @@ async fn a_platform_provisions_mints_and_deactivates(gateway: Gateway) {
     assert_eq!(Signed::post("/v1/platform/tokens/revoke/", malformed).send(gateway).await.0, 400);
 }
 
-on_every_stack!(signatures_are_checked_as_api_gateway_does, a_platform_provisions_mints_and_deactivates);
+/// A live connection opened with a short-lived token ends with it: the sweep closes it once
+/// the token has expired, and leaves the connection of a token still valid alone.
+async fn a_connection_ends_when_its_token_expires(gateway: Gateway) {
+    let gateway = &gateway;
+    let mint = |lifetime: u64| async move {
+        let body = json!({"store_id": TECH_STORE.0, "lifetime_seconds": lifetime});
+        let (status, minted) = Signed::post("/v1/platform/tokens/", body).send(gateway).await;
+        assert_eq!(status, 201, "{minted}");
+        minted
+    };
+    let (short, long) = (mint(10).await, mint(3600).await);
+    let expiring = Client::connect(gateway, short["token"].as_str()).await.unwrap();
+    let mut staying = Client::connect(gateway, long["token"].as_str()).await.unwrap();
+    // Nothing to wait for but the clock: the token's expiry is the event under test.
+    let expires_at = shared::Timestamp::parse(short["expires_at"].as_str().unwrap()).unwrap();
+    let left = expires_at.seconds_since(shared::Timestamp::now()).max(0) as u64;
+    tokio::time::sleep(Duration::from_secs(left + 1)).await;
+
+    gateway.run_scheduled("AssignmentSweepFunction").await;
+    assert_eq!(expiring.closed_by_server().await, 1000);
+    staying.send(json!({"action": "ping"})).await;
+    assert_eq!(staying.next_event().await["type"], "pong", "the other connection is live");
+}
+
+on_every_stack!(
+    signatures_are_checked_as_api_gateway_does,
+    a_platform_provisions_mints_and_deactivates,
+    a_connection_ends_when_its_token_expires
+);

@@ -476,6 +476,35 @@ async fn a_revoked_token_gets_no_connection(store: Store) {
     assert_eq!(ids(other).await, ["phone"]);
 }
 
+/// The sweep's read: connections whose expiry has passed, the longest expired first, and
+/// none once forgotten.
+async fn expired_connections_are_found_by_their_expiry(store: Store) {
+    use shared::domain::Connection;
+    let token = TokenHash::of("expiring");
+    store.put_token(&token, Principal::Store(TECH_STORE)).await.unwrap();
+    let now = Timestamp::now();
+    let opened = |id: &str, seconds: i64| {
+        Connection::new(id.into(), Principal::Store(TECH_STORE), token.clone(), now)
+            .until(Some(now.plus_seconds(seconds)))
+    };
+    for connection in [opened("in-a-minute", 60), opened("just-now", 0), opened("a-while-ago", -30), opened("b", -30)] {
+        assert!(store.open_connection(&connection).await.unwrap());
+    }
+    let expired = |limit| {
+        let store = store.clone();
+        async move {
+            let expired = store.expired_connections(now, limit).await.unwrap();
+            expired.into_iter().map(|c| c.connection_id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(expired(10).await, ["a-while-ago", "b", "just-now"]);
+    assert_eq!(expired(1).await, ["a-while-ago"]);
+    store.delete_connection("a-while-ago").await.unwrap();
+    assert_eq!(expired(10).await, ["b", "just-now"]);
+    let later = store.expired_connections(now.plus_seconds(60), 10).await.unwrap();
+    assert_eq!(later.len(), 3, "{later:?}");
+}
+
 async fn connections_are_found_by_whose_they_are(store: Store) {
     use shared::domain::{Audience, Connection};
     let now = Timestamp::now();
@@ -1016,6 +1045,7 @@ conformance!(
     a_late_id_is_replaced_by_a_fresh_one,
     connections_are_found_by_whose_they_are,
     a_revoked_token_gets_no_connection,
+    expired_connections_are_found_by_their_expiry,
     response_times_are_kept_by_the_writes,
     a_store_closes_its_active_session_from_the_pointer,
     a_store_cannot_send_into_a_closed_session,

@@ -1,6 +1,6 @@
-//! Every minute (a `Schedule` event): tells the team who went offline and, with automatic
-//! assignment, hands back what holders offline too long left unanswered and assigns what
-//! waits. Answers what it did.
+//! Every minute (a `Schedule` event): closes the connections whose token expired, tells the
+//! team who went offline and, with automatic assignment, hands back what holders offline too
+//! long left unanswered and assigns what waits. Answers what it did.
 
 use serde_json::Value;
 use shared::{App, ChatError, chat};

@@ -1,5 +1,5 @@
-//! Live connections: who is on the other end of one, and revoking a token everywhere it is
-//! in use.
+//! Live connections: who is on the other end of one, revoking a token everywhere it is in
+//! use, and closing the ones that expired.
 
 use crate::domain::{Principal, TokenHash};
 use crate::storage::StorageError;
@@ -51,6 +51,26 @@ pub async fn revoke_token(app: &App, hash: &TokenHash) -> Result<Revocation, Sto
     Ok(revocation)
 }
 
+/// How many expired connections one sweep closes, at most; the next sweep goes on.
+pub const EXPIRED_BATCH: usize = 500;
+
+/// Closes the connections whose expiry has passed: those of an expired token, and those
+/// API Gateway should have closed already. They hear no events after their expiry anyway;
+/// this ends them for the client too, which reconnects with a fresh token. Returns how many
+/// were closed; one that could not be closed is forgotten all the same and refused at its
+/// next frame.
+pub async fn close_expired_connections(app: &App) -> Result<usize, StorageError> {
+    let expired = app.store.expired_connections(Timestamp::now(), EXPIRED_BATCH).await?;
+    let mut closed = 0;
+    for connection in &expired {
+        match app.live.disconnect(&connection.connection_id).await {
+            Ok(()) => closed += 1,
+            Err(error) => tracing::warn!(%error, "could not close an expired connection"),
+        }
+    }
+    Ok(closed)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -81,6 +101,29 @@ mod tests {
         assert_eq!(store.principal_for(&revoked).await.unwrap(), None);
         assert_eq!(connection_principal(&app, "phone").await, Ok(Principal::Store(StoreId(5))));
         assert_eq!(revoke_token(&app, &revoked).await.unwrap(), Revocation::default());
+    }
+
+    #[tokio::test]
+    async fn expired_connections_are_closed_and_live_ones_kept() {
+        let store = Arc::new(MemoryStore::new());
+        let token = TokenHash::of("token");
+        store.put_token(&token, Principal::Store(StoreId(5))).await.unwrap();
+        let now = Timestamp::now();
+        let opened = |id: &str, expiry: i64| {
+            Connection::new(id.into(), Principal::Store(StoreId(5)), token.clone(), now)
+                .until(Timestamp::from_unix_seconds(now.unix_seconds() + expiry))
+        };
+        for connection in [opened("expired", -1), opened("expiring-now", 0), opened("live", 60)] {
+            assert!(store.open_connection(&connection).await.unwrap());
+        }
+        let recorder = Arc::new(Recorder::default());
+        let app = app_over(&store, &recorder);
+
+        assert_eq!(close_expired_connections(&app).await.unwrap(), 2);
+        assert_eq!(*recorder.closed.lock().unwrap(), ["expired", "expiring-now"]);
+        assert!(store.connection("expired").await.unwrap().is_none());
+        assert!(store.connection("live").await.unwrap().is_some());
+        assert_eq!(close_expired_connections(&app).await.unwrap(), 0);
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! What no request triggers, run every minute by a scheduled function.
 
 use super::assignment::{SWEEP_BATCH, SWEEP_BUDGET, assign_waiting};
+use super::connections::close_expired_connections;
 use super::desk::tell_offline;
 use super::events::announce_change;
 use crate::config::AssignmentPolicy;
@@ -14,19 +15,21 @@ pub struct Swept {
     /// Sessions handed back to the queue from holders offline too long.
     pub requeued: usize,
     pub assigned: usize,
+    /// Live connections closed because their token (or their time) ran out.
+    pub closed: usize,
 }
 
-/// What no request triggers, every minute: the team hears who went offline; with automatic
-/// assignment, what holders offline longer than the requeue delay left unanswered goes back
-/// to the queue, and what waits is assigned.
+/// What no request triggers, every minute: connections whose token expired are closed; the
+/// team hears who went offline; with automatic assignment, what holders offline longer than
+/// the requeue delay left unanswered goes back to the queue, and what waits is assigned.
 pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
+    let mut swept = Swept { closed: close_expired_connections(app).await?, ..Swept::default() };
     let now = Timestamp::now();
     let desks = app.store.desks(now).await?;
     tell_offline(app, &desks, now).await?;
     if app.config.assignment != AssignmentPolicy::Auto {
-        return Ok(Swept::default());
+        return Ok(swept);
     }
-    let mut swept = Swept::default();
     for state in desks.iter().filter(|state| state.load > 0 && state.gone_for(now, app.config.requeue_delay)) {
         let query = SessionQuery {
             admin: state.desk.admin_id,

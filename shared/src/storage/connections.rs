@@ -21,4 +21,7 @@ pub trait ConnectionStore: Send + Sync + 'static {
     /// The unexpired connections opened with `token`, read consistently: every one whose
     /// opening committed before the read.
     async fn connections_with_token(&self, token: &TokenHash, now: Timestamp) -> StorageResult<Vec<Connection>>;
+    /// Up to `limit` connections whose expiry has passed by `now`, the longest expired
+    /// first: one read of an index, whatever the number of live connections.
+    async fn expired_connections(&self, now: Timestamp, limit: usize) -> StorageResult<Vec<Connection>>;
 }

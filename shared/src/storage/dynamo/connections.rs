@@ -115,4 +115,20 @@ impl ConnectionStore for DynamoStore {
         connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
         Ok(connections)
     }
+
+    async fn expired_connections(&self, now: Timestamp, limit: usize) -> StorageResult<Vec<Connection>> {
+        // Every key up to this second's, whatever the connection id after it.
+        let up_to = format!("{}~", expiring_sk(now.unix_seconds(), ""));
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_PRINCIPAL_INDEX)
+            .key_condition_expression("PrincipalPK = :expiring AND PrincipalSK <= :now")
+            .expression_attribute_values(":expiring", s(EXPIRING_PK))
+            .expression_attribute_values(":now", s(up_to))
+            .limit(limit.clamp(1, 1000) as i32);
+        let items = self.query_items(query, limit).await?;
+        items.into_iter().map(|item| from_item::<TokenConnectionItem>(item).map(|c| c.connection)).collect()
+    }
 }

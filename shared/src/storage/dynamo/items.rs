@@ -335,21 +335,41 @@ impl ConnectionItem {
 
 /// A copy of a live connection in the partition of the token it was opened with
 /// (`TOKEN#<hash>` / `CONN#<id>`), written in the same transaction as the connection: a
-/// revocation finds every connection of the token with one consistent read.
+/// revocation finds every connection of the token with one consistent read. The copy is
+/// also indexed by when the connection expires (`EXPIRING` / `<expires_at>#<id>` in
+/// `ByPrincipal`), so the sweep finds the expired ones with one Query.
 #[derive(Serialize, Deserialize)]
 pub(super) struct TokenConnectionItem {
     #[serde(rename = "PK")]
     pk: String,
     #[serde(rename = "SK")]
     sk: String,
+    #[serde(rename = "PrincipalPK", default, skip_serializing_if = "Option::is_none")]
+    expiring_pk: Option<String>,
+    #[serde(rename = "PrincipalSK", default, skip_serializing_if = "Option::is_none")]
+    expiring_sk: Option<String>,
     #[serde(flatten)]
     pub(super) connection: Connection,
 }
 
 impl TokenConnectionItem {
     pub(super) fn new(token: &TokenHash, connection: Connection) -> Self {
-        TokenConnectionItem { pk: token_pk(token), sk: token_connection_sk(&connection.connection_id), connection }
+        TokenConnectionItem {
+            pk: token_pk(token),
+            sk: token_connection_sk(&connection.connection_id),
+            expiring_pk: Some(EXPIRING_PK.to_owned()),
+            expiring_sk: Some(expiring_sk(connection.expires_at, &connection.connection_id)),
+            connection,
+        }
     }
+}
+
+/// Connections by expiry, in one index partition: the sweep's one Query.
+pub(super) const EXPIRING_PK: &str = "EXPIRING";
+
+/// Sorts by expiry (zero-padded Unix seconds), then by connection.
+pub(super) fn expiring_sk(expires_at: i64, connection_id: &str) -> String {
+    format!("{:012}#{connection_id}", expires_at.max(0))
 }
 
 pub(super) fn token_connection_sk(connection_id: &str) -> String {

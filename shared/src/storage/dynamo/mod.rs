@@ -6,7 +6,7 @@
 //! | a store's active session pointer | `STORE#<id>` | `ACTIVE` |
 //! | admin profile | `ADMIN#<id>` | `PROFILE` |
 //! | token | `TOKEN#<sha256 hex>` | `TOKEN` |
-//! | a connection opened with a token (a copy) | `TOKEN#<sha256 hex>` | `CONN#<connection id>` |
+//! | a connection opened with a token (a copy, in `ByPrincipal` under `EXPIRING`) | `TOKEN#<sha256 hex>` | `CONN#<connection id>` |
 //! | session | `SESSION#<id>` | `SESSION` |
 //! | message | `SESSION#<id>` | `MSG#<20-digit id>` |
 //! | client message id | `SESSION#<id>` | `CLIENT#<store or admin>#<sender id>#<client_message_id>` |

@@ -39,4 +39,12 @@ impl ConnectionStore for MemoryStore {
         connections.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
         Ok(connections)
     }
+
+    async fn expired_connections(&self, now: Timestamp, limit: usize) -> StorageResult<Vec<Connection>> {
+        let state = self.state();
+        let mut expired: Vec<Connection> = state.connections.values().filter(|c| !c.is_live(now)).cloned().collect();
+        expired.sort_by(|a, b| (a.expires_at, &a.connection_id).cmp(&(b.expires_at, &b.connection_id)));
+        expired.truncate(limit);
+        Ok(expired)
+    }
 }
