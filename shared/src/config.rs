@@ -92,8 +92,8 @@ pub struct Config {
     pub presence_grace: Duration,
     pub requeue_delay: Duration,
     /// The platform's identity provider whose JWTs are accepted beside our tokens
-    /// (`JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_JWKS_URL`: all three or none;
-    /// `JWT_STORE_CLAIM`, `JWT_ADMIN_CLAIM`).
+    /// (`JWT_ISSUER` and `JWT_AUDIENCE` with `JWT_JWKS_URL`, `JWT_HS256_SECRET_ARN` or both;
+    /// or none; `JWT_STORE_CLAIM`, `JWT_ADMIN_CLAIM`).
     pub jwt: Option<JwtSettings>,
 }
 
@@ -144,17 +144,7 @@ impl Config {
                 DEFAULT_PRESENCE_GRACE,
             )?,
             requeue_delay: seconds(non_empty("REQUEUE_DELAY_SECONDS"), "REQUEUE_DELAY_SECONDS", DEFAULT_REQUEUE_DELAY)?,
-            jwt: match (non_empty("JWT_ISSUER"), non_empty("JWT_AUDIENCE"), non_empty("JWT_JWKS_URL")) {
-                (None, None, None) => None,
-                (Some(issuer), Some(audience), Some(jwks_url)) => Some(JwtSettings {
-                    issuer,
-                    audience,
-                    jwks_url,
-                    store_claim: non_empty("JWT_STORE_CLAIM").unwrap_or_else(|| DEFAULT_STORE_CLAIM.into()),
-                    admin_claim: non_empty("JWT_ADMIN_CLAIM").unwrap_or_else(|| DEFAULT_ADMIN_CLAIM.into()),
-                }),
-                _ => return Err(ConfigError::Invalid("JWT_ISSUER", "set with JWT_AUDIENCE and JWT_JWKS_URL, or none")),
-            },
+            jwt: jwt_settings(&non_empty)?,
         })
     }
 
@@ -171,6 +161,29 @@ impl Config {
             requeue_delay: DEFAULT_REQUEUE_DELAY,
             jwt: None,
         }
+    }
+}
+
+/// The platform's identity provider: its issuer and audience, with its JWKS URL, its HS256
+/// secret's ARN, or both; none of them for none.
+fn jwt_settings(non_empty: &impl Fn(&str) -> Option<String>) -> Result<Option<JwtSettings>, ConfigError> {
+    let (jwks_url, hs256_secret_arn) = (non_empty("JWT_JWKS_URL"), non_empty("JWT_HS256_SECRET_ARN"));
+    match (non_empty("JWT_ISSUER"), non_empty("JWT_AUDIENCE")) {
+        (None, None) if jwks_url.is_none() && hs256_secret_arn.is_none() => Ok(None),
+        (Some(issuer), Some(audience)) if jwks_url.is_some() || hs256_secret_arn.is_some() => Ok(Some(JwtSettings {
+            issuer,
+            audience,
+            jwks_url,
+            hs256_secret_arn,
+            // The SDK takes a local one from `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
+            secrets_manager_endpoint: None,
+            store_claim: non_empty("JWT_STORE_CLAIM").unwrap_or_else(|| DEFAULT_STORE_CLAIM.into()),
+            admin_claim: non_empty("JWT_ADMIN_CLAIM").unwrap_or_else(|| DEFAULT_ADMIN_CLAIM.into()),
+        })),
+        _ => Err(ConfigError::Invalid(
+            "JWT_ISSUER",
+            "set with JWT_AUDIENCE and JWT_JWKS_URL or JWT_HS256_SECRET_ARN, or none of them",
+        )),
     }
 }
 
@@ -222,6 +235,28 @@ mod tests {
         assert_eq!(with("2").unwrap().attachment_link_lifetime, Duration::from_secs(2));
         for wrong in ["0", "3601", "soon", "-5"] {
             assert!(matches!(with(wrong), Err(ConfigError::Invalid("ATTACHMENT_LINK_SECONDS", _))), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn an_identity_provider_has_an_issuer_an_audience_and_keys() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let pairs = pairs.to_vec();
+            Config::from_lookup(move |name: &str| match name {
+                "TABLE_NAME" => Some("chat".into()),
+                name => pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()),
+            })
+        };
+        let issuer = [("JWT_ISSUER", "https://id.example/"), ("JWT_AUDIENCE", "chat")];
+        assert_eq!(with(&[]).unwrap().jwt, None);
+        let secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf";
+        let hs256 = [issuer[0], issuer[1], ("JWT_HS256_SECRET_ARN", secret)];
+        let jwt = with(&hs256).unwrap().jwt.unwrap();
+        assert_eq!((jwt.jwks_url, jwt.hs256_secret_arn.as_deref()), (None, Some(secret)));
+        let both = [issuer[0], issuer[1], ("JWT_HS256_SECRET_ARN", secret), ("JWT_JWKS_URL", "https://id.example/k")];
+        assert!(with(&both).unwrap().jwt.unwrap().jwks_url.is_some());
+        for wrong in [&issuer[..], &hs256[1..], &[("JWT_JWKS_URL", "https://id.example/k")][..]] {
+            assert!(matches!(with(wrong), Err(ConfigError::Invalid("JWT_ISSUER", _))), "{wrong:?}");
         }
     }
 

@@ -55,6 +55,9 @@ pub struct Calls {
     pub disconnects: AtomicU32,
     /// Requests to S3 (presigning is none).
     pub s3: AtomicU32,
+    /// `GetSecretValue` requests to Secrets Manager (the HS256 secret, once per instance
+    /// and rotation).
+    pub secret_reads: AtomicU32,
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
     /// `Query:<index>`): what the function's policy must allow.
     pub dynamodb_actions: Mutex<BTreeSet<String>>,
@@ -95,7 +98,8 @@ pub async fn live_delivery<F: Future>(work: F) -> F::Output {
 }
 
 /// The one JSON line of an invocation: its route (the route key, `schedule` for a scheduled
-/// run), status, latency, request id and what it asked of DynamoDB, S3 and `@connections`.
+/// run), status, latency, request id and what it asked of DynamoDB, S3, Secrets Manager and
+/// `@connections`.
 pub fn log_invocation(
     route: &str,
     status: u16,
@@ -118,6 +122,7 @@ pub fn log_invocation(
         pushes = calls.pushes.load(Relaxed),
         disconnects = calls.disconnects.load(Relaxed),
         s3_calls = calls.s3.load(Relaxed),
+        secret_reads = calls.secret_reads.load(Relaxed),
         round_trips = calls.round_trips.load(Relaxed),
         dynamodb_actions = calls.actions(),
         s3_actions = calls.s3_actions(),
@@ -186,6 +191,12 @@ pub fn record_s3_action(action: &str, key: &str) {
 /// Counts one request to S3 for the current invocation; in flight until the guard drops.
 pub fn record_s3_request() -> RemoteCall {
     let _ = CALLS.try_with(|calls| calls.s3.fetch_add(1, Ordering::Relaxed));
+    remote_call()
+}
+
+/// Counts one `GetSecretValue` for the current invocation; in flight until the guard drops.
+pub fn record_secret_read() -> RemoteCall {
+    let _ = CALLS.try_with(|calls| calls.secret_reads.fetch_add(1, Ordering::Relaxed));
     remote_call()
 }
 

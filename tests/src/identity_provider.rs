@@ -1,6 +1,7 @@
 //! A platform's identity provider, as the tests need one: RSA and EC P-256 keys generated
 //! for the run (with aws-lc-rs), a JWKS served over HTTP that a test can rotate keys into,
-//! and JWTs signed with `jsonwebtoken`.
+//! an HS256 secret it shares through Secrets Manager (moto) and rotates there, and JWTs
+//! signed with `jsonwebtoken`.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -26,6 +27,21 @@ pub struct IdentityProvider {
     pub jwks_url: String,
     keys: BTreeMap<String, (Algorithm, EncodingKey)>,
     published: Arc<Mutex<Vec<Jwk>>>,
+    hs256: Option<SharedSecret>,
+}
+
+/// The HS256 secret in Secrets Manager: its ARN, and every value it was given, newest last.
+struct SharedSecret {
+    arn: String,
+    client: aws_sdk_secretsmanager::Client,
+    values: Vec<String>,
+}
+
+/// 48 random bytes, in hex: what a provider would generate.
+fn random_secret() -> String {
+    let mut bytes = [0u8; 48];
+    aws_lc_rs::rand::fill(&mut bytes).expect("random bytes");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn rsa_key() -> EncodingKey {
@@ -63,7 +79,39 @@ impl IdentityProvider {
                 );
             }
         });
-        IdentityProvider { jwks_url, keys: BTreeMap::new(), published }
+        IdentityProvider { jwks_url, keys: BTreeMap::new(), published, hs256: None }
+    }
+
+    /// Shares a new HS256 secret through the Secrets Manager of the test binary's moto.
+    pub async fn share_hs256_secret(&mut self) {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .endpoint_url(crate::stack::moto().endpoint())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("local", "local", None, None, "t"))
+            .build();
+        let client = aws_sdk_secretsmanager::Client::from_conf(config);
+        let value = random_secret();
+        let name = crate::stack::unique_table_name("jwt-hs256");
+        let created = client.create_secret().name(name).secret_string(&value).send().await.expect("a secret");
+        let arn = created.arn.expect("its ARN");
+        self.hs256 = Some(SharedSecret { arn, client, values: vec![value] });
+    }
+
+    /// Gives the HS256 secret a new value: the old one becomes its previous version.
+    pub async fn rotate_hs256_secret(&mut self) {
+        let secret = self.hs256.as_mut().expect("a shared secret");
+        let value = random_secret();
+        let put = secret.client.put_secret_value().secret_id(&secret.arn).secret_string(&value);
+        put.send().await.expect("a new version");
+        secret.values.push(value);
+    }
+
+    /// A JWT signed with HS256 by the secret's value `age` rotations ago (0: the current).
+    pub fn sign_hs256(&self, age: usize, claims: Value) -> String {
+        let values = &self.hs256.as_ref().expect("a shared secret").values;
+        let key = EncodingKey::from_secret(values[values.len() - 1 - age].as_bytes()).unwrap();
+        encode(&Header::new(Algorithm::HS256), &self.claims(claims), &key).unwrap()
     }
 
     /// A new key `kid` for `alg` (RS256 or ES256), published in the JWKS if `publish`.
@@ -118,7 +166,14 @@ impl IdentityProvider {
     }
 
     /// The gateway's options that trust this provider.
-    pub fn gateway_args(&self) -> [String; 6] {
-        ["--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE, "--jwt-jwks-url", &self.jwks_url].map(str::to_owned)
+    pub fn gateway_args(&self) -> Vec<String> {
+        let mut args = ["--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE, "--jwt-jwks-url", &self.jwks_url]
+            .map(str::to_owned)
+            .to_vec();
+        if let Some(secret) = &self.hs256 {
+            args.extend(["--jwt-hs256-secret-arn".to_owned(), secret.arn.clone()]);
+            args.extend(["--secrets-manager-endpoint".to_owned(), crate::stack::moto().endpoint()]);
+        }
+        args
     }
 }

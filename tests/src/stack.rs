@@ -1,4 +1,5 @@
-//! DynamoDB Local (one per test binary), fresh tables, and the workspace's built binaries.
+//! DynamoDB Local and moto (one each per test binary), fresh tables, and the workspace's
+//! built binaries.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -13,6 +14,13 @@ use shared::storage::DynamoStore;
 pub fn dynamodb() -> &'static DynamoDbLocal {
     static INSTANCE: OnceLock<DynamoDbLocal> = OnceLock::new();
     INSTANCE.get_or_init(|| DynamoDbLocal::start().expect("DynamoDB Local starts"))
+}
+
+/// moto for this test binary (Secrets Manager, …), started on first use; it stops when the
+/// binary exits.
+pub fn moto() -> &'static moto_local::MotoLocal {
+    static INSTANCE: OnceLock<moto_local::MotoLocal> = OnceLock::new();
+    INSTANCE.get_or_init(|| moto_local::MotoLocal::start().expect("moto starts"))
 }
 
 /// A table name no other test of this run uses.

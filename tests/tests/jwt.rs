@@ -1,5 +1,7 @@
 //! A platform's own JWTs stand for its stores and admins, on HTTP routes and on `$connect`,
-//! with keys the test generates and a JWKS it serves and rotates: RS256 and ES256 accepted;
+//! with keys the test generates, a JWKS it serves and rotates, and an HS256 secret it shares
+//! and rotates through Secrets Manager (moto): RS256, ES256 and HS256 accepted, HS256 signed
+//! with the secret's current or previous version;
 //! a wrong issuer or audience, an expired or not yet valid token, an unknown key, `alg: none`,
 //! an HS256 token keyed with the RSA public key, and a tampered payload each refused with the
 //! family's 401. On the embedded store, on DynamoDB Local, and with the functions run as
@@ -36,6 +38,7 @@ async fn platform_jwts_stand_for_stores_and_admins(start: impl FnOnce(&[&str]) -
     provider.add_key("rs-1", Algorithm::RS256, true);
     provider.add_key("es-1", Algorithm::ES256, true);
     provider.add_key("rs-2", Algorithm::RS256, false);
+    provider.share_hs256_secret().await;
     let args = provider.gateway_args();
     let gateway = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let gateway = &gateway;
@@ -89,6 +92,24 @@ async fn platform_jwts_stand_for_stores_and_admins(start: impl FnOnce(&[&str]) -
     provider.publish("rs-2");
     let rotated = provider.sign("rs-2", store(json!({"jti": "after-rotation"})));
     assert_eq!(as_store(gateway, &rotated).await.0, 200, "rotated in");
+
+    // HS256, with the secret read from Secrets Manager; another secret is refused.
+    let hs256 = provider.sign_hs256(0, store(json!({"jti": "hs256"})));
+    assert_eq!(as_store(gateway, &hs256).await.0, 200, "HS256");
+    let another = EncodingKey::from_secret(b"another secret, as long as the shared one is").unwrap();
+    let another = encode(&Header::new(Algorithm::HS256), &provider.claims(store(json!({}))), &another).unwrap();
+    refused(gateway, &another, "HS256 with another secret").await;
+    // The provider rotates its secret: tokens signed with the new value are taken without a
+    // restart, and those signed before the rotation stay valid until they expire.
+    provider.rotate_hs256_secret().await;
+    let after = provider.sign_hs256(0, store(json!({"jti": "after-secret-rotation"})));
+    assert_eq!(as_store(gateway, &after).await.0, 200, "the new secret");
+    let before = provider.sign_hs256(1, store(json!({"jti": "before-secret-rotation"})));
+    assert_eq!(as_store(gateway, &before).await.0, 200, "the previous secret");
+    let mut socket = Client::connect(gateway, Some(&after)).await.expect("connected with an HS256 JWT");
+    socket.send(json!({"action": "ping"})).await;
+    assert_eq!(socket.next_of("pong").await, json!({"type": "pong"}));
+    socket.close().await;
 
     // On `$connect`, from the query string as browsers send it; its frames resolve it.
     let mut socket = Client::connect(gateway, Some(&ana)).await.expect("connected with a JWT");

@@ -3,13 +3,15 @@
 //! function down its paths), on the table and only the indexes it queries, and
 //! `execute-api:ManageConnections` on the WebSocket API only where it pushes, and the S3
 //! actions of the requests it makes or signs, on the attachments bucket's objects under
-//! the prefixes it uses them on. No `*` action.
+//! the prefixes it uses them on; `secretsmanager:GetSecretValue` on the platform's HS256
+//! secret only where tokens are authenticated. No `*` action.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::files::{PNG, upload_png};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
+use e2e::identity_provider::IdentityProvider;
 use e2e::platform::Signed;
 use e2e::stack::{dynamodb, fresh_table};
 use e2e::ws::Client;
@@ -39,6 +41,24 @@ fn strings(value: &Yaml) -> Vec<String> {
     }
 }
 
+/// The statements of a function's policy: inline, or of a managed policy of the template
+/// that a condition attaches (`!If [Condition, !Ref Policy, !Ref AWS::NoValue]`).
+fn statements_of<'a>(template: &'a Yaml, policy: &'a Yaml) -> &'a Vec<Yaml> {
+    let document = match policy {
+        Yaml::Tagged(tagged) if tagged.tag == "!If" => {
+            let referenced = |value: &'a Yaml| match value {
+                Yaml::Tagged(reference) if reference.tag == "!Ref" => reference.value.as_str().unwrap(),
+                other => panic!("a !Ref, not {other:?}"),
+            };
+            let managed = referenced(&tagged.value[1]);
+            assert_eq!(referenced(&tagged.value[2]), "AWS::NoValue", "attached or not");
+            &template["Resources"][managed]["Properties"]["PolicyDocument"]
+        }
+        inline => inline,
+    };
+    document["Statement"].as_sequence().expect("statements")
+}
+
 /// Function binary → its policy statements.
 fn policies() -> BTreeMap<String, Vec<Statement>> {
     let template: Yaml = serde_norway::from_str(sam_template::TEMPLATE_YAML).unwrap();
@@ -51,7 +71,7 @@ fn policies() -> BTreeMap<String, Vec<Statement>> {
         let binary = sam_template::binary_of(id.as_str().unwrap(), resource).unwrap();
         let mut statements = Vec::new();
         for policy in properties["Policies"].as_sequence().into_iter().flatten() {
-            for statement in policy["Statement"].as_sequence().expect("inline statements only") {
+            for statement in statements_of(&template, policy) {
                 assert_eq!(statement["Effect"], "Allow", "{binary}");
                 statements.push(Statement {
                     actions: strings(&statement["Action"]),
@@ -84,6 +104,10 @@ fn no_wildcards_and_resources_only_of_this_stack() {
                         Some(("dynamodb", _)) => assert!(on_table, "{binary}: {action} on {resource}"),
                         Some(("s3", _)) => assert!(on_attachments, "{binary}: {action} on {resource}"),
                         Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{binary}: {resource}"),
+                        // The one secret the template is given, by its ARN.
+                        Some(("secretsmanager", "GetSecretValue")) => {
+                            assert_eq!(resource, "JwtHs256SecretArn", "{binary}")
+                        }
                         _ => panic!("{binary}: unexpected action {action}"),
                     }
                 }
@@ -103,6 +127,7 @@ struct Use {
     s3_actions: BTreeSet<String>,
     pushed: bool,
     disconnected: bool,
+    read_secret: bool,
 }
 
 /// Takes every function, HTTP and WebSocket, down its paths, rare ones included, with
@@ -112,7 +137,11 @@ async fn exercise() -> BTreeMap<String, Use> {
     // With automatic assignment, and offline (and requeued) at once: every function then
     // does all it may have to.
     let desk = ["--assignment", "auto", "--presence-grace-seconds", "0", "--requeue-delay-seconds", "0"];
-    let gateway = Gateway::start_on_dynamodb_with(&table, &desk);
+    // A platform whose identity provider signs with HS256, its secret in Secrets Manager.
+    let mut provider = IdentityProvider::start().await;
+    provider.share_hs256_secret().await;
+    let args = [desk.map(str::to_owned).to_vec(), provider.gateway_args()].concat();
+    let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
     let url = |path: &str| gateway.url(path);
     let post = |path: &'static str, token: &str, body: Value| {
@@ -128,6 +157,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     // Away until the end: what she does, she does by hand.
     post("/v1/chat/admin/presence/", &sarah, json!({"availability": "away"})).await;
 
+    let platform_user = provider.sign_hs256(0, json!({"store_id": TECH_STORE.0}));
+    get_json(&url("/v1/chat/store/session/current/"), Some(&platform_user)).await;
     let (_, session) = get_json(&url("/v1/chat/store/session/"), Some(&store)).await;
     let id = session["id"].clone();
     let first = post("/v1/chat/store/messages/", &store, json!({"content": "one", "client_message_id": "c1"})).await;
@@ -276,6 +307,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         used.s3_actions.extend(line["s3_actions"].as_str().unwrap().split_whitespace().map(str::to_owned));
         used.pushed |= line["pushes"].as_u64().unwrap() > 0;
         used.disconnected |= line["disconnects"].as_u64().unwrap() > 0;
+        used.read_secret |= line["secret_reads"].as_u64().unwrap() > 0;
     }
     uses
 }
@@ -289,6 +321,8 @@ fn with_prefix<'a>(items: impl Iterator<Item = &'a String>, prefix: &str) -> BTr
 async fn each_policy_allows_exactly_what_its_function_does() {
     let uses = exercise().await;
     let policies = policies();
+    let routes = sam_template::Template::embedded().http_routes().unwrap();
+    let http: BTreeSet<String> = routes.into_iter().map(|route| route.binary).collect();
     assert_eq!(uses.keys().collect::<Vec<_>>(), policies.keys().collect::<Vec<_>>(), "every function ran");
     let mut wrong = Vec::new();
     for (binary, statements) in &policies {
@@ -318,6 +352,13 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         if (!binary.starts_with("ws-") || binary == "ws-connect") && !binary.starts_with("platform-") {
             needed.insert("GetItem".to_owned());
         }
+        // The routes a token opens may have to verify a platform's HS256 JWT: the secret,
+        // read once per instance, was read by one of them in the shared process.
+        let verifies_tokens = binary == "ws-connect" || (http.contains(binary) && !binary.starts_with("platform-"));
+        let reads_secret = statements.iter().any(|s| s.actions.iter().any(|a| a == "secretsmanager:GetSecretValue"));
+        if reads_secret != verifies_tokens || (used.read_secret && !reads_secret) {
+            wrong.push(format!("{binary}: reads the HS256 secret {reads_secret}, verifies tokens {verifies_tokens}"));
+        }
         if allowed != needed {
             wrong.push(format!("{binary}: allows {allowed:?}, needs {needed:?}"));
         }
@@ -344,5 +385,6 @@ async fn each_policy_allows_exactly_what_its_function_does() {
             wrong.push(format!("{binary}: DELETE on @connections {closes}, closes {}", used.disconnected));
         }
     }
+    assert!(uses.values().any(|used| used.read_secret), "a function read the HS256 secret");
     assert!(wrong.is_empty(), "policies that are not least privilege:\n{}", wrong.join("\n"));
 }

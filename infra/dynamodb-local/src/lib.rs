@@ -8,14 +8,14 @@
 
 mod error;
 mod install;
-mod probe;
+pub mod probe;
 mod server;
 
 use std::path::{Path, PathBuf};
 
 pub use error::Error;
 pub use install::install;
-pub use server::{DynamoDbLocal, Frozen};
+pub use server::{DynamoDbLocal, Frozen, tied_to_this_process};
 
 /// The port the `dynamodb-local` command serves on unless told otherwise: DynamoDB Local's
 /// own default, and what `events/env.json` points `sam local`'s containers at.
@@ -34,7 +34,8 @@ pub fn cache_dir() -> PathBuf {
     }
 }
 
-fn workspace_root() -> &'static Path {
+/// The workspace this crate is built in: where `.cache/` is.
+pub fn workspace_root() -> &'static Path {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.ancestors().nth(2).unwrap_or(manifest_dir)
 }

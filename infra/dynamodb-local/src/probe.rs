@@ -1,4 +1,5 @@
-//! Small network and log helpers for telling whether DynamoDB Local is up, and why not.
+//! Small network and log helpers for telling whether a local server (DynamoDB Local, or
+//! another stand-in) is up, and why not.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -9,14 +10,14 @@ use std::time::Duration;
 /// A port nothing listens on right now. DynamoDB Local has no option to choose its address
 /// and binds every interface, so the port is checked there too. Another process may take
 /// it before DynamoDB Local binds it; the caller then retries with a fresh one.
-pub(crate) fn free_port() -> io::Result<u16> {
+pub fn free_port() -> io::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))?;
     Ok(listener.local_addr()?.port())
 }
 
 /// Whether something on `port` accepts a connection and answers HTTP: a bound port only
 /// shows the socket exists, an answer shows requests are being served.
-pub(crate) fn answers_http(port: u16) -> bool {
+pub fn answers_http(port: u16) -> bool {
     let wait = Duration::from_secs(2);
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let Ok(mut stream) = TcpStream::connect_timeout(&address, wait) else {
@@ -34,7 +35,7 @@ pub(crate) fn answers_http(port: u16) -> bool {
 }
 
 /// The end of a log, for error messages: enough to show a Java stack trace's cause.
-pub(crate) fn log_tail(log: &Path) -> String {
+pub fn log_tail(log: &Path) -> String {
     const LINES: usize = 30;
     match fs::read(log) {
         Ok(bytes) => {

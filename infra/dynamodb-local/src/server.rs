@@ -44,6 +44,14 @@ kill "$watcher" 2>/dev/null
 exit "$status"
 "#;
 
+/// A command that runs `program` (with the arguments added to it) as a child that stops
+/// when this process exits, however it exits (see [`WRAPPER`]); its stdin must be piped.
+pub fn tied_to_this_process(name: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new("sh");
+    command.args(["-c", WRAPPER, name]).arg(program);
+    command
+}
+
 /// A running DynamoDB Local, in memory, with one database for every region and access
 /// key so that clients configured differently still see the same tables.
 ///
@@ -133,9 +141,7 @@ impl DynamoDbLocal {
         let errors = output.try_clone().map_err(Error::io(format!("opening {}", log.display())))?;
         let mut library_path = OsString::from("-Djava.library.path=");
         library_path.push(dir.join(NATIVE_LIBS));
-        let wrapper = Command::new("sh")
-            .args(["-c", WRAPPER, "dynamodb-local"])
-            .arg(java)
+        let wrapper = tied_to_this_process("dynamodb-local", java)
             .arg(library_path)
             .arg("-jar")
             .arg(dir.join(JAR))

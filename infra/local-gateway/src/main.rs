@@ -98,15 +98,22 @@ struct Args {
     #[arg(long)]
     requeue_delay_seconds: Option<u64>,
     /// The platform's identity provider whose JWTs are accepted beside tokens: its issuer
-    /// (`iss`), with --jwt-audience and --jwt-jwks-url (the template's `JwtIssuer`, …).
-    #[arg(long, requires_all = ["jwt_audience", "jwt_jwks_url"])]
+    /// (`iss`), with --jwt-audience and --jwt-jwks-url, --jwt-hs256-secret-arn or both (the
+    /// template's `JwtIssuer`, …).
+    #[arg(long, requires = "jwt_audience")]
     jwt_issuer: Option<String>,
     /// The audience (`aud`) the platform's JWTs must name.
     #[arg(long, requires = "jwt_issuer")]
     jwt_audience: Option<String>,
-    /// Where the platform's identity provider publishes its keys (a JWKS).
+    /// Where the platform's identity provider publishes its RS256/ES256 keys (a JWKS).
     #[arg(long, requires = "jwt_issuer")]
     jwt_jwks_url: Option<String>,
+    /// The Secrets Manager secret holding the HS256 key the platform signs with (its ARN).
+    #[arg(long, requires_all = ["jwt_issuer", "secrets_manager_endpoint"])]
+    jwt_hs256_secret_arn: Option<String>,
+    /// Secrets Manager at this endpoint (moto: `cargo run -p moto-local`, or AWS).
+    #[arg(long)]
+    secrets_manager_endpoint: Option<String>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -279,6 +286,7 @@ fn processes(
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
+        ("JwtHs256SecretArn", args.jwt_hs256_secret_arn.clone()),
     ] {
         if let Some(value) = value {
             local.parameters.insert(parameter.into(), value);
@@ -290,6 +298,7 @@ fn processes(
         local,
         dynamodb_endpoint: dynamodb_endpoint.to_owned(),
         s3_endpoint: s3_endpoint.to_owned(),
+        secrets_manager_endpoint: args.secrets_manager_endpoint.clone(),
         max_instances: args.max_instances,
     };
     let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;
@@ -308,11 +317,13 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     if let Some(seconds) = args.requeue_delay_seconds {
         config.requeue_delay = Duration::from_secs(seconds);
     }
-    if let (Some(issuer), Some(audience), Some(jwks_url)) = (&args.jwt_issuer, &args.jwt_audience, &args.jwt_jwks_url) {
+    if let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) {
         config.jwt = Some(shared::jwt::JwtSettings {
             issuer: issuer.clone(),
             audience: audience.clone(),
-            jwks_url: jwks_url.clone(),
+            jwks_url: args.jwt_jwks_url.clone(),
+            hs256_secret_arn: args.jwt_hs256_secret_arn.clone(),
+            secrets_manager_endpoint: args.secrets_manager_endpoint.clone(),
             store_claim: shared::config::DEFAULT_STORE_CLAIM.into(),
             admin_claim: shared::config::DEFAULT_ADMIN_CLAIM.into(),
         });

@@ -35,6 +35,8 @@ pub struct Setup<'a> {
     pub local: LocalValues,
     pub dynamodb_endpoint: String,
     pub s3_endpoint: String,
+    /// Secrets Manager's, when one is given (moto, for a HS256 secret).
+    pub secrets_manager_endpoint: Option<String>,
     /// Overrides each function's cap on instances.
     pub max_instances: Option<usize>,
 }
@@ -64,11 +66,17 @@ impl Setup<'_> {
             own("LAMBDA_TASK_ROOT", path.parent().unwrap_or(Path::new("/")).display().to_string()),
             own("_HANDLER", "bootstrap".into()),
             own("TZ", ":UTC".into()),
-            // The variables Lambda does not set: the SDK's endpoints for DynamoDB and S3.
+            // The variables Lambda does not set: the SDK's endpoints for DynamoDB and S3 (and
+            // Secrets Manager's, below, when one is given).
             own("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
             own("AWS_ENDPOINT_URL_S3", self.s3_endpoint.clone()),
         ]);
-        let on_this_machine = [&self.dynamodb_endpoint, &self.s3_endpoint].into_iter().all(|e| is_loopback_endpoint(e));
+        if let Some(endpoint) = &self.secrets_manager_endpoint {
+            environment.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(), endpoint.clone());
+        }
+        let endpoints =
+            [Some(&self.dynamodb_endpoint), Some(&self.s3_endpoint), self.secrets_manager_endpoint.as_ref()];
+        let on_this_machine = endpoints.into_iter().flatten().all(|e| is_loopback_endpoint(e));
         for (name, local) in CREDENTIALS {
             let value = if on_this_machine { local.map(str::to_owned) } else { std::env::var(name).ok() };
             if let Some(value) = value {
@@ -104,6 +112,7 @@ mod tests {
             local,
             dynamodb_endpoint: "http://127.0.0.1:8000".into(),
             s3_endpoint: "http://127.0.0.1:9000".into(),
+            secrets_manager_endpoint: None,
             max_instances: None,
         }
     }
