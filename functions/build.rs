@@ -24,17 +24,16 @@ fn main() {
         writeln!(code, "#[allow(dead_code)]\n#[path = {:?}]\npub mod {};", path.display().to_string(), module(name))
             .unwrap();
     }
-    // A function's `main` says how Lambda invokes it: behind a route, or on a schedule.
-    let scheduled: Vec<&String> = names
-        .iter()
-        .filter(|name| {
-            let source = std::fs::read_to_string(bin.join(format!("{name}.rs"))).expect("src/bin/ is readable");
-            source.contains("shared::schedule::run(")
-        })
-        .collect();
+    // A function's `main` says how Lambda invokes it: behind a route, on a schedule, or on
+    // the table's change stream.
+    let run_by = |runner: &str| -> Vec<&String> {
+        let source = |name: &String| std::fs::read_to_string(bin.join(format!("{name}.rs"))).expect("readable");
+        names.iter().filter(|name| source(name).contains(runner)).collect()
+    };
+    let (scheduled, streamed) = (run_by("shared::schedule::run("), run_by("shared::stream::run("));
     code.push_str("\n/// Every route's function's handler, by the name of its binary.\n");
     code.push_str("pub const HANDLERS: &[(&str, shared::http::HttpHandler)] = &[\n");
-    for name in names.iter().filter(|name| !scheduled.contains(name)) {
+    for name in names.iter().filter(|name| !scheduled.contains(name) && !streamed.contains(name)) {
         writeln!(code, "    ({name:?}, |app, request| Box::pin({}::handle(app, request))),", module(name)).unwrap();
     }
     code.push_str("];\n");
@@ -42,6 +41,12 @@ fn main() {
     code.push_str("pub const SCHEDULED: &[(&str, shared::schedule::ScheduledHandler)] = &[\n");
     for name in &scheduled {
         writeln!(code, "    ({name:?}, |app| Box::pin({}::handle(app))),", module(name)).unwrap();
+    }
+    code.push_str("];\n");
+    code.push_str("\n/// Every stream function's handler, by the name of its binary.\n");
+    code.push_str("pub const STREAMED: &[(&str, shared::stream::StreamHandler)] = &[\n");
+    for name in &streamed {
+        writeln!(code, "    ({name:?}, |app, records| Box::pin({}::handle(app, records))),", module(name)).unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("Cargo sets OUT_DIR")).join("functions.rs");

@@ -15,3 +15,8 @@ pub fn handler(name: &str) -> Option<shared::http::HttpHandler> {
 pub fn scheduled(name: &str) -> Option<shared::schedule::ScheduledHandler> {
     SCHEDULED.iter().find(|(function, _)| *function == name).map(|(_, handler)| *handler)
 }
+
+/// The handler of the stream function whose binary is `name`.
+pub fn streamed(name: &str) -> Option<shared::stream::StreamHandler> {
+    STREAMED.iter().find(|(function, _)| *function == name).map(|(_, handler)| *handler)
+}

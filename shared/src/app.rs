@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::attachments::Attachments;
 use crate::auth::Authenticator;
+use crate::bus::EventBus;
 use crate::config::{Config, ConfigError};
 use crate::live::{ApiGatewayPush, Live, NoPush, Push};
 use crate::storage::{ChatStore, DynamoStore};
@@ -15,6 +16,8 @@ pub struct App {
     pub config: Config,
     /// The bucket of attached files, when one is configured.
     pub attachments: Option<Attachments>,
+    /// Where events out go, when a bus is configured.
+    pub event_bus: Option<EventBus>,
 }
 
 impl App {
@@ -26,7 +29,12 @@ impl App {
     pub fn with_push(store: Arc<dyn ChatStore>, config: Config, push: Arc<dyn Push>) -> Self {
         let auth = Authenticator::new(store.clone()).with_jwt(config.jwt.clone());
         let live = Live::new(store.clone(), push);
-        App { auth, live, store, config, attachments: None }
+        App { auth, live, store, config, attachments: None, event_bus: None }
+    }
+
+    /// Events out put on `bus`.
+    pub fn with_event_bus(self, bus: EventBus) -> Self {
+        App { event_bus: Some(bus), ..self }
     }
 
     /// Attached files kept in `attachments`.
@@ -50,7 +58,8 @@ impl App {
             .attachments_bucket
             .as_deref()
             .map(|bucket| Attachments::new(&sdk, bucket).with_link_lifetime(config.attachment_link_lifetime));
-        let app = App::with_push(store, config, push);
+        let event_bus = config.event_bus_name.as_deref().map(|name| EventBus::new(&sdk, name));
+        let app = App { event_bus, ..App::with_push(store, config, push) };
         Ok(match attachments {
             Some(attachments) => app.with_attachments(attachments),
             None => app,

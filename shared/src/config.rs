@@ -95,6 +95,9 @@ pub struct Config {
     /// (`JWT_ISSUER` and `JWT_AUDIENCE` with `JWT_JWKS_URL`, `JWT_HS256_SECRET_ARN` or both;
     /// or none; `JWT_STORE_CLAIM`, `JWT_ADMIN_CLAIM`).
     pub jwt: Option<JwtSettings>,
+    /// The EventBridge bus every event out goes to (`EVENT_BUS_NAME`); without it they go
+    /// nowhere.
+    pub event_bus_name: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +148,7 @@ impl Config {
             )?,
             requeue_delay: seconds(non_empty("REQUEUE_DELAY_SECONDS"), "REQUEUE_DELAY_SECONDS", DEFAULT_REQUEUE_DELAY)?,
             jwt: jwt_settings(&non_empty)?,
+            event_bus_name: non_empty("EVENT_BUS_NAME"),
         })
     }
 
@@ -160,6 +164,7 @@ impl Config {
             presence_grace: DEFAULT_PRESENCE_GRACE,
             requeue_delay: DEFAULT_REQUEUE_DELAY,
             jwt: None,
+            event_bus_name: None,
         }
     }
 }

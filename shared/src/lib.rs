@@ -5,6 +5,7 @@
 pub mod app;
 pub mod attachments;
 pub mod auth;
+pub mod bus;
 pub mod chat;
 pub mod config;
 pub mod deadline;
@@ -16,6 +17,7 @@ pub mod jwt;
 pub mod live;
 pub mod schedule;
 pub mod storage;
+pub mod stream;
 pub mod telemetry;
 pub mod timestamp;
 pub mod ws;

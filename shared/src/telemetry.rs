@@ -55,6 +55,8 @@ pub struct Calls {
     pub disconnects: AtomicU32,
     /// Requests to S3 (presigning is none).
     pub s3: AtomicU32,
+    /// `PutEvents` requests to the event bus.
+    pub event_puts: AtomicU32,
     /// `GetSecretValue` requests to Secrets Manager (the HS256 secret, once per instance
     /// and rotation).
     pub secret_reads: AtomicU32,
@@ -123,6 +125,7 @@ pub fn log_invocation(
         disconnects = calls.disconnects.load(Relaxed),
         s3_calls = calls.s3.load(Relaxed),
         secret_reads = calls.secret_reads.load(Relaxed),
+        event_puts = calls.event_puts.load(Relaxed),
         round_trips = calls.round_trips.load(Relaxed),
         dynamodb_actions = calls.actions(),
         s3_actions = calls.s3_actions(),
@@ -191,6 +194,12 @@ pub fn record_s3_action(action: &str, key: &str) {
 /// Counts one request to S3 for the current invocation; in flight until the guard drops.
 pub fn record_s3_request() -> RemoteCall {
     let _ = CALLS.try_with(|calls| calls.s3.fetch_add(1, Ordering::Relaxed));
+    remote_call()
+}
+
+/// Counts one `PutEvents` for the current invocation; in flight until the guard drops.
+pub fn record_event_put() -> RemoteCall {
+    let _ = CALLS.try_with(|calls| calls.event_puts.fetch_add(1, Ordering::Relaxed));
     remote_call()
 }
 

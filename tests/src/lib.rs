@@ -1,6 +1,7 @@
 //! The harness of the end-to-end tests: DynamoDB Local, fresh tables, the built binaries,
 //! a local gateway process, a Lambda Runtime API, and a fixed cast of stores and admins.
 
+pub mod bus;
 pub mod cast;
 pub mod files;
 pub mod gateway;

@@ -27,6 +27,7 @@ pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio:
         // Uploads are presigned without a request; nothing here reads or writes files.
         s3_endpoint: "http://127.0.0.1:9".into(),
         secrets_manager_endpoint: None,
+        event_bus_endpoint: None,
         max_instances: None,
     };
     let spec = setup.spec(function).unwrap_or_else(|error| panic!("{function}: {error}"));

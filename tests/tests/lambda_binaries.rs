@@ -280,3 +280,29 @@ async fn the_sweep_answers_its_scheduled_event() {
     assert_eq!((&line["route"], &line["status"]), (&json!("schedule"), &json!(200)));
     assert!(line["dynamodb_calls"].as_u64().unwrap() >= 1, "{line}");
 }
+
+/// The stream function takes the `DynamoDBEvent` an event source mapping sends, reads the
+/// changes it carries, and answers that no record failed; with no bus, its events go nowhere.
+#[tokio::test]
+async fn the_stream_function_answers_its_recorded_event() {
+    let table = fresh_table().await;
+    let api = RuntimeApi::start("table-events").await.expect("a Runtime API");
+    let mut child = function_command("table-events", &api, &table)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the function binary starts");
+    let outcome = api.invoke(recorded_event("table-events"), Duration::from_secs(30)).await;
+    match tokio::time::timeout(Duration::from_secs(60), outcome).await {
+        Ok(Ok(Outcome::Response(response))) => assert_eq!(response, json!({"batchItemFailures": []})),
+        other => panic!("the stream function did not answer: {:?}", other.map(|o| o.map(|_| ()))),
+    }
+    child.start_kill().unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
+    child.wait().await.unwrap();
+    let lines: Vec<Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let changes = lines.iter().find(|l| l["message"] == "table changes").expect("the changes read");
+    assert_eq!((&changes["records"], &changes["events"]), (&json!(1), &json!(1)), "{changes}");
+    let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
+    assert_eq!((&line["route"], &line["status"]), (&json!("stream"), &json!(200)));
+}

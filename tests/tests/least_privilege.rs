@@ -4,10 +4,12 @@
 //! `execute-api:ManageConnections` on the WebSocket API only where it pushes, and the S3
 //! actions of the requests it makes or signs, on the attachments bucket's objects under
 //! the prefixes it uses them on; `secretsmanager:GetSecretValue` on the platform's HS256
-//! secret only where tokens are authenticated. No `*` action.
+//! secret only where tokens are authenticated; the table's stream, `events:PutEvents` on the
+//! bus and the failure queue only for the function the stream invokes. No `*` action.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use e2e::bus::BusQueue;
 use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::files::{PNG, upload_png};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
@@ -20,6 +22,10 @@ use serde_norway::Value as Yaml;
 use shared::Timestamp;
 use shared::domain::{Audience, Connection, Principal, TokenHash};
 use shared::storage::{ConnectionStore, DynamoStore};
+
+/// What an event source mapping does with its function's role to read the table's stream.
+const STREAM_ACTIONS: [&str; 4] =
+    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"];
 
 /// A policy statement's actions and resources, resources rendered as text
 /// (`GetAtt:ChatTable.Arn`, or the `!Sub` string).
@@ -99,9 +105,18 @@ fn no_wildcards_and_resources_only_of_this_stack() {
                     || resource == "${AttachmentsBucket.Arn}/uploads/*";
                 let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/")
                     || resource.contains("${WebSocketApi}/${Stage}/DELETE/@connections/");
+                let on_stream = resource == "GetAtt:ChatTable.StreamArn";
                 for action in &statement.actions {
                     match action.split_once(':') {
+                        Some(("dynamodb", _)) if on_stream => {
+                            assert!(STREAM_ACTIONS.contains(&action.as_str()), "{binary}: {action} on the stream")
+                        }
                         Some(("dynamodb", _)) => assert!(on_table, "{binary}: {action} on {resource}"),
+                        Some(("events", "PutEvents")) => assert_eq!(resource, "GetAtt:EventBus.Arn", "{binary}"),
+                        // The event source mapping's on-failure destination.
+                        Some(("sqs", "SendMessage")) => {
+                            assert_eq!(resource, "GetAtt:TableEventsFailures.Arn", "{binary}")
+                        }
                         Some(("s3", _)) => assert!(on_attachments, "{binary}: {action} on {resource}"),
                         Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{binary}: {resource}"),
                         // The one secret the template is given, by its ARN.
@@ -128,6 +143,7 @@ struct Use {
     pushed: bool,
     disconnected: bool,
     read_secret: bool,
+    put_events: bool,
 }
 
 /// Takes every function, HTTP and WebSocket, down its paths, rare ones included, with
@@ -140,7 +156,9 @@ async fn exercise() -> BTreeMap<String, Use> {
     // A platform whose identity provider signs with HS256, its secret in Secrets Manager.
     let mut provider = IdentityProvider::start().await;
     provider.share_hs256_secret().await;
-    let args = [desk.map(str::to_owned).to_vec(), provider.gateway_args()].concat();
+    // Events out, on a bus in moto.
+    let bus = BusQueue::new().await;
+    let args = [desk.map(str::to_owned).to_vec(), provider.gateway_args(), bus.gateway_args()].concat();
     let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
     let url = |path: &str| gateway.url(path);
@@ -296,6 +314,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.binary)).collect();
     binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
     binary_of.extend(template.scheduled_functions().unwrap().into_iter().map(|s| ("schedule".to_owned(), s.binary)));
+    binary_of.extend(template.stream_functions().unwrap().into_iter().map(|s| ("stream".to_owned(), s.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
     // $disconnect of the last closed client is the last invocation.
     gateway.invocation_of("$disconnect", 10);
@@ -308,6 +327,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         used.pushed |= line["pushes"].as_u64().unwrap() > 0;
         used.disconnected |= line["disconnects"].as_u64().unwrap() > 0;
         used.read_secret |= line["secret_reads"].as_u64().unwrap() > 0;
+        used.put_events |= line["event_puts"].as_u64().unwrap() > 0;
     }
     uses
 }
@@ -323,6 +343,8 @@ async fn each_policy_allows_exactly_what_its_function_does() {
     let policies = policies();
     let routes = sam_template::Template::embedded().http_routes().unwrap();
     let http: BTreeSet<String> = routes.into_iter().map(|route| route.binary).collect();
+    let streams = sam_template::Template::embedded().stream_functions().unwrap();
+    let streamed: BTreeSet<String> = streams.into_iter().map(|stream| stream.binary).collect();
     assert_eq!(uses.keys().collect::<Vec<_>>(), policies.keys().collect::<Vec<_>>(), "every function ran");
     let mut wrong = Vec::new();
     for (binary, statements) in &policies {
@@ -342,6 +364,10 @@ async fn each_policy_allows_exactly_what_its_function_does() {
                 }
             }
         }
+        // The stream's records are read with the role of the function they are handed to.
+        if streamed.contains(binary) {
+            needed.extend(STREAM_ACTIONS.iter().map(|action| action.trim_start_matches("dynamodb:").to_owned()));
+        }
         // A pushing function forgets the connections API Gateway says are gone.
         if used.pushed {
             needed.insert("DeleteItem".to_owned());
@@ -349,7 +375,8 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         // Every HTTP function but the platform's (signed, with no token) and `$connect` look
         // tokens up; in one gateway process the functions share the token cache, so a lookup
         // may have happened in another.
-        if (!binary.starts_with("ws-") || binary == "ws-connect") && !binary.starts_with("platform-") {
+        let takes_tokens = !binary.starts_with("platform-") && !streamed.contains(binary);
+        if (!binary.starts_with("ws-") || binary == "ws-connect") && takes_tokens {
             needed.insert("GetItem".to_owned());
         }
         // The routes a token opens may have to verify a platform's HS256 JWT: the secret,
@@ -380,11 +407,19 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         if manages != (used.pushed || used.disconnected) {
             wrong.push(format!("{binary}: ManageConnections {manages}, pushes {}", used.pushed));
         }
+        let allows = |wanted: &str| statements.iter().any(|s| s.actions.iter().any(|a| a == wanted));
+        if allows("events:PutEvents") != used.put_events {
+            wrong.push(format!("{binary}: PutEvents {}, puts events {}", allows("events:PutEvents"), used.put_events));
+        }
+        if allows("sqs:SendMessage") != streamed.contains(binary) {
+            wrong.push(format!("{binary}: SendMessage to the stream's failure queue, but reads no stream"));
+        }
         let closes = statements.iter().flat_map(|s| s.resources.iter()).any(|r| r.contains("/DELETE/@connections/"));
         if closes != used.disconnected {
             wrong.push(format!("{binary}: DELETE on @connections {closes}, closes {}", used.disconnected));
         }
     }
     assert!(uses.values().any(|used| used.read_secret), "a function read the HS256 secret");
+    assert!(uses.values().any(|used| used.put_events), "a function put events on the bus");
     assert!(wrong.is_empty(), "policies that are not least privilege:\n{}", wrong.join("\n"));
 }

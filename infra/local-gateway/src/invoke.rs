@@ -15,6 +15,7 @@ use serde_json::Value;
 use shared::App;
 use shared::http::{HttpHandler, Request};
 use shared::schedule::ScheduledHandler;
+use shared::stream::StreamHandler;
 
 use crate::concurrency::Concurrency;
 use local_gateway::lambda;
@@ -32,9 +33,11 @@ pub enum Api {
 pub type Handlers = Box<dyn Fn(&str) -> Option<HttpHandler> + Send + Sync>;
 /// Finds the scheduled function linked in for a binary.
 pub type Scheduled = fn(&str) -> Option<ScheduledHandler>;
+/// Finds the stream function linked in for a binary.
+pub type Streamed = fn(&str) -> Option<StreamHandler>;
 
 pub enum Functions {
-    Linked { app: Arc<App>, handlers: Handlers, scheduled: Scheduled, concurrency: Concurrency },
+    Linked { app: Arc<App>, handlers: Handlers, scheduled: Scheduled, streamed: Streamed, concurrency: Concurrency },
     Processes(lambda::Pool),
 }
 
@@ -45,17 +48,35 @@ impl Functions {
             app,
             handlers: Box::new(handlers),
             scheduled: |_| None,
+            streamed: |_| None,
             concurrency: Concurrency::default(),
         }
     }
 
-    /// With the scheduled functions `scheduled` finds, when linked in.
-    pub fn with_scheduled(self, scheduled: Scheduled) -> Self {
+    /// With the scheduled functions `scheduled` finds and the stream functions `streamed`
+    /// finds, when linked in.
+    pub fn with_scheduled(self, scheduled: Scheduled, streamed: Streamed) -> Self {
         match self {
             Functions::Linked { app, handlers, concurrency, .. } => {
-                Functions::Linked { app, handlers, scheduled, concurrency }
+                Functions::Linked { app, handlers, scheduled, streamed, concurrency }
             }
             processes => processes,
+        }
+    }
+
+    /// Runs the stream function built from `binary` on `event` (a `DynamoDBEvent`), as an
+    /// event source mapping would: its answer (`batchItemFailures`), or the error Lambda
+    /// would report.
+    pub async fn invoke_stream(&self, binary: &str, event: Value, request_id: &str) -> Result<Value, String> {
+        match self {
+            Functions::Linked { app, streamed, concurrency, .. } => {
+                let handler = streamed(binary).ok_or_else(|| format!("no stream function {binary}"))?;
+                let event = serde_json::from_value(event).map_err(|error| error.to_string())?;
+                let _running = concurrency.invocation(binary).await;
+                let answer = shared::stream::run_once(app, handler, event, request_id).await;
+                Ok(serde_json::to_value(answer).expect("answers serialise"))
+            }
+            Functions::Processes(pool) => pool.invoke(binary, event).await.map_err(|failure| failure.to_string()),
         }
     }
 

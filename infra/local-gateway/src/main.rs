@@ -13,6 +13,7 @@ mod router;
 mod schedule;
 mod server;
 mod sigv4;
+mod stream;
 mod web;
 mod websocket;
 
@@ -25,6 +26,7 @@ use clap::Parser;
 use sam_template::{LocalValues, Template};
 use shared::App;
 use shared::attachments::Attachments;
+use shared::bus::EventBus;
 use shared::config::Config;
 use shared::identities::SeedFile;
 use shared::live::ApiGatewayPush;
@@ -114,6 +116,13 @@ struct Args {
     /// Secrets Manager at this endpoint (moto: `cargo run -p moto-local`, or AWS).
     #[arg(long)]
     secrets_manager_endpoint: Option<String>,
+    /// Put events out on an EventBridge bus at this endpoint (moto: `cargo run -p
+    /// moto-local`, or AWS); the bus is created if missing. Without it they go nowhere.
+    #[arg(long)]
+    event_bus_endpoint: Option<String>,
+    /// The event bus's name.
+    #[arg(long, default_value = "support-chat", requires = "event_bus_endpoint")]
+    event_bus: String,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -174,6 +183,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
     };
     attachments().create_bucket().await?;
+    if let Some(endpoint) = &args.event_bus_endpoint {
+        stream::create_event_bus(endpoint, &args.event_bus).await?;
+    }
 
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
     let ws_port = ws_listener.local_addr()?.port();
@@ -187,15 +199,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             // The functions push through the real @connections client, at this gateway.
             let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
             let config = Config::local(&args.table, args.project_key.clone(), Some(websocket_endpoint.clone()));
-            let app = Arc::new(
-                App::with_push(store, with_desk_settings(config, &args), push).with_attachments(attachments()),
-            );
-            (Functions::linked(app, functions::handler).with_scheduled(functions::scheduled), "linked in".to_owned())
+            let app = App::with_push(store, with_desk_settings(config, &args), push).with_attachments(attachments());
+            let app = Arc::new(match &args.event_bus_endpoint {
+                Some(endpoint) => app.with_event_bus(EventBus::local(endpoint, &args.event_bus)),
+                None => app,
+            });
+            let linked =
+                Functions::linked(app, functions::handler).with_scheduled(functions::scheduled, functions::streamed);
+            (linked, "linked in".to_owned())
         }
     };
     let functions = Arc::new(functions);
     let schedules = Arc::new(schedule::Schedules::new(template.scheduled_functions()?));
     schedules.start(functions.clone());
+    // The table's change stream, as event source mappings read it: DynamoDB's only.
+    if let Storage::DynamoDb { endpoint, .. } = &storage {
+        let streams = stream::client(endpoint).await;
+        let stream_arn = stream::stream_of(endpoint, &args.table).await?;
+        for mapping in template.stream_functions()? {
+            stream::start(streams.clone(), stream_arn.clone(), mapping, functions.clone());
+        }
+    }
     let router = router::Router::from_template(&template, &functions)?;
     let cors = template.cors_of_http_api(&api_values)?.map(cors::Cors::new);
     let websocket_routes = websocket::WebSocketRoutes::from_template(&template, &functions)?;
@@ -268,6 +292,7 @@ fn processes(
         table_name: args.table.clone(),
         bucket_name: args.bucket.clone(),
         websocket_endpoint: Some(websocket_endpoint.to_owned()),
+        event_bus_name: args.event_bus_endpoint.as_ref().map(|_| args.event_bus.clone()).unwrap_or_default(),
         ..LocalValues::default()
     };
     // The functions get the keys' digests, as deployed; none: the route refuses every key.
@@ -299,6 +324,7 @@ fn processes(
         dynamodb_endpoint: dynamodb_endpoint.to_owned(),
         s3_endpoint: s3_endpoint.to_owned(),
         secrets_manager_endpoint: args.secrets_manager_endpoint.clone(),
+        event_bus_endpoint: args.event_bus_endpoint.clone(),
         max_instances: args.max_instances,
     };
     let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;
@@ -372,10 +398,12 @@ fn build_functions_under_cargo(binaries: &std::path::Path) -> Result<(), Box<dyn
     Ok(())
 }
 
-/// The binary of every function behind a route of either API, or on a schedule.
+/// The binary of every function behind a route of either API, on a schedule, or on the
+/// table's stream.
 fn route_binaries(template: &Template) -> Result<Vec<String>, sam_template::TemplateError> {
     let http = template.http_routes()?.into_iter().map(|route| route.binary);
     let websocket = template.websocket_routes()?.into_iter().map(|route| route.binary);
     let scheduled = template.scheduled_functions()?.into_iter().map(|scheduled| scheduled.binary);
-    Ok(http.chain(websocket).chain(scheduled).collect())
+    let streamed = template.stream_functions()?.into_iter().map(|streamed| streamed.binary);
+    Ok(http.chain(websocket).chain(scheduled).chain(streamed).collect())
 }

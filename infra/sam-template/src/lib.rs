@@ -48,6 +48,17 @@ pub struct ScheduledFunction {
     pub every: std::time::Duration,
 }
 
+/// A function the table's change stream invokes (an `AWS::Lambda::EventSourceMapping`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamFunction {
+    pub function: String,
+    pub binary: String,
+    /// Records per invocation, at most.
+    pub batch_size: usize,
+    /// How often a failed batch is tried again before its records are given up.
+    pub maximum_retry_attempts: u32,
+}
+
 impl HttpRoute {
     /// The API Gateway route key, e.g. `GET /v1/chat/store/session/`.
     pub fn route_key(&self) -> String {
@@ -108,6 +119,8 @@ pub struct LocalValues {
     /// The WebSocket API's `@connections` endpoint, if one runs here; a variable built from
     /// the WebSocket API is left out without one.
     pub websocket_endpoint: Option<String>,
+    /// The event bus's name (`!Ref` of the `AWS::Events::EventBus`); empty where none runs.
+    pub event_bus_name: String,
     /// Parameter values; the others take their `Default`.
     pub parameters: std::collections::BTreeMap<String, String>,
 }
@@ -179,6 +192,28 @@ impl Template {
             }
         }
         Ok(scheduled)
+    }
+
+    /// Every event source mapping on the table's stream, with the function it invokes.
+    pub fn stream_functions(&self) -> Result<Vec<StreamFunction>, TemplateError> {
+        let shape = |what: String| TemplateError::Shape(what);
+        let mut functions = Vec::new();
+        for (id, mapping) in self.resources_of_type("AWS::Lambda::EventSourceMapping") {
+            let properties = &mapping["Properties"];
+            let function = match &properties["FunctionName"] {
+                Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().unwrap_or_default().to_owned(),
+                _ => return Err(shape(format!("{id}: FunctionName is not a !Ref"))),
+            };
+            let resource = self.resource(&function).ok_or_else(|| shape(format!("{id}: no {function}")))?;
+            let number = |name: &str, default: u64| properties.get(name).and_then(Value::as_u64).unwrap_or(default);
+            functions.push(StreamFunction {
+                binary: binary_of(&function, resource)?,
+                function,
+                batch_size: number("BatchSize", 100) as usize,
+                maximum_retry_attempts: number("MaximumRetryAttempts", 10) as u32,
+            });
+        }
+        Ok(functions)
     }
 
     /// Every `AWS::ApiGatewayV2::Route`, followed through its integration to its function.
@@ -415,6 +450,7 @@ impl Template {
         match self.resource_type(name) {
             Some("AWS::DynamoDB::Table") => Ok(local.table_name.clone()),
             Some("AWS::S3::Bucket") => Ok(local.bucket_name.clone()),
+            Some("AWS::Events::EventBus") => Ok(local.event_bus_name.clone()),
             Some(kind) => Err(format!("{name} ({kind}) has no local value")),
             None => Err(format!("{name} is neither a parameter nor a resource")),
         }

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -19,6 +19,8 @@ pub struct TableDefinition {
     pub key_schema: Vec<(String, String)>,
     pub indexes: Vec<IndexDefinition>,
     pub ttl_attribute: Option<String>,
+    /// What its change stream shows (`NEW_AND_OLD_IMAGES`, …), if it has one.
+    pub stream_view_type: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +70,7 @@ impl TableDefinition {
             ttl_attribute: (ttl["Enabled"].as_bool() == Some(true))
                 .then(|| ttl["AttributeName"].as_str().map(str::to_owned))
                 .flatten(),
+            stream_view_type: properties["StreamSpecification"]["StreamViewType"].as_str().map(str::to_owned),
         })
     }
 }
@@ -92,7 +95,8 @@ pub struct CreateTableFailed {
     message: String,
 }
 
-/// Creates `name` with the template's definition (on-demand billing) and turns on its TTL.
+/// Creates `name` with the template's definition (on-demand billing, its change stream)
+/// and turns on its TTL.
 /// Returns `false` when the table already exists.
 pub async fn create_table(client: &Client, name: &str, table: &TableDefinition) -> Result<bool, CreateTableFailed> {
     let failed = |message: String| CreateTableFailed { table: name.to_owned(), message };
@@ -122,6 +126,13 @@ pub async fn create_table(client: &Client, name: &str, table: &TableDefinition) 
         .set_attribute_definitions(Some(attributes.collect()))
         .set_key_schema(Some(key_schema(&table.key_schema)))
         .set_global_secondary_indexes((!table.indexes.is_empty()).then(|| indexes.collect()))
+        .set_stream_specification(table.stream_view_type.as_deref().map(|view| {
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()
+                .expect("the flag is set")
+        }))
         .send()
         .await;
     match created {

@@ -17,7 +17,7 @@ mod sessions;
 
 pub use connections::ConnectionStore;
 pub use desks::{Assignment, DeskStore};
-pub use dynamo::DynamoStore;
+pub use dynamo::{DynamoStore, table_change};
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;
 pub use sessions::{

@@ -37,6 +37,8 @@ pub struct Setup<'a> {
     pub s3_endpoint: String,
     /// Secrets Manager's, when one is given (moto, for a HS256 secret).
     pub secrets_manager_endpoint: Option<String>,
+    /// EventBridge's, when one is given (moto).
+    pub event_bus_endpoint: Option<String>,
     /// Overrides each function's cap on instances.
     pub max_instances: Option<usize>,
 }
@@ -67,15 +69,22 @@ impl Setup<'_> {
             own("_HANDLER", "bootstrap".into()),
             own("TZ", ":UTC".into()),
             // The variables Lambda does not set: the SDK's endpoints for DynamoDB and S3 (and
-            // Secrets Manager's, below, when one is given).
+            // Secrets Manager's and EventBridge's, below, when they are given).
             own("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb_endpoint.clone()),
             own("AWS_ENDPOINT_URL_S3", self.s3_endpoint.clone()),
         ]);
-        if let Some(endpoint) = &self.secrets_manager_endpoint {
-            environment.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(), endpoint.clone());
+        let optional = [
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &self.secrets_manager_endpoint),
+            ("AWS_ENDPOINT_URL_EVENTBRIDGE", &self.event_bus_endpoint),
+        ];
+        for (name, endpoint) in optional {
+            if let Some(endpoint) = endpoint {
+                environment.insert(name.to_owned(), endpoint.clone());
+            }
         }
-        let endpoints =
-            [Some(&self.dynamodb_endpoint), Some(&self.s3_endpoint), self.secrets_manager_endpoint.as_ref()];
+        let endpoints = [Some(&self.dynamodb_endpoint), Some(&self.s3_endpoint)]
+            .into_iter()
+            .chain(optional.iter().map(|(_, endpoint)| endpoint.as_ref()));
         let on_this_machine = endpoints.into_iter().flatten().all(|e| is_loopback_endpoint(e));
         for (name, local) in CREDENTIALS {
             let value = if on_this_machine { local.map(str::to_owned) } else { std::env::var(name).ok() };
@@ -113,6 +122,7 @@ mod tests {
             dynamodb_endpoint: "http://127.0.0.1:8000".into(),
             s3_endpoint: "http://127.0.0.1:9000".into(),
             secrets_manager_endpoint: None,
+            event_bus_endpoint: None,
             max_instances: None,
         }
     }

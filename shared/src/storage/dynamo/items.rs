@@ -43,8 +43,10 @@ pub(super) const ADMINS_PK: &str = "ADMINS";
 pub(super) fn session_pk(id: SessionId) -> String {
     format!("SESSION#{id}")
 }
+/// Every message's sort key starts with it.
+pub(super) const MESSAGE_SK_PREFIX: &str = "MSG#";
 pub(super) fn message_sk(id: MessageId) -> String {
-    format!("MSG#{id:020}")
+    format!("{MESSAGE_SK_PREFIX}{id:020}")
 }
 /// The item that says which message an upload is attached to.
 pub(super) fn upload_sk(upload_id: &str) -> String {

@@ -24,6 +24,7 @@ mod desks;
 mod identities;
 mod items;
 mod sessions;
+mod stream;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ use aws_sdk_dynamodb::types::{
 use tokio::sync::Mutex;
 
 use self::items::*;
+pub use self::stream::table_change;
 use super::{StorageError, StorageResult};
 use crate::domain::SessionId;
 use crate::telemetry::DynamoCallCounter;

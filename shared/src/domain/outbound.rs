@@ -1,0 +1,204 @@
+//! Events out: what the platform hears of each change the table records. A change is read
+//! from the table's change stream as item images ([`TableChange`]); this turns it into the
+//! domain events it means, named and shaped as the admin-facing WebSocket events are, each
+//! with an id made of what it says (the session and its revision, or the message id), so a
+//! retried batch yields the same ids and a consumer can deduplicate.
+
+use serde::Serialize;
+
+use super::ids::{AdminId, SessionId};
+use super::message::{Message, MessageView, SenderType};
+use super::receipts::Receipts;
+use super::session::{Session, SessionStatus, SessionSummary};
+use crate::Timestamp;
+
+/// A change of an item that means something outside: a session written, a message added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TableChange {
+    Session { before: Option<Box<Session>>, after: Option<Box<Session>> },
+    MessageAdded(Message),
+}
+
+/// What happened, as its event's `type` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum EventKind {
+    #[serde(rename = "session.created")]
+    SessionCreated,
+    /// An admin took a session from the queue.
+    #[serde(rename = "session.claimed")]
+    SessionClaimed,
+    /// From one admin to another, or back to the queue.
+    #[serde(rename = "session.transferred")]
+    SessionTransferred,
+    #[serde(rename = "session.closed")]
+    SessionClosed,
+    #[serde(rename = "session.rated")]
+    SessionRated,
+    #[serde(rename = "session.tagged")]
+    SessionTagged,
+    #[serde(rename = "message.created")]
+    MessageCreated,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::SessionCreated => "session.created",
+            EventKind::SessionClaimed => "session.claimed",
+            EventKind::SessionTransferred => "session.transferred",
+            EventKind::SessionClosed => "session.closed",
+            EventKind::SessionRated => "session.rated",
+            EventKind::SessionTagged => "session.tagged",
+            EventKind::MessageCreated => "message.created",
+        }
+    }
+}
+
+/// What an event carries: the session as admins list it, or the message as admins see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum EventBody {
+    Session {
+        session: Box<SessionSummary>,
+        /// For a transfer, who held it before (none: it came from the queue).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        previous_admin_id: Option<AdminId>,
+    },
+    Message {
+        message: MessageView,
+    },
+}
+
+/// One event out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutboundEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    pub session_id: SessionId,
+    pub occurred_at: Timestamp,
+    /// Where the change is in the table's change stream: a session's events are in order of
+    /// it (compared as numbers). Set when the change is read from the stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// The events `change` means, in the order they happened; none for a change only clients
+/// care about (read marks, counters, a message's delivery).
+pub fn events_of(change: &TableChange) -> Vec<OutboundEvent> {
+    match change {
+        TableChange::MessageAdded(message) => vec![OutboundEvent {
+            id: format!("message-{}", message.id),
+            kind: EventKind::MessageCreated,
+            session_id: message.session_id,
+            occurred_at: message.created,
+            sequence: None,
+            // As it was sent: no one has received it yet. A file shows by its type; its
+            // short-lived link is only ever given by the routes.
+            body: EventBody::Message { message: message.view(&Receipts::default()) },
+        }],
+        TableChange::Session { after: None, .. } => Vec::new(),
+        TableChange::Session { before, after: Some(after) } => session_events(before.as_deref(), after),
+    }
+}
+
+fn session_events(before: Option<&Session>, after: &Session) -> Vec<OutboundEvent> {
+    let event = |kind: EventKind, key: String, at: Timestamp, previous_admin_id: Option<AdminId>| OutboundEvent {
+        id: format!("session-{}-{key}-{}", after.id, kind.name()),
+        kind,
+        session_id: after.id,
+        occurred_at: at,
+        sequence: None,
+        body: EventBody::Session { session: Box::new(after.summary(SenderType::Admin)), previous_admin_id },
+    };
+    let revision = after.revision.to_string();
+    let Some(before) = before else {
+        return vec![event(EventKind::SessionCreated, revision, after.created, None)];
+    };
+    let mut events = Vec::new();
+    if before.revision != after.revision {
+        let moved = before.admin_id != after.admin_id;
+        if moved && before.admin_id.is_none() && after.status == SessionStatus::Claimed {
+            events.push(event(EventKind::SessionClaimed, revision.clone(), after.updated, None));
+        } else if moved && after.status != SessionStatus::Closed {
+            events.push(event(EventKind::SessionTransferred, revision.clone(), after.updated, before.admin_id));
+        }
+        if before.status != SessionStatus::Closed && after.status == SessionStatus::Closed {
+            events.push(event(
+                EventKind::SessionClosed,
+                revision.clone(),
+                after.closed_at.unwrap_or(after.updated),
+                None,
+            ));
+        }
+        if before.tags != after.tags {
+            events.push(event(EventKind::SessionTagged, revision, after.updated, None));
+        }
+    }
+    // Given once, without a new revision.
+    if before.rating.is_none() && after.rating.is_some() {
+        events.push(event(EventKind::SessionRated, "rating".into(), after.updated, None));
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AdminId, MessageId, SessionStatus::*};
+
+    fn session(status: SessionStatus, admin: Option<u64>, revision: u64) -> Session {
+        Session { revision, ..Session::sample(status, admin.map(AdminId)) }
+    }
+
+    fn kinds(before: Option<Session>, after: Session) -> Vec<(EventKind, String)> {
+        let events = events_of(&TableChange::Session { before: before.map(Box::new), after: Some(Box::new(after)) });
+        events.into_iter().map(|e| (e.kind, e.id)).collect()
+    }
+
+    #[test]
+    fn a_session_s_lifecycle_is_told_once_per_change_with_stable_ids() {
+        use EventKind::*;
+        let open = session(Open, None, 0);
+        assert_eq!(kinds(None, open.clone()), [(SessionCreated, "session-1-0-session.created".into())]);
+        let claimed = session(Claimed, Some(2), 1);
+        assert_eq!(
+            kinds(Some(open.clone()), claimed.clone()),
+            [(SessionClaimed, "session-1-1-session.claimed".into())]
+        );
+        let moved = session(Claimed, Some(3), 2);
+        assert_eq!(kinds(Some(claimed.clone()), moved.clone())[0].0, SessionTransferred);
+        let requeued = session(Open, None, 3);
+        assert_eq!(kinds(Some(moved.clone()), requeued)[0].0, SessionTransferred);
+        let tagged = Session { tags: vec!["vip".into()], ..session(Claimed, Some(3), 3) };
+        assert_eq!(kinds(Some(moved.clone()), tagged.clone()), [(SessionTagged, "session-1-3-session.tagged".into())]);
+        let closed = Session { status: Closed, revision: 4, closed_at: Some(Timestamp::now()), ..tagged.clone() };
+        assert_eq!(kinds(Some(tagged), closed.clone()), [(SessionClosed, "session-1-4-session.closed".into())]);
+        let rated = Session { rating: Some(5), ..closed.clone() };
+        assert_eq!(
+            kinds(Some(closed.clone()), rated.clone()),
+            [(SessionRated, "session-1-rating-session.rated".into())]
+        );
+        // A message, a read mark or a retried write: no session event.
+        let counted = Session { store_message_count: 3, last_message_id: MessageId(9), ..rated.clone() };
+        assert_eq!(kinds(Some(rated.clone()), counted), []);
+        assert_eq!(kinds(Some(rated.clone()), rated), []);
+        // Closed straight from the queue: closed, not transferred.
+        assert_eq!(kinds(Some(open), session(Closed, None, 1))[0].0, SessionClosed);
+    }
+
+    #[test]
+    fn a_message_is_told_as_admins_see_it() {
+        let message = Message { content: "hello".into(), ..Message::sample(7, SenderType::Store, Timestamp::now()) };
+        let events = events_of(&TableChange::MessageAdded(message.clone()));
+        assert_eq!(events.len(), 1);
+        let json = serde_json::to_value(&events[0]).unwrap();
+        assert_eq!(json["id"], "message-7");
+        assert_eq!(json["type"], "message.created");
+        assert_eq!(json["message"]["content"], "hello");
+        assert_eq!(json["message"]["status"], "sent");
+        assert_eq!(json["session_id"], json["message"]["session_id"]);
+    }
+}

@@ -1,0 +1,81 @@
+//! Events out, from the table's change stream: a session through its whole lifecycle, as a
+//! store and two admins live it through the routes, reaches the event bus as the domain
+//! events it means, each once, in the session's order, shaped as admins see it. Read back as
+//! a consumer does, through a rule sending the bus's events to an SQS queue (moto), on
+//! DynamoDB Local and with the functions run as Lambda runs them.
+
+use e2e::bus::BusQueue;
+use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, post_json};
+use e2e::stack::fresh_table;
+use serde_json::{Value, json};
+
+/// The events of one session, in the order of the table's stream.
+fn in_stream_order(mut events: Vec<Value>) -> Vec<Value> {
+    let position = |event: &Value| {
+        let sequence = event["sequence"].as_str().expect("a position in the stream").to_owned();
+        (sequence.len(), sequence)
+    };
+    events.sort_by_key(position);
+    events
+}
+
+async fn a_session_s_lifecycle_goes_out_once_in_order(start: impl FnOnce(&[&str]) -> Gateway) {
+    let bus = BusQueue::new().await;
+    let args = bus.gateway_args();
+    let gateway = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (store, sarah, omar) = (token_of_store(TECH_STORE), token_of_admin(SARAH), token_of_admin(OMAR));
+    let post = |path: &str, token: &str, body: Value| {
+        let (url, token) = (gateway.url(path), token.to_owned());
+        async move {
+            let (status, answer) = post_json(&url, Some(&token), &body).await;
+            assert!(status < 300, "{url}: {status} {answer}");
+            answer
+        }
+    };
+    let sent = post("/v1/chat/store/messages/", &store, json!({"content": "My order is late"})).await;
+    let id = sent["session_id"].clone();
+    post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
+    post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "Let me look"})).await;
+    post("/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["shipping"]})).await;
+    post("/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": OMAR.0})).await;
+    post("/v1/chat/admin/session/close/", &omar, json!({"session_id": id})).await;
+    post("/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await;
+
+    let expected = [
+        "session.created",
+        "message.created",
+        "session.claimed",
+        "message.created",
+        "session.tagged",
+        "session.transferred",
+        "session.closed",
+        "session.rated",
+    ];
+    let received = bus.received_until(|events| events.len() >= expected.len()).await;
+    let events = in_stream_order(received);
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, expected, "{events:#?}");
+    let ids: std::collections::BTreeSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "each change once");
+    assert!(events.iter().all(|e| e["session_id"] == id));
+    // As admins see them: the message, and the session with its tags and holder.
+    assert_eq!(events[1]["message"]["content"], "My order is late");
+    assert_eq!(events[1]["message"]["sender_type"], "store");
+    assert_eq!(events[2]["session"]["admin_id"], SARAH.0);
+    assert_eq!(events[4]["session"]["tags"], json!(["shipping"]));
+    assert_eq!((&events[5]["previous_admin_id"], &events[5]["session"]["admin_id"]), (&json!(SARAH.0), &json!(OMAR.0)));
+    assert_eq!(events[7]["session"]["rating"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_dynamodb_local() {
+    let table = fresh_table().await;
+    a_session_s_lifecycle_goes_out_once_in_order(|args| Gateway::start_on_dynamodb_with(&table, args)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_functions_run_as_lambda_runs_them() {
+    let table = fresh_table().await;
+    a_session_s_lifecycle_goes_out_once_in_order(|args| Gateway::start_as_lambda(&table, args)).await;
+}
