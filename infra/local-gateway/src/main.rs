@@ -117,7 +117,8 @@ struct Args {
     #[arg(long)]
     secrets_manager_endpoint: Option<String>,
     /// Put events out on an EventBridge bus at this endpoint (moto: `cargo run -p
-    /// moto-local`, or AWS); the bus is created if missing. Without it they go nowhere.
+    /// moto-local`, or AWS); the bus is created if missing, and the table's stream is read
+    /// (with DynamoDB). Without it, nothing reads the stream.
     #[arg(long)]
     event_bus_endpoint: Option<String>,
     /// The event bus's name.
@@ -212,8 +213,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let functions = Arc::new(functions);
     let schedules = Arc::new(schedule::Schedules::new(template.scheduled_functions()?));
     schedules.start(functions.clone());
-    // The table's change stream, as event source mappings read it: DynamoDB's only.
-    if let Storage::DynamoDb { endpoint, .. } = &storage {
+    // The table's change stream, as event source mappings read it: DynamoDB's, when its
+    // events have a bus to go to.
+    if let (Storage::DynamoDb { endpoint, .. }, Some(_)) = (&storage, &args.event_bus_endpoint) {
         let streams = stream::client(endpoint).await;
         let stream_arn = stream::stream_of(endpoint, &args.table).await?;
         for mapping in template.stream_functions()? {
