@@ -2,7 +2,6 @@
 //! with rules to anything AWS offers.
 
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::domain::OutboundEvent;
@@ -29,15 +28,7 @@ impl EventBus {
 
     /// The bus `name` of a local stand-in at `endpoint` (moto), with its fixed credentials.
     pub fn local(endpoint: &str, name: &str) -> Self {
-        let config = aws_sdk_eventbridge::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "local"))
-            .timeout_config(crate::deadline::timeouts())
-            .retry_config(crate::deadline::retries())
-            .build();
-        EventBus { client: Client::from_conf(config), name: name.to_owned() }
+        Self::new(&crate::deadline::local_sdk_config(endpoint), name)
     }
 
     pub fn name(&self) -> &str {

@@ -65,6 +65,22 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts()).retry_config(retries())
 }
 
+/// The configuration of any service client for a stand-in on this machine at `endpoint`
+/// (DynamoDB Local, moto, the S3 server): its fixed credentials and region, with these
+/// timeouts and retries.
+pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_credential_types::Credentials;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("local", "local", None, None, "local")))
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .build()
+}
+
 /// An invocation's deadline as it began (`started` + `limit`), and the time it spent in
 /// [`not_counted`] waits: finished ones, and the one under way since when. `changed` wakes
 /// the deadline's watch when a wait begins or ends.

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 
 /// How long a test waits for events it expects before it fails.
@@ -15,31 +14,12 @@ pub struct BusQueue {
     queue_url: String,
 }
 
-fn credentials() -> Credentials {
-    Credentials::new("local", "local", None, None, "tests")
-}
-
 impl BusQueue {
     /// A new bus, and a queue that a rule fills with every event the product puts on it.
     pub async fn new() -> Self {
-        let endpoint = crate::stack::moto().endpoint();
-        let events = aws_sdk_eventbridge::Client::from_conf(
-            aws_sdk_eventbridge::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .endpoint_url(&endpoint)
-                .region(Region::new("us-east-1"))
-                .credentials_provider(credentials())
-                .build(),
-        );
-        let sqs = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::Config::builder()
-                .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-                .endpoint_url(&endpoint)
-                .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_sqs::config::Credentials::new("local", "local", None, None, "tests"))
-                .build(),
-        );
-        let bus = crate::stack::unique_table_name("bus");
+        let sdk = crate::stack::moto_sdk();
+        let (events, sqs) = (aws_sdk_eventbridge::Client::new(&sdk), aws_sdk_sqs::Client::new(&sdk));
+        let bus = crate::stack::unique_name("bus");
         events.create_event_bus().name(&bus).send().await.expect("a bus");
         let queue_url = sqs.create_queue().queue_name(&bus).send().await.expect("a queue").queue_url.unwrap();
         let attributes = sqs

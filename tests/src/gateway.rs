@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::stack::{binary, unique_table_name};
+use crate::stack::{binary, unique_name};
 
 /// The project key the test gateways are started with.
 pub const PROJECT_KEY: &str = "test-project-key-0123456789";
@@ -128,7 +128,7 @@ impl Gateway {
     }
 
     fn spawn_under(tool: &[&str], args: &[&str]) -> Self {
-        let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("seed")));
+        let seed_path = std::env::temp_dir().join(format!("{}.json", unique_name("seed")));
         std::fs::write(&seed_path, serde_json::to_string(&crate::cast::seed()).unwrap()).unwrap();
         let mut command = match tool {
             [] => Command::new(binary("local-gateway")),

@@ -84,15 +84,9 @@ impl IdentityProvider {
 
     /// Shares a new HS256 secret through the Secrets Manager of the test binary's moto.
     pub async fn share_hs256_secret(&mut self) {
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .endpoint_url(crate::stack::moto().endpoint())
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("local", "local", None, None, "t"))
-            .build();
-        let client = aws_sdk_secretsmanager::Client::from_conf(config);
+        let client = aws_sdk_secretsmanager::Client::new(&crate::stack::moto_sdk());
         let value = random_secret();
-        let name = crate::stack::unique_table_name("jwt-hs256");
+        let name = crate::stack::unique_name("jwt-hs256");
         let created = client.create_secret().name(name).secret_string(&value).send().await.expect("a secret");
         let arn = created.arn.expect("its ARN");
         self.hs256 = Some(SharedSecret { arn, client, values: vec![value] });

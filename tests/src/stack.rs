@@ -23,15 +23,22 @@ pub fn moto() -> &'static moto_local::MotoLocal {
     INSTANCE.get_or_init(|| moto_local::MotoLocal::start().expect("moto starts"))
 }
 
-/// A table name no other test of this run uses.
-pub fn unique_table_name(prefix: &str) -> String {
+/// The configuration of the tests' own clients of moto: its credentials, and no timeouts
+/// but the tests' own deadlines (moto answers slowly on a busy machine, and long polls wait).
+pub fn moto_sdk() -> aws_config::SdkConfig {
+    let sdk = shared::deadline::local_sdk_config(&moto().endpoint());
+    sdk.to_builder().timeout_config(aws_sdk_sqs::config::timeout::TimeoutConfig::disabled()).build()
+}
+
+/// A name (of a table, a bus, a secret) no other test of this run uses.
+pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A new, empty table in DynamoDB Local, created from template.yaml's definition.
 pub async fn fresh_table() -> String {
-    let table = unique_table_name("test");
+    let table = unique_name("test");
     let client = DynamoStore::local_client(&dynamodb().endpoint());
     let definition = sam_template::Template::embedded().table().expect("template defines the table");
     sam_template::create_table(&client, &table, &definition).await.expect("table is created");

@@ -251,6 +251,23 @@ fn the_sam_local_environment_matches_the_local_defaults() {
     assert_eq!(env["Parameters"]["TABLE_NAME"], json!(shared::config::Config::DEFAULT_TABLE_NAME));
 }
 
+/// Runs the function `binary` on its recorded event once, over `table`, as Lambda would
+/// when no route is behind it: its answer, and the JSON lines it logged.
+async fn answer_to_recorded_event(binary: &str, table: &str) -> (Value, Vec<Value>) {
+    let api = RuntimeApi::start(binary).await.expect("a Runtime API");
+    let mut child = function_command(binary, &api, table).stdout(Stdio::piped()).spawn().expect("the binary starts");
+    let outcome = api.invoke(recorded_event(binary), Duration::from_secs(30)).await;
+    let response = match tokio::time::timeout(Duration::from_secs(60), outcome).await {
+        Ok(Ok(Outcome::Response(response))) => response,
+        other => panic!("{binary} did not answer: {:?}", other.map(|o| o.map(|_| ()))),
+    };
+    child.start_kill().unwrap();
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
+    child.wait().await.unwrap();
+    (response, stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+}
+
 /// The scheduled function takes EventBridge's scheduled event and answers what it did,
 /// logging one invocation line like the others.
 #[tokio::test]
@@ -258,25 +275,9 @@ async fn the_sweep_answers_its_scheduled_event() {
     let table = fresh_table().await;
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     seed().load_into(&store).await.unwrap();
-    let api = RuntimeApi::start("assignment-sweep").await.expect("a Runtime API");
-    let mut child = function_command("assignment-sweep", &api, &table)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the function binary starts");
-    let outcome = api.invoke(recorded_event("assignment-sweep"), Duration::from_secs(30)).await;
-    match tokio::time::timeout(Duration::from_secs(60), outcome).await {
-        Ok(Ok(Outcome::Response(response))) => assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0})),
-        other => panic!("the sweep did not answer: {:?}", other.map(|o| o.map(|_| ()))),
-    }
-    child.start_kill().unwrap();
-    let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
-    child.wait().await.unwrap();
-    let line = stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|l| l["message"] == "invocation");
-    let line = line.expect("an invocation line");
+    let (response, lines) = answer_to_recorded_event("assignment-sweep", &table).await;
+    assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0}));
+    let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
     assert_eq!((&line["route"], &line["status"]), (&json!("schedule"), &json!(200)));
     assert!(line["dynamodb_calls"].as_u64().unwrap() >= 1, "{line}");
 }
@@ -286,21 +287,8 @@ async fn the_sweep_answers_its_scheduled_event() {
 #[tokio::test]
 async fn the_stream_function_answers_its_recorded_event() {
     let table = fresh_table().await;
-    let api = RuntimeApi::start("table-events").await.expect("a Runtime API");
-    let mut child = function_command("table-events", &api, &table)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the function binary starts");
-    let outcome = api.invoke(recorded_event("table-events"), Duration::from_secs(30)).await;
-    match tokio::time::timeout(Duration::from_secs(60), outcome).await {
-        Ok(Ok(Outcome::Response(response))) => assert_eq!(response, json!({"batchItemFailures": []})),
-        other => panic!("the stream function did not answer: {:?}", other.map(|o| o.map(|_| ()))),
-    }
-    child.start_kill().unwrap();
-    let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
-    child.wait().await.unwrap();
-    let lines: Vec<Value> = stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let (response, lines) = answer_to_recorded_event("table-events", &table).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
     let changes = lines.iter().find(|l| l["message"] == "table changes").expect("the changes read");
     assert_eq!((&changes["records"], &changes["events"]), (&json!(1), &json!(1)), "{changes}");
     let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");

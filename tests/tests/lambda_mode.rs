@@ -5,7 +5,7 @@
 
 use e2e::cast::{OMAR, SARAH, TECH_STORE, claimers, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json, post_json};
-use e2e::stack::{fresh_table, unique_table_name};
+use e2e::stack::{fresh_table, unique_name};
 use e2e::ws::Client;
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -50,7 +50,7 @@ async fn each_instance_is_a_process_started_cold_once_then_reused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_claims_across_four_instances_have_one_winner() {
     let dynamodb = dynamodb_local::DynamoDbLocal::start().expect("DynamoDB Local starts");
-    let table = unique_table_name("claims");
+    let table = unique_name("claims");
     let client = shared::storage::DynamoStore::local_client(&dynamodb.endpoint());
     let definition = sam_template::Template::embedded().table().unwrap();
     sam_template::create_table(&client, &table, &definition).await.unwrap();

@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use e2e::cast::{OTHER_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::gateway::{Gateway, get_json};
-use e2e::stack::{binary, dynamodb, fresh_table, unique_table_name};
+use e2e::stack::{binary, dynamodb, fresh_table, unique_name};
 use e2e::ws::Client;
 use serde_json::json;
 use shared::auth::TokenHash;
@@ -39,7 +39,7 @@ fn stdout_of(output: &Output) -> String {
 
 #[tokio::test]
 async fn creates_the_table_identities_and_tokens() {
-    let table = unique_table_name("cli");
+    let table = unique_name("cli");
     assert_eq!(stdout_of(&chatctl(&table, &["create-table"], "")), format!("table {table}: created"));
     assert_eq!(stdout_of(&chatctl(&table, &["create-table"], "")), format!("table {table}: already exists"));
 
@@ -78,7 +78,7 @@ async fn creates_the_table_identities_and_tokens() {
     assert!(!chatctl(&table, &["issue-token", "--admin", "2"], "").status.success(), "none for a deactivated admin");
     assert!(!chatctl(&table, &["deactivate", "--store", "99"], "").status.success());
 
-    let seed_path = std::env::temp_dir().join(format!("{}.json", unique_table_name("cli-seed")));
+    let seed_path = std::env::temp_dir().join(format!("{}.json", unique_name("cli-seed")));
     std::fs::write(&seed_path, serde_json::to_string(&e2e::cast::seed()).unwrap()).unwrap();
     let loaded = stdout_of(&chatctl(&table, &["load-seed", seed_path.to_str().unwrap()], ""));
     assert_eq!(loaded, "loaded 61 stores and 22 admins");

@@ -23,15 +23,10 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 /// A Streams API client for the DynamoDB at `endpoint`: DynamoDB Local's, with its fixed
 /// credentials, or AWS's with the SDK's own.
 pub async fn client(endpoint: &str) -> Client {
-    use aws_sdk_dynamodbstreams::config::{Credentials, Region};
-    let loader = shared::deadline::aws_config_loader().endpoint_url(endpoint);
-    let loader = match shared::config::is_loopback_endpoint(endpoint) {
-        true => loader
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("local", "local", None, None, "local")),
-        false => loader,
-    };
-    Client::new(&loader.load().await)
+    match shared::config::is_loopback_endpoint(endpoint) {
+        true => Client::new(&shared::deadline::local_sdk_config(endpoint)),
+        false => Client::new(&shared::deadline::aws_config_loader().endpoint_url(endpoint).load().await),
+    }
 }
 
 /// The table's change stream.
@@ -44,15 +39,8 @@ pub async fn stream_of(endpoint: &str, table: &str) -> Result<String, String> {
 
 /// Creates the event bus `name` at `endpoint` (moto's), unless it is there.
 pub async fn create_event_bus(endpoint: &str, name: &str) -> Result<(), String> {
-    use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_eventbridge::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "local"))
-        .build();
-    let created = aws_sdk_eventbridge::Client::from_conf(config).create_event_bus().name(name).send().await;
-    match created {
+    let events = aws_sdk_eventbridge::Client::new(&shared::deadline::local_sdk_config(endpoint));
+    match events.create_event_bus().name(name).send().await {
         Ok(_) => Ok(()),
         Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => Ok(()),
         Err(error) => Err(aws_sdk_eventbridge::error::DisplayErrorContext(error).to_string()),

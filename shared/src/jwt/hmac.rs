@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{Credentials, Region};
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -112,15 +111,12 @@ impl HmacSecret {
         self.client
             .get_or_init(|| async {
                 let loader = crate::deadline::aws_config_loader();
-                let loader = match &self.endpoint {
-                    Some(endpoint) if is_loopback_endpoint(endpoint) => loader
-                        .endpoint_url(endpoint)
-                        .region(Region::new("us-east-1"))
-                        .credentials_provider(Credentials::new("local", "local", None, None, "local")),
-                    Some(endpoint) => loader.endpoint_url(endpoint),
-                    None => loader,
+                let sdk = match &self.endpoint {
+                    Some(endpoint) if is_loopback_endpoint(endpoint) => crate::deadline::local_sdk_config(endpoint),
+                    Some(endpoint) => loader.endpoint_url(endpoint).load().await,
+                    None => loader.load().await,
                 };
-                Client::new(&loader.load().await)
+                Client::new(&sdk)
             })
             .await
     }
