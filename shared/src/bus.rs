@@ -31,10 +31,6 @@ impl EventBus {
         Self::new(&crate::deadline::local_sdk_config(endpoint), name)
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Puts `events` on the bus, at most [`PUT_BATCH`] of them: how many, from the first,
     /// are on it (all, unless one failed; those after a failed one may be on it too, and
     /// come again with the same ids when retried).

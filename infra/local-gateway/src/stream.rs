@@ -50,10 +50,10 @@ pub async fn create_event_bus(endpoint: &str, name: &str) -> Result<(), String> 
 /// Reads `stream_arn` for `mapping` for as long as the gateway runs.
 pub fn start(client: Client, stream_arn: String, mapping: StreamFunction, functions: Arc<Functions>) {
     tokio::spawn(async move {
-        let mut reader = Reader { client, stream_arn, mapping, functions, done: HashSet::new(), open: HashMap::new() };
-        let mut batches = 0u64;
+        let (done, open) = (HashSet::new(), HashMap::new());
+        let mut reader = Reader { client, stream_arn, mapping, functions, done, open, batches: 0 };
         loop {
-            match reader.poll(&mut batches).await {
+            match reader.poll().await {
                 Ok(true) => {}
                 Ok(false) => tokio::time::sleep(IDLE_POLL).await,
                 Err(error) => {
@@ -74,11 +74,13 @@ struct Reader {
     done: HashSet<String>,
     /// Shards being read, and where.
     open: HashMap<String, String>,
+    /// Batches handed over so far: each invocation's request id names its batch.
+    batches: u64,
 }
 
 impl Reader {
     /// One pass over the stream's shards; whether it found records.
-    async fn poll(&mut self, batches: &mut u64) -> Result<bool, String> {
+    async fn poll(&mut self) -> Result<bool, String> {
         self.discover().await?;
         let mut found = false;
         for shard in self.open.keys().cloned().collect::<Vec<_>>() {
@@ -94,8 +96,8 @@ impl Reader {
             let records = page.records.unwrap_or_default();
             if !records.is_empty() {
                 found = true;
-                *batches += 1;
-                self.deliver(&records, *batches).await;
+                self.batches += 1;
+                self.deliver(&records).await;
             }
             match page.next_shard_iterator {
                 Some(next) => {
@@ -150,12 +152,12 @@ impl Reader {
 
     /// Hands `records` to the function until it has done them all, or the mapping's retries
     /// are spent; a batch's records are always tried again from the first not done, in order.
-    async fn deliver(&self, records: &[Record], batch: u64) {
+    async fn deliver(&self, records: &[Record]) {
         let mut from = 0;
         let mut attempts = 0;
         while from < records.len() {
             let event = json!({"Records": records[from..].iter().map(|r| self.event_record(r)).collect::<Vec<_>>()});
-            let request_id = format!("stream-{}-{batch}-{attempts}", self.mapping.function);
+            let request_id = format!("stream-{}-{}-{attempts}", self.mapping.function, self.batches);
             let failed = match self.functions.invoke_stream(&self.mapping.binary, event, &request_id).await {
                 Ok(answer) => first_failure(&answer),
                 // A failed invocation leaves the whole batch to be tried again.

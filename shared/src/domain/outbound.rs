@@ -20,27 +20,21 @@ pub enum TableChange {
 }
 
 /// What happened, as its event's `type` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
-    #[serde(rename = "session.created")]
     SessionCreated,
     /// An admin took a session from the queue.
-    #[serde(rename = "session.claimed")]
     SessionClaimed,
     /// From one admin to another, or back to the queue.
-    #[serde(rename = "session.transferred")]
     SessionTransferred,
-    #[serde(rename = "session.closed")]
     SessionClosed,
-    #[serde(rename = "session.rated")]
     SessionRated,
-    #[serde(rename = "session.tagged")]
     SessionTagged,
-    #[serde(rename = "message.created")]
     MessageCreated,
 }
 
 impl EventKind {
+    /// The event's `type`, as the WebSocket events name theirs.
     pub fn name(self) -> &'static str {
         match self {
             EventKind::SessionCreated => "session.created",
@@ -51,6 +45,12 @@ impl EventKind {
             EventKind::SessionTagged => "session.tagged",
             EventKind::MessageCreated => "message.created",
         }
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
