@@ -25,15 +25,17 @@ fn main() {
             .unwrap();
     }
     // A function's `main` says how Lambda invokes it: behind a route, on a schedule, or on
-    // the table's change stream.
+    // the table's change stream, or on a queue.
     let run_by = |runner: &str| -> Vec<&String> {
         let source = |name: &String| std::fs::read_to_string(bin.join(format!("{name}.rs"))).expect("readable");
         names.iter().filter(|name| source(name).contains(runner)).collect()
     };
-    let (scheduled, streamed) = (run_by("shared::schedule::run("), run_by("shared::stream::run("));
+    let (scheduled, streamed, queued) =
+        (run_by("shared::schedule::run("), run_by("shared::stream::run("), run_by("shared::queue::run("));
     code.push_str("\n/// Every route's function's handler, by the name of its binary.\n");
     code.push_str("pub const HANDLERS: &[(&str, shared::http::HttpHandler)] = &[\n");
-    for name in names.iter().filter(|name| !scheduled.contains(name) && !streamed.contains(name)) {
+    let routed = |name: &&String| !scheduled.contains(name) && !streamed.contains(name) && !queued.contains(name);
+    for name in names.iter().filter(routed) {
         writeln!(code, "    ({name:?}, |app, request| Box::pin({}::handle(app, request))),", module(name)).unwrap();
     }
     code.push_str("];\n");
@@ -47,6 +49,12 @@ fn main() {
     code.push_str("pub const STREAMED: &[(&str, shared::stream::StreamHandler)] = &[\n");
     for name in &streamed {
         writeln!(code, "    ({name:?}, |app, records| Box::pin({}::handle(app, records))),", module(name)).unwrap();
+    }
+    code.push_str("];\n");
+    code.push_str("\n/// Every queue function's handler, by the name of its binary.\n");
+    code.push_str("pub const QUEUED: &[(&str, shared::queue::QueueHandler)] = &[\n");
+    for name in &queued {
+        writeln!(code, "    ({name:?}, |app, batch| Box::pin({}::handle(app, batch))),", module(name)).unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").expect("Cargo sets OUT_DIR")).join("functions.rs");

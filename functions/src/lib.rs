@@ -20,3 +20,8 @@ pub fn scheduled(name: &str) -> Option<shared::schedule::ScheduledHandler> {
 pub fn streamed(name: &str) -> Option<shared::stream::StreamHandler> {
     STREAMED.iter().find(|(function, _)| *function == name).map(|(_, handler)| *handler)
 }
+
+/// The handler of the queue function whose binary is `name`.
+pub fn queued(name: &str) -> Option<shared::queue::QueueHandler> {
+    QUEUED.iter().find(|(function, _)| *function == name).map(|(_, handler)| *handler)
+}

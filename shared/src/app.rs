@@ -6,6 +6,7 @@ use crate::attachments::Attachments;
 use crate::auth::Authenticator;
 use crate::bus::EventBus;
 use crate::config::{Config, ConfigError};
+use crate::deliveries::{DeliveryQueue, WebhookPoster};
 use crate::live::{ApiGatewayPush, Live, NoPush, Push};
 use crate::storage::{ChatStore, DynamoStore};
 
@@ -18,6 +19,9 @@ pub struct App {
     pub attachments: Option<Attachments>,
     /// Where events out go, when a bus is configured.
     pub event_bus: Option<EventBus>,
+    /// Where webhook deliveries wait, when a queue is configured.
+    pub webhook_queue: Option<DeliveryQueue>,
+    pub webhook_poster: WebhookPoster,
 }
 
 impl App {
@@ -29,12 +33,26 @@ impl App {
     pub fn with_push(store: Arc<dyn ChatStore>, config: Config, push: Arc<dyn Push>) -> Self {
         let auth = Authenticator::new(store.clone()).with_jwt(config.jwt.clone());
         let live = Live::new(store.clone(), push);
-        App { auth, live, store, config, attachments: None, event_bus: None }
+        App {
+            auth,
+            live,
+            store,
+            config,
+            attachments: None,
+            event_bus: None,
+            webhook_queue: None,
+            webhook_poster: WebhookPoster::default(),
+        }
     }
 
     /// Events out put on `bus`.
     pub fn with_event_bus(self, bus: EventBus) -> Self {
         App { event_bus: Some(bus), ..self }
+    }
+
+    /// Webhook deliveries queued on `queue`.
+    pub fn with_webhook_queue(self, queue: DeliveryQueue) -> Self {
+        App { webhook_queue: Some(queue), ..self }
     }
 
     /// Attached files kept in `attachments`.
@@ -59,7 +77,8 @@ impl App {
             .as_deref()
             .map(|bucket| Attachments::new(&sdk, bucket).with_link_lifetime(config.attachment_link_lifetime));
         let event_bus = config.event_bus_name.as_deref().map(|name| EventBus::new(&sdk, name));
-        let app = App { event_bus, ..App::with_push(store, config, push) };
+        let webhook_queue = config.webhook_queue_url.as_deref().map(|url| DeliveryQueue::new(&sdk, url));
+        let app = App { event_bus, webhook_queue, ..App::with_push(store, config, push) };
         Ok(match attachments {
             Some(attachments) => app.with_attachments(attachments),
             None => app,

@@ -16,6 +16,8 @@ pub const DEFAULT_PRESENCE_GRACE: Duration = Duration::from_secs(60);
 /// How long a holder may be offline before what it holds unanswered goes back to the queue
 /// (`REQUEUE_DELAY_SECONDS`).
 pub const DEFAULT_REQUEUE_DELAY: Duration = Duration::from_secs(120);
+pub const DEFAULT_WEBHOOK_RETRY_WINDOW: Duration =
+    Duration::from_secs(crate::domain::RETRY_WINDOW_SECONDS.unsigned_abs());
 
 /// The project keys a deployment accepts, as SHA-256 digests: a key is never kept in clear
 /// once read, and one presented is compared with each in constant time.
@@ -98,6 +100,12 @@ pub struct Config {
     /// The EventBridge bus every event out goes to (`EVENT_BUS_NAME`); without it they go
     /// nowhere.
     pub event_bus_name: Option<String>,
+    /// The SQS FIFO queue webhook deliveries wait in (`WEBHOOK_QUEUE_URL`); without it,
+    /// subscriptions are kept but nothing is delivered.
+    pub webhook_queue_url: Option<String>,
+    /// How long a webhook delivery is tried before it is kept as dead
+    /// (`WEBHOOK_RETRY_SECONDS`; a day unless set).
+    pub webhook_retry_window: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +157,12 @@ impl Config {
             requeue_delay: seconds(non_empty("REQUEUE_DELAY_SECONDS"), "REQUEUE_DELAY_SECONDS", DEFAULT_REQUEUE_DELAY)?,
             jwt: jwt_settings(&non_empty)?,
             event_bus_name: non_empty("EVENT_BUS_NAME"),
+            webhook_queue_url: non_empty("WEBHOOK_QUEUE_URL"),
+            webhook_retry_window: seconds(
+                non_empty("WEBHOOK_RETRY_SECONDS"),
+                "WEBHOOK_RETRY_SECONDS",
+                DEFAULT_WEBHOOK_RETRY_WINDOW,
+            )?,
         })
     }
 
@@ -165,6 +179,8 @@ impl Config {
             requeue_delay: DEFAULT_REQUEUE_DELAY,
             jwt: None,
             event_bus_name: None,
+            webhook_queue_url: None,
+            webhook_retry_window: DEFAULT_WEBHOOK_RETRY_WINDOW,
         }
     }
 }

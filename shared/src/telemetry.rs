@@ -60,6 +60,12 @@ pub struct Calls {
     /// `GetSecretValue` requests to Secrets Manager (the HS256 secret, once per instance
     /// and rotation).
     pub secret_reads: AtomicU32,
+    /// Requests to the webhook delivery queue (SQS).
+    pub queue_calls: AtomicU32,
+    /// Webhook deliveries posted to receivers.
+    pub webhook_posts: AtomicU32,
+    /// The SQS actions the queue requests needed.
+    pub queue_actions: Mutex<BTreeSet<String>>,
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
     /// `Query:<index>`): what the function's policy must allow.
     pub dynamodb_actions: Mutex<BTreeSet<String>>,
@@ -82,6 +88,11 @@ impl Calls {
     pub fn s3_actions(&self) -> String {
         joined(&self.s3_actions)
     }
+
+    /// The SQS actions, space-separated, sorted.
+    pub fn queue_actions(&self) -> String {
+        joined(&self.queue_actions)
+    }
 }
 
 fn joined(actions: &Mutex<BTreeSet<String>>) -> String {
@@ -100,8 +111,8 @@ pub async fn live_delivery<F: Future>(work: F) -> F::Output {
 }
 
 /// The one JSON line of an invocation: its route (the route key, `schedule` for a scheduled
-/// run), status, latency, request id and what it asked of DynamoDB, S3, Secrets Manager and
-/// `@connections`.
+/// run), status, latency, request id and what it asked of DynamoDB, S3, Secrets Manager,
+/// the event bus, the delivery queue, webhook receivers and `@connections`.
 pub fn log_invocation(
     route: &str,
     status: u16,
@@ -126,9 +137,12 @@ pub fn log_invocation(
         s3_calls = calls.s3.load(Relaxed),
         secret_reads = calls.secret_reads.load(Relaxed),
         event_puts = calls.event_puts.load(Relaxed),
+        queue_calls = calls.queue_calls.load(Relaxed),
+        webhook_posts = calls.webhook_posts.load(Relaxed),
         round_trips = calls.round_trips.load(Relaxed),
         dynamodb_actions = calls.actions(),
         s3_actions = calls.s3_actions(),
+        queue_actions = calls.queue_actions(),
         "invocation"
     );
 }
@@ -206,6 +220,22 @@ pub fn record_event_put() -> RemoteCall {
 /// Counts one `GetSecretValue` for the current invocation; in flight until the guard drops.
 pub fn record_secret_read() -> RemoteCall {
     let _ = CALLS.try_with(|calls| calls.secret_reads.fetch_add(1, Ordering::Relaxed));
+    remote_call()
+}
+
+/// Counts one request to the delivery queue, needing the SQS `action`; in flight until the
+/// guard drops.
+pub fn record_queue_call(action: &str) -> RemoteCall {
+    let _ = CALLS.try_with(|calls| {
+        calls.queue_calls.fetch_add(1, Ordering::Relaxed);
+        calls.queue_actions.lock().unwrap_or_else(|p| p.into_inner()).insert(action.to_owned());
+    });
+    remote_call()
+}
+
+/// Counts one webhook delivery posted; in flight until the guard drops.
+pub fn record_webhook_post() -> RemoteCall {
+    let _ = CALLS.try_with(|calls| calls.webhook_posts.fetch_add(1, Ordering::Relaxed));
     remote_call()
 }
 

@@ -115,6 +115,15 @@ impl Timestamp {
     pub fn plus_seconds(self, seconds: i64) -> Self {
         Self(self.0 + Duration::seconds(seconds))
     }
+
+    pub fn plus_millis(self, millis: i64) -> Self {
+        Self(self.0 + Duration::milliseconds(millis))
+    }
+
+    /// The instant `millis` after the Unix epoch; `None` beyond what it can represent.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok().map(Self)
+    }
 }
 
 impl Timestamp {

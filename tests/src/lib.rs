@@ -7,6 +7,7 @@ pub mod files;
 pub mod gateway;
 pub mod identity_provider;
 pub mod platform;
+pub mod receiver;
 pub mod runtime_api;
 pub mod stack;
 pub mod ws;

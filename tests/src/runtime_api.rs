@@ -28,6 +28,7 @@ pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio:
         s3_endpoint: "http://127.0.0.1:9".into(),
         secrets_manager_endpoint: None,
         event_bus_endpoint: None,
+        queue_endpoint: None,
         max_instances: None,
     };
     let spec = setup.spec(function).unwrap_or_else(|error| panic!("{function}: {error}"));

@@ -64,7 +64,7 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 29] = [
+const SCRIPT: [(&str, Party, u64); 34] = [
     ("store-current-session", Party::Store, 200),
     ("store-get-session", Party::Store, 200),
     ("store-send-message", Party::Store, 201),
@@ -97,6 +97,11 @@ const SCRIPT: [(&str, Party, u64); 29] = [
     // No such token.
     ("platform-revoke-token", Party::Platform, 404),
     ("platform-deactivate", Party::Platform, 200),
+    ("platform-create-webhook", Party::Platform, 201),
+    ("platform-list-webhooks", Party::Platform, 200),
+    ("platform-list-webhook-deliveries", Party::Platform, 404),
+    ("platform-replay-webhook", Party::Platform, 404),
+    ("platform-delete-webhook", Party::Platform, 404),
 ];
 
 #[derive(Clone, Copy)]

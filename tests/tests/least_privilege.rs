@@ -5,7 +5,8 @@
 //! actions of the requests it makes or signs, on the attachments bucket's objects under
 //! the prefixes it uses them on; `secretsmanager:GetSecretValue` on the platform's HS256
 //! secret only where tokens are authenticated; the table's stream, `events:PutEvents` on the
-//! bus and the failure queue only for the function the stream invokes. No `*` action.
+//! bus and the failure queue only for the function the stream invokes; the webhook queue's
+//! actions only where deliveries are queued or read. No `*` action.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +16,7 @@ use e2e::files::{PNG, upload_png};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
 use e2e::identity_provider::IdentityProvider;
 use e2e::platform::Signed;
-use e2e::stack::{dynamodb, fresh_table};
+use e2e::stack::{dynamodb, fresh_table, moto};
 use e2e::ws::Client;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
@@ -26,6 +27,8 @@ use shared::storage::{ConnectionStore, DynamoStore};
 /// What an event source mapping does with its function's role to read the table's stream.
 const STREAM_ACTIONS: [&str; 4] =
     ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"];
+/// What an event source mapping does with its function's role to read an SQS queue.
+const QUEUE_ACTIONS: [&str; 3] = ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"];
 
 /// A policy statement's actions and resources, resources rendered as text
 /// (`GetAtt:ChatTable.Arn`, or the `!Sub` string).
@@ -113,10 +116,13 @@ fn no_wildcards_and_resources_only_of_this_stack() {
                         }
                         Some(("dynamodb", _)) => assert!(on_table, "{binary}: {action} on {resource}"),
                         Some(("events", "PutEvents")) => assert_eq!(resource, "GetAtt:EventBus.Arn", "{binary}"),
-                        // The event source mapping's on-failure destination.
-                        Some(("sqs", "SendMessage")) => {
-                            assert_eq!(resource, "GetAtt:TableEventsFailures.Arn", "{binary}")
-                        }
+                        // The event source mapping's on-failure destination, or the deliveries' queue.
+                        Some(("sqs", "SendMessage")) => assert!(
+                            ["GetAtt:TableEventsFailures.Arn", "GetAtt:WebhookDeliveries.Arn"]
+                                .contains(&resource.as_str()),
+                            "{binary}: {resource}"
+                        ),
+                        Some(("sqs", _)) => assert_eq!(resource, "GetAtt:WebhookDeliveries.Arn", "{binary}"),
                         Some(("s3", _)) => assert!(on_attachments, "{binary}: {action} on {resource}"),
                         Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{binary}: {resource}"),
                         // The one secret the template is given, by its ARN.
@@ -144,6 +150,7 @@ struct Use {
     disconnected: bool,
     read_secret: bool,
     put_events: bool,
+    queue_actions: BTreeSet<String>,
 }
 
 /// Takes every function, HTTP and WebSocket, down its paths, rare ones included, with
@@ -156,9 +163,11 @@ async fn exercise() -> BTreeMap<String, Use> {
     // A platform whose identity provider signs with HS256, its secret in Secrets Manager.
     let mut provider = IdentityProvider::start().await;
     provider.share_hs256_secret().await;
-    // Events out, on a bus in moto.
+    // Events out, on a bus in moto, and webhooks through its SQS, given up after a second.
     let bus = BusQueue::new().await;
-    let args = [desk.map(str::to_owned).to_vec(), provider.gateway_args(), bus.gateway_args()].concat();
+    let webhooks = ["--queue-endpoint", &moto().endpoint(), "--webhook-retry-seconds", "1"].map(str::to_owned);
+    let args =
+        [desk.map(str::to_owned).to_vec(), provider.gateway_args(), bus.gateway_args(), webhooks.to_vec()].concat();
     let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
     let url = |path: &str| gateway.url(path);
@@ -294,6 +303,22 @@ async fn exercise() -> BTreeMap<String, Use> {
     signed("/v1/platform/stores/", json!({"stores": [{"id": 9000, "name": "New Store", "locale": "en"}]})).await;
     signed("/v1/platform/admins/", json!({"admins": [{"id": 9500, "name": "Paula", "capacity": 2}]})).await;
     let minted = signed("/v1/platform/tokens/", json!({"store_id": 9000})).await;
+    // A receiver nobody runs: its deliveries die, and are replayed.
+    let hook = signed("/v1/platform/webhooks/", json!({"url": "http://127.0.0.1:9/gone", "event_types": ["*"]})).await;
+    let hook_id = hook["webhook"]["id"].as_str().unwrap().to_owned();
+    let log = format!("/v1/platform/webhooks/deliveries/?webhook_id={hook_id}");
+    loop {
+        let (status, answer) = Signed::get(&log).send(&gateway).await;
+        assert_eq!(status, 200, "{answer}");
+        if answer["deliveries"].as_array().unwrap().iter().any(|d| d["status"] == "dead") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let replayed = Signed::post("/v1/platform/webhooks/replay/", json!({"webhook_id": hook_id})).send(&gateway).await;
+    assert!(replayed.1["replayed"].as_u64() > Some(0), "{replayed:?}");
+    assert_eq!(Signed::get("/v1/platform/webhooks/").send(&gateway).await.0, 200);
+    signed("/v1/platform/webhooks/delete/", json!({"webhook_id": hook_id})).await;
     let (status, _) = Signed::get("/v1/platform/tokens/?store_id=9000").send(&gateway).await;
     assert_eq!(status, 200);
     let new_store_ws = Client::connect(&gateway, minted["token"].as_str()).await.unwrap();
@@ -315,6 +340,7 @@ async fn exercise() -> BTreeMap<String, Use> {
     binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
     binary_of.extend(template.scheduled_functions().unwrap().into_iter().map(|s| ("schedule".to_owned(), s.binary)));
     binary_of.extend(template.stream_functions().unwrap().into_iter().map(|s| ("stream".to_owned(), s.binary)));
+    binary_of.extend(template.queue_functions().unwrap().into_iter().map(|q| ("queue".to_owned(), q.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
     // $disconnect of the last closed client is the last invocation.
     gateway.invocation_of("$disconnect", 10);
@@ -328,6 +354,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         used.disconnected |= line["disconnects"].as_u64().unwrap() > 0;
         used.read_secret |= line["secret_reads"].as_u64().unwrap() > 0;
         used.put_events |= line["event_puts"].as_u64().unwrap() > 0;
+        used.queue_actions.extend(line["queue_actions"].as_str().unwrap().split_whitespace().map(str::to_owned));
     }
     uses
 }
@@ -345,6 +372,8 @@ async fn each_policy_allows_exactly_what_its_function_does() {
     let http: BTreeSet<String> = routes.into_iter().map(|route| route.binary).collect();
     let streams = sam_template::Template::embedded().stream_functions().unwrap();
     let streamed: BTreeSet<String> = streams.into_iter().map(|stream| stream.binary).collect();
+    let queues = sam_template::Template::embedded().queue_functions().unwrap();
+    let queued: BTreeSet<String> = queues.into_iter().map(|queue| queue.binary).collect();
     assert_eq!(uses.keys().collect::<Vec<_>>(), policies.keys().collect::<Vec<_>>(), "every function ran");
     let mut wrong = Vec::new();
     for (binary, statements) in &policies {
@@ -375,7 +404,7 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         // Every HTTP function but the platform's (signed, with no token) and `$connect` look
         // tokens up; in one gateway process the functions share the token cache, so a lookup
         // may have happened in another.
-        let takes_tokens = !binary.starts_with("platform-") && !streamed.contains(binary);
+        let takes_tokens = !binary.starts_with("platform-") && !streamed.contains(binary) && !queued.contains(binary);
         if (!binary.starts_with("ws-") || binary == "ws-connect") && takes_tokens {
             needed.insert("GetItem".to_owned());
         }
@@ -411,8 +440,18 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         if allows("events:PutEvents") != used.put_events {
             wrong.push(format!("{binary}: PutEvents {}, puts events {}", allows("events:PutEvents"), used.put_events));
         }
-        if allows("sqs:SendMessage") != streamed.contains(binary) {
-            wrong.push(format!("{binary}: SendMessage to the stream's failure queue, but reads no stream"));
+        // SQS: what its requests needed, the mapping's reads of a queue it is on, and the
+        // stream mapping's on-failure destination.
+        let sqs_allowed = with_prefix(statements.iter().flat_map(|s| s.actions.iter()), "sqs:");
+        let mut sqs_needed = used.queue_actions.clone();
+        if queued.contains(binary) {
+            sqs_needed.extend(QUEUE_ACTIONS.map(str::to_owned));
+        }
+        if streamed.contains(binary) {
+            sqs_needed.insert("SendMessage".to_owned());
+        }
+        if sqs_allowed != sqs_needed {
+            wrong.push(format!("{binary}: allows SQS {sqs_allowed:?}, needs {sqs_needed:?}"));
         }
         let closes = statements.iter().flat_map(|s| s.resources.iter()).any(|r| r.contains("/DELETE/@connections/"));
         if closes != used.disconnected {

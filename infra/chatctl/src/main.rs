@@ -1,6 +1,7 @@
 //! Operator CLI for a support-chat table, on AWS or DynamoDB Local: create the table from
 //! template.yaml, load a seed file, create stores and admins, set admins' capacity, list the
-//! directory, issue, list and revoke tokens, deactivate a store or an admin.
+//! directory, issue, list and revoke tokens, deactivate a store or an admin, manage webhook
+//! subscriptions, read their delivery logs and replay their dead deliveries.
 //! Tokens are printed once, when issued, and stored only as hashes.
 
 use std::io::BufRead;
@@ -12,6 +13,7 @@ use shared::App;
 use shared::auth::{TokenHash, generate_token};
 use shared::chat::{self, Revocation};
 use shared::config::Config;
+use shared::deliveries::DeliveryQueue;
 use shared::domain::{AccountState, AdminId, AdminProfile, MAX_CAPACITY, Principal, StoreId, StoreProfile};
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
@@ -94,6 +96,43 @@ enum Command {
     /// Revoke a token, read from standard input so that it stays out of shell history, and
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
+    /// Webhook subscriptions: events out, posted signed to a receiver.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Subscribe a receiver; prints its id, then its signing secret (the only time it is shown).
+    Create {
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated (session.closed,message.created), or * for all.
+        #[arg(long, value_delimiter = ',', default_value = "*")]
+        events: Vec<String>,
+    },
+    /// The subscriptions.
+    List,
+    /// End a subscription.
+    Delete { webhook_id: String },
+    /// A subscription's delivery log, newest event first.
+    Deliveries {
+        webhook_id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Queue a subscription's dead deliveries again (each with a new day of retries).
+    Replay {
+        webhook_id: String,
+        /// The delivery queue (the stack's `WebhookQueueUrl` output).
+        #[arg(long, env = "WEBHOOK_QUEUE_URL")]
+        queue_url: String,
+        /// SQS at this endpoint (moto) rather than AWS's.
+        #[arg(long, env = "SQS_ENDPOINT")]
+        queue_endpoint: Option<String>,
+    },
 }
 
 /// A store or an admin, named by one of `--store` and `--admin`.
@@ -207,6 +246,10 @@ async fn main() -> Result<(), Error> {
                 );
             }
         }
+        Command::Webhooks { ref command } => {
+            let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));
+            webhooks(app, command).await?;
+        }
         Command::RevokeToken => {
             let mut token = String::new();
             std::io::stdin().lock().read_line(&mut token)?;
@@ -227,6 +270,56 @@ async fn main() -> Result<(), Error> {
                     "live connections forgotten: {closed}; they get no more events and are closed at \
                      their next frame (pass --websocket-endpoint to close them now)"
                 ),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn webhooks(app: App, command: &WebhookCommand) -> Result<(), Error> {
+    match command {
+        WebhookCommand::Create { url, events } => {
+            let created = chat::create_webhook(&app, url, events.clone(), None).await?;
+            println!("{}", created.webhook.id);
+            println!("{}", created.secret.expose());
+        }
+        WebhookCommand::List => {
+            for webhook in chat::list_webhooks(&app).await?.webhooks {
+                println!("{}  {}  {}  {}", webhook.id, webhook.created_at, webhook.event_types.join(","), webhook.url);
+            }
+        }
+        WebhookCommand::Delete { webhook_id } => {
+            chat::delete_webhook(&app, webhook_id).await?;
+            println!("{webhook_id}: deleted");
+        }
+        WebhookCommand::Deliveries { webhook_id, limit } => {
+            let log = chat::webhook_deliveries(&app, webhook_id, None, Some(*limit)).await?;
+            println!(
+                "{:<40} {:<20} {:<9} {:>8} {:<24} last error",
+                "event", "type", "status", "attempts", "next attempt"
+            );
+            for entry in log.deliveries {
+                let status = serde_json::to_value(entry.status)?;
+                let next = entry.next_attempt_at.map(|at| at.to_string()).unwrap_or_default();
+                println!(
+                    "{:<40} {:<20} {:<9} {:>8} {next:<24} {}",
+                    entry.event_id,
+                    entry.event_type,
+                    status.as_str().unwrap_or_default(),
+                    entry.attempts,
+                    entry.last_error.unwrap_or_default()
+                );
+            }
+        }
+        WebhookCommand::Replay { webhook_id, queue_url, queue_endpoint } => {
+            let queue = match queue_endpoint {
+                Some(endpoint) => DeliveryQueue::local(endpoint, queue_url),
+                None => DeliveryQueue::new(&aws_config_defaults().await, queue_url),
+            };
+            let replayed = chat::replay_dead_deliveries(&app.with_webhook_queue(queue), webhook_id).await?;
+            println!("{webhook_id}: {} dead deliveries queued again", replayed.replayed);
+            if replayed.more {
+                println!("more are left: replay again");
             }
         }
     }

@@ -14,6 +14,7 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use shared::App;
 use shared::http::{HttpHandler, Request};
+use shared::queue::QueueHandler;
 use shared::schedule::ScheduledHandler;
 use shared::stream::StreamHandler;
 
@@ -35,9 +36,18 @@ pub type Handlers = Box<dyn Fn(&str) -> Option<HttpHandler> + Send + Sync>;
 pub type Scheduled = fn(&str) -> Option<ScheduledHandler>;
 /// Finds the stream function linked in for a binary.
 pub type Streamed = fn(&str) -> Option<StreamHandler>;
+/// Finds the queue function linked in for a binary.
+pub type Queued = fn(&str) -> Option<QueueHandler>;
 
 pub enum Functions {
-    Linked { app: Arc<App>, handlers: Handlers, scheduled: Scheduled, streamed: Streamed, concurrency: Concurrency },
+    Linked {
+        app: Arc<App>,
+        handlers: Handlers,
+        scheduled: Scheduled,
+        streamed: Streamed,
+        queued: Queued,
+        concurrency: Concurrency,
+    },
     Processes(lambda::Pool),
 }
 
@@ -49,18 +59,34 @@ impl Functions {
             handlers: Box::new(handlers),
             scheduled: |_| None,
             streamed: |_| None,
+            queued: |_| None,
             concurrency: Concurrency::default(),
         }
     }
 
-    /// With the scheduled functions `scheduled` finds and the stream functions `streamed`
-    /// finds, when linked in.
-    pub fn with_scheduled(self, scheduled: Scheduled, streamed: Streamed) -> Self {
+    /// With the scheduled, stream and queue functions `scheduled`, `streamed` and `queued`
+    /// find, when linked in.
+    pub fn with_event_driven(self, scheduled: Scheduled, streamed: Streamed, queued: Queued) -> Self {
         match self {
             Functions::Linked { app, handlers, concurrency, .. } => {
-                Functions::Linked { app, handlers, scheduled, streamed, concurrency }
+                Functions::Linked { app, handlers, scheduled, streamed, queued, concurrency }
             }
             processes => processes,
+        }
+    }
+
+    /// Runs the queue function built from `binary` on `event` (an `SQSEvent`), as an event
+    /// source mapping would: its answer (`batchItemFailures`), or the error Lambda would
+    /// report. The mapping bounds its own concurrency.
+    pub async fn invoke_queue(&self, binary: &str, event: Value, request_id: &str) -> Result<Value, String> {
+        match self {
+            Functions::Linked { app, queued, .. } => {
+                let handler = queued(binary).ok_or_else(|| format!("no queue function {binary}"))?;
+                let event = serde_json::from_value(event).map_err(|error| error.to_string())?;
+                let answer = shared::queue::run_once(app, handler, event, request_id).await;
+                Ok(serde_json::to_value(answer).expect("answers serialise"))
+            }
+            Functions::Processes(pool) => pool.invoke(binary, event).await.map_err(|failure| failure.to_string()),
         }
     }
 

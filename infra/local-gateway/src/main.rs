@@ -8,6 +8,7 @@ mod concurrency;
 mod cors;
 mod event;
 mod invoke;
+mod queue;
 mod request_limits;
 mod router;
 mod schedule;
@@ -28,6 +29,7 @@ use shared::App;
 use shared::attachments::Attachments;
 use shared::bus::EventBus;
 use shared::config::Config;
+use shared::deliveries::DeliveryQueue;
 use shared::identities::SeedFile;
 use shared::live::ApiGatewayPush;
 use shared::storage::{ChatStore, DynamoStore, MemoryStore};
@@ -124,6 +126,16 @@ struct Args {
     /// The event bus's name.
     #[arg(long, default_value = "support-chat", requires = "event_bus_endpoint")]
     event_bus: String,
+    /// Deliver webhooks through SQS at this endpoint (moto: `cargo run -p moto-local`): the
+    /// FIFO queue `<table>-webhooks.fifo` is created and read as its event source mapping
+    /// reads it, and the table's stream is read (with DynamoDB). Without it, subscriptions
+    /// are kept and nothing is delivered.
+    #[arg(long)]
+    queue_endpoint: Option<String>,
+    /// How long a webhook delivery is tried before it is kept as dead (the template's
+    /// `WebhookRetrySeconds`; a day).
+    #[arg(long, requires = "queue_endpoint")]
+    webhook_retry_seconds: Option<u64>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -187,13 +199,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if let Some(endpoint) = &args.event_bus_endpoint {
         stream::create_event_bus(endpoint, &args.event_bus).await?;
     }
+    // The webhook delivery queue: its client and URL.
+    let webhook_queue = match &args.queue_endpoint {
+        Some(endpoint) => {
+            let client = queue::client(endpoint);
+            let url = queue::create_queue(&client, &format!("{}-webhooks.fifo", args.table)).await?;
+            Some((endpoint.clone(), client, url))
+        }
+        None => None,
+    };
 
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
     let ws_port = ws_listener.local_addr()?.port();
     let websocket_endpoint = websocket::management_endpoint(ws_port);
     let (functions, running) = match &storage {
         Storage::DynamoDb { endpoint, .. } if args.lambda => {
-            let (pool, binaries) = processes(&args, &template, endpoint, &s3_endpoint, &websocket_endpoint)?;
+            let queue_url = webhook_queue.as_ref().map(|(_, _, url)| url.as_str());
+            let (pool, binaries) = processes(&args, &template, endpoint, &s3_endpoint, &websocket_endpoint, queue_url)?;
             (Functions::Processes(pool), format!("processes from {}", binaries.display()))
         }
         _ => {
@@ -201,12 +223,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
             let config = Config::local(&args.table, args.project_key.clone(), Some(websocket_endpoint.clone()));
             let app = App::with_push(store, with_desk_settings(config, &args), push).with_attachments(attachments());
-            let app = Arc::new(match &args.event_bus_endpoint {
+            let app = match &args.event_bus_endpoint {
                 Some(endpoint) => app.with_event_bus(EventBus::local(endpoint, &args.event_bus)),
                 None => app,
+            };
+            let app = Arc::new(match &webhook_queue {
+                Some((endpoint, _, url)) => app.with_webhook_queue(DeliveryQueue::local(endpoint, url)),
+                None => app,
             });
-            let linked =
-                Functions::linked(app, functions::handler).with_scheduled(functions::scheduled, functions::streamed);
+            let linked = Functions::linked(app, functions::handler).with_event_driven(
+                functions::scheduled,
+                functions::streamed,
+                functions::queued,
+            );
             (linked, "linked in".to_owned())
         }
     };
@@ -214,12 +243,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let schedules = Arc::new(schedule::Schedules::new(template.scheduled_functions()?));
     schedules.start(functions.clone());
     // The table's change stream, as event source mappings read it: DynamoDB's, when its
-    // events have a bus to go to.
-    if let (Storage::DynamoDb { endpoint, .. }, Some(_)) = (&storage, &args.event_bus_endpoint) {
+    // events have a bus or webhooks to go to.
+    let events_go_out = args.event_bus_endpoint.is_some() || webhook_queue.is_some();
+    if let (Storage::DynamoDb { endpoint, .. }, true) = (&storage, events_go_out) {
         let streams = stream::client(endpoint).await;
         let stream_arn = stream::stream_of(endpoint, &args.table).await?;
         for mapping in template.stream_functions()? {
             stream::start(streams.clone(), stream_arn.clone(), mapping, functions.clone());
+        }
+    }
+    if let Some((_, client, url)) = &webhook_queue {
+        for mapping in template.queue_functions()? {
+            let concurrency = mapping.maximum_concurrency;
+            queue::start(client.clone(), url.clone(), mapping, concurrency, functions.clone());
         }
     }
     let router = router::Router::from_template(&template, &functions)?;
@@ -281,6 +317,7 @@ fn processes(
     dynamodb_endpoint: &str,
     s3_endpoint: &str,
     websocket_endpoint: &str,
+    webhook_queue_url: Option<&str>,
 ) -> Result<(lambda::Pool, PathBuf), Box<dyn std::error::Error + Send + Sync>> {
     let binaries = match &args.functions {
         Some(dir) => dir.clone(),
@@ -297,6 +334,9 @@ fn processes(
         event_bus_name: args.event_bus_endpoint.as_ref().map(|_| args.event_bus.clone()).unwrap_or_default(),
         ..LocalValues::default()
     };
+    if let Some(url) = webhook_queue_url {
+        local.queue_urls.insert("WebhookDeliveries".into(), url.to_owned());
+    }
     // The functions get the keys' digests, as deployed; none: the route refuses every key.
     let digests = shared::config::ProjectKeys::from_list(args.project_key.as_deref()).digests();
     local.parameters.insert("ProjectKeyDigests".into(), digests);
@@ -310,6 +350,7 @@ fn processes(
         ("AssignmentPolicy", args.assignment.clone()),
         ("PresenceGraceSeconds", args.presence_grace_seconds.map(|s| s.to_string())),
         ("RequeueDelaySeconds", args.requeue_delay_seconds.map(|s| s.to_string())),
+        ("WebhookRetrySeconds", args.webhook_retry_seconds.map(|s| s.to_string())),
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
@@ -327,6 +368,7 @@ fn processes(
         s3_endpoint: s3_endpoint.to_owned(),
         secrets_manager_endpoint: args.secrets_manager_endpoint.clone(),
         event_bus_endpoint: args.event_bus_endpoint.clone(),
+        queue_endpoint: args.queue_endpoint.clone(),
         max_instances: args.max_instances,
     };
     let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;
@@ -344,6 +386,9 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(seconds) = args.requeue_delay_seconds {
         config.requeue_delay = Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = args.webhook_retry_seconds {
+        config.webhook_retry_window = Duration::from_secs(seconds);
     }
     if let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) {
         config.jwt = Some(shared::jwt::JwtSettings {
@@ -400,12 +445,13 @@ fn build_functions_under_cargo(binaries: &std::path::Path) -> Result<(), Box<dyn
     Ok(())
 }
 
-/// The binary of every function behind a route of either API, on a schedule, or on the
-/// table's stream.
+/// The binary of every function behind a route of either API, on a schedule, on the
+/// table's stream, or on a queue.
 fn route_binaries(template: &Template) -> Result<Vec<String>, sam_template::TemplateError> {
     let http = template.http_routes()?.into_iter().map(|route| route.binary);
     let websocket = template.websocket_routes()?.into_iter().map(|route| route.binary);
     let scheduled = template.scheduled_functions()?.into_iter().map(|scheduled| scheduled.binary);
     let streamed = template.stream_functions()?.into_iter().map(|streamed| streamed.binary);
-    Ok(http.chain(websocket).chain(scheduled).chain(streamed).collect())
+    let queued = template.queue_functions()?.into_iter().map(|queued| queued.binary);
+    Ok(http.chain(websocket).chain(scheduled).chain(streamed).chain(queued).collect())
 }

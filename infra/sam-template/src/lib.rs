@@ -48,7 +48,8 @@ pub struct ScheduledFunction {
     pub every: std::time::Duration,
 }
 
-/// A function the table's change stream invokes (an `AWS::Lambda::EventSourceMapping`).
+/// A function the table's change stream invokes (an `AWS::Lambda::EventSourceMapping` of
+/// the table's `StreamArn`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamFunction {
     pub function: String,
@@ -57,6 +58,20 @@ pub struct StreamFunction {
     pub batch_size: usize,
     /// How often a failed batch is tried again before its records are given up.
     pub maximum_retry_attempts: u32,
+}
+
+/// A function an SQS queue invokes (an `AWS::Lambda::EventSourceMapping` of a queue's `Arn`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueFunction {
+    pub function: String,
+    pub binary: String,
+    /// The queue's resource id.
+    pub queue: String,
+    /// Messages per invocation, at most.
+    pub batch_size: usize,
+    /// Invocations at once, at most (`ScalingConfig.MaximumConcurrency`; Lambda's own
+    /// limit, 1,000, without it).
+    pub maximum_concurrency: usize,
 }
 
 impl HttpRoute {
@@ -121,6 +136,8 @@ pub struct LocalValues {
     pub websocket_endpoint: Option<String>,
     /// The event bus's name (`!Ref` of the `AWS::Events::EventBus`); empty where none runs.
     pub event_bus_name: String,
+    /// Queues' URLs (`!Ref` of an `AWS::SQS::Queue`), by resource id; empty where none runs.
+    pub queue_urls: std::collections::BTreeMap<String, String>,
     /// Parameter values; the others take their `Default`.
     pub parameters: std::collections::BTreeMap<String, String>,
 }
@@ -196,24 +213,65 @@ impl Template {
 
     /// Every event source mapping on the table's stream, with the function it invokes.
     pub fn stream_functions(&self) -> Result<Vec<StreamFunction>, TemplateError> {
-        let shape = |what: String| TemplateError::Shape(what);
         let mut functions = Vec::new();
+        for (source, function, binary, properties) in self.event_source_mappings()? {
+            if source.ends_with(".StreamArn") {
+                let number = |name: &str, default: u64| properties.get(name).and_then(Value::as_u64).unwrap_or(default);
+                functions.push(StreamFunction {
+                    function,
+                    binary,
+                    batch_size: number("BatchSize", 100) as usize,
+                    maximum_retry_attempts: number("MaximumRetryAttempts", 10) as u32,
+                });
+            }
+        }
+        Ok(functions)
+    }
+
+    /// Every function an SQS queue invokes.
+    pub fn queue_functions(&self) -> Result<Vec<QueueFunction>, TemplateError> {
+        let mut functions = Vec::new();
+        for (source, function, binary, properties) in self.event_source_mappings()? {
+            if let Some(queue) = source.strip_suffix(".Arn")
+                && self.resource_type(queue) == Some("AWS::SQS::Queue")
+            {
+                let number = |value: Option<&Value>, default: u64| value.and_then(Value::as_u64).unwrap_or(default);
+                functions.push(QueueFunction {
+                    function,
+                    binary,
+                    queue: queue.to_owned(),
+                    batch_size: number(properties.get("BatchSize"), 10) as usize,
+                    maximum_concurrency: number(
+                        properties.get("ScalingConfig").and_then(|c| c.get("MaximumConcurrency")),
+                        1000,
+                    ) as usize,
+                });
+            }
+        }
+        Ok(functions)
+    }
+
+    /// Every `AWS::Lambda::EventSourceMapping`: its source (what its `EventSourceArn`'s
+    /// `!GetAtt` names), its function and binary, and its properties.
+    fn event_source_mappings(&self) -> Result<Vec<(String, String, String, &Value)>, TemplateError> {
+        let shape = |what: String| TemplateError::Shape(what);
+        let mut mappings = Vec::new();
         for (id, mapping) in self.resources_of_type("AWS::Lambda::EventSourceMapping") {
             let properties = &mapping["Properties"];
             let function = match &properties["FunctionName"] {
                 Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str().unwrap_or_default().to_owned(),
                 _ => return Err(shape(format!("{id}: FunctionName is not a !Ref"))),
             };
+            let source = match &properties["EventSourceArn"] {
+                Value::Tagged(tagged) if tagged.tag == "!GetAtt" => {
+                    tagged.value.as_str().unwrap_or_default().to_owned()
+                }
+                _ => return Err(shape(format!("{id}: EventSourceArn is not a !GetAtt"))),
+            };
             let resource = self.resource(&function).ok_or_else(|| shape(format!("{id}: no {function}")))?;
-            let number = |name: &str, default: u64| properties.get(name).and_then(Value::as_u64).unwrap_or(default);
-            functions.push(StreamFunction {
-                binary: binary_of(&function, resource)?,
-                function,
-                batch_size: number("BatchSize", 100) as usize,
-                maximum_retry_attempts: number("MaximumRetryAttempts", 10) as u32,
-            });
+            mappings.push((source, function.clone(), binary_of(&function, resource)?, properties));
         }
-        Ok(functions)
+        Ok(mappings)
     }
 
     /// Every `AWS::ApiGatewayV2::Route`, followed through its integration to its function.
@@ -451,6 +509,7 @@ impl Template {
             Some("AWS::DynamoDB::Table") => Ok(local.table_name.clone()),
             Some("AWS::S3::Bucket") => Ok(local.bucket_name.clone()),
             Some("AWS::Events::EventBus") => Ok(local.event_bus_name.clone()),
+            Some("AWS::SQS::Queue") => Ok(local.queue_urls.get(name).cloned().unwrap_or_default()),
             Some(kind) => Err(format!("{name} ({kind}) has no local value")),
             None => Err(format!("{name} is neither a parameter nor a resource")),
         }

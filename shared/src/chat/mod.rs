@@ -5,6 +5,7 @@
 
 mod assignment;
 mod connections;
+mod delivery;
 mod desk;
 mod events;
 mod lifecycle;
@@ -19,8 +20,10 @@ mod sweep;
 #[cfg(test)]
 mod tests;
 mod uploads;
+mod webhooks;
 
 pub use connections::{Revocation, connection_principal, revoke_token};
+pub use delivery::{Attempted, ReceivedDelivery, deliver, deliver_batch, queue_deliveries};
 pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
@@ -37,6 +40,10 @@ pub use sessions::{
 };
 pub use sweep::{Swept, sweep};
 pub use uploads::create_upload;
+pub use webhooks::{
+    CreatedWebhook, DeliveryLog, MAX_DELIVERY_PAGE, Replayed, WebhookDeleted, WebhookList, create_webhook,
+    delete_webhook, list_webhooks, replay_dead_deliveries, webhook_deliveries,
+};
 
 use crate::domain::{Principal, Session, SessionId, StoreId};
 use crate::storage::ActiveSession;

@@ -1,6 +1,8 @@
 //! Events out: the table's changes, as its change stream gives them, put on the event bus
-//! as the domain events they mean, in the stream's order.
+//! as the domain events they mean and queued for the webhooks that asked for them, in the
+//! stream's order.
 
+use super::delivery::queue_deliveries;
 use crate::App;
 use crate::bus::PUT_BATCH;
 use crate::domain::{OutboundEvent, TableChange, events_of};
@@ -12,10 +14,10 @@ pub struct ChangeRecord {
     pub change: TableChange,
 }
 
-/// Puts the events of `records` on the bus, in order. Answers the sequence number of the
-/// first record whose events are not all on it: the stream is read again from there, so
-/// nothing after it goes out first, and what went out again keeps its ids. Without a bus,
-/// the events are counted in the log and go nowhere.
+/// Puts the events of `records` on the bus and queues their webhook deliveries, in order.
+/// Answers the sequence number of the first record whose events are not all out: the
+/// stream is read again from there, so nothing after it goes out first, and what went out
+/// again keeps its ids. Without a bus or a queue, the events go nowhere there.
 pub async fn publish_changes(app: &App, records: &[ChangeRecord]) -> Option<String> {
     let events: Vec<(usize, OutboundEvent)> = records
         .iter()
@@ -28,6 +30,17 @@ pub async fn publish_changes(app: &App, records: &[ChangeRecord]) -> Option<Stri
         })
         .collect();
     tracing::info!(records = records.len(), events = events.len(), "table changes");
+    let (on_bus, queued) = futures::join!(put_on_bus(app, &events), async {
+        let in_order: Vec<OutboundEvent> = events.iter().map(|(_, event)| event.clone()).collect();
+        queue_deliveries(app, &in_order).await
+    });
+    // Each stops at its first failure; the stream is read again from the earlier.
+    let first_failed = [on_bus, queued.map(|position| events[position].0)].into_iter().flatten().min()?;
+    Some(records[first_failed].sequence_number.clone())
+}
+
+/// Puts the events on the bus, batch after batch: the record of the first not on it.
+async fn put_on_bus(app: &App, events: &[(usize, OutboundEvent)]) -> Option<usize> {
     let bus = app.event_bus.as_ref()?;
     for chunk in events.chunks(PUT_BATCH) {
         let batch: Vec<OutboundEvent> = chunk.iter().map(|(_, event)| event.clone()).collect();
@@ -36,7 +49,7 @@ pub async fn publish_changes(app: &App, records: &[ChangeRecord]) -> Option<Stri
             0
         });
         if let Some((index, _)) = chunk.get(published) {
-            return Some(records[*index].sequence_number.clone());
+            return Some(*index);
         }
     }
     None

@@ -15,6 +15,7 @@ mod principal;
 mod receipts;
 mod session;
 mod upload;
+mod webhook;
 
 pub use account::{
     AccountState, AdminAccount, DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_BATCH, MAX_TOKEN_LIFETIME_SECONDS, StoreAccount,
@@ -35,4 +36,10 @@ pub use session::{
 };
 pub use upload::{
     MAX_UPLOAD_BYTES, UPLOAD_TYPES, UploadRequest, attached_file_key, check_uploaded_file, pending_upload_key,
+};
+pub use webhook::{
+    ALL_EVENTS, DELIVERY_TIMEOUT, DeliveryRecord, DeliveryStatus, MAX_WEBHOOKS, QueuedDelivery, RETRY_WINDOW_SECONDS,
+    Retry, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECONDS, Subscription, Webhook, WebhookInputError, WebhookSecret,
+    check_event_types, check_webhook_url, is_webhook_id, jitter, new_webhook_id, retry_after, sign_delivery,
+    verify_delivery,
 };

@@ -34,6 +34,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    pub const ALL: [EventKind; 7] = [
+        EventKind::SessionCreated,
+        EventKind::SessionClaimed,
+        EventKind::SessionTransferred,
+        EventKind::SessionClosed,
+        EventKind::SessionRated,
+        EventKind::SessionTagged,
+        EventKind::MessageCreated,
+    ];
+
     /// The event's `type`, as the WebSocket events name theirs.
     pub fn name(self) -> &'static str {
         match self {

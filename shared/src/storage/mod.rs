@@ -1,5 +1,6 @@
 //! Storage by aggregate, each behind its own trait — identities ([`IdentityStore`]), sessions
-//! with their messages ([`SessionStore`]) and live connections ([`ConnectionStore`]) — with
+//! with their messages ([`SessionStore`]), live connections ([`ConnectionStore`]), admins'
+//! desks ([`DeskStore`]) and webhook subscriptions ([`WebhookStore`]) — with
 //! two implementations that pass one conformance suite: [`DynamoStore`] (a single DynamoDB
 //! table) and [`MemoryStore`] (embedded, zero setup).
 //!
@@ -14,6 +15,7 @@ mod dynamo;
 mod identities;
 mod memory;
 mod sessions;
+mod webhooks;
 
 pub use connections::ConnectionStore;
 pub use desks::{Assignment, DeskStore};
@@ -25,6 +27,8 @@ pub use sessions::{
     MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, Waiting, WriteOutcome,
 };
 pub(crate) use sessions::{Bucket, InUse, Place};
+pub(crate) use webhooks::log_position;
+pub use webhooks::{DEAD_DELIVERY_DAYS, DELIVERY_LOG_DAYS, DeliveryPage, WebhookStore};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
@@ -39,6 +43,6 @@ pub enum StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Every aggregate's storage: what a function's [`crate::App`] holds.
-pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore + DeskStore {}
+pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore {}
 
-impl<T: IdentityStore + SessionStore + ConnectionStore + DeskStore> ChatStore for T {}
+impl<T: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore> ChatStore for T {}

@@ -39,6 +39,8 @@ pub struct Setup<'a> {
     pub secrets_manager_endpoint: Option<String>,
     /// EventBridge's, when one is given (moto).
     pub event_bus_endpoint: Option<String>,
+    /// SQS's, when one is given (moto, for the webhook delivery queue).
+    pub queue_endpoint: Option<String>,
     /// Overrides each function's cap on instances.
     pub max_instances: Option<usize>,
 }
@@ -76,6 +78,7 @@ impl Setup<'_> {
         let optional = [
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &self.secrets_manager_endpoint),
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", &self.event_bus_endpoint),
+            ("AWS_ENDPOINT_URL_SQS", &self.queue_endpoint),
         ];
         for (name, endpoint) in optional {
             if let Some(endpoint) = endpoint {
@@ -123,6 +126,7 @@ mod tests {
             s3_endpoint: "http://127.0.0.1:9000".into(),
             secrets_manager_endpoint: None,
             event_bus_endpoint: None,
+            queue_endpoint: None,
             max_instances: None,
         }
     }

@@ -25,6 +25,7 @@ mod identities;
 mod items;
 mod sessions;
 mod stream;
+mod webhooks;
 
 use std::time::Duration;
 

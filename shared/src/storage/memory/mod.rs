@@ -7,6 +7,7 @@ mod connections;
 mod desks;
 mod identities;
 mod sessions;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -15,7 +16,7 @@ use super::{SessionPage, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
     AdminId, AdminProfile, Connection, Desk, Message, MessageId, Principal, Session, SessionId, StoreId, StoreProfile,
-    TokenGrant, TokenHash,
+    Subscription, TokenGrant, TokenHash,
 };
 
 #[derive(Default)]
@@ -38,6 +39,8 @@ struct State {
     last_message_id: MessageId,
     connections: HashMap<String, Connection>,
     desks: HashMap<AdminId, Desk>,
+    webhooks: Vec<Subscription>,
+    webhook_logs: HashMap<String, webhooks::WebhookLog>,
 }
 
 struct SessionData {
