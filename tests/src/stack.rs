@@ -36,10 +36,20 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The tests' own client of DynamoDB Local, for making tables and reading what a test
+/// checks: no timeouts but the tests' own deadlines (a table takes long to make on a busy
+/// machine; the product's clients keep theirs).
+fn setup_client() -> aws_sdk_dynamodb::Client {
+    let client = DynamoStore::local_client(&dynamodb().endpoint());
+    let config =
+        client.config().to_builder().timeout_config(aws_sdk_dynamodb::config::timeout::TimeoutConfig::disabled());
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}
+
 /// A new, empty table in DynamoDB Local, created from template.yaml's definition.
 pub async fn fresh_table() -> String {
     let table = unique_name("test");
-    let client = DynamoStore::local_client(&dynamodb().endpoint());
+    let client = setup_client();
     let definition = sam_template::Template::embedded().table().expect("template defines the table");
     sam_template::create_table(&client, &table, &definition).await.expect("table is created");
     table
@@ -49,7 +59,7 @@ pub async fn fresh_table() -> String {
 /// session so far.
 pub async fn message_ids_taken(table: &str) -> u64 {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let client = DynamoStore::local_client(&dynamodb().endpoint());
+    let client = setup_client();
     let key = |name: &str| AttributeValue::S(name.to_owned());
     let read = client.get_item().table_name(table).key("PK", key("COUNTER")).key("SK", key("MESSAGE_ID"));
     let item = read.consistent_read(true).send().await.expect("DynamoDB Local answers").item;

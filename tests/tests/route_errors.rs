@@ -468,6 +468,9 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
         ("/v1/platform/deactivate/", json!({"stores": [1]})),
         ("/v1/platform/tokens/", json!({"store_id": 1})),
         ("/v1/platform/tokens/revoke/", json!({"token_id": "0"})),
+        ("/v1/platform/webhooks/", json!({"url": "https://example.com/hook", "event_types": ["message.created"]})),
+        ("/v1/platform/webhooks/delete/", json!({"webhook_id": "wh_0"})),
+        ("/v1/platform/webhooks/replay/", json!({"webhook_id": "wh_0"})),
     ];
     for (path, valid) in platform {
         for (body, says) in [

@@ -205,10 +205,9 @@ impl DynamoStore {
         let mut patience = Patience::new();
         let committed = self.known_committed(session_id);
         let mut in_order = self.wait_for_places_before(&place, &mut patience, committed, place.took).await?;
-        if committed.is_some_and(|last| last + 1 < place.number) {
-            // Dated after the places before it, which it waited for.
-            now = now.max(Timestamp::now());
-        }
+        // Dated as its turn comes, after the places before it, which it waited for: a send
+        // held up between taking its place and getting here is no earlier than they are.
+        now = now.max(Timestamp::now());
         let mut conflicts = 0;
         // Every try but a conflict waits or moves on, so this bound is only a safeguard.
         for _ in 0..MAX_TRIES {
