@@ -186,19 +186,7 @@ impl Gateway {
     /// The programs the gateway runs as its children (with `--lambda`, one per instance of a
     /// function), by file name, sorted.
     pub fn child_programs(&self) -> Vec<String> {
-        let mut programs = Vec::new();
-        for entry in std::fs::read_dir("/proc").expect("procfs").flatten() {
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-            // `pid (comm) state ppid …`: the name may hold spaces, so read after its `)`.
-            let parent = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
-            if parent != Some(&self.child.id().to_string()) {
-                continue;
-            }
-            let Ok(command) = std::fs::read(entry.path().join("cmdline")) else { continue };
-            let program = command.split(|&b| b == 0).next().unwrap_or_default();
-            let program = std::path::Path::new(std::str::from_utf8(program).unwrap_or_default());
-            programs.push(program.file_name().unwrap_or_default().to_string_lossy().into_owned());
-        }
+        let mut programs: Vec<String> = children_of(self.child.id()).into_iter().map(|(_, program)| program).collect();
         programs.sort();
         programs
     }
@@ -304,6 +292,31 @@ impl Drop for Gateway {
         }
         let _ = self.child.wait();
     }
+}
+
+/// The processes whose parent is `parent`: their ids, and their programs by file name.
+fn children_of(parent: u32) -> Vec<(u32, String)> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("procfs").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid …`: the name may hold spaces, so read after its `)`.
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if ppid != Some(&parent.to_string()) {
+            continue;
+        }
+        let Ok(command) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let program = command.split(|&b| b == 0).next().unwrap_or_default();
+        let program = std::path::Path::new(std::str::from_utf8(program).unwrap_or_default());
+        children.push((pid, program.file_name().unwrap_or_default().to_string_lossy().into_owned()));
+    }
+    children
+}
+
+/// Kills `parent`'s children that run `program` as a crash would (`SIGKILL`): how many.
+pub fn kill_children(parent: u32, program: &str) -> usize {
+    let kill = |pid: u32| std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    children_of(parent).into_iter().filter(|(pid, name)| name == program && kill(*pid).is_ok_and(|s| s.success())).count()
 }
 
 /// One GET from a gateway: status and JSON body.

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod cast;
+pub mod crash;
 pub mod files;
 pub mod gateway;
 pub mod identity_provider;

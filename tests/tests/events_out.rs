@@ -3,12 +3,13 @@
 //! events it means, each once (by id, as a consumer deduplicates), in the session's order,
 //! shaped as admins see it. Read back as a consumer does, through a rule sending the bus's
 //! events to an SQS queue (moto), on DynamoDB Local and with the functions run as Lambda
-//! runs them.
+//! runs them; and a batch tried again after the events function died in the middle of it.
 
 use e2e::bus::BusQueue;
 use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::crash::CrashAfter;
 use e2e::gateway::{Gateway, post_json};
-use e2e::stack::fresh_table;
+use e2e::stack::{fresh_table, moto};
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
@@ -89,4 +90,66 @@ async fn on_dynamodb_local() {
 async fn with_the_functions_run_as_lambda_runs_them() {
     let table = fresh_table().await;
     a_session_s_lifecycle_goes_out_once_in_order(|args| Gateway::start_as_lambda(&table, args)).await;
+}
+
+/// The events function killed mid-batch, right after its first put of events reached the
+/// bus: Lambda tries the batch again in a new instance, which puts those events again with
+/// the ids and content they had, so a consumer deduplicating by id sees each change once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_tried_again_after_its_function_died_puts_no_new_ids() {
+    let table = fresh_table().await;
+    // A session's whole life, written while nothing reads the stream: the batch read then
+    // holds all of it, more events than one put takes.
+    let store_sends = 12;
+    {
+        let gateway = Gateway::start_on_dynamodb(&table);
+        let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
+        let post = |path: &str, token: &str, body: Value| {
+            let (url, token) = (gateway.url(path), token.to_owned());
+            async move {
+                let (status, answer) = post_json(&url, Some(&token), &body).await;
+                assert!(status < 300, "{url}: {status} {answer}");
+                answer
+            }
+        };
+        let mut session = Value::Null;
+        for n in 0..store_sends {
+            session = post("/v1/chat/store/messages/", &store, json!({"content": format!("#{n}")})).await["session_id"]
+                .clone();
+        }
+        post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": session})).await;
+        post("/v1/chat/admin/messages/", &sarah, json!({"session_id": session, "content": "On it"})).await;
+        post("/v1/chat/admin/session/close/", &sarah, json!({"session_id": session})).await;
+    }
+    let mut expected = vec!["session.created"];
+    expected.extend(std::iter::repeat_n("message.created", store_sends));
+    expected.extend(["session.claimed", "message.created", "session.closed"]);
+    assert!(expected.len() > shared::bus::PUT_BATCH, "the batch takes more than one put");
+
+    let bus = BusQueue::new().await;
+    let crash = CrashAfter::start(moto().endpoint(), "AWSEvents.PutEvents", "table-events").await;
+    let args = ["--event-bus-endpoint", crash.endpoint(), "--event-bus", &bus.bus];
+    let gateway = Gateway::start_as_lambda(&table, &args);
+    crash.watch(gateway.pid());
+
+    let distinct = |events: &[Value]| events.iter().map(|e| e["id"].as_str().unwrap()).collect::<BTreeSet<_>>().len();
+    // Every change, and some of them again.
+    let received =
+        bus.received_until(|events| distinct(events) >= expected.len() && events.len() > expected.len()).await;
+    assert_eq!(crash.killed(), 1, "one instance was killed");
+    let mut by_id: BTreeMap<String, (Value, usize)> = BTreeMap::new();
+    for event in &received {
+        let (seen, times) = by_id.entry(event["id"].as_str().unwrap().to_owned()).or_insert((event.clone(), 0));
+        assert_eq!(&*seen, event, "the same id, the same event");
+        *times += 1;
+    }
+    let events = in_stream_order(by_id.values().map(|(event, _)| event.clone()).collect());
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, expected, "each change once, under one id");
+    // What came twice is what the killed instance put: its batch's first put.
+    let first_put: BTreeSet<&str> =
+        events.iter().take(shared::bus::PUT_BATCH).map(|e| e["id"].as_str().unwrap()).collect();
+    for (id, (_, times)) in &by_id {
+        assert!(*times == 1 || first_put.contains(id.as_str()), "{id} came {times} times");
+    }
 }

@@ -35,6 +35,12 @@ pub enum SessionChange {
         admin_id: Option<AdminId>,
         at: Timestamp,
     },
+    /// Automatic assignment: the session is claimed for `admin_id`, as their claim would.
+    Assign {
+        revision: u64,
+        admin_id: AdminId,
+        at: Timestamp,
+    },
     /// `reader`'s delivered or read mark rises to `up_to`.
     Mark {
         reader: SenderType,
@@ -93,6 +99,8 @@ pub enum Condition {
 pub enum Effect {
     Status(SessionStatus),
     AdminId(Option<AdminId>),
+    /// Whether its holder has it by automatic assignment.
+    Assigned(bool),
     Updated(Timestamp),
     ClosedAt(Timestamp),
     /// The revision goes up by one.
@@ -205,7 +213,7 @@ impl SessionChange {
                 }
                 conditions
             }
-            SessionChange::Move { revision, at, .. } => {
+            SessionChange::Move { revision, at, .. } | SessionChange::Assign { revision, at, .. } => {
                 vec![Condition::Revision(*revision), Condition::LastMessageAtMost(*at)]
             }
             SessionChange::Mark { reader, kind, up_to, read_count, .. } => {
@@ -247,9 +255,16 @@ impl SessionChange {
                 if *status == SessionStatus::Closed {
                     effects.push(Effect::ClosedAt(*at));
                 }
-                effects.push(Effect::NextRevision);
+                effects.extend([Effect::Assigned(false), Effect::NextRevision]);
                 effects
             }
+            SessionChange::Assign { admin_id, at, .. } => vec![
+                Effect::Status(SessionStatus::Claimed),
+                Effect::AdminId(Some(*admin_id)),
+                Effect::Updated(*at),
+                Effect::Assigned(true),
+                Effect::NextRevision,
+            ],
             SessionChange::Mark { reader, kind, up_to, at, read_count } => {
                 let mut effects = vec![Effect::Mark(*reader, *kind, *up_to, *at)];
                 match read_count {
@@ -322,6 +337,7 @@ impl Effect {
         match self {
             Effect::Status(status) => session.status = status,
             Effect::AdminId(admin_id) => session.admin_id = admin_id,
+            Effect::Assigned(assigned) => session.assigned = assigned,
             Effect::Updated(at) => session.updated = at,
             Effect::ClosedAt(at) => session.closed_at = Some(at),
             Effect::NextRevision => session.revision += 1,

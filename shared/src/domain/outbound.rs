@@ -23,6 +23,8 @@ pub enum TableChange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
     SessionCreated,
+    /// Automatic assignment gave a session from the queue to an admin.
+    SessionAssigned,
     /// An admin took a session from the queue.
     SessionClaimed,
     /// From one admin to another, or back to the queue.
@@ -34,8 +36,9 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::SessionCreated,
+        EventKind::SessionAssigned,
         EventKind::SessionClaimed,
         EventKind::SessionTransferred,
         EventKind::SessionClosed,
@@ -48,6 +51,7 @@ impl EventKind {
     pub fn name(self) -> &'static str {
         match self {
             EventKind::SessionCreated => "session.created",
+            EventKind::SessionAssigned => "session.assigned",
             EventKind::SessionClaimed => "session.claimed",
             EventKind::SessionTransferred => "session.transferred",
             EventKind::SessionClosed => "session.closed",
@@ -131,7 +135,8 @@ fn session_events(before: Option<&Session>, after: &Session) -> Vec<OutboundEven
     if before.revision != after.revision {
         let moved = before.admin_id != after.admin_id;
         if moved && before.admin_id.is_none() && after.status == SessionStatus::Claimed {
-            events.push(event(EventKind::SessionClaimed, revision.clone(), after.updated, None));
+            let kind = if after.assigned { EventKind::SessionAssigned } else { EventKind::SessionClaimed };
+            events.push(event(kind, revision.clone(), after.updated, None));
         } else if moved && after.status != SessionStatus::Closed {
             events.push(event(EventKind::SessionTransferred, revision.clone(), after.updated, before.admin_id));
         }
@@ -178,6 +183,8 @@ mod tests {
             kinds(Some(open.clone()), claimed.clone()),
             [(SessionClaimed, "session-1-1-session.claimed".into())]
         );
+        let assigned = Session { assigned: true, ..claimed.clone() };
+        assert_eq!(kinds(Some(open.clone()), assigned), [(SessionAssigned, "session-1-1-session.assigned".into())]);
         let moved = session(Claimed, Some(3), 2);
         assert_eq!(kinds(Some(claimed.clone()), moved.clone())[0].0, SessionTransferred);
         let requeued = session(Open, None, 3);

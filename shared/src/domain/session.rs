@@ -79,6 +79,10 @@ pub struct Session {
     /// the session goes back to the queue, so that a hand-back does not send it to the end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued_at: Option<Timestamp>,
+    /// Given to its holder by automatic assignment, not claimed by them: until the next
+    /// claim, transfer or close.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assigned: bool,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -156,6 +160,7 @@ impl Session {
             reply_ms_total: 0,
             reply_count: 0,
             queued_at: None,
+            assigned: false,
         }
     }
 

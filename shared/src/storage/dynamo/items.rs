@@ -443,6 +443,7 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
         reply_ms_total: fields.optional_number("reply_ms_total")?.unwrap_or(0),
         reply_count: fields.optional_number("reply_count")?.unwrap_or(0),
         queued_at: fields.optional_timestamp("queued_at")?,
+        assigned: fields.flag("assigned")?,
     })
 }
 
@@ -507,6 +508,15 @@ impl Fields {
 
     fn number<T: std::str::FromStr>(&mut self, field: &str) -> StorageResult<T> {
         self.optional_number(field)?.ok_or_else(|| self.malformed(field))
+    }
+
+    /// A boolean; absent is false.
+    fn flag(&mut self, field: &str) -> StorageResult<bool> {
+        match self.take(field) {
+            Some(AttributeValue::Bool(flag)) => Ok(flag),
+            None => Ok(false),
+            Some(_) => Err(self.malformed(field)),
+        }
     }
 
     fn optional_timestamp(&mut self, field: &str) -> StorageResult<Option<Timestamp>> {
@@ -695,6 +705,7 @@ mod tests {
             awaiting_reply_since: Some(at("2026-01-05T10:30:00.000Z")),
             reply_ms_total: 12_000,
             reply_count: 4,
+            assigned: true,
             ..held.clone()
         };
         for session in [held, everything] {

@@ -79,8 +79,7 @@ impl DeskStore for MemoryStore {
         }
         let data = state.session_mut(seen.id)?;
         let at = data.session.time_of_change(now);
-        let change =
-            SessionChange::Move { revision: seen.revision, status: SessionStatus::Claimed, admin_id: Some(admin), at };
+        let change = SessionChange::Assign { revision: seen.revision, admin_id: admin, at };
         let Ok(assigned) = change.apply(&data.session) else { return Ok(Assignment::NotNow) };
         data.session = assigned.clone();
         if let Some(desk) = state.desks.get_mut(&admin) {

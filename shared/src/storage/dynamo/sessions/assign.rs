@@ -6,7 +6,7 @@ use super::super::items::*;
 use super::super::{DynamoStore, TransactionFailure};
 use super::update::SessionUpdate;
 use crate::Timestamp;
-use crate::domain::{AdminId, Session, SessionChange, SessionStatus};
+use crate::domain::{AdminId, Session, SessionChange};
 use crate::storage::{Assignment, Bucket, StorageResult};
 
 impl DynamoStore {
@@ -24,8 +24,7 @@ impl DynamoStore {
             return Ok(Assignment::NotNow);
         }
         let at = seen.time_of_change(now);
-        let change =
-            SessionChange::Move { revision: seen.revision, status: SessionStatus::Claimed, admin_id: Some(admin), at };
+        let change = SessionChange::Assign { revision: seen.revision, admin_id: admin, at };
         let assigned = change.effects_on(seen);
         let mut items = vec![SessionUpdate::of(seen.id, &change)?.in_transaction(self, seen.id)];
         items.extend(self.assigned_within(admin, &seen.tags, capacity));

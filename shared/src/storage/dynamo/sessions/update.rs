@@ -103,6 +103,7 @@ impl SessionUpdate {
                     None => update.remove("AdminPK"),
                 }
             }
+            Effect::Assigned(assigned) => self.set("assigned", AttributeValue::Bool(assigned)),
             Effect::Updated(at) => self.set("updated", s(at.to_string())),
             Effect::ClosedAt(at) => self.set("closed_at", s(at.to_string())),
             Effect::NextRevision => self.add("revision", n(1)),
