@@ -10,6 +10,7 @@ use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::crash::CrashAfter;
 use e2e::gateway::{Gateway, post_json};
 use e2e::stack::{fresh_table, moto};
+use e2e::ws::Client as WebSocket;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
@@ -78,6 +79,33 @@ async fn a_session_s_lifecycle_goes_out_once_in_order(start: impl FnOnce(&[&str]
     assert_eq!(events[4]["session"]["tags"], json!(["shipping"]));
     assert_eq!((&events[5]["previous_admin_id"], &events[5]["session"]["admin_id"]), (&json!(SARAH.0), &json!(OMAR.0)));
     assert_eq!(events[7]["session"]["rating"], 5);
+}
+
+/// With automatic assignment, the session given to the admin online is told as assigned, not
+/// as claimed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_assignment_is_told_apart_from_a_claim() {
+    let table = fresh_table().await;
+    let bus = BusQueue::new().await;
+    let mut args = bus.gateway_args();
+    args.extend(["--assignment".to_owned(), "auto".to_owned()]);
+    let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let inbox = WebSocket::connect(&gateway, Some(&token_of_admin(SARAH))).await.unwrap();
+    let (status, sent) =
+        post_json(&gateway.url("/v1/chat/store/messages/"), Some(&token_of_store(TECH_STORE)), &json!({"content": "Hi"}))
+            .await;
+    assert_eq!(status, 201, "{sent}");
+    let expected = ["session.created", "message.created", "session.assigned"];
+    let received = bus.received_until(|events| events.iter().any(|e| e["type"] == "session.assigned")).await;
+    let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
+    for event in received {
+        by_id.insert(event["id"].as_str().unwrap().to_owned(), event);
+    }
+    let events = in_stream_order(by_id.into_values().collect());
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, expected, "{events:#?}");
+    assert_eq!(events[2]["session"]["admin_id"], SARAH.0);
+    inbox.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
