@@ -56,8 +56,9 @@ impl CrashAfter {
                     async move { Ok::<_, Infallible>(proxy.forward(request).await) }
                 });
                 tokio::spawn(async move {
-                    let _ =
-                        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });

@@ -316,7 +316,10 @@ fn children_of(parent: u32) -> Vec<(u32, String)> {
 /// Kills `parent`'s children that run `program` as a crash would (`SIGKILL`): how many.
 pub fn kill_children(parent: u32, program: &str) -> usize {
     let kill = |pid: u32| std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
-    children_of(parent).into_iter().filter(|(pid, name)| name == program && kill(*pid).is_ok_and(|s| s.success())).count()
+    children_of(parent)
+        .into_iter()
+        .filter(|(pid, name)| name == program && kill(*pid).is_ok_and(|s| s.success()))
+        .count()
 }
 
 /// One GET from a gateway: status and JSON body.

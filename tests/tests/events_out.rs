@@ -91,9 +91,12 @@ async fn an_assignment_is_told_apart_from_a_claim() {
     args.extend(["--assignment".to_owned(), "auto".to_owned()]);
     let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let inbox = WebSocket::connect(&gateway, Some(&token_of_admin(SARAH))).await.unwrap();
-    let (status, sent) =
-        post_json(&gateway.url("/v1/chat/store/messages/"), Some(&token_of_store(TECH_STORE)), &json!({"content": "Hi"}))
-            .await;
+    let (status, sent) = post_json(
+        &gateway.url("/v1/chat/store/messages/"),
+        Some(&token_of_store(TECH_STORE)),
+        &json!({"content": "Hi"}),
+    )
+    .await;
     assert_eq!(status, 201, "{sent}");
     let expected = ["session.created", "message.created", "session.assigned"];
     let received = bus.received_until(|events| events.iter().any(|e| e["type"] == "session.assigned")).await;

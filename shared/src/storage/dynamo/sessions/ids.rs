@@ -30,6 +30,7 @@ use tokio::sync::Notify;
 
 use super::super::DynamoStore;
 use super::super::items::*;
+use crate::Timestamp;
 use crate::domain::{MessageId, SessionId, StoreId};
 use crate::storage::{IdReservation, IdsFor, InUse, Place, StorageError, StorageResult};
 
@@ -56,7 +57,7 @@ pub(in crate::storage::dynamo) struct MessageIds {
     taking: Vec<tokio::sync::Mutex<()>>,
     active: Mutex<HashMap<StoreId, SessionId>>,
     /// The last place committed in each session, as this process last read or wrote it.
-    committed: Mutex<HashMap<SessionId, u64>>,
+    committed: Mutex<HashMap<SessionId, Committed>>,
     spare: Mutex<Option<(MessageId, MessageId)>>,
     turns: Arc<Turns>,
 }
@@ -71,6 +72,14 @@ impl Default for MessageIds {
             turns: Arc::default(),
         }
     }
+}
+
+/// Where a session's order of sends stands, as far as a process knows.
+#[derive(Clone, Copy, Default)]
+struct Committed {
+    place: u64,
+    /// The date of its last message: a send commits only dated at or after it.
+    last_message_at: Option<Timestamp>,
 }
 
 /// Sessions whose places this process takes at once, at most.
@@ -401,21 +410,34 @@ impl DynamoStore {
     /// Remembers the last place committed in the session whose item this is (a read of it,
     /// or a failed condition's copy), unless this process knows of a later one.
     pub(super) fn learn_committed(&self, session: SessionId, item: &Item) {
-        self.committed(session, last_place(item));
+        let last_message_at = item.get("last_message_at").and_then(|at| Timestamp::parse(at.as_s().ok()?).ok());
+        self.committed(session, last_place(item), last_message_at);
     }
 
-    /// Remembers that `place` of `session` is committed.
-    pub(super) fn committed(&self, session: SessionId, place: u64) {
+    /// Remembers that `place` of `session` is committed, its message (if known) dated `at`.
+    pub(super) fn committed(&self, session: SessionId, place: u64, at: Option<Timestamp>) {
         let mut committed = self.message_ids.committed.lock().unwrap_or_else(|p| p.into_inner());
         if committed.len() >= REMEMBERED {
             committed.clear();
         }
         let last = committed.entry(session).or_default();
-        *last = (*last).max(place);
+        if place >= last.place {
+            last.last_message_at = at.max(last.last_message_at);
+        }
+        last.place = last.place.max(place);
     }
 
     /// The last place committed in `session`, as far as this process knows.
     pub(super) fn known_committed(&self, session: SessionId) -> Option<u64> {
+        self.known(session).map(|committed| committed.place)
+    }
+
+    /// The date of the last message committed in `session`, as far as this process knows.
+    pub(super) fn known_last_message_at(&self, session: SessionId) -> Option<Timestamp> {
+        self.known(session).and_then(|committed| committed.last_message_at)
+    }
+
+    fn known(&self, session: SessionId) -> Option<Committed> {
         self.message_ids.committed.lock().unwrap_or_else(|p| p.into_inner()).get(&session).copied()
     }
 

@@ -205,9 +205,13 @@ impl DynamoStore {
         let mut patience = Patience::new();
         let committed = self.known_committed(session_id);
         let mut in_order = self.wait_for_places_before(&place, &mut patience, committed, place.took).await?;
-        // Dated as its turn comes, after the places before it, which it waited for: a send
-        // held up between taking its place and getting here is no earlier than they are.
-        now = now.max(Timestamp::now());
+        if committed.is_some_and(|last| last + 1 < place.number) {
+            // Dated after the places before it, which it waited for.
+            now = now.max(Timestamp::now());
+        }
+        // And no earlier than the last message committed as far as this process knows: a
+        // send that took the place before this one may have dated its message later.
+        now = now.max(self.known_last_message_at(session_id).unwrap_or(now));
         let mut conflicts = 0;
         // Every try but a conflict waits or moves on, so this bound is only a safeguard.
         for _ in 0..MAX_TRIES {
@@ -233,7 +237,7 @@ impl DynamoStore {
             let tried = std::time::Instant::now();
             let reasons = match self.transact(items).await {
                 Ok(()) => {
-                    self.committed(session_id, place.number);
+                    self.committed(session_id, place.number, Some(stored.created));
                     return Ok(AppendOutcome::Appended(stored));
                 }
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
