@@ -25,27 +25,26 @@ fn in_stream_order(mut events: Vec<Value>) -> Vec<Value> {
     events
 }
 
+/// One POST that must succeed: its answer.
+async fn post(gateway: &Gateway, path: &str, token: &str, body: Value) -> Value {
+    let (status, answer) = post_json(&gateway.url(path), Some(token), &body).await;
+    assert!(status < 300, "{path}: {status} {answer}");
+    answer
+}
+
 async fn a_session_s_lifecycle_goes_out_once_in_order(start: impl FnOnce(&[&str]) -> Gateway) {
     let bus = BusQueue::new().await;
     let args = bus.gateway_args();
     let gateway = start(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let (store, sarah, omar) = (token_of_store(TECH_STORE), token_of_admin(SARAH), token_of_admin(OMAR));
-    let post = |path: &str, token: &str, body: Value| {
-        let (url, token) = (gateway.url(path), token.to_owned());
-        async move {
-            let (status, answer) = post_json(&url, Some(&token), &body).await;
-            assert!(status < 300, "{url}: {status} {answer}");
-            answer
-        }
-    };
-    let sent = post("/v1/chat/store/messages/", &store, json!({"content": "My order is late"})).await;
+    let sent = post(&gateway, "/v1/chat/store/messages/", &store, json!({"content": "My order is late"})).await;
     let id = sent["session_id"].clone();
-    post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
-    post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "Let me look"})).await;
-    post("/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["shipping"]})).await;
-    post("/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": OMAR.0})).await;
-    post("/v1/chat/admin/session/close/", &omar, json!({"session_id": id})).await;
-    post("/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await;
+    post(&gateway, "/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
+    post(&gateway, "/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "Let me look"})).await;
+    post(&gateway, "/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["shipping"]})).await;
+    post(&gateway, "/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": OMAR.0})).await;
+    post(&gateway, "/v1/chat/admin/session/close/", &omar, json!({"session_id": id})).await;
+    post(&gateway, "/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 5})).await;
 
     let expected = [
         "session.created",
@@ -91,13 +90,7 @@ async fn an_assignment_is_told_apart_from_a_claim() {
     args.extend(["--assignment".to_owned(), "auto".to_owned()]);
     let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let inbox = WebSocket::connect(&gateway, Some(&token_of_admin(SARAH))).await.unwrap();
-    let (status, sent) = post_json(
-        &gateway.url("/v1/chat/store/messages/"),
-        Some(&token_of_store(TECH_STORE)),
-        &json!({"content": "Hi"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{sent}");
+    post(&gateway, "/v1/chat/store/messages/", &token_of_store(TECH_STORE), json!({"content": "Hi"})).await;
     let expected = ["session.created", "message.created", "session.assigned"];
     let received = bus.received_until(|events| events.iter().any(|e| e["type"] == "session.assigned")).await;
     let mut by_id: BTreeMap<String, Value> = BTreeMap::new();
@@ -135,22 +128,14 @@ async fn a_batch_tried_again_after_its_function_died_puts_no_new_ids() {
     {
         let gateway = Gateway::start_on_dynamodb(&table);
         let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
-        let post = |path: &str, token: &str, body: Value| {
-            let (url, token) = (gateway.url(path), token.to_owned());
-            async move {
-                let (status, answer) = post_json(&url, Some(&token), &body).await;
-                assert!(status < 300, "{url}: {status} {answer}");
-                answer
-            }
-        };
         let mut session = Value::Null;
         for n in 0..store_sends {
-            session = post("/v1/chat/store/messages/", &store, json!({"content": format!("#{n}")})).await["session_id"]
+            session = post(&gateway, "/v1/chat/store/messages/", &store, json!({"content": format!("#{n}")})).await["session_id"]
                 .clone();
         }
-        post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": session})).await;
-        post("/v1/chat/admin/messages/", &sarah, json!({"session_id": session, "content": "On it"})).await;
-        post("/v1/chat/admin/session/close/", &sarah, json!({"session_id": session})).await;
+        post(&gateway, "/v1/chat/admin/session/claim/", &sarah, json!({"session_id": session})).await;
+        post(&gateway, "/v1/chat/admin/messages/", &sarah, json!({"session_id": session, "content": "On it"})).await;
+        post(&gateway, "/v1/chat/admin/session/close/", &sarah, json!({"session_id": session})).await;
     }
     let mut expected = vec!["session.created"];
     expected.extend(std::iter::repeat_n("message.created", store_sends));
