@@ -36,11 +36,12 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// The tests' own client of DynamoDB Local, for making tables and reading what a test
-/// checks: no timeouts but the tests' own deadlines (a table takes long to make on a busy
-/// machine; the product's clients keep theirs).
-fn setup_client() -> aws_sdk_dynamodb::Client {
-    let client = DynamoStore::local_client(&dynamodb().endpoint());
+/// A client of the DynamoDB Local at `endpoint` as the product makes one, with no timeouts
+/// but the tests' own deadlines: for making tables, reading what a test checks, and the
+/// stores the conformance suite tests for what they store (a table takes long to make on a
+/// busy machine or a DynamoDB Local just started). The gateways keep the product's timeouts.
+pub fn patient_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let client = DynamoStore::local_client(endpoint);
     let config =
         client.config().to_builder().timeout_config(aws_sdk_dynamodb::config::timeout::TimeoutConfig::disabled());
     aws_sdk_dynamodb::Client::from_conf(config.build())
@@ -49,7 +50,7 @@ fn setup_client() -> aws_sdk_dynamodb::Client {
 /// A new, empty table in DynamoDB Local, created from template.yaml's definition.
 pub async fn fresh_table() -> String {
     let table = unique_name("test");
-    let client = setup_client();
+    let client = patient_client(&dynamodb().endpoint());
     let definition = sam_template::Template::embedded().table().expect("template defines the table");
     sam_template::create_table(&client, &table, &definition).await.expect("table is created");
     table
@@ -59,7 +60,7 @@ pub async fn fresh_table() -> String {
 /// session so far.
 pub async fn message_ids_taken(table: &str) -> u64 {
     use aws_sdk_dynamodb::types::AttributeValue;
-    let client = setup_client();
+    let client = patient_client(&dynamodb().endpoint());
     let key = |name: &str| AttributeValue::S(name.to_owned());
     let read = client.get_item().table_name(table).key("PK", key("COUNTER")).key("SK", key("MESSAGE_ID"));
     let item = read.consistent_read(true).send().await.expect("DynamoDB Local answers").item;
@@ -75,10 +76,11 @@ pub async fn record_connection<S: shared::storage::ChatStore + ?Sized>(store: &S
     assert!(store.open_connection(connection).await.expect("the connection is stored"), "its token stands");
 }
 
-/// A DynamoDB store on a new, empty table.
+/// A DynamoDB store on a new, empty table, waiting on DynamoDB Local as long as the test
+/// does: what it is tested for is what it stores, not how fast a loaded machine answers.
 pub async fn fresh_dynamo_store() -> DynamoStore {
     let table = fresh_table().await;
-    DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table)
+    DynamoStore::new(patient_client(&dynamodb().endpoint()), &table)
 }
 
 /// A binary of this workspace, built by the test command before the tests run.

@@ -51,7 +51,7 @@ async fn each_instance_is_a_process_started_cold_once_then_reused() {
 async fn twenty_claims_across_four_instances_have_one_winner() {
     let dynamodb = dynamodb_local::DynamoDbLocal::start().expect("DynamoDB Local starts");
     let table = unique_name("claims");
-    let client = shared::storage::DynamoStore::local_client(&dynamodb.endpoint());
+    let client = e2e::stack::patient_client(&dynamodb.endpoint());
     let definition = sam_template::Template::embedded().table().unwrap();
     sam_template::create_table(&client, &table, &definition).await.unwrap();
     let gateway = Gateway::start_as_lambda_on(&dynamodb.endpoint(), &table, &["--max-instances", "4"]);

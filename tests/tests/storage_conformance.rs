@@ -1071,8 +1071,8 @@ async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
     let table = e2e::stack::fresh_table().await;
     let endpoint = e2e::stack::dynamodb().endpoint();
     let (stores, admins) = (
-        DynamoStore::new(DynamoStore::local_client(&endpoint), &table),
-        DynamoStore::new(DynamoStore::local_client(&endpoint), &table),
+        DynamoStore::new(e2e::stack::patient_client(&endpoint), &table),
+        DynamoStore::new(e2e::stack::patient_client(&endpoint), &table),
     );
     stores.put_store(&tech_store()).await.unwrap();
     let session = stores.get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
@@ -1122,7 +1122,7 @@ async fn dynamodb_processes_racing_into_one_session_all_commit() {
     let table = e2e::stack::fresh_table().await;
     let endpoint = e2e::stack::dynamodb().endpoint();
     let processes: Vec<DynamoStore> =
-        (0..4).map(|_| DynamoStore::new(DynamoStore::local_client(&endpoint), &table)).collect();
+        (0..4).map(|_| DynamoStore::new(e2e::stack::patient_client(&endpoint), &table)).collect();
     processes[0].put_store(&tech_store()).await.unwrap();
     let session = processes[0].get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
     let session = session.session.id;
