@@ -58,8 +58,8 @@ async fn check_capacity(gateway: &Gateway, admins: &[AdminId], settled: bool) {
     }
 }
 
-/// One team at a time: each run loads two cores (and DynamoDB Local) by itself, and two
-/// at once would measure the machine, not the product.
+/// One scenario at a time: a team's run loads two cores (and DynamoDB Local) by itself, and
+/// another beside it, in `--lambda` above all, would measure the machine, not the product.
 static ONE_TEAM_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
 async fn a_team_under_load_keeps_its_invariants(gateway: Gateway) {
@@ -160,6 +160,7 @@ async fn a_team_under_load_keeps_its_invariants(gateway: Gateway) {
 /// for the sweep, which assigns them once an admin comes back (coming back assigns nothing
 /// by itself).
 async fn assignment_follows_waiting_order_and_the_sweep_takes_the_rest(gateway: Gateway) {
+    let _turn = ONE_TEAM_AT_A_TIME.lock().await;
     let [first, second] = [AdminId(100), AdminId(101)];
     let first_inbox = Client::connect(&gateway, Some(&token_of_admin(first))).await.unwrap();
     set_availability(&gateway, first, "away").await;
