@@ -103,7 +103,9 @@ impl SessionUpdate {
                     None => update.remove("AdminPK"),
                 }
             }
-            Effect::Assigned(assigned) => self.set("assigned", AttributeValue::Bool(assigned)),
+            // Absent when false, as the item is first written.
+            Effect::Assigned(true) => self.set("assigned", AttributeValue::Bool(true)),
+            Effect::Assigned(false) => self.remove("assigned"),
             Effect::Updated(at) => self.set("updated", s(at.to_string())),
             Effect::ClosedAt(at) => self.set("closed_at", s(at.to_string())),
             Effect::NextRevision => self.add("revision", n(1)),
