@@ -122,33 +122,56 @@ pub async fn deliver(app: &App, received: &ReceivedDelivery) -> Attempted {
         Ok(None) => return Attempted::Done,
         Err(error) => return storage_failed(app, received, error).await,
     };
+    let attempt = match attempt_of(app, received).await {
+        Ok(Some(attempt)) => attempt,
+        Ok(None) => return Attempted::Done,
+        Err(error) => return storage_failed(app, received, error).await,
+    };
     let now = Timestamp::now();
     let signature = sign_delivery(&subscription.secret, now.unix_seconds(), &delivery.payload);
-    let outcome = app.webhook_poster.post(&subscription.webhook.url, delivery, &signature, received.attempt).await;
+    let outcome = app.webhook_poster.post(&subscription.webhook.url, delivery, &signature, attempt).await;
     let (status_code, error) = match outcome {
         PostOutcome::Answered(status) if (200..300).contains(&status) => {
-            return logged(app, record(received, DeliveryStatus::Delivered, Some(status), None, None), Attempted::Done)
-                .await;
+            let delivered = record(received, attempt, DeliveryStatus::Delivered, Some(status), None, None);
+            return logged(app, delivered, Attempted::Done).await;
         }
         PostOutcome::Answered(status) => (Some(status), format!("answered {status}")),
         PostOutcome::NoAnswer(error) => (None, error),
     };
     let now = Timestamp::now();
-    match retry_after(received.attempt, received.queued_at, now, window_of(app), jitter()) {
+    match retry_after(attempt, received.queued_at, now, window_of(app), jitter()) {
         Retry::After(wait) => {
             retry_later(app, received, wait).await;
             let next = now.plus_millis(wait.as_millis() as i64);
-            let retrying = record(received, DeliveryStatus::Retrying, status_code, Some(error), Some(next));
+            let retrying = record(received, attempt, DeliveryStatus::Retrying, status_code, Some(error), Some(next));
             logged(app, retrying, Attempted::Later).await
         }
         Retry::GiveUp => {
             if let Err(error) = app.store.keep_dead(delivery, now).await {
                 return storage_failed(app, received, error).await;
             }
-            let dead = record(received, DeliveryStatus::Dead, status_code, Some(error), None);
+            let dead = record(received, attempt, DeliveryStatus::Dead, status_code, Some(error), None);
             logged(app, dead, Attempted::Done).await
         }
     }
+}
+
+/// Which attempt this one is. The queue's receive count cannot say past the first: it also
+/// counts receives that made no attempt (a FIFO group's messages handed back behind one that
+/// failed), and those would stretch the backoff of a receiver that answers again. So then the
+/// log says: one past the attempts it counts. None when the log has it delivered already (a
+/// message whose deletion failed came back): it is not posted twice.
+async fn attempt_of(app: &App, received: &ReceivedDelivery) -> Result<Option<u32>, StorageError> {
+    if received.attempt <= 1 {
+        return Ok(Some(1));
+    }
+    let delivery = &received.delivery;
+    let logged = app.store.delivery(&delivery.webhook_id, &delivery.sequence, &delivery.event_id).await?;
+    Ok(match logged {
+        Some(entry) if entry.status == DeliveryStatus::Delivered => None,
+        Some(entry) if entry.status == DeliveryStatus::Retrying => Some(entry.attempts + 1),
+        _ => Some(1),
+    })
 }
 
 fn window_of(app: &App) -> i64 {
@@ -167,6 +190,7 @@ async fn retry_later(app: &App, received: &ReceivedDelivery, wait: std::time::Du
 
 fn record(
     received: &ReceivedDelivery,
+    attempt: u32,
     status: DeliveryStatus,
     last_status_code: Option<u16>,
     last_error: Option<String>,
@@ -176,7 +200,7 @@ fn record(
         last_status_code,
         last_error,
         next_attempt_at,
-        ..DeliveryRecord::of(&received.delivery, status, received.attempt, Timestamp::now())
+        ..DeliveryRecord::of(&received.delivery, status, attempt, Timestamp::now())
     }
 }
 
@@ -197,4 +221,115 @@ async fn storage_failed(app: &App, received: &ReceivedDelivery, error: StorageEr
         retry_later(app, received, wait).await;
     }
     Attempted::Later
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::super::tests::{Recorder, app_over};
+    use super::*;
+    use crate::domain::{SessionId, Subscription, Webhook, WebhookSecret};
+    use crate::storage::{MemoryStore, WebhookStore};
+
+    /// A receiver that answers every request with `status`: its URL, and how many it got.
+    async fn answering(status: u16) -> (String, Arc<AtomicU32>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let got = Arc::new(AtomicU32::new(0));
+        let counted = got.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                // The request is read to the end of its body before it is answered.
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while let Ok(read @ 1..) = socket.read(&mut buffer).await {
+                    request.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&request);
+                    let Some(head_end) = text.find("\r\n\r\n") else { continue };
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned))
+                        .and_then(|value| value.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if request.len() >= head_end + 4 + length {
+                        break;
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                let answer = format!("HTTP/1.1 {status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, got)
+    }
+
+    /// A subscription to `url` in a fresh store, and a delivery for it as the queue hands it
+    /// over for the `received`th time.
+    async fn delivery_to(url: &str, received: u32) -> (App, ReceivedDelivery) {
+        let store = Arc::new(MemoryStore::new());
+        let app = app_over(&store, &Arc::new(Recorder::default()));
+        let id = crate::domain::new_webhook_id();
+        let webhook = Webhook { id, url: url.into(), event_types: vec!["*".into()], created_at: Timestamp::now() };
+        let subscription = Subscription { webhook: webhook.clone(), secret: WebhookSecret::generate() };
+        assert!(store.add_webhook(&subscription, 25).await.unwrap());
+        let delivery = QueuedDelivery {
+            webhook_id: webhook.id,
+            event_id: "message-7".into(),
+            event_type: "message.created".into(),
+            session_id: SessionId(1),
+            sequence: "100".into(),
+            payload: "{}".into(),
+            replays: 0,
+        };
+        let received = ReceivedDelivery {
+            message_id: "m".into(),
+            receipt_handle: "r".into(),
+            delivery,
+            attempt: received,
+            queued_at: Timestamp::now(),
+        };
+        (app, received)
+    }
+
+    async fn log_entry(app: &App, received: &ReceivedDelivery) -> DeliveryRecord {
+        let delivery = &received.delivery;
+        app.store.delivery(&delivery.webhook_id, &delivery.sequence, &delivery.event_id).await.unwrap().unwrap()
+    }
+
+    /// A FIFO queue's receive count also counts the receives of a message handed back
+    /// behind one that failed; the attempt, and so the backoff, is the log's.
+    #[tokio::test]
+    async fn a_retry_backs_off_by_the_attempts_made_not_the_receives() {
+        let (url, got) = answering(500).await;
+        let (app, received) = delivery_to(&url, 1).await;
+        assert_eq!(deliver(&app, &received).await, Attempted::Later);
+        assert_eq!(log_entry(&app, &received).await.attempts, 1);
+
+        // Received five more times, and attempted only now.
+        let again = ReceivedDelivery { attempt: 6, ..received.clone() };
+        assert_eq!(deliver(&app, &again).await, Attempted::Later);
+        let entry = log_entry(&app, &again).await;
+        assert_eq!((entry.status, entry.attempts, got.load(Ordering::SeqCst)), (DeliveryStatus::Retrying, 2, 2));
+        // The second attempt's wait is at most two seconds; the sixth's would be sixteen or more.
+        let wait = entry.next_attempt_at.unwrap().seconds_since(entry.updated_at);
+        assert!(wait <= 2, "waits {wait} s");
+    }
+
+    /// A message that comes back after it was delivered (its deletion failed) is not posted
+    /// again.
+    #[tokio::test]
+    async fn a_delivered_message_that_comes_back_is_not_posted_again() {
+        let (url, got) = answering(204).await;
+        let (app, received) = delivery_to(&url, 1).await;
+        assert_eq!(deliver(&app, &received).await, Attempted::Done);
+        let first = log_entry(&app, &received).await;
+        assert_eq!((first.status, first.attempts, got.load(Ordering::SeqCst)), (DeliveryStatus::Delivered, 1, 1));
+        let again = ReceivedDelivery { attempt: 2, ..received.clone() };
+        assert_eq!((deliver(&app, &again).await, got.load(Ordering::SeqCst)), (Attempted::Done, 1));
+        assert_eq!(log_entry(&app, &received).await, first);
+    }
 }

@@ -29,6 +29,9 @@ pub trait WebhookStore: Send + Sync + 'static {
     async fn delete_webhook(&self, id: &str) -> StorageResult<bool>;
     /// Writes the log entry of the record's event, replacing the one before.
     async fn record_delivery(&self, record: &DeliveryRecord, now: Timestamp) -> StorageResult<()>;
+    /// The log entry of one delivery (a [`QueuedDelivery`]'s subscription, sequence and event).
+    async fn delivery(&self, webhook_id: &str, sequence: &str, event_id: &str)
+    -> StorageResult<Option<DeliveryRecord>>;
     /// The log of a subscription, newest event first, from after `after` (a page's `next`).
     async fn deliveries(&self, webhook_id: &str, after: Option<&str>, limit: usize) -> StorageResult<DeliveryPage>;
     /// Keeps a delivery that was tried for the whole window, to be replayed.

@@ -157,6 +157,17 @@ impl WebhookStore for DynamoStore {
         self.put(to_item(&item)?).await
     }
 
+    async fn delivery(
+        &self,
+        webhook_id: &str,
+        sequence: &str,
+        event_id: &str,
+    ) -> StorageResult<Option<DeliveryRecord>> {
+        let sk = format!("{DELIVERY_PREFIX}{}", log_position(sequence, event_id));
+        let item = self.get(log_pk(webhook_id), &sk).await?;
+        item.map(|item| Ok(from_item::<ExpiringItem<DeliveryRecord>>(item)?.value)).transpose()
+    }
+
     async fn deliveries(&self, webhook_id: &str, after: Option<&str>, limit: usize) -> StorageResult<DeliveryPage> {
         let after = after.map(|position| format!("{DELIVERY_PREFIX}{position}"));
         let (items, more) = self.query_partition(log_pk(webhook_id), DELIVERY_PREFIX, after, true, limit).await?;

@@ -53,6 +53,17 @@ impl WebhookStore for MemoryStore {
         Ok(())
     }
 
+    async fn delivery(
+        &self,
+        webhook_id: &str,
+        sequence: &str,
+        event_id: &str,
+    ) -> StorageResult<Option<DeliveryRecord>> {
+        let state = self.state();
+        let log = state.webhook_logs.get(webhook_id);
+        Ok(log.and_then(|log| log.deliveries.get(&log_position(sequence, event_id))).cloned())
+    }
+
     async fn deliveries(&self, webhook_id: &str, after: Option<&str>, limit: usize) -> StorageResult<DeliveryPage> {
         let state = self.state();
         let Some(log) = state.webhook_logs.get(webhook_id) else { return Ok(DeliveryPage::default()) };
