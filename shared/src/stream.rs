@@ -9,7 +9,7 @@ use std::time::Instant;
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::chat::ChangeRecord;
+use crate::domain::ChangeRecord;
 use crate::storage::table_change;
 use crate::{App, deadline, telemetry};
 
@@ -58,14 +58,8 @@ pub async fn run_once(
     event: DynamoDbEvent,
     request_id: &str,
 ) -> DynamoDbEventResponse {
-    let started = Instant::now();
     let first = event.records.first().and_then(|record| record.change.sequence_number.clone());
-    let records = change_records(event);
-    let work = deadline::within(deadline::SCHEDULED_DEADLINE, handler(app, records));
-    let (outcome, calls) = telemetry::count_calls(work).await;
-    let failed = outcome.unwrap_or(first);
-    let status = if failed.is_none() { 200 } else { 503 };
-    telemetry::log_invocation("stream", status, Some(request_id), None, started.elapsed(), &calls);
+    let failed = run_records(app, handler, change_records(event), first, request_id).await;
     let mut response = DynamoDbEventResponse::default();
     if let Some(sequence_number) = failed {
         let mut failure = DynamoDbBatchItemFailure::default();
@@ -73,4 +67,23 @@ pub async fn run_once(
         response.batch_item_failures.push(failure);
     }
     response
+}
+
+/// Change records already read (from the stream, or from the embedded store's feed) through
+/// `handler`, within the deadline, logged as one line: the sequence number of the first not
+/// done. Past the deadline, that is `first`, the batch's first record.
+pub async fn run_records(
+    app: &App,
+    handler: StreamHandler,
+    records: Vec<ChangeRecord>,
+    first: Option<String>,
+    request_id: &str,
+) -> Option<String> {
+    let started = Instant::now();
+    let work = deadline::within(deadline::SCHEDULED_DEADLINE, handler(app, records));
+    let (outcome, calls) = telemetry::count_calls(work).await;
+    let failed = outcome.unwrap_or(first);
+    let status = if failed.is_none() { 200 } else { 503 };
+    telemetry::log_invocation("stream", status, Some(request_id), None, started.elapsed(), &calls);
+    failed
 }

@@ -106,3 +106,45 @@ pub fn recorded_event(function: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
+
+/// Every change of `table` in DynamoDB Local that means something outside, as its stream
+/// has them so far (shard after shard, each from its start), read back as the events
+/// function reads them.
+pub async fn dynamodb_changes(table: &str) -> Vec<shared::domain::ChangeRecord> {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let endpoint = dynamodb().endpoint();
+    let described = patient_client(&endpoint).describe_table().table_name(table).send().await.expect("the table");
+    let stream_arn = described.table.and_then(|t| t.latest_stream_arn).expect("the table has a stream");
+    let sdk = shared::deadline::local_sdk_config(&endpoint);
+    let streams = aws_sdk_dynamodbstreams::Client::new(
+        &sdk.to_builder().timeout_config(aws_sdk_dynamodb::config::timeout::TimeoutConfig::disabled()).build(),
+    );
+    let stream = streams.describe_stream().stream_arn(&stream_arn).send().await.expect("the stream");
+    let shards = stream.stream_description.and_then(|d| d.shards).unwrap_or_default();
+    let mut changes = Vec::new();
+    for shard in shards.iter().filter_map(|shard| shard.shard_id.as_deref()) {
+        let start = streams.get_shard_iterator().stream_arn(&stream_arn).shard_id(shard);
+        let start = start.shard_iterator_type(ShardIteratorType::TrimHorizon).send().await.expect("an iterator");
+        let mut iterator = start.shard_iterator;
+        while let Some(at) = iterator {
+            let page = streams.get_records().shard_iterator(at).send().await.expect("the shard's records");
+            let records = page.records.unwrap_or_default();
+            if records.is_empty() {
+                break;
+            }
+            for record in records {
+                let change = record.dynamodb.expect("a change");
+                let image = |image: Option<std::collections::HashMap<_, _>>| {
+                    serde_dynamo::Item::from(image.unwrap_or_default())
+                };
+                let meaning = shared::storage::table_change(image(change.old_image), image(change.new_image));
+                if let Some(meaning) = meaning.expect("a readable record") {
+                    let sequence_number = change.sequence_number.expect("a sequence number");
+                    changes.push(shared::domain::ChangeRecord { sequence_number, change: meaning });
+                }
+            }
+            iterator = page.next_shard_iterator;
+        }
+    }
+    changes
+}

@@ -2,8 +2,9 @@
 //! store and two admins live it through the routes, reaches the event bus as the domain
 //! events it means, each once (by id, as a consumer deduplicates), in the session's order,
 //! shaped as admins see it. Read back as a consumer does, through a rule sending the bus's
-//! events to an SQS queue (moto), on DynamoDB Local and with the functions run as Lambda
-//! runs them; and a batch tried again after the events function died in the middle of it.
+//! events to an SQS queue (moto): from the embedded store's change feed, from DynamoDB
+//! Local's stream, and with the functions run as Lambda runs them; and a batch tried again
+//! after the events function died in the middle of it.
 
 use e2e::bus::BusQueue;
 use e2e::cast::{OMAR, SARAH, TECH_STORE, token_of_admin, token_of_store};
@@ -102,6 +103,11 @@ async fn an_assignment_is_told_apart_from_a_claim() {
     assert_eq!(kinds, expected, "{events:#?}");
     assert_eq!(events[2]["session"]["admin_id"], SARAH.0);
     inbox.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_the_embedded_store() {
+    a_session_s_lifecycle_goes_out_once_in_order(Gateway::start_with).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

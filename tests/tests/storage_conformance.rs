@@ -1,21 +1,22 @@
 //! One conformance suite for both stores: every test runs unchanged against the embedded
 //! store and against the DynamoDB store on DynamoDB Local.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use e2e::cast::{OMAR, SARAH, TECH_STORE, tech_store};
-use e2e::stack::fresh_dynamo_store;
+use e2e::stack::{dynamodb_changes, fresh_dynamo_store, fresh_table, patient_client};
 use futures::StreamExt;
 use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
 use shared::domain::{
-    AdminId, AdminProfile, Availability, DEFAULT_CAPACITY, MessageId, NewMessage, Principal, ReceiptKind, SenderType,
-    Session, SessionId, SessionStatus, StoreId, StoreProfile,
+    AdminId, AdminProfile, Availability, ChangeRecord, DEFAULT_CAPACITY, MessageId, NewMessage, Principal, ReceiptKind,
+    SenderType, Session, SessionId, SessionStatus, StoreId, StoreProfile, events_of,
 };
 use shared::storage::{
-    AppendGuard, AppendOutcome, Assignment, ChatStore, IdsFor, MemoryStore, MessageWindow, SessionQuery, WriteOutcome,
+    AppendGuard, AppendOutcome, Assignment, ChatStore, DynamoStore, IdsFor, MemoryStore, MessageWindow, Opening,
+    SessionQuery, WriteOutcome,
 };
 
 type Store = Arc<dyn ChatStore>;
@@ -1004,6 +1005,166 @@ async fn racing_assignments_never_exceed_capacity(store: Store) {
     );
 }
 
+/// A session's whole life, written at times counted from `start`: opened by the store's
+/// first message, assigned, answered, tagged, read, transferred, closed and rated; and a
+/// second opened empty, claimed and closed by its admin.
+async fn live_two_sessions(store: &Store, start: Timestamp) -> (SessionId, SessionId) {
+    let at = |second: i64| start.plus_seconds(second);
+    for (id, name) in [(SARAH, "Sarah"), (OMAR, "Omar")] {
+        store.put_admin(&AdminProfile { id, name: name.into(), email: String::new() }).await.unwrap();
+    }
+    store.put_store(&tech_store()).await.unwrap();
+    let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE)).await.unwrap();
+    let Opening::Opened { session, .. } =
+        store.open_with_message(TECH_STORE, ids, text(SenderType::Store, "My order is late"), at(1)).await.unwrap()
+    else {
+        panic!("not opened")
+    };
+    let Assignment::Assigned(assigned) = store.assign(&session, SARAH, 5, at(2)).await.unwrap() else {
+        panic!("not assigned")
+    };
+    let ids = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
+    let guard = AppendGuard::Seen(&assigned);
+    let answer = text(SenderType::Admin, "Let me look");
+    assert!(matches!(
+        store.append_message(session.id, guard, ids, answer, at(3)).await.unwrap(),
+        AppendOutcome::Appended(_)
+    ));
+    let written = |outcome: WriteOutcome| match outcome {
+        WriteOutcome::Written(session) => session,
+        other => panic!("not written: {other:?}"),
+    };
+    let current = store.session(session.id).await.unwrap().unwrap();
+    written(store.set_tags(&current, vec!["shipping".into()], at(4)).await.unwrap());
+    store.mark_receipt(session.id, SenderType::Store, ReceiptKind::Read, MessageId(u64::MAX), at(5)).await.unwrap();
+    let current = store.session(session.id).await.unwrap().unwrap();
+    written(store.change_lifecycle(&current, SessionStatus::Claimed, Some(OMAR), at(6)).await.unwrap());
+    store.close_active_session(TECH_STORE, at(7)).await.unwrap().unwrap();
+    let closed = store.session(session.id).await.unwrap().unwrap();
+    written(store.rate_session(&closed, 5, Some("quick".into()), at(8)).await.unwrap());
+
+    let empty = store.get_or_create_active_session(TECH_STORE, 0, at(9)).await.unwrap().unwrap().session;
+    let claimed = written(store.change_lifecycle(&empty, SessionStatus::Claimed, Some(SARAH), at(10)).await.unwrap());
+    written(store.change_lifecycle(&claimed, SessionStatus::Closed, Some(SARAH), at(11)).await.unwrap());
+    (session.id, empty.id)
+}
+
+/// The events a change feed tells, by session, each session's in the feed's order.
+fn told_by_session(changes: &[ChangeRecord]) -> BTreeMap<SessionId, Vec<serde_json::Value>> {
+    let mut told: BTreeMap<SessionId, Vec<serde_json::Value>> = BTreeMap::new();
+    for event in changes.iter().flat_map(|record| events_of(&record.change)) {
+        told.entry(event.session_id).or_default().push(serde_json::to_value(&event).unwrap());
+    }
+    told
+}
+
+/// The embedded store's change feed tells what DynamoDB's stream tells: the same lives,
+/// written to both at the same times, read back as the same events, in the same order.
+#[tokio::test(flavor = "multi_thread")]
+async fn both_stores_feed_the_same_changes() {
+    let memory = Arc::new(MemoryStore::new());
+    let table = fresh_table().await;
+    let dynamodb: Store = Arc::new(DynamoStore::new(patient_client(&e2e::stack::dynamodb().endpoint()), &table));
+    let start = Timestamp::now();
+    let sessions = live_two_sessions(&(memory.clone() as Store), start).await;
+    assert_eq!(live_two_sessions(&dynamodb, start).await, sessions);
+
+    let fed = memory.changes_after(None, usize::MAX);
+    let streamed = dynamodb_changes(&table).await;
+    let (from_memory, from_dynamodb) = (told_by_session(&fed), told_by_session(&streamed));
+    let kinds = |events: &[serde_json::Value]| {
+        events.iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&from_memory[&sessions.0]),
+        [
+            "session.created",
+            "message.created",
+            "session.assigned",
+            "message.created",
+            "session.tagged",
+            "session.transferred",
+            "session.closed",
+            "session.rated"
+        ]
+    );
+    assert_eq!(kinds(&from_memory[&sessions.1]), ["session.created", "session.claimed", "session.closed"]);
+    assert_eq!(from_memory, from_dynamodb);
+
+    // The feed's numbers rise, and it is read on from any of them, a page at a time.
+    let numbers: Vec<u64> = fed.iter().map(|r| r.sequence_number.parse().unwrap()).collect();
+    assert!(numbers.is_sorted() && numbers.len() == fed.len());
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = memory.changes_after(after.as_deref(), 3);
+        let Some(last) = page.last() else { break };
+        after = Some(last.sequence_number.clone());
+        paged.extend(page);
+    }
+    assert_eq!(paged, fed);
+}
+
+/// Subscriptions up to a limit, oldest first; a delivery log read entry by entry and newest
+/// event first, a page at a time; dead deliveries kept, oldest first, and forgotten.
+async fn webhooks_their_logs_and_dead_deliveries(store: Store) {
+    use shared::domain::{DeliveryRecord, DeliveryStatus, QueuedDelivery, Subscription, Webhook, WebhookSecret};
+    let subscription = |n: i64| Subscription {
+        webhook: Webhook {
+            id: shared::domain::new_webhook_id(),
+            url: format!("https://hooks.example.com/{n}"),
+            event_types: vec!["*".into()],
+            created_at: Timestamp::now().plus_seconds(n),
+        },
+        secret: WebhookSecret::generate(),
+    };
+    let (first, second) = (subscription(1), subscription(2));
+    assert!(store.add_webhook(&second, 2).await.unwrap());
+    assert!(store.add_webhook(&first, 2).await.unwrap());
+    assert!(!store.add_webhook(&subscription(3), 2).await.unwrap(), "two at most");
+    let ids = |subscriptions: Vec<Subscription>| subscriptions.into_iter().map(|s| s.webhook.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.webhooks().await.unwrap()), [first.webhook.id.clone(), second.webhook.id.clone()]);
+    assert_eq!(store.webhook(&first.webhook.id).await.unwrap(), Some(first.clone()));
+
+    let hook = first.webhook.id.as_str();
+    let delivery = |sequence: u64| QueuedDelivery {
+        webhook_id: hook.to_owned(),
+        event_id: format!("message-{sequence}"),
+        event_type: "message.created".into(),
+        session_id: SessionId(1),
+        sequence: sequence.to_string(),
+        payload: "{}".into(),
+        replays: 0,
+    };
+    let now = Timestamp::now();
+    // Sequence numbers compare as numbers: 9 before 10.
+    for sequence in [9, 10, 11] {
+        let record = DeliveryRecord::of(&delivery(sequence), DeliveryStatus::Retrying, 1, now);
+        store.record_delivery(&record, now).await.unwrap();
+    }
+    let delivered = DeliveryRecord::of(&delivery(10), DeliveryStatus::Delivered, 2, now);
+    store.record_delivery(&delivered, now).await.unwrap();
+    assert_eq!(store.delivery(hook, "10", "message-10").await.unwrap(), Some(delivered));
+    assert_eq!(store.delivery(hook, "12", "message-12").await.unwrap(), None);
+    let page = store.deliveries(hook, None, 2).await.unwrap();
+    let events = |records: &[DeliveryRecord]| records.iter().map(|r| r.event_id.clone()).collect::<Vec<_>>();
+    assert_eq!(events(&page.deliveries), ["message-11", "message-10"]);
+    let rest = store.deliveries(hook, page.next.as_deref(), 2).await.unwrap();
+    assert_eq!((events(&rest.deliveries), rest.next), (vec!["message-9".to_owned()], None));
+    assert!(store.deliveries(&second.webhook.id, None, 2).await.unwrap().deliveries.is_empty());
+
+    for sequence in [11, 9] {
+        store.keep_dead(&delivery(sequence), now).await.unwrap();
+    }
+    assert_eq!(store.dead_deliveries(hook, 10).await.unwrap(), [delivery(9), delivery(11)]);
+    store.forget_dead(&delivery(9)).await.unwrap();
+    assert_eq!(store.dead_deliveries(hook, 10).await.unwrap(), [delivery(11)]);
+
+    assert!(store.delete_webhook(hook).await.unwrap());
+    assert!(!store.delete_webhook(hook).await.unwrap());
+    assert_eq!(ids(store.webhooks().await.unwrap()), [second.webhook.id.clone()]);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -1059,6 +1220,7 @@ conformance!(
     admins_have_desks_with_presence_and_capacity,
     an_assignment_is_conditional_on_the_session_capacity_and_availability,
     racing_assignments_never_exceed_capacity,
+    webhooks_their_logs_and_dead_deliveries,
 );
 
 /// What the embedded store cannot show: two processes (the store's send function and the

@@ -3,7 +3,8 @@
 //! Lambda reads the stream again from.
 
 use shared::App;
-use shared::chat::{self, ChangeRecord};
+use shared::chat;
+use shared::domain::ChangeRecord;
 
 pub async fn handle(app: &App, records: Vec<ChangeRecord>) -> Option<String> {
     chat::publish_changes(app, &records).await

@@ -106,6 +106,25 @@ impl Functions {
         }
     }
 
+    /// Runs the stream function built from `binary`, linked in, on change records read from
+    /// the embedded store's feed: the sequence number of the first not done, if any.
+    pub async fn invoke_changes(
+        &self,
+        binary: &str,
+        records: Vec<shared::domain::ChangeRecord>,
+        request_id: &str,
+    ) -> Result<Option<String>, String> {
+        match self {
+            Functions::Linked { app, streamed, concurrency, .. } => {
+                let handler = streamed(binary).ok_or_else(|| format!("no stream function {binary}"))?;
+                let first = records.first().map(|record| record.sequence_number.clone());
+                let _running = concurrency.invocation(binary).await;
+                Ok(shared::stream::run_records(app, handler, records, first, request_id).await)
+            }
+            Functions::Processes(_) => Err("the embedded store's feed is read by functions linked in".into()),
+        }
+    }
+
     /// Runs the scheduled function built from `binary` once, as EventBridge would: what it
     /// answered, or the error Lambda would report.
     pub async fn invoke_scheduled(&self, binary: &str, request_id: &str) -> Result<Value, String> {

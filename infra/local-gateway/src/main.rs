@@ -7,6 +7,7 @@
 mod concurrency;
 mod cors;
 mod event;
+mod feed;
 mod invoke;
 mod queue;
 mod request_limits;
@@ -119,8 +120,8 @@ struct Args {
     #[arg(long)]
     secrets_manager_endpoint: Option<String>,
     /// Put events out on an EventBridge bus at this endpoint (moto: `cargo run -p
-    /// moto-local`, or AWS); the bus is created if missing, and the table's stream is read
-    /// (with DynamoDB). Without it, nothing reads the stream.
+    /// moto-local`, or AWS); the bus is created if missing, and the table's stream (or the
+    /// embedded store's change feed) is read. Without it, nothing reads the stream.
     #[arg(long)]
     event_bus_endpoint: Option<String>,
     /// The event bus's name.
@@ -128,8 +129,8 @@ struct Args {
     event_bus: String,
     /// Deliver webhooks through SQS at this endpoint (moto: `cargo run -p moto-local`): the
     /// FIFO queue `<table>-webhooks.fifo` is created and read as its event source mapping
-    /// reads it, and the table's stream is read (with DynamoDB). Without it, subscriptions
-    /// are kept and nothing is delivered.
+    /// reads it, and the table's stream (or the embedded store's feed) is read. Without it,
+    /// subscriptions are kept and nothing is delivered.
     #[arg(long)]
     queue_endpoint: Option<String>,
     /// How long a webhook delivery is tried before it is kept as dead (the template's
@@ -143,7 +144,7 @@ struct Args {
 
 /// Where the functions' data lives.
 enum Storage {
-    Memory,
+    Memory(Arc<MemoryStore>),
     DynamoDb { endpoint: String, _local: Option<dynamodb_local::DynamoDbLocal> },
 }
 
@@ -160,10 +161,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let local = tokio::task::spawn_blocking(dynamodb_local::DynamoDbLocal::start).await??;
             Storage::DynamoDb { endpoint: local.endpoint(), _local: Some(local) }
         }
-        (None, false) => Storage::Memory,
+        (None, false) => Storage::Memory(Arc::new(MemoryStore::new())),
     };
     let (store, storage_name): (Arc<dyn ChatStore>, String) = match &storage {
-        Storage::Memory => (Arc::new(MemoryStore::new()), "memory".into()),
+        Storage::Memory(store) => (store.clone(), "memory".into()),
         Storage::DynamoDb { endpoint, .. } => {
             let client = DynamoStore::endpoint_client(endpoint).await;
             sam_template::create_table(&client, &args.table, &template.table()?).await?;
@@ -242,14 +243,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let functions = Arc::new(functions);
     let schedules = Arc::new(schedule::Schedules::new(template.scheduled_functions()?));
     schedules.start(functions.clone());
-    // The table's change stream, as event source mappings read it: DynamoDB's, when its
-    // events have a bus or webhooks to go to.
+    // The table's change stream, as event source mappings read it: DynamoDB's, or the
+    // embedded store's feed, when its events have a bus or webhooks to go to.
     let events_go_out = args.event_bus_endpoint.is_some() || webhook_queue.is_some();
-    if let (Storage::DynamoDb { endpoint, .. }, true) = (&storage, events_go_out) {
-        let streams = stream::client(endpoint).await;
-        let stream_arn = stream::stream_of(endpoint, &args.table).await?;
-        for mapping in template.stream_functions()? {
-            stream::start(streams.clone(), stream_arn.clone(), mapping, functions.clone());
+    match (&storage, events_go_out) {
+        (_, false) => {}
+        (Storage::Memory(store), true) => {
+            for mapping in template.stream_functions()? {
+                feed::start(store.clone(), mapping, functions.clone());
+            }
+        }
+        (Storage::DynamoDb { endpoint, .. }, true) => {
+            let streams = stream::client(endpoint).await;
+            let stream_arn = stream::stream_of(endpoint, &args.table).await?;
+            for mapping in template.stream_functions()? {
+                stream::start(streams.clone(), stream_arn.clone(), mapping, functions.clone());
+            }
         }
     }
     if let Some((_, client, url)) = &webhook_queue {

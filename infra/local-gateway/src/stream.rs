@@ -3,7 +3,8 @@
 //! each batch of records handed to the stream function (linked in or as its own process) as
 //! the `DynamoDBEvent` Lambda sends, and read again from the first record the function did
 //! not do, up to the mapping's retries; then those records are given up, as Lambda gives
-//! them to the mapping's on-failure destination (here, the log).
+//! them to the mapping's on-failure destination (here, the log). The embedded store's change
+//! feed is read the same way ([`crate::feed`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::invoke::Functions;
 
 /// How long a poll that found nothing waits before the next: Lambda polls a shard about
 /// four times a second.
-const IDLE_POLL: Duration = Duration::from_millis(250);
+pub const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// A Streams API client for the DynamoDB at `endpoint`: DynamoDB Local's, with its fixed
 /// credentials, or AWS's with the SDK's own.
@@ -150,40 +151,26 @@ impl Reader {
         answer.shard_iterator.ok_or_else(|| format!("no iterator for shard {shard}"))
     }
 
-    /// Hands `records` to the function until it has done them all, or the mapping's retries
-    /// are spent; a batch's records are always tried again from the first not done, in order.
+    /// Hands `records` to the function as one batch, retried as the mapping retries it.
     async fn deliver(&self, records: &[Record]) {
-        let mut from = 0;
-        let mut attempts = 0;
-        while from < records.len() {
+        hand_over(&self.mapping, records.len(), |from, attempt| async move {
             let event = json!({"Records": records[from..].iter().map(|r| self.event_record(r)).collect::<Vec<_>>()});
-            let request_id = format!("stream-{}-{}-{attempts}", self.mapping.function, self.batches);
-            let failed = match self.functions.invoke_stream(&self.mapping.binary, event, &request_id).await {
-                Ok(answer) => first_failure(&answer),
+            let request_id = format!("stream-{}-{}-{attempt}", self.mapping.function, self.batches);
+            match self.functions.invoke_stream(&self.mapping.binary, event, &request_id).await {
+                Ok(answer) => match first_failure(&answer) {
+                    None => Ok(None),
+                    Some(failed) => {
+                        records.iter().position(|r| sequence(r) == Some(failed.as_str())).map(Some).ok_or(failed)
+                    }
+                },
                 // A failed invocation leaves the whole batch to be tried again.
                 Err(error) => {
                     tracing::warn!(%error, "the stream function failed");
-                    sequence(&records[from]).map(str::to_owned)
+                    Ok(Some(from))
                 }
-            };
-            let Some(failed) = failed else { return };
-            let position = records.iter().position(|r| sequence(r) == Some(failed.as_str()));
-            let Some(position) = position else {
-                tracing::error!(failed, "the stream function named a record not in its batch");
-                return;
-            };
-            if attempts >= self.mapping.maximum_retry_attempts {
-                tracing::error!(
-                    function = self.mapping.function,
-                    first = failed,
-                    records = records.len() - position,
-                    "stream records given up after the mapping's retries"
-                );
-                return;
             }
-            attempts += 1;
-            from = position;
-        }
+        })
+        .await
     }
 
     /// A record as Lambda's `DynamoDBEvent` shows it.
@@ -209,6 +196,40 @@ impl Reader {
                 "StreamViewType": change.and_then(|c| c.stream_view_type.as_ref()).map(|v| v.as_str()),
             },
         })
+    }
+}
+
+/// Hands a batch of `count` records to the function through `invoke` until it has done them
+/// all, or the mapping's retries are spent; a batch is always tried again from the first
+/// record not done, in order. `invoke` is given where to start and the attempt's number, and
+/// answers where the records not done start (or, as an error, the record it named that is
+/// not in the batch); records given up are logged, as Lambda gives them to the mapping's
+/// on-failure destination.
+pub async fn hand_over<Invoked>(mapping: &StreamFunction, count: usize, mut invoke: impl FnMut(usize, u32) -> Invoked)
+where
+    Invoked: Future<Output = Result<Option<usize>, String>>,
+{
+    let mut from = 0;
+    let mut attempts = 0;
+    while from < count {
+        let failed = match invoke(from, attempts).await {
+            Ok(None) => return,
+            Ok(Some(failed)) => failed,
+            Err(failed) => {
+                tracing::error!(failed, "the stream function named a record not in its batch");
+                return;
+            }
+        };
+        if attempts >= mapping.maximum_retry_attempts {
+            tracing::error!(
+                function = mapping.function,
+                records = count - failed,
+                "stream records given up after the mapping's retries"
+            );
+            return;
+        }
+        attempts += 1;
+        from = failed;
     }
 }
 

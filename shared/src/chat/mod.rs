@@ -28,7 +28,7 @@ pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
-pub use outbound::{ChangeRecord, publish_changes};
+pub use outbound::publish_changes;
 pub use platform::{
     BatchAnswer, ItemResult, ItemStatus, MintedToken, TokenList, TokenListing, TokenRevoked, deactivate_all,
     list_tokens, mint_token, revoke_token_by_id, upsert_admins, upsert_stores,

@@ -5,14 +5,7 @@
 use super::delivery::queue_deliveries;
 use crate::App;
 use crate::bus::PUT_BATCH;
-use crate::domain::{OutboundEvent, TableChange, events_of};
-
-/// One record of the change stream: where it is in the stream, and what it changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChangeRecord {
-    pub sequence_number: String,
-    pub change: TableChange,
-}
+use crate::domain::{ChangeRecord, OutboundEvent, events_of};
 
 /// Puts the events of `records` on the bus and queues their webhook deliveries, in order.
 /// Answers the sequence number of the first record whose events are not all out: the

@@ -28,7 +28,7 @@ pub use desk::{Availability, DEFAULT_CAPACITY, Desk, DeskState, MAX_CAPACITY, Pr
 pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
-pub use outbound::{EventBody, EventKind, OutboundEvent, TableChange, events_of};
+pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of};
 pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
 pub use receipts::{ReceiptKind, Receipts};
 pub use session::{

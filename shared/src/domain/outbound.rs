@@ -19,6 +19,14 @@ pub enum TableChange {
     MessageAdded(Message),
 }
 
+/// One record of the table's change stream: where it is in the stream (a decimal number,
+/// rising), and what it changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeRecord {
+    pub sequence_number: String,
+    pub change: TableChange,
+}
+
 /// What happened, as its event's `type` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {

@@ -81,7 +81,7 @@ impl DeskStore for MemoryStore {
         let at = data.session.time_of_change(now);
         let change = SessionChange::Assign { revision: seen.revision, admin_id: admin, at };
         let Ok(assigned) = change.apply(&data.session) else { return Ok(Assignment::NotNow) };
-        data.session = assigned.clone();
+        state.write_session(assigned.clone())?;
         if let Some(desk) = state.desks.get_mut(&admin) {
             desk.last_assigned_at = Some(now);
         }

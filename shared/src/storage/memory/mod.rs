@@ -5,6 +5,7 @@
 
 mod connections;
 mod desks;
+mod feed;
 mod identities;
 mod sessions;
 mod webhooks;
@@ -15,8 +16,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::{SessionPage, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, AdminProfile, Connection, Desk, Message, MessageId, Principal, Session, SessionId, StoreId, StoreProfile,
-    Subscription, TokenGrant, TokenHash,
+    AdminId, AdminProfile, ChangeRecord, Connection, Desk, Message, MessageId, Principal, Session, SessionId, StoreId,
+    StoreProfile, Subscription, TokenGrant, TokenHash,
 };
 
 #[derive(Default)]
@@ -41,6 +42,7 @@ struct State {
     desks: HashMap<AdminId, Desk>,
     webhooks: Vec<Subscription>,
     webhook_logs: HashMap<String, webhooks::WebhookLog>,
+    feed: feed::ChangeFeed,
 }
 
 struct SessionData {
@@ -80,11 +82,35 @@ impl State {
     fn session_mut(&mut self, id: SessionId) -> StorageResult<&mut SessionData> {
         self.sessions.get_mut(&id).ok_or_else(|| StorageError::Malformed(format!("session {id} vanished")))
     }
+
+    /// Writes the session as `after`, as the change feed tells it.
+    fn write_session(&mut self, after: Session) -> StorageResult<()> {
+        let id = after.id;
+        let before = std::mem::replace(&mut self.session_mut(id)?.session, after);
+        self.feed.session_written(Some(before), &self.sessions[&id].session);
+        Ok(())
+    }
+
+    /// Adds a new session with its messages, as the change feed tells it.
+    fn insert_session(&mut self, data: SessionData) {
+        self.feed.session_written(None, &data.session);
+        for message in data.messages.values() {
+            self.feed.message_added(message);
+        }
+        self.sessions.insert(data.session.id, data);
+    }
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Up to `limit` records of the change feed after the one numbered `after` (from the
+    /// oldest kept without it), in the order the changes were made: what the gateway hands
+    /// the stream functions, as DynamoDB's stream does.
+    pub fn changes_after(&self, after: Option<&str>, limit: usize) -> Vec<ChangeRecord> {
+        self.state().feed.after(after, limit)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -12,7 +12,6 @@ use crate::storage::{
 };
 
 impl MemoryStore {
-    /// Applies `change` to session `id`, if its conditions hold.
     /// Applies `change` to the session as it is, if its conditions hold there; answers as
     /// [`WriteOutcome`] says: the session `seen` with the change applied.
     fn change(&self, seen: &Session, change: &SessionChange) -> StorageResult<WriteOutcome> {
@@ -20,7 +19,7 @@ impl MemoryStore {
         let data = state.session_mut(seen.id)?;
         Ok(match change.apply(&data.session) {
             Ok(changed) => {
-                data.session = changed;
+                state.write_session(changed)?;
                 WriteOutcome::Written(change.effects_on(seen))
             }
             Err(_) => WriteOutcome::Stale(data.session.clone()),
@@ -47,7 +46,7 @@ impl SessionStore for MemoryStore {
         let session = Session::new(state.last_session_id, profile, now);
         state.active.insert(store, session.id);
         let page = SessionPage { session: session.clone(), messages: Vec::new(), opened: true };
-        state.sessions.insert(session.id, SessionData::new(session));
+        state.insert_session(SessionData::new(session));
         Ok(Some(page))
     }
 
@@ -168,7 +167,7 @@ impl SessionStore for MemoryStore {
             data.by_client_id.insert(key, id);
         }
         state.active.insert(store, session_id);
-        state.sessions.insert(session_id, data);
+        state.insert_session(data);
         state.last_message_id = state.last_message_id.max(id);
         Ok(Opening::Opened { session: Box::new(session), message: stored })
     }
@@ -201,10 +200,10 @@ impl SessionStore for MemoryStore {
         };
         let stored = message.stored(id, session_id, current.time_of_change(now));
         let change = SessionChange::append(stored.clone(), guard.revision(), current.awaiting_reply_since);
-        match change.apply(current) {
-            Ok(changed) => data.session = changed,
+        let changed = match change.apply(current) {
+            Ok(changed) => changed,
             Err(_) => return Ok(AppendOutcome::Stale(Box::new(current.clone()))),
-        }
+        };
         if let Some(key) = idempotency_key {
             data.by_client_id.insert(key, id);
         }
@@ -212,6 +211,8 @@ impl SessionStore for MemoryStore {
             data.by_upload_id.insert(upload.clone(), id);
         }
         data.messages.insert(id, stored.clone());
+        state.write_session(changed)?;
+        state.feed.message_added(&stored);
         state.last_message_id = state.last_message_id.max(id);
         Ok(AppendOutcome::Appended(stored))
     }
@@ -230,7 +231,7 @@ impl SessionStore for MemoryStore {
         let Ok(changed) = change.apply(current) else {
             return Ok(WriteOutcome::Stale(current.clone()));
         };
-        state.session_mut(seen.id)?.session = changed;
+        state.write_session(changed)?;
         // Closing frees the store's active slot in the same step.
         if status == SessionStatus::Closed && state.active.get(&seen.store.id) == Some(&seen.id) {
             state.active.remove(&seen.store.id);
@@ -254,7 +255,8 @@ impl SessionStore for MemoryStore {
             at,
         };
         // Made against the session as it is, under the lock: its conditions hold.
-        data.session = change.effects_on(current);
+        let closed = change.effects_on(current);
+        state.write_session(closed)?;
         state.active.remove(&store);
         state.latest.insert(store, id);
         let session = &state.sessions[&id].session;
@@ -277,9 +279,10 @@ impl SessionStore for MemoryStore {
         let above: Vec<Message> = data.messages.range(cap.next()..).map(|(_, m)| m.clone()).collect();
         // Made against the session as it is, under the lock: its conditions hold.
         if let Some(change) = SessionChange::mark_against(&data.session, reader, kind, up_to, &above, now) {
-            data.session = change.effects_on(&data.session);
+            let marked = change.effects_on(&data.session);
+            state.write_session(marked)?;
         }
-        Ok(Some(data.session.clone()))
+        Ok(Some(state.sessions[&session].session.clone()))
     }
 
     async fn set_tags(&self, seen: &Session, tags: Vec<String>, now: Timestamp) -> StorageResult<WriteOutcome> {
