@@ -1162,7 +1162,7 @@ async fn webhooks_their_logs_and_dead_deliveries(store: Store) {
 
     assert!(store.delete_webhook(hook).await.unwrap());
     assert!(!store.delete_webhook(hook).await.unwrap());
-    assert_eq!(ids(store.webhooks().await.unwrap()), [second.webhook.id.clone()]);
+    assert_eq!(ids(store.webhooks().await.unwrap()), [second.webhook.id]);
 }
 
 macro_rules! conformance {
