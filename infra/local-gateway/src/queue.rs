@@ -14,13 +14,14 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use sam_template::QueueFunction;
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::invoke::Functions;
 
-/// How long the reader waits after a receive that found nothing. It polls rather than
-/// long-polls: moto decides which ordering groups are busy when a long poll starts, so a
-/// group done during one would wait for the poll's end.
+/// How long the reader waits after a receive that found nothing, unless a group is done
+/// before (its next messages can be received then). It polls rather than long-polls: moto
+/// decides which ordering groups are busy when a long poll starts, so a group done during
+/// one would wait for the poll's end.
 const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long a received message stays out of sight unless the function says otherwise: the
 /// template's `VisibilityTimeout`.
@@ -51,14 +52,20 @@ pub async fn create_queue(client: &Client, name: &str) -> Result<String, String>
 /// Reads the queue at `url` for `mapping` for as long as the gateway runs, with up to
 /// `concurrency` invocations at once.
 pub fn start(client: Client, url: String, mapping: QueueFunction, concurrency: usize, functions: Arc<Functions>) {
-    let reader = Arc::new(Reader { client, url, mapping, functions, running: Arc::new(Semaphore::new(concurrency)) });
+    let running = Arc::new(Semaphore::new(concurrency));
+    let reader = Arc::new(Reader { client, url, mapping, functions, running, group_done: Notify::new() });
     tokio::spawn(async move {
         let mut batches = 0u64;
         loop {
             // Receive only when something can start: a received message waits out of sight.
             drop(reader.running.acquire().await.expect("never closed"));
             match reader.receive().await {
-                Ok(messages) if messages.is_empty() => tokio::time::sleep(IDLE_POLL).await,
+                Ok(messages) if messages.is_empty() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = reader.group_done.notified() => {}
+                    }
+                }
                 Ok(messages) => {
                     for group in in_groups(messages) {
                         let permit = reader.running.clone().acquire_owned().await.expect("never closed");
@@ -67,6 +74,7 @@ pub fn start(client: Client, url: String, mapping: QueueFunction, concurrency: u
                         tokio::spawn(async move {
                             reader.deliver(group, batches).await;
                             drop(permit);
+                            reader.group_done.notify_one();
                         });
                     }
                 }
@@ -105,6 +113,8 @@ struct Reader {
     mapping: QueueFunction,
     functions: Arc<Functions>,
     running: Arc<Semaphore>,
+    /// Told when a group's received messages are done.
+    group_done: Notify,
 }
 
 impl Reader {
