@@ -13,6 +13,8 @@
 //!   recipient.
 //! - **A team**: automatic assignment's latency, and one queue change fanned out to 100 and
 //!   1,000 admin inboxes.
+//! - **Events out**: events per second through the stream (or the embedded store's feed) and
+//!   the delivery queue to a webhook receiver, and the lag from commit to receiver.
 //! - **Cold start** of functions (until the first poll of the Runtime API).
 //! - **`--lambda` mode** against the linked-in gateway: start-up, first requests, p50s.
 //! - **Instructions per request** in a gateway run by callgrind, repeatable whatever the load.
@@ -946,8 +948,66 @@ async fn instructions_per_request(stage: &mut Stage) {
     }
 }
 
+/// Sessions and sends per session in the events run.
+const EVENT_SESSIONS: usize = 8;
+const EVENT_SENDS: usize = 50;
+
+/// Events out through the local path: the table's changes read from DynamoDB Local's stream
+/// (or the embedded store's feed), queued on moto's SQS and posted to a healthy receiver. The
+/// sends come as fast as eight stores make them; the rate is events taken over the time from
+/// the first send to the last event taken, the lag is from a change's commit to its arrival.
+async fn events_out(_stage: &Stage) {
+    use e2e::platform::Signed;
+    use e2e::receiver::{Answer, Receiver};
+    let events = EVENT_SESSIONS * (EVENT_SENDS + 1);
+    println!(
+        "\nEvents out to a webhook receiver ({EVENT_SESSIONS} stores sending {EVENT_SENDS} messages each at once: \
+         {events} events; the delivery queue is moto's SQS)\n"
+    );
+    println!("| changes read from | events per second | commit → receiver p50 | p95 |");
+    println!("|---|---|---|---|");
+    let queue = e2e::stack::moto().endpoint();
+    for (source, on_dynamodb) in [("DynamoDB Local's stream", true), ("the embedded store's feed", false)] {
+        // Each its own table name, and so its own delivery queue.
+        let gateway = match on_dynamodb {
+            true => Gateway::start_on_dynamodb_with(&fresh_table().await, &["--queue-endpoint", &queue]),
+            false => Gateway::start_with(&["--queue-endpoint", &queue, "--table", &e2e::stack::unique_name("events")]),
+        };
+        let receiver = Receiver::start(|_| Answer::Take).await;
+        let (status, created) =
+            Signed::post("/v1/platform/webhooks/", json!({"url": receiver.url(), "event_types": ["*"]}))
+                .send(&gateway)
+                .await;
+        assert_eq!(status, 201, "{created}");
+        receiver.trust(created["secret"].as_str().unwrap());
+        let http = reqwest::Client::new();
+        let started = Instant::now();
+        join_all(e2e::cast::queue_stores().take(EVENT_SESSIONS).map(|store| {
+            let (http, url, token) = (&http, gateway.url("/v1/chat/store/messages/"), token_of_store(store));
+            async move {
+                for n in 0..EVENT_SENDS {
+                    let sent = http.post(&url).header("Authorization", format!("Token {token}"));
+                    let sent = sent.json(&json!({"content": format!("#{n}")})).send().await.unwrap();
+                    assert!(sent.status().is_success(), "{}", sent.status());
+                }
+            }
+        }))
+        .await;
+        let taken = receiver.taken_until(Duration::from_secs(600), |taken| taken.len() >= events).await.unwrap();
+        let elapsed = started.elapsed();
+        let (p50, p95) = percentiles(taken.iter().map(|t| t.lag).collect());
+        println!(
+            "| {source} | {:.0} | {:.0} ms | {:.0} ms |",
+            events as f64 / elapsed.as_secs_f64(),
+            millis(p50),
+            millis(p95)
+        );
+    }
+}
+
 /// The sections, by the name that selects them on the command line.
-const SECTIONS: [&str; 9] = ["floor", "cpu", "sends", "races", "connected", "team", "cold", "lambda", "instructions"];
+const SECTIONS: [&str; 10] =
+    ["floor", "cpu", "sends", "races", "connected", "team", "events", "cold", "lambda", "instructions"];
 
 #[tokio::main]
 async fn main() {
@@ -975,6 +1035,9 @@ async fn main() {
     }
     if runs("team") {
         team(&stage).await;
+    }
+    if runs("events") {
+        events_out(&stage).await;
     }
     if runs("cold") {
         cold_starts(&stage).await;
