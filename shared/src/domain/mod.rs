@@ -6,6 +6,7 @@ mod audience;
 mod change;
 mod connection;
 mod desk;
+mod hours;
 mod ids;
 pub mod input;
 mod lifecycle;
@@ -25,6 +26,7 @@ pub use audience::{Audience, Before, admin_side, party, session_change_audiences
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use desk::{Availability, DEFAULT_CAPACITY, Desk, DeskState, MAX_CAPACITY, Presence, next_admin};
+pub use hours::{BusinessHours, HoursError, HoursInput, HoursState, MAX_HOLIDAYS, MAX_OPENINGS_A_DAY, OpeningInput};
 pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
