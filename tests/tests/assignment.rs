@@ -58,7 +58,8 @@ async fn listed(gateway: &Gateway, admin: AdminId, status: &str) -> Vec<u64> {
 }
 
 /// No admin holds more than its capacity, as stored: neither in its own list nor by its load
-/// in the directory. With `settled` (nothing else runs), the two agree.
+/// in the directory; no session is held by two. With `settled` (nothing else runs), the
+/// load and the list agree.
 async fn check_capacity(gateway: &Gateway, admins: &[AdminId], settled: bool) {
     let (_, directory) = get_json(&gateway.url("/v1/chat/admin/directory/"), Some(&token_of_admin(admins[0]))).await;
     let loads: HashMap<u64, u64> = directory["admins"]
@@ -68,6 +69,14 @@ async fn check_capacity(gateway: &Gateway, admins: &[AdminId], settled: bool) {
         .map(|a| (a["admin_id"].as_u64().unwrap(), a["load"].as_u64().unwrap()))
         .collect();
     let held = join_all(admins.iter().map(|admin| listed(gateway, *admin, "claimed"))).await;
+    // Sessions move between admins only through the queue, which the lists are not read
+    // beside: one held in two lists at once was given twice.
+    let mut holders = HashMap::new();
+    for (admin, held) in admins.iter().zip(&held) {
+        for session in held {
+            assert_eq!(holders.insert(*session, *admin), None, "session {session} is held twice");
+        }
+    }
     for (admin, held) in admins.iter().zip(held) {
         assert!(held.len() as u64 <= u64::from(DEFAULT_CAPACITY), "admin {admin} holds {}", held.len());
         assert!(loads[&admin.0] <= u64::from(DEFAULT_CAPACITY), "admin {admin}'s load is {}", loads[&admin.0]);

@@ -1005,6 +1005,34 @@ async fn racing_assignments_never_exceed_capacity(store: Store) {
     );
 }
 
+/// Racing assignments of one waiting session to eight admins, as racing sweeps and triggers
+/// may choose: it is given once, to one of them, whose load alone rises.
+async fn racing_assignments_give_a_session_once(store: Store) {
+    let admins: Vec<AdminId> = (1..=8).map(AdminId).collect();
+    for admin in &admins {
+        store
+            .put_admin(&AdminProfile { id: *admin, name: format!("Admin {admin}"), email: String::new() })
+            .await
+            .unwrap();
+    }
+    let seen = waiting_session(&store, StoreProfile { id: StoreId(400), ..tech_store() }).await;
+    let now = Timestamp::now();
+    let outcomes = join_all(admins.iter().map(|admin| store.assign(&seen, *admin, 5, now))).await;
+    let given: Vec<AdminId> = outcomes
+        .into_iter()
+        .filter_map(|outcome| match outcome.unwrap() {
+            Assignment::Assigned(session) => session.admin_id,
+            Assignment::NotNow => None,
+        })
+        .collect();
+    assert_eq!(given.len(), 1, "given to {given:?}");
+    assert_eq!(store.session(seen.id).await.unwrap().unwrap().admin_id, Some(given[0]));
+    let loads: Vec<(AdminId, u64)> =
+        store.desks(now).await.unwrap().iter().map(|state| (state.desk.admin_id, state.load)).collect();
+    assert_eq!(loads.iter().map(|(_, load)| load).sum::<u64>(), 1, "{loads:?}");
+    assert!(loads.contains(&(given[0], 1)), "{loads:?}");
+}
+
 /// A session's whole life, written at times counted from `start`: opened by the store's
 /// first message, assigned, answered, tagged, read, transferred, closed and rated; and a
 /// second opened empty, claimed and closed by its admin.
@@ -1220,6 +1248,7 @@ conformance!(
     admins_have_desks_with_presence_and_capacity,
     an_assignment_is_conditional_on_the_session_capacity_and_availability,
     racing_assignments_never_exceed_capacity,
+    racing_assignments_give_a_session_once,
     webhooks_their_logs_and_dead_deliveries,
 );
 
