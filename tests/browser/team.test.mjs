@@ -1,7 +1,8 @@
 // A support team in the browser: two admins and a store, with automatic assignment. The
 // store waits and sees its place in line; the admin who becomes available is given the
 // conversation and the store sees who joined; a transfer is made by choosing a colleague by
-// name; the team's presence dots follow an admin who closes the inbox.
+// name; the team's presence dots follow an admin who closes the inbox. Loading the widget
+// queues nothing; reloading it after a close shows the closed conversation.
 
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -35,10 +36,27 @@ after(async () => {
 async function inbox(gateway, who, id) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
+  // The system's notifications, as the page asks for them (granted here).
+  await context.grantPermissions(["notifications"]);
+  await page.addInitScript(() => {
+    window.notices = [];
+    window.Notification = class {
+      static permission = "granted";
+      static requestPermission = async () => "granted";
+      constructor(title, { body } = {}) { window.notices.push({ title, body }); }
+    };
+  });
   const query = new URLSearchParams({ api: gateway.api, ws: gateway.ws, token: token(who), admin_id: String(id) });
   await page.goto(`${gateway.api}/inbox/?${query}`);
   await waitForText(page.getByTestId("connection-status"), "Connected");
   return { context, page };
+}
+
+/** The ids of the sessions in the open queue, as an admin's list route gives them. */
+async function openQueue(gateway) {
+  const answer = await fetch(`${gateway.api}/v1/chat/admin/sessions/?status=open`, { headers: { Authorization: `Token ${token("omar")}` } });
+  assert.equal(answer.status, 200);
+  return (await answer.json()).sessions.map((session) => session.id);
 }
 
 const member = (page, id) => page.locator(`[data-testid=team-member][data-admin-id="${id}"]`);
@@ -66,15 +84,34 @@ test("a team: automatic assignment, who joined, transfer by name, presence", asy
   const store = await storeContext.newPage();
   await store.goto(shop.url);
   await waitForText(store.getByTestId("connection-status"), "Connected");
+  // A widget opened and connected is no conversation yet: the queue stays empty.
+  assert.deepEqual(await openQueue(gateway), [], "loading the widget queued nothing");
+  assert.equal(await sarah.page.locator("#count-open").textContent(), "0");
   await store.getByTestId("composer-input").fill("Where is parcel 7781?");
   await store.getByTestId("composer-input").press("Enter");
   await waitForText(store.getByTestId("who"), "Waiting for support: you're next in line");
 
-  // Sarah becomes available: the conversation is hers without a claim, and the store sees her join.
+  // Sarah becomes available from a tab in the background: the conversation is hers without a
+  // claim, her tab's title counts it and the system notifies her; the store sees her join.
+  await sarah.page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
   await sarah.page.getByTestId("availability").selectOption("available");
   await sarah.page.getByTestId("tab-mine").click();
   const item = sarah.page.locator("[data-testid=session-item]", { hasText: "Where is parcel 7781?" });
   await item.waitFor();
+  await sarah.page.waitForFunction(() => document.title.startsWith("(1 new"));
+  assert.deepEqual(await sarah.page.evaluate(() => window.notices), [{ title: "New conversation for you", body: "Parcel Shop" }]);
+  // The list drawn again for the store's next message: the title still counts the new one.
+  await store.getByTestId("composer-input").fill("Where is parcel 7781? It was due on Monday.");
+  await store.getByTestId("composer-input").press("Enter");
+  await sarah.page.waitForFunction(() => document.title === "(1 new · 2) Support inbox");
+  await sarah.page.evaluate(() => {
+    Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+    document.dispatchEvent(new Event("visibilitychange"));
+  });
+  await sarah.page.waitForFunction(() => !document.title.includes("new"));
   await waitForText(store.getByTestId("note"), "Sarah joined the conversation");
   await waitForText(store.getByTestId("who"), "Sarah is helping you");
   await waitForText(member(omar.page, 1).locator(".team-state"), "Available · 1/5");
@@ -100,6 +137,11 @@ test("a team: automatic assignment, who joined, transfer by name, presence", asy
   await omar.page.getByTestId("confirm-close").click();
   await store.getByTestId("rating-form").waitFor({ state: "visible" });
   await omar.page.getByTestId("composer-input").waitFor({ state: "hidden" });
+  // The store reloads: its closed conversation and the rating it asks for are still there.
+  await store.reload();
+  await store.getByTestId("rating-form").waitFor({ state: "visible" });
+  await store.locator("[data-testid=message]", { hasText: "It was due on Monday." }).waitFor();
+  assert.deepEqual(await openQueue(gateway), [], "nothing queued by the reload");
 
   // Sarah closes her inbox: once the sweep runs, Omar's team list shows her offline.
   await member(omar.page, 1).and(omar.page.locator('[data-presence="available"]')).waitFor();

@@ -391,14 +391,18 @@ function renderList() {
   renderTitle();
 }
 
-/** Unread messages in the queue and in the admin's own sessions, for a tab in the background. */
+/** For a tab in the background: the conversations given to this admin meanwhile, then the
+ * unread messages in the queue and in its own sessions. */
 function renderTitle() {
   let unread = 0;
   for (const session of state.sessions.values()) {
     const tab = tabOf(session);
     if (tab === "open" || tab === "mine") unread += session.unread_count ?? 0;
   }
-  document.title = unread > 0 ? `(${unread}) Support inbox` : "Support inbox";
+  const badges = [];
+  if (state.unseenAssigned > 0) badges.push(`${state.unseenAssigned} new`);
+  if (unread > 0) badges.push(String(unread));
+  document.title = badges.length > 0 ? `(${badges.join(" · ")}) ${TITLE}` : TITLE;
 }
 
 function selectTab(tab, { focus = false } = {}) {
@@ -1215,12 +1219,21 @@ async function setAvailability() {
   }
 }
 
+/** Connected again as available: says so, so that what waits is given to this admin now
+ * (its connection's own `$connect` cannot be posted to, so it assigns nothing). */
+async function announceAvailable() {
+  if (state.team.get(state.me)?.presence !== "available") return;
+  const entry = await api(adminPath("presence/"), { method: "POST", body: { availability: "available" } });
+  state.team.set(entry.admin_id, entry);
+  renderTeam();
+}
+
 /** A session given to this admin (not claimed by it here) while it looked elsewhere: the
  * title counts them, and the system says so when permitted. */
 function noticeAssigned(session) {
   if (isVisible()) return;
   state.unseenAssigned += 1;
-  document.title = `(${state.unseenAssigned}) ${TITLE}`;
+  renderTitle();
   if ("Notification" in window && Notification.permission === "granted") {
     new Notification("New conversation for you", { body: session.store?.name || `Store ${session.store_id}`, tag: `session-${session.id}` });
   }
@@ -1353,7 +1366,7 @@ function onSocketMessage(data) {
 async function resync() {
   try {
     await Promise.all([refreshLists(), loadTeam()]);
-    await catchUpCurrent();
+    await Promise.all([announceAvailable(), catchUpCurrent()]);
   } catch (error) {
     showError(error);
   }
@@ -1477,7 +1490,7 @@ function wireUi() {
     if (!isVisible()) return;
     markRead();
     state.unseenAssigned = 0;
-    document.title = TITLE;
+    renderTitle();
   });
   // Asked once, on the admin's first gesture: browsers refuse to ask without one.
   document.addEventListener("pointerdown", () => {

@@ -54,7 +54,8 @@ button, input, textarea { font: inherit; color: inherit; }
   box-shadow: 0 12px 40px rgb(0 0 0 / 0.25); overflow: hidden;
 }
 .panel[hidden] { display: none; }
-@media (max-width: 480px) {
+/* Narrower than a page beside the panel: the open panel is the screen. */
+@media (max-width: 719px) {
   .panel { inset: 0; width: 100vw; height: 100dvh; border-radius: 0; border: 0; }
   /* The open panel fills the screen and has its own close button. */
   .launcher[aria-expanded="true"] { display: none; }
@@ -269,6 +270,7 @@ export class SupportChat extends HTMLElement {
     if (open) this.#open();
     else {
       this.#ui.panel.hidden = true;
+      this.toggleAttribute("data-open", false);
       this.#ui.launcher.setAttribute("aria-expanded", "false");
       this.#ui.launcher.focus();
     }
@@ -276,6 +278,8 @@ export class SupportChat extends HTMLElement {
 
   #open({ focus = true } = {}) {
     this.#ui.panel.hidden = false;
+    // The page may keep clear of the open panel (`support-chat[data-open]`).
+    this.toggleAttribute("data-open", true);
     this.#ui.launcher.setAttribute("aria-expanded", "true");
     if (focus) this.#ui.input.focus();
     if (!this.#started) {
