@@ -16,6 +16,8 @@ pub const DEFAULT_PRESENCE_GRACE: Duration = Duration::from_secs(60);
 /// How long a holder may be offline before what it holds unanswered goes back to the queue
 /// (`REQUEUE_DELAY_SECONDS`).
 pub const DEFAULT_REQUEUE_DELAY: Duration = Duration::from_secs(120);
+/// How long a store waits in the queue, within hours, before it is told nobody is free yet.
+pub const DEFAULT_AWAY_REPLY_AFTER: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_WEBHOOK_RETRY_WINDOW: Duration =
     Duration::from_secs(crate::domain::RETRY_WINDOW_SECONDS.unsigned_abs());
 
@@ -93,6 +95,8 @@ pub struct Config {
     pub assignment: AssignmentPolicy,
     pub presence_grace: Duration,
     pub requeue_delay: Duration,
+    /// How long a session may wait in the queue, within hours, before its away reply.
+    pub away_reply_after: Duration,
     /// The platform's identity provider whose JWTs are accepted beside our tokens
     /// (`JWT_ISSUER` and `JWT_AUDIENCE` with `JWT_JWKS_URL`, `JWT_HS256_SECRET_ARN` or both;
     /// or none; `JWT_STORE_CLAIM`, `JWT_ADMIN_CLAIM`).
@@ -155,6 +159,11 @@ impl Config {
                 DEFAULT_PRESENCE_GRACE,
             )?,
             requeue_delay: seconds(non_empty("REQUEUE_DELAY_SECONDS"), "REQUEUE_DELAY_SECONDS", DEFAULT_REQUEUE_DELAY)?,
+            away_reply_after: seconds(
+                non_empty("AWAY_REPLY_AFTER_SECONDS"),
+                "AWAY_REPLY_AFTER_SECONDS",
+                DEFAULT_AWAY_REPLY_AFTER,
+            )?,
             jwt: jwt_settings(&non_empty)?,
             event_bus_name: non_empty("EVENT_BUS_NAME"),
             webhook_queue_url: non_empty("WEBHOOK_QUEUE_URL"),
@@ -177,6 +186,7 @@ impl Config {
             assignment: AssignmentPolicy::Manual,
             presence_grace: DEFAULT_PRESENCE_GRACE,
             requeue_delay: DEFAULT_REQUEUE_DELAY,
+            away_reply_after: DEFAULT_AWAY_REPLY_AFTER,
             jwt: None,
             event_bus_name: None,
             webhook_queue_url: None,

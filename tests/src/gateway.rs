@@ -358,6 +358,35 @@ async fn exchange(mut request: reqwest::RequestBuilder, token: Option<&str>) -> 
 /// `dynamodb::<name>` and `lambda::<name>`.
 #[macro_export]
 macro_rules! on_every_stack {
+    // Each gateway started with the same options besides.
+    (with $args:expr; $($scenario:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    super::$scenario($crate::gateway::Gateway::start_with($args)).await
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    let table = $crate::stack::fresh_table().await;
+                    super::$scenario($crate::gateway::Gateway::start_on_dynamodb_with(&table, $args)).await
+                }
+            )*
+        }
+        mod lambda {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $scenario() {
+                    let table = $crate::stack::fresh_table().await;
+                    super::$scenario($crate::gateway::Gateway::start_as_lambda(&table, $args)).await
+                }
+            )*
+        }
+    };
     ($($scenario:ident),* $(,)?) => {
         mod memory {
             $(

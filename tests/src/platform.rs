@@ -27,6 +27,10 @@ impl<'a> Signed<'a> {
         Signed { method: "POST", path, body: Some(body), key: PLATFORM_KEY, at: SystemTime::now() }
     }
 
+    pub fn put(path: &'a str, body: Value) -> Self {
+        Signed { method: "PUT", path, body: Some(body), key: PLATFORM_KEY, at: SystemTime::now() }
+    }
+
     pub fn get(path: &'a str) -> Self {
         Signed { method: "GET", path, body: None, key: PLATFORM_KEY, at: SystemTime::now() }
     }

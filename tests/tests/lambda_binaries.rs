@@ -64,8 +64,9 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 34] = [
+const SCRIPT: [(&str, Party, u64); 37] = [
     ("store-current-session", Party::Store, 200),
+    ("store-availability", Party::Store, 200),
     ("store-get-session", Party::Store, 200),
     ("store-send-message", Party::Store, 201),
     ("store-create-upload", Party::Store, 201),
@@ -97,6 +98,8 @@ const SCRIPT: [(&str, Party, u64); 34] = [
     // No such token.
     ("platform-revoke-token", Party::Platform, 404),
     ("platform-deactivate", Party::Platform, 200),
+    ("platform-set-hours", Party::Platform, 200),
+    ("platform-get-hours", Party::Platform, 200),
     ("platform-create-webhook", Party::Platform, 201),
     ("platform-list-webhooks", Party::Platform, 200),
     ("platform-list-webhook-deliveries", Party::Platform, 404),
@@ -281,7 +284,7 @@ async fn the_sweep_answers_its_scheduled_event() {
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     seed().load_into(&store).await.unwrap();
     let (response, lines) = answer_to_recorded_event("assignment-sweep", &table).await;
-    assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0}));
+    assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0, "away_replies": 0}));
     let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
     assert_eq!((&line["route"], &line["status"]), (&json!("schedule"), &json!(200)));
     assert!(line["dynamodb_calls"].as_u64().unwrap() >= 1, "{line}");

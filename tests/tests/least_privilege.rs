@@ -291,7 +291,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         .until(Some(now.plus_seconds(-1)));
     e2e::stack::record_connection(&table, &expired).await;
     let swept = gateway.run_scheduled("AssignmentSweepFunction").await;
-    assert_eq!(swept, json!({"requeued": 1, "assigned": 1, "closed": 1}));
+    assert_eq!(swept, json!({"requeued": 1, "assigned": 1, "closed": 1, "away_replies": 0}));
     // The platform: accounts in bulk, a token minted, listed and revoked, and an admin who
     // holds a session, with an inbox open, deactivated.
     let platform = &gateway;
@@ -313,7 +313,17 @@ async fn exercise() -> BTreeMap<String, Use> {
     let paula = signed("/v1/platform/tokens/", json!({"admin_id": 9500})).await;
     let paula = paula["token"].as_str().unwrap();
     post("/v1/chat/admin/presence/", &token_of_admin(OMAR), json!({"availability": "away"})).await;
+    // Out of hours (the team has none this week): what the store is told, and the away reply.
+    let (status, answer) =
+        Signed::put("/v1/platform/hours/", json!({"hours": {"time_zone": "UTC", "week": {}}})).send(&gateway).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(Signed::get("/v1/platform/hours/").send(&gateway).await.0, 200);
+    let (status, told) = get_json(&url("/v1/chat/store/availability/"), Some(&store)).await;
+    assert_eq!((status, &told["within_hours"]), (200, &json!(false)), "{told}");
     let waiting = post("/v1/chat/store/messages/", &store, json!({"content": "for Paula"})).await;
+    let (_, page) = get_json(&url("/v1/chat/store/messages/?after=0"), Some(&store)).await;
+    assert!(page["messages"].as_array().unwrap().iter().any(|m| m["automatic"] == true), "{page}");
+    assert_eq!(Signed::put("/v1/platform/hours/", json!({"hours": null})).send(&gateway).await.0, 200);
     post("/v1/chat/admin/session/claim/", paula, json!({"session_id": waiting["session_id"]})).await;
     // Dead, then replayed.
     let hook_id = hook["webhook"]["id"].as_str().unwrap().to_owned();

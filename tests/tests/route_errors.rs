@@ -471,14 +471,16 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
         ("/v1/platform/webhooks/", json!({"url": "https://example.com/hook", "event_types": ["message.created"]})),
         ("/v1/platform/webhooks/delete/", json!({"webhook_id": "wh_0"})),
         ("/v1/platform/webhooks/replay/", json!({"webhook_id": "wh_0"})),
+        ("/v1/platform/hours/", json!({"hours": null})),
     ];
     for (path, valid) in platform {
+        let method = if path == "/v1/platform/hours/" { "PUT" } else { "POST" };
         for (body, says) in [
             (format!("{valid} 1"), "Request body must be one JSON object with nothing after it"),
             ("[661]".to_owned(), "Request body must be a JSON object"),
             ("{]".to_owned(), "Request body is not valid JSON"),
         ] {
-            let answer = Signed::post(path, Value::Null).send_raw(&gateway, &body).await;
+            let answer = Signed { method, ..Signed::post(path, Value::Null) }.send_raw(&gateway, &body).await;
             assert_eq!(answer, (400, json!({"error": says})), "{path} {body}");
         }
         checked.push(path);
@@ -501,7 +503,8 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     // Every route of the template that takes a body is among them, and the seed route that
     // answers in its own shape refuses a broken body in it.
     let posts = sam_template::Template::embedded().http_routes().unwrap();
-    for route in posts.iter().filter(|route| route.method == "POST" && route.path != "/conversation/sessions") {
+    let with_body = |method: &str| method == "POST" || method == "PUT";
+    for route in posts.iter().filter(|route| with_body(&route.method) && route.path != "/conversation/sessions") {
         assert!(checked.contains(&route.path.as_str()), "{} is not checked", route.path);
     }
     let (status, answer) = post_raw(&gateway.url("/conversation/sessions"), Some(&sarah), "{").await;

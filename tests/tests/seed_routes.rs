@@ -174,6 +174,7 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
             upload_id: None,
             attachment_key: None,
             client_message_id: None,
+            automatic: false,
         };
         let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
         let AppendOutcome::Appended(stored) =

@@ -11,8 +11,9 @@ use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
 use shared::domain::{
-    AdminId, AdminProfile, Availability, ChangeRecord, DEFAULT_CAPACITY, MessageId, NewMessage, Principal, ReceiptKind,
-    SenderType, Session, SessionId, SessionStatus, StoreId, StoreProfile, events_of,
+    AdminId, AdminProfile, Availability, AwayReason, ChangeRecord, DEFAULT_CAPACITY, Language, MessageId, NewMessage,
+    Principal, ReceiptKind, SenderType, Session, SessionId, SessionStatus, StoreId, StoreProfile, away_reply,
+    events_of,
 };
 use shared::storage::{
     AppendGuard, AppendOutcome, Assignment, ChatStore, DynamoStore, IdsFor, MemoryStore, MessageWindow, Opening,
@@ -39,6 +40,7 @@ fn text(sender_type: SenderType, content: &str) -> NewMessage {
         upload_id: None,
         attachment_key: None,
         client_message_id: None,
+        automatic: false,
     }
 }
 
@@ -1005,6 +1007,33 @@ async fn racing_assignments_never_exceed_capacity(store: Store) {
     );
 }
 
+/// Away replies racing into one waiting session: one commits, marks the session, and
+/// leaves the store waiting for a person; the others leave nothing.
+async fn racing_away_replies_commit_once(store: Store) {
+    let seen = waiting_session(&store, StoreProfile { id: StoreId(410), ..tech_store() }).await;
+    let now = Timestamp::now();
+    let reply = away_reply(AwayReason::NobodyTookIt, None, Language::English, now, false);
+    let appends = (0..6).map(|_| async {
+        let ids = store.reserve_message_ids(IdsFor::Session(seen.id)).await.unwrap();
+        store.append_message(seen.id, AppendGuard::NotClosed, ids, reply.clone(), now).await.unwrap()
+    });
+    let outcomes = join_all(appends).await;
+    let appended: Vec<_> = outcomes.iter().filter(|o| matches!(o, AppendOutcome::Appended(_))).collect();
+    assert_eq!(appended.len(), 1, "{outcomes:?}");
+    let session = store.session(seen.id).await.unwrap().unwrap();
+    assert!(session.away_replied_at.is_some());
+    assert_eq!(session.awaiting_reply_since, seen.awaiting_reply_since, "still waiting for a person");
+    assert_eq!((session.admin_message_count, session.reply_count), (1, 0));
+    let page = store.messages(seen.id, MessageWindow::After(MessageId(0)), 10).await.unwrap().unwrap();
+    let automatic: Vec<_> = page.messages.iter().filter(|m| m.automatic).collect();
+    assert_eq!((automatic.len(), automatic[0].sender_id), (1, 0));
+    // The refused replies held nobody up: the store's next message commits after it.
+    let ids = store.reserve_message_ids(IdsFor::Session(seen.id)).await.unwrap();
+    let next = store.append_message(seen.id, AppendGuard::NotClosed, ids, text(SenderType::Store, "thanks"), now).await;
+    let AppendOutcome::Appended(next) = next.unwrap() else { panic!("not appended") };
+    assert!(next.id > automatic[0].id);
+}
+
 /// Racing assignments of one waiting session to eight admins, as racing sweeps and triggers
 /// may choose: it is given once, to one of them, whose load alone rises.
 async fn racing_assignments_give_a_session_once(store: Store) {
@@ -1249,6 +1278,7 @@ conformance!(
     an_assignment_is_conditional_on_the_session_capacity_and_availability,
     racing_assignments_never_exceed_capacity,
     racing_assignments_give_a_session_once,
+    racing_away_replies_commit_once,
     webhooks_their_logs_and_dead_deliveries,
 );
 

@@ -93,6 +93,12 @@ enum Command {
     },
     /// The admins with their presence, load and capacity.
     Directory,
+    /// The team's business hours: shown, set from a JSON file (as `PUT /v1/platform/hours/`
+    /// takes them), or cleared (always within hours).
+    Hours {
+        #[command(subcommand)]
+        command: HoursCommand,
+    },
     /// Revoke a token, read from standard input so that it stays out of shell history, and
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
@@ -101,6 +107,18 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum HoursCommand {
+    /// Print the hours as JSON (`null` when none are set).
+    Show,
+    /// Set the hours from a file (`-` for standard input): `{"time_zone": "Europe/Berlin",
+    /// "week": {"mon": [{"opens": "09:00", "closes": "17:00"}]}, "holidays": ["2026-12-25"],
+    /// "expected_reply": "We usually reply within an hour"}`.
+    Set { file: PathBuf },
+    /// Clear the hours: always within hours.
+    Clear,
 }
 
 #[derive(Subcommand)]
@@ -245,6 +263,27 @@ async fn main() -> Result<(), Error> {
                     admin.admin_id, admin.name, admin.load, admin.capacity
                 );
             }
+        }
+        Command::Hours { ref command } => {
+            let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));
+            let hours = match command {
+                HoursCommand::Show => chat::business_hours(&app).await?,
+                HoursCommand::Set { file } => {
+                    let text = match file.to_str() {
+                        Some("-") => std::io::read_to_string(std::io::stdin())?,
+                        _ => std::fs::read_to_string(file)?,
+                    };
+                    match chat::set_business_hours(&app, Some(serde_json::from_str(&text)?)).await {
+                        Ok(hours) => hours,
+                        Err(error) => {
+                            eprintln!("{error}");
+                            std::process::exit(1);
+                        }
+                    }
+                }
+                HoursCommand::Clear => chat::set_business_hours(&app, None).await?,
+            };
+            println!("{}", serde_json::to_string_pretty(&hours)?);
         }
         Command::Webhooks { ref command } => {
             let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));

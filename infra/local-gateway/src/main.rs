@@ -102,6 +102,10 @@ struct Args {
     /// template's `RequeueDelaySeconds`).
     #[arg(long)]
     requeue_delay_seconds: Option<u64>,
+    /// How long a session waits in the queue, within hours, before its away reply (the
+    /// template's `AwayReplyAfterSeconds`).
+    #[arg(long)]
+    away_reply_after_seconds: Option<u64>,
     /// The platform's identity provider whose JWTs are accepted beside tokens: its issuer
     /// (`iss`), with --jwt-audience and --jwt-jwks-url, --jwt-hs256-secret-arn or both (the
     /// template's `JwtIssuer`, …).
@@ -359,6 +363,7 @@ fn processes(
         ("AssignmentPolicy", args.assignment.clone()),
         ("PresenceGraceSeconds", args.presence_grace_seconds.map(|s| s.to_string())),
         ("RequeueDelaySeconds", args.requeue_delay_seconds.map(|s| s.to_string())),
+        ("AwayReplyAfterSeconds", args.away_reply_after_seconds.map(|s| s.to_string())),
         ("WebhookRetrySeconds", args.webhook_retry_seconds.map(|s| s.to_string())),
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
@@ -395,6 +400,9 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(seconds) = args.requeue_delay_seconds {
         config.requeue_delay = Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = args.away_reply_after_seconds {
+        config.away_reply_after = Duration::from_secs(seconds);
     }
     if let Some(seconds) = args.webhook_retry_seconds {
         config.webhook_retry_window = Duration::from_secs(seconds);

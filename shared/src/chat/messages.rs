@@ -115,7 +115,14 @@ async fn decide_and_send(
             AppendOutcome::Appended(mut stored) => {
                 copies.retain(|copy| stored.attachment_key.as_ref() != Some(copy));
                 link(app, &mut stored).await;
-                telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)).await;
+                // Out of hours, a store's message gets its away reply (the hours are read
+                // beside the posts).
+                let store_wrote = sender.party() == SenderType::Store;
+                tokio::join!(telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)), async {
+                    if store_wrote {
+                        super::away::reply_if_out_of_hours(app, session_id).await;
+                    }
+                });
                 // A store writing into a session nobody holds (one the seed's route opened
                 // empty, say) may have just started it waiting.
                 if holder.is_none() && sender.party() == SenderType::Store {
@@ -170,6 +177,7 @@ async fn open_with_first_message(
     tokio::join!(
         telemetry::live_delivery(announce(app, &stored, store, None, listeners)),
         super::events::tell_place_in_line(app, &session),
+        super::away::reply_if_out_of_hours(app, session.id),
     );
     // With automatic assignment, it goes to whoever can take it now (or waits for the sweep).
     assign_after(app, Some(&session), 1, "a store opened a session").await;
@@ -200,7 +208,13 @@ async fn given_back_unless_ok<T>(
 /// fetches what it missed; one that connected after the first lookup may have fetched before
 /// the message was stored, and the second lookup finds it once the message is there. Only
 /// then (rarely) does a send take a fourth round trip, to post to it.
-async fn announce(app: &App, message: &Message, store: StoreId, holder: Option<AdminId>, listeners: Listeners) {
+pub(super) async fn announce(
+    app: &App,
+    message: &Message,
+    store: StoreId,
+    holder: Option<AdminId>,
+    listeners: Listeners,
+) {
     let created = ServerEvent::MessageCreated { message: message.view(&Receipts::default()) };
     let audiences = [Audience::Store(store), admin_side(holder)];
     let events = audiences.map(|audience| (audience, created.clone()));

@@ -4,6 +4,7 @@
 //! live connections concerned.
 
 mod assignment;
+mod away;
 mod connections;
 mod delivery;
 mod desk;
@@ -22,6 +23,7 @@ mod tests;
 mod uploads;
 mod webhooks;
 
+pub use away::{Availability, availability, business_hours, set_business_hours};
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use delivery::{Attempted, ReceivedDelivery, deliver, deliver_batch, queue_deliveries};
 pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};

@@ -1,11 +1,12 @@
 //! What no request triggers, run every minute by a scheduled function.
 
 use super::assignment::{SWEEP_BATCH, SWEEP_BUDGET, assign_waiting};
+use super::away::reply_to_the_unheard;
 use super::connections::close_expired_connections;
 use super::desk::tell_offline;
 use super::events::announce_change;
 use crate::config::AssignmentPolicy;
-use crate::domain::SessionStatus;
+use crate::domain::{DeskState, SessionStatus};
 use crate::storage::{SessionQuery, WriteOutcome};
 use crate::{App, ChatError, Timestamp};
 
@@ -17,19 +18,30 @@ pub struct Swept {
     pub assigned: usize,
     /// Live connections closed because their token (or their time) ran out.
     pub closed: usize,
+    /// Away replies sent to stores nobody took for a while, or waiting out of hours.
+    pub away_replies: usize,
 }
 
 /// What no request triggers, every minute: connections whose token expired are closed; the
-/// team hears who went offline; with automatic assignment, what holders offline longer than
+/// team hears who went offline; stores nobody took for a while get their away reply; with automatic assignment, what holders offline longer than
 /// the requeue delay left unanswered goes back to the queue, and what waits is assigned.
 pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
     let mut swept = Swept { closed: close_expired_connections(app).await?, ..Swept::default() };
     let now = Timestamp::now();
     let desks = app.store.desks(now).await?;
     tell_offline(app, &desks, now).await?;
-    if app.config.assignment != AssignmentPolicy::Auto {
-        return Ok(swept);
+    if app.config.assignment == AssignmentPolicy::Auto {
+        swept.requeued = requeue_from_the_gone(app, &desks, now).await?;
+        swept.assigned = assign_what_waits(app).await?;
     }
+    // What is still waiting once the team had its chance.
+    swept.away_replies = reply_to_the_unheard(app).await?;
+    Ok(swept)
+}
+
+/// What holders offline longer than the requeue delay left unanswered goes back to the queue.
+async fn requeue_from_the_gone(app: &App, desks: &[DeskState], now: Timestamp) -> Result<usize, ChatError> {
+    let mut requeued = 0;
     for state in desks.iter().filter(|state| state.load > 0 && state.gone_for(now, app.config.requeue_delay)) {
         let query = SessionQuery {
             admin: state.desk.admin_id,
@@ -48,19 +60,23 @@ pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
                 app.store.change_lifecycle(&seen, SessionStatus::Open, None, Timestamp::now()).await?
             {
                 announce_change(app, &seen, &session).await;
-                swept.requeued += 1;
+                requeued += 1;
             }
         }
     }
-    // Batch after batch, while a batch finds takers for all it tried and time is left.
+    Ok(requeued)
+}
+
+/// Batch after batch, while a batch finds takers for all it tried and time is left.
+async fn assign_what_waits(app: &App) -> Result<usize, ChatError> {
     let started = std::time::Instant::now();
+    let mut assigned = 0;
     loop {
         let budget = SWEEP_BUDGET.saturating_sub(started.elapsed());
-        let assigned = assign_waiting(app, None, SWEEP_BATCH, budget).await?;
-        swept.assigned += assigned;
-        if assigned < SWEEP_BATCH || budget.is_zero() {
-            break;
+        let batch = assign_waiting(app, None, SWEEP_BATCH, budget).await?;
+        assigned += batch;
+        if batch < SWEEP_BATCH || budget.is_zero() {
+            return Ok(assigned);
         }
     }
-    Ok(swept)
 }

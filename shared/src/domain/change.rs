@@ -92,6 +92,8 @@ pub enum Condition {
     MarkBelow(SenderType, ReceiptKind, MessageId),
     /// `party`'s newest message has this id or a smaller one.
     LastMessageFromAtMost(SenderType, MessageId),
+    /// The store has not been sent the session's automatic away reply.
+    NoAwayReply,
 }
 
 /// One field a change writes.
@@ -130,6 +132,8 @@ pub enum Effect {
     Tags(Vec<String>),
     Rating(u8),
     Feedback(Option<String>),
+    /// The store was sent the session's away reply then.
+    AwayReplied(Timestamp),
 }
 
 /// The conditions of a change that do not hold; the session is as it was.
@@ -208,7 +212,11 @@ impl SessionChange {
                     Condition::LastMessageIdBelow(message.id),
                 ];
                 conditions.extend(revision.map(Condition::Revision));
-                if message.sender_type == SenderType::Admin {
+                // An automatic reply is sent once a session and answers nobody's wait; a
+                // person's answer ends the wait it was written against.
+                if message.automatic {
+                    conditions.push(Condition::NoAwayReply);
+                } else if message.sender_type == SenderType::Admin {
                     conditions.push(Condition::AwaitingReplySince(*awaiting_reply_since));
                 }
                 conditions
@@ -242,6 +250,7 @@ impl SessionChange {
                     Effect::CountMessageFrom(party),
                 ];
                 match (party, awaiting_reply_since) {
+                    _ if message.automatic => effects.push(Effect::AwayReplied(at)),
                     (SenderType::Store, _) => effects.extend([Effect::StartWaiting(at), Effect::Queued(at)]),
                     (SenderType::Admin, Some(since)) => {
                         effects.push(Effect::Answered { waited_ms: at.millis_since(*since) })
@@ -328,6 +337,7 @@ impl Condition {
             Condition::AwaitingReplySince(since) => session.awaiting_reply_since == *since,
             Condition::MarkBelow(reader, kind, id) => session.receipts_of(*reader).mark(*kind) < *id,
             Condition::LastMessageFromAtMost(party, id) => session.last_message_from(*party) <= *id,
+            Condition::NoAwayReply => session.away_replied_at.is_none(),
         }
     }
 }
@@ -373,6 +383,7 @@ impl Effect {
             Effect::Tags(tags) => session.tags = tags,
             Effect::Rating(rating) => session.rating = Some(rating),
             Effect::Feedback(feedback) => session.feedback = feedback,
+            Effect::AwayReplied(at) => session.away_replied_at = Some(at),
         }
     }
 }

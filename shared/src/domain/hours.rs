@@ -14,6 +14,8 @@ use crate::Timestamp;
 /// Openings a day holds at most, and holidays a schedule.
 pub const MAX_OPENINGS_A_DAY: usize = 4;
 pub const MAX_HOLIDAYS: usize = 100;
+/// The longest expected-reply text, in characters.
+pub const MAX_EXPECTED_REPLY: usize = 200;
 /// How far ahead the next opening is looked for: two weeks, holidays and all.
 const LOOKAHEAD_DAYS: i16 = 14;
 
@@ -30,6 +32,7 @@ const DAYS: [(&str, Weekday); 7] = [
 /// One stretch of a day within hours, as written: `"09:00"` to `"17:30"` (`"24:00"` is the
 /// day's end).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OpeningInput {
     pub opens: String,
     pub closes: String,
@@ -37,12 +40,17 @@ pub struct OpeningInput {
 
 /// Business hours as a platform writes them, and as they are read back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HoursInput {
     pub time_zone: String,
     /// By day (`mon` … `sun`); a day not named is closed.
     pub week: BTreeMap<String, Vec<OpeningInput>>,
     #[serde(default)]
     pub holidays: Vec<String>,
+    /// What stores are told to expect ("We usually reply within an hour"); without it, the
+    /// widget says so in the store's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_reply: Option<String>,
 }
 
 /// Why business hours were refused: said so a platform can fix them.
@@ -66,6 +74,18 @@ pub struct BusinessHours {
     /// Monday first; each day's openings in order, none overlapping.
     week: [Vec<Opening>; 7],
     holidays: BTreeSet<Date>,
+    expected_reply: Option<String>,
+}
+
+/// An instant as the hours' time zone has it, for saying when the team is back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalMoment {
+    pub date: Date,
+    pub weekday: Weekday,
+    pub hour: i8,
+    pub minute: i8,
+    /// Days from the other moment's date to this one's.
+    pub days_ahead: i32,
 }
 
 /// Where a moment stands in the hours.
@@ -127,12 +147,22 @@ impl TryFrom<HoursInput> for BusinessHours {
         if input.holidays.len() > MAX_HOLIDAYS {
             return Err(refused(format!("at most {MAX_HOLIDAYS} holidays")));
         }
+        let expected_reply = match input.expected_reply.as_deref().map(str::trim) {
+            Some(text) if text.chars().count() > MAX_EXPECTED_REPLY => {
+                return Err(refused(format!("expected_reply: at most {MAX_EXPECTED_REPLY} characters")));
+            }
+            Some(text) if text.chars().any(char::is_control) => {
+                return Err(refused("expected_reply: no control characters"));
+            }
+            Some("") | None => None,
+            Some(text) => Some(text.to_owned()),
+        };
         let holidays = input
             .holidays
             .iter()
             .map(|day| day.parse::<Date>().map_err(|_| refused(format!("{day:?} is not a date as YYYY-MM-DD"))))
             .collect::<Result<BTreeSet<Date>, HoursError>>()?;
-        Ok(BusinessHours { time_zone: input.time_zone, zone, week, holidays })
+        Ok(BusinessHours { time_zone: input.time_zone, zone, week, holidays, expected_reply })
     }
 }
 
@@ -149,7 +179,7 @@ impl From<BusinessHours> for HoursInput {
             })
             .collect();
         let holidays = hours.holidays.iter().map(Date::to_string).collect();
-        HoursInput { time_zone: hours.time_zone, week, holidays }
+        HoursInput { time_zone: hours.time_zone, week, holidays, expected_reply: hours.expected_reply }
     }
 }
 
@@ -162,6 +192,21 @@ impl BusinessHours {
     /// The IANA name of the time zone the hours are kept in.
     pub fn time_zone(&self) -> &str {
         &self.time_zone
+    }
+
+    /// What stores are told to expect, if the platform said.
+    pub fn expected_reply(&self) -> Option<&str> {
+        self.expected_reply.as_deref()
+    }
+
+    /// `at` in the hours' time zone, with how many days after `from`'s date it falls.
+    pub fn local(&self, at: Timestamp, from: Timestamp) -> Option<LocalMoment> {
+        let zoned = |t: Timestamp| {
+            jiff::Timestamp::from_millisecond(t.unix_millis()).ok().map(|t| t.to_zoned_datetime(self.zone.clone()))
+        };
+        let (at, from) = (zoned(at)?, zoned(from)?);
+        let days_ahead = (at.date() - from.date()).get_days();
+        Some(LocalMoment { date: at.date(), weekday: at.weekday(), hour: at.hour(), minute: at.minute(), days_ahead })
     }
 
     /// The instant `date` reaches `minute` of its day in the hours' time zone (a time that a
@@ -240,7 +285,12 @@ mod tests {
             ["mon", "tue", "wed", "thu", "fri"].into_iter().map(|day| (day.to_owned(), weekday.clone())).collect();
         week.insert("sat".into(), vec![opening("20:00", "24:00")]);
         week.insert("sun".into(), vec![opening("00:00", "02:00")]);
-        let input = HoursInput { time_zone: "Europe/Berlin".into(), week, holidays: vec!["2026-12-25".into()] };
+        let input = HoursInput {
+            time_zone: "Europe/Berlin".into(),
+            week,
+            holidays: vec!["2026-12-25".into()],
+            expected_reply: None,
+        };
         BusinessHours::check(input).unwrap()
     }
 
@@ -292,7 +342,8 @@ mod tests {
 
     #[test]
     fn no_hours_at_all_is_closed_with_no_end() {
-        let input = HoursInput { time_zone: "UTC".into(), week: BTreeMap::new(), holidays: vec![] };
+        let input =
+            HoursInput { time_zone: "UTC".into(), week: BTreeMap::new(), holidays: vec![], expected_reply: None };
         let hours = BusinessHours::check(input).unwrap();
         assert_eq!(hours.state_at(Timestamp::now()), HoursState::Closed { until: None });
     }
@@ -316,7 +367,9 @@ mod tests {
         let with = |time_zone: &str, day: &str, openings: Vec<OpeningInput>, holidays: Vec<&str>| {
             let week = BTreeMap::from([(day.to_owned(), openings)]);
             let holidays = holidays.into_iter().map(str::to_owned).collect();
-            BusinessHours::check(HoursInput { time_zone: time_zone.into(), week, holidays }).unwrap_err().to_string()
+            BusinessHours::check(HoursInput { time_zone: time_zone.into(), week, holidays, expected_reply: None })
+                .unwrap_err()
+                .to_string()
         };
         let nine_to_five = || vec![opening("09:00", "17:00")];
         assert!(with("Mars/Olympus", "mon", nine_to_five(), vec![]).contains("time zone"));

@@ -90,6 +90,7 @@ impl MessageInput {
             upload_id: self.upload_id,
             attachment_key: None,
             client_message_id: self.client_message_id,
+            automatic: false,
         })
     }
 }

@@ -52,6 +52,8 @@ pub struct NewMessage {
     pub attachment_key: Option<String>,
     /// Makes a send idempotent within its session, for its sender.
     pub client_message_id: Option<String>,
+    /// Written by the product on the team's behalf (an away reply), not by a person.
+    pub automatic: bool,
 }
 
 /// A stored message. Its status is not stored: it follows from the recipient's receipts.
@@ -74,6 +76,9 @@ pub struct Message {
     /// Where the attachments bucket keeps that file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment_key: Option<String>,
+    /// Written by the product on the team's behalf; absent on people's messages.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 /// A message as the API shows it.
@@ -89,6 +94,10 @@ pub struct MessageView {
     pub status: MessageStatus,
     pub created: Timestamp,
     pub updated: Timestamp,
+    /// `true` on an automatic reply (its `sender_type` is `admin`, its `sender_id` 0);
+    /// absent on people's messages, which keep the seeds' shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 impl NewMessage {
@@ -117,6 +126,7 @@ impl NewMessage {
             client_message_id: self.client_message_id.clone(),
             upload_id: self.upload_id.clone(),
             attachment_key: self.attachment_key.clone(),
+            automatic: self.automatic,
         }
     }
 }
@@ -137,6 +147,7 @@ impl Message {
             client_message_id: None,
             upload_id: None,
             attachment_key: None,
+            automatic: false,
         }
     }
 
@@ -162,6 +173,7 @@ impl Message {
             status,
             created: self.created,
             updated: updated.map_or(self.created, |at| at.max(self.created)),
+            automatic: self.automatic,
         }
     }
 }

@@ -3,12 +3,14 @@
 
 mod account;
 mod audience;
+mod away;
 mod change;
 mod connection;
 mod desk;
 mod hours;
 mod ids;
 pub mod input;
+mod language;
 mod lifecycle;
 mod message;
 mod outbound;
@@ -23,11 +25,16 @@ pub use account::{
     TokenGrant, Upserted,
 };
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
+pub use away::{AUTOMATIC_SENDER, AwayReason, away_reply, away_reply_due};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use desk::{Availability, DEFAULT_CAPACITY, Desk, DeskState, MAX_CAPACITY, Presence, next_admin};
-pub use hours::{BusinessHours, HoursError, HoursInput, HoursState, MAX_HOLIDAYS, MAX_OPENINGS_A_DAY, OpeningInput};
+pub use hours::{
+    BusinessHours, HoursError, HoursInput, HoursState, LocalMoment, MAX_EXPECTED_REPLY, MAX_HOLIDAYS,
+    MAX_OPENINGS_A_DAY, OpeningInput,
+};
 pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
+pub use language::Language;
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of};

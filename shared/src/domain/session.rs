@@ -83,6 +83,9 @@ pub struct Session {
     /// claim, transfer or close.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assigned: bool,
+    /// When the store was sent the session's one automatic away reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away_replied_at: Option<Timestamp>,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -161,6 +164,7 @@ impl Session {
             reply_count: 0,
             queued_at: None,
             assigned: false,
+            away_replied_at: None,
         }
     }
 

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::StorageResult;
 use crate::Timestamp;
-use crate::domain::{AdminId, Availability, Desk, DeskState, Session};
+use crate::domain::{AdminId, Availability, BusinessHours, Desk, DeskState, Session};
 
 /// What giving a session to an admin came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,4 +36,8 @@ pub trait DeskStore: Send + Sync + 'static {
     /// condition that its revision is still the one read, with the admin's load up by one on
     /// the condition that it is below `capacity` and the admin still available.
     async fn assign(&self, seen: &Session, admin: AdminId, capacity: u32, now: Timestamp) -> StorageResult<Assignment>;
+    /// The team's business hours, `None` until a platform or an operator sets them.
+    async fn business_hours(&self) -> StorageResult<Option<BusinessHours>>;
+    /// Sets the team's business hours, or (`None`) clears them: always within hours.
+    async fn set_business_hours(&self, hours: Option<&BusinessHours>) -> StorageResult<()>;
 }

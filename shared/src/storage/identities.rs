@@ -23,6 +23,8 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Whether a store or an admin exists, and is not deactivated.
     async fn account_state(&self, principal: Principal) -> StorageResult<AccountState>;
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>>;
+    /// The locale the platform gave the store (`de-DE`), if any.
+    async fn store_locale(&self, id: StoreId) -> StorageResult<Option<String>>;
     async fn admin_profile(&self, id: AdminId) -> StorageResult<Option<AdminProfile>>;
     /// The profiles of those of `ids` that exist, in one read.
     async fn admin_profiles(&self, ids: &[AdminId]) -> StorageResult<Vec<AdminProfile>>;

@@ -14,9 +14,9 @@ use super::DynamoStore;
 use super::items::*;
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, AdminProfile, Audience, Availability, DEFAULT_CAPACITY, Desk, DeskState, Principal, Session,
+    AdminId, AdminProfile, Audience, Availability, BusinessHours, DEFAULT_CAPACITY, Desk, DeskState, Principal, Session,
 };
-use crate::storage::{Assignment, ConnectionStore, DeskStore, StorageResult};
+use crate::storage::{Assignment, ConnectionStore, DeskStore, StorageError, StorageResult};
 
 /// Whether an update failed only because its condition did not hold.
 fn condition_failed(error: &SdkError<UpdateItemError>) -> bool {
@@ -182,5 +182,40 @@ impl DeskStore for DynamoStore {
 
     async fn assign(&self, seen: &Session, admin: AdminId, capacity: u32, now: Timestamp) -> StorageResult<Assignment> {
         self.assign_session(seen, admin, capacity, now).await
+    }
+
+    async fn business_hours(&self) -> StorageResult<Option<BusinessHours>> {
+        let Some(mut item) = self.get(TEAM_PK.to_owned(), HOURS_SK).await? else { return Ok(None) };
+        let hours = item.remove("hours").ok_or_else(|| StorageError::Malformed("hours item: no hours".into()))?;
+        serde_dynamo::from_attribute_value(hours)
+            .map(Some)
+            .map_err(|error| StorageError::Malformed(format!("hours item: {error}")))
+    }
+
+    async fn set_business_hours(&self, hours: Option<&BusinessHours>) -> StorageResult<()> {
+        match hours {
+            Some(hours) => {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .item("PK", s(TEAM_PK))
+                    .item("SK", s(HOURS_SK))
+                    .item("hours", to_attribute(hours)?)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+            }
+            None => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("PK", s(TEAM_PK))
+                    .key("SK", s(HOURS_SK))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok(())
     }
 }

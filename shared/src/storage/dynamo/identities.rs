@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 
 use super::DynamoStore;
 use super::items::*;
@@ -92,6 +92,15 @@ impl IdentityStore for DynamoStore {
     async fn store_profile(&self, id: StoreId) -> StorageResult<Option<StoreProfile>> {
         let item = self.get(store_pk(id), PROFILE_SK).await?;
         item.map(|i| from_item::<ProfileItem<StoreProfile>>(i).map(|p| p.profile)).transpose()
+    }
+
+    async fn store_locale(&self, id: StoreId) -> StorageResult<Option<String>> {
+        let item = self.get(store_pk(id), PROFILE_SK).await?;
+        match item.and_then(|mut item| item.remove("locale")) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(locale)) => Ok(Some(locale)),
+            Some(_) => Err(StorageError::Malformed("store profile: locale is mistyped".into())),
+        }
     }
 
     async fn admin_profile(&self, id: AdminId) -> StorageResult<Option<AdminProfile>> {

@@ -37,6 +37,9 @@ pub(super) const CONNECTION_SK: &str = "CONN";
 /// Every admin's desk, in one partition: the directory and an assignment's roster are one
 /// Query.
 pub(super) const DESKS_PK: &str = "DESKS";
+/// The team's settings: its business hours (`TEAM` / `HOURS`).
+pub(super) const TEAM_PK: &str = "TEAM";
+pub(super) const HOURS_SK: &str = "HOURS";
 /// All admins' connections share one index partition, so "every admin" is one Query.
 pub(super) const ADMINS_PK: &str = "ADMINS";
 
@@ -444,6 +447,7 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
         reply_count: fields.optional_number("reply_count")?.unwrap_or(0),
         queued_at: fields.optional_timestamp("queued_at")?,
         assigned: fields.flag("assigned")?,
+        away_replied_at: fields.optional_timestamp("away_replied_at")?,
     })
 }
 
@@ -561,6 +565,7 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
     let (mut content, mut attachment_url, mut attachment_type) = (None, None, None);
     let (mut client_message_id, mut upload_id, mut attachment_key) = (None, None, None);
     let (mut id, mut session_id, mut sender_id, mut sender_type, mut created) = (None, None, None, None, None);
+    let mut automatic = false;
     // One pass over the item, taking each attribute as it comes: no lookups by name.
     for (name, value) in item {
         match (name.as_str(), value) {
@@ -583,11 +588,13 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
             ("id", AttributeValue::N(text)) => id = number(&text),
             ("session_id", AttributeValue::N(text)) => session_id = number(&text),
             ("sender_id", AttributeValue::N(text)) => sender_id = number(&text),
+            ("automatic", AttributeValue::Bool(flag)) => automatic = flag,
             // A null is an absent optional field (and a missing required one, below).
             (_, AttributeValue::Null(_)) => {}
             (
                 field @ ("content" | "attachment_url" | "attachment_type" | "client_message_id" | "upload_id"
-                | "attachment_key" | "sender_type" | "created" | "id" | "session_id" | "sender_id"),
+                | "attachment_key" | "sender_type" | "created" | "id" | "session_id" | "sender_id"
+                | "automatic"),
                 _,
             ) => return Err(malformed(field)),
             _ => {}
@@ -605,6 +612,7 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
         client_message_id,
         upload_id,
         attachment_key,
+        automatic,
     })
 }
 
@@ -652,6 +660,8 @@ mod tests {
             client_message_id: client_message_id.map(str::to_owned),
             upload_id: None,
             attachment_key: None,
+            // The admin's is automatic: both encodings of the flag are read.
+            automatic: attachment,
         }
     }
 
@@ -706,6 +716,7 @@ mod tests {
             reply_ms_total: 12_000,
             reply_count: 4,
             assigned: true,
+            away_replied_at: Some(at("2026-01-05T10:30:00.500Z")),
             ..held.clone()
         };
         for session in [held, everything] {

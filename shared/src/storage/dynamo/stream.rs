@@ -73,6 +73,7 @@ mod tests {
             client_message_id: Some("c1".into()),
             upload_id: None,
             attachment_key: None,
+            automatic: false,
         };
         let added = stored(to_item(&MessageItem::new(message.clone())).unwrap());
         let none = || Item::from(std::collections::HashMap::<String, AttributeValue>::new());

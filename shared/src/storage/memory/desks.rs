@@ -2,7 +2,9 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::Timestamp;
-use crate::domain::{AdminId, Availability, Desk, DeskState, Principal, Session, SessionChange, SessionStatus};
+use crate::domain::{
+    AdminId, Availability, BusinessHours, Desk, DeskState, Principal, Session, SessionChange, SessionStatus,
+};
 use crate::storage::{Assignment, DeskStore, StorageResult};
 
 impl super::State {
@@ -86,5 +88,14 @@ impl DeskStore for MemoryStore {
             desk.last_assigned_at = Some(now);
         }
         Ok(Assignment::Assigned(Box::new(assigned)))
+    }
+
+    async fn business_hours(&self) -> StorageResult<Option<BusinessHours>> {
+        Ok(self.state().business_hours.clone())
+    }
+
+    async fn set_business_hours(&self, hours: Option<&BusinessHours>) -> StorageResult<()> {
+        self.state().business_hours = hours.cloned();
+        Ok(())
     }
 }

@@ -84,6 +84,10 @@ impl IdentityStore for MemoryStore {
         Ok(self.state().stores.get(&id).cloned())
     }
 
+    async fn store_locale(&self, id: StoreId) -> StorageResult<Option<String>> {
+        Ok(self.state().locales.get(&Principal::Store(id)).cloned())
+    }
+
     async fn admin_profile(&self, id: AdminId) -> StorageResult<Option<AdminProfile>> {
         Ok(self.state().admins.get(&id).cloned())
     }

@@ -16,8 +16,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::{SessionPage, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, AdminProfile, ChangeRecord, Connection, Desk, Message, MessageId, Principal, Session, SessionId, StoreId,
-    StoreProfile, Subscription, TokenGrant, TokenHash,
+    AdminId, AdminProfile, BusinessHours, ChangeRecord, Connection, Desk, Message, MessageId, Principal, Session,
+    SessionId, StoreId, StoreProfile, Subscription, TokenGrant, TokenHash,
 };
 
 #[derive(Default)]
@@ -40,6 +40,7 @@ struct State {
     last_message_id: MessageId,
     connections: HashMap<String, Connection>,
     desks: HashMap<AdminId, Desk>,
+    business_hours: Option<BusinessHours>,
     webhooks: Vec<Subscription>,
     webhook_logs: HashMap<String, webhooks::WebhookLog>,
     feed: feed::ChangeFeed,

@@ -83,6 +83,7 @@ impl SessionUpdate {
             Condition::LastMessageFromAtMost(party, id) => {
                 self.require(&format!("{} <= {{}}", last_message_from(party)), n(id))
             }
+            Condition::NoAwayReply => self.require_absent("away_replied_at"),
         }
     }
 
@@ -132,6 +133,7 @@ impl SessionUpdate {
             Effect::Tags(tags) => self.set("tags", to_attribute(&tags)?),
             Effect::Rating(rating) => self.set("rating", n(rating)),
             Effect::Feedback(feedback) => self.set("feedback", to_attribute(&feedback)?),
+            Effect::AwayReplied(at) => self.set("away_replied_at", s(at.to_string())),
         })
     }
 
