@@ -59,7 +59,9 @@ test("a store and an admin converse, through a dropped connection, to a rating",
   const store = await openShop(storeContext, shop);
   await waitForText(store.getByTestId("connection-status"), "Connected");
   // Loading the widget opens nothing: the queue stays empty until the store writes.
-  await waitForText(store.getByTestId("empty"), "Hi! Send us a message: someone from support will answer here.");
+  // It greets the store and, with an admin's inbox open and no hours set, says a reply comes soon.
+  await waitForText(store.getByTestId("empty").locator(".greeting"), "Hi! How can we help?");
+  await waitForText(store.getByTestId("availability"), "We usually reply in a few minutes.");
   const queue = await call(gateway, gateway.admin_token, "GET", "/v1/chat/admin/sessions/?status=open");
   assert.equal(queue.total_count, 0, "loading the widget put a session in the queue");
 

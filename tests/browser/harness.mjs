@@ -83,14 +83,14 @@ export async function call(gateway, token, method, path, body) {
 }
 
 /** A shop's page on an origin of its own that embeds the widget with one script tag. */
-export async function startShop(gateway, { open = true } = {}) {
+export async function startShop(gateway, { open = true, lang = null, token = gateway.store_token } = {}) {
   const page = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>A shop</title></head>
 <body>
   <main><h1>A shop on another origin</h1><p>Questions about your order? Ask us.</p></main>
   <script type="module" src="${gateway.api}/widget/support-chat.js"></script>
-  <support-chat api="${gateway.api}" ws="${gateway.ws}" token="${gateway.store_token}"${open ? " open" : ""}></support-chat>
+  <support-chat api="${gateway.api}" ws="${gateway.ws}" token="${token}"${open ? " open" : ""}${lang ? ` lang="${lang}"` : ""}></support-chat>
 </body>
 </html>`;
   const server = createServer((request, response) => {

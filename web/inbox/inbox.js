@@ -710,8 +710,10 @@ function receiptRank(message) {
 
 function senderLabel(message) {
   if (message.sender_type === "store") return h("span", { class: "sr-only" }, "Store: ");
+  // The away reply the product sent on the team's behalf (no admin wrote it).
+  if (message.automatic) return h("span", { class: "msg-sender", "data-testid": "automatic" }, "Automatic reply");
   if (state.me != null && message.sender_id === state.me) return h("span", { class: "sr-only" }, "You: ");
-  return h("span", { class: "msg-sender" }, `Admin ${message.sender_id}`);
+  return h("span", { class: "msg-sender" }, state.team.get(message.sender_id)?.name || `Admin ${message.sender_id}`);
 }
 
 function attachmentNode(message) {

@@ -16,7 +16,6 @@
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const UPLOAD_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
 const OLDER_PAGE = 50;
-const RECEIPTS = { sent: "Sent", delivered: "Delivered", read: "Read" };
 const RANK = { sent: 0, delivered: 1, read: 2 };
 // Answers worth trying again (with the same client_message_id): a timeout and throttling;
 // any 5xx too.
@@ -26,6 +25,107 @@ const PING_EVERY_MS = 4 * 60 * 1000;
 // A token is renewed this long before it expires (or with a quarter of its life left, if
 // that is less): time for a slow provider and a reconnection.
 const RENEW_BEFORE_MS = 60 * 1000;
+
+// The widget's words in each language it speaks: `lang="de"` on the element, else the
+// store's locale as the platform gave it, else English. A layout for right-to-left scripts
+// follows the language tag (`dir`), whatever language the words are in.
+const TEXTS = {
+  en: {
+    launcher: "Chat with us", title: "Support", panel: "Support chat", closeChat: "Close the chat", dismiss: "Dismiss",
+    connecting: "Connecting…", connected: "Connected", reconnecting: "Reconnecting…",
+    reconnectingBanner: "Reconnecting… messages you send will go out when the connection is back.",
+    older: "Loading earlier messages…", conversation: "Conversation", typing: "Support is typing…",
+    greeting: "Hi! How can we help?", replySoon: "We usually reply in a few minutes.",
+    replyLater: "Everyone is busy right now; we'll reply as soon as we can.",
+    awayUntil: (when) => `We're away until ${when}. Leave a message and we'll answer then.`,
+    away: "We're away at the moment. Leave a message and we'll answer when we're back.",
+    message: "Message", placeholder: "Write a message…", attach: "Attach a file", send: "Send",
+    howDidWeDo: "How did we do?", anythingToAdd: "Anything to add? (optional)", sendRating: "Send rating",
+    newConversation: "Start a new conversation", closedConversation: "This conversation is closed",
+    helping: (name) => `${name} is helping you`, someoneHelping: "Someone from support is helping you",
+    nextInLine: "Waiting for support: you're next in line",
+    numberInLine: (n) => `Waiting for support: you're number ${n} in line`,
+    waiting: "Waiting for someone from support to join", joined: (name) => `${name} joined the conversation`,
+    rated: (n) => `You rated this conversation ${n} out of 5. Thank you!`,
+    sent: "Sent", delivered: "Delivered", read: "Read", automatic: "Automatic reply",
+    picture: "Attached picture", pdf: "Attached PDF", file: "Attached file",
+    withMessage: (name) => `${name} will be sent with your message`, sending: "Sending…",
+    notSent: "Not sent yet: will retry", uploadFailed: "The file could not be uploaded.",
+    fileRefused: "Attach a picture, a PDF or a text file of at most 10 MB.",
+  },
+  de: {
+    launcher: "Chatten Sie mit uns", title: "Support", panel: "Support-Chat", closeChat: "Chat schließen", dismiss: "Schließen",
+    connecting: "Verbinden …", connected: "Verbunden", reconnecting: "Neu verbinden …",
+    reconnectingBanner: "Die Verbindung wird wiederhergestellt … Ihre Nachrichten werden gesendet, sobald sie steht.",
+    older: "Ältere Nachrichten werden geladen …", conversation: "Unterhaltung", typing: "Der Support schreibt …",
+    greeting: "Hallo! Wie können wir helfen?", replySoon: "Wir antworten meist innerhalb weniger Minuten.",
+    replyLater: "Gerade sind alle beschäftigt; wir antworten so bald wie möglich.",
+    awayUntil: (when) => `Wir sind bis ${when} nicht da. Schreiben Sie uns, wir antworten dann.`,
+    away: "Wir sind gerade nicht da. Schreiben Sie uns, wir antworten, sobald wir zurück sind.",
+    message: "Nachricht", placeholder: "Nachricht schreiben …", attach: "Datei anhängen", send: "Senden",
+    howDidWeDo: "Wie war unser Support?", anythingToAdd: "Möchten Sie etwas ergänzen? (optional)", sendRating: "Bewertung senden",
+    newConversation: "Neue Unterhaltung beginnen", closedConversation: "Diese Unterhaltung ist beendet",
+    helping: (name) => `${name} hilft Ihnen`, someoneHelping: "Jemand vom Support hilft Ihnen",
+    nextInLine: "Warten auf den Support: Sie sind als Nächstes dran",
+    numberInLine: (n) => `Warten auf den Support: Sie sind Nummer ${n} in der Warteschlange`,
+    waiting: "Warten, bis jemand vom Support dazukommt", joined: (name) => `${name} ist der Unterhaltung beigetreten`,
+    rated: (n) => `Sie haben diese Unterhaltung mit ${n} von 5 bewertet. Danke!`,
+    sent: "Gesendet", delivered: "Zugestellt", read: "Gelesen", automatic: "Automatische Antwort",
+    picture: "Angehängtes Bild", pdf: "Angehängtes PDF", file: "Angehängte Datei",
+    withMessage: (name) => `${name} wird mit Ihrer Nachricht gesendet`, sending: "Wird gesendet …",
+    notSent: "Noch nicht gesendet: neuer Versuch folgt", uploadFailed: "Die Datei konnte nicht hochgeladen werden.",
+    fileRefused: "Hängen Sie ein Bild, ein PDF oder eine Textdatei von höchstens 10 MB an.",
+  },
+  fr: {
+    launcher: "Discutons", title: "Assistance", panel: "Chat d'assistance", closeChat: "Fermer le chat", dismiss: "Fermer",
+    connecting: "Connexion…", connected: "Connecté", reconnecting: "Reconnexion…",
+    reconnectingBanner: "Reconnexion… vos messages partiront dès le retour de la connexion.",
+    older: "Chargement des messages précédents…", conversation: "Conversation", typing: "L'assistance écrit…",
+    greeting: "Bonjour ! Comment pouvons-nous vous aider ?", replySoon: "Nous répondons généralement en quelques minutes.",
+    replyLater: "Toute l'équipe est occupée ; nous vous répondrons dès que possible.",
+    awayUntil: (when) => `Nous sommes absents jusqu'à ${when}. Laissez un message, nous vous répondrons à notre retour.`,
+    away: "Nous sommes absents pour le moment. Laissez un message, nous vous répondrons à notre retour.",
+    message: "Message", placeholder: "Écrivez un message…", attach: "Joindre un fichier", send: "Envoyer",
+    howDidWeDo: "Comment était notre aide ?", anythingToAdd: "Quelque chose à ajouter ? (facultatif)", sendRating: "Envoyer la note",
+    newConversation: "Commencer une nouvelle conversation", closedConversation: "Cette conversation est terminée",
+    helping: (name) => `${name} vous aide`, someoneHelping: "Quelqu'un de l'assistance vous aide",
+    nextInLine: "En attente de l'assistance : vous êtes le prochain",
+    numberInLine: (n) => `En attente de l'assistance : vous êtes numéro ${n} dans la file`,
+    waiting: "En attente d'un membre de l'assistance", joined: (name) => `${name} a rejoint la conversation`,
+    rated: (n) => `Vous avez noté cette conversation ${n} sur 5. Merci !`,
+    sent: "Envoyé", delivered: "Distribué", read: "Lu", automatic: "Réponse automatique",
+    picture: "Image jointe", pdf: "PDF joint", file: "Fichier joint",
+    withMessage: (name) => `${name} sera envoyé avec votre message`, sending: "Envoi…",
+    notSent: "Pas encore envoyé : nouvel essai bientôt", uploadFailed: "Le fichier n'a pas pu être envoyé.",
+    fileRefused: "Joignez une image, un PDF ou un fichier texte de 10 Mo au plus.",
+  },
+  es: {
+    launcher: "Chatea con nosotros", title: "Soporte", panel: "Chat de soporte", closeChat: "Cerrar el chat", dismiss: "Cerrar",
+    connecting: "Conectando…", connected: "Conectado", reconnecting: "Reconectando…",
+    reconnectingBanner: "Reconectando… tus mensajes se enviarán cuando vuelva la conexión.",
+    older: "Cargando mensajes anteriores…", conversation: "Conversación", typing: "Soporte está escribiendo…",
+    greeting: "¡Hola! ¿En qué podemos ayudarte?", replySoon: "Solemos responder en pocos minutos.",
+    replyLater: "Ahora todos están ocupados; te responderemos lo antes posible.",
+    awayUntil: (when) => `Estamos fuera hasta ${when}. Déjanos un mensaje y te responderemos entonces.`,
+    away: "Ahora estamos fuera. Déjanos un mensaje y te responderemos a la vuelta.",
+    message: "Mensaje", placeholder: "Escribe un mensaje…", attach: "Adjuntar un archivo", send: "Enviar",
+    howDidWeDo: "¿Qué tal lo hicimos?", anythingToAdd: "¿Algo que añadir? (opcional)", sendRating: "Enviar valoración",
+    newConversation: "Iniciar una nueva conversación", closedConversation: "Esta conversación está cerrada",
+    helping: (name) => `${name} te está ayudando`, someoneHelping: "Alguien de soporte te está ayudando",
+    nextInLine: "Esperando a soporte: eres el siguiente",
+    numberInLine: (n) => `Esperando a soporte: eres el número ${n} en la cola`,
+    waiting: "Esperando a que alguien de soporte se una", joined: (name) => `${name} se ha unido a la conversación`,
+    rated: (n) => `Has valorado esta conversación con ${n} de 5. ¡Gracias!`,
+    sent: "Enviado", delivered: "Entregado", read: "Leído", automatic: "Respuesta automática",
+    picture: "Imagen adjunta", pdf: "PDF adjunto", file: "Archivo adjunto",
+    withMessage: (name) => `${name} se enviará con tu mensaje`, sending: "Enviando…",
+    notSent: "Aún no enviado: se reintentará", uploadFailed: "No se pudo subir el archivo.",
+    fileRefused: "Adjunta una imagen, un PDF o un archivo de texto de 10 MB como máximo.",
+  },
+};
+// Scripts written right to left, by their language's primary tag.
+const RTL = ["ar", "fa", "he", "ur", "ps", "yi", "dv", "ckb"];
+const primaryTag = (tag) => String(tag || "").toLowerCase().split(/[-_]/)[0];
 
 const STYLE = `
 :host {
@@ -54,6 +154,11 @@ button, input, textarea { font: inherit; color: inherit; }
   box-shadow: 0 12px 40px rgb(0 0 0 / 0.25); overflow: hidden;
 }
 .panel[hidden] { display: none; }
+/* Right to left: the chat sits at the start of the line, bottom left. */
+.launcher[dir=rtl], .panel[dir=rtl] { right: auto; left: 20px; }
+.empty .greeting { margin: 0 0 6px; font-size: 17px; font-weight: 600; color: var(--sc-fg, inherit); }
+.empty .availability { margin: 0; }
+.msg.automatic .bubble { font-style: italic; }
 /* Narrower than a page beside the panel: the open panel is the screen. */
 @media (max-width: 719px) {
   .panel { inset: 0; width: 100vw; height: 100dvh; border-radius: 0; border: 0; }
@@ -90,7 +195,7 @@ form.composer[hidden] { display: none; }
 .file-chip[hidden] { display: none; }
 .who { margin: 0; padding: 6px 14px; font-size: 13px; color: var(--sc-muted); border-bottom: 1px solid var(--sc-line); }
 .who[hidden], .empty[hidden] { display: none; }
-.empty { margin: auto; max-width: 260px; text-align: center; color: var(--sc-muted); }
+.empty { margin: auto; max-width: 280px; text-align: center; color: var(--sc-muted); }
 .note { align-self: center; margin: 4px 0; font-size: 13px; color: var(--sc-muted); text-align: center; }
 .closed { padding: 10px 14px; border-top: 1px solid var(--sc-line); display: flex; flex-direction: column; gap: 6px; max-height: 50%; overflow-y: auto; }
 .closed[hidden] { display: none; }
@@ -110,6 +215,9 @@ function el(tag, props = {}, ...children) {
   for (const [name, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue;
     if (name === "text") node.textContent = value;
+    // Words that follow the widget's language: filled in by `#translate`.
+    else if (name === "t") node.dataset.t = value;
+    else if (name === "t-label" || name === "t-placeholder" || name === "t-title") node.dataset[name.replace("-", "")] = value;
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : value);
   }
@@ -133,8 +241,8 @@ function paperclip() {
   return svg;
 }
 
-function timeOf(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+function timeOf(iso, lang) {
+  return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
 }
 
 class ApiError extends Error {
@@ -167,6 +275,8 @@ export class SupportChat extends HTMLElement {
   #theirTyping = 0;
   #file = null;
   #relinked = new Map(); // message id → when its link was last fetched again
+  #lang = "en"; // the language tag the widget speaks and lays out in
+  #availability = null; // what the store is told before it writes
   #seen = null;
   #ui = {};
   #token = null; // {token, expiresAt (ms, or null)}
@@ -176,7 +286,10 @@ export class SupportChat extends HTMLElement {
   tokenProvider = null; // async () => ({token, expires_at}), or set `token-url`
 
   connectedCallback() {
-    if (!this.shadowRoot) this.#render();
+    if (!this.shadowRoot) {
+      this.#render();
+      this.#speak(this.getAttribute("lang") || "en");
+    }
     addEventListener("online", this.#onOnline);
     addEventListener("offline", this.#onOffline);
     document.addEventListener("visibilitychange", this.#markVisibleRead);
@@ -207,41 +320,43 @@ export class SupportChat extends HTMLElement {
     const ui = this.#ui;
     ui.launcher = el("button", {
       class: "launcher", type: "button", "aria-expanded": "false", "aria-controls": "support-chat-panel",
-      "data-testid": "launcher", text: this.getAttribute("label") || "Chat with us", onclick: () => this.#toggle(),
+      "data-testid": "launcher", ...(this.getAttribute("label") ? { text: this.getAttribute("label") } : { t: "launcher" }), onclick: () => this.#toggle(),
     });
-    ui.status = el("span", { class: "state", role: "status", "data-testid": "connection-status", text: "Connecting…" });
-    ui.banner = el("p", { class: "banner", hidden: true, "data-testid": "reconnecting", text: "Reconnecting… messages you send will go out when the connection is back." });
+    ui.status = el("span", { class: "state", role: "status", "data-testid": "connection-status", t: "connecting" });
+    ui.banner = el("p", { class: "banner", hidden: true, "data-testid": "reconnecting", t: "reconnectingBanner" });
     ui.alertText = el("span");
     ui.alert = el("div", { class: "alert", role: "alert", hidden: true, "data-testid": "alert" }, ui.alertText,
-      el("button", { class: "icon", type: "button", "aria-label": "Dismiss", text: "×", onclick: () => (ui.alert.hidden = true) }));
-    ui.older = el("p", { class: "older", hidden: true, text: "Loading earlier messages…" });
-    ui.empty = el("p", { class: "empty", "data-testid": "empty", text: "Hi! Send us a message: someone from support will answer here." });
+      el("button", { class: "icon", type: "button", "t-label": "dismiss", text: "×", onclick: () => (ui.alert.hidden = true) }));
+    ui.older = el("p", { class: "older", hidden: true, t: "older" });
+    // Before the first message: a greeting, and whether anyone is there to answer.
+    ui.availability = el("p", { class: "availability", "data-testid": "availability" });
+    ui.empty = el("div", { class: "empty", "data-testid": "empty" }, el("p", { class: "greeting", t: "greeting" }), ui.availability);
     ui.log = el("div", {
-      class: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0",
+      class: "log", role: "log", "aria-live": "polite", "t-label": "conversation", tabindex: "0",
       "data-testid": "messages", onscroll: () => this.#maybeLoadOlder(),
     }, ui.older, ui.empty);
-    ui.typing = el("p", { class: "typing", hidden: true, "data-testid": "typing", text: "Support is typing…" });
+    ui.typing = el("p", { class: "typing", hidden: true, "data-testid": "typing", t: "typing" });
     ui.input = el("textarea", {
-      id: "support-chat-input", rows: "1", placeholder: "Write a message…", "data-testid": "composer-input",
+      id: "support-chat-input", rows: "1", "t-placeholder": "placeholder", "data-testid": "composer-input",
       oninput: () => { this.#fitInput(); this.#typed(); }, onkeydown: (event) => this.#composerKey(event),
     });
     ui.fileInput = el("input", {
-      type: "file", accept: UPLOAD_TYPES.join(","), "data-testid": "attach", "aria-label": "Attach a file",
+      type: "file", accept: UPLOAD_TYPES.join(","), "data-testid": "attach", "t-label": "attach",
       onchange: () => this.#fileChosen(),
     });
     ui.fileChip = el("p", { class: "file-chip", hidden: true, "data-testid": "attachment-chosen" });
     ui.composer = el("form", { class: "composer", onsubmit: (event) => { event.preventDefault(); this.#submit(); } },
-      el("label", { class: "sr-only", for: "support-chat-input", text: "Message" }),
-      el("span", { class: "attach", title: "Attach a file" }, paperclip(), ui.fileInput),
+      el("label", { class: "sr-only", for: "support-chat-input", t: "message" }),
+      el("span", { class: "attach", "t-title": "attach" }, paperclip(), ui.fileInput),
       ui.input,
-      el("button", { class: "send", type: "submit", "data-testid": "send", text: "Send" }));
+      el("button", { class: "send", type: "submit", "data-testid": "send", t: "send" }));
     ui.closed = this.#closedSection();
     ui.who = el("p", { class: "who", role: "status", "data-testid": "who" });
-    ui.panel = el("section", { class: "panel", id: "support-chat-panel", hidden: true, "aria-label": "Support chat", "data-testid": "panel" },
+    ui.panel = el("section", { class: "panel", id: "support-chat-panel", hidden: true, "t-label": "panel", "data-testid": "panel" },
       el("header", {},
-        el("h2", { text: this.getAttribute("title") || "Support" }),
+        el("h2", this.getAttribute("title") ? { text: this.getAttribute("title") } : { t: "title" }),
         ui.status,
-        el("button", { class: "icon", type: "button", "aria-label": "Close the chat", text: "×", onclick: () => this.#toggle(false) })),
+        el("button", { class: "icon", type: "button", "t-label": "closeChat", text: "×", onclick: () => this.#toggle(false) })),
       ui.who, ui.banner, ui.alert, ui.log, ui.typing, ui.fileChip, ui.composer, ui.closed);
     root.append(el("style", { text: STYLE }), ui.panel, ui.launcher);
     ui.panel.addEventListener("keydown", (event) => { if (event.key === "Escape") this.#toggle(false); });
@@ -255,15 +370,15 @@ export class SupportChat extends HTMLElement {
       `${n}★`));
     ui.feedback = el("textarea", { id: "support-chat-feedback", maxlength: "2000", "data-testid": "feedback" });
     ui.rating = el("form", { "data-testid": "rating-form", onsubmit: (event) => { event.preventDefault(); this.#rate(); } },
-      el("fieldset", { class: "stars" }, el("legend", { text: "How did we do?" }), ...stars),
-      el("label", { for: "support-chat-feedback", text: "Anything to add? (optional)" }),
+      el("fieldset", { class: "stars" }, el("legend", { t: "howDidWeDo" }), ...stars),
+      el("label", { for: "support-chat-feedback", t: "anythingToAdd" }),
       ui.feedback,
-      el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", "data-testid": "rate", text: "Send rating" })));
+      el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", "data-testid": "rate", t: "sendRating" })));
     ui.thanks = el("p", { hidden: true, tabindex: "-1", "data-testid": "thanks" });
     return el("div", { class: "closed", hidden: true, "data-testid": "closed" },
       ui.rating, ui.thanks,
       el("div", { class: "actions" },
-        el("button", { class: "secondary", type: "button", "data-testid": "new-conversation", text: "Start a new conversation", onclick: () => this.#newConversation() })));
+        el("button", { class: "secondary", type: "button", "data-testid": "new-conversation", t: "newConversation", onclick: () => this.#newConversation() })));
   }
 
   #toggle(open = this.#ui.panel.hidden) {
@@ -285,8 +400,79 @@ export class SupportChat extends HTMLElement {
     if (!this.#started) {
       this.#started = true;
       this.#connect();
+      this.#loadAvailability();
     }
     this.#markVisibleRead();
+  }
+
+  // ---- Language.
+
+  /** The words of `key` in the widget's language (a function of `args` for some). */
+  #t(key, ...args) {
+    const words = (TEXTS[primaryTag(this.#lang)] || TEXTS.en)[key] ?? TEXTS.en[key];
+    return typeof words === "function" ? words(...args) : words;
+  }
+
+  /** Speaks `tag` (a language tag: `de`, `fr-CA`, `ar`) from now on, everything shown again in it. */
+  #speak(tag) {
+    this.#lang = tag;
+    const dir = RTL.includes(primaryTag(tag)) ? "rtl" : "ltr";
+    for (const node of [this.#ui.panel, this.#ui.launcher]) {
+      node.lang = tag;
+      node.dir = dir;
+    }
+    for (const node of this.shadowRoot.querySelectorAll("[data-t]")) node.textContent = this.#t(node.dataset.t);
+    for (const [key, attribute] of [["tlabel", "aria-label"], ["tplaceholder", "placeholder"], ["ttitle", "title"]]) {
+      for (const node of this.shadowRoot.querySelectorAll(`[data-${key}]`)) node.setAttribute(attribute, this.#t(node.dataset[key]));
+    }
+    this.#ui.status.textContent = this.#t(this.#everConnected ? (this.#socket ? "connected" : "reconnecting") : "connecting");
+    for (const node of this.#ui.log.querySelectorAll(".msg[data-message-id]")) {
+      const message = this.#messages.get(Number(node.dataset.messageId));
+      if (message) node.replaceWith(this.#messageNode(message));
+    }
+    this.#showWho();
+    this.#showAvailability();
+    const rating = this.#session?.rating;
+    if (rating !== null && rating !== undefined) this.#ui.thanks.textContent = this.#t("rated", rating);
+  }
+
+  /** What the store is told before it writes, and the store's language unless the page set one. */
+  async #loadAvailability() {
+    try {
+      this.#availability = await this.#call("GET", "/v1/chat/store/availability/");
+    } catch {
+      return; // The greeting stands without it.
+    }
+    if (!this.hasAttribute("lang") && this.#availability.locale) this.#speak(this.#availability.locale);
+    else this.#showAvailability();
+  }
+
+  #showAvailability() {
+    const known = this.#availability;
+    this.#ui.availability.hidden = !known;
+    if (!known) return;
+    let state, text;
+    if (!known.within_hours) {
+      state = "away";
+      text = known.until ? this.#t("awayUntil", this.#when(known.until)) : this.#t("away");
+    } else {
+      state = known.admin_available ? "available" : "busy";
+      text = known.expected_reply || this.#t(known.admin_available ? "replySoon" : "replyLater");
+    }
+    this.#ui.availability.dataset.state = state;
+    this.#ui.availability.textContent = text;
+  }
+
+  /** A moment to come, as people say it in the widget's language and the store's time zone:
+   * the time today, else the weekday and time within a week, else the date and time. */
+  #when(iso) {
+    const at = new Date(iso);
+    const midnight = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+    const days = Math.round((midnight(at) - midnight(new Date())) / 86400000);
+    const time = at.toLocaleTimeString(this.#lang, { hour: "2-digit", minute: "2-digit" });
+    if (days <= 0) return time;
+    const day = days < 7 ? { weekday: "long" } : { weekday: "short", day: "numeric", month: "short" };
+    return `${at.toLocaleDateString(this.#lang, day)} ${time}`;
   }
 
   // ---- HTTP.
@@ -429,7 +615,7 @@ export class SupportChat extends HTMLElement {
   };
 
   #setConnected(connected) {
-    this.#ui.status.textContent = connected ? "Connected" : "Reconnecting…";
+    this.#ui.status.textContent = this.#t(connected ? "connected" : "reconnecting");
     this.#ui.banner.hidden = connected || !this.#everConnected;
   }
 
@@ -465,7 +651,7 @@ export class SupportChat extends HTMLElement {
         if (event.session_id === this.#session?.id && this.#admin?.id !== event.admin.id) {
           this.#admin = event.admin;
           this.#position = null;
-          this.#note(`${event.admin.name} joined the conversation`);
+          this.#note(this.#t("joined", event.admin.name));
           this.#showWho();
         }
         break;
@@ -519,11 +705,11 @@ export class SupportChat extends HTMLElement {
     this.#ui.who.hidden = !session;
     this.#ui.empty.hidden = Boolean(session) || this.#ui.log.querySelector(".msg[data-pending]") !== null;
     if (!session) text = "";
-    else if (session.status === "closed") text = "This conversation is closed";
-    else if (session.status === "claimed") text = this.#admin ? `${this.#admin.name} is helping you` : "Someone from support is helping you";
-    else if (this.#position === 1) text = "Waiting for support: you're next in line";
-    else if (this.#position) text = `Waiting for support: you're number ${this.#position} in line`;
-    else text = "Waiting for someone from support to join";
+    else if (session.status === "closed") text = this.#t("closedConversation");
+    else if (session.status === "claimed") text = this.#admin ? this.#t("helping", this.#admin.name) : this.#t("someoneHelping");
+    else if (this.#position === 1) text = this.#t("nextInLine");
+    else if (this.#position) text = this.#t("numberInLine", this.#position);
+    else text = this.#t("waiting");
     this.#ui.who.textContent = text;
   }
 
@@ -563,7 +749,7 @@ export class SupportChat extends HTMLElement {
       const rated = rating !== null && rating !== undefined;
       this.#ui.rating.hidden = rated;
       this.#ui.thanks.hidden = !rated;
-      if (rated) this.#ui.thanks.textContent = `You rated this conversation ${rating} out of 5. Thank you!`;
+      if (rated) this.#ui.thanks.textContent = this.#t("rated", rating);
       this.#showTheirTyping(false);
       // Focus in the composer that just went away moves on to what replaced it.
       const focused = this.shadowRoot.activeElement;
@@ -616,10 +802,13 @@ export class SupportChat extends HTMLElement {
 
   #messageNode(message) {
     const mine = message.sender_type === "store";
-    const meta = el("span", { class: "meta" }, timeOf(message.created));
-    if (mine) meta.append(" · ", el("span", { "data-testid": "receipt", text: RECEIPTS[message.status] }));
+    const meta = el("span", { class: "meta" }, timeOf(message.created, this.#lang));
+    if (mine) meta.append(" · ", el("span", { "data-testid": "receipt", text: this.#t(message.status) }));
+    // Written by the product on the team's behalf: said so, beside its time.
+    if (message.automatic) meta.prepend(el("span", { "data-testid": "automatic", text: this.#t("automatic") }), " · ");
     return el("div", {
-      class: mine ? "msg mine" : "msg", "data-testid": "message", "data-message-id": message.id, "data-sender": message.sender_type,
+      class: ["msg", mine && "mine", message.automatic && "automatic"].filter(Boolean).join(" "),
+      "data-testid": "message", "data-message-id": message.id, "data-sender": message.sender_type,
     }, el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: message.content }), this.#attachmentNode(message)), meta);
   }
 
@@ -627,9 +816,9 @@ export class SupportChat extends HTMLElement {
     if (!message.attachment_url) return null;
     const link = el("a", { href: message.attachment_url, target: "_blank", rel: "noopener noreferrer", "data-testid": "attachment" });
     if (message.attachment_type.startsWith("image/")) {
-      link.append(el("img", { src: message.attachment_url, alt: "Attached picture", onerror: () => this.#relink(message.id) }));
+      link.append(el("img", { src: message.attachment_url, alt: this.#t("picture"), onerror: () => this.#relink(message.id) }));
     }
-    else link.textContent = message.attachment_type === "application/pdf" ? "Attached PDF" : "Attached file";
+    else link.textContent = this.#t(message.attachment_type === "application/pdf" ? "pdf" : "file");
     return link;
   }
 
@@ -719,11 +908,11 @@ export class SupportChat extends HTMLElement {
     this.#ui.fileInput.value = "";
     if (!file) return;
     if (!UPLOAD_TYPES.includes(file.type) || file.size < 1 || file.size > MAX_UPLOAD_BYTES) {
-      this.#showError(new Error("Attach a picture, a PDF or a text file of at most 10 MB."));
+      this.#showError(new Error(this.#t("fileRefused")));
       return;
     }
     this.#file = file;
-    this.#ui.fileChip.textContent = `${file.name} will be sent with your message`;
+    this.#ui.fileChip.textContent = this.#t("withMessage", file.name);
     this.#ui.fileChip.hidden = false;
     this.#ui.input.focus();
   }
@@ -740,7 +929,7 @@ export class SupportChat extends HTMLElement {
     const id = crypto.randomUUID();
     const element = el("div", { class: "msg mine", "data-testid": "message", "data-pending": "true", "data-sender": "store" },
       el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: content }), file ? el("span", { class: "meta", text: ` + ${file.name}` }) : null),
-      el("span", { class: "meta", "data-testid": "pending-state", text: "Sending…" }));
+      el("span", { class: "meta", "data-testid": "pending-state", text: this.#t("sending") }));
     this.#ui.log.append(element);
     this.#ui.empty.hidden = true;
     this.#scrollToEnd();
@@ -775,7 +964,7 @@ export class SupportChat extends HTMLElement {
         if (!this.#ui.input.value) this.#ui.input.value = pending.content;
         this.#showError(error);
       } else {
-        pending.element.querySelector("[data-testid=pending-state]").textContent = "Not sent yet: will retry";
+        pending.element.querySelector("[data-testid=pending-state]").textContent = this.#t("notSent");
         pending.retryDelay = Math.min((pending.retryDelay || 1000) * 2, 30000);
         pending.timer = setTimeout(() => this.#deliver(id), pending.retryDelay);
       }
@@ -788,7 +977,7 @@ export class SupportChat extends HTMLElement {
     const upload = await this.#call("POST", "/v1/chat/store/uploads/", { file_name: file.name, content_type: file.type, size: file.size });
     const headers = Object.fromEntries(Object.entries(upload.headers).filter(([name]) => name !== "content-length"));
     const response = await fetch(upload.url, { method: upload.method, headers, body: file });
-    if (!response.ok) throw new ApiError(400, "The file could not be uploaded.");
+    if (!response.ok) throw new ApiError(400, this.#t("uploadFailed"));
     return upload.upload_id;
   }
 
@@ -814,6 +1003,8 @@ export class SupportChat extends HTMLElement {
     this.#reset();
     this.#sessionChanged(null);
     this.#ui.input.focus();
+    // Who is there may have changed since the last conversation began.
+    this.#loadAvailability();
   }
 }
 

@@ -298,10 +298,12 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// Who wrote `message`: the store's name, or the admin's (its id if it has no profile).
+    /// Who wrote `message`: the store's name, the admin's (its id if it has no profile), or
+    /// for an automatic reply, nobody's.
     pub fn author(&self, message: &Message) -> String {
         match message.sender_type {
             SenderType::Store => self.session.store.name.clone(),
+            SenderType::Admin if message.automatic => "Automatic reply".to_owned(),
             SenderType::Admin => self
                 .admin_names
                 .get(&AdminId(message.sender_id))
