@@ -94,6 +94,22 @@ async fn creates_the_table_identities_and_tokens() {
     let nobody = chatctl(&table, &["set-capacity", "--admin", "999", "--capacity", "8"], "");
     assert!(!nobody.status.success());
     assert!(!chatctl(&table, &["set-capacity", "--admin", "3", "--capacity", "1000"], "").status.success());
+
+    // The team's business hours: set from standard input, shown, refused with the reason, cleared.
+    let hours = json!({
+        "time_zone": "Europe/Berlin",
+        "week": {"mon": [{"opens": "09:00", "closes": "17:00"}]},
+        "holidays": ["2026-12-25"],
+    });
+    let read = |output: &Output| serde_json::from_str::<serde_json::Value>(&stdout_of(output)).unwrap();
+    assert_eq!(read(&chatctl(&table, &["hours", "set", "-"], &hours.to_string())), hours);
+    assert_eq!(read(&chatctl(&table, &["hours", "show"], "")), hours);
+    let refused = chatctl(&table, &["hours", "set", "-"], r#"{"time_zone": "Nowhere/Else", "week": {}}"#);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a time zone"), "{refused:?}");
+    assert_eq!(read(&chatctl(&table, &["hours", "show"], "")), hours, "a refusal changes nothing");
+    assert_eq!(stdout_of(&chatctl(&table, &["hours", "clear"], "")), "null");
+    assert_eq!(stdout_of(&chatctl(&table, &["hours", "show"], "")), "null");
 }
 
 async fn connect(gateway: &Gateway, token: &str) -> Client {

@@ -3,8 +3,8 @@
 //! clears them (`{hours: null}`: always within hours). Answers the hours as stored; hours
 //! that do not hold together are a 400 that says why.
 
-use serde::{Deserialize, Serialize};
-use shared::chat;
+use serde::Deserialize;
+use shared::chat::{self, TeamHours};
 use shared::domain::HoursInput;
 use shared::http::{self, Body, Request, Response};
 use shared::{App, ChatError, Family};
@@ -15,18 +15,13 @@ struct SetHours {
     hours: Option<HoursInput>,
 }
 
-#[derive(Serialize)]
-pub struct HoursAnswer {
-    pub hours: Option<HoursInput>,
-}
-
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     http::respond(Family::Platform, set_hours(app, &request).await)
 }
 
-async fn set_hours(app: &App, request: &Request) -> Result<HoursAnswer, ChatError> {
+async fn set_hours(app: &App, request: &Request) -> Result<TeamHours, ChatError> {
     let body: SetHours = http::json_body(request)?;
-    Ok(HoursAnswer { hours: chat::set_business_hours(app, body.hours).await? })
+    chat::set_business_hours(app, body.hours).await
 }
 
 fn main() -> Result<(), shared::http::Error> {

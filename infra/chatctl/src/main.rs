@@ -283,7 +283,7 @@ async fn main() -> Result<(), Error> {
                 }
                 HoursCommand::Clear => chat::set_business_hours(&app, None).await?,
             };
-            println!("{}", serde_json::to_string_pretty(&hours)?);
+            println!("{}", serde_json::to_string_pretty(&hours.hours)?);
         }
         Command::Webhooks { ref command } => {
             let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));

@@ -5,7 +5,7 @@
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::messages::announce;
+use super::announce::announce;
 use crate::domain::{
     Audience, AwayReason, BusinessHours, HoursInput, HoursState, Language, Presence, Session, SessionId, StoreId,
     admin_side, away_reply, away_reply_due,
@@ -59,19 +59,26 @@ pub async fn availability(app: &App, store: StoreId) -> Result<Availability, Cha
     })
 }
 
-/// The team's business hours as they were written, `null` when none are set.
-pub async fn business_hours(app: &App) -> Result<Option<HoursInput>, ChatError> {
-    Ok(app.store.business_hours().await?.map(HoursInput::from))
+/// The team's business hours as a platform reads and writes them: `{hours: null}` when none
+/// are set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TeamHours {
+    pub hours: Option<HoursInput>,
+}
+
+/// The team's business hours as they were written.
+pub async fn business_hours(app: &App) -> Result<TeamHours, ChatError> {
+    Ok(TeamHours { hours: app.store.business_hours().await?.map(HoursInput::from) })
 }
 
 /// Sets the team's business hours (checked first: a refusal says why), or clears them.
-pub async fn set_business_hours(app: &App, hours: Option<HoursInput>) -> Result<Option<HoursInput>, ChatError> {
+pub async fn set_business_hours(app: &App, hours: Option<HoursInput>) -> Result<TeamHours, ChatError> {
     let hours = hours
         .map(BusinessHours::check)
         .transpose()
         .map_err(|error| ChatError::bad_request(format!("business hours: {error}")))?;
     app.store.set_business_hours(hours.as_ref()).await?;
-    Ok(hours.map(HoursInput::from))
+    Ok(TeamHours { hours: hours.map(HoursInput::from) })
 }
 
 /// After a store's message into `session`: out of hours, the store gets its away reply now

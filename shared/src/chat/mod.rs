@@ -3,6 +3,7 @@
 //! conditionally (deciding again when a concurrent change got there first), and tells the
 //! live connections concerned.
 
+mod announce;
 mod assignment;
 mod away;
 mod connections;
@@ -23,7 +24,7 @@ mod tests;
 mod uploads;
 mod webhooks;
 
-pub use away::{Availability, availability, business_hours, set_business_hours};
+pub use away::{Availability, TeamHours, availability, business_hours, set_business_hours};
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use delivery::{Attempted, ReceivedDelivery, deliver, deliver_batch, queue_deliveries};
 pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};
