@@ -25,7 +25,7 @@ const REQUEST_BUDGET: Duration = Duration::from_millis(1500);
 /// What a request keeps of its deadline ([`crate::deadline::INVOCATION_DEADLINE`]) for
 /// answering, after its assignments: its own change is stored, and a slow fan-out or a slow
 /// table must not turn it into a 503.
-const ANSWER_RESERVE: Duration = Duration::from_millis(500);
+pub(super) const ANSWER_RESERVE: Duration = Duration::from_millis(500);
 /// How long the sweep spends, inside its own deadline.
 pub(super) const SWEEP_BUDGET: Duration = Duration::from_secs(30);
 

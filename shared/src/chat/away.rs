@@ -2,19 +2,25 @@
 //! (within hours or not, whether an admin is available, what reply to expect), and the one
 //! automatic away reply a waiting store gets (see [`crate::domain::away_reply_due`]).
 
+use std::time::Duration;
+
 use futures::future::join_all;
 use serde::Serialize;
 
 use super::announce::announce;
+use super::assignment::ANSWER_RESERVE;
 use crate::domain::{
     Audience, AwayReason, BusinessHours, HoursInput, HoursState, Language, Presence, Session, SessionId, StoreId,
     admin_side, away_reply, away_reply_due,
 };
 use crate::storage::{AppendGuard, AppendOutcome, IdsFor};
-use crate::{App, ChatError, Timestamp, telemetry};
+use crate::{App, ChatError, Timestamp, deadline, telemetry};
 
 /// The most waiting sessions one sweep looks at for an away reply.
 const SWEEP_LOOKS_AT: usize = 100;
+/// How long a store's send spends on its away reply, at most. One cut short either committed
+/// or not (one transaction); if not, the sweep sends it within a minute.
+const REQUEST_BUDGET: Duration = Duration::from_secs(1);
 
 /// What a store is told before it writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -83,7 +89,8 @@ pub async fn set_business_hours(app: &App, hours: Option<HoursInput>) -> Result<
 
 /// After a store's message into `session`: out of hours, the store gets its away reply now
 /// (once a session, however many instances race here). Within hours the sweep sends the
-/// other kind, once the session has waited. Failures are logged: the message is stored.
+/// other kind, once the session has waited. It runs in the time the request can spare, and
+/// failures are logged: the store's message is stored, and must not become a 503.
 pub(super) async fn reply_if_out_of_hours(app: &App, session: SessionId) {
     let replied = async {
         let Some(hours) = app.store.business_hours().await? else { return Ok(false) };
@@ -93,8 +100,10 @@ pub(super) async fn reply_if_out_of_hours(app: &App, session: SessionId) {
         let Some(session) = app.store.session(session).await? else { return Ok(false) };
         reply_if_due(app, &session, Some(&hours)).await
     };
-    if let Err(error) = replied.await {
-        tracing::warn!(%error, "could not send an away reply");
+    match deadline::in_spare_time(ANSWER_RESERVE, REQUEST_BUDGET, replied).await {
+        Some(Ok(_)) => {}
+        Some(Err(error)) => tracing::warn!(%error, "could not send an away reply"),
+        None => tracing::warn!("no time left to send an away reply; the sweep sends it"),
     }
 }
 
