@@ -11,7 +11,7 @@ use super::announce::announce;
 use super::assignment::ANSWER_RESERVE;
 use crate::domain::{
     Audience, AwayReason, BusinessHours, HoursInput, HoursState, Language, Presence, Session, SessionId, StoreId,
-    admin_side, away_reply, away_reply_due,
+    admin_side, away_reply, away_reply_due, waited_unheard,
 };
 use crate::storage::{AppendGuard, AppendOutcome, IdsFor};
 use crate::{App, ChatError, Timestamp, deadline, telemetry};
@@ -114,9 +114,9 @@ pub(super) async fn reply_to_the_unheard(app: &App) -> Result<usize, ChatError> 
     let hours = app.store.business_hours().await?;
     let out_of_hours = hours.as_ref().is_some_and(|hours| !hours.is_open(now));
     let waiting = app.store.waiting_sessions(SWEEP_LOOKS_AT).await?;
-    let due = waiting.iter().filter(|waiting| {
-        out_of_hours || now.millis_since(waiting.since) >= app.config.away_reply_after.as_millis() as u64
-    });
+    let due = waiting
+        .iter()
+        .filter(|waiting| out_of_hours || waited_unheard(waiting.since, now, app.config.away_reply_after));
     let replies = join_all(due.map(|waiting| async {
         let Some(session) = app.store.session(waiting.session).await? else { return Ok(false) };
         reply_if_due(app, &session, hours.as_ref()).await

@@ -43,8 +43,14 @@ pub fn away_reply_due(
         return Some(AwayReason::OutOfHours { back: until });
     }
     let queued_at = session.queued_at?;
-    let waited = Duration::from_millis(now.millis_since(queued_at));
-    (session.status == SessionStatus::Open && waited >= unheard_for).then_some(AwayReason::NobodyTookIt)
+    (session.status == SessionStatus::Open && waited_unheard(queued_at, now, unheard_for))
+        .then_some(AwayReason::NobodyTookIt)
+}
+
+/// Whether a session queued at `queued_at` has waited `unheard_for` by `now`: what makes it
+/// due the within-hours reply, and what a sweep looks for before it reads the session.
+pub fn waited_unheard(queued_at: Timestamp, now: Timestamp, unheard_for: Duration) -> bool {
+    Duration::from_millis(now.millis_since(queued_at)) >= unheard_for
 }
 
 /// The away reply for `reason`, in `language`, saying when the team is back in the hours'

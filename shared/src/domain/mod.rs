@@ -25,7 +25,7 @@ pub use account::{
     TokenGrant, Upserted,
 };
 pub use audience::{Audience, Before, admin_side, party, session_change_audiences};
-pub use away::{AUTOMATIC_SENDER, AwayReason, away_reply, away_reply_due};
+pub use away::{AUTOMATIC_SENDER, AwayReason, away_reply, away_reply_due, waited_unheard};
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use desk::{Availability, DEFAULT_CAPACITY, Desk, DeskState, MAX_CAPACITY, Presence, next_admin};
