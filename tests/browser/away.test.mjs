@@ -137,4 +137,5 @@ test("the widget before and after the first message, in and out of hours, in Eng
   assert.equal(await panel.getAttribute("dir"), "rtl");
   const box = await panel.boundingBox();
   assert.ok(box.x < 40, `the panel starts at ${box.x}`);
+  await rtl.page.screenshot({ path: `${SCREENSHOTS}widget-rtl.png` });
 });

@@ -809,7 +809,7 @@ export class SupportChat extends HTMLElement {
     return el("div", {
       class: ["msg", mine && "mine", message.automatic && "automatic"].filter(Boolean).join(" "),
       "data-testid": "message", "data-message-id": message.id, "data-sender": message.sender_type,
-    }, el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: message.content }), this.#attachmentNode(message)), meta);
+    }, el("div", { class: "bubble" }, el("span", { "data-testid": "content", dir: "auto", text: message.content }), this.#attachmentNode(message)), meta);
   }
 
   #attachmentNode(message) {
@@ -928,7 +928,7 @@ export class SupportChat extends HTMLElement {
     this.#stopTyping();
     const id = crypto.randomUUID();
     const element = el("div", { class: "msg mine", "data-testid": "message", "data-pending": "true", "data-sender": "store" },
-      el("div", { class: "bubble" }, el("span", { "data-testid": "content", text: content }), file ? el("span", { class: "meta", text: ` + ${file.name}` }) : null),
+      el("div", { class: "bubble" }, el("span", { "data-testid": "content", dir: "auto", text: content }), file ? el("span", { class: "meta", text: ` + ${file.name}` }) : null),
       el("span", { class: "meta", "data-testid": "pending-state", text: this.#t("sending") }));
     this.#ui.log.append(element);
     this.#ui.empty.hidden = true;
