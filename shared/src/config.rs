@@ -18,6 +18,14 @@ pub const DEFAULT_PRESENCE_GRACE: Duration = Duration::from_secs(60);
 pub const DEFAULT_REQUEUE_DELAY: Duration = Duration::from_secs(120);
 /// How long a store waits in the queue, within hours, before it is told nobody is free yet.
 pub const DEFAULT_AWAY_REPLY_AFTER: Duration = Duration::from_secs(5 * 60);
+/// How long a team answer may go undelivered before the store is mailed it
+/// (`DIGEST_AFTER_SECONDS`).
+pub const DEFAULT_DIGEST_AFTER: Duration = Duration::from_secs(5 * 60);
+/// How long a session may wait unassigned, within hours, before the admins on call are
+/// mailed (`ON_CALL_AFTER_SECONDS`).
+pub const DEFAULT_ON_CALL_AFTER: Duration = Duration::from_secs(10 * 60);
+/// Email waits are SQS delays, which go up to a quarter hour.
+const MAX_EMAIL_WAIT_SECONDS: u64 = 900;
 pub const DEFAULT_WEBHOOK_RETRY_WINDOW: Duration =
     Duration::from_secs(crate::domain::RETRY_WINDOW_SECONDS.unsigned_abs());
 
@@ -110,6 +118,52 @@ pub struct Config {
     /// How long a webhook delivery is tried before it is kept as dead
     /// (`WEBHOOK_RETRY_SECONDS`; a day unless set).
     pub webhook_retry_window: Duration,
+    pub email: EmailSettings,
+}
+
+/// Email to people who are not there; off unless a job queue is configured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailSettings {
+    /// The SQS queue email jobs wait in until due (`EMAIL_JOBS_QUEUE_URL`).
+    pub jobs_queue_url: Option<String>,
+    /// The verified SES identity mails are sent from (`EMAIL_SENDER`); without it nothing
+    /// is sent.
+    pub sender: Option<String>,
+    /// The SES configuration set sends go through (`EMAIL_CONFIGURATION_SET`).
+    pub configuration_set: Option<String>,
+    /// Where a store continues a conversation, `{session_id}` and `{store_id}` filled in
+    /// (`CONVERSATION_URL_TEMPLATE`); without it mails hold no such link.
+    pub conversation_url: Option<String>,
+    /// The unsubscribe route's public URL (`UNSUBSCRIBE_URL`).
+    pub unsubscribe_url: String,
+    pub digest_after: Duration,
+    pub on_call_after: Duration,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            jobs_queue_url: None,
+            sender: None,
+            configuration_set: None,
+            conversation_url: None,
+            unsubscribe_url: String::new(),
+            digest_after: DEFAULT_DIGEST_AFTER,
+            on_call_after: DEFAULT_ON_CALL_AFTER,
+        }
+    }
+}
+
+impl EmailSettings {
+    /// The link to a store's conversation, when the platform gave a template.
+    pub fn conversation_link(
+        &self,
+        session: crate::domain::SessionId,
+        store: crate::domain::StoreId,
+    ) -> Option<String> {
+        let template = self.conversation_url.as_deref()?;
+        Some(template.replace("{session_id}", &session.to_string()).replace("{store_id}", &store.to_string()))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,6 +226,23 @@ impl Config {
                 "WEBHOOK_RETRY_SECONDS",
                 DEFAULT_WEBHOOK_RETRY_WINDOW,
             )?,
+            email: EmailSettings {
+                jobs_queue_url: non_empty("EMAIL_JOBS_QUEUE_URL"),
+                sender: non_empty("EMAIL_SENDER"),
+                configuration_set: non_empty("EMAIL_CONFIGURATION_SET"),
+                conversation_url: non_empty("CONVERSATION_URL_TEMPLATE"),
+                unsubscribe_url: non_empty("UNSUBSCRIBE_URL").unwrap_or_default(),
+                digest_after: email_wait(
+                    non_empty("DIGEST_AFTER_SECONDS"),
+                    "DIGEST_AFTER_SECONDS",
+                    DEFAULT_DIGEST_AFTER,
+                )?,
+                on_call_after: email_wait(
+                    non_empty("ON_CALL_AFTER_SECONDS"),
+                    "ON_CALL_AFTER_SECONDS",
+                    DEFAULT_ON_CALL_AFTER,
+                )?,
+            },
         })
     }
 
@@ -191,7 +262,21 @@ impl Config {
             event_bus_name: None,
             webhook_queue_url: None,
             webhook_retry_window: DEFAULT_WEBHOOK_RETRY_WINDOW,
+            email: EmailSettings::default(),
         }
+    }
+}
+
+/// A wait before an email job, from 1 s to SQS's longest delay.
+fn email_wait(value: Option<String>, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|seconds| (1..=MAX_EMAIL_WAIT_SECONDS).contains(seconds))
+            .map(Duration::from_secs)
+            .ok_or(ConfigError::Invalid(name, "a number of seconds from 1 to 900")),
     }
 }
 

@@ -6,9 +6,10 @@ use std::pin::Pin;
 use std::time::Instant;
 
 use http::HeaderMap;
+pub use http::Method;
 pub use http::StatusCode;
 pub use http::header::AUTHORIZATION;
-use http::header::CONTENT_TYPE;
+pub use http::header::CONTENT_TYPE;
 pub use lambda_http::{Body, Error, Request, Response};
 use lambda_http::{RequestExt, request::RequestContext};
 use serde::Serialize;

@@ -16,6 +16,7 @@ pub mod http;
 pub mod identities;
 pub mod jwt;
 pub mod live;
+pub mod mail;
 pub mod queue;
 pub mod schedule;
 pub mod storage;

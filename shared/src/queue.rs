@@ -1,20 +1,21 @@
-//! Functions behind the webhook delivery queue (an SQS event source mapping): a batch of
-//! messages in, read into deliveries; out, the ids of the messages to leave on the queue
-//! (`ReportBatchItemFailures`), which Lambda does not delete.
+//! Functions behind a queue (an SQS event source mapping): a batch of messages in, read
+//! into what each queue carries (webhook deliveries, email jobs); out, the ids of the
+//! messages to leave on the queue (`ReportBatchItemFailures`), which Lambda does not delete.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+pub use aws_lambda_events::event::sqs::SqsEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 
 use crate::chat::ReceivedDelivery;
+use crate::domain::EmailJob;
 use crate::{App, Timestamp, deadline, telemetry};
 
 /// What a queue function does with each batch, over the instance's [`App`]: the message
 /// ids to leave on the queue.
-pub type QueueHandler =
-    for<'a> fn(&'a App, Vec<ReceivedDelivery>) -> Pin<Box<dyn Future<Output = Vec<String>> + Send + 'a>>;
+pub type QueueHandler = for<'a> fn(&'a App, SqsEvent) -> Pin<Box<dyn Future<Output = Vec<String>> + Send + 'a>>;
 
 /// A batch holds at most this long: a receiver's five seconds, and the writes around them.
 const BATCH_DEADLINE: Duration = Duration::from_secs(12);
@@ -33,6 +34,20 @@ pub fn run(handler: QueueHandler) -> Result<(), crate::http::Error> {
             });
         lambda_http::lambda_runtime::run(service).await
     })
+}
+
+/// The email jobs of a batch, each with its message id. A message that is not one is logged
+/// and dropped: reading it again would not change it.
+pub fn received_jobs(event: SqsEvent) -> Vec<(String, EmailJob)> {
+    let mut jobs = Vec::new();
+    for message in event.records {
+        let message_id = message.message_id.unwrap_or_default();
+        match message.body.as_deref().map(serde_json::from_str) {
+            Some(Ok(job)) => jobs.push((message_id, job)),
+            _ => tracing::error!(message_id, "a queued message is not an email job"),
+        }
+    }
+    jobs
 }
 
 /// The deliveries of a batch. A message that is not one is logged and dropped: reading it
@@ -64,8 +79,7 @@ pub fn received_deliveries(event: SqsEvent) -> Vec<ReceivedDelivery> {
 pub async fn run_once(app: &App, handler: QueueHandler, event: SqsEvent, request_id: &str) -> SqsBatchResponse {
     let started = Instant::now();
     let all: Vec<String> = event.records.iter().filter_map(|message| message.message_id.clone()).collect();
-    let received = received_deliveries(event);
-    let work = deadline::within(BATCH_DEADLINE, handler(app, received));
+    let work = deadline::within(BATCH_DEADLINE, handler(app, event));
     let (outcome, calls) = telemetry::count_calls(work).await;
     let left = outcome.unwrap_or(all);
     let status = if left.is_empty() { 200 } else { 503 };

@@ -64,6 +64,8 @@ pub struct Calls {
     pub queue_calls: AtomicU32,
     /// Webhook deliveries posted to receivers.
     pub webhook_posts: AtomicU32,
+    /// `SendEmail` requests to SES.
+    pub emails_sent: AtomicU32,
     /// The SQS actions the queue requests needed.
     pub queue_actions: Mutex<BTreeSet<String>>,
     /// The IAM actions the DynamoDB requests needed (`Query` on an index as
@@ -139,6 +141,7 @@ pub fn log_invocation(
         event_puts = calls.event_puts.load(Relaxed),
         queue_calls = calls.queue_calls.load(Relaxed),
         webhook_posts = calls.webhook_posts.load(Relaxed),
+        emails_sent = calls.emails_sent.load(Relaxed),
         round_trips = calls.round_trips.load(Relaxed),
         dynamodb_actions = calls.actions(),
         s3_actions = calls.s3_actions(),
@@ -230,6 +233,12 @@ pub fn record_queue_call(action: &str) -> RemoteCall {
         calls.queue_calls.fetch_add(1, Ordering::Relaxed);
         calls.queue_actions.lock().unwrap_or_else(|p| p.into_inner()).insert(action.to_owned());
     });
+    remote_call()
+}
+
+/// Counts one `SendEmail` request; in flight until the guard drops.
+pub fn record_email_send() -> RemoteCall {
+    let _ = CALLS.try_with(|calls| calls.emails_sent.fetch_add(1, Ordering::Relaxed));
     remote_call()
 }
 

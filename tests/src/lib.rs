@@ -7,6 +7,7 @@ pub mod crash;
 pub mod files;
 pub mod gateway;
 pub mod identity_provider;
+pub mod mailbox;
 pub mod platform;
 pub mod receiver;
 pub mod runtime_api;

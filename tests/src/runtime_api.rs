@@ -29,6 +29,7 @@ pub fn function_command(function: &str, api: &RuntimeApi, table: &str) -> tokio:
         secrets_manager_endpoint: None,
         event_bus_endpoint: None,
         queue_endpoint: None,
+        ses_endpoint: None,
         max_instances: None,
     };
     let spec = setup.spec(function).unwrap_or_else(|error| panic!("{function}: {error}"));

@@ -3,10 +3,11 @@
 //! the queue and hold back the rest of their session's deliveries to that receiver.
 
 use shared::App;
-use shared::chat::{self, ReceivedDelivery};
+use shared::chat;
+use shared::queue::{SqsEvent, received_deliveries};
 
-pub async fn handle(app: &App, batch: Vec<ReceivedDelivery>) -> Vec<String> {
-    chat::deliver_batch(app, batch).await
+pub async fn handle(app: &App, batch: SqsEvent) -> Vec<String> {
+    chat::deliver_batch(app, received_deliveries(batch)).await
 }
 
 fn main() -> Result<(), shared::http::Error> {

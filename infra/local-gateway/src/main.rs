@@ -33,6 +33,7 @@ use shared::config::Config;
 use shared::deliveries::DeliveryQueue;
 use shared::identities::SeedFile;
 use shared::live::ApiGatewayPush;
+use shared::mail::{EmailJobs, Mailer};
 use shared::storage::{ChatStore, DynamoStore, MemoryStore};
 
 use invoke::Functions;
@@ -141,6 +142,26 @@ struct Args {
     /// `WebhookRetrySeconds`; a day).
     #[arg(long, requires = "queue_endpoint")]
     webhook_retry_seconds: Option<u64>,
+    /// Send mail through SES v2 at this endpoint (`cargo run -p ses-local`, which shows the
+    /// mails in a page): the standard queue `<table>-email-jobs` is created on the SQS of
+    /// --queue-endpoint and read as its event source mapping reads it.
+    #[arg(long, requires = "queue_endpoint")]
+    ses_endpoint: Option<String>,
+    /// The address mails are sent from (the template's `EmailSender`).
+    #[arg(long, default_value = "support@shop.example", requires = "ses_endpoint")]
+    email_sender: String,
+    /// Where a store continues a conversation, linked from its mails (the template's
+    /// `ConversationUrlTemplate`).
+    #[arg(long, requires = "ses_endpoint")]
+    conversation_url: Option<String>,
+    /// How long a team answer may reach none of the store's connections before the store
+    /// is mailed it (the template's `DigestAfterSeconds`).
+    #[arg(long, requires = "ses_endpoint")]
+    digest_after_seconds: Option<u64>,
+    /// How long a conversation may wait unassigned, within hours, before the admins on
+    /// call are mailed (the template's `OnCallAfterSeconds`).
+    #[arg(long, requires = "ses_endpoint")]
+    on_call_after_seconds: Option<u64>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -208,33 +229,57 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let webhook_queue = match &args.queue_endpoint {
         Some(endpoint) => {
             let client = queue::client(endpoint);
-            let url = queue::create_queue(&client, &format!("{}-webhooks.fifo", args.table)).await?;
+            let url = queue::create_queue(&client, &format!("{}-webhooks.fifo", args.table), true).await?;
             Some((endpoint.clone(), client, url))
         }
         None => None,
     };
+    // The email job queue, on the same SQS, when mail goes out.
+    let email_jobs_url = match (&webhook_queue, &args.ses_endpoint) {
+        (Some((_, client, _)), Some(_)) => {
+            Some(queue::create_queue(client, &format!("{}-email-jobs", args.table), false).await?)
+        }
+        _ => None,
+    };
+    let mut queue_urls = std::collections::BTreeMap::new();
+    if let Some((_, _, url)) = &webhook_queue {
+        queue_urls.insert("WebhookDeliveries".to_owned(), url.clone());
+    }
+    if let Some(url) = &email_jobs_url {
+        queue_urls.insert("EmailJobs".to_owned(), url.clone());
+    }
+    // Bound first: the mails link to its unsubscribe route.
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
+    let http_url = format!("http://{}", listener.local_addr()?);
 
     let ws_listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.ws_port))).await?;
     let ws_port = ws_listener.local_addr()?.port();
     let websocket_endpoint = websocket::management_endpoint(ws_port);
     let (functions, running) = match &storage {
         Storage::DynamoDb { endpoint, .. } if args.lambda => {
-            let queue_url = webhook_queue.as_ref().map(|(_, _, url)| url.as_str());
-            let (pool, binaries) = processes(&args, &template, endpoint, &s3_endpoint, &websocket_endpoint, queue_url)?;
+            let urls = (&queue_urls, http_url.as_str());
+            let (pool, binaries) = processes(&args, &template, endpoint, &s3_endpoint, &websocket_endpoint, urls)?;
             (Functions::Processes(pool), format!("processes from {}", binaries.display()))
         }
         _ => {
             // The functions push through the real @connections client, at this gateway.
             let push = Arc::new(ApiGatewayPush::local(&websocket_endpoint));
             let config = Config::local(&args.table, args.project_key.clone(), Some(websocket_endpoint.clone()));
-            let app = App::with_push(store, with_desk_settings(config, &args), push).with_attachments(attachments());
+            let config = with_email_settings(with_desk_settings(config, &args), &args, &http_url);
+            let app = App::with_push(store, config, push).with_attachments(attachments());
             let app = match &args.event_bus_endpoint {
                 Some(endpoint) => app.with_event_bus(EventBus::local(endpoint, &args.event_bus)),
                 None => app,
             };
-            let app = Arc::new(match &webhook_queue {
+            let app = match &webhook_queue {
                 Some((endpoint, _, url)) => app.with_webhook_queue(DeliveryQueue::local(endpoint, url)),
                 None => app,
+            };
+            let app = Arc::new(match (&args.queue_endpoint, &email_jobs_url, &args.ses_endpoint) {
+                (Some(queue), Some(url), Some(ses)) => {
+                    app.with_email(EmailJobs::local(queue, url), Some(Mailer::local(ses, &args.email_sender)))
+                }
+                _ => app,
             });
             let linked = Functions::linked(app, functions::handler).with_event_driven(
                 functions::scheduled,
@@ -265,8 +310,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         }
     }
-    if let Some((_, client, url)) = &webhook_queue {
+    if let Some((_, client, _)) = &webhook_queue {
         for mapping in template.queue_functions()? {
+            // A queue that does not run here (email without --ses-endpoint) is not read.
+            let Some(url) = queue_urls.get(&mapping.queue) else { continue };
             let concurrency = mapping.maximum_concurrency;
             queue::start(client.clone(), url.clone(), mapping, concurrency, functions.clone());
         }
@@ -275,7 +322,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cors = template.cors_of_http_api(&api_values)?.map(cors::Cors::new);
     let websocket_routes = websocket::WebSocketRoutes::from_template(&template, &functions)?;
 
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.http_port))).await?;
     println!(
         "local-gateway websocket: {} ({} routes, management API: {websocket_endpoint})",
         websocket::client_url(ws_port),
@@ -289,7 +335,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         args.bucket
     );
     let demo = args.seed.is_none().then_some(&identities);
-    let web = web::Web::new(&format!("http://{}", listener.local_addr()?), &websocket::client_url(ws_port), demo);
+    let web = web::Web::new(&http_url, &websocket::client_url(ws_port), demo);
     let serving = async {
         tokio::try_join!(
             server::serve(
@@ -330,7 +376,7 @@ fn processes(
     dynamodb_endpoint: &str,
     s3_endpoint: &str,
     websocket_endpoint: &str,
-    webhook_queue_url: Option<&str>,
+    (queue_urls, http_url): (&std::collections::BTreeMap<String, String>, &str),
 ) -> Result<(lambda::Pool, PathBuf), Box<dyn std::error::Error + Send + Sync>> {
     let binaries = match &args.functions {
         Some(dir) => dir.clone(),
@@ -345,11 +391,10 @@ fn processes(
         bucket_name: args.bucket.clone(),
         websocket_endpoint: Some(websocket_endpoint.to_owned()),
         event_bus_name: args.event_bus_endpoint.as_ref().map(|_| args.event_bus.clone()).unwrap_or_default(),
+        http_api_url: http_url.to_owned(),
+        queue_urls: queue_urls.clone(),
         ..LocalValues::default()
     };
-    if let Some(url) = webhook_queue_url {
-        local.queue_urls.insert("WebhookDeliveries".into(), url.to_owned());
-    }
     // The functions get the keys' digests, as deployed; none: the route refuses every key.
     let digests = shared::config::ProjectKeys::from_list(args.project_key.as_deref()).digests();
     local.parameters.insert("ProjectKeyDigests".into(), digests);
@@ -369,6 +414,10 @@ fn processes(
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
         ("JwtHs256SecretArn", args.jwt_hs256_secret_arn.clone()),
+        ("EmailSender", args.ses_endpoint.as_ref().map(|_| args.email_sender.clone())),
+        ("ConversationUrlTemplate", args.conversation_url.clone()),
+        ("DigestAfterSeconds", args.digest_after_seconds.map(|s| s.to_string())),
+        ("OnCallAfterSeconds", args.on_call_after_seconds.map(|s| s.to_string())),
     ] {
         if let Some(value) = value {
             local.parameters.insert(parameter.into(), value);
@@ -383,6 +432,7 @@ fn processes(
         secrets_manager_endpoint: args.secrets_manager_endpoint.clone(),
         event_bus_endpoint: args.event_bus_endpoint.clone(),
         queue_endpoint: args.queue_endpoint.clone(),
+        ses_endpoint: args.ses_endpoint.clone(),
         max_instances: args.max_instances,
     };
     let pool = lambda::Pool::new(&setup, route_binaries(template)?, Duration::from_secs(args.idle_seconds))?;
@@ -417,6 +467,25 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
             store_claim: shared::config::DEFAULT_STORE_CLAIM.into(),
             admin_claim: shared::config::DEFAULT_ADMIN_CLAIM.into(),
         });
+    }
+    config
+}
+
+/// `config` with the email settings of the command line, as the template's parameters set
+/// them for deployed functions; the unsubscribe route is this gateway's.
+fn with_email_settings(mut config: Config, args: &Args, http_url: &str) -> Config {
+    if args.ses_endpoint.is_none() {
+        return config;
+    }
+    let email = &mut config.email;
+    email.sender = Some(args.email_sender.clone());
+    email.conversation_url = args.conversation_url.clone();
+    email.unsubscribe_url = format!("{http_url}/v1/email/unsubscribe/");
+    if let Some(seconds) = args.digest_after_seconds {
+        email.digest_after = Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = args.on_call_after_seconds {
+        email.on_call_after = Duration::from_secs(seconds);
     }
     config
 }

@@ -1,5 +1,5 @@
-//! The webhook delivery queue, read as Lambda's event source mapping reads an SQS FIFO
-//! queue: messages received with their attributes, each ordering group's handed to the
+//! A queue, read as Lambda's event source mapping reads SQS (the webhook delivery FIFO
+//! queue, the email job queue): messages received with their attributes, each ordering group's handed to the
 //! function in order, the groups side by side (up to the mapping's maximum concurrency), a
 //! message deleted once done. A message the function leaves on the queue stays out of sight
 //! until its next attempt (the function set that), and holds back the rest of its group:
@@ -36,16 +36,16 @@ pub fn client(endpoint: &str) -> Client {
     Client::new(&shared::deliveries::local_queue_config(endpoint))
 }
 
-/// Creates the FIFO queue `name` (unless it is there): its URL.
-pub async fn create_queue(client: &Client, name: &str) -> Result<String, String> {
-    let created = client
+/// Creates the queue `name`, FIFO or standard (unless it is there): its URL.
+pub async fn create_queue(client: &Client, name: &str, fifo: bool) -> Result<String, String> {
+    let mut create = client
         .create_queue()
         .queue_name(name)
-        .attributes(QueueAttributeName::FifoQueue, "true")
-        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_SECONDS.to_string())
-        .send()
-        .await
-        .map_err(sqs_error)?;
+        .attributes(QueueAttributeName::VisibilityTimeout, VISIBILITY_SECONDS.to_string());
+    if fifo {
+        create = create.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    let created = create.send().await.map_err(sqs_error)?;
     created.queue_url.ok_or_else(|| format!("no URL for queue {name}"))
 }
 
@@ -79,7 +79,7 @@ pub fn start(client: Client, url: String, mapping: QueueFunction, concurrency: u
                     }
                 }
                 Err(error) => {
-                    tracing::error!(%error, "reading the webhook queue failed");
+                    tracing::error!(%error, "reading a queue failed");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
@@ -87,7 +87,8 @@ pub fn start(client: Client, url: String, mapping: QueueFunction, concurrency: u
     });
 }
 
-/// Messages by ordering group, each group's in the order received.
+/// Messages by ordering group, each group's in the order received; on a standard queue,
+/// where there are none, each message on its own.
 fn in_groups(messages: Vec<Message>) -> Vec<Vec<Message>> {
     let mut groups: Vec<Vec<Message>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -97,6 +98,7 @@ fn in_groups(messages: Vec<Message>) -> Vec<Vec<Message>> {
             .as_ref()
             .and_then(|a| a.get(&MessageSystemAttributeName::MessageGroupId))
             .cloned()
+            .or_else(|| message.message_id.clone())
             .unwrap_or_default();
         let at = *index.entry(group).or_insert_with(|| {
             groups.push(Vec::new());

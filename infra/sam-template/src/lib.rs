@@ -136,6 +136,9 @@ pub struct LocalValues {
     pub websocket_endpoint: Option<String>,
     /// The event bus's name (`!Ref` of the `AWS::Events::EventBus`); empty where none runs.
     pub event_bus_name: String,
+    /// The HTTP API's base URL here (`http://127.0.0.1:3000`): what an address built from
+    /// the HTTP API comes to, its path kept.
+    pub http_api_url: String,
     /// Queues' URLs (`!Ref` of an `AWS::SQS::Queue`), by resource id; empty where none runs.
     pub queue_urls: std::collections::BTreeMap<String, String>,
     /// Parameter values; the others take their `Default`.
@@ -480,6 +483,11 @@ impl Template {
             if self.resource_type(name) == Some("AWS::ApiGatewayV2::Api") {
                 // The whole value is that API's address: here, its local endpoint.
                 return Ok(local.websocket_endpoint.clone());
+            }
+            if self.resource_type(name) == Some("AWS::Serverless::HttpApi") {
+                // An address on the HTTP API: here, its path on the local one.
+                let path = after.find('/').map_or("", |start| &after[start..]);
+                return Ok(Some(format!("{}{path}", local.http_api_url)));
             }
             resolved.push_str(&match name {
                 "AWS::Region" => "us-east-1".to_owned(),

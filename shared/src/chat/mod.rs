@@ -9,6 +9,7 @@ mod away;
 mod connections;
 mod delivery;
 mod desk;
+mod email;
 mod events;
 mod lifecycle;
 mod links;
@@ -28,6 +29,10 @@ pub use away::{Availability, TeamHours, availability, business_hours, set_busine
 pub use connections::{Revocation, connection_principal, revoke_token};
 pub use delivery::{Attempted, ReceivedDelivery, deliver, deliver_batch, queue_deliveries};
 pub use desk::{Directory, DirectoryEntry, directory, inbox_connected, inbox_left, set_availability};
+pub use email::{
+    JobOutcome, TranscriptRequested, queue_email_jobs, request_transcript, run_email_jobs, unsubscribe,
+    unsubscribe_link,
+};
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};

@@ -1,8 +1,9 @@
 //! Events out: the table's changes, as its change stream gives them, put on the event bus
-//! as the domain events they mean and queued for the webhooks that asked for them, in the
-//! stream's order.
+//! as the domain events they mean, queued for the webhooks that asked for them, in the
+//! stream's order, and followed by the email jobs they mean.
 
 use super::delivery::queue_deliveries;
+use super::email::queue_email_jobs;
 use crate::App;
 use crate::bus::PUT_BATCH;
 use crate::domain::{ChangeRecord, OutboundEvent, events_of};
@@ -23,12 +24,12 @@ pub async fn publish_changes(app: &App, records: &[ChangeRecord]) -> Option<Stri
         })
         .collect();
     tracing::info!(records = records.len(), events = events.len(), "table changes");
-    let (on_bus, queued) = futures::join!(put_on_bus(app, &events), async {
-        let in_order: Vec<OutboundEvent> = events.iter().map(|(_, event)| event.clone()).collect();
-        queue_deliveries(app, &in_order).await
-    });
+    let in_order: Vec<OutboundEvent> = events.iter().map(|(_, event)| event.clone()).collect();
+    let (on_bus, queued, mailed) =
+        futures::join!(put_on_bus(app, &events), queue_deliveries(app, &in_order), queue_email_jobs(app, &in_order));
     // Each stops at its first failure; the stream is read again from the earlier.
-    let first_failed = [on_bus, queued.map(|position| events[position].0)].into_iter().flatten().min()?;
+    let not_queued = [queued, mailed].into_iter().flatten().map(|position| events[position].0);
+    let first_failed = on_bus.into_iter().chain(not_queued).min()?;
     Some(records[first_failed].sequence_number.clone())
 }
 

@@ -102,7 +102,13 @@ mod tests {
         let day = vec![OpeningInput { opens: "09:00".into(), closes: "17:00".into() }];
         let week: BTreeMap<String, Vec<OpeningInput>> =
             ["mon", "tue", "wed", "thu", "fri"].into_iter().map(|d| (d.to_owned(), day.clone())).collect();
-        let input = HoursInput { time_zone: "Europe/Berlin".into(), week, holidays: vec![], expected_reply: None };
+        let input = HoursInput {
+            time_zone: "Europe/Berlin".into(),
+            week,
+            holidays: vec![],
+            expected_reply: None,
+            on_call: vec![],
+        };
         BusinessHours::check(input).unwrap()
     }
 

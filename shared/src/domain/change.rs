@@ -9,6 +9,7 @@
 //! added to, not set), which lets a writer that has not read the newest state commit
 //! without a read; the conditions say what it must have got right.
 
+use super::email::{EmailClaim, EmailKind};
 use super::ids::{AdminId, MessageId};
 use super::message::{Message, SenderType};
 use super::receipts::ReceiptKind;
@@ -54,6 +55,11 @@ pub enum SessionChange {
         tags: Vec<String>,
         at: Timestamp,
     },
+    /// A mail about the session is claimed before it is sent, so that it goes out once.
+    Emailed {
+        claim: EmailClaim,
+        at: Timestamp,
+    },
     /// The store's rating of a closed session, given once.
     Rate {
         rating: u8,
@@ -94,6 +100,12 @@ pub enum Condition {
     LastMessageFromAtMost(SenderType, MessageId),
     /// The store has not been sent the session's automatic away reply.
     NoAwayReply,
+    /// No digest has covered this answer.
+    DigestedBelow(MessageId),
+    /// No digest went out since then.
+    NoDigestSince(Timestamp),
+    /// No mail of this kind went out about the session.
+    NotEmailed(EmailKind),
 }
 
 /// One field a change writes.
@@ -134,6 +146,10 @@ pub enum Effect {
     Feedback(Option<String>),
     /// The store was sent the session's away reply then.
     AwayReplied(Timestamp),
+    /// A digest covering the answers up to this one went out then.
+    Digested(MessageId, Timestamp),
+    /// A mail of this kind went out then.
+    Emailed(EmailKind, Timestamp),
 }
 
 /// The conditions of a change that do not hold; the session is as it was.
@@ -234,6 +250,7 @@ impl SessionChange {
             }
             SessionChange::Retag { revision, .. } => vec![Condition::Revision(*revision)],
             SessionChange::Rate { .. } => vec![Condition::Closed, Condition::Unrated],
+            SessionChange::Emailed { claim, .. } => claim.conditions(),
         }
     }
 
@@ -289,6 +306,10 @@ impl SessionChange {
             SessionChange::Rate { rating, feedback, at } => {
                 vec![Effect::Rating(*rating), Effect::Feedback(feedback.clone()), Effect::Updated(*at)]
             }
+            SessionChange::Emailed { claim: EmailClaim::Digest { up_to, .. }, at } => {
+                vec![Effect::Digested(*up_to, *at)]
+            }
+            SessionChange::Emailed { claim: EmailClaim::Once(kind), at } => vec![Effect::Emailed(*kind, *at)],
         }
     }
 
@@ -338,6 +359,9 @@ impl Condition {
             Condition::MarkBelow(reader, kind, id) => session.receipts_of(*reader).mark(*kind) < *id,
             Condition::LastMessageFromAtMost(party, id) => session.last_message_from(*party) <= *id,
             Condition::NoAwayReply => session.away_replied_at.is_none(),
+            Condition::DigestedBelow(id) => session.emails.digested_up_to < *id,
+            Condition::NoDigestSince(since) => session.emails.digested_at.is_none_or(|at| at < *since),
+            Condition::NotEmailed(kind) => session.emails.emailed_at(*kind).is_none(),
         }
     }
 }
@@ -384,6 +408,11 @@ impl Effect {
             Effect::Rating(rating) => session.rating = Some(rating),
             Effect::Feedback(feedback) => session.feedback = feedback,
             Effect::AwayReplied(at) => session.away_replied_at = Some(at),
+            Effect::Digested(up_to, at) => {
+                (session.emails.digested_up_to, session.emails.digested_at) = (up_to, Some(at))
+            }
+            Effect::Emailed(EmailKind::OnCall, at) => session.emails.on_call_emailed_at = Some(at),
+            Effect::Emailed(EmailKind::Transcript, at) => session.emails.transcript_emailed_at = Some(at),
         }
     }
 }

@@ -9,6 +9,7 @@ use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+use super::ids::AdminId;
 use crate::Timestamp;
 
 /// Openings a day holds at most, and holidays a schedule.
@@ -16,6 +17,8 @@ pub const MAX_OPENINGS_A_DAY: usize = 4;
 pub const MAX_HOLIDAYS: usize = 100;
 /// The longest expected-reply text, in characters.
 pub const MAX_EXPECTED_REPLY: usize = 200;
+/// The most admins on call at once.
+pub const MAX_ON_CALL: usize = 20;
 /// How far ahead the next opening is looked for: two weeks, holidays and all.
 const LOOKAHEAD_DAYS: i16 = 14;
 
@@ -51,6 +54,9 @@ pub struct HoursInput {
     /// widget says so in the store's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_reply: Option<String>,
+    /// The admins emailed when a session arrives out of hours or waits unassigned too long.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_call: Vec<AdminId>,
 }
 
 /// Why business hours were refused: said so a platform can fix them.
@@ -75,6 +81,7 @@ pub struct BusinessHours {
     week: [Vec<Opening>; 7],
     holidays: BTreeSet<Date>,
     expected_reply: Option<String>,
+    on_call: Vec<AdminId>,
 }
 
 /// An instant as the hours' time zone has it, for saying when the team is back.
@@ -162,7 +169,13 @@ impl TryFrom<HoursInput> for BusinessHours {
             .iter()
             .map(|day| day.parse::<Date>().map_err(|_| refused(format!("{day:?} is not a date as YYYY-MM-DD"))))
             .collect::<Result<BTreeSet<Date>, HoursError>>()?;
-        Ok(BusinessHours { time_zone: input.time_zone, zone, week, holidays, expected_reply })
+        let mut on_call = input.on_call;
+        on_call.sort();
+        on_call.dedup();
+        if on_call.len() > MAX_ON_CALL {
+            return Err(refused(format!("on_call: at most {MAX_ON_CALL} admins")));
+        }
+        Ok(BusinessHours { time_zone: input.time_zone, zone, week, holidays, expected_reply, on_call })
     }
 }
 
@@ -179,7 +192,13 @@ impl From<BusinessHours> for HoursInput {
             })
             .collect();
         let holidays = hours.holidays.iter().map(Date::to_string).collect();
-        HoursInput { time_zone: hours.time_zone, week, holidays, expected_reply: hours.expected_reply }
+        HoursInput {
+            time_zone: hours.time_zone,
+            week,
+            holidays,
+            expected_reply: hours.expected_reply,
+            on_call: hours.on_call,
+        }
     }
 }
 
@@ -192,6 +211,11 @@ impl BusinessHours {
     /// The IANA name of the time zone the hours are kept in.
     pub fn time_zone(&self) -> &str {
         &self.time_zone
+    }
+
+    /// The admins on call.
+    pub fn on_call(&self) -> &[AdminId] {
+        &self.on_call
     }
 
     /// What stores are told to expect, if the platform said.
@@ -290,6 +314,7 @@ mod tests {
             week,
             holidays: vec!["2026-12-25".into()],
             expected_reply: None,
+            on_call: vec![],
         };
         BusinessHours::check(input).unwrap()
     }
@@ -342,8 +367,13 @@ mod tests {
 
     #[test]
     fn no_hours_at_all_is_closed_with_no_end() {
-        let input =
-            HoursInput { time_zone: "UTC".into(), week: BTreeMap::new(), holidays: vec![], expected_reply: None };
+        let input = HoursInput {
+            time_zone: "UTC".into(),
+            week: BTreeMap::new(),
+            holidays: vec![],
+            expected_reply: None,
+            on_call: vec![],
+        };
         let hours = BusinessHours::check(input).unwrap();
         assert_eq!(hours.state_at(Timestamp::now()), HoursState::Closed { until: None });
     }
@@ -367,9 +397,15 @@ mod tests {
         let with = |time_zone: &str, day: &str, openings: Vec<OpeningInput>, holidays: Vec<&str>| {
             let week = BTreeMap::from([(day.to_owned(), openings)]);
             let holidays = holidays.into_iter().map(str::to_owned).collect();
-            BusinessHours::check(HoursInput { time_zone: time_zone.into(), week, holidays, expected_reply: None })
-                .unwrap_err()
-                .to_string()
+            BusinessHours::check(HoursInput {
+                time_zone: time_zone.into(),
+                week,
+                holidays,
+                expected_reply: None,
+                on_call: vec![],
+            })
+            .unwrap_err()
+            .to_string()
         };
         let nine_to_five = || vec![opening("09:00", "17:00")];
         assert!(with("Mars/Olympus", "mon", nine_to_five(), vec![]).contains("time zone"));

@@ -41,6 +41,11 @@ id!(StoreId);
 id!(AdminId);
 
 impl MessageId {
+    /// Whether this is no message: the 0 a session's marks start at.
+    pub fn is_none(&self) -> bool {
+        self.0 == 0
+    }
+
     /// The id after this one, the smallest a newer message may have.
     pub fn next(self) -> MessageId {
         MessageId(self.0.saturating_add(1))

@@ -7,11 +7,13 @@ mod away;
 mod change;
 mod connection;
 mod desk;
+mod email;
 mod hours;
 mod ids;
 pub mod input;
 mod language;
 mod lifecycle;
+mod mail_text;
 mod message;
 mod outbound;
 mod principal;
@@ -29,13 +31,19 @@ pub use away::{AUTOMATIC_SENDER, AwayReason, away_reply, away_reply_due, waited_
 pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_messages_above, opened_with};
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use desk::{Availability, DEFAULT_CAPACITY, Desk, DeskState, MAX_CAPACITY, Presence, next_admin};
+pub use email::{
+    DIGEST_WINDOW_SECONDS, DigestDue, EmailClaim, EmailJob, EmailKind, EmailMarks, MIN_LINK_KEY_BYTES, OnCallReason,
+    Recipient, TranscriptRefused, digest_due, digest_window, on_call_due, transcript_allowed, unsubscribe_signature,
+    verify_unsubscribe,
+};
 pub use hours::{
-    BusinessHours, HoursError, HoursInput, HoursState, LocalMoment, MAX_EXPECTED_REPLY, MAX_HOLIDAYS,
+    BusinessHours, HoursError, HoursInput, HoursState, LocalMoment, MAX_EXPECTED_REPLY, MAX_HOLIDAYS, MAX_ON_CALL,
     MAX_OPENINGS_A_DAY, OpeningInput,
 };
 pub use ids::{AdminId, MessageId, SessionId, StoreId, is_upload_id, new_upload_id};
 pub use language::Language;
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
+pub use mail_text::{Mail, MailLine, digest_mail, on_call_mail, transcript_mail};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of};
 pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::email::EmailMarks;
 use super::ids::{AdminId, MessageId, SessionId, StoreId};
 use super::message::{Message, MessageView, SenderType};
 use super::principal::{Principal, StoreProfile};
@@ -86,6 +87,9 @@ pub struct Session {
     /// When the store was sent the session's one automatic away reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub away_replied_at: Option<Timestamp>,
+    /// The mails sent about it, as attributes of the session's own.
+    #[serde(flatten)]
+    pub emails: EmailMarks,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -165,6 +169,7 @@ impl Session {
             queued_at: None,
             assigned: false,
             away_replied_at: None,
+            emails: EmailMarks::default(),
         }
     }
 

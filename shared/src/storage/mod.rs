@@ -1,6 +1,7 @@
 //! Storage by aggregate, each behind its own trait — identities ([`IdentityStore`]), sessions
 //! with their messages ([`SessionStore`]), live connections ([`ConnectionStore`]), admins'
-//! desks ([`DeskStore`]) and webhook subscriptions ([`WebhookStore`]) — with
+//! desks ([`DeskStore`]), webhook subscriptions ([`WebhookStore`]) and what mails need
+//! ([`EmailStore`]) — with
 //! two implementations that pass one conformance suite: [`DynamoStore`] (a single DynamoDB
 //! table) and [`MemoryStore`] (embedded, zero setup).
 //!
@@ -12,6 +13,7 @@
 mod connections;
 mod desks;
 mod dynamo;
+mod email;
 mod identities;
 mod memory;
 mod sessions;
@@ -20,6 +22,7 @@ mod webhooks;
 pub use connections::ConnectionStore;
 pub use desks::{Assignment, DeskStore};
 pub use dynamo::{DynamoStore, table_change};
+pub use email::EmailStore;
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;
 pub use sessions::{
@@ -43,6 +46,6 @@ pub enum StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Every aggregate's storage: what a function's [`crate::App`] holds.
-pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore {}
+pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore {}
 
-impl<T: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore> ChatStore for T {}
+impl<T: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore> ChatStore for T {}

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use super::StorageResult;
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionId, SessionStatus, StoreId,
+    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionId, SessionStatus,
+    StoreId,
 };
 
 /// A session with some of its messages, ascending by id.
@@ -367,6 +368,9 @@ pub trait SessionStore: Send + Sync + 'static {
         feedback: Option<String>,
         now: Timestamp,
     ) -> StorageResult<WriteOutcome>;
+    /// Claims a mail about `seen` if its conditions hold ([`EmailClaim`]): of the callers
+    /// racing for one mail, one is `Written`.
+    async fn claim_email(&self, seen: &Session, claim: EmailClaim, now: Timestamp) -> StorageResult<WriteOutcome>;
 }
 
 /// The list a session counts in for `total_count`: the open queue, or one admin's claimed

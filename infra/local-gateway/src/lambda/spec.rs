@@ -39,8 +39,10 @@ pub struct Setup<'a> {
     pub secrets_manager_endpoint: Option<String>,
     /// EventBridge's, when one is given (moto).
     pub event_bus_endpoint: Option<String>,
-    /// SQS's, when one is given (moto, for the webhook delivery queue).
+    /// SQS's, when one is given (moto, for the webhook delivery and email job queues).
     pub queue_endpoint: Option<String>,
+    /// SES v2's, when one is given (aws-ses-v2-local).
+    pub ses_endpoint: Option<String>,
     /// Overrides each function's cap on instances.
     pub max_instances: Option<usize>,
 }
@@ -79,6 +81,7 @@ impl Setup<'_> {
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", &self.secrets_manager_endpoint),
             ("AWS_ENDPOINT_URL_EVENTBRIDGE", &self.event_bus_endpoint),
             ("AWS_ENDPOINT_URL_SQS", &self.queue_endpoint),
+            ("AWS_ENDPOINT_URL_SESV2", &self.ses_endpoint),
         ];
         for (name, endpoint) in optional {
             if let Some(endpoint) = endpoint {
@@ -127,6 +130,7 @@ mod tests {
             secrets_manager_endpoint: None,
             event_bus_endpoint: None,
             queue_endpoint: None,
+            ses_endpoint: None,
             max_instances: None,
         }
     }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Connection, Message, MessageId, Principal, Receipts, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile,
+    AdminId, Connection, EmailMarks, Message, MessageId, Principal, Receipts, SenderType, Session, SessionId,
+    SessionStatus, StoreId, StoreProfile,
 };
 use crate::domain::{TokenGrant, TokenHash};
 
@@ -448,6 +448,12 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
         queued_at: fields.optional_timestamp("queued_at")?,
         assigned: fields.flag("assigned")?,
         away_replied_at: fields.optional_timestamp("away_replied_at")?,
+        emails: EmailMarks {
+            digested_up_to: MessageId(fields.optional_number("digested_up_to")?.unwrap_or(0)),
+            digested_at: fields.optional_timestamp("digested_at")?,
+            on_call_emailed_at: fields.optional_timestamp("on_call_emailed_at")?,
+            transcript_emailed_at: fields.optional_timestamp("transcript_emailed_at")?,
+        },
     })
 }
 
@@ -717,6 +723,12 @@ mod tests {
             reply_count: 4,
             assigned: true,
             away_replied_at: Some(at("2026-01-05T10:30:00.500Z")),
+            emails: EmailMarks {
+                digested_up_to: MessageId(38),
+                digested_at: Some(at("2026-01-05T10:45:00.000Z")),
+                on_call_emailed_at: Some(at("2026-01-05T10:20:00.000Z")),
+                transcript_emailed_at: Some(at("2026-01-05T11:05:00.000Z")),
+            },
             ..held.clone()
         };
         for session in [held, everything] {

@@ -21,6 +21,7 @@
 
 mod connections;
 mod desks;
+mod email;
 mod identities;
 mod items;
 mod sessions;

@@ -5,6 +5,7 @@
 
 mod connections;
 mod desks;
+mod email;
 mod feed;
 mod identities;
 mod sessions;
@@ -16,8 +17,8 @@ use std::sync::{Mutex, MutexGuard};
 use super::{SessionPage, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, AdminProfile, BusinessHours, ChangeRecord, Connection, Desk, Message, MessageId, Principal, Session,
-    SessionId, StoreId, StoreProfile, Subscription, TokenGrant, TokenHash,
+    AdminId, AdminProfile, BusinessHours, ChangeRecord, Connection, Desk, Message, MessageId, Principal, Recipient,
+    Session, SessionId, StoreId, StoreProfile, Subscription, TokenGrant, TokenHash,
 };
 
 #[derive(Default)]
@@ -41,6 +42,8 @@ struct State {
     connections: HashMap<String, Connection>,
     desks: HashMap<AdminId, Desk>,
     business_hours: Option<BusinessHours>,
+    email_link_key: Vec<u8>,
+    unsubscribed: HashMap<Recipient, Timestamp>,
     webhooks: Vec<Subscription>,
     webhook_logs: HashMap<String, webhooks::WebhookLog>,
     feed: feed::ChangeFeed,

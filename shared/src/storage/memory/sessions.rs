@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use super::{MemoryStore, SessionData};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
-    StoreId, opened_with,
+    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId,
+    SessionStatus, StoreId, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
@@ -299,5 +299,9 @@ impl SessionStore for MemoryStore {
     ) -> StorageResult<WriteOutcome> {
         let change = SessionChange::Rate { rating, feedback, at: now };
         self.change(seen, &change)
+    }
+
+    async fn claim_email(&self, seen: &Session, claim: EmailClaim, now: Timestamp) -> StorageResult<WriteOutcome> {
+        self.change(seen, &SessionChange::Emailed { claim, at: now })
     }
 }

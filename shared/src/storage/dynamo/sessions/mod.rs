@@ -22,8 +22,8 @@ use super::items::*;
 use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
-    StoreId, StoreProfile, mark_needs_messages_above, opened_with,
+    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId,
+    SessionStatus, StoreId, StoreProfile, mark_needs_messages_above, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
@@ -635,7 +635,18 @@ impl SessionStore for DynamoStore {
         feedback: Option<String>,
         now: Timestamp,
     ) -> StorageResult<WriteOutcome> {
-        let change = SessionChange::Rate { rating, feedback, at: now };
+        self.update_alone(seen, SessionChange::Rate { rating, feedback, at: now }).await
+    }
+
+    async fn claim_email(&self, seen: &Session, claim: EmailClaim, now: Timestamp) -> StorageResult<WriteOutcome> {
+        self.update_alone(seen, SessionChange::Emailed { claim, at: now }).await
+    }
+}
+
+impl DynamoStore {
+    /// `change` of `seen` as one conditional update of the session item: for a change no
+    /// pointer, count or index follows.
+    async fn update_alone(&self, seen: &Session, change: SessionChange) -> StorageResult<WriteOutcome> {
         match SessionUpdate::of(seen.id, &change)?.send(self, seen.id).await? {
             Ok(_) => Ok(WriteOutcome::Written(change.effects_on(seen))),
             Err(Some(current)) => Ok(WriteOutcome::Stale(current)),

@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::{
 
 use super::super::DynamoStore;
 use super::super::items::*;
-use crate::domain::{Condition, Effect, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus};
+use crate::domain::{
+    Condition, Effect, EmailKind, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
+};
 use crate::storage::StorageResult;
 
 /// One `Update` of a session item.
@@ -84,6 +86,13 @@ impl SessionUpdate {
                 self.require(&format!("{} <= {{}}", last_message_from(party)), n(id))
             }
             Condition::NoAwayReply => self.require_absent("away_replied_at"),
+            Condition::DigestedBelow(id) => {
+                self.require("(attribute_not_exists(digested_up_to) OR digested_up_to < {})", n(id))
+            }
+            Condition::NoDigestSince(since) => {
+                self.require("(attribute_not_exists(digested_at) OR digested_at < {})", s(since.to_string()))
+            }
+            Condition::NotEmailed(kind) => self.require_absent(emailed_at(kind)),
         }
     }
 
@@ -134,6 +143,8 @@ impl SessionUpdate {
             Effect::Rating(rating) => self.set("rating", n(rating)),
             Effect::Feedback(feedback) => self.set("feedback", to_attribute(&feedback)?),
             Effect::AwayReplied(at) => self.set("away_replied_at", s(at.to_string())),
+            Effect::Digested(up_to, at) => self.set("digested_up_to", n(up_to)).set("digested_at", s(at.to_string())),
+            Effect::Emailed(kind, at) => self.set(emailed_at(kind), s(at.to_string())),
         })
     }
 
@@ -308,4 +319,12 @@ fn mark_path(reader: SenderType, kind: ReceiptKind, field: &str) -> String {
 
 fn read_count(reader: SenderType) -> String {
     format!("{}.read_count", receipts(reader))
+}
+
+/// The attribute that records when a mail of `kind` went out about a session.
+fn emailed_at(kind: EmailKind) -> &'static str {
+    match kind {
+        EmailKind::OnCall => "on_call_emailed_at",
+        EmailKind::Transcript => "transcript_emailed_at",
+    }
 }
