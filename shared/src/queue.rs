@@ -21,8 +21,9 @@ pub type QueueHandler = for<'a> fn(&'a App, SqsEvent) -> Pin<Box<dyn Future<Outp
 const BATCH_DEADLINE: Duration = Duration::from_secs(12);
 
 /// A queue function's whole `main`: JSON logs, the deployed wiring built once per instance,
-/// then `handler` for every batch the Lambda runtime hands over.
-pub fn run(handler: QueueHandler) -> Result<(), crate::http::Error> {
+/// then `handler` for every batch the Lambda runtime hands over. `function` is its binary's
+/// name, which its log lines are routed by (`queue email-jobs`).
+pub fn run(function: &'static str, handler: QueueHandler) -> Result<(), crate::http::Error> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         telemetry::init();
         let app = App::from_env().await?;
@@ -30,7 +31,9 @@ pub fn run(handler: QueueHandler) -> Result<(), crate::http::Error> {
             lambda_http::lambda_runtime::service_fn(|event: lambda_http::lambda_runtime::LambdaEvent<SqsEvent>| {
                 let request_id = event.context.request_id.clone();
                 let app = &app;
-                async move { Ok::<_, crate::http::Error>(run_once(app, handler, event.payload, &request_id).await) }
+                async move {
+                    Ok::<_, crate::http::Error>(run_once(app, function, handler, event.payload, &request_id).await)
+                }
             });
         lambda_http::lambda_runtime::run(service).await
     })
@@ -74,16 +77,23 @@ pub fn received_deliveries(event: SqsEvent) -> Vec<ReceivedDelivery> {
     received
 }
 
-/// One batch through `handler`, within the deadline, logged as one line like every
-/// invocation. Past the deadline, the whole batch stays on the queue.
-pub async fn run_once(app: &App, handler: QueueHandler, event: SqsEvent, request_id: &str) -> SqsBatchResponse {
+/// One batch through `function`'s `handler`, within the deadline, logged as one line like
+/// every invocation. Past the deadline, the whole batch stays on the queue.
+pub async fn run_once(
+    app: &App,
+    function: &str,
+    handler: QueueHandler,
+    event: SqsEvent,
+    request_id: &str,
+) -> SqsBatchResponse {
     let started = Instant::now();
     let all: Vec<String> = event.records.iter().filter_map(|message| message.message_id.clone()).collect();
     let work = deadline::within(BATCH_DEADLINE, handler(app, event));
     let (outcome, calls) = telemetry::count_calls(work).await;
     let left = outcome.unwrap_or(all);
     let status = if left.is_empty() { 200 } else { 503 };
-    telemetry::log_invocation("queue", status, Some(request_id), None, started.elapsed(), &calls);
+    let route = format!("queue {function}");
+    telemetry::log_invocation(&route, status, Some(request_id), None, started.elapsed(), &calls);
     let mut response = SqsBatchResponse::default();
     for message_id in left {
         let mut failure = BatchItemFailure::default();

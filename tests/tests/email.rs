@@ -59,7 +59,7 @@ async fn sarah_answers(gateway: &Gateway, session_id: &Value, contents: &[&str])
 /// Waits until `n` email jobs have run, in all: each is one invocation of the queue's
 /// function here (a standard queue's messages are handed over one by one).
 fn jobs_run(gateway: &Gateway, n: usize) {
-    gateway.invocation_of("queue", n);
+    gateway.invocation_of("queue email-jobs", n);
 }
 
 async fn one_digest_covers_the_answers_a_store_missed(gateway: Gateway, mailbox: Mailbox) {

@@ -5,8 +5,9 @@
 //! actions of the requests it makes or signs, on the attachments bucket's objects under
 //! the prefixes it uses them on; `secretsmanager:GetSecretValue` on the platform's HS256
 //! secret only where tokens are authenticated; the table's stream, `events:PutEvents` on the
-//! bus and the failure queue only for the function the stream invokes; the webhook queue's
-//! actions only where deliveries are queued or read. No `*` action.
+//! bus and the failure queue only for the function the stream invokes; a queue's actions
+//! only where its messages are queued or read; `ses:SendEmail`, as the deployment's sender,
+//! for exactly the functions that send mail. No `*` action.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +16,7 @@ use e2e::cast::{OMAR, OTHER_STORE, QUIET_STORE, SARAH, TECH_STORE, token_of_admi
 use e2e::files::{PNG, upload_png};
 use e2e::gateway::{Gateway, PROJECT_KEY, get_json, post_json};
 use e2e::identity_provider::IdentityProvider;
+use e2e::mailbox::{Mailbox, header};
 use e2e::platform::Signed;
 use e2e::stack::{dynamodb, fresh_table, moto};
 use e2e::ws::Client;
@@ -41,6 +43,8 @@ fn strings(value: &Yaml) -> Vec<String> {
     let render = |v: &Yaml| match v {
         Yaml::String(text) => text.clone(),
         Yaml::Tagged(tagged) if tagged.tag == "!GetAtt" => format!("GetAtt:{}", tagged.value.as_str().unwrap_or("")),
+        // `!Sub [text, {names}]`: the text.
+        Yaml::Tagged(tagged) if tagged.value.is_sequence() => tagged.value[0].as_str().unwrap_or("").to_owned(),
         Yaml::Tagged(tagged) => tagged.value.as_str().unwrap_or("").to_owned(),
         other => panic!("unexpected policy value {other:?}"),
     };
@@ -116,13 +120,24 @@ fn no_wildcards_and_resources_only_of_this_stack() {
                         }
                         Some(("dynamodb", _)) => assert!(on_table, "{binary}: {action} on {resource}"),
                         Some(("events", "PutEvents")) => assert_eq!(resource, "GetAtt:EventBus.Arn", "{binary}"),
-                        // The event source mapping's on-failure destination, or the deliveries' queue.
+                        // The event source mapping's on-failure destination, or one of the queues.
                         Some(("sqs", "SendMessage")) => assert!(
-                            ["GetAtt:TableEventsFailures.Arn", "GetAtt:WebhookDeliveries.Arn"]
+                            ["GetAtt:TableEventsFailures.Arn", "GetAtt:WebhookDeliveries.Arn", "GetAtt:EmailJobs.Arn"]
                                 .contains(&resource.as_str()),
                             "{binary}: {resource}"
                         ),
-                        Some(("sqs", _)) => assert_eq!(resource, "GetAtt:WebhookDeliveries.Arn", "{binary}"),
+                        Some(("sqs", _)) => assert!(
+                            ["GetAtt:WebhookDeliveries.Arn", "GetAtt:EmailJobs.Arn"].contains(&resource.as_str()),
+                            "{binary}: {resource}"
+                        ),
+                        // As the deployment's sender (its address or domain), through its
+                        // configuration set.
+                        Some(("ses", "SendEmail")) => assert!(
+                            resource.ends_with(":identity/${EmailSender}")
+                                || resource.ends_with(":identity/${Domain}")
+                                || resource.ends_with(":configuration-set/${EmailConfigurationSet}"),
+                            "{binary}: {resource}"
+                        ),
                         Some(("s3", _)) => assert!(on_attachments, "{binary}: {action} on {resource}"),
                         Some(("execute-api", "ManageConnections")) => assert!(on_websocket, "{binary}: {resource}"),
                         // The one secret the template is given, by its ARN.
@@ -150,6 +165,7 @@ struct Use {
     disconnected: bool,
     read_secret: bool,
     put_events: bool,
+    sent_email: bool,
     queue_actions: BTreeSet<String>,
 }
 
@@ -166,8 +182,18 @@ async fn exercise() -> BTreeMap<String, Use> {
     // Events out, on a bus in moto, and webhooks through its SQS, given up after a second.
     let bus = BusQueue::new().await;
     let webhooks = ["--queue-endpoint", &moto().endpoint(), "--webhook-retry-seconds", "1"].map(str::to_owned);
-    let args =
-        [desk.map(str::to_owned).to_vec(), provider.gateway_args(), bus.gateway_args(), webhooks.to_vec()].concat();
+    // Mail through an SES stand-in, its jobs on that SQS.
+    let mailbox = Mailbox::start();
+    let mail = ["--ses-endpoint", &mailbox.endpoint(), "--digest-after-seconds", "1", "--on-call-after-seconds", "1"]
+        .map(str::to_owned);
+    let args = [
+        desk.map(str::to_owned).to_vec(),
+        provider.gateway_args(),
+        bus.gateway_args(),
+        webhooks.to_vec(),
+        mail.to_vec(),
+    ]
+    .concat();
     let gateway = Gateway::start_on_dynamodb_with(&table, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
     let url = |path: &str| gateway.url(path);
@@ -235,6 +261,13 @@ async fn exercise() -> BTreeMap<String, Use> {
     let upload = upload_png(&gateway, &store, None, PNG).await;
     post("/v1/chat/store/messages/", &store, json!({"upload_id": upload})).await;
     post("/v1/chat/store/session/close/", &store, json!({})).await;
+    // Its transcript by mail, whose link unsubscribes the store: shown, then taken.
+    let (status, queued) = post_json(&url("/v1/chat/store/session/transcript/"), Some(&store), &json!({})).await;
+    assert_eq!(status, 202, "{queued}");
+    let transcript = mailbox.wait_for("store@example.com", 1).await;
+    let link = header(&transcript[0], "List-Unsubscribe").unwrap().trim_matches(['<', '>']).to_owned();
+    assert_eq!(reqwest::get(&link).await.unwrap().status(), 200);
+    assert_eq!(reqwest::Client::new().post(&link).send().await.unwrap().status(), 200);
     // Opened over the socket, then closed from the queue by an admin: the stores behind it
     // move up.
     store_ws.send(json!({"action": "send_message", "content": "by socket"})).await;
@@ -353,7 +386,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
     binary_of.extend(template.scheduled_functions().unwrap().into_iter().map(|s| ("schedule".to_owned(), s.binary)));
     binary_of.extend(template.stream_functions().unwrap().into_iter().map(|s| ("stream".to_owned(), s.binary)));
-    binary_of.extend(template.queue_functions().unwrap().into_iter().map(|q| ("queue".to_owned(), q.binary)));
+    binary_of
+        .extend(template.queue_functions().unwrap().into_iter().map(|q| (format!("queue {}", q.binary), q.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();
     // $disconnect of the last closed client is the last invocation.
     gateway.invocation_of("$disconnect", 10);
@@ -367,6 +401,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         used.disconnected |= line["disconnects"].as_u64().unwrap() > 0;
         used.read_secret |= line["secret_reads"].as_u64().unwrap() > 0;
         used.put_events |= line["event_puts"].as_u64().unwrap() > 0;
+        used.sent_email |= line["emails_sent"].as_u64().unwrap() > 0;
         used.queue_actions.extend(line["queue_actions"].as_str().unwrap().split_whitespace().map(str::to_owned));
     }
     uses
@@ -417,13 +452,18 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         // Every HTTP function but the platform's (signed, with no token) and `$connect` look
         // tokens up; in one gateway process the functions share the token cache, so a lookup
         // may have happened in another.
-        let takes_tokens = !binary.starts_with("platform-") && !streamed.contains(binary) && !queued.contains(binary);
+        let takes_tokens = !binary.starts_with("platform-")
+            && binary != "email-unsubscribe"
+            && !streamed.contains(binary)
+            && !queued.contains(binary);
         if (!binary.starts_with("ws-") || binary == "ws-connect") && takes_tokens {
             needed.insert("GetItem".to_owned());
         }
         // The routes a token opens may have to verify a platform's HS256 JWT: the secret,
         // read once per instance, was read by one of them in the shared process.
-        let verifies_tokens = binary == "ws-connect" || (http.contains(binary) && !binary.starts_with("platform-"));
+        // A mail's unsubscribe link is its own credential.
+        let token_free = binary.starts_with("platform-") || binary == "email-unsubscribe";
+        let verifies_tokens = binary == "ws-connect" || (http.contains(binary) && !token_free);
         let reads_secret = statements.iter().any(|s| s.actions.iter().any(|a| a == "secretsmanager:GetSecretValue"));
         if reads_secret != verifies_tokens || (used.read_secret && !reads_secret) {
             wrong.push(format!("{binary}: reads the HS256 secret {reads_secret}, verifies tokens {verifies_tokens}"));
@@ -453,6 +493,9 @@ async fn each_policy_allows_exactly_what_its_function_does() {
         if allows("events:PutEvents") != used.put_events {
             wrong.push(format!("{binary}: PutEvents {}, puts events {}", allows("events:PutEvents"), used.put_events));
         }
+        if allows("ses:SendEmail") != used.sent_email {
+            wrong.push(format!("{binary}: SendEmail {}, sends mail {}", allows("ses:SendEmail"), used.sent_email));
+        }
         // SQS: what its requests needed, the mapping's reads of a queue it is on, and the
         // stream mapping's on-failure destination.
         let sqs_allowed = with_prefix(statements.iter().flat_map(|s| s.actions.iter()), "sqs:");
@@ -461,6 +504,11 @@ async fn each_policy_allows_exactly_what_its_function_does() {
             sqs_needed.extend(QUEUE_ACTIONS.map(str::to_owned));
         }
         if streamed.contains(binary) {
+            sqs_needed.insert("SendMessage".to_owned());
+        }
+        // A digest due in the next quarter hour is queued again for then: a path a run
+        // cannot time (`digest_due`'s unit tests and the email tests show it).
+        if binary == "email-jobs" {
             sqs_needed.insert("SendMessage".to_owned());
         }
         if sqs_allowed != sqs_needed {
@@ -473,5 +521,6 @@ async fn each_policy_allows_exactly_what_its_function_does() {
     }
     assert!(uses.values().any(|used| used.read_secret), "a function read the HS256 secret");
     assert!(uses.values().any(|used| used.put_events), "a function put events on the bus");
+    assert!(uses.values().any(|used| used.sent_email), "a function sent mail");
     assert!(wrong.is_empty(), "policies that are not least privilege:\n{}", wrong.join("\n"));
 }

@@ -429,8 +429,9 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     let upload = json!({"file_name": "a.png", "content_type": "image/png", "size": 10});
     let mut admin_upload = upload.clone();
     admin_upload["session_id"] = w.open.clone();
-    let routes: [(&str, &str, ErrorBody, String); 14] = [
+    let routes: [(&str, &str, ErrorBody, String); 15] = [
         ("/v1/chat/store/messages/", &store, store_error, json!({"content": "x"}).to_string()),
+        ("/v1/chat/store/session/transcript/", &store, store_error, "{}".to_owned()),
         ("/v1/chat/store/session/close/", &store, store_error, "{}".to_owned()),
         ("/v1/chat/store/uploads/", &store, store_error, upload.to_string()),
         ("/v1/chat/admin/uploads/", &sarah, admin_error, admin_upload.to_string()),
@@ -501,10 +502,12 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
         }
     }
     // Every route of the template that takes a body is among them, and the seed route that
-    // answers in its own shape refuses a broken body in it.
+    // answers in its own shape refuses a broken body in it. A mail client's one-click
+    // unsubscribe posts a form, which its route does not read: its link is all it takes.
     let posts = sam_template::Template::embedded().http_routes().unwrap();
     let with_body = |method: &str| method == "POST" || method == "PUT";
-    for route in posts.iter().filter(|route| with_body(&route.method) && route.path != "/conversation/sessions") {
+    let own_shape = ["/conversation/sessions", "/v1/email/unsubscribe/"];
+    for route in posts.iter().filter(|route| with_body(&route.method) && !own_shape.contains(&route.path.as_str())) {
         assert!(checked.contains(&route.path.as_str()), "{} is not checked", route.path);
     }
     let (status, answer) = post_raw(&gateway.url("/conversation/sessions"), Some(&sarah), "{").await;

@@ -11,9 +11,9 @@ use futures::future::join_all;
 use shared::Timestamp;
 use shared::auth::TokenHash;
 use shared::domain::{
-    AdminId, AdminProfile, Availability, AwayReason, ChangeRecord, DEFAULT_CAPACITY, Language, MessageId, NewMessage,
-    Principal, ReceiptKind, SenderType, Session, SessionId, SessionStatus, StoreId, StoreProfile, away_reply,
-    events_of,
+    AdminId, AdminProfile, Availability, AwayReason, ChangeRecord, DEFAULT_CAPACITY, DIGEST_WINDOW_SECONDS, EmailClaim,
+    EmailKind, Language, MessageId, NewMessage, Principal, ReceiptKind, Recipient, SenderType, Session, SessionId,
+    SessionStatus, StoreId, StoreProfile, away_reply, digest_window, events_of,
 };
 use shared::storage::{
     AppendGuard, AppendOutcome, Assignment, ChatStore, DynamoStore, IdsFor, MemoryStore, MessageWindow, Opening,
@@ -1034,6 +1034,56 @@ async fn racing_away_replies_commit_once(store: Store) {
     assert!(next.id > automatic[0].id);
 }
 
+/// Eight jobs racing to claim one digest, then the transcript and the on-call alert of a
+/// session: each is claimed once; a digest covers an answer once, and the next waits for the
+/// next quarter hour however many answers come.
+async fn racing_email_claims_commit_once(store: Store) {
+    let seen = waiting_session(&store, StoreProfile { id: StoreId(420), ..tech_store() }).await;
+    let now = Timestamp::now();
+    let window = digest_window(now);
+    let digest = EmailClaim::Digest { up_to: MessageId(5), window };
+    let claims = (0..8).map(|_| store.claim_email(&seen, digest.clone(), now));
+    let written = join_all(claims).await.into_iter().filter(|o| matches!(o, Ok(WriteOutcome::Written(_)))).count();
+    assert_eq!(written, 1);
+    let session = store.session(seen.id).await.unwrap().unwrap();
+    assert_eq!((session.emails.digested_up_to, session.emails.digested_at), (MessageId(5), Some(now)));
+    // The same answers again, or later ones within the quarter hour: stale.
+    let later = EmailClaim::Digest { up_to: MessageId(9), window };
+    for claim in [digest, later] {
+        assert!(matches!(store.claim_email(&session, claim, now).await.unwrap(), WriteOutcome::Stale(_)));
+    }
+    // The next quarter hour takes the later ones.
+    let next = window.plus_seconds(DIGEST_WINDOW_SECONDS);
+    let claim = EmailClaim::Digest { up_to: MessageId(9), window: next };
+    let WriteOutcome::Written(session) = store.claim_email(&session, claim, next).await.unwrap() else {
+        panic!("the next window's digest")
+    };
+    for kind in [EmailKind::OnCall, EmailKind::Transcript] {
+        let claims = (0..8).map(|_| store.claim_email(&session, EmailClaim::Once(kind), now));
+        let outcomes = join_all(claims).await;
+        assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(WriteOutcome::Written(_)))).count(), 1, "{kind:?}");
+    }
+    let session = store.session(seen.id).await.unwrap().unwrap();
+    assert!(session.emails.on_call_emailed_at.is_some() && session.emails.transcript_emailed_at.is_some());
+    assert_eq!(session.emails.digested_up_to, MessageId(9));
+}
+
+/// The link key is made once, whoever asks first; unsubscribing is kept, per recipient.
+async fn email_link_key_and_unsubscribes(store: Store) {
+    assert_eq!(store.existing_email_link_key().await.unwrap(), None);
+    let keys = join_all((0..6).map(|_| store.email_link_key())).await;
+    let first = keys[0].as_ref().unwrap().clone();
+    assert!(first.len() >= 32);
+    assert!(keys.iter().all(|key| key.as_ref().unwrap() == &first), "one key");
+    assert_eq!(store.existing_email_link_key().await.unwrap(), Some(first));
+    let (five, six, admin) = (Recipient::Store(StoreId(5)), Recipient::Store(StoreId(6)), Recipient::Admin(AdminId(5)));
+    assert_eq!(store.unsubscribed(&[five, six, admin]).await.unwrap(), [false, false, false]);
+    store.unsubscribe(five, Timestamp::now()).await.unwrap();
+    store.unsubscribe(five, Timestamp::now()).await.unwrap();
+    store.unsubscribe(admin, Timestamp::now()).await.unwrap();
+    assert_eq!(store.unsubscribed(&[six, five, admin, five]).await.unwrap(), [false, true, true, true]);
+}
+
 /// Racing assignments of one waiting session to eight admins, as racing sweeps and triggers
 /// may choose: it is given once, to one of them, whose load alone rises.
 async fn racing_assignments_give_a_session_once(store: Store) {
@@ -1279,6 +1329,8 @@ conformance!(
     racing_assignments_never_exceed_capacity,
     racing_assignments_give_a_session_once,
     racing_away_replies_commit_once,
+    racing_email_claims_commit_once,
+    email_link_key_and_unsubscribes,
     webhooks_their_logs_and_dead_deliveries,
 );
 

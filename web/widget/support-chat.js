@@ -42,6 +42,8 @@ const TEXTS = {
     message: "Message", placeholder: "Write a message…", attach: "Attach a file", send: "Send",
     howDidWeDo: "How did we do?", anythingToAdd: "Anything to add? (optional)", sendRating: "Send rating",
     newConversation: "Start a new conversation", closedConversation: "This conversation is closed",
+    emailTranscript: "Email me the transcript", transcriptSent: "The transcript is on its way to your inbox.",
+    transcriptAlreadySent: "The transcript was already sent to you.", transcriptFailed: "The transcript could not be sent.",
     helping: (name) => `${name} is helping you`, someoneHelping: "Someone from support is helping you",
     nextInLine: "Waiting for support: you're next in line",
     numberInLine: (n) => `Waiting for support: you're number ${n} in line`,
@@ -65,6 +67,8 @@ const TEXTS = {
     message: "Nachricht", placeholder: "Nachricht schreiben …", attach: "Datei anhängen", send: "Senden",
     howDidWeDo: "Wie war unser Support?", anythingToAdd: "Möchten Sie etwas ergänzen? (optional)", sendRating: "Bewertung senden",
     newConversation: "Neue Unterhaltung beginnen", closedConversation: "Diese Unterhaltung ist beendet",
+    emailTranscript: "Protokoll per E-Mail senden", transcriptSent: "Das Protokoll ist unterwegs in Ihr Postfach.",
+    transcriptAlreadySent: "Das Protokoll wurde Ihnen bereits gesendet.", transcriptFailed: "Das Protokoll konnte nicht gesendet werden.",
     helping: (name) => `${name} hilft Ihnen`, someoneHelping: "Jemand vom Support hilft Ihnen",
     nextInLine: "Warten auf den Support: Sie sind als Nächstes dran",
     numberInLine: (n) => `Warten auf den Support: Sie sind Nummer ${n} in der Warteschlange`,
@@ -88,6 +92,8 @@ const TEXTS = {
     message: "Message", placeholder: "Écrivez un message…", attach: "Joindre un fichier", send: "Envoyer",
     howDidWeDo: "Comment était notre aide ?", anythingToAdd: "Quelque chose à ajouter ? (facultatif)", sendRating: "Envoyer la note",
     newConversation: "Commencer une nouvelle conversation", closedConversation: "Cette conversation est terminée",
+    emailTranscript: "Recevoir la transcription par e-mail", transcriptSent: "La transcription est en route vers votre boîte mail.",
+    transcriptAlreadySent: "La transcription vous a déjà été envoyée.", transcriptFailed: "La transcription n'a pas pu être envoyée.",
     helping: (name) => `${name} vous aide`, someoneHelping: "Quelqu'un de l'assistance vous aide",
     nextInLine: "En attente de l'assistance : vous êtes le prochain",
     numberInLine: (n) => `En attente de l'assistance : vous êtes numéro ${n} dans la file`,
@@ -111,6 +117,8 @@ const TEXTS = {
     message: "Mensaje", placeholder: "Escribe un mensaje…", attach: "Adjuntar un archivo", send: "Enviar",
     howDidWeDo: "¿Qué tal lo hicimos?", anythingToAdd: "¿Algo que añadir? (opcional)", sendRating: "Enviar valoración",
     newConversation: "Iniciar una nueva conversación", closedConversation: "Esta conversación está cerrada",
+    emailTranscript: "Enviarme la transcripción por correo", transcriptSent: "La transcripción va de camino a tu bandeja de entrada.",
+    transcriptAlreadySent: "La transcripción ya se te envió.", transcriptFailed: "No se pudo enviar la transcripción.",
     helping: (name) => `${name} te está ayudando`, someoneHelping: "Alguien de soporte te está ayudando",
     nextInLine: "Esperando a soporte: eres el siguiente",
     numberInLine: (n) => `Esperando a soporte: eres el número ${n} en la cola`,
@@ -262,6 +270,7 @@ export class SupportChat extends HTMLElement {
   #oldestId = 0;
   #hasOlder = false;
   #loadingOlder = false;
+  #deliveredUpTo = 0; // the newest of the team's messages this page said it has
   #readUpTo = 0;
   #marks = { delivered: 0, read: 0 }; // the admin side's receipts of the store's messages
   #socket = null;
@@ -375,10 +384,14 @@ export class SupportChat extends HTMLElement {
       ui.feedback,
       el("div", { class: "actions" }, el("button", { class: "primary", type: "submit", "data-testid": "rate", t: "sendRating" })));
     ui.thanks = el("p", { hidden: true, tabindex: "-1", "data-testid": "thanks" });
+    ui.transcript = el("button", { class: "secondary", type: "button", hidden: true, "data-testid": "email-transcript", t: "emailTranscript", onclick: () => this.#requestTranscript() });
+    ui.transcriptStatus = el("p", { role: "status", "data-testid": "transcript-status" });
     return el("div", { class: "closed", hidden: true, "data-testid": "closed" },
       ui.rating, ui.thanks,
       el("div", { class: "actions" },
-        el("button", { class: "secondary", type: "button", "data-testid": "new-conversation", t: "newConversation", onclick: () => this.#newConversation() })));
+        el("button", { class: "secondary", type: "button", "data-testid": "new-conversation", t: "newConversation", onclick: () => this.#newConversation() }),
+        ui.transcript),
+      ui.transcriptStatus);
   }
 
   #toggle(open = this.#ui.panel.hidden) {
@@ -445,6 +458,8 @@ export class SupportChat extends HTMLElement {
     }
     if (!this.hasAttribute("lang") && this.#availability.locale) this.#speak(this.#availability.locale);
     else this.#showAvailability();
+    const closed = this.#session?.status === "closed";
+    if (closed && !this.#ui.transcriptStatus.textContent) this.#ui.transcript.hidden = !this.#availability.email;
   }
 
   #showAvailability() {
@@ -567,6 +582,7 @@ export class SupportChat extends HTMLElement {
       if (this.#everConnected && this.#session) await this.#catchUp({ receipts: true });
       else await this.#loadSession();
       if (socket !== this.#socket) return;
+      this.#markDelivered();
       const retiring = this.#retiring;
       this.#retiring = null;
       retiring?.close();
@@ -682,11 +698,37 @@ export class SupportChat extends HTMLElement {
     await this.#catchUp();
   }
 
+  /** Says the team's messages this page loaded reached it, so none of them is mailed to the
+   * store as missed. Those that arrive live are marked so by the send itself. */
+  #markDelivered() {
+    let newest = 0;
+    for (const message of this.#messages.values()) if (message.sender_type === "admin") newest = Math.max(newest, message.id);
+    if (!this.#session || newest <= this.#deliveredUpTo) return;
+    this.#deliveredUpTo = newest;
+    this.#send({ action: "mark_delivered", session_id: this.#session.id, up_to_message_id: newest });
+  }
+
+  /** Asks for the closed conversation's transcript by email, once. */
+  async #requestTranscript() {
+    const ui = this.#ui;
+    ui.transcript.disabled = true;
+    try {
+      await this.#call("POST", "/v1/chat/store/session/transcript/", { session_id: this.#session.id });
+      ui.transcriptStatus.textContent = this.#t("transcriptSent");
+      ui.transcript.hidden = true;
+    } catch (error) {
+      const already = error instanceof ApiError && error.status === 409 && /already sent/.test(error.message);
+      ui.transcriptStatus.textContent = this.#t(already ? "transcriptAlreadySent" : "transcriptFailed");
+      ui.transcript.hidden = already;
+      ui.transcript.disabled = false;
+    }
+  }
+
   /** Forgets the session shown: the next message the store writes opens a new one. */
   #reset() {
     this.#session = this.#admin = this.#position = null;
     this.#messages.clear();
-    this.#newestId = this.#oldestId = this.#readUpTo = 0;
+    this.#newestId = this.#oldestId = this.#readUpTo = this.#deliveredUpTo = 0;
     this.#marks = { delivered: 0, read: 0 };
     for (const node of this.#ui.log.querySelectorAll(".msg:not([data-pending]), .note")) node.remove();
   }
@@ -750,6 +792,9 @@ export class SupportChat extends HTMLElement {
       this.#ui.rating.hidden = rated;
       this.#ui.thanks.hidden = !rated;
       if (rated) this.#ui.thanks.textContent = this.#t("rated", rating);
+      // A transcript by email, where mail goes out.
+      this.#ui.transcript.hidden = !this.#availability?.email;
+      this.#ui.transcriptStatus.textContent = "";
       this.#showTheirTyping(false);
       // Focus in the composer that just went away moves on to what replaced it.
       const focused = this.shadowRoot.activeElement;

@@ -12,5 +12,5 @@ pub async fn handle(app: &App, batch: SqsEvent) -> Vec<String> {
 }
 
 fn main() -> Result<(), shared::http::Error> {
-    shared::queue::run(|app, batch| Box::pin(handle(app, batch)))
+    shared::queue::run("email-jobs", |app, batch| Box::pin(handle(app, batch)))
 }

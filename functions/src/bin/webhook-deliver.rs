@@ -11,5 +11,5 @@ pub async fn handle(app: &App, batch: SqsEvent) -> Vec<String> {
 }
 
 fn main() -> Result<(), shared::http::Error> {
-    shared::queue::run(|app, batch| Box::pin(handle(app, batch)))
+    shared::queue::run("webhook-deliver", |app, batch| Box::pin(handle(app, batch)))
 }

@@ -83,7 +83,7 @@ impl Functions {
             Functions::Linked { app, queued, .. } => {
                 let handler = queued(binary).ok_or_else(|| format!("no queue function {binary}"))?;
                 let event = serde_json::from_value(event).map_err(|error| error.to_string())?;
-                let answer = shared::queue::run_once(app, handler, event, request_id).await;
+                let answer = shared::queue::run_once(app, binary, handler, event, request_id).await;
                 Ok(serde_json::to_value(answer).expect("answers serialise"))
             }
             Functions::Processes(pool) => pool.invoke(binary, event).await.map_err(|failure| failure.to_string()),

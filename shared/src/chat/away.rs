@@ -39,6 +39,8 @@ pub struct Availability {
     pub expected_reply: Option<String>,
     /// The store's locale as the platform gave it, for the widget's language.
     pub locale: Option<String>,
+    /// Whether mail goes out here, so a store may ask for a transcript by email.
+    pub email: bool,
 }
 
 /// The team's hours, and whether anyone is there now: the hours, the desks and the store's
@@ -62,6 +64,7 @@ pub async fn availability(app: &App, store: StoreId) -> Result<Availability, Cha
         admin_available,
         expected_reply: hours.as_ref().and_then(|hours| hours.expected_reply().map(str::to_owned)),
         locale,
+        email: app.email_jobs.is_some(),
     })
 }
 
@@ -150,7 +153,9 @@ async fn send(
         tokio::join!(app.store.store_locale(store), app.store.reserve_message_ids(IdsFor::Session(session.id)));
     let ids = ids?;
     let language = Language::of(locale.ok().flatten().as_deref());
-    let message = away_reply(reason, hours, language, now, false);
+    // The answer follows by mail when mail goes out and the store has an address.
+    let by_email = app.email_jobs.is_some() && !session.store.email.trim().is_empty();
+    let message = away_reply(reason, hours, language, now, by_email);
     let audiences = [Audience::Store(store), admin_side(session.admin_id)];
     let (appended, listeners) = tokio::join!(
         app.store.append_message(session.id, AppendGuard::NotClosed, ids, message, Timestamp::now()),

@@ -274,7 +274,7 @@ pub async fn unsubscribe_link(app: &App, recipient: Recipient) -> Result<String,
 pub async fn unsubscribe(app: &App, recipient: &str, signature: &str) -> Result<Recipient, ChatError> {
     let refused = || ChatError::bad_request("This unsubscribe link is not valid");
     let recipient: Recipient = recipient.parse().map_err(|()| refused())?;
-    let key = app.store.email_link_key().await?;
+    let key = app.store.existing_email_link_key().await?.ok_or_else(refused)?;
     if !verify_unsubscribe(&key, recipient, signature) {
         return Err(refused());
     }

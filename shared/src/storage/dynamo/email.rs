@@ -18,20 +18,18 @@ use crate::storage::{EmailStore, StorageError, StorageResult};
 const LINK_KEY_SK: &str = "EMAIL_LINK_KEY";
 const UNSUBSCRIBED_PK: &str = "UNSUBSCRIBED";
 
-impl DynamoStore {
-    async fn stored_link_key(&self) -> StorageResult<Option<Vec<u8>>> {
+#[async_trait]
+impl EmailStore for DynamoStore {
+    async fn existing_email_link_key(&self) -> StorageResult<Option<Vec<u8>>> {
         let Some(mut item) = self.get(TEAM_PK.to_owned(), LINK_KEY_SK).await? else { return Ok(None) };
         match item.remove("key") {
             Some(AttributeValue::B(key)) if key.as_ref().len() >= MIN_LINK_KEY_BYTES => Ok(Some(key.into_inner())),
             _ => Err(StorageError::Malformed("email link key item".into())),
         }
     }
-}
 
-#[async_trait]
-impl EmailStore for DynamoStore {
     async fn email_link_key(&self) -> StorageResult<Vec<u8>> {
-        if let Some(key) = self.stored_link_key().await? {
+        if let Some(key) = self.existing_email_link_key().await? {
             return Ok(key);
         }
         let mut key = vec![0; MIN_LINK_KEY_BYTES];
@@ -52,7 +50,8 @@ impl EmailStore for DynamoStore {
             Err(error)
                 if matches!(error.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) =>
             {
-                self.stored_link_key().await?.ok_or_else(|| StorageError::Malformed("email link key vanished".into()))
+                (self.existing_email_link_key().await?)
+                    .ok_or_else(|| StorageError::Malformed("email link key vanished".into()))
             }
             Err(error) => Err(unavailable(error)),
         }

@@ -17,6 +17,11 @@ impl EmailStore for MemoryStore {
         Ok(state.email_link_key.clone())
     }
 
+    async fn existing_email_link_key(&self) -> StorageResult<Option<Vec<u8>>> {
+        let state = self.state();
+        Ok((!state.email_link_key.is_empty()).then(|| state.email_link_key.clone()))
+    }
+
     async fn unsubscribed(&self, recipients: &[Recipient]) -> StorageResult<Vec<bool>> {
         let state = self.state();
         Ok(recipients.iter().map(|recipient| state.unsubscribed.contains_key(recipient)).collect())
