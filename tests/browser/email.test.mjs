@@ -63,8 +63,10 @@ test("a closed conversation's transcript, by email, on request", async () => {
   const page = await context.newPage();
   await page.goto(shop.url);
   const widget = page.locator("support-chat");
-  await widget.locator("textarea").fill("Can I return the blue one?");
-  await widget.locator("textarea").press("Enter");
+  await widget.getByTestId("composer-input").fill("Can I return the blue one?");
+  await widget.getByTestId("composer-input").press("Enter");
+  // Stored: the message is no longer pending.
+  await widget.locator("[data-testid=message]:not([data-pending])").first().waitFor();
   const session = await call(gateway, gateway.store_token, "GET", "/v1/chat/store/session/current/");
   const id = session.session.id;
   await call(gateway, gateway.admin_token, "POST", "/v1/chat/admin/session/claim/", { session_id: id });
@@ -87,8 +89,9 @@ test("a closed conversation's transcript, by email, on request", async () => {
   // The stand-in's own page shows it, as a developer would look at it.
   const viewer = await context.newPage();
   await viewer.goto(`${ses.url}/`);
-  await viewer.getByText("Your conversation with support").first().waitFor();
-  await viewer.screenshot({ path: `${SCREENSHOTS}mail-transcript.png` });
+  await viewer.getByRole("button", { name: "Toggle HTML view" }).first().click();
+  await viewer.frameLocator("iframe").first().getByText("Yes, within 30 days.").waitFor();
+  await viewer.screenshot({ path: `${SCREENSHOTS}mail-transcript.png`, fullPage: true });
 
   // Asked again after a reload: it was sent.
   await page.reload();
