@@ -10,6 +10,7 @@ mod error;
 mod install;
 pub mod probe;
 mod server;
+pub mod stand_in;
 
 use std::path::{Path, PathBuf};
 

@@ -2,12 +2,12 @@
 //! (`TEAM` / `EMAIL_LINK_KEY`), and one item per unsubscribed recipient, in the
 //! `UNSUBSCRIBED` partition, so that the recipients of one mail are one BatchGetItem.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::DynamoStore;
 use super::items::*;
@@ -58,34 +58,17 @@ impl EmailStore for DynamoStore {
     }
 
     async fn unsubscribed(&self, recipients: &[Recipient]) -> StorageResult<Vec<bool>> {
-        let mut unique: Vec<String> = recipients.iter().map(Recipient::to_string).collect();
-        unique.sort_unstable();
-        unique.dedup();
-        let mut found = HashSet::new();
-        // BatchGetItem takes at most 100 keys.
-        for chunk in unique.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|sk| HashMap::from([("PK".to_owned(), s(UNSUBSCRIBED_PK)), ("SK".to_owned(), s(sk.as_str()))]))
-                .collect();
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .projection_expression("SK")
-                .build()
-                .map_err(|e| StorageError::Malformed(e.to_string()))?;
-            let mut pending = Some(HashMap::from([(self.table.clone(), request)]));
-            while let Some(items) = pending.take().filter(|p| !p.is_empty()) {
-                let output =
-                    self.client.batch_get_item().set_request_items(Some(items)).send().await.map_err(unavailable)?;
-                for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    if let Some(AttributeValue::S(sk)) = item.get("SK") {
-                        found.insert(sk.clone());
-                    }
-                }
-                pending = output.unprocessed_keys;
-            }
-        }
+        let mut keys: Vec<(String, String)> =
+            recipients.iter().map(|recipient| (UNSUBSCRIBED_PK.to_owned(), recipient.to_string())).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let found: HashSet<String> = (self.batch_get(&keys, true).await?)
+            .into_iter()
+            .filter_map(|mut item| match item.remove("SK") {
+                Some(AttributeValue::S(sk)) => Some(sk),
+                _ => None,
+            })
+            .collect();
         Ok(recipients.iter().map(|recipient| found.contains(&recipient.to_string())).collect())
     }
 

@@ -1,8 +1,6 @@
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::DynamoStore;
 use super::items::*;
@@ -112,28 +110,9 @@ impl IdentityStore for DynamoStore {
         let mut unique = ids.to_vec();
         unique.sort_unstable();
         unique.dedup();
-        let mut profiles = Vec::new();
-        // BatchGetItem takes at most 100 keys.
-        for chunk in unique.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|id| HashMap::from([("PK".to_owned(), s(admin_pk(*id))), ("SK".to_owned(), s(PROFILE_SK))]))
-                .collect();
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .build()
-                .map_err(|e| StorageError::Malformed(e.to_string()))?;
-            let mut pending = Some(HashMap::from([(self.table.clone(), request)]));
-            while let Some(items) = pending.take().filter(|p| !p.is_empty()) {
-                let output =
-                    self.client.batch_get_item().set_request_items(Some(items)).send().await.map_err(unavailable)?;
-                for item in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
-                    profiles.push(from_item::<ProfileItem<AdminProfile>>(item)?.profile);
-                }
-                pending = output.unprocessed_keys;
-            }
-        }
-        Ok(profiles)
+        let keys: Vec<(String, String)> = unique.iter().map(|id| (admin_pk(*id), PROFILE_SK.to_owned())).collect();
+        let items = self.batch_get(&keys, false).await?;
+        items.into_iter().map(|item| Ok(from_item::<ProfileItem<AdminProfile>>(item)?.profile)).collect()
     }
 
     async fn grant_token(&self, token: &TokenHash, grant: &TokenGrant) -> StorageResult<()> {

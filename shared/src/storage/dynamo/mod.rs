@@ -28,6 +28,7 @@ mod sessions;
 mod stream;
 mod webhooks;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -139,6 +140,31 @@ impl DynamoStore {
     async fn put(&self, item: Item) -> StorageResult<()> {
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// The items at `keys` (`PK` and `SK` each) that exist, in any order: BatchGetItem, 100
+    /// keys a request, the keys it left unprocessed asked again.
+    async fn batch_get(&self, keys: &[(String, String)], consistent: bool) -> StorageResult<Vec<Item>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|(pk, sk)| HashMap::from([("PK".to_owned(), s(pk.as_str())), ("SK".to_owned(), s(sk.as_str()))]))
+                .collect();
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(consistent)
+                .build()
+                .map_err(|e| StorageError::Malformed(e.to_string()))?;
+            let mut pending = Some(HashMap::from([(self.table.clone(), request)]));
+            while let Some(items) = pending.take().filter(|p| !p.is_empty()) {
+                let output =
+                    self.client.batch_get_item().set_request_items(Some(items)).send().await.map_err(unavailable)?;
+                found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+                pending = output.unprocessed_keys;
+            }
+        }
+        Ok(found)
     }
 
     async fn get(&self, pk: String, sk: &str) -> StorageResult<Option<Item>> {
