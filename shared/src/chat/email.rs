@@ -114,16 +114,20 @@ async fn digest(app: &App, session: Session) -> Result<JobOutcome, ChatError> {
     };
     let store = slice.session.store.id;
     let Some(address) = store_address(app, &slice.session).await? else { return Ok(JobOutcome::NoRecipient) };
+    // The mail is written before it is claimed: once claimed, only SES can keep it back.
+    let (language, names, unsubscribe) = tokio::try_join!(
+        store_language(app, store),
+        admin_names(app, &due),
+        unsubscribe_link(app, Recipient::Store(store)),
+    )?;
+    let lines = mail_lines(&due, &slice.session.store.name, &names);
+    let link = app.config.email.conversation_link(session.id, store);
+    let mail = digest_mail(language, &slice.session.store.name, &lines, link.as_deref(), &unsubscribe);
     let up_to = due.last().map(|message| message.id).unwrap_or_default();
     let claim = EmailClaim::Digest { up_to, window: digest_window(now) };
     if !claimed(app, &slice.session, claim, now).await? {
         return Ok(JobOutcome::NotDue);
     }
-    let (language, names) = tokio::try_join!(store_language(app, store), admin_names(app, &due))?;
-    let lines = mail_lines(&due, &slice.session.store.name, &names);
-    let link = app.config.email.conversation_link(session.id, store);
-    let unsubscribe = unsubscribe_link(app, Recipient::Store(store)).await?;
-    let mail = digest_mail(language, &slice.session.store.name, &lines, link.as_deref(), &unsubscribe);
     Ok(send(app, &address, &mail).await)
 }
 
@@ -146,20 +150,23 @@ async fn on_call(app: &App, session: Session) -> Result<JobOutcome, ChatError> {
     if reachable.is_empty() {
         return Ok(JobOutcome::NoRecipient);
     }
-    if !claimed(app, &session, EmailClaim::Once(EmailKind::OnCall), now).await? {
-        return Ok(JobOutcome::NotDue);
-    }
-    // What the store wrote, for the alert to say.
+    // What the store wrote, for the alert to say; the mails are written before they are claimed.
     let opening = app.store.messages(session.id, MessageWindow::After(MessageId(0)), ON_CALL_LINES).await?;
     let written: Vec<Message> = opening
         .map(|slice| slice.messages.into_iter().filter(|m| m.sender_type == SenderType::Store).collect())
         .unwrap_or_default();
     let lines = mail_lines(&written, &session.store.name, &[]);
-    let mut outcome = JobOutcome::Sent;
+    let mut mails = Vec::new();
     for admin in reachable {
         let unsubscribe = unsubscribe_link(app, Recipient::Admin(admin.id)).await?;
-        let mail = on_call_mail(Language::English, &session.store.name, reason, &lines, &unsubscribe);
-        if send(app, &admin.email, &mail).await == JobOutcome::Failed {
+        mails.push((admin.email, on_call_mail(Language::English, &session.store.name, reason, &lines, &unsubscribe)));
+    }
+    if !claimed(app, &session, EmailClaim::Once(EmailKind::OnCall), now).await? {
+        return Ok(JobOutcome::NotDue);
+    }
+    let mut outcome = JobOutcome::Sent;
+    for (address, mail) in &mails {
+        if send(app, address, mail).await == JobOutcome::Failed {
             outcome = JobOutcome::Failed;
         }
     }
@@ -172,17 +179,19 @@ async fn send_transcript(app: &App, session: Session) -> Result<JobOutcome, Chat
     }
     let store = session.store.id;
     let Some(address) = store_address(app, &session).await? else { return Ok(JobOutcome::NoRecipient) };
-    let now = Timestamp::now();
-    if !claimed(app, &session, EmailClaim::Once(EmailKind::Transcript), now).await? {
-        return Ok(JobOutcome::NotDue);
-    }
     let whole = app.store.messages(session.id, MessageWindow::After(MessageId(0)), TRANSCRIPT_LIMIT).await?;
     let messages = whole.map(|slice| slice.messages).unwrap_or_default();
-    let (language, names) = tokio::try_join!(store_language(app, store), admin_names(app, &messages))?;
+    let (language, names, unsubscribe) = tokio::try_join!(
+        store_language(app, store),
+        admin_names(app, &messages),
+        unsubscribe_link(app, Recipient::Store(store)),
+    )?;
     let lines = mail_lines(&messages, &session.store.name, &names);
     let link = app.config.email.conversation_link(session.id, store);
-    let unsubscribe = unsubscribe_link(app, Recipient::Store(store)).await?;
     let mail = transcript_mail(language, &session.store.name, &lines, link.as_deref(), &unsubscribe);
+    if !claimed(app, &session, EmailClaim::Once(EmailKind::Transcript), Timestamp::now()).await? {
+        return Ok(JobOutcome::NotDue);
+    }
     Ok(send(app, &address, &mail).await)
 }
 
@@ -228,11 +237,11 @@ async fn store_address(app: &App, session: &Session) -> Result<Option<String>, C
     Ok((!address.is_empty() && unsubscribed.first() == Some(&false)).then(|| address.to_owned()))
 }
 
-async fn store_language(app: &App, store: StoreId) -> Result<Language, crate::storage::StorageError> {
+async fn store_language(app: &App, store: StoreId) -> Result<Language, ChatError> {
     Ok(Language::of(app.store.store_locale(store).await?.as_deref()))
 }
 
-async fn admin_names(app: &App, messages: &[Message]) -> Result<Vec<(AdminId, String)>, crate::storage::StorageError> {
+async fn admin_names(app: &App, messages: &[Message]) -> Result<Vec<(AdminId, String)>, ChatError> {
     let ids: Vec<AdminId> = messages
         .iter()
         .filter(|message| message.sender_type == SenderType::Admin && !message.automatic)

@@ -9,7 +9,7 @@
 //! added to, not set), which lets a writer that has not read the newest state commit
 //! without a read; the conditions say what it must have got right.
 
-use super::email::{EmailClaim, EmailKind};
+use super::email_marks::{EmailClaim, EmailKind};
 use super::ids::{AdminId, MessageId};
 use super::message::{Message, SenderType};
 use super::receipts::ReceiptKind;
@@ -250,7 +250,10 @@ impl SessionChange {
             }
             SessionChange::Retag { revision, .. } => vec![Condition::Revision(*revision)],
             SessionChange::Rate { .. } => vec![Condition::Closed, Condition::Unrated],
-            SessionChange::Emailed { claim, .. } => claim.conditions(),
+            SessionChange::Emailed { claim: EmailClaim::Digest { up_to, window }, .. } => {
+                vec![Condition::DigestedBelow(*up_to), Condition::NoDigestSince(*window)]
+            }
+            SessionChange::Emailed { claim: EmailClaim::Once(kind), .. } => vec![Condition::NotEmailed(*kind)],
         }
     }
 

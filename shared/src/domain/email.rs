@@ -24,9 +24,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use super::change::Condition;
 use super::hours::BusinessHours;
-use super::ids::{AdminId, MessageId, SessionId, StoreId};
+use super::ids::{AdminId, SessionId, StoreId};
 use super::message::{Message, SenderType};
 use super::session::{Session, SessionStatus};
 use crate::Timestamp;
@@ -47,60 +46,6 @@ impl EmailJob {
             EmailJob::Digest { session_id } | EmailJob::OnCall { session_id } | EmailJob::Transcript { session_id } => {
                 session_id
             }
-        }
-    }
-}
-
-/// The mails marked once a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EmailKind {
-    OnCall,
-    Transcript,
-}
-
-/// What the session records of the mails sent about it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EmailMarks {
-    /// The newest team answer a digest has covered.
-    #[serde(default, skip_serializing_if = "MessageId::is_none")]
-    pub digested_up_to: MessageId,
-    /// When the last digest went out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digested_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub on_call_emailed_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transcript_emailed_at: Option<Timestamp>,
-}
-
-impl EmailMarks {
-    pub fn emailed_at(&self, kind: EmailKind) -> Option<Timestamp> {
-        match kind {
-            EmailKind::OnCall => self.on_call_emailed_at,
-            EmailKind::Transcript => self.transcript_emailed_at,
-        }
-    }
-}
-
-/// A mail claimed on the session before it is sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EmailClaim {
-    /// A digest of the answers up to `up_to`, the first of the quarter hour that started
-    /// at `window`.
-    Digest {
-        up_to: MessageId,
-        window: Timestamp,
-    },
-    Once(EmailKind),
-}
-
-impl EmailClaim {
-    pub(super) fn conditions(&self) -> Vec<Condition> {
-        match self {
-            EmailClaim::Digest { up_to, window } => {
-                vec![Condition::DigestedBelow(*up_to), Condition::NoDigestSince(*window)]
-            }
-            EmailClaim::Once(kind) => vec![Condition::NotEmailed(*kind)],
         }
     }
 }
@@ -252,7 +197,7 @@ pub fn verify_unsubscribe(key: &[u8], recipient: Recipient, signature: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Receipts;
+    use crate::domain::{MessageId, Receipts};
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()

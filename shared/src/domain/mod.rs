@@ -8,6 +8,7 @@ mod change;
 mod connection;
 mod desk;
 mod email;
+mod email_marks;
 mod hours;
 mod ids;
 pub mod input;
@@ -32,10 +33,10 @@ pub use change::{Condition, Effect, ReadCount, SessionChange, Unmet, mark_needs_
 pub use connection::{CONNECTION_LIFETIME_SECONDS, Connection, ConnectionId};
 pub use desk::{Availability, DEFAULT_CAPACITY, Desk, DeskState, MAX_CAPACITY, Presence, next_admin};
 pub use email::{
-    DIGEST_WINDOW_SECONDS, DigestDue, EmailClaim, EmailJob, EmailKind, EmailMarks, MIN_LINK_KEY_BYTES, OnCallReason,
-    Recipient, TranscriptRefused, digest_due, digest_window, on_call_due, transcript_allowed, unsubscribe_signature,
-    verify_unsubscribe,
+    DIGEST_WINDOW_SECONDS, DigestDue, EmailJob, MIN_LINK_KEY_BYTES, OnCallReason, Recipient, TranscriptRefused,
+    digest_due, digest_window, on_call_due, transcript_allowed, unsubscribe_signature, verify_unsubscribe,
 };
+pub use email_marks::{EmailClaim, EmailKind, EmailMarks};
 pub use hours::{
     BusinessHours, HoursError, HoursInput, HoursState, LocalMoment, MAX_EXPECTED_REPLY, MAX_HOLIDAYS, MAX_ON_CALL,
     MAX_OPENINGS_A_DAY, OpeningInput,

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::email::EmailMarks;
+use super::email_marks::EmailMarks;
 use super::ids::{AdminId, MessageId, SessionId, StoreId};
 use super::message::{Message, MessageView, SenderType};
 use super::principal::{Principal, StoreProfile};
