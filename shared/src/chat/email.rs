@@ -156,11 +156,15 @@ async fn on_call(app: &App, session: Session) -> Result<JobOutcome, ChatError> {
         .map(|slice| slice.messages.into_iter().filter(|m| m.sender_type == SenderType::Store).collect())
         .unwrap_or_default();
     let lines = mail_lines(&written, &session.store.name, &[]);
-    let mut mails = Vec::new();
-    for admin in reachable {
-        let unsubscribe = unsubscribe_link(app, Recipient::Admin(admin.id)).await?;
-        mails.push((admin.email, on_call_mail(Language::English, &session.store.name, reason, &lines, &unsubscribe)));
-    }
+    // One read of the link key signs every recipient's link.
+    let key = app.store.email_link_key().await?;
+    let mails: Vec<(String, Mail)> = reachable
+        .into_iter()
+        .map(|admin| {
+            let unsubscribe = signed_link(app, &key, Recipient::Admin(admin.id));
+            (admin.email, on_call_mail(Language::English, &session.store.name, reason, &lines, &unsubscribe))
+        })
+        .collect();
     if !claimed(app, &session, EmailClaim::Once(EmailKind::OnCall), now).await? {
         return Ok(JobOutcome::NotDue);
     }
@@ -274,9 +278,12 @@ fn mail_lines(messages: &[Message], store_name: &str, admin_names: &[(AdminId, S
 
 /// `recipient`'s one-click unsubscribe link, signed with the deployment's link key.
 pub async fn unsubscribe_link(app: &App, recipient: Recipient) -> Result<String, ChatError> {
-    let key = app.store.email_link_key().await?;
-    let signature = unsubscribe_signature(&key, recipient);
-    Ok(format!("{}?r={recipient}&s={signature}", app.config.email.unsubscribe_url))
+    Ok(signed_link(app, &app.store.email_link_key().await?, recipient))
+}
+
+fn signed_link(app: &App, key: &[u8], recipient: Recipient) -> String {
+    let signature = unsubscribe_signature(key, recipient);
+    format!("{}?r={recipient}&s={signature}", app.config.email.unsubscribe_url)
 }
 
 /// Unsubscribes the recipient a signed link names: its own link stops every mail to it.
