@@ -367,7 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn team_answers_and_new_sessions_are_what_mails_follow() {
+    fn only_the_teams_own_answers_start_a_digest_job() {
         let app = App::new(Arc::new(MemoryStore::new()), Config::local("t", None, None));
         let events = [
             event(EventKind::MessageCreated, message(SenderType::Store, false)),
