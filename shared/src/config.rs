@@ -119,6 +119,9 @@ pub struct Config {
     /// (`WEBHOOK_RETRY_SECONDS`; a day unless set).
     pub webhook_retry_window: Duration,
     pub email: EmailSettings,
+    /// How long after sending a sender may edit or delete its message
+    /// (`EDIT_WINDOW_SECONDS`; 15 minutes unless set, a day at most).
+    pub edit_window: Duration,
 }
 
 /// Email to people who are not there; off unless a job queue is configured.
@@ -243,6 +246,11 @@ impl Config {
                     DEFAULT_ON_CALL_AFTER,
                 )?,
             },
+            edit_window: seconds(
+                non_empty("EDIT_WINDOW_SECONDS"),
+                "EDIT_WINDOW_SECONDS",
+                Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
+            )?,
         })
     }
 
@@ -263,6 +271,7 @@ impl Config {
             webhook_queue_url: None,
             webhook_retry_window: DEFAULT_WEBHOOK_RETRY_WINDOW,
             email: EmailSettings::default(),
+            edit_window: Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
         }
     }
 }

@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::domain::input::InvalidInput;
-use crate::domain::{LifecycleError, ViewDenied};
+use crate::domain::{LifecycleError, RevisionDenied, ViewDenied};
 use crate::storage::StorageError;
 
 /// What a request can fail with, whatever route family serves it.
@@ -90,6 +90,17 @@ impl From<ViewDenied> for ChatError {
             ViewDenied::OtherAdmin => ChatError::forbidden("Session belongs to another admin"),
             // A store is never told that another store's session exists.
             ViewDenied::OtherStore => ChatError::not_found("Session not found"),
+        }
+    }
+}
+
+impl From<RevisionDenied> for ChatError {
+    fn from(denied: RevisionDenied) -> Self {
+        match denied {
+            RevisionDenied::NotTheSender | RevisionDenied::Automatic => ChatError::forbidden(denied.to_string()),
+            RevisionDenied::Deleted | RevisionDenied::WindowClosed | RevisionDenied::ChangedMeanwhile => {
+                ChatError::Conflict(denied.to_string())
+            }
         }
     }
 }

@@ -162,6 +162,10 @@ struct Args {
     /// call are mailed (the template's `OnCallAfterSeconds`).
     #[arg(long, requires = "ses_endpoint")]
     on_call_after_seconds: Option<u64>,
+    /// How long after sending a sender may edit or delete its message (the template's
+    /// `EditWindowSeconds`).
+    #[arg(long)]
+    edit_window_seconds: Option<u64>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -410,6 +414,7 @@ fn processes(
         ("RequeueDelaySeconds", args.requeue_delay_seconds.map(|s| s.to_string())),
         ("AwayReplyAfterSeconds", args.away_reply_after_seconds.map(|s| s.to_string())),
         ("WebhookRetrySeconds", args.webhook_retry_seconds.map(|s| s.to_string())),
+        ("EditWindowSeconds", args.edit_window_seconds.map(|s| s.to_string())),
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
@@ -456,6 +461,9 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(seconds) = args.webhook_retry_seconds {
         config.webhook_retry_window = Duration::from_secs(seconds);
+    }
+    if let Some(seconds) = args.edit_window_seconds {
+        config.edit_window = Duration::from_secs(seconds);
     }
     if let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) {
         config.jwt = Some(shared::jwt::JwtSettings {

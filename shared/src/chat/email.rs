@@ -257,9 +257,11 @@ async fn admin_names(app: &App, messages: &[Message]) -> Result<Vec<(AdminId, St
     Ok(app.store.admin_profiles(&ids).await?.into_iter().map(|admin| (admin.id, admin.name)).collect())
 }
 
+/// The lines of a mail about `messages`: a deleted message is not told.
 fn mail_lines(messages: &[Message], store_name: &str, admin_names: &[(AdminId, String)]) -> Vec<MailLine> {
     messages
         .iter()
+        .filter(|message| !message.is_deleted())
         .map(|message| MailLine {
             author: match message.sender_type {
                 SenderType::Store => store_name.to_owned(),
@@ -362,6 +364,8 @@ mod tests {
             created: Timestamp::now(),
             updated: Timestamp::now(),
             automatic,
+            edited_at: None,
+            deleted_at: None,
         };
         EventBody::Message { message: view }
     }

@@ -14,10 +14,13 @@ mod events;
 mod lifecycle;
 mod links;
 mod messages;
+mod notes;
 mod outbound;
 mod platform;
 mod provisioning;
 mod receipts;
+mod revisions;
+mod saved_replies;
 mod sessions;
 mod sweep;
 #[cfg(test)]
@@ -36,12 +39,15 @@ pub use email::{
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
+pub use notes::{NOTE_PAGE_LIMIT, NoteList, notes_of, write_note};
 pub use outbound::publish_changes;
 pub use platform::{
     BatchAnswer, ItemResult, ItemStatus, MintedToken, TokenList, TokenListing, TokenRevoked, deactivate_all,
     list_tokens, mint_token, revoke_token_by_id, upsert_admins, upsert_stores,
 };
 pub use receipts::mark_receipt;
+pub use revisions::{RevisionRequest, RevisionTrail, revise_message, revision_trail};
+pub use saved_replies::{SavedReplies, ScopeName, delete_reply, save_reply, saved_replies};
 pub use sessions::{
     CurrentSession, ListParams, SessionListView, StoreSessionView, current_session, list_sessions, open_session,
     session_page, sessions_page,

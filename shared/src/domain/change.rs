@@ -22,7 +22,7 @@ pub enum SessionChange {
     /// `message` joins the session: its id above every id there, dated at or after its
     /// last message.
     Append {
-        message: Message,
+        message: Box<Message>,
         /// The revision the sender was authorised against, if it read the session.
         revision: Option<u64>,
         /// Since when the store waits for an answer, as the writer knows it; an admin's
@@ -59,6 +59,11 @@ pub enum SessionChange {
     Emailed {
         claim: EmailClaim,
         at: Timestamp,
+    },
+    /// Its last message was edited or deleted: the session's copy follows, as long as it is
+    /// still the last.
+    Revise {
+        message: Box<Message>,
     },
     /// The store's rating of a closed session, given once.
     Rate {
@@ -179,7 +184,7 @@ impl SessionChange {
     /// A message from `sender`, its id and time as the sender proposes them; see
     /// [`Session::time_of_change`] and [`Self::Append`].
     pub fn append(message: Message, revision: Option<u64>, awaiting_reply_since: Option<Timestamp>) -> Self {
-        SessionChange::Append { message, revision, awaiting_reply_since }
+        SessionChange::Append { message: Box::new(message), revision, awaiting_reply_since }
     }
 
     /// A mark made without reading the session: it commits only when `up_to` is within the
@@ -250,6 +255,9 @@ impl SessionChange {
             }
             SessionChange::Retag { revision, .. } => vec![Condition::Revision(*revision)],
             SessionChange::Rate { .. } => vec![Condition::Closed, Condition::Unrated],
+            SessionChange::Revise { message } => {
+                vec![Condition::LastMessageIdAtLeast(message.id), Condition::LastMessageIdBelow(message.id.next())]
+            }
             SessionChange::Emailed { claim: EmailClaim::Digest { up_to, window }, .. } => {
                 vec![Condition::DigestedBelow(*up_to), Condition::NoDigestSince(*window)]
             }
@@ -266,7 +274,7 @@ impl SessionChange {
                     Effect::LastMessageFrom(party, id),
                     Effect::LastMessageAt(at),
                     Effect::Updated(at),
-                    Effect::LastMessage(Box::new(message.clone())),
+                    Effect::LastMessage(message.clone()),
                     Effect::CountMessageFrom(party),
                 ];
                 match (party, awaiting_reply_since) {
@@ -309,6 +317,7 @@ impl SessionChange {
             SessionChange::Rate { rating, feedback, at } => {
                 vec![Effect::Rating(*rating), Effect::Feedback(feedback.clone()), Effect::Updated(*at)]
             }
+            SessionChange::Revise { message } => vec![Effect::LastMessage(message.clone())],
             SessionChange::Emailed { claim: EmailClaim::Digest { up_to, .. }, at } => {
                 vec![Effect::Digested(*up_to, *at)]
             }

@@ -75,12 +75,15 @@ pub enum DigestDue<'a> {
 
 /// Whether `session` owes its store a digest at `now`, from `messages` (its messages above
 /// the store's delivered mark, in order): the team's answers that no connection of the
-/// store received within `wait`, that no digest covered.
+/// store received within `wait`, that no digest covered, and that their sender did not
+/// delete.
 pub fn digest_due<'a>(session: &Session, messages: &'a [Message], now: Timestamp, wait: Duration) -> DigestDue<'a> {
     let receipts = &session.store_receipts;
     let reached = receipts.delivered_up_to.max(receipts.read_up_to).max(session.emails.digested_up_to);
-    let missed: Vec<&Message> =
-        messages.iter().filter(|m| m.sender_type == SenderType::Admin && !m.automatic && m.id > reached).collect();
+    let missed: Vec<&Message> = messages
+        .iter()
+        .filter(|m| m.sender_type == SenderType::Admin && !m.automatic && !m.is_deleted() && m.id > reached)
+        .collect();
     let Some(first) = missed.first() else { return DigestDue::Nothing };
     if Duration::from_millis(now.millis_since(first.created)) < wait {
         return DigestDue::Later(first.created.plus_millis(wait.as_millis() as i64));
@@ -217,6 +220,9 @@ mod tests {
             upload_id: None,
             attachment_key: None,
             automatic: false,
+            version: 0,
+            edited_at: None,
+            deleted_at: None,
         }
     }
 

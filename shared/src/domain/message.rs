@@ -79,6 +79,20 @@ pub struct Message {
     /// Written by the product on the team's behalf; absent on people's messages.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub automatic: bool,
+    /// How many times its sender edited or deleted it (absent: never): what a revision is
+    /// conditional on.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u32,
+    /// When its sender last edited it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// When its sender deleted it: its content and file are gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
+}
+
+fn is_zero(version: &u32) -> bool {
+    *version == 0
 }
 
 /// A message as the API shows it.
@@ -98,6 +112,13 @@ pub struct MessageView {
     /// absent on people's messages, which keep the seeds' shape.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub automatic: bool,
+    /// When its sender last edited it; absent on messages never edited, which keep the
+    /// seeds' shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// When its sender deleted it (its content and attachment are then empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<Timestamp>,
 }
 
 impl NewMessage {
@@ -127,6 +148,9 @@ impl NewMessage {
             upload_id: self.upload_id.clone(),
             attachment_key: self.attachment_key.clone(),
             automatic: self.automatic,
+            version: 0,
+            edited_at: None,
+            deleted_at: None,
         }
     }
 }
@@ -148,12 +172,15 @@ impl Message {
             upload_id: None,
             attachment_key: None,
             automatic: false,
+            version: 0,
+            edited_at: None,
+            deleted_at: None,
         }
     }
 
     /// The message as its recipient's receipts make it: `read` at or below the read mark,
     /// `delivered` at or below the delivered mark, `sent` otherwise. `updated` is when the
-    /// status last moved.
+    /// status last moved, or its sender last edited or deleted it.
     pub fn view(&self, recipient: &Receipts) -> MessageView {
         let (status, updated) = if self.id <= recipient.read_up_to {
             (MessageStatus::Read, recipient.read_at)
@@ -172,8 +199,17 @@ impl Message {
             attachment_type: self.attachment_type.clone(),
             status,
             created: self.created,
-            updated: updated.map_or(self.created, |at| at.max(self.created)),
+            updated: [updated, self.edited_at, self.deleted_at]
+                .into_iter()
+                .flatten()
+                .fold(self.created, Timestamp::max),
             automatic: self.automatic,
+            edited_at: self.edited_at,
+            deleted_at: self.deleted_at,
         }
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
     }
 }

@@ -16,9 +16,12 @@ mod language;
 mod lifecycle;
 mod mail_text;
 mod message;
+mod note;
 mod outbound;
 mod principal;
 mod receipts;
+mod revision;
+mod saved_reply;
 mod session;
 mod upload;
 mod webhook;
@@ -46,9 +49,18 @@ pub use language::Language;
 pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, may_rate, may_send};
 pub use mail_text::{Mail, MailLine, digest_mail, on_call_mail, transcript_mail};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
+pub use note::{Note, NoteId, validate_note};
 pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of};
 pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
 pub use receipts::{ReceiptKind, Receipts};
+pub use revision::{
+    DEFAULT_EDIT_WINDOW_SECONDS, MessageRevision, Revision, RevisionAction, RevisionCondition, RevisionDenied,
+    RevisionRecord, decide_revision,
+};
+pub use saved_reply::{
+    MAX_SAVED_REPLIES, MAX_SHORTCUT_CHARS, PLACEHOLDERS, ReplyScope, SavedReply, validate_reply_content,
+    validate_shortcut,
+};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };

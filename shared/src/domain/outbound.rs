@@ -8,15 +8,23 @@ use serde::Serialize;
 
 use super::ids::{AdminId, SessionId};
 use super::message::{Message, MessageView, SenderType};
+use super::note::Note;
 use super::receipts::Receipts;
 use super::session::{Session, SessionStatus, SessionSummary};
 use crate::Timestamp;
 
-/// A change of an item that means something outside: a session written, a message added.
+/// A change of an item that means something outside: a session written, a message added,
+/// edited or deleted, a note added.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableChange {
-    Session { before: Option<Box<Session>>, after: Option<Box<Session>> },
+    Session {
+        before: Option<Box<Session>>,
+        after: Option<Box<Session>>,
+    },
     MessageAdded(Message),
+    /// Its sender edited or deleted it: the message as it now is.
+    MessageRevised(Message),
+    NoteAdded(Note),
 }
 
 /// One record of the table's change stream: where it is in the stream (a decimal number,
@@ -41,10 +49,14 @@ pub enum EventKind {
     SessionRated,
     SessionTagged,
     MessageCreated,
+    /// Its sender edited or deleted it.
+    MessageUpdated,
+    /// An admin wrote a private note (admin-facing only, as every event out is).
+    NoteCreated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::SessionCreated,
         EventKind::SessionAssigned,
         EventKind::SessionClaimed,
@@ -53,6 +65,8 @@ impl EventKind {
         EventKind::SessionRated,
         EventKind::SessionTagged,
         EventKind::MessageCreated,
+        EventKind::MessageUpdated,
+        EventKind::NoteCreated,
     ];
 
     /// The event's `type`, as the WebSocket events name theirs.
@@ -66,6 +80,8 @@ impl EventKind {
             EventKind::SessionRated => "session.rated",
             EventKind::SessionTagged => "session.tagged",
             EventKind::MessageCreated => "message.created",
+            EventKind::MessageUpdated => "message.updated",
+            EventKind::NoteCreated => "note.created",
         }
     }
 }
@@ -88,6 +104,9 @@ pub enum EventBody {
     },
     Message {
         message: MessageView,
+    },
+    Note {
+        note: Note,
     },
 }
 
@@ -120,6 +139,22 @@ pub fn events_of(change: &TableChange) -> Vec<OutboundEvent> {
             // As it was sent: no one has received it yet. A file shows by its type; its
             // short-lived link is only ever given by the routes.
             body: EventBody::Message { message: message.view(&Receipts::default()) },
+        }],
+        TableChange::MessageRevised(message) => vec![OutboundEvent {
+            id: format!("message-{}-v{}", message.id, message.version),
+            kind: EventKind::MessageUpdated,
+            session_id: message.session_id,
+            occurred_at: message.deleted_at.or(message.edited_at).unwrap_or(message.created),
+            sequence: None,
+            body: EventBody::Message { message: message.view(&Receipts::default()) },
+        }],
+        TableChange::NoteAdded(note) => vec![OutboundEvent {
+            id: format!("note-{}", note.id),
+            kind: EventKind::NoteCreated,
+            session_id: note.session_id,
+            occurred_at: note.created,
+            sequence: None,
+            body: EventBody::Note { note: note.clone() },
         }],
         TableChange::Session { after: None, .. } => Vec::new(),
         TableChange::Session { before, after: Some(after) } => session_events(before.as_deref(), after),
@@ -225,5 +260,20 @@ mod tests {
         assert_eq!(json["message"]["content"], "hello");
         assert_eq!(json["message"]["status"], "sent");
         assert_eq!(json["session_id"], json["message"]["session_id"]);
+    }
+
+    #[test]
+    fn each_version_of_a_message_is_told_once() {
+        let sent = Message::sample(7, SenderType::Store, Timestamp::now());
+        let edited_at = sent.created.plus_seconds(30);
+        let edited = Message { content: "fixed".into(), version: 1, edited_at: Some(edited_at), ..sent };
+        let events = events_of(&TableChange::MessageRevised(edited.clone()));
+        let json = serde_json::to_value(&events[0]).unwrap();
+        assert_eq!((json["id"].as_str(), json["type"].as_str()), (Some("message-7-v1"), Some("message.updated")));
+        assert_eq!(json["message"]["content"], "fixed");
+        assert_eq!(json["message"]["edited_at"], serde_json::to_value(edited_at).unwrap());
+        assert_eq!(json["occurred_at"], json["message"]["edited_at"]);
+        let deleted = Message { version: 2, deleted_at: Some(edited_at.plus_seconds(1)), ..edited };
+        assert_eq!(events_of(&TableChange::MessageRevised(deleted))[0].id, "message-7-v2");
     }
 }

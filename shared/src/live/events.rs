@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::domain::{AdminId, MessageView, Presence, PublicAdmin, ReceiptView, SenderType, SessionId, SessionSummary};
+use crate::domain::{
+    AdminId, MessageView, Note, Presence, PublicAdmin, ReceiptView, SenderType, SessionId, SessionSummary,
+};
 
 /// What the server sends over a WebSocket (API.md, "Server → client events").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -10,8 +12,14 @@ use crate::domain::{AdminId, MessageView, Presence, PublicAdmin, ReceiptView, Se
 pub enum ServerEvent {
     #[serde(rename = "message.created")]
     MessageCreated { message: MessageView },
+    /// Its sender edited or deleted it: the message as it now is.
+    #[serde(rename = "message.updated")]
+    MessageUpdated { message: MessageView },
     #[serde(rename = "message.status")]
     MessageStatus(ReceiptView),
+    /// To admins only: a private note.
+    #[serde(rename = "note.created")]
+    NoteCreated { note: Note },
     #[serde(rename = "session.updated")]
     SessionUpdated { session: Box<SessionSummary> },
     /// To the store: an admin took its session (a claim or a transfer).

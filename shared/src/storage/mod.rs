@@ -1,7 +1,7 @@
 //! Storage by aggregate, each behind its own trait — identities ([`IdentityStore`]), sessions
 //! with their messages ([`SessionStore`]), live connections ([`ConnectionStore`]), admins'
-//! desks ([`DeskStore`]), webhook subscriptions ([`WebhookStore`]) and what mails need
-//! ([`EmailStore`]) — with
+//! desks ([`DeskStore`]), webhook subscriptions ([`WebhookStore`]), what mails need
+//! ([`EmailStore`]) and the team's side of sessions ([`TeamSideStore`]) — with
 //! two implementations that pass one conformance suite: [`DynamoStore`] (a single DynamoDB
 //! table) and [`MemoryStore`] (embedded, zero setup).
 //!
@@ -17,6 +17,7 @@ mod email;
 mod identities;
 mod memory;
 mod sessions;
+mod team_side;
 mod webhooks;
 
 pub use connections::ConnectionStore;
@@ -30,6 +31,7 @@ pub use sessions::{
     MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, Waiting, WriteOutcome,
 };
 pub(crate) use sessions::{Bucket, InUse, Place};
+pub use team_side::{RevisionOutcome, SaveOutcome, TeamSideStore};
 pub(crate) use webhooks::log_position;
 pub use webhooks::{DEAD_DELIVERY_DAYS, DELIVERY_LOG_DAYS, DeliveryPage, WebhookStore};
 
@@ -46,6 +48,12 @@ pub enum StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Every aggregate's storage: what a function's [`crate::App`] holds.
-pub trait ChatStore: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore {}
+pub trait ChatStore:
+    IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore + TeamSideStore
+{
+}
 
-impl<T: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore> ChatStore for T {}
+impl<T> ChatStore for T where
+    T: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore + TeamSideStore
+{
+}

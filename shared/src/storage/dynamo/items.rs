@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Connection, EmailMarks, Message, MessageId, Principal, Receipts, SenderType, Session, SessionId,
+    AdminId, Connection, EmailMarks, Message, MessageId, NoteId, Principal, Receipts, SenderType, Session, SessionId,
     SessionStatus, StoreId, StoreProfile,
 };
 use crate::domain::{TokenGrant, TokenHash};
@@ -50,6 +50,19 @@ pub(super) fn session_pk(id: SessionId) -> String {
 pub(super) const MESSAGE_SK_PREFIX: &str = "MSG#";
 pub(super) fn message_sk(id: MessageId) -> String {
     format!("{MESSAGE_SK_PREFIX}{id:020}")
+}
+/// What only the team sees of a session lives in a partition of its own, which no read of
+/// a store's goes to: its notes, and the trail of its edited and deleted messages.
+pub(super) fn team_side_pk(id: SessionId) -> String {
+    format!("TEAM#SESSION#{id}")
+}
+pub(super) const NOTE_SK_PREFIX: &str = "NOTE#";
+pub(super) fn note_sk(id: NoteId) -> String {
+    format!("{NOTE_SK_PREFIX}{id:020}")
+}
+/// The trail of one message: `REVISION#<message>#`, then the version each change reached.
+pub(super) fn revisions_sk_prefix(message: MessageId) -> String {
+    format!("REVISION#{message:020}#")
 }
 /// The item that says which message an upload is attached to.
 pub(super) fn upload_sk(upload_id: &str) -> String {
@@ -572,6 +585,8 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
     let (mut client_message_id, mut upload_id, mut attachment_key) = (None, None, None);
     let (mut id, mut session_id, mut sender_id, mut sender_type, mut created) = (None, None, None, None, None);
     let mut automatic = false;
+    let (mut version, mut edited_at, mut deleted_at) = (0, None, None);
+    let timestamp = |text: String, field: &str| Timestamp::parse(&text).map_err(|_| malformed(field));
     // One pass over the item, taking each attribute as it comes: no lookups by name.
     for (name, value) in item {
         match (name.as_str(), value) {
@@ -595,12 +610,15 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
             ("session_id", AttributeValue::N(text)) => session_id = number(&text),
             ("sender_id", AttributeValue::N(text)) => sender_id = number(&text),
             ("automatic", AttributeValue::Bool(flag)) => automatic = flag,
+            ("version", AttributeValue::N(text)) => version = text.parse().map_err(|_| malformed("version"))?,
+            ("edited_at", AttributeValue::S(text)) => edited_at = Some(timestamp(text, "edited_at")?),
+            ("deleted_at", AttributeValue::S(text)) => deleted_at = Some(timestamp(text, "deleted_at")?),
             // A null is an absent optional field (and a missing required one, below).
             (_, AttributeValue::Null(_)) => {}
             (
                 field @ ("content" | "attachment_url" | "attachment_type" | "client_message_id" | "upload_id"
                 | "attachment_key" | "sender_type" | "created" | "id" | "session_id" | "sender_id"
-                | "automatic"),
+                | "automatic" | "version" | "edited_at" | "deleted_at"),
                 _,
             ) => return Err(malformed(field)),
             _ => {}
@@ -619,6 +637,9 @@ pub(super) fn message_from(item: Item) -> StorageResult<Message> {
         upload_id,
         attachment_key,
         automatic,
+        version,
+        edited_at,
+        deleted_at,
     })
 }
 
@@ -668,6 +689,9 @@ mod tests {
             attachment_key: None,
             // The admin's is automatic: both encodings of the flag are read.
             automatic: attachment,
+            version: 0,
+            edited_at: None,
+            deleted_at: None,
         }
     }
 
@@ -678,7 +702,11 @@ mod tests {
             attachment_key: Some("sessions/678/store-5/0123456789abcdef0123456789abcdef/ab".into()),
             ..message(None, false)
         };
-        for message in [message(None, false), message(Some("c-1"), true), message(Some(""), false), uploaded] {
+        let edited_at = Some(Timestamp::parse("2026-01-05T10:01:00.000Z").unwrap());
+        let edited = Message { version: 1, edited_at, ..message(None, false) };
+        let deleted = Message { version: 2, deleted_at: edited_at, content: String::new(), ..edited.clone() };
+        let messages = [message(None, false), message(Some("c-1"), true), message(Some(""), false), uploaded];
+        for message in messages.into_iter().chain([edited, deleted]) {
             let item = to_item(&MessageItem::new(message.clone())).unwrap();
             let through_serde: Message = from_item(item.clone()).unwrap();
             assert_eq!(through_serde, message);

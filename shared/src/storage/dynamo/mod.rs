@@ -11,8 +11,9 @@
 //! | message | `SESSION#<id>` | `MSG#<20-digit id>` |
 //! | client message id | `SESSION#<id>` | `CLIENT#<store or admin>#<sender id>#<client_message_id>` |
 //! | a session's places (the order of its sends) | `SESSION#<id>` | `IDS` |
-//! | id counters | `COUNTER` | `SESSION_ID`, `MESSAGE_ID` |
+//! | id counters | `COUNTER` | `SESSION_ID`, `MESSAGE_ID`, `NOTE_ID` |
 //! | list counts | `COUNTS` | `OPEN`, `ADMIN#<id>#claimed`, `ADMIN#<id>#closed` |
+//! | notes, revisions, saved replies | see [`team_side`] | |
 //!
 //! `SESSION` sorts after every `MSG#…`, so one descending Query returns a session and its
 //! newest messages. The session item also carries the keys of the sparse indexes:
@@ -26,6 +27,7 @@ mod identities;
 mod items;
 mod sessions;
 mod stream;
+mod team_side;
 mod webhooks;
 
 use std::collections::HashMap;
@@ -47,6 +49,8 @@ use crate::telemetry::DynamoCallCounter;
 /// Session ids are handed out in blocks per instance: creating a session then costs no
 /// extra round trip, and ids carry no order that anything relies on.
 const SESSION_ID_BLOCK: u64 = 16;
+/// Note ids likewise.
+const NOTE_ID_BLOCK: u64 = 16;
 /// How often a write that lost a race (a transaction conflict) is tried again.
 const MAX_ATTEMPTS: u32 = 30;
 /// Writes to one session from this process take turns (see [`DynamoStore::session_turn`]).
@@ -80,6 +84,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     session_ids: IdBlock,
+    note_ids: IdBlock,
     session_locks: Vec<Mutex<()>>,
     message_ids: sessions::MessageIds,
 }
@@ -87,8 +92,10 @@ pub struct DynamoStore {
 impl DynamoStore {
     pub fn new(client: Client, table: &str) -> Self {
         let session_ids = IdBlock { counter: "SESSION_ID", size: SESSION_ID_BLOCK, next_and_end: Mutex::new((1, 0)) };
+        let note_ids = IdBlock { counter: "NOTE_ID", size: NOTE_ID_BLOCK, next_and_end: Mutex::new((1, 0)) };
         let session_locks = (0..SESSION_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        DynamoStore { client, table: table.to_owned(), session_ids, session_locks, message_ids: Default::default() }
+        let message_ids = Default::default();
+        DynamoStore { client, table: table.to_owned(), session_ids, note_ids, session_locks, message_ids }
     }
 
     /// Waits for this process's turn to write to `session`. Every write to a session

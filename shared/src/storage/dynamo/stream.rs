@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use serde_dynamo::{AttributeValue, Item};
 
-use super::items::{MESSAGE_SK_PREFIX, SESSION_SK};
-use crate::domain::{Message, Session, TableChange};
+use super::items::{MESSAGE_SK_PREFIX, NOTE_SK_PREFIX, SESSION_SK};
+use crate::domain::{Message, Note, Session, TableChange};
 use crate::storage::{StorageError, StorageResult};
 
 fn sort_key(image: &Item) -> Option<&str> {
@@ -21,7 +21,8 @@ fn typed<T: for<'de> Deserialize<'de>>(image: Item) -> StorageResult<T> {
 }
 
 /// The change a stream record with these images (either may be empty, as the stream gives
-/// them) means, if any. A message counts once, when it is added.
+/// them) means, if any. A message counts when it is added and when its version rises (an
+/// edit or a delete); a note when it is added.
 pub fn table_change(old_image: Item, new_image: Item) -> StorageResult<Option<TableChange>> {
     let present = |image: Item| (!image.is_empty()).then_some(image);
     let (old_image, new_image) = (present(old_image), present(new_image));
@@ -33,8 +34,18 @@ pub fn table_change(old_image: Item, new_image: Item) -> StorageResult<Option<Ta
         let after = new_image.map(typed::<Session>).transpose()?.map(Box::new);
         return Ok(Some(TableChange::Session { before, after }));
     }
-    match (key.starts_with(MESSAGE_SK_PREFIX), old_image, new_image) {
-        (true, None, Some(added)) => Ok(Some(TableChange::MessageAdded(typed::<Message>(added)?))),
+    if key.starts_with(NOTE_SK_PREFIX) {
+        return match (old_image, new_image) {
+            (None, Some(added)) => Ok(Some(TableChange::NoteAdded(typed::<Note>(added)?))),
+            _ => Ok(None),
+        };
+    }
+    if !key.starts_with(MESSAGE_SK_PREFIX) {
+        return Ok(None);
+    }
+    match (old_image.map(typed::<Message>).transpose()?, new_image.map(typed::<Message>).transpose()?) {
+        (None, Some(added)) => Ok(Some(TableChange::MessageAdded(added))),
+        (Some(before), Some(after)) if after.version > before.version => Ok(Some(TableChange::MessageRevised(after))),
         _ => Ok(None),
     }
 }
@@ -74,11 +85,17 @@ mod tests {
             upload_id: None,
             attachment_key: None,
             automatic: false,
+            version: 0,
+            edited_at: None,
+            deleted_at: None,
         };
         let added = stored(to_item(&MessageItem::new(message.clone())).unwrap());
         let none = || Item::from(std::collections::HashMap::<String, AttributeValue>::new());
-        assert_eq!(table_change(none(), added.clone()).unwrap(), Some(TableChange::MessageAdded(message)));
-        assert_eq!(table_change(added.clone(), added).unwrap(), None, "a message counts once");
+        assert_eq!(table_change(none(), added.clone()).unwrap(), Some(TableChange::MessageAdded(message.clone())));
+        assert_eq!(table_change(added.clone(), added.clone()).unwrap(), None, "a message counts once");
+        let edited = Message { content: "fixed".into(), version: 1, edited_at: Some(Timestamp::now()), ..message };
+        let revised = stored(to_item(&MessageItem::new(edited.clone())).unwrap());
+        assert_eq!(table_change(added, revised).unwrap(), Some(TableChange::MessageRevised(edited)));
         assert_eq!(table_change(none(), none()).unwrap(), None);
     }
 }

@@ -1,11 +1,12 @@
 //! The embedded store's change feed: what DynamoDB's stream tells of the table, as the
-//! changes it means (a session written, before and after; a message added), numbered in the
-//! order they were made and kept for a day, as the stream keeps its records.
+//! changes it means (a session written, before and after; a message added or revised; a
+//! note added), numbered in the order they were made and kept for a day, as the stream
+//! keeps its records.
 
 use std::collections::VecDeque;
 
 use crate::Timestamp;
-use crate::domain::{ChangeRecord, Message, Session, TableChange};
+use crate::domain::{ChangeRecord, Message, Note, Session, TableChange};
 
 /// How long a record is kept: a DynamoDB stream's retention.
 const RETENTION_SECONDS: i64 = 24 * 60 * 60;
@@ -24,6 +25,14 @@ impl ChangeFeed {
 
     pub(super) fn message_added(&mut self, message: &Message) {
         self.push(TableChange::MessageAdded(message.clone()));
+    }
+
+    pub(super) fn message_revised(&mut self, message: &Message) {
+        self.push(TableChange::MessageRevised(message.clone()));
+    }
+
+    pub(super) fn note_added(&mut self, note: &Note) {
+        self.push(TableChange::NoteAdded(note.clone()));
     }
 
     fn push(&mut self, change: TableChange) {

@@ -9,6 +9,7 @@ mod email;
 mod feed;
 mod identities;
 mod sessions;
+mod team_side;
 mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,8 +18,9 @@ use std::sync::{Mutex, MutexGuard};
 use super::{SessionPage, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, AdminProfile, BusinessHours, ChangeRecord, Connection, Desk, Message, MessageId, Principal, Recipient,
-    Session, SessionId, StoreId, StoreProfile, Subscription, TokenGrant, TokenHash,
+    AdminId, AdminProfile, BusinessHours, ChangeRecord, Connection, Desk, Message, MessageId, Note, NoteId, Principal,
+    Recipient, ReplyScope, RevisionRecord, SavedReply, Session, SessionId, StoreId, StoreProfile, Subscription,
+    TokenGrant, TokenHash,
 };
 
 #[derive(Default)]
@@ -46,6 +48,10 @@ struct State {
     unsubscribed: HashMap<Recipient, Timestamp>,
     webhooks: Vec<Subscription>,
     webhook_logs: HashMap<String, webhooks::WebhookLog>,
+    notes: HashMap<SessionId, Vec<Note>>,
+    last_note_id: NoteId,
+    revisions: HashMap<(SessionId, MessageId), Vec<RevisionRecord>>,
+    saved_replies: HashMap<(ReplyScope, String), SavedReply>,
     feed: feed::ChangeFeed,
 }
 

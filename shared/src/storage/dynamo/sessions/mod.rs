@@ -17,7 +17,7 @@ use futures::future::try_join_all;
 pub(super) use self::ids::MessageIds;
 use self::ids::{Patience, places_item};
 use self::list::Source;
-use self::update::SessionUpdate;
+pub(super) use self::update::SessionUpdate;
 use super::items::*;
 use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;

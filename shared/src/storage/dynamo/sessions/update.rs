@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::storage::StorageResult;
 
 /// One `Update` of a session item.
-pub(super) struct SessionUpdate {
+pub(in crate::storage::dynamo) struct SessionUpdate {
     set: Vec<String>,
     add: Vec<String>,
     remove: Vec<String>,
@@ -29,7 +29,7 @@ pub(super) struct SessionUpdate {
 
 impl SessionUpdate {
     /// `change` of session `id`.
-    pub(super) fn of(id: SessionId, change: &SessionChange) -> StorageResult<Self> {
+    pub(in crate::storage::dynamo) fn of(id: SessionId, change: &SessionChange) -> StorageResult<Self> {
         let mut update = SessionUpdate::new();
         for condition in change.conditions() {
             update = update.meet(condition);
@@ -233,7 +233,7 @@ impl SessionUpdate {
         condition.join(" AND ")
     }
 
-    pub(super) fn in_transaction(self, store: &DynamoStore, id: SessionId) -> TransactWriteItem {
+    pub(in crate::storage::dynamo) fn in_transaction(self, store: &DynamoStore, id: SessionId) -> TransactWriteItem {
         let update = Update::builder()
             .table_name(&store.table)
             .key("PK", s(session_pk(id)))

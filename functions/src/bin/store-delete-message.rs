@@ -1,0 +1,32 @@
+//! `POST /v1/chat/store/messages/delete/`: `{message_id, session_id?}` — the store deletes
+//! its own message, in its active session unless it names another of its own, within the
+//! edit window. The message stays in its place, empty, with `deleted_at`; its file leaves
+//! the bucket; both parties hear `message.updated`.
+
+use serde::Deserialize;
+use shared::domain::{MessageId, MessageView, Principal, SessionId};
+use shared::http::{self, Body, Request, Response};
+use shared::{App, ChatError, Family, chat};
+
+#[derive(Deserialize)]
+struct DeleteRequest {
+    /// Another of the store's sessions than its active one.
+    #[serde(default)]
+    session_id: Option<SessionId>,
+    message_id: MessageId,
+}
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(Family::Store, delete(app, &request).await)
+}
+
+async fn delete(app: &App, request: &Request) -> Result<MessageView, ChatError> {
+    let store = http::authenticate_store(app, request, Family::Store).await?;
+    let body: DeleteRequest = http::json_body(request)?;
+    chat::revise_message(app, Principal::Store(store), body.session_id, body.message_id, chat::RevisionRequest::Delete)
+        .await
+}
+
+fn main() -> Result<(), shared::http::Error> {
+    shared::http::run(|app, request| Box::pin(handle(app, request)))
+}

@@ -1,0 +1,33 @@
+//! `POST /v1/chat/store/messages/edit/`: `{message_id, content, session_id?}` — the store
+//! edits its own message, in its active session unless it names another of its own, within
+//! the edit window. The message as it now is, with `edited_at`; both parties hear
+//! `message.updated`, and admins can read what it said before.
+
+use serde::Deserialize;
+use shared::domain::{MessageId, MessageView, Principal, SessionId};
+use shared::http::{self, Body, Request, Response};
+use shared::{App, ChatError, Family, chat};
+
+#[derive(Deserialize)]
+struct EditRequest {
+    /// Another of the store's sessions than its active one.
+    #[serde(default)]
+    session_id: Option<SessionId>,
+    message_id: MessageId,
+    content: String,
+}
+
+pub async fn handle(app: &App, request: Request) -> Response<Body> {
+    http::respond(Family::Store, edit(app, &request).await)
+}
+
+async fn edit(app: &App, request: &Request) -> Result<MessageView, ChatError> {
+    let store = http::authenticate_store(app, request, Family::Store).await?;
+    let body: EditRequest = http::json_body(request)?;
+    let edit = chat::RevisionRequest::Edit { content: body.content };
+    chat::revise_message(app, Principal::Store(store), body.session_id, body.message_id, edit).await
+}
+
+fn main() -> Result<(), shared::http::Error> {
+    shared::http::run(|app, request| Box::pin(handle(app, request)))
+}
