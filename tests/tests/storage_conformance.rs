@@ -12,12 +12,13 @@ use shared::Timestamp;
 use shared::auth::TokenHash;
 use shared::domain::{
     AdminId, AdminProfile, Availability, AwayReason, ChangeRecord, DEFAULT_CAPACITY, DIGEST_WINDOW_SECONDS, EmailClaim,
-    EmailKind, Language, MessageId, NewMessage, Principal, ReceiptKind, Recipient, SenderType, Session, SessionId,
-    SessionStatus, StoreId, StoreProfile, away_reply, digest_window, events_of,
+    EmailKind, Language, MAX_SAVED_REPLIES, Message, MessageId, NewMessage, Principal, ReceiptKind, Recipient,
+    ReplyScope, Revision, RevisionAction, RevisionDenied, SavedReply, SenderType, Session, SessionId, SessionStatus,
+    StoreId, StoreProfile, away_reply, decide_revision, digest_window, events_of,
 };
 use shared::storage::{
     AppendGuard, AppendOutcome, Assignment, ChatStore, DynamoStore, IdsFor, MemoryStore, MessageWindow, Opening,
-    SessionQuery, WriteOutcome,
+    RevisionOutcome, SaveOutcome, SessionQuery, WriteOutcome,
 };
 
 type Store = Arc<dyn ChatStore>;
@@ -1272,6 +1273,162 @@ async fn webhooks_their_logs_and_dead_deliveries(store: Store) {
     assert_eq!(ids(store.webhooks().await.unwrap()), [second.webhook.id]);
 }
 
+/// Revises `message` (as read) with `revision`, decided as of `now`.
+async fn revise(
+    store: &Store,
+    session: &Session,
+    message: &Message,
+    revision: Revision,
+    now: Timestamp,
+) -> RevisionOutcome {
+    let by = Principal::Store(TECH_STORE);
+    let decided = decide_revision(message, by, revision, now, WINDOW_SECONDS).expect("within the window");
+    store.revise_message(session, message, &decided).await.unwrap()
+}
+
+const WINDOW_SECONDS: u64 = 900;
+
+fn edit(content: &str) -> Revision {
+    Revision::Edit { content: content.into() }
+}
+
+/// Edits and deletes are decided by their conditions: of racing revisions decided on one
+/// version, one commits; a delete ends all editing; the window's end is the writer's; the
+/// trail keeps each version; the session's copy of its last message follows.
+async fn revisions_race_by_their_conditions(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    let first = appended(&store, &session, text(SenderType::Store, "helo")).await;
+    let last = appended(&store, &session, text(SenderType::Store, "my ordr")).await;
+    let session = store.session(session.id).await.unwrap().unwrap();
+    let now = Timestamp::now();
+
+    // Eight edits decided on the same version: one commits, the others find version 1.
+    let edits = (0..8).map(|i| revise(&store, &session, &last, edit(&format!("my order {i}")), now));
+    let outcomes = join_all(edits).await;
+    let revised: Vec<&Message> =
+        outcomes.iter().filter_map(|o| if let RevisionOutcome::Revised(m) = o { Some(m) } else { None }).collect();
+    assert_eq!(revised.len(), 1, "{outcomes:?}");
+    for outcome in &outcomes {
+        if let RevisionOutcome::Refused(current) = outcome {
+            assert_eq!(current, revised[0], "refused with the message as it is");
+        }
+    }
+    let edited = store.message(session.id, last.id).await.unwrap().unwrap();
+    assert_eq!((&edited, edited.version), (revised[0], 1));
+    assert_eq!(store.session(session.id).await.unwrap().unwrap().last_message.as_ref(), Some(&edited));
+
+    // An edit racing a delete, both on version 1: one commits; a delete is final.
+    let (edit_outcome, delete_outcome) = tokio::join!(
+        revise(&store, &session, &edited, edit("my order, please"), now),
+        revise(&store, &session, &edited, Revision::Delete, now)
+    );
+    let committed =
+        [&edit_outcome, &delete_outcome].iter().filter(|o| matches!(o, RevisionOutcome::Revised(_))).count();
+    assert_eq!(committed, 1, "{edit_outcome:?} {delete_outcome:?}");
+    let current = store.message(session.id, last.id).await.unwrap().unwrap();
+    if current.is_deleted() {
+        assert!(current.content.is_empty() && current.deleted_at.is_some());
+        let again = decide_revision(&current, Principal::Store(TECH_STORE), edit("back"), now, WINDOW_SECONDS);
+        assert_eq!(again, Err(RevisionDenied::Deleted));
+    }
+    assert_eq!(store.session(session.id).await.unwrap().unwrap().last_message.as_ref(), Some(&current));
+
+    // The window's end: decided at its last moment, it commits; a revision whose window
+    // started after the message was sent does not, whenever storage gets to it.
+    let at_the_end = first.created.plus_seconds(WINDOW_SECONDS as i64);
+    let RevisionOutcome::Revised(fixed) = revise(&store, &session, &first, edit("hello"), at_the_end).await else {
+        panic!("an edit at the window's last moment commits")
+    };
+    let mut late =
+        decide_revision(&fixed, Principal::Store(TECH_STORE), edit("hello!"), at_the_end, WINDOW_SECONDS).unwrap();
+    late.condition.sent_at_or_after = fixed.created.plus_millis(1);
+    assert_eq!(store.revise_message(&session, &fixed, &late).await.unwrap(), RevisionOutcome::Refused(fixed.clone()));
+    // An earlier message's edit leaves the session's last message as it was.
+    assert_eq!(store.session(session.id).await.unwrap().unwrap().last_message.as_ref(), Some(&current));
+
+    // The trail: each change, oldest first, with what the message said before it.
+    let trail = store.revisions(session.id, last.id).await.unwrap();
+    let said: Vec<(u32, RevisionAction, &str)> =
+        trail.iter().map(|r| (r.version, r.action, r.previous_content.as_str())).collect();
+    assert_eq!(said[0], (1, RevisionAction::Edited, "my ordr"));
+    assert_eq!(said.len(), 2);
+    assert_eq!((said[1].0, said[1].2), (2, edited.content.as_str()));
+    let trail = store.revisions(session.id, first.id).await.unwrap();
+    assert_eq!(trail.iter().map(|r| r.previous_content.as_str()).collect::<Vec<_>>(), ["helo"]);
+    // Read back through every view the same.
+    let page = store.messages(session.id, MessageWindow::After(MessageId(0)), 10).await.unwrap().unwrap();
+    assert_eq!(page.messages, [fixed, current]);
+}
+
+/// Notes are kept apart from the messages: none is in a session's page, its messages, its
+/// counts or its last message; they come back newest last, numbered apart.
+async fn notes_stay_apart_from_the_messages(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = open_session(&store).await;
+    appended(&store, &session, text(SenderType::Store, "hello")).await;
+    let before = store.session_page(session.id, 200).await.unwrap().unwrap();
+    let mut written = Vec::new();
+    for i in 0..3 {
+        written.push(store.add_note(session.id, SARAH, format!("note {i}"), Timestamp::now()).await.unwrap());
+    }
+    assert!(written.windows(2).all(|pair| pair[0].id < pair[1].id), "{written:?}");
+    assert_eq!(store.notes(session.id, 200).await.unwrap(), (written.clone(), false));
+    assert_eq!(store.notes(session.id, 2).await.unwrap(), (written[1..].to_vec(), true));
+    assert_eq!(store.notes(SessionId(999_999), 200).await.unwrap(), (Vec::new(), false));
+    let after = store.session_page(session.id, 200).await.unwrap().unwrap();
+    assert_eq!(after, before, "the session and its messages are as they were");
+    let latest = store.latest_session(TECH_STORE, 200).await.unwrap().unwrap();
+    assert_eq!(latest.messages, before.messages);
+}
+
+/// Saved replies: the team's and each admin's own, replaced by shortcut, at most
+/// [`MAX_SAVED_REPLIES`] a scope, racing creates included.
+async fn saved_replies_by_scope_within_their_limit(store: Store) {
+    let reply = |scope, shortcut: &str, content: &str| SavedReply {
+        shortcut: shortcut.into(),
+        content: content.into(),
+        scope,
+        updated: Timestamp::now(),
+        updated_by: SARAH,
+    };
+    let (team, sarahs, omars) = (ReplyScope::Team, ReplyScope::Personal(SARAH), ReplyScope::Personal(OMAR));
+    assert_eq!(store.save_reply(reply(team, "hi", "Hello {store_name}")).await.unwrap(), SaveOutcome::Created);
+    assert_eq!(store.save_reply(reply(team, "hi", "Hi {store_name}")).await.unwrap(), SaveOutcome::Replaced);
+    assert_eq!(store.save_reply(reply(sarahs, "hi", "Sarah here")).await.unwrap(), SaveOutcome::Created);
+    assert_eq!(store.save_reply(reply(omars, "bye", "Omar out")).await.unwrap(), SaveOutcome::Created);
+    let listed = |replies: Vec<SavedReply>| -> Vec<(String, String)> {
+        replies.into_iter().map(|r| (r.shortcut, r.content)).collect()
+    };
+    let sarah_sees = listed(store.saved_replies(SARAH).await.unwrap());
+    assert_eq!(sarah_sees.len(), 2);
+    assert!(sarah_sees.contains(&("hi".into(), "Hi {store_name}".into())), "{sarah_sees:?}");
+    assert!(sarah_sees.contains(&("hi".into(), "Sarah here".into())), "{sarah_sees:?}");
+    assert_eq!(
+        listed(store.saved_replies(OMAR).await.unwrap()),
+        [("bye".to_owned(), "Omar out".to_owned()), ("hi".to_owned(), "Hi {store_name}".to_owned())]
+    );
+    assert!(store.delete_reply(sarahs, "hi").await.unwrap());
+    assert!(!store.delete_reply(sarahs, "hi").await.unwrap());
+    assert!(!store.delete_reply(omars, "hi").await.unwrap(), "the team's is not Omar's own");
+
+    // Up to the limit less one, then racing creates: one fits.
+    for i in 1..MAX_SAVED_REPLIES - 1 {
+        let created = store.save_reply(reply(team, &format!("r{i}"), "text")).await.unwrap();
+        assert_eq!(created, SaveOutcome::Created);
+    }
+    let racing = (0..6).map(|i| store.save_reply(reply(team, &format!("race{i}"), "text")));
+    let outcomes: Vec<SaveOutcome> = join_all(racing).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == SaveOutcome::Created).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == SaveOutcome::Full).count(), 5, "{outcomes:?}");
+    assert_eq!(store.save_reply(reply(team, "hi", "still editable")).await.unwrap(), SaveOutcome::Replaced);
+    // A delete makes room.
+    assert!(store.delete_reply(team, "r1").await.unwrap());
+    assert_eq!(store.save_reply(reply(team, "r1", "again")).await.unwrap(), SaveOutcome::Created);
+    let team_count = store.saved_replies(OMAR).await.unwrap().iter().filter(|r| r.scope == team).count();
+    assert_eq!(team_count as u64, MAX_SAVED_REPLIES);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -1332,6 +1489,9 @@ conformance!(
     racing_email_claims_commit_once,
     email_link_key_and_unsubscribes,
     webhooks_their_logs_and_dead_deliveries,
+    revisions_race_by_their_conditions,
+    notes_stay_apart_from_the_messages,
+    saved_replies_by_scope_within_their_limit,
 );
 
 /// What the embedded store cannot show: two processes (the store's send function and the
