@@ -5,6 +5,27 @@ use serde_json::{Value, json};
 
 use crate::gateway::{Gateway, post_json};
 
+/// The gateway's bucket of attached files.
+pub const BUCKET: &str = "support-chat-attachments";
+
+/// A client of the gateway's S3.
+pub fn s3(gateway: &Gateway) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .endpoint_url(gateway.s3_endpoint())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("local", "local", None, None, "test"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The keys of the files kept for messages.
+pub async fn kept_files(gateway: &Gateway) -> Vec<String> {
+    let listed = s3(gateway).list_objects_v2().bucket(BUCKET).prefix("sessions/").send().await.unwrap();
+    listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect()
+}
+
 /// The first bytes of a PNG file, and then some.
 pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 

@@ -4,34 +4,15 @@
 //! works until it expires.
 
 use e2e::cast::{OMAR, QUIET_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
-use e2e::files::{PNG, put_as_signed as put, upload_png};
+use e2e::files::{BUCKET, PNG, kept_files, put_as_signed as put, s3, upload_png};
 use e2e::gateway::{Gateway, get_json, post_json};
 use e2e::on_every_stack;
 use e2e::ws::Client;
 use serde_json::{Value, json};
 
-const BUCKET: &str = "support-chat-attachments";
-
-fn s3(gateway: &Gateway) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(gateway.s3_endpoint())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("local", "local", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
 async fn stored(gateway: &Gateway, key: &str) -> Option<(String, i64)> {
     let head = s3(gateway).head_object().bucket(BUCKET).key(key).send().await.ok()?;
     Some((head.content_type()?.to_owned(), head.content_length()?))
-}
-
-/// The keys of the files kept for messages.
-async fn kept_files(gateway: &Gateway) -> Vec<String> {
-    let listed = s3(gateway).list_objects_v2().bucket(BUCKET).prefix("sessions/").send().await.unwrap();
-    listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect()
 }
 
 async fn a_store_uploads_into_its_session_what_it_declared(gateway: Gateway) {
