@@ -72,7 +72,7 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 39] = [
+const SCRIPT: [(&str, Party, u64); 49] = [
     ("store-current-session", Party::Store, 200),
     ("store-availability", Party::Store, 200),
     ("store-get-session", Party::Store, 200),
@@ -85,6 +85,18 @@ const SCRIPT: [(&str, Party, u64); 39] = [
     ("admin-get-session", Party::Admin, 200),
     ("admin-send-message", Party::Admin, 201),
     ("admin-list-messages", Party::Admin, 200),
+    ("admin-write-note", Party::Admin, 201),
+    ("admin-list-notes", Party::Admin, 200),
+    ("store-edit-message", Party::Store, 200),
+    // The store's message: not the admin's to edit.
+    ("admin-edit-message", Party::Admin, 403),
+    ("admin-message-history", Party::Admin, 200),
+    ("store-delete-message", Party::Store, 200),
+    // No such message.
+    ("admin-delete-message", Party::Admin, 404),
+    ("admin-save-reply", Party::Admin, 201),
+    ("admin-list-replies", Party::Admin, 200),
+    ("admin-delete-reply", Party::Admin, 200),
     ("conversation-list-sessions", Party::Admin, 200),
     ("agents-get-chat-messages", Party::Admin, 200),
     ("store-mark-read", Party::Store, 200),

@@ -251,6 +251,29 @@ async fn exercise() -> BTreeMap<String, Use> {
     store_ws.send(json!({"action": "dance"})).await;
     store_ws.drain().await;
     post("/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["vip"]})).await;
+    // The team's side: a note, heard by Sarah's inbox; edits and deletes of each party's last
+    // message, with its file (linked when edited, gone when deleted); the trail; replies.
+    post("/v1/chat/admin/notes/", &sarah, json!({"session_id": id, "content": "a note"})).await;
+    get_json(&url(&format!("/v1/chat/admin/notes/?session_id={id}")), Some(&sarah)).await;
+    let upload = upload_png(&gateway, &store, None, PNG).await;
+    let filed = post("/v1/chat/store/messages/", &store, json!({"upload_id": upload, "content": "a fiel"})).await;
+    post("/v1/chat/store/messages/edit/", &store, json!({"message_id": filed["id"], "content": "a file"})).await;
+    post("/v1/chat/store/messages/delete/", &store, json!({"message_id": filed["id"]})).await;
+    let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
+    let body = json!({"session_id": id, "upload_id": upload, "content": "teh invoice"});
+    let filed = post("/v1/chat/admin/messages/", &sarah, body).await;
+    let edit = json!({"session_id": id, "message_id": filed["id"], "content": "the invoice"});
+    post("/v1/chat/admin/messages/edit/", &sarah, edit).await;
+    post("/v1/chat/admin/messages/delete/", &sarah, json!({"session_id": id, "message_id": filed["id"]})).await;
+    let trail = format!("/v1/chat/admin/messages/history/?session_id={id}&message_id={}", filed["id"]);
+    get_json(&url(&trail), Some(&sarah)).await;
+    post("/v1/chat/admin/replies/", &sarah, json!({"shortcut": "hi", "content": "Hi {store_name}"})).await;
+    post("/v1/chat/admin/replies/", &sarah, json!({"shortcut": "hi", "content": "Hello {store_name}"})).await;
+    get_json(&url("/v1/chat/admin/replies/"), Some(&sarah)).await;
+    post("/v1/chat/admin/replies/delete/", &sarah, json!({"shortcut": "hi"})).await;
+    // The session's last message has a file again.
+    let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
+    post("/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "upload_id": upload})).await;
     post("/v1/chat/admin/session/transfer/", &sarah, json!({"session_id": id, "admin_id": null})).await;
     // Held when closed, so that its holder hears of the rating.
     post("/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;

@@ -67,6 +67,8 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
         ("POST", "/v1/chat/store/session/read/"),
         ("POST", "/v1/chat/store/session/close/"),
         ("POST", "/v1/chat/store/session/rating/"),
+        ("POST", "/v1/chat/store/messages/edit/"),
+        ("POST", "/v1/chat/store/messages/delete/"),
     ];
     for (method, path) in routes {
         check(&gateway, method, path, None, json!({}), (401, store_error("Unauthorized"))).await;
@@ -242,6 +244,35 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
         (409, store_error("Session is already rated")),
     )
     .await;
+
+    // Edits and deletes name the message, and only its sender's own.
+    let edit = "/v1/chat/store/messages/edit/";
+    let missing = bad_request("Invalid request body: missing field `message_id`");
+    check(&gateway, "POST", edit, tech(), json!({"content": "x"}), missing).await;
+    let unknown = (404, store_error("Message not found"));
+    check(&gateway, "POST", edit, tech(), json!({"message_id": 987654, "content": "x"}), unknown.clone()).await;
+    let delete = "/v1/chat/store/messages/delete/";
+    check(&gateway, "POST", delete, tech(), json!({"message_id": 987654}), unknown).await;
+    let (_, mine) = post_json(&gateway.url(messages), tech().as_deref(), &json!({"content": "mine"})).await;
+    let too_long = json!({"message_id": mine["id"], "content": "x".repeat(4001)});
+    check(&gateway, "POST", edit, tech(), too_long, bad_request("content must be at most 4000 characters")).await;
+    check(
+        &gateway,
+        "POST",
+        edit,
+        tech(),
+        json!({"message_id": mine["id"], "content": ""}),
+        bad_request("content must not be empty"),
+    )
+    .await;
+    let not_yours = (403, store_error("Only its sender may edit or delete a message"));
+    let (_, theirs) = post_json(&gateway.url(messages), quiet().as_deref(), &json!({"content": "theirs"})).await;
+    let other_session = json!({"session_id": theirs["session_id"], "message_id": theirs["id"], "content": "x"});
+    check(&gateway, "POST", edit, tech(), other_session, (404, store_error("Session not found"))).await;
+    let sarahs = json!({"session_id": w.open, "content": "from the team"});
+    post_json(&gateway.url("/v1/chat/admin/session/claim/"), admin().as_deref(), &json!({"session_id": w.open})).await;
+    let (_, answer) = post_json(&gateway.url("/v1/chat/admin/messages/"), admin().as_deref(), &sarahs).await;
+    check(&gateway, "POST", delete, tech(), json!({"message_id": answer["id"]}), not_yours).await;
 }
 
 async fn admin_routes_refuse_clearly(gateway: Gateway) {
@@ -414,7 +445,74 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
     )
     .await;
     check(&gateway, "POST", tags, sarah(), json!({"session_id": 987654, "tags": []}), not_found.clone()).await;
-    check(&gateway, "POST", tags, sarah(), json!({"session_id": w.omars, "tags": []}), others).await;
+    check(&gateway, "POST", tags, sarah(), json!({"session_id": w.omars, "tags": []}), others.clone()).await;
+
+    // Notes, edits, the trail and saved replies refuse the same way, and say what is wrong.
+    for (method, path) in [
+        ("GET", "/v1/chat/admin/notes/"),
+        ("POST", "/v1/chat/admin/notes/"),
+        ("POST", "/v1/chat/admin/messages/edit/"),
+        ("POST", "/v1/chat/admin/messages/delete/"),
+        ("GET", "/v1/chat/admin/messages/history/"),
+        ("GET", "/v1/chat/admin/replies/"),
+        ("POST", "/v1/chat/admin/replies/"),
+        ("POST", "/v1/chat/admin/replies/delete/"),
+    ] {
+        check(&gateway, method, path, None, json!({}), (401, admin_error("Unauthorized"))).await;
+        check(&gateway, method, path, store(), json!({}), (403, admin_error("Admin access required"))).await;
+    }
+    let notes = "/v1/chat/admin/notes/";
+    check(
+        &gateway,
+        "POST",
+        notes,
+        sarah(),
+        json!({"session_id": w.open}),
+        bad_request("Invalid request body: missing field `content`"),
+    )
+    .await;
+    check(
+        &gateway,
+        "POST",
+        notes,
+        sarah(),
+        json!({"session_id": w.open, "content": "  "}),
+        bad_request("content must not be empty"),
+    )
+    .await;
+    check(&gateway, "POST", notes, sarah(), json!({"session_id": 987654, "content": "x"}), not_found.clone()).await;
+    check(&gateway, "POST", notes, sarah(), json!({"session_id": w.omars, "content": "x"}), others).await;
+    check(&gateway, "GET", notes, sarah(), Value::Null, bad_request("session_id is required")).await;
+    let limit = format!("{notes}?session_id={}&limit=201", w.open);
+    check(&gateway, "GET", &limit, sarah(), Value::Null, bad_request("limit must be an integer from 1 to 200")).await;
+    let history = "/v1/chat/admin/messages/history/";
+    let no_message = format!("{history}?session_id={}", w.open);
+    check(&gateway, "GET", &no_message, sarah(), Value::Null, bad_request("message_id is required")).await;
+    let unknown = format!("{history}?session_id={}&message_id=987654", w.open);
+    check(&gateway, "GET", &unknown, sarah(), Value::Null, (404, admin_error("Message not found"))).await;
+    let edit = "/v1/chat/admin/messages/edit/";
+    check(
+        &gateway,
+        "POST",
+        edit,
+        sarah(),
+        json!({"message_id": 1, "content": "x"}),
+        bad_request("session_id is required"),
+    )
+    .await;
+    let replies = "/v1/chat/admin/replies/";
+    for (body, message) in [
+        (json!({"shortcut": "Hi There", "content": "x"}), "shortcut must be 1 to 32 of a-z, 0-9, _ and -"),
+        (json!({"shortcut": "hi", "content": ""}), "content must be 1 to 4000 characters"),
+        (
+            json!({"shortcut": "hi", "content": "x", "scope": "everyone"}),
+            "scope: unknown variant `everyone`, expected `personal` or `team`",
+        ),
+    ] {
+        check(&gateway, "POST", replies, sarah(), body, bad_request(message)).await;
+    }
+    let absent = (404, admin_error("Saved reply not found"));
+    check(&gateway, "POST", "/v1/chat/admin/replies/delete/", sarah(), json!({"shortcut": "none"}), absent).await;
 }
 
 /// A family's error body for a message.
@@ -429,7 +527,16 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     let upload = json!({"file_name": "a.png", "content_type": "image/png", "size": 10});
     let mut admin_upload = upload.clone();
     admin_upload["session_id"] = w.open.clone();
-    let routes: [(&str, &str, ErrorBody, String); 15] = [
+    let revision = json!({"session_id": w.open, "message_id": 1, "content": "x"});
+    let reply = json!({"shortcut": "hi", "content": "Hello"});
+    let routes: [(&str, &str, ErrorBody, String); 22] = [
+        ("/v1/chat/store/messages/edit/", &store, store_error, json!({"message_id": 1, "content": "x"}).to_string()),
+        ("/v1/chat/store/messages/delete/", &store, store_error, json!({"message_id": 1}).to_string()),
+        ("/v1/chat/admin/notes/", &sarah, admin_error, json!({"session_id": w.open, "content": "x"}).to_string()),
+        ("/v1/chat/admin/messages/edit/", &sarah, admin_error, revision.to_string()),
+        ("/v1/chat/admin/messages/delete/", &sarah, admin_error, revision.to_string()),
+        ("/v1/chat/admin/replies/", &sarah, admin_error, reply.to_string()),
+        ("/v1/chat/admin/replies/delete/", &sarah, admin_error, reply.to_string()),
         ("/v1/chat/store/messages/", &store, store_error, json!({"content": "x"}).to_string()),
         ("/v1/chat/store/session/transcript/", &store, store_error, "{}".to_owned()),
         ("/v1/chat/store/session/close/", &store, store_error, "{}".to_owned()),
