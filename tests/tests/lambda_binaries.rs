@@ -72,7 +72,7 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 49] = [
+const SCRIPT: [(&str, Party, u64); 50] = [
     ("store-current-session", Party::Store, 200),
     ("store-availability", Party::Store, 200),
     ("store-get-session", Party::Store, 200),
@@ -85,6 +85,7 @@ const SCRIPT: [(&str, Party, u64); 49] = [
     ("admin-get-session", Party::Admin, 200),
     ("admin-send-message", Party::Admin, 201),
     ("admin-list-messages", Party::Admin, 200),
+    ("admin-store-context", Party::Admin, 200),
     ("admin-write-note", Party::Admin, 201),
     ("admin-list-notes", Party::Admin, 200),
     ("store-edit-message", Party::Store, 200),

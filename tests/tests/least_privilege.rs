@@ -254,6 +254,8 @@ async fn exercise() -> BTreeMap<String, Use> {
     // The team's side: a note, heard by Sarah's inbox; edits and deletes of each party's last
     // message, with its file (linked when edited, gone when deleted); the trail; replies.
     post("/v1/chat/admin/notes/", &sarah, json!({"session_id": id, "content": "a note"})).await;
+    get_json(&url(&format!("/v1/chat/admin/store/?store_id={TECH_STORE}")), Some(&sarah)).await;
+    get_json(&url("/v1/chat/admin/sessions/?q=tech&from=2020-01-01"), Some(&sarah)).await;
     get_json(&url(&format!("/v1/chat/admin/notes/?session_id={id}")), Some(&sarah)).await;
     let upload = upload_png(&gateway, &store, None, PNG).await;
     let filed = post("/v1/chat/store/messages/", &store, json!({"upload_id": upload, "content": "a fiel"})).await;

@@ -181,3 +181,50 @@ async fn revoked_connection_refused_at_next_frame(start: Start) {
     let (status, list) = get_json(&gateway.url("/v1/chat/admin/sessions/"), Some(&token_of_admin(SARAH))).await;
     assert_eq!((status, &list["total_count"]), (200, &json!(0)), "{list}");
 }
+
+/// Sessions an earlier version wrote lack their store's index keys and their search text:
+/// `chatctl migrate` completes them, once, however often it runs.
+#[tokio::test]
+async fn migrate_completes_sessions_an_earlier_version_wrote() {
+    use shared::domain::{SessionFilter, SessionStatus};
+    use shared::storage::{SessionQuery, SessionStore};
+    let table = fresh_table().await;
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    store.put_store(&e2e::cast::tech_store()).await.unwrap();
+    let now = shared::Timestamp::now();
+    let first = store.get_or_create_active_session(TECH_STORE, 0, now).await.unwrap().unwrap().session;
+    store.close_active_session(TECH_STORE, now).await.unwrap();
+    let second = store.get_or_create_active_session(TECH_STORE, 0, now).await.unwrap().unwrap().session;
+    // As the earlier version wrote them.
+    for session in [first.id, second.id] {
+        store
+            .sdk_client()
+            .update_item()
+            .table_name(&table)
+            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{session}")))
+            .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("SESSION".into()))
+            .update_expression("REMOVE PrincipalPK, PrincipalSK, search_text")
+            .send()
+            .await
+            .unwrap();
+    }
+    let search = SessionQuery {
+        admin: SARAH,
+        statuses: vec![SessionStatus::Open],
+        tag: None,
+        limit: 10,
+        offset: 0,
+        after: None,
+        filter: SessionFilter::default().with_search("tech").unwrap(),
+    };
+    assert_eq!(store.sessions_of_store(TECH_STORE, 20).await.unwrap().1, 0);
+    assert_eq!(store.list_sessions(&search).await.unwrap().total_count, 0);
+
+    let migrate = || stdout_of(&chatctl(&table, &["migrate"], ""));
+    assert_eq!(migrate(), "sessions: 2 needed completing, 2 completed by this run");
+    assert_eq!(migrate(), "sessions: 0 needed completing, 0 completed by this run");
+    let (sessions, count) = store.sessions_of_store(TECH_STORE, 20).await.unwrap();
+    assert_eq!((sessions.iter().map(|s| s.id).collect::<Vec<_>>(), count), (vec![second.id, first.id], 2));
+    let found = store.list_sessions(&search).await.unwrap();
+    assert_eq!((found.sessions.len(), found.total_count), (1, 1));
+}

@@ -324,6 +324,9 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
         ("?offset=-1", "offset must be a non-negative integer"),
         ("?tag=Not%20A%20Tag", "tag must be 1 to 32 of a-z, 0-9, _ and -"),
         ("?cursor=zzz", "cursor is not valid"),
+        ("?holder=omar", "holder must be me or none"),
+        ("?from=yesterday", "from must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+        ("?from=2026-12-03&to=2026-12-01", "from must be before to"),
     ] {
         check(&gateway, "GET", &format!("{list}{query}"), sarah(), Value::Null, bad_request(message)).await;
     }
@@ -455,6 +458,7 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
         ("POST", "/v1/chat/admin/messages/delete/"),
         ("GET", "/v1/chat/admin/messages/history/"),
         ("GET", "/v1/chat/admin/replies/"),
+        ("GET", "/v1/chat/admin/store/"),
         ("POST", "/v1/chat/admin/replies/"),
         ("POST", "/v1/chat/admin/replies/delete/"),
     ] {
@@ -511,6 +515,10 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
     ] {
         check(&gateway, "POST", replies, sarah(), body, bad_request(message)).await;
     }
+    let context = "/v1/chat/admin/store/";
+    check(&gateway, "GET", context, sarah(), Value::Null, bad_request("store_id is required")).await;
+    let unknown = format!("{context}?store_id=987654");
+    check(&gateway, "GET", &unknown, sarah(), Value::Null, (404, admin_error("Store not found"))).await;
     let absent = (404, admin_error("Saved reply not found"));
     check(&gateway, "POST", "/v1/chat/admin/replies/delete/", sarah(), json!({"shortcut": "none"}), absent).await;
 }

@@ -12,9 +12,9 @@ use shared::Timestamp;
 use shared::auth::TokenHash;
 use shared::domain::{
     AdminId, AdminProfile, Availability, AwayReason, ChangeRecord, DEFAULT_CAPACITY, DIGEST_WINDOW_SECONDS, EmailClaim,
-    EmailKind, Language, MAX_SAVED_REPLIES, Message, MessageId, NewMessage, Principal, ReceiptKind, Recipient,
-    ReplyScope, Revision, RevisionAction, RevisionDenied, SavedReply, SenderType, Session, SessionId, SessionStatus,
-    StoreId, StoreProfile, away_reply, decide_revision, digest_window, events_of,
+    EmailKind, Holder, Language, MAX_SAVED_REPLIES, Message, MessageId, NewMessage, Principal, ReceiptKind, Recipient,
+    ReplyScope, Revision, RevisionAction, RevisionDenied, SavedReply, SenderType, Session, SessionFilter, SessionId,
+    SessionStatus, StoreId, StoreProfile, away_reply, decide_revision, digest_window, events_of,
 };
 use shared::storage::{
     AppendGuard, AppendOutcome, Assignment, ChatStore, DynamoStore, IdsFor, MemoryStore, MessageWindow, Opening,
@@ -701,6 +701,7 @@ fn query(admin: AdminId, status: Option<SessionStatus>, tag: Option<&str>, limit
         limit,
         offset: 0,
         after: None,
+        filter: SessionFilter::default(),
     }
 }
 
@@ -714,7 +715,12 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     for i in 0..5u64 {
         let id = StoreId(100 + i);
         store
-            .put_store(&StoreProfile { id, name: format!("Store {i}"), logo_url: String::new(), email: String::new() })
+            .put_store(&StoreProfile {
+                id,
+                name: format!("Store {i}"),
+                logo_url: String::new(),
+                email: format!("Owner{i}@Example.com"),
+            })
             .await
             .unwrap();
         let session = store.get_or_create_active_session(id, 0, at(i as i64)).await.unwrap().unwrap().session;
@@ -788,6 +794,64 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     assert_eq!(walked, ids(&all));
     let skipped = store.list_sessions(&SessionQuery { offset: 2, ..query(SARAH, None, None, 10) }).await.unwrap();
     assert_eq!(ids(&skipped), ids(&all)[2..]);
+
+    // Narrowed: by a search of the store's name or email in any case, by whose, by when
+    // last active; counted whatever narrows them, and paged by the same cursor.
+    let filtered = |filter: SessionFilter, tag: Option<&str>| {
+        let query = SessionQuery { filter, ..query(SARAH, None, tag, 10) };
+        let store = store.clone();
+        async move { store.list_sessions(&query).await.unwrap() }
+    };
+    let search = |typed: &str| SessionFilter::default().with_search(typed).unwrap();
+    let found = filtered(search("STORE 1"), None).await;
+    assert_eq!((ids(&found), found.total_count), (vec![id_of(1)], 1));
+    let found = filtered(search("owner4@example"), None).await;
+    assert_eq!((ids(&found), found.total_count), (vec![id_of(4)], 1));
+    let found = filtered(search("owner3"), None).await;
+    assert_eq!((ids(&found), found.total_count), (vec![], 0), "Omar's is not Sarah's to find");
+    let found = filtered(search("store"), Some("vip")).await;
+    assert_eq!((ids(&found), found.total_count), (vec![id_of(2), id_of(1)], 2));
+    let whose = |holder| SessionFilter { holder, ..SessionFilter::default() };
+    let mine = filtered(whose(Holder::Me), None).await;
+    assert_eq!((ids(&mine), mine.total_count), (vec![id_of(2), id_of(4)], 2));
+    let nobodys = filtered(whose(Holder::Nobody), None).await;
+    assert_eq!((ids(&nobodys), nobodys.total_count), (vec![id_of(1), id_of(0)], 2));
+    let active =
+        |from: i64, before: i64| SessionFilter::default().with_activity(Some(at(from)), Some(at(before))).unwrap();
+    let between = filtered(active(11, 13), None).await;
+    assert_eq!((ids(&between), between.total_count), (vec![id_of(2), id_of(1)], 2));
+    let between = filtered(active(10, 12), None).await;
+    assert_eq!((ids(&between), between.total_count), (vec![id_of(1), id_of(0)], 2));
+    let (mut walked, mut next) = (Vec::new(), None);
+    loop {
+        let paged = SessionQuery { after: next, filter: active(4, 13), ..query(SARAH, None, None, 1) };
+        let page = store.list_sessions(&paged).await.unwrap();
+        assert_eq!(page.total_count, 4);
+        walked.extend(ids(&page));
+        next = page.next;
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(walked, ids(&all));
+}
+
+/// A store's sessions, newest first, and how many it has had, whoever held them.
+async fn a_stores_sessions_newest_first(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let mut opened = Vec::new();
+    for _ in 0..3 {
+        let session = open_session(&store).await;
+        appended(&store, &session, text(SenderType::Store, "hello")).await;
+        store.close_active_session(TECH_STORE, Timestamp::now()).await.unwrap().unwrap();
+        opened.push(session.id);
+    }
+    let current = open_session(&store).await;
+    let (newest, count) = store.sessions_of_store(TECH_STORE, 2).await.unwrap();
+    assert_eq!(count, 4);
+    assert_eq!(newest.iter().map(|s| s.id).collect::<Vec<_>>(), [current.id, opened[2]]);
+    assert_eq!((newest[1].status, newest[1].message_count()), (SessionStatus::Closed, 1));
+    assert_eq!(store.sessions_of_store(StoreId(999), 20).await.unwrap(), (Vec::new(), 0));
 }
 
 async fn closing_frees_the_stores_active_slot(store: Store) {
@@ -1490,6 +1554,7 @@ conformance!(
     email_link_key_and_unsubscribes,
     webhooks_their_logs_and_dead_deliveries,
     revisions_race_by_their_conditions,
+    a_stores_sessions_newest_first,
     notes_stay_apart_from_the_messages,
     saved_replies_by_scope_within_their_limit,
 );

@@ -226,8 +226,60 @@ async fn saved_replies_are_the_teams_and_each_admins_own(gateway: Gateway) {
     assert_eq!(get_json(&gateway.url("/v1/chat/admin/replies/"), Some(&store())).await.0, 403);
 }
 
+/// Before answering, an admin sees who the store is: its earlier sessions, their rating and
+/// tags, and which it may open; and finds a conversation by the store's name or email,
+/// whose it is and when it was last active.
+async fn the_store_context_and_finding_a_conversation(gateway: Gateway) {
+    let (store, sarah, omar) = (store(), token_of_admin(SARAH), token_of_admin(OMAR));
+    let (_, first) = post(&gateway, "/v1/chat/store/messages/", &store, json!({"content": "first"})).await;
+    let id = first["session_id"].clone();
+    post(&gateway, "/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
+    post(&gateway, "/v1/chat/admin/session/tags/", &sarah, json!({"session_id": id, "tags": ["billing"]})).await;
+    post(&gateway, "/v1/chat/admin/session/close/", &sarah, json!({"session_id": id})).await;
+    post(&gateway, "/v1/chat/store/session/rating/", &store, json!({"session_id": id, "rating": 4})).await;
+    let (_, second) = post(&gateway, "/v1/chat/store/messages/", &store, json!({"content": "again"})).await;
+
+    let context = |token: String| {
+        let url = gateway.url(&format!("/v1/chat/admin/store/?store_id={TECH_STORE}"));
+        async move { get_json(&url, Some(&token)).await }
+    };
+    let (status, told) = context(sarah.clone()).await;
+    assert_eq!(status, 200, "{told}");
+    assert_eq!(
+        (&told["store"]["name"], &told["session_count"], &told["last_rating"]),
+        (&json!("Tech Store"), &json!(2), &json!(4))
+    );
+    let sessions = told["sessions"].as_array().unwrap();
+    assert_eq!((&sessions[0]["id"], &sessions[1]["id"]), (&second["session_id"], &id), "newest first");
+    assert_eq!(
+        (&sessions[1]["tags"], &sessions[1]["rating"], &sessions[1]["viewable"]),
+        (&json!(["billing"]), &json!(4), &json!(true))
+    );
+    let (_, told) = context(omar).await;
+    assert_eq!(
+        (&told["sessions"][0]["viewable"], &told["sessions"][1]["viewable"]),
+        (&json!(true), &json!(false)),
+        "{told}"
+    );
+
+    let list = async |query: &str| {
+        let (status, page) = get_json(&gateway.url(&format!("/v1/chat/admin/sessions/?{query}")), Some(&sarah)).await;
+        assert_eq!(status, 200, "{query}: {page}");
+        let ids: Vec<Value> = page["sessions"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect();
+        (ids, page["total_count"].clone())
+    };
+    assert_eq!(list("q=TECH%20store").await, (vec![second["session_id"].clone(), id.clone()], json!(2)));
+    assert_eq!(list("q=store%40example.com&holder=none").await, (vec![second["session_id"].clone()], json!(1)));
+    assert_eq!(list("q=garden").await, (vec![], json!(0)));
+    assert_eq!(list("holder=me&tag=billing").await, (vec![id.clone()], json!(1)));
+    let today = &shared::Timestamp::now().to_string()[..10];
+    assert_eq!(list(&format!("from={today}&to={today}&limit=1")).await.1, json!(2));
+    assert_eq!(list("to=2020-01-01").await, (vec![], json!(0)));
+}
+
 on_every_stack!(
     notes_never_reach_the_store,
     edits_and_deletes_show_live_on_both_sides,
     saved_replies_are_the_teams_and_each_admins_own,
+    the_store_context_and_finding_a_conversation,
 );

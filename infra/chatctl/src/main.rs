@@ -102,6 +102,10 @@ enum Command {
     /// Revoke a token, read from standard input so that it stays out of shell history, and
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
+    /// Complete what this version needs of items an earlier one wrote (the sessions' store
+    /// index keys and search text). Idempotent; an interrupted run is resumed by running it
+    /// again.
+    Migrate,
     /// Webhook subscriptions: events out, posted signed to a receiver.
     Webhooks {
         #[command(subcommand)]
@@ -251,6 +255,13 @@ async fn main() -> Result<(), Error> {
                 std::process::exit(1);
             }
             println!("admin {admin}: capacity {capacity}");
+        }
+        Command::Migrate => {
+            let migrated = store.migrate().await?;
+            println!(
+                "sessions: {} needed completing, {} completed by this run",
+                migrated.sessions_found, migrated.sessions_updated
+            );
         }
         Command::Directory => {
             let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));

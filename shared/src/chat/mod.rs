@@ -22,6 +22,7 @@ mod receipts;
 mod revisions;
 mod saved_replies;
 mod sessions;
+mod store_context;
 mod sweep;
 #[cfg(test)]
 mod tests;
@@ -52,6 +53,7 @@ pub use sessions::{
     CurrentSession, ListParams, SessionListView, StoreSessionView, current_session, list_sessions, open_session,
     session_page, sessions_page,
 };
+pub use store_context::{PastSession, STORE_HISTORY_LIMIT, StoreContext, store_context};
 pub use sweep::{Swept, sweep};
 pub use uploads::create_upload;
 pub use webhooks::{

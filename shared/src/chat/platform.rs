@@ -176,7 +176,14 @@ async fn close_everything_of(app: &App, principal: Principal) -> Result<(), Chat
 async fn hand_back_everything(app: &App, admin: AdminId) -> Result<(), ChatError> {
     let mut cursor = None;
     loop {
-        let params = ListParams { statuses: vec![SessionStatus::Claimed], tag: None, limit: 100, offset: 0, cursor };
+        let params = ListParams {
+            statuses: vec![SessionStatus::Claimed],
+            tag: None,
+            limit: 100,
+            offset: 0,
+            cursor,
+            filter: Default::default(),
+        };
         let page = list_sessions(app, admin, params).await?;
         for session in page.sessions {
             let hand_back = LifecycleAction::Transfer { to: None };

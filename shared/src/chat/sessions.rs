@@ -4,7 +4,8 @@ use serde::Serialize;
 
 use super::links::{link_all, link_session};
 use crate::domain::{
-    AdminId, Principal, PublicAdmin, SenderType, SessionId, SessionStatus, SessionSummary, SessionView, StoreId,
+    AdminId, Principal, PublicAdmin, SenderType, SessionFilter, SessionId, SessionStatus, SessionSummary, SessionView,
+    StoreId,
 };
 use crate::storage::{ListPosition, SessionPage, SessionQuery};
 use crate::{App, ChatError, Timestamp};
@@ -50,6 +51,8 @@ pub struct ListParams {
     pub limit: usize,
     pub offset: usize,
     pub cursor: Option<String>,
+    /// A search, an activity range, whose.
+    pub filter: SessionFilter,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -75,6 +78,7 @@ pub async fn list_sessions(app: &App, admin: AdminId, params: ListParams) -> Res
         limit: params.limit,
         offset: params.offset,
         after,
+        filter: params.filter,
     };
     let mut list = app.store.list_sessions(&query).await?;
     for session in &mut list.sessions {
@@ -95,7 +99,8 @@ pub async fn sessions_page(
     limit: usize,
     offset: usize,
 ) -> Result<crate::storage::SessionList, ChatError> {
-    let query = SessionQuery { admin, statuses, tag: None, limit, offset, after: None };
+    let query =
+        SessionQuery { admin, statuses, tag: None, limit, offset, after: None, filter: SessionFilter::default() };
     Ok(app.store.list_sessions(&query).await?)
 }
 

@@ -50,6 +50,7 @@ async fn requeue_from_the_gone(app: &App, desks: &[DeskState], now: Timestamp) -
             limit: 100,
             offset: 0,
             after: None,
+            filter: Default::default(),
         };
         for seen in app.store.list_sessions(&query).await?.sessions {
             // Answered sessions stay with their holder; a store waiting for an answer does not.

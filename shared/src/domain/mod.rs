@@ -22,6 +22,7 @@ mod principal;
 mod receipts;
 mod revision;
 mod saved_reply;
+mod search;
 mod session;
 mod upload;
 mod webhook;
@@ -61,6 +62,7 @@ pub use saved_reply::{
     MAX_SAVED_REPLIES, MAX_SHORTCUT_CHARS, PLACEHOLDERS, ReplyScope, SavedReply, validate_reply_content,
     validate_shortcut,
 };
+pub use search::{Holder, MAX_SEARCH_CHARS, SessionFilter, parse_bound, search_text};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };

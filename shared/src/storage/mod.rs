@@ -22,7 +22,7 @@ mod webhooks;
 
 pub use connections::ConnectionStore;
 pub use desks::{Assignment, DeskStore};
-pub use dynamo::{DynamoStore, table_change};
+pub use dynamo::{DynamoStore, Migrated, table_change};
 pub use email::EmailStore;
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::StorageResult;
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionId, SessionStatus,
-    StoreId,
+    AdminId, EmailClaim, Holder, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionFilter,
+    SessionId, SessionStatus, StoreId,
 };
 
 /// A session with some of its messages, ascending by id.
@@ -216,6 +216,8 @@ pub struct SessionQuery {
     pub offset: usize,
     /// Continue after this position (a previous page's `next_cursor`).
     pub after: Option<ListPosition>,
+    /// A search, an activity range, whose.
+    pub filter: SessionFilter,
 }
 
 /// A place in the activity order of sessions: newest activity first, ties by id.
@@ -249,7 +251,7 @@ impl ListPosition {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionList {
     pub sessions: Vec<Session>,
-    /// How many sessions match the query's status and tag, whatever the page.
+    /// How many sessions match the query, whatever the page.
     pub total_count: u64,
     /// Where the next page starts, if there is one.
     pub next: Option<ListPosition>,
@@ -304,6 +306,8 @@ pub trait SessionStore: Send + Sync + 'static {
     -> StorageResult<Option<MessageSlice>>;
     /// The sessions `query.admin` may list, newest activity first.
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList>;
+    /// The newest `limit` sessions of `store`, newest first, and how many it has had.
+    async fn sessions_of_store(&self, store: StoreId, limit: usize) -> StorageResult<(Vec<Session>, u64)>;
 
     // Writing.
     /// Sets ids aside for a send into `into`, beside the read that decides the send, so that
@@ -390,11 +394,17 @@ impl Bucket {
         }
     }
 
-    /// The lists a query reads and counts: of its statuses, of the lists the admin sees.
+    /// The lists a query reads and counts: of its statuses, of the lists the admin sees,
+    /// whose its filter asks for.
     pub(crate) fn for_query(query: &SessionQuery) -> Vec<Bucket> {
         [SessionStatus::Open, SessionStatus::Claimed, SessionStatus::Closed]
             .into_iter()
             .filter(|status| query.statuses.is_empty() || query.statuses.contains(status))
+            .filter(|status| match query.filter.holder {
+                Holder::Anyone => true,
+                Holder::Nobody => *status == SessionStatus::Open,
+                Holder::Me => *status != SessionStatus::Open,
+            })
             .map(|status| match status {
                 SessionStatus::Open => Bucket::Open,
                 held => Bucket::Held(query.admin, held),

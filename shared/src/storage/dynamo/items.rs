@@ -11,7 +11,7 @@ use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
     AdminId, Connection, EmailMarks, Message, MessageId, NoteId, Principal, Receipts, SenderType, Session, SessionId,
-    SessionStatus, StoreId, StoreProfile,
+    SessionStatus, StoreId, StoreProfile, search_text,
 };
 use crate::domain::{TokenGrant, TokenHash};
 
@@ -89,6 +89,15 @@ pub(super) fn token_pk(hash: &TokenHash) -> String {
 pub(super) fn activity_key(at: Timestamp, id: SessionId) -> String {
     format!("{at}#{id:020}")
 }
+/// Where a store's sessions are found in the `ByPrincipal` index (apart from its
+/// connections, under `STORE#<id>`).
+pub(super) fn store_sessions_pk(store: StoreId) -> String {
+    format!("SESSIONS#STORE#{store}")
+}
+/// A session's place among its store's: when it opened, then its id.
+pub(super) fn created_key(session: &Session) -> String {
+    activity_key(session.created, session.id)
+}
 /// The counter item of a list: `OPEN`, `ADMIN#<id>#claimed`, `ADMIN#<id>#closed`.
 pub(super) fn bucket_sk(bucket: &Bucket) -> String {
     match bucket {
@@ -137,6 +146,14 @@ pub(super) struct SessionItem {
     /// The last place of the session's order of sends whose message is committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_place: Option<u64>,
+    /// Its store's sessions, newest first: the `ByPrincipal` index, under
+    /// [`store_sessions_pk`], by [`created_key`].
+    #[serde(rename = "PrincipalPK")]
+    store_sessions_pk: String,
+    #[serde(rename = "PrincipalSK")]
+    created_key: String,
+    /// What a search finds it by.
+    search_text: String,
 }
 
 impl SessionItem {
@@ -149,6 +166,9 @@ impl SessionItem {
             activity_key: activity_key(session.last_message_at, session.id),
             waiting_key: session.queued_at.map(|at| activity_key(at, session.id)),
             last_place: None,
+            store_sessions_pk: store_sessions_pk(session.store.id),
+            created_key: created_key(&session),
+            search_text: search_text(&session.store),
             session,
         }
     }

@@ -25,6 +25,7 @@ mod desks;
 mod email;
 mod identities;
 mod items;
+mod migrate;
 mod sessions;
 mod stream;
 mod team_side;
@@ -41,6 +42,7 @@ use aws_sdk_dynamodb::types::{
 use tokio::sync::Mutex;
 
 use self::items::*;
+pub use self::migrate::Migrated;
 pub use self::stream::table_change;
 use super::{StorageError, StorageResult};
 use crate::domain::SessionId;

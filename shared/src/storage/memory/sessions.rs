@@ -126,9 +126,20 @@ impl SessionStore for MemoryStore {
             .map(|data| &data.session)
             .filter(|s| buckets.iter().any(|b| b.contains(s)))
             .filter(|s| query.tag.as_ref().is_none_or(|tag| s.tags.contains(tag)))
+            .filter(|s| query.filter.matches(s))
             .collect();
         let total_count = matching.len() as u64;
         Ok(SessionList::page(matching, query, total_count))
+    }
+
+    async fn sessions_of_store(&self, store: StoreId, limit: usize) -> StorageResult<(Vec<Session>, u64)> {
+        let state = self.state();
+        let mut sessions: Vec<Session> =
+            state.sessions.values().map(|data| &data.session).filter(|s| s.store.id == store).cloned().collect();
+        sessions.sort_by_key(|s| std::cmp::Reverse((s.created, s.id)));
+        let count = sessions.len() as u64;
+        sessions.truncate(limit);
+        Ok((sessions, count))
     }
 
     async fn reserve_message_ids(&self, _into: IdsFor) -> StorageResult<IdReservation> {

@@ -1,13 +1,15 @@
 //! Listing sessions for an admin: the open queue and the admin's own sessions, read from
-//! their sparse indexes newest activity first, with totals from the list counters.
+//! their sparse indexes newest activity first (an activity range bounds the sort key; a
+//! search, a tag and a status filter), with totals from the list counters, or counted
+//! when a search or range narrows what they count. And a store's sessions, from theirs.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
 
 use super::super::DynamoStore;
 use super::super::items::*;
-use crate::domain::{AdminId, Session, SessionStatus};
+use crate::domain::{AdminId, Session, SessionId, SessionStatus, StoreId};
 use crate::storage::{Bucket, SessionQuery, StorageError, StorageResult};
 
 /// One index partition to read.
@@ -40,26 +42,43 @@ impl Source {
 }
 
 impl DynamoStore {
-    /// Up to `wanted` sessions of `source` that match `query`, newest activity first.
-    pub(super) async fn read_source(
+    /// `source`'s index query for `query`: its partition, the activity range (and the
+    /// cursor) as the sort key's bounds, the rest as filters.
+    fn source_query(
         &self,
-        source: Source,
+        source: &Source,
         query: &SessionQuery,
-        wanted: usize,
-    ) -> StorageResult<Vec<Session>> {
-        let (index, key_name, key) = match &source {
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let (index, key_name, key) = match source {
             Source::OpenQueue => (OPEN_QUEUE_INDEX, "QueuePK", OPEN_QUEUE.to_owned()),
             Source::Held(admin, _) => (BY_ADMIN_INDEX, "AdminPK", admin_pk(*admin)),
         };
         let mut key_condition = format!("{key_name} = :key");
         let mut values = HashMap::from([(":key".to_owned(), s(key))]);
         let mut names = HashMap::new();
-        if let Some(after) = &query.after {
-            key_condition.push_str(" AND ActivityKey < :after");
-            values.insert(":after".to_owned(), s(activity_key(after.last_message_at, after.session_id)));
+        // Below the cursor and the range's end; the cursor's own session, which an inclusive
+        // bound lets through, the page leaves out.
+        let before = query.filter.active_before.map(|at| activity_key(at, SessionId(0)));
+        let after = query.after.as_ref().map(|after| activity_key(after.last_message_at, after.session_id));
+        let upper = match (before, after) {
+            (Some(before), Some(after)) => Some(before.min(after)),
+            (upper, None) | (None, upper) => upper,
+        };
+        match (query.filter.active_from, upper) {
+            (Some(from), upper) => {
+                key_condition.push_str(" AND ActivityKey BETWEEN :from AND :upper");
+                values.insert(":from".to_owned(), s(activity_key(from, SessionId(0))));
+                // Past every key: a timestamp's digits sort below `~`.
+                values.insert(":upper".to_owned(), s(upper.unwrap_or_else(|| "~".to_owned())));
+            }
+            (None, Some(upper)) => {
+                key_condition.push_str(" AND ActivityKey < :upper");
+                values.insert(":upper".to_owned(), s(upper));
+            }
+            (None, None) => {}
         }
         let mut filters = Vec::new();
-        if let Source::Held(_, statuses) = &source
+        if let Source::Held(_, statuses) = source
             && let [status] = statuses.as_slice()
         {
             filters.push("#status = :status".to_owned());
@@ -70,8 +89,11 @@ impl DynamoStore {
             filters.push("contains(tags, :tag)".to_owned());
             values.insert(":tag".to_owned(), s(tag));
         }
-        let query = self
-            .client
+        if let Some(search) = &query.filter.search {
+            filters.push("contains(search_text, :search)".to_owned());
+            values.insert(":search".to_owned(), s(search));
+        }
+        self.client
             .query()
             .table_name(&self.table)
             .index_name(index)
@@ -80,17 +102,34 @@ impl DynamoStore {
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(false)
-            .limit(i32::try_from(wanted).unwrap_or(i32::MAX));
-        self.query_items(query, wanted).await?.into_iter().map(session_from).collect()
     }
 
-    /// The sessions matching the query's status and tag, from the list counters.
+    /// Up to `wanted` sessions of `source` that match `query`, newest activity first.
+    pub(super) async fn read_source(
+        &self,
+        source: Source,
+        query: &SessionQuery,
+        wanted: usize,
+    ) -> StorageResult<Vec<Session>> {
+        let request = self.source_query(&source, query).limit(i32::try_from(wanted).unwrap_or(i32::MAX));
+        self.query_items(request, wanted).await?.into_iter().map(session_from).collect()
+    }
+
+    /// The sessions matching the query: from the list counters when they count what it
+    /// asks (its status and tag), else by counting the index ranges its lists cover.
     pub(super) async fn total_count(&self, query: &SessionQuery) -> StorageResult<u64> {
+        if !query.filter.is_counted() {
+            let counts = Source::for_query(query).into_iter().map(|source| self.count_source(source, query));
+            return Ok(futures::future::try_join_all(counts).await?.into_iter().sum());
+        }
         let counter = query.tag.as_deref().map_or_else(|| "total".to_owned(), tag_counter);
         let keys: Vec<HashMap<String, AttributeValue>> = Bucket::for_query(query)
             .iter()
             .map(|bucket| HashMap::from([("PK".to_owned(), s(COUNTS_PK)), ("SK".to_owned(), s(bucket_sk(bucket)))]))
             .collect();
+        if keys.is_empty() {
+            return Ok(0);
+        }
         let request = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)
@@ -106,5 +145,50 @@ impl DynamoStore {
             .filter_map(|value| value.parse::<i64>().ok())
             .sum::<i64>();
         Ok(u64::try_from(total).unwrap_or(0))
+    }
+
+    /// How many sessions of `source` match `query`, whatever its cursor: page by page.
+    async fn count_source(&self, source: Source, query: &SessionQuery) -> StorageResult<u64> {
+        let uncursored = SessionQuery { after: None, ..query.clone() };
+        let mut pages = self.source_query(&source, &uncursored).select(Select::Count).into_paginator().send();
+        let mut count = 0;
+        while let Some(page) = pages.next().await {
+            count += u64::try_from(page.map_err(unavailable)?.count).unwrap_or(0);
+        }
+        Ok(count)
+    }
+
+    /// The newest `limit` sessions of `store` and how many it has had: their keys from the
+    /// `ByPrincipal` index beside its count, then the sessions.
+    pub(super) async fn store_sessions(&self, store: StoreId, limit: usize) -> StorageResult<(Vec<Session>, u64)> {
+        let index_query = || {
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_PRINCIPAL_INDEX)
+                .key_condition_expression("PrincipalPK = :store")
+                .expression_attribute_values(":store", s(store_sessions_pk(store)))
+        };
+        let newest = self.query_items(
+            index_query().scan_index_forward(false).limit(i32::try_from(limit).unwrap_or(i32::MAX)),
+            limit,
+        );
+        let count = async {
+            let mut pages = index_query().select(Select::Count).into_paginator().send();
+            let mut count = 0;
+            while let Some(page) = pages.next().await {
+                count += u64::try_from(page.map_err(unavailable)?.count).unwrap_or(0);
+            }
+            Ok::<u64, StorageError>(count)
+        };
+        let (newest, count) = tokio::join!(newest, count);
+        let keys: Vec<(String, String)> = newest?
+            .iter()
+            .filter_map(|item| Some((item.get("PK")?.as_s().ok()?.clone(), SESSION_SK.to_owned())))
+            .collect();
+        let mut sessions: Vec<Session> =
+            self.batch_get(&keys, false).await?.into_iter().map(session_from).collect::<Result<_, _>>()?;
+        sessions.sort_by_key(|session| std::cmp::Reverse((session.created, session.id)));
+        Ok((sessions, count?))
     }
 }

@@ -407,13 +407,20 @@ impl SessionStore for DynamoStore {
     }
 
     async fn list_sessions(&self, query: &SessionQuery) -> StorageResult<SessionList> {
-        // Saturating: an offset near `usize::MAX` is a valid query for an empty page.
-        let wanted = query.offset.saturating_add(query.limit + 1);
+        // Saturating: an offset near `usize::MAX` is a valid query for an empty page. One more
+        // when the cursor's own session may be read again (an activity range's bounds are
+        // inclusive).
+        let again = usize::from(query.after.is_some() && query.filter.active_from.is_some());
+        let wanted = query.offset.saturating_add(query.limit + 1 + again);
         let reads = Source::for_query(query).into_iter().map(|source| self.read_source(source, query, wanted));
         // The index reads and the counters in parallel: one round trip.
         let (pages, total_count) = tokio::join!(try_join_all(reads), self.total_count(query));
         let matching: Vec<Session> = pages?.into_iter().flatten().collect();
         Ok(SessionList::page(matching, query, total_count?))
+    }
+
+    async fn sessions_of_store(&self, store: StoreId, limit: usize) -> StorageResult<(Vec<Session>, u64)> {
+        self.store_sessions(store, limit).await
     }
 
     async fn release_message_ids(&self, ids: IdReservation) {
