@@ -78,7 +78,7 @@ test("a store and an admin converse, through a dropped connection, to a rating",
 
   // The admin claims it: the store sees who joined.
   await inbox.getByTestId("claim").click();
-  await inbox.getByTestId("composer-input").and(inbox.locator(":enabled")).waitFor();
+  await inbox.locator("[data-testid=mode-reply]:checked:enabled").waitFor();
   await waitForText(store.getByTestId("note"), "Demo Admin joined the conversation");
   await waitForText(store.getByTestId("who"), "Demo Admin is helping you");
   await waitForText(store.locator("[data-sender=store] [data-testid=receipt]"), "Read");
@@ -275,13 +275,20 @@ test("axe-core finds no serious or critical violation in the widget or the inbox
   const { gateway, shop, adminContext, storeContext } = await scene(t);
   const store = await openShop(storeContext, shop);
   await waitForText(store.getByTestId("connection-status"), "Connected");
-  await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/", { content: "Is this in stock?" });
+  const asked = await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/", { content: "Is this in stock?" });
   const inbox = await openInbox(adminContext, gateway);
   await inbox.locator("[data-testid=session-item]").first().click();
   await inbox.getByTestId("claim").click();
+  await inbox.locator("[data-testid=mode-reply]:checked:enabled").waitFor();
   await inbox.getByTestId("composer-input").fill("Yes, ships today");
   await inbox.getByTestId("send").click();
   await waitForText(store.locator("[data-testid=message] [data-testid=content]"), "Yes, ships today");
+  // The team's side too: a note, the store's context, an edited message.
+  await call(gateway, gateway.admin_token, "POST", "/v1/chat/admin/notes/", { session_id: asked.session_id, content: "Stock is in the north warehouse" });
+  await inbox.getByTestId("note").waitFor();
+  await inbox.getByTestId("store-context").getByTestId("context-count").waitFor();
+  await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/edit/", { message_id: asked.id, content: "Is this in stock in blue?" });
+  await inbox.getByTestId("edited").waitFor();
   const axe = readFileSync(`${ROOT}tests/browser/node_modules/axe-core/axe.min.js`, "utf8");
   for (const scheme of ["light", "dark"]) {
     for (const [name, page] of [["widget", store], ["inbox", inbox]]) {

@@ -128,7 +128,7 @@ test("a team: automatic assignment, who joined, transfer by name, presence", asy
   await omar.page.locator("[data-testid=session-item]", { hasText: "Where is parcel 7781?" }).waitFor();
   await waitForText(store.getByTestId("note").last(), "Omar joined the conversation");
 
-  // Closing asks first; a closed conversation has no reply box.
+  // Closing asks first; a closed conversation takes no reply, only the team's notes.
   await omar.page.locator("[data-testid=session-item]", { hasText: "Where is parcel 7781?" }).click();
   await omar.page.getByTestId("close").click();
   await omar.page.getByTestId("cancel-close").click();
@@ -136,7 +136,8 @@ test("a team: automatic assignment, who joined, transfer by name, presence", asy
   await omar.page.getByTestId("close").click();
   await omar.page.getByTestId("confirm-close").click();
   await store.getByTestId("rating-form").waitFor({ state: "visible" });
-  await omar.page.getByTestId("composer-input").waitFor({ state: "hidden" });
+  await omar.page.locator("[data-testid=mode-reply]:disabled").waitFor();
+  assert.equal(await omar.page.getByTestId("mode-note").isChecked(), true, "only a note can be written");
   // The store reloads: its closed conversation and the rating it asks for are still there.
   await store.reload();
   await store.getByTestId("rating-form").waitFor({ state: "visible" });

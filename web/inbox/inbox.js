@@ -2,6 +2,10 @@
 // and keeps everything live from the WebSocket events, falling back to refetching after a
 // reconnect so that nothing is missed or doubled.
 
+import { renderStoreContext } from "./context.js";
+import { h, safeUrl, timeNode } from "./dom.js";
+import { savedReplies } from "./replies.js";
+
 const ALLOWED_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
 const TAG_PATTERN = /^[a-z0-9_-]{1,32}$/;
@@ -18,6 +22,9 @@ const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_TIMEOUT_MS = 6000;
 const RECONNECT_MAX_MS = 15000;
 const PING_EVERY_MS = 4 * 60 * 1000; // well inside API Gateway's 10-minute idle timeout
+// How long after sending a message its sender may edit or delete it: the deployment's
+// `EditWindowSeconds` unless changed; the server decides, this only hides what it would refuse.
+const EDIT_WINDOW_MS = 15 * 60 * 1000;
 const SEND_RETRY_MAX_MS = 30000;
 
 const state = {
@@ -46,6 +53,8 @@ const state = {
   team: new Map(), // admin id -> directory entry {admin_id, name, presence, load, capacity}
   teamRefreshTimer: 0,
   unseenAssigned: 0, // sessions given to this admin while the tab was in the background
+  search: null, // a search's results: { query, ids, cursor, total }
+  replies: null, // the saved replies (./replies.js)
 };
 
 const PRESENCE_TEXT = { available: "Available", away: "Away", offline: "Offline" };
@@ -97,6 +106,25 @@ const els = {
   availability: $("availability"),
   team: $("team"),
   closeDialog: $("close-dialog"),
+  historyDialog: $("history-dialog"),
+  historyList: $("history-list"),
+  repliesDialog: $("replies-dialog"),
+  replyPicker: $("reply-picker"),
+  manageReplies: $("manage-replies"),
+  modeReply: $("mode-reply"),
+  modeNote: $("mode-note"),
+  composerLabel: $("composer-label"),
+  context: $("context"),
+  search: $("search"),
+  searchQ: $("search-q"),
+  searchStatus: $("search-status"),
+  searchHolder: $("search-holder"),
+  searchTag: $("search-tag"),
+  searchFrom: $("search-from"),
+  searchTo: $("search-to"),
+  searchSummary: $("search-summary"),
+  searchCount: $("search-count"),
+  searchClear: $("search-clear"),
 };
 
 class ApiError extends Error {
@@ -111,31 +139,6 @@ class NetworkError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-/** Builds an element; strings become text nodes, so untrusted text is never parsed as HTML. */
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value == null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children) {
-    if (child != null && child !== false) node.append(child);
-  }
-  return node;
-}
-
-/** Only http(s) links may come from the server's data into an href or src. */
-function safeUrl(value) {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
-  } catch {
-    return null;
-  }
-}
-
 function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   // randomUUID exists only in secure contexts; a page served over plain http still needs ids.
@@ -144,25 +147,6 @@ function newClientId() {
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-function shortTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "";
-  const now = new Date();
-  if (date.toDateString() === now.toDateString()) {
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-  const days = (now - date) / 86400000;
-  if (days < 6) return date.toLocaleDateString([], { weekday: "short" });
-  const sameYear = date.getFullYear() === now.getFullYear();
-  return date.toLocaleDateString([], { month: "short", day: "numeric", year: sameYear ? undefined : "numeric" });
-}
-
-function timeNode(iso, className) {
-  const date = new Date(iso);
-  const full = Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
-  return h("time", { class: className, datetime: iso, title: full }, shortTime(iso));
 }
 
 const isVisible = () => document.visibilityState === "visible";
@@ -357,7 +341,8 @@ function createItem(id) {
 }
 
 function renderList() {
-  const wanted = sessionsForTab(state.tab);
+  const search = state.search;
+  const wanted = search ? search.ids.map((id) => state.sessions.get(id)).filter(Boolean) : sessionsForTab(state.tab);
   const keep = new Set(wanted.map((s) => s.id));
   const focusedId = document.activeElement?.closest?.('[data-testid="session-item"]')?.dataset.sessionId;
   for (const [id, node] of listNodes) {
@@ -383,8 +368,12 @@ function renderList() {
     listNodes.get(Number(focusedId))?.firstChild.focus();
   }
   els.listEmpty.hidden = wanted.length > 0;
-  els.listEmpty.textContent = { open: "The queue is empty.", mine: "You hold no sessions.", closed: "No closed sessions." }[state.tab];
-  els.listMore.hidden = !state.cursors[TAB_STATUS[state.tab]];
+  els.listEmpty.textContent = search
+    ? "No conversation matches."
+    : { open: "The queue is empty.", mine: "You hold no sessions.", closed: "No closed sessions." }[state.tab];
+  els.listMore.hidden = search ? !search.cursor : !state.cursors[TAB_STATUS[state.tab]];
+  els.searchSummary.hidden = !search;
+  if (search) els.searchCount.textContent = `${search.total} ${search.total === 1 ? "conversation matches" : "conversations match"}`;
   for (const tab of Object.keys(TAB_STATUS)) {
     $(`count-${tab}`).textContent = String(sessionsForTab(tab).length);
   }
@@ -407,6 +396,7 @@ function renderTitle() {
 
 function selectTab(tab, { focus = false } = {}) {
   state.tab = tab;
+  state.search = null;
   for (const button of els.tabs) {
     const selected = button.dataset.tab === tab;
     button.setAttribute("aria-selected", String(selected));
@@ -428,7 +418,66 @@ function onTabKey(event) {
   selectTab(order[(moves[event.key] + order.length) % order.length], { focus: true });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Finding a conversation: by the store's name or email, status, whose, tag and when last
+// active; counted and paged as the lists are.
+
+function searchQuery() {
+  const query = {
+    q: els.searchQ.value.trim(),
+    status: els.searchStatus.value,
+    holder: els.searchHolder.value,
+    tag: els.searchTag.value.trim().toLowerCase(),
+    from: els.searchFrom.value,
+    to: els.searchTo.value,
+  };
+  return Object.fromEntries(Object.entries(query).filter(([, value]) => value));
+}
+
+async function runSearch(event) {
+  event?.preventDefault();
+  const query = searchQuery();
+  if (Object.keys(query).length === 0) {
+    clearSearch();
+    return;
+  }
+  try {
+    const page = await api(adminPath("sessions/"), { query: { ...query, limit: LIST_LIMIT } });
+    page.sessions.forEach(upsertSession);
+    state.search = { query, ids: page.sessions.map((s) => s.id), cursor: page.next_cursor, total: page.total_count };
+    renderList();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function moreSearchResults() {
+  const search = state.search;
+  const page = await api(adminPath("sessions/"), { query: { ...search.query, limit: LIST_LIMIT, cursor: search.cursor } });
+  page.sessions.forEach(upsertSession);
+  search.ids.push(...page.sessions.map((s) => s.id));
+  search.cursor = page.next_cursor;
+}
+
+function clearSearch() {
+  state.search = null;
+  els.search.reset();
+  renderList();
+}
+
 async function loadMoreSessions() {
+  if (state.search) {
+    els.listMore.disabled = true;
+    try {
+      await moreSearchResults();
+      renderList();
+    } catch (error) {
+      showError(error);
+    } finally {
+      els.listMore.disabled = false;
+    }
+    return;
+  }
   const status = TAB_STATUS[state.tab];
   if (!state.cursors[status]) return;
   els.listMore.disabled = true;
@@ -523,21 +572,27 @@ function renderRating(session) {
   els.ratingFeedback.textContent = session.feedback ?? "";
 }
 
+/** Replies go to the store, from its holder; private notes to the team, from any admin who
+ * may see the conversation, closed ones included. A note is never chosen for the admin
+ * unless it cannot reply, and the box says which it is. */
 function renderComposerState(session) {
-  // A closed conversation takes no reply: no box to type into.
-  els.composer.hidden = session.status === "closed";
-  const enabled = isMine(session);
-  els.input.disabled = !enabled;
-  els.send.disabled = !enabled;
-  els.attach.disabled = !enabled;
-  let hint = "Enter sends, Shift+Enter starts a new line.";
-  if (!enabled) {
-    if (session.status === "open") hint = "Claim this conversation to reply.";
-    else if (session.status === "closed") hint = "This conversation is closed.";
-    else hint = "Another admin holds this conversation.";
+  const mine = isMine(session);
+  els.modeReply.disabled = !mine;
+  if (mine && !state.current?.noteChosen) els.modeReply.checked = true;
+  if (!mine) els.modeNote.checked = true;
+  const note = els.modeNote.checked;
+  els.composer.dataset.mode = note ? "note" : "reply";
+  els.composerLabel.textContent = note ? "Private note: only the team sees it" : "Reply to the store";
+  els.send.textContent = note ? "Add note" : "Send";
+  els.attach.disabled = note;
+  let hint = note ? "Enter adds the note. The store never sees it." : "Enter sends, Shift+Enter starts a new line. Type / for a saved reply.";
+  if (!mine) {
+    if (session.status === "open") hint = "Claim this conversation to reply; notes are for the team.";
+    else if (session.status === "closed") hint = "This conversation is closed; notes are for the team.";
+    else hint = "Another admin holds this conversation; notes are for the team.";
   }
   els.composerHint.textContent = hint;
-  if (!enabled) stopTyping();
+  if (note) stopTyping();
 }
 
 function showConversation(visible) {
@@ -558,6 +613,8 @@ async function openSession(id) {
     messages: new Map(), // id -> MessageView
     nodes: new Map(), // message id -> <li>
     pendingNodes: new Map(), // client_message_id -> <li>
+    notes: new Map(), // id -> Note
+    noteChosen: false, // the admin chose to write a note here
     hasMore: false,
     loaded: false,
     loading: false,
@@ -565,6 +622,7 @@ async function openSession(id) {
     atBottom: true,
   };
   els.messages.replaceChildren();
+  els.context.replaceChildren();
   els.older.hidden = true;
   els.typing.hidden = true;
   els.input.value = state.drafts.get(id) ?? "";
@@ -603,6 +661,8 @@ async function loadCurrent() {
     renderOlderButton();
     scrollToBottom();
     markRead();
+    loadNotes(current);
+    loadContext(current, head.store?.id ?? head.store_id);
     if (head.status === "closed") refreshClosedSummaries();
   } catch (error) {
     if (state.current === current) showError(error);
@@ -758,17 +818,29 @@ function receiptNode(rank) {
 }
 
 function messageNode(message) {
-  const bubble = h("div", { class: "bubble" },
-    h("p", { class: "msg-content", "data-testid": "content" }, message.content));
-  const attachment = attachmentNode(message);
+  const deleted = !!message.deleted_at;
+  const bubble = h("div", { class: "bubble" }, deleted
+    ? h("p", { class: "msg-content msg-deleted", "data-testid": "content" }, "Message deleted")
+    : h("p", { class: "msg-content", "data-testid": "content" }, message.content));
+  const attachment = deleted ? null : attachmentNode(message);
   if (attachment) bubble.append(attachment);
   const meta = h("p", { class: "msg-meta" }, timeNode(message.created, "msg-time"));
+  if (message.edited_at && !deleted) meta.append(h("span", { class: "edited", "data-testid": "edited" }, "edited"));
   if (message.sender_type === "admin") meta.append(receiptNode(receiptRank(message)));
+  if (message.edited_at || deleted) {
+    meta.append(h("button", { type: "button", class: "link-button", "data-testid": "history", onclick: () => showHistory(message) }, "History"));
+  }
+  if (mayRevise(message)) {
+    meta.append(
+      h("button", { type: "button", class: "link-button", "data-testid": "edit", onclick: () => startEdit(message) }, "Edit"),
+      h("button", { type: "button", class: "link-button", "data-testid": "delete", onclick: (event) => confirmDelete(message, event.currentTarget) }, "Delete"));
+  }
   return h("li", {
     class: "msg",
     "data-testid": "message",
     "data-message-id": message.id,
     "data-sender": message.sender_type,
+    "data-created": message.created,
   }, senderLabel(message), bubble, meta);
 }
 
@@ -788,14 +860,29 @@ function updateReceipt(message) {
   if (receipt.dataset.status !== RECEIPT_STATUS[rank]) receipt.replaceWith(receiptNode(rank));
 }
 
+/** How far its sender has revised a message: a delete is final, a later edit newer. */
+function revisionRank(message) {
+  if (message.deleted_at) return Infinity;
+  return message.edited_at ? Date.parse(message.edited_at) : 0;
+}
+
 /** Shows a message in the open conversation, keyed by id so every source lands once. */
 function showMessage(message) {
   const current = state.current;
   const old = current.messages.get(message.id);
-  const merged = old && STATUS_RANK[old.status] > STATUS_RANK[message.status] ? { ...message, status: old.status } : message;
+  // A view fetched before an edit must not roll it back.
+  const latest = old && revisionRank(old) > revisionRank(message) ? { ...old, status: message.status } : message;
+  const merged = old && STATUS_RANK[old.status] > STATUS_RANK[latest.status] ? { ...latest, status: old.status } : latest;
   current.messages.set(message.id, merged);
   if (current.nodes.has(message.id)) {
-    // Messages never change but for their status; a rebuild would reload images.
+    if (old && revisionRank(merged) > revisionRank(old)) {
+      // Edited or deleted: shown anew.
+      const node = messageNode(merged);
+      current.nodes.get(message.id).replaceWith(node);
+      current.nodes.set(message.id, node);
+      return false;
+    }
+    // Otherwise only its status moves; a rebuild would reload images.
     updateReceipt(merged);
     return false;
   }
@@ -835,6 +922,158 @@ function applyReceipt(event) {
   if (current?.id !== event.session_id) return;
   for (const message of current.messages.values()) {
     if (message.sender_type === "admin" && message.id <= event.up_to_message_id) updateReceipt(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing and deleting this admin's own messages, and what they said before
+
+function mayRevise(message) {
+  return message.sender_type === "admin" && state.me != null && message.sender_id === state.me && !message.automatic
+    && !message.deleted_at && Date.now() - Date.parse(message.created) < EDIT_WINDOW_MS;
+}
+
+function rebuildMessage(id) {
+  const current = state.current;
+  const message = current?.messages.get(id);
+  const node = current?.nodes.get(id);
+  if (!message || !node) return;
+  const fresh = messageNode(message);
+  node.replaceWith(fresh);
+  current.nodes.set(id, fresh);
+}
+
+async function revise(message, kind, body) {
+  try {
+    const revised = await api(adminPath(`messages/${kind}/`), {
+      method: "POST", body: { session_id: message.session_id, message_id: message.id, ...body },
+    });
+    applyMessage(revised, "update");
+    return true;
+  } catch (error) {
+    showError(error);
+    return false;
+  }
+}
+
+function startEdit(message) {
+  const node = state.current?.nodes.get(message.id);
+  const content = node?.querySelector('[data-testid="content"]');
+  if (!content) return;
+  const field = h("textarea", { class: "msg-edit-input", rows: "2", maxlength: "4000", "aria-label": "Edit your message", "data-testid": "edit-input" });
+  field.value = message.content;
+  const editor = h("form", { class: "msg-editor", "data-testid": "edit-form" }, field,
+    h("span", { class: "msg-editor-actions" },
+      h("button", { type: "button", class: "button", onclick: () => rebuildMessage(message.id) }, "Cancel"),
+      h("button", { type: "submit", class: "button button-primary", "data-testid": "edit-save" }, "Save")));
+  editor.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = field.value.trim();
+    if (text === message.content || !(await revise(message, "edit", { content: text }))) rebuildMessage(message.id);
+  });
+  field.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      rebuildMessage(message.id);
+      els.input.focus();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      editor.requestSubmit();
+    }
+  });
+  content.replaceWith(editor);
+  field.focus();
+}
+
+/** A delete asks once, in place: the store sees that something was deleted. */
+function confirmDelete(message, button) {
+  const ask = h("span", { class: "msg-confirm", role: "group", "aria-label": "Delete this message?" },
+    "Delete for both sides? ",
+    h("button", { type: "button", class: "link-button danger", "data-testid": "confirm-delete", onclick: () => revise(message, "delete", {}) }, "Delete"),
+    h("button", { type: "button", class: "link-button", onclick: () => rebuildMessage(message.id) }, "Keep"));
+  button.replaceWith(ask);
+  ask.querySelector("button").focus();
+}
+
+function revisionAuthor(revision) {
+  if (revision.by_type === "store") return currentSession()?.store?.name || "the store";
+  return revision.by_id === state.me ? "you" : adminName(revision.by_id);
+}
+
+async function showHistory(message) {
+  try {
+    const trail = await api(adminPath("messages/history/"), { query: { session_id: message.session_id, message_id: message.id } });
+    els.historyList.replaceChildren(...trail.revisions.map((revision) => h("li", { class: "history-entry", "data-testid": "history-entry" },
+      h("p", { class: "history-what" }, `${revision.action === "deleted" ? "Deleted" : "Edited"} by ${revisionAuthor(revision)}, `,
+        timeNode(revision.at, "msg-time")),
+      h("p", { class: "history-before" }, h("span", { class: "muted" }, "Before: "),
+        revision.previous_content || (revision.previous_attachment_type ? "(a file)" : "(no text)")))));
+    els.historyDialog.showModal();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Private notes: in the conversation's timeline, marked, for the team only
+
+function noteNode(note) {
+  const author = note.admin_id === state.me ? "You" : adminName(note.admin_id);
+  return h("li", { class: "note", "data-testid": "note", "data-note-id": note.id, "data-created": note.created },
+    h("p", { class: "note-label" }, h("span", { class: "note-badge" }, "Private note"), ` ${author} · only the team sees this`),
+    h("p", { class: "msg-content", "data-testid": "note-content" }, note.content),
+    h("p", { class: "msg-meta" }, timeNode(note.created, "msg-time")));
+}
+
+/** A note in the open conversation, once, in time order among the messages. */
+function showNote(note) {
+  const current = state.current;
+  if (current?.id !== note.session_id || current.notes.has(note.id)) return;
+  current.notes.set(note.id, note);
+  const at = Date.parse(note.created);
+  const stick = current.atBottom || nearBottom();
+  const later = [...els.messages.children].find((node) => node.dataset.pending === "true" || Date.parse(node.dataset.created) > at);
+  els.messages.insertBefore(noteNode(note), later ?? null);
+  if (stick) scrollToBottom();
+}
+
+async function loadNotes(current) {
+  try {
+    const list = await api(adminPath("notes/"), { query: { session_id: current.id } });
+    if (state.current === current) list.notes.forEach(showNote);
+  } catch (error) {
+    if (state.current === current) showError(error);
+  }
+}
+
+async function addNote() {
+  const session = currentSession();
+  const content = els.input.value.trim();
+  if (!session || !content) return;
+  els.send.disabled = true;
+  try {
+    const note = await api(adminPath("notes/"), { method: "POST", body: { session_id: session.id, content } });
+    els.input.value = "";
+    state.drafts.delete(session.id);
+    showNote(note);
+    scrollToBottom();
+  } catch (error) {
+    showError(error);
+  } finally {
+    els.send.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store's context
+
+async function loadContext(current, storeId) {
+  if (storeId == null) return;
+  try {
+    const context = await api(adminPath("store/"), { query: { store_id: storeId } });
+    if (state.current === current) renderStoreContext(els.context, context, { currentId: current.id, open: openSession, adminName });
+  } catch (error) {
+    if (state.current === current) els.context.replaceChildren(h("p", { class: "muted" }, `The store's context could not be loaded: ${error.message}`));
   }
 }
 
@@ -933,6 +1172,10 @@ function enqueue(item) {
 }
 
 function sendText() {
+  if (els.modeNote.checked) {
+    addNote();
+    return;
+  }
   const session = currentSession();
   const content = els.input.value.trim();
   if (!content || !isMine(session)) return;
@@ -1048,7 +1291,7 @@ function discardItem(item) {
 
 function onComposerInput() {
   const session = currentSession();
-  if (!isMine(session)) return;
+  if (!isMine(session) || els.modeNote.checked) return;
   const typing = state.typing;
   const now = Date.now();
   if (typing.sessionId !== session.id || now - typing.lastOn >= TYPING_REPEAT_MS) {
@@ -1344,6 +1587,12 @@ function onSocketMessage(data) {
     case "message.created":
       applyMessage(event.message, "event");
       break;
+    case "message.updated":
+      applyMessage(event.message, "update");
+      break;
+    case "note.created":
+      showNote(event.note);
+      break;
     case "message.status":
       applyReceipt(event);
       break;
@@ -1449,10 +1698,31 @@ async function start(config) {
   }
   connect();
   refreshLists().catch(showError);
+  state.replies.load();
   setInterval(() => wsSend({ action: "ping" }), PING_EVERY_MS);
 }
 
 function wireUi() {
+  // Before the composer's own keys: the picker takes Enter while it is open.
+  state.replies = savedReplies({
+    api,
+    input: els.input,
+    picker: els.replyPicker,
+    dialog: els.repliesDialog,
+    names: () => ({ store_name: currentSession()?.store?.name ?? "", admin_name: state.team.get(state.me)?.name ?? "" }),
+    onError: showError,
+  });
+  els.manageReplies.addEventListener("click", () => state.replies.openManager());
+  for (const radio of [els.modeReply, els.modeNote]) {
+    radio.addEventListener("change", () => {
+      if (state.current) state.current.noteChosen = els.modeNote.checked;
+      const session = currentSession();
+      if (session) renderComposerState(session);
+      els.input.focus();
+    });
+  }
+  els.search.addEventListener("submit", runSearch);
+  els.searchClear.addEventListener("click", clearSearch);
   els.alertDismiss.addEventListener("click", dismissAlert);
   for (const tab of els.tabs) {
     tab.addEventListener("click", () => selectTab(tab.dataset.tab));

@@ -17,6 +17,9 @@ const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const UPLOAD_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
 const OLDER_PAGE = 50;
 const RANK = { sent: 0, delivered: 1, read: 2 };
+// How long after sending the store may edit or delete a message: the deployment's
+// `EditWindowSeconds` unless changed (the server decides; this only hides what it refuses).
+const EDIT_WINDOW_MS = 15 * 60 * 1000;
 // Answers worth trying again (with the same client_message_id): a timeout and throttling;
 // any 5xx too.
 const RETRYABLE = [408, 429];
@@ -54,6 +57,8 @@ const TEXTS = {
     withMessage: (name) => `${name} will be sent with your message`, sending: "Sending…",
     notSent: "Not sent yet: will retry", uploadFailed: "The file could not be uploaded.",
     fileRefused: "Attach a picture, a PDF or a text file of at most 10 MB.",
+    edited: "edited", deletedMessage: "This message was deleted", edit: "Edit", remove: "Delete",
+    save: "Save", cancel: "Cancel", confirmDelete: "Delete this message for both sides?", editMessage: "Edit your message",
   },
   de: {
     launcher: "Chatten Sie mit uns", title: "Support", panel: "Support-Chat", closeChat: "Chat schließen", dismiss: "Schließen",
@@ -79,6 +84,8 @@ const TEXTS = {
     withMessage: (name) => `${name} wird mit Ihrer Nachricht gesendet`, sending: "Wird gesendet …",
     notSent: "Noch nicht gesendet: neuer Versuch folgt", uploadFailed: "Die Datei konnte nicht hochgeladen werden.",
     fileRefused: "Hängen Sie ein Bild, ein PDF oder eine Textdatei von höchstens 10 MB an.",
+    edited: "bearbeitet", deletedMessage: "Diese Nachricht wurde gelöscht", edit: "Bearbeiten", remove: "Löschen",
+    save: "Speichern", cancel: "Abbrechen", confirmDelete: "Diese Nachricht für beide Seiten löschen?", editMessage: "Nachricht bearbeiten",
   },
   fr: {
     launcher: "Discutons", title: "Assistance", panel: "Chat d'assistance", closeChat: "Fermer le chat", dismiss: "Fermer",
@@ -104,6 +111,8 @@ const TEXTS = {
     withMessage: (name) => `${name} sera envoyé avec votre message`, sending: "Envoi…",
     notSent: "Pas encore envoyé : nouvel essai bientôt", uploadFailed: "Le fichier n'a pas pu être envoyé.",
     fileRefused: "Joignez une image, un PDF ou un fichier texte de 10 Mo au plus.",
+    edited: "modifié", deletedMessage: "Ce message a été supprimé", edit: "Modifier", remove: "Supprimer",
+    save: "Enregistrer", cancel: "Annuler", confirmDelete: "Supprimer ce message pour les deux côtés ?", editMessage: "Modifier votre message",
   },
   es: {
     launcher: "Chatea con nosotros", title: "Soporte", panel: "Chat de soporte", closeChat: "Cerrar el chat", dismiss: "Cerrar",
@@ -129,6 +138,8 @@ const TEXTS = {
     withMessage: (name) => `${name} se enviará con tu mensaje`, sending: "Enviando…",
     notSent: "Aún no enviado: se reintentará", uploadFailed: "No se pudo subir el archivo.",
     fileRefused: "Adjunta una imagen, un PDF o un archivo de texto de 10 MB como máximo.",
+    edited: "editado", deletedMessage: "Este mensaje fue eliminado", edit: "Editar", remove: "Eliminar",
+    save: "Guardar", cancel: "Cancelar", confirmDelete: "¿Eliminar este mensaje para ambas partes?", editMessage: "Editar tu mensaje",
   },
 };
 // Scripts written right to left, by their language's primary tag.
@@ -190,6 +201,12 @@ header .state { font-size: 13px; }
 .mine .bubble a { color: inherit; }
 .bubble img { display: block; max-width: 100%; max-height: 220px; border-radius: 8px; margin-top: 4px; }
 .meta { font-size: 12px; color: var(--sc-muted); }
+.deleted { font-style: italic; opacity: 0.85; }
+button.link { border: 0; padding: 0; background: none; color: inherit; font: inherit; text-decoration: underline; cursor: pointer; min-height: 0; }
+button.link.danger { font-weight: 700; }
+.editor { display: grid; gap: 6px; min-width: min(260px, 60vw); }
+.editor-actions { display: flex; justify-content: flex-end; gap: 6px; }
+.edit-input { font: inherit; color: var(--sc-text); background: var(--sc-bg); border: 1px solid var(--sc-line); border-radius: 8px; padding: 6px; resize: vertical; }
 .msg[data-pending] .bubble { opacity: 0.7; }
 .typing { padding: 0 14px 6px; font-size: 13px; color: var(--sc-muted); font-style: italic; }
 form.composer { display: flex; align-items: flex-end; gap: 6px; padding: 10px; border-top: 1px solid var(--sc-line); }
@@ -654,6 +671,9 @@ export class SupportChat extends HTMLElement {
           if (event.message.sender_type === "admin") this.#showTheirTyping(false);
         }
         break;
+      case "message.updated":
+        if (event.message.session_id === this.#session?.id) this.#add(event.message);
+        break;
       case "message.status":
         if (event.session_id === this.#session?.id && event.reader_type === "admin") this.#receipt(event.status, event.up_to_message_id);
         break;
@@ -821,9 +841,12 @@ export class SupportChat extends HTMLElement {
     }
   }
 
-  /** Shows `message` in id order, once; a later view of it replaces the earlier one. */
+  /** Shows `message` in id order, once; a later view of it replaces the earlier one, unless
+   * it is an older version of it (fetched before an edit or a delete). */
   #add(message) {
+    const revised = (m) => (m.deleted_at ? Infinity : m.edited_at ? Date.parse(m.edited_at) : 0);
     const known = this.#messages.get(message.id);
+    if (known && revised(known) > revised(message)) message = { ...known, status: message.status };
     let status = known && RANK[known.status] > RANK[message.status] ? known.status : message.status;
     // A receipt can arrive before the message it covers (they are posted side by side).
     if (message.sender_type === "store") {
@@ -847,14 +870,77 @@ export class SupportChat extends HTMLElement {
 
   #messageNode(message) {
     const mine = message.sender_type === "store";
+    const deleted = Boolean(message.deleted_at);
     const meta = el("span", { class: "meta" }, timeOf(message.created, this.#lang));
+    if (message.edited_at && !deleted) meta.append(" · ", el("span", { "data-testid": "edited", text: this.#t("edited") }));
     if (mine) meta.append(" · ", el("span", { "data-testid": "receipt", text: this.#t(message.status) }));
     // Written by the product on the team's behalf: said so, beside its time.
     if (message.automatic) meta.prepend(el("span", { "data-testid": "automatic", text: this.#t("automatic") }), " · ");
+    if (mine && !deleted && Date.now() - Date.parse(message.created) < EDIT_WINDOW_MS && this.#session?.status !== "closed") {
+      meta.append(" ",
+        el("button", { type: "button", class: "link", "data-testid": "edit", text: this.#t("edit"), onclick: () => this.#startEdit(message) }),
+        " ",
+        el("button", { type: "button", class: "link", "data-testid": "delete", text: this.#t("remove"), onclick: (event) => this.#confirmDelete(message, event.currentTarget) }));
+    }
+    const content = deleted
+      ? el("span", { "data-testid": "content", class: "deleted", text: this.#t("deletedMessage") })
+      : el("span", { "data-testid": "content", dir: "auto", text: message.content });
     return el("div", {
       class: ["msg", mine && "mine", message.automatic && "automatic"].filter(Boolean).join(" "),
       "data-testid": "message", "data-message-id": message.id, "data-sender": message.sender_type,
-    }, el("div", { class: "bubble" }, el("span", { "data-testid": "content", dir: "auto", text: message.content }), this.#attachmentNode(message)), meta);
+    }, el("div", { class: "bubble" }, content, deleted ? null : this.#attachmentNode(message)), meta);
+  }
+
+  /** The store edits its own message in place: Enter saves, Escape keeps it as it was. */
+  #startEdit(message) {
+    const node = this.#ui.log.querySelector(`.msg[data-message-id="${message.id}"]`);
+    const content = node?.querySelector('[data-testid="content"]');
+    if (!content) return;
+    const field = el("textarea", { class: "edit-input", rows: "2", maxlength: "4000", "data-testid": "edit-input", "aria-label": this.#t("editMessage") });
+    field.value = message.content;
+    const restore = () => this.#add(this.#messages.get(message.id));
+    const save = async () => {
+      const text = field.value.trim();
+      if (text === message.content) return restore();
+      try {
+        this.#add(await this.#call("POST", "/v1/chat/store/messages/edit/", { session_id: message.session_id, message_id: message.id, content: text }));
+      } catch (error) {
+        this.#showError(error);
+        restore();
+      }
+    };
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        restore();
+      } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        save();
+      }
+    });
+    const editor = el("span", { class: "editor" }, field,
+      el("span", { class: "editor-actions" },
+        el("button", { type: "button", class: "secondary", text: this.#t("cancel"), onclick: restore }),
+        el("button", { type: "button", "data-testid": "edit-save", text: this.#t("save"), onclick: save })));
+    content.replaceWith(editor);
+    field.focus();
+  }
+
+  /** A delete asks once, in place: both sides see that the message was deleted. */
+  #confirmDelete(message, button) {
+    const remove = async () => {
+      try {
+        this.#add(await this.#call("POST", "/v1/chat/store/messages/delete/", { session_id: message.session_id, message_id: message.id }));
+      } catch (error) {
+        this.#showError(error);
+      }
+    };
+    const ask = el("span", { class: "confirm-delete", role: "group" }, this.#t("confirmDelete"), " ",
+      el("button", { type: "button", class: "link danger", "data-testid": "confirm-delete", text: this.#t("remove"), onclick: remove }), " ",
+      el("button", { type: "button", class: "link", text: this.#t("cancel"), onclick: () => this.#add(this.#messages.get(message.id)) }));
+    button.replaceWith(ask);
+    ask.querySelector("button").focus();
   }
 
   #attachmentNode(message) {

@@ -18,7 +18,7 @@ const CSS: &str = "text/css; charset=utf-8";
 const WIDGET: &str = "/widget/support-chat.js";
 
 /// Path, type and content of every file.
-const FILES: [(&str, &str, &[u8]); 7] = [
+const FILES: [(&str, &str, &[u8]); 10] = [
     ("/", HTML, include_bytes!("../../../web/index.html")),
     (WIDGET, JAVASCRIPT, include_bytes!("../../../web/widget/support-chat.js")),
     ("/widget/demo.html", HTML, include_bytes!("../../../web/widget/demo.html")),
@@ -26,6 +26,9 @@ const FILES: [(&str, &str, &[u8]); 7] = [
     ("/inbox/index.html", HTML, include_bytes!("../../../web/inbox/index.html")),
     ("/inbox/inbox.js", JAVASCRIPT, include_bytes!("../../../web/inbox/inbox.js")),
     ("/inbox/inbox.css", CSS, include_bytes!("../../../web/inbox/inbox.css")),
+    ("/inbox/dom.js", JAVASCRIPT, include_bytes!("../../../web/inbox/dom.js")),
+    ("/inbox/replies.js", JAVASCRIPT, include_bytes!("../../../web/inbox/replies.js")),
+    ("/inbox/context.js", JAVASCRIPT, include_bytes!("../../../web/inbox/context.js")),
 ];
 
 pub struct Web {
