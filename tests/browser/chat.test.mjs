@@ -287,7 +287,7 @@ test("axe-core finds no serious or critical violation in the widget or the inbox
   await call(gateway, gateway.admin_token, "POST", "/v1/chat/admin/notes/", { session_id: asked.session_id, content: "Stock is in the north warehouse" });
   await inbox.getByTestId("note").waitFor();
   await inbox.getByTestId("store-context").getByTestId("context-count").waitFor();
-  await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/edit/", { message_id: asked.id, content: "Is this in stock in blue?" });
+  await call(gateway, gateway.store_token, "POST", "/v1/chat/store/messages/edit/", { session_id: asked.session_id, message_id: asked.id, content: "Is this in stock in blue?" });
   await inbox.getByTestId("edited").waitFor();
   const axe = readFileSync(`${ROOT}tests/browser/node_modules/axe-core/axe.min.js`, "utf8");
   for (const scheme of ["light", "dark"]) {

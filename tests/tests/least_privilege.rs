@@ -259,8 +259,13 @@ async fn exercise() -> BTreeMap<String, Use> {
     get_json(&url(&format!("/v1/chat/admin/notes/?session_id={id}")), Some(&sarah)).await;
     let upload = upload_png(&gateway, &store, None, PNG).await;
     let filed = post("/v1/chat/store/messages/", &store, json!({"upload_id": upload, "content": "a fiel"})).await;
-    post("/v1/chat/store/messages/edit/", &store, json!({"message_id": filed["id"], "content": "a file"})).await;
-    post("/v1/chat/store/messages/delete/", &store, json!({"message_id": filed["id"]})).await;
+    post(
+        "/v1/chat/store/messages/edit/",
+        &store,
+        json!({"session_id": id, "message_id": filed["id"], "content": "a file"}),
+    )
+    .await;
+    post("/v1/chat/store/messages/delete/", &store, json!({"session_id": id, "message_id": filed["id"]})).await;
     let upload = upload_png(&gateway, &sarah, Some(&id), PNG).await;
     let body = json!({"session_id": id, "upload_id": upload, "content": "teh invoice"});
     let filed = post("/v1/chat/admin/messages/", &sarah, body).await;

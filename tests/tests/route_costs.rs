@@ -160,6 +160,74 @@ async fn every_route_stays_within_two_round_trips() {
     );
 }
 
+/// The team's side: notes, edits and deletes with their trail, saved replies, a store's
+/// context and a search.
+#[tokio::test]
+async fn the_desks_routes_stay_within_two_round_trips() {
+    let table = fresh_table().await;
+    let mut meter = Meter { gateway: Gateway::start_on_dynamodb(&table), requests: 0 };
+    let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
+    // Cold: each token looked up once; the session opened and claimed; a note id block taken.
+    let (_, hello, _) = meter.call("POST", "/v1/chat/store/messages/", &store, json!({"content": "helo"})).await;
+    let id = hello["session_id"].clone();
+    meter.call("POST", "/v1/chat/admin/session/claim/", &sarah, json!({"session_id": id})).await;
+    meter.call("POST", "/v1/chat/admin/notes/", &sarah, json!({"session_id": id, "content": "first"})).await;
+    let (_, answer, _) =
+        meter.call("POST", "/v1/chat/admin/messages/", &sarah, json!({"session_id": id, "content": "hi"})).await;
+
+    let mut costs = Vec::new();
+    let mut measure = |route: &'static str, (own, live): (u64, u64)| costs.push((route, own, live));
+    let note = json!({"session_id": id, "content": "a note"});
+    measure("POST admin/notes", meter.cost("POST", "/v1/chat/admin/notes/", &sarah, note).await);
+    let notes = format!("/v1/chat/admin/notes/?session_id={id}");
+    measure("GET admin/notes", meter.cost("GET", &notes, &sarah, Value::Null).await);
+    let edit = json!({"session_id": id, "message_id": hello["id"], "content": "hello"});
+    measure("POST store/messages/edit", meter.cost("POST", "/v1/chat/store/messages/edit/", &store, edit).await);
+    let delete = json!({"session_id": id, "message_id": answer["id"]});
+    measure("POST admin/messages/delete", meter.cost("POST", "/v1/chat/admin/messages/delete/", &sarah, delete).await);
+    let trail = format!("/v1/chat/admin/messages/history/?session_id={id}&message_id={}", hello["id"]);
+    measure("GET admin/messages/history", meter.cost("GET", &trail, &sarah, Value::Null).await);
+    let reply = json!({"shortcut": "hi", "content": "Hi {store_name}"});
+    measure("POST admin/replies (new)", meter.cost("POST", "/v1/chat/admin/replies/", &sarah, reply.clone()).await);
+    measure("POST admin/replies (again)", meter.cost("POST", "/v1/chat/admin/replies/", &sarah, reply).await);
+    measure("GET admin/replies", meter.cost("GET", "/v1/chat/admin/replies/", &sarah, Value::Null).await);
+    let gone = json!({"shortcut": "hi"});
+    measure("POST admin/replies/delete", meter.cost("POST", "/v1/chat/admin/replies/delete/", &sarah, gone).await);
+    let context = format!("/v1/chat/admin/store/?store_id={TECH_STORE}");
+    measure("GET admin/store", meter.cost("GET", &context, &sarah, Value::Null).await);
+    let search = "/v1/chat/admin/sessions/?q=tech&from=2020-01-01";
+    measure("GET admin/sessions?q&from", meter.cost("GET", search, &sarah, Value::Null).await);
+
+    // (route, its own requests, live delivery's), with the round trips they take.
+    assert_eq!(
+        costs,
+        [
+            // The session read, then the note put (its id from a block taken earlier).
+            ("POST admin/notes", 2, 1),
+            // The session and the notes side by side.
+            ("GET admin/notes", 2, 0),
+            // The session and the message side by side, then one transaction (the message,
+            // its record in the trail, the session's copy of its last message); live: the
+            // two parties' connections.
+            ("POST store/messages/edit", 3, 2),
+            ("POST admin/messages/delete", 3, 2),
+            // The session, the message and its trail side by side.
+            ("GET admin/messages/history", 3, 0),
+            // A replace that finds none, then the create counted in one transaction.
+            ("POST admin/replies (new)", 2, 0),
+            ("POST admin/replies (again)", 1, 0),
+            // The team's and the admin's own side by side.
+            ("GET admin/replies", 2, 0),
+            ("POST admin/replies/delete", 1, 0),
+            // The profile, the store's sessions' keys and their count side by side; then
+            // the sessions in one BatchGetItem.
+            ("GET admin/store", 4, 0),
+            // The open queue and the admin's own, each read and counted: four side by side.
+            ("GET admin/sessions?q&from", 4, 0),
+        ]
+    );
+}
+
 /// `senders` store sends at once into one session, `each` one after the other: the requests
 /// they made beyond the five each must (the pointer read, beside it the session's place and
 /// the session read, then one transaction, and the team's hours beside the posts), and the ids they took from the counter. `sent`

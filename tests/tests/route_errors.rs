@@ -248,20 +248,21 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
     // Edits and deletes name the message, and only its sender's own.
     let edit = "/v1/chat/store/messages/edit/";
     let missing = bad_request("Invalid request body: missing field `message_id`");
-    check(&gateway, "POST", edit, tech(), json!({"content": "x"}), missing).await;
+    check(&gateway, "POST", edit, tech(), json!({"session_id": w.open, "content": "x"}), missing).await;
     let unknown = (404, store_error("Message not found"));
-    check(&gateway, "POST", edit, tech(), json!({"message_id": 987654, "content": "x"}), unknown.clone()).await;
+    let absent = json!({"session_id": w.open, "message_id": 987654, "content": "x"});
+    check(&gateway, "POST", edit, tech(), absent, unknown.clone()).await;
     let delete = "/v1/chat/store/messages/delete/";
-    check(&gateway, "POST", delete, tech(), json!({"message_id": 987654}), unknown).await;
+    check(&gateway, "POST", delete, tech(), json!({"session_id": w.open, "message_id": 987654}), unknown).await;
     let (_, mine) = post_json(&gateway.url(messages), tech().as_deref(), &json!({"content": "mine"})).await;
-    let too_long = json!({"message_id": mine["id"], "content": "x".repeat(4001)});
+    let too_long = json!({"session_id": mine["session_id"], "message_id": mine["id"], "content": "x".repeat(4001)});
     check(&gateway, "POST", edit, tech(), too_long, bad_request("content must be at most 4000 characters")).await;
     check(
         &gateway,
         "POST",
         edit,
         tech(),
-        json!({"message_id": mine["id"], "content": ""}),
+        json!({"session_id": mine["session_id"], "message_id": mine["id"], "content": ""}),
         bad_request("content must not be empty"),
     )
     .await;
@@ -272,7 +273,7 @@ async fn store_routes_refuse_clearly(gateway: Gateway) {
     let sarahs = json!({"session_id": w.open, "content": "from the team"});
     post_json(&gateway.url("/v1/chat/admin/session/claim/"), admin().as_deref(), &json!({"session_id": w.open})).await;
     let (_, answer) = post_json(&gateway.url("/v1/chat/admin/messages/"), admin().as_deref(), &sarahs).await;
-    check(&gateway, "POST", delete, tech(), json!({"message_id": answer["id"]}), not_yours).await;
+    check(&gateway, "POST", delete, tech(), json!({"session_id": w.open, "message_id": answer["id"]}), not_yours).await;
 }
 
 async fn admin_routes_refuse_clearly(gateway: Gateway) {
@@ -501,7 +502,7 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
         edit,
         sarah(),
         json!({"message_id": 1, "content": "x"}),
-        bad_request("session_id is required"),
+        bad_request("Invalid request body: missing field `session_id`"),
     )
     .await;
     let replies = "/v1/chat/admin/replies/";
@@ -538,8 +539,8 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
     let revision = json!({"session_id": w.open, "message_id": 1, "content": "x"});
     let reply = json!({"shortcut": "hi", "content": "Hello"});
     let routes: [(&str, &str, ErrorBody, String); 22] = [
-        ("/v1/chat/store/messages/edit/", &store, store_error, json!({"message_id": 1, "content": "x"}).to_string()),
-        ("/v1/chat/store/messages/delete/", &store, store_error, json!({"message_id": 1}).to_string()),
+        ("/v1/chat/store/messages/edit/", &store, store_error, revision.to_string()),
+        ("/v1/chat/store/messages/delete/", &store, store_error, revision.to_string()),
         ("/v1/chat/admin/notes/", &sarah, admin_error, json!({"session_id": w.open, "content": "x"}).to_string()),
         ("/v1/chat/admin/messages/edit/", &sarah, admin_error, revision.to_string()),
         ("/v1/chat/admin/messages/delete/", &sarah, admin_error, revision.to_string()),

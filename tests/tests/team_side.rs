@@ -68,9 +68,10 @@ async fn notes_never_reach_the_store(gateway: Gateway) {
     call("POST", "/v1/chat/store/session/read/", Some(json!({"up_to_message_id": answer["id"]}))).await;
     let upload = json!({"file_name": "a.png", "content_type": "image/png", "size": PNG.len()});
     call("POST", "/v1/chat/store/uploads/", Some(upload)).await;
-    call("POST", "/v1/chat/store/messages/edit/", Some(json!({"message_id": first["id"], "content": "hello!"}))).await;
+    let edit = json!({"session_id": id, "message_id": first["id"], "content": "hello!"});
+    call("POST", "/v1/chat/store/messages/edit/", Some(edit)).await;
     let second = call("POST", "/v1/chat/store/messages/", Some(json!({"content": "oops"}))).await;
-    call("POST", "/v1/chat/store/messages/delete/", Some(json!({"message_id": second["id"]}))).await;
+    call("POST", "/v1/chat/store/messages/delete/", Some(json!({"session_id": id, "message_id": second["id"]}))).await;
     for frame in [
         json!({"action": "send_message", "content": "by socket"}),
         json!({"action": "typing", "state": "on"}),
@@ -140,7 +141,7 @@ async fn edits_and_deletes_show_live_on_both_sides(gateway: Gateway) {
     store_ws.drain().await;
     sarah_ws.drain().await;
 
-    let edit = json!({"message_id": typo["id"], "content": "my order is late"});
+    let edit = json!({"session_id": id, "message_id": typo["id"], "content": "my order is late"});
     let (status, edited) = post(&gateway, "/v1/chat/store/messages/edit/", &store, edit).await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!((&edited["content"], edited["edited_at"].is_string()), (&json!("my order is late"), true));
@@ -167,9 +168,13 @@ async fn edits_and_deletes_show_live_on_both_sides(gateway: Gateway) {
     assert!(!fields.contains("edited_at") && !fields.contains("deleted_at"), "{unedited}");
 
     // Nobody revises another's message, or a deleted one.
-    let (status, refused) =
-        post(&gateway, "/v1/chat/store/messages/edit/", &store, json!({"message_id": wrong["id"], "content": "x"}))
-            .await;
+    let (status, refused) = post(
+        &gateway,
+        "/v1/chat/store/messages/edit/",
+        &store,
+        json!({"session_id": id, "message_id": wrong["id"], "content": "x"}),
+    )
+    .await;
     assert_eq!((status, refused["success"].clone()), (403, json!(false)), "{refused}");
     let again = json!({"session_id": id, "message_id": wrong["id"], "content": "x"});
     let (status, refused) = post(&gateway, "/v1/chat/admin/messages/edit/", &sarah, again).await;

@@ -10,7 +10,7 @@ use shared::{App, ChatError, Family, chat};
 
 #[derive(Deserialize)]
 struct DeleteRequest {
-    session_id: Option<SessionId>,
+    session_id: SessionId,
     message_id: MessageId,
 }
 

@@ -10,7 +10,7 @@ use shared::{App, ChatError, Family, chat};
 
 #[derive(Deserialize)]
 struct EditRequest {
-    session_id: Option<SessionId>,
+    session_id: SessionId,
     message_id: MessageId,
     content: String,
 }

@@ -1,6 +1,5 @@
-//! `POST /v1/chat/store/messages/delete/`: `{message_id, session_id?}` — the store deletes
-//! its own message, in its active session unless it names another of its own, within the
-//! edit window. The message stays in its place, empty, with `deleted_at`; its file leaves
+//! `POST /v1/chat/store/messages/delete/`: `{session_id, message_id}` — the store deletes
+//! its own message in one of its sessions, within the edit window. The message stays in its place, empty, with `deleted_at`; its file leaves
 //! the bucket; both parties hear `message.updated`.
 
 use serde::Deserialize;
@@ -10,9 +9,7 @@ use shared::{App, ChatError, Family, chat};
 
 #[derive(Deserialize)]
 struct DeleteRequest {
-    /// Another of the store's sessions than its active one.
-    #[serde(default)]
-    session_id: Option<SessionId>,
+    session_id: SessionId,
     message_id: MessageId,
 }
 

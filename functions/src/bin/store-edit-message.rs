@@ -1,6 +1,5 @@
-//! `POST /v1/chat/store/messages/edit/`: `{message_id, content, session_id?}` — the store
-//! edits its own message, in its active session unless it names another of its own, within
-//! the edit window. The message as it now is, with `edited_at`; both parties hear
+//! `POST /v1/chat/store/messages/edit/`: `{session_id, message_id, content}` — the store
+//! edits its own message in one of its sessions, within the edit window. The message as it now is, with `edited_at`; both parties hear
 //! `message.updated`, and admins can read what it said before.
 
 use serde::Deserialize;
@@ -10,9 +9,7 @@ use shared::{App, ChatError, Family, chat};
 
 #[derive(Deserialize)]
 struct EditRequest {
-    /// Another of the store's sessions than its active one.
-    #[serde(default)]
-    session_id: Option<SessionId>,
+    session_id: SessionId,
     message_id: MessageId,
     content: String,
 }

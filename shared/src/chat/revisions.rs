@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::links::link;
-use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
+use super::{MAX_DECISIONS, session_not_found};
 use crate::domain::{
     AdminId, Audience, MessageId, MessageView, Principal, Revision, RevisionRecord, SessionId, admin_side,
     decide_revision,
@@ -21,16 +21,15 @@ pub enum RevisionRequest {
     Delete,
 }
 
-/// `sender` edits or deletes its message `message_id` in the session it names (a store: its
-/// active one unless it names another of its own). The message as it now is.
+/// `sender` edits or deletes its message `message_id` in `session_id`, one it may view: the
+/// session and the message read side by side, then one write. The message as it now is.
 pub async fn revise_message(
     app: &App,
     sender: Principal,
-    session_id: Option<SessionId>,
+    session_id: SessionId,
     message_id: MessageId,
     request: RevisionRequest,
 ) -> Result<MessageView, ChatError> {
-    let session_id = session_id_of(app, Target::for_principal(sender, session_id)?).await?;
     let (session, message) = tokio::join!(app.store.session(session_id), app.store.message(session_id, message_id));
     let session = session?.ok_or_else(session_not_found)?;
     session.may_view(sender)?;
