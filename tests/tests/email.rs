@@ -122,6 +122,10 @@ async fn transcripts_on_request_and_an_unsubscribe_that_stops_them(gateway: Gate
     let (status, refused) = transcript(json!({})).await;
     assert_eq!((status, refused["success"].clone()), (409, json!(false)), "{refused}");
     sarah_answers(&gateway, &opened["session_id"], &["Yes, within 30 days."]).await;
+    // A note for the team, which the store's transcript never holds.
+    let note = json!({"session_id": opened["session_id"], "content": "Returned twice already"});
+    let (status, written) = post_json(&gateway.url("/v1/chat/admin/notes/"), Some(&token_of_admin(SARAH)), &note).await;
+    assert_eq!(status, 201, "{written}");
     // The store was there and read the answer: no digest.
     let (status, store_sees) = get_json(&gateway.url("/v1/chat/store/messages/?after=0"), Some(&store)).await;
     assert_eq!(status, 200, "{store_sees}");
@@ -138,6 +142,7 @@ async fn transcripts_on_request_and_an_unsubscribe_that_stops_them(gateway: Gate
     let sent = mails.iter().find(|mail| mail["subject"] == "Your conversation with support").expect("a transcript");
     let text = sent["body"]["text"].as_str().unwrap();
     assert!(text.contains("Tech Store") && text.contains("Can I return this?") && text.contains("Sarah"), "{text}");
+    assert!(!sent.to_string().contains("Returned twice"), "a note in the store's mail: {sent}");
     // Once a conversation.
     let (status, again) = transcript(json!({ "session_id": opened["session_id"] })).await;
     assert_eq!(status, 409, "{again}");

@@ -241,12 +241,15 @@ mod tests {
         automatic.automatic = true;
         let mut from_store = answer(5, "2026-12-03T10:00:00.000Z");
         from_store.sender_type = SenderType::Store;
+        let mut withdrawn = answer(8, "2026-12-03T10:06:30.000Z");
+        withdrawn.deleted_at = Some(at("2026-12-03T10:06:40.000Z"));
         let messages = [
             answer(3, "2026-12-03T10:00:00.000Z"),
             automatic,
             from_store,
             answer(6, "2026-12-03T10:02:00.000Z"),
             answer(7, "2026-12-03T10:06:00.000Z"),
+            withdrawn,
         ];
         let now = at("2026-12-03T10:07:00.000Z");
         let DigestDue::Now(due) = digest_due(&session, &messages, now, WAIT) else { panic!("due") };
