@@ -780,18 +780,7 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     assert_eq!((ids(&omar_vip), omar_vip.total_count), (vec![id_of(1)], 1));
 
     // Pages of one, by cursor, walk the same order; offset skips.
-    let mut walked = Vec::new();
-    let mut next = None;
-    loop {
-        let page = store.list_sessions(&SessionQuery { after: next, ..query(SARAH, None, None, 1) }).await.unwrap();
-        assert_eq!(page.total_count, 4);
-        walked.extend(ids(&page));
-        next = page.next;
-        if next.is_none() {
-            break;
-        }
-    }
-    assert_eq!(walked, ids(&all));
+    assert_eq!(pages_of_one(&store, query(SARAH, None, None, 1), 4).await, ids(&all));
     let skipped = store.list_sessions(&SessionQuery { offset: 2, ..query(SARAH, None, None, 10) }).await.unwrap();
     assert_eq!(ids(&skipped), ids(&all)[2..]);
 
@@ -822,18 +811,22 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     assert_eq!((ids(&between), between.total_count), (vec![id_of(2), id_of(1)], 2));
     let between = filtered(active(10, 12), None).await;
     assert_eq!((ids(&between), between.total_count), (vec![id_of(1), id_of(0)], 2));
+    let ranged = SessionQuery { filter: active(4, 13), ..query(SARAH, None, None, 1) };
+    assert_eq!(pages_of_one(&store, ranged, 4).await, ids(&all));
+}
+
+/// The sessions of `query`, walked page by page by its cursor, each page counting `total`.
+async fn pages_of_one(store: &Store, query: SessionQuery, total: u64) -> Vec<SessionId> {
     let (mut walked, mut next) = (Vec::new(), None);
     loop {
-        let paged = SessionQuery { after: next, filter: active(4, 13), ..query(SARAH, None, None, 1) };
-        let page = store.list_sessions(&paged).await.unwrap();
-        assert_eq!(page.total_count, 4);
-        walked.extend(ids(&page));
+        let page = store.list_sessions(&SessionQuery { after: next, ..query.clone() }).await.unwrap();
+        assert_eq!(page.total_count, total);
+        walked.extend(page.sessions.iter().map(|s| s.id));
         next = page.next;
         if next.is_none() {
-            break;
+            return walked;
         }
     }
-    assert_eq!(walked, ids(&all));
 }
 
 /// A store's sessions, newest first, and how many it has had, whoever held them.

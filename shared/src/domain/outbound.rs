@@ -130,24 +130,14 @@ pub struct OutboundEvent {
 /// care about (read marks, counters, a message's delivery).
 pub fn events_of(change: &TableChange) -> Vec<OutboundEvent> {
     match change {
-        TableChange::MessageAdded(message) => vec![OutboundEvent {
-            id: format!("message-{}", message.id),
-            kind: EventKind::MessageCreated,
-            session_id: message.session_id,
-            occurred_at: message.created,
-            sequence: None,
-            // As it was sent: no one has received it yet. A file shows by its type; its
-            // short-lived link is only ever given by the routes.
-            body: EventBody::Message { message: message.view(&Receipts::default()) },
-        }],
-        TableChange::MessageRevised(message) => vec![OutboundEvent {
-            id: format!("message-{}-v{}", message.id, message.version),
-            kind: EventKind::MessageUpdated,
-            session_id: message.session_id,
-            occurred_at: message.deleted_at.or(message.edited_at).unwrap_or(message.created),
-            sequence: None,
-            body: EventBody::Message { message: message.view(&Receipts::default()) },
-        }],
+        TableChange::MessageAdded(message) => {
+            vec![message_event(EventKind::MessageCreated, format!("message-{}", message.id), message, message.created)]
+        }
+        TableChange::MessageRevised(message) => {
+            let id = format!("message-{}-v{}", message.id, message.version);
+            let at = message.deleted_at.or(message.edited_at).unwrap_or(message.created);
+            vec![message_event(EventKind::MessageUpdated, id, message, at)]
+        }
         TableChange::NoteAdded(note) => vec![OutboundEvent {
             id: format!("note-{}", note.id),
             kind: EventKind::NoteCreated,
@@ -158,6 +148,19 @@ pub fn events_of(change: &TableChange) -> Vec<OutboundEvent> {
         }],
         TableChange::Session { after: None, .. } => Vec::new(),
         TableChange::Session { before, after: Some(after) } => session_events(before.as_deref(), after),
+    }
+}
+
+/// An event about `message`: as it was sent or revised, before anyone received it. A file
+/// shows by its type; its short-lived link is only ever given by the routes.
+fn message_event(kind: EventKind, id: String, message: &Message, at: Timestamp) -> OutboundEvent {
+    OutboundEvent {
+        id,
+        kind,
+        session_id: message.session_id,
+        occurred_at: at,
+        sequence: None,
+        body: EventBody::Message { message: message.view(&Receipts::default()) },
     }
 }
 

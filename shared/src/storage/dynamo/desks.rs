@@ -101,15 +101,9 @@ impl DeskStore for DynamoStore {
             usize::MAX,
         );
         let counts = self.query_items(
-            self.client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :admins)")
-                .expression_attribute_values(":pk", s(COUNTS_PK))
-                .expression_attribute_values(":admins", s("ADMIN#"))
+            (self.prefix_query(COUNTS_PK.to_owned(), "ADMIN#"))
                 .projection_expression("SK, #total")
-                .expression_attribute_names("#total", "total")
-                .consistent_read(true),
+                .expression_attribute_names("#total", "total"),
             usize::MAX,
         );
         let (desks, counts, connections) = tokio::join!(desks, counts, self.connections_of(Audience::AllAdmins, now));

@@ -247,6 +247,21 @@ impl DynamoStore {
         TransactWriteItem::builder().put(put).build()
     }
 
+    /// A consistent Query of the items of partition `pk` whose sort key starts with `prefix`.
+    fn prefix_query(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+            .consistent_read(true)
+    }
+
     /// Up to `at_most` items of `query`, page after page (a page holds at most 1 MB, and a
     /// filter may leave a page short).
     async fn query_items(

@@ -113,14 +113,7 @@ impl TeamSideStore for DynamoStore {
     }
 
     async fn revisions(&self, session: SessionId, message: MessageId) -> StorageResult<Vec<RevisionRecord>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(team_side_pk(session)))
-            .expression_attribute_values(":prefix", s(revisions_sk_prefix(message)))
-            .consistent_read(true);
+        let query = self.prefix_query(team_side_pk(session), &revisions_sk_prefix(message));
         self.query_items(query, usize::MAX).await?.into_iter().map(from_item).collect()
     }
 
@@ -146,16 +139,9 @@ impl TeamSideStore for DynamoStore {
     }
 
     async fn notes(&self, session: SessionId, limit: usize) -> StorageResult<(Vec<Note>, bool)> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(team_side_pk(session)))
-            .expression_attribute_values(":prefix", s(NOTE_SK_PREFIX))
+        let query = (self.prefix_query(team_side_pk(session), NOTE_SK_PREFIX))
             .scan_index_forward(false)
-            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
-            .consistent_read(true);
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         let mut notes: Vec<Note> =
             self.query_items(query, limit + 1).await?.into_iter().map(from_item).collect::<Result<_, _>>()?;
         let more = notes.len() > limit;
@@ -165,17 +151,8 @@ impl TeamSideStore for DynamoStore {
     }
 
     async fn saved_replies(&self, admin: AdminId) -> StorageResult<Vec<SavedReply>> {
-        let scope_query = |scope: ReplyScope| {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(replies_pk(scope)))
-                .expression_attribute_values(":prefix", s(REPLY_SK_PREFIX))
-                .consistent_read(true);
-            self.query_items(query, usize::MAX)
-        };
+        let scope_query =
+            |scope: ReplyScope| self.query_items(self.prefix_query(replies_pk(scope), REPLY_SK_PREFIX), usize::MAX);
         let (team, own) = tokio::join!(scope_query(ReplyScope::Team), scope_query(ReplyScope::Personal(admin)));
         let mut replies: Vec<SavedReply> = team?.into_iter().chain(own?).map(reply_from).collect::<Result<_, _>>()?;
         replies.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));

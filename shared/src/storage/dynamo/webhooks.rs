@@ -84,15 +84,8 @@ impl DynamoStore {
         newest_first: bool,
         limit: usize,
     ) -> StorageResult<(Vec<Item>, bool)> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-            .expression_attribute_values(":pk", s(pk.clone()))
-            .expression_attribute_values(":prefix", s(prefix))
+        let mut query = (self.prefix_query(pk.clone(), prefix))
             .scan_index_forward(!newest_first)
-            .consistent_read(true)
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
         if let Some(after) = after {
             query = query.exclusive_start_key("PK", s(pk)).exclusive_start_key("SK", s(after));
