@@ -27,4 +27,4 @@ pub mod ws;
 
 pub use app::App;
 pub use error::{ChatError, Family};
-pub use timestamp::Timestamp;
+pub use timestamp::{NotATimestamp, Timestamp};

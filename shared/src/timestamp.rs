@@ -7,6 +7,11 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Duration, OffsetDateTime};
 
+/// Text that is no RFC 3339 instant of the years 1 to 9999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not an RFC 3339 time of the years 1 to 9999")]
+pub struct NotATimestamp;
+
 /// A UTC instant with millisecond precision.
 ///
 /// It always renders with three fractional digits, so the text sorts like the instant:
@@ -32,12 +37,17 @@ impl Timestamp {
         Self(at.replace_millisecond(millis).expect("a millisecond taken from a valid instant is valid"))
     }
 
-    /// From RFC 3339 text. The text this type renders is read without the general parser:
-    /// every stored message and session carries a few, and views read hundreds.
-    pub fn parse(text: &str) -> Result<Self, time::error::Parse> {
+    /// From RFC 3339 text, within the years 1 to 9999 once in UTC. The text this type renders
+    /// is read without the general parser: every stored message and session carries a few,
+    /// and views read hundreds.
+    pub fn parse(text: &str) -> Result<Self, NotATimestamp> {
         match Self::parse_own(text.as_bytes()) {
             Some(at) => Ok(at),
-            None => OffsetDateTime::parse(text, &Rfc3339).map(Self::from_datetime),
+            None => OffsetDateTime::parse(text, &Rfc3339)
+                .ok()
+                .and_then(|at| at.checked_to_offset(time::UtcOffset::UTC))
+                .map(Self::from_datetime)
+                .ok_or(NotATimestamp),
         }
     }
 
@@ -116,6 +126,11 @@ impl Timestamp {
         Self(self.0 + Duration::seconds(seconds))
     }
 
+    /// `seconds` later, if that is still an instant this type holds.
+    pub fn checked_plus_seconds(self, seconds: i64) -> Option<Self> {
+        self.0.checked_add(Duration::seconds(seconds)).map(Self)
+    }
+
     pub fn plus_millis(self, millis: i64) -> Self {
         Self(self.0 + Duration::milliseconds(millis))
     }
@@ -185,6 +200,14 @@ mod tests {
     fn renders_utc_with_z_and_milliseconds() {
         let at = Timestamp::parse("2025-12-16T11:30:00.123456+01:00").unwrap();
         assert_eq!(at.to_string(), "2025-12-16T10:30:00.123Z");
+    }
+
+    #[test]
+    fn instants_past_the_year_9999_are_refused_not_a_panic() {
+        assert_eq!(Timestamp::parse("9999-12-31T23:30:00-01:00"), Err(NotATimestamp));
+        let last_day = Timestamp::parse("9999-12-31T00:00:00Z").unwrap();
+        assert_eq!(last_day.checked_plus_seconds(86_400), None);
+        assert!(last_day.checked_plus_seconds(3_600).is_some());
     }
 
     #[test]

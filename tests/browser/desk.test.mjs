@@ -89,7 +89,13 @@ test("notes for the team only, saved replies, edits and deletes live, the store'
   await sarah.page.getByTestId("reply-save").click();
   await waitForText(sarah.page.locator("[data-testid=reply-list] .reply-shortcut"), "/sorry");
   await sarah.page.getByTestId("replies-dialog").getByRole("button", { name: "Done" }).click();
+  // Claiming mid-note leaves the note a note.
+  await sarah.page.getByTestId("composer-input").fill("Courier says it left on Tuesday.");
   await sarah.page.getByTestId("claim").click();
+  await sarah.page.locator("[data-testid=mode-reply]:enabled").waitFor();
+  assert.equal(await sarah.page.getByTestId("mode-note").isChecked(), true, "still a note");
+  await sarah.page.getByTestId("composer-input").press("Enter");
+  await waitForText(sarah.page.getByTestId("note-content").last(), "Courier says it left on Tuesday.");
   await sarah.page.locator("[data-testid=mode-reply]:enabled").check();
   const sarahInput = sarah.page.getByTestId("composer-input");
   await sarahInput.pressSequentially("/sor");
@@ -134,6 +140,7 @@ test("notes for the team only, saved replies, edits and deletes live, the store'
   // Whatever happened, the widget never showed the note.
   assert.equal(await store.getByText("VIP customer").count(), 0, "the store never sees a note");
   assert.equal(await store.getByText("refund without asking").count(), 0);
+  assert.equal(await store.getByText("Courier says").count(), 0);
 
   // Finding the conversation again by the store's name.
   await sarah.page.getByTestId("search-q").fill("PARCEL");

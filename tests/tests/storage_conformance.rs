@@ -813,6 +813,11 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
     assert_eq!((ids(&between), between.total_count), (vec![id_of(1), id_of(0)], 2));
     let ranged = SessionQuery { filter: active(4, 13), ..query(SARAH, None, None, 1) };
     assert_eq!(pages_of_one(&store, ranged, 4).await, ids(&all));
+    // A cursor already before the range's start: nothing after it, the range still counted.
+    let early = Some(shared::storage::ListPosition { last_message_at: at(1), session_id: id_of(0) });
+    let before_the_range = SessionQuery { after: early, filter: active(10, 13), ..query(SARAH, None, None, 10) };
+    let past = store.list_sessions(&before_the_range).await.unwrap();
+    assert_eq!((ids(&past), past.total_count), (vec![], 3));
 }
 
 /// The sessions of `query`, walked page by page by its cursor, each page counting `total`.

@@ -36,7 +36,7 @@ const state = {
   current: null, // the conversation on screen
   marks: new Map(), // session id -> { delivered, read }: the store's receipts of admin messages
   readPosted: new Map(), // session id -> the highest message id this page marked read
-  drafts: new Map(), // session id -> unsent composer text
+  drafts: new Map(), // session id -> { text, note }: unsent composer text, and whether a note
   outbox: [], // sends not yet answered, oldest first
   flushing: false,
   sendRetryTimer: 0,
@@ -396,7 +396,10 @@ function renderTitle() {
 
 function selectTab(tab, { focus = false } = {}) {
   state.tab = tab;
-  state.search = null;
+  if (state.search) {
+    state.search = null;
+    els.search.reset();
+  }
   for (const button of els.tabs) {
     const selected = button.dataset.tab === tab;
     button.setAttribute("aria-selected", String(selected));
@@ -573,12 +576,14 @@ function renderRating(session) {
 }
 
 /** Replies go to the store, from its holder; private notes to the team, from any admin who
- * may see the conversation, closed ones included. A note is never chosen for the admin
- * unless it cannot reply, and the box says which it is. */
+ * may see the conversation, closed ones included. A note is chosen for the admin only when
+ * it cannot reply; the box never turns a note being written into a reply, and says which
+ * it is. */
 function renderComposerState(session) {
   const mine = isMine(session);
   els.modeReply.disabled = !mine;
-  if (mine && !state.current?.noteChosen) els.modeReply.checked = true;
+  const writing = els.input.value.trim() !== "";
+  if (mine && !state.current?.noteChosen && !writing) els.modeReply.checked = true;
   if (!mine) els.modeNote.checked = true;
   const note = els.modeNote.checked;
   els.composer.dataset.mode = note ? "note" : "reply";
@@ -625,7 +630,9 @@ async function openSession(id) {
   els.context.replaceChildren();
   els.older.hidden = true;
   els.typing.hidden = true;
-  els.input.value = state.drafts.get(id) ?? "";
+  const draft = state.drafts.get(id);
+  els.input.value = draft?.text ?? "";
+  state.current.noteChosen = draft?.note ?? false;
   els.tagsInput.dataset.dirty = "false";
   els.transferInput.value = "";
   showConversation(true);
@@ -639,7 +646,7 @@ function leaveCurrent() {
   const current = state.current;
   if (!current) return;
   stopTyping();
-  state.drafts.set(current.id, els.input.value);
+  state.drafts.set(current.id, { text: els.input.value, note: els.modeNote.checked });
   clearTimeout(state.peerTypingTimer);
 }
 
@@ -897,6 +904,12 @@ function showMessage(message) {
  * "event", "view", "older" or "catchup".
  */
 function applyMessage(message, source) {
+  // An edit or a delete of a message not on screen waits until it is loaded, as it then is.
+  if (source === "update" && !state.current?.messages.has(message.id)) {
+    noteMessageInList(message);
+    renderList();
+    return;
+  }
   if (source === "event" || source === "catchup") adoptPending(message);
   if (source !== "older") noteMessageInList(message);
   const current = state.current;

@@ -77,7 +77,8 @@ export function savedReplies({ api, input, picker, dialog, names, onError }) {
 
   function fill(content) {
     const known = names();
-    return content.replaceAll("{store_name}", known.store_name).replaceAll("{admin_name}", known.admin_name);
+    // Given as functions, so that a name holding `$&` is inserted as it is.
+    return content.replaceAll("{store_name}", () => known.store_name).replaceAll("{admin_name}", () => known.admin_name);
   }
 
   function insert(reply) {
@@ -89,7 +90,7 @@ export function savedReplies({ api, input, picker, dialog, names, onError }) {
   }
 
   function onKey(event) {
-    if (picker.hidden || offered.length === 0) return;
+    if (picker.hidden || offered.length === 0 || event.isComposing) return;
     const moves = { ArrowDown: 1, ArrowUp: -1 };
     if (event.key in moves) {
       active = (active + moves[event.key] + offered.length) % offered.length;

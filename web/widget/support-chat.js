@@ -672,7 +672,8 @@ export class SupportChat extends HTMLElement {
         }
         break;
       case "message.updated":
-        if (event.message.session_id === this.#session?.id) this.#add(event.message);
+        // One not loaded yet shows as it is when it is.
+        if (this.#messages.has(event.message.id)) this.#add(event.message);
         break;
       case "message.status":
         if (event.session_id === this.#session?.id && event.reader_type === "admin") this.#receipt(event.status, event.up_to_message_id);

@@ -13,7 +13,7 @@ pub struct StoreContext {
     pub store: StoreProfile,
     /// How many sessions the store has had, the current one included.
     pub session_count: u64,
-    /// The rating of its newest rated session among those listed.
+    /// The rating of its newest rated session among those listed (the newest 20).
     pub last_rating: Option<u8>,
     /// Its newest sessions, newest first.
     pub sessions: Vec<PastSession>,

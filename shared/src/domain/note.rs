@@ -8,7 +8,8 @@ use super::ids::{AdminId, SessionId};
 use super::input::{InvalidInput, MAX_CONTENT_CHARS};
 use crate::Timestamp;
 
-/// Notes are numbered apart from messages: unique everywhere, rising as they are written.
+/// Notes are numbered apart from messages, unique everywhere; they are in the order they
+/// were written in, which their ids need not follow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct NoteId(pub u64);

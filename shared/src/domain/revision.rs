@@ -101,7 +101,8 @@ pub fn decide_revision(
         return Err(RevisionDenied::Deleted);
     }
     let condition = RevisionCondition { version: message.version, sent_at_or_after: window_start(now, window_seconds) };
-    if !condition.holds(message) {
+    // A window of nothing is no window, whatever the clocks say.
+    if window_seconds == 0 || !condition.holds(message) {
         return Err(RevisionDenied::WindowClosed);
     }
     Ok(MessageRevision { revision, condition, at: now })
@@ -221,6 +222,8 @@ mod tests {
         automatic.automatic = true;
         let refused = decide_revision(&automatic, STORE, edit(), at("2026-12-03T10:01:00Z"), WINDOW);
         assert_eq!(refused, Err(RevisionDenied::Automatic));
+        let never = decide_revision(&message, STORE, edit(), message.created, 0);
+        assert_eq!(never, Err(RevisionDenied::WindowClosed), "a window of 0 is never");
     }
 
     #[test]

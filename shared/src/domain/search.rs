@@ -79,7 +79,7 @@ pub fn parse_bound(text: &str, name: &str, end_of_day: bool) -> Result<Timestamp
     let invalid = || InvalidInput(format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"));
     if text.len() == 10 {
         let start = Timestamp::parse(&format!("{text}T00:00:00Z")).map_err(|_| invalid())?;
-        return Ok(if end_of_day { start.plus_seconds(86_400) } else { start });
+        return if end_of_day { start.checked_plus_seconds(86_400).ok_or_else(invalid) } else { Ok(start) };
     }
     Timestamp::parse(text).map_err(|_| invalid())
 }
@@ -119,6 +119,8 @@ mod tests {
             SessionFilter::default().with_activity(Some(session.last_message_at), Some(session.last_message_at));
         assert!(refused.is_err());
         assert!(parse_bound("yesterday", "from", false).unwrap_err().0.contains("from"));
+        assert!(parse_bound("9999-12-31", "to", true).is_err(), "no day after the last");
+        assert!(parse_bound("9999-12-31T23:30:00-01:00", "to", true).is_err());
         assert!(!SessionFilter::default().with_search("tech").unwrap().is_counted());
         assert!(SessionFilter { holder: Holder::Me, ..SessionFilter::default() }.is_counted());
     }

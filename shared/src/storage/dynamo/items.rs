@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Connection, EmailMarks, Message, MessageId, NoteId, Principal, Receipts, SenderType, Session, SessionId,
+    AdminId, Connection, EmailMarks, Message, MessageId, Note, Principal, Receipts, SenderType, Session, SessionId,
     SessionStatus, StoreId, StoreProfile, search_text,
 };
 use crate::domain::{TokenGrant, TokenHash};
@@ -57,8 +57,10 @@ pub(super) fn team_side_pk(id: SessionId) -> String {
     format!("TEAM#SESSION#{id}")
 }
 pub(super) const NOTE_SK_PREFIX: &str = "NOTE#";
-pub(super) fn note_sk(id: NoteId) -> String {
-    format!("{NOTE_SK_PREFIX}{id:020}")
+/// By when it was written, then its id: ids come from blocks each instance takes, so
+/// they do not follow the order notes are written in across instances.
+pub(super) fn note_sk(note: &Note) -> String {
+    format!("{NOTE_SK_PREFIX}{}#{:020}", note.created, note.id)
 }
 /// The trail of one message: `REVISION#<message>#`, then the version each change reached.
 pub(super) fn revisions_sk_prefix(message: MessageId) -> String {

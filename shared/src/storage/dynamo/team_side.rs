@@ -2,7 +2,7 @@
 //!
 //! | item | PK | SK |
 //! |---|---|---|
-//! | note | `TEAM#SESSION#<id>` | `NOTE#<20-digit id>` |
+//! | note | `TEAM#SESSION#<id>` | `NOTE#<written at>#<20-digit id>` |
 //! | a message's revision (what it said before) | `TEAM#SESSION#<id>` | `REVISION#<20-digit message id>#<10-digit version>` |
 //! | saved reply | `REPLIES#team` or `REPLIES#admin#<id>` | `REPLY#<shortcut>` |
 //! | how many replies a scope holds | `REPLIES#…` | `COUNT` |
@@ -133,7 +133,7 @@ impl TeamSideStore for DynamoStore {
         };
         let mut item = to_item(&note)?;
         item.insert("PK".into(), s(team_side_pk(session)));
-        item.insert("SK".into(), s(note_sk(note.id)));
+        item.insert("SK".into(), s(note_sk(&note)));
         self.put(item).await?;
         Ok(note)
     }
@@ -192,10 +192,11 @@ impl TeamSideStore for DynamoStore {
             match self.transact(items).await {
                 Ok(()) => return Ok(SaveOutcome::Created),
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
+                // Created meanwhile: replaced on the next try, whatever the count says.
+                Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.first()) => {}
                 Err(TransactionFailure::Cancelled(reasons)) if failed_condition(reasons.get(1)) => {
                     return Ok(SaveOutcome::Full);
                 }
-                // Created meanwhile (then it is replaced on the next try), or a conflict.
                 Err(TransactionFailure::Cancelled(_)) => back_off(attempt).await,
             }
         }

@@ -41,13 +41,33 @@ impl Source {
     }
 }
 
+/// The `ActivityKey` bounds a query reads, from and up to (the range's start and the lower
+/// of its end and the cursor); `None` when nothing is between them (a cursor already past
+/// the range's start).
+type Bounds = (Option<String>, Option<String>);
+
+fn activity_bounds(query: &SessionQuery) -> Option<Bounds> {
+    let from = query.filter.active_from.map(|at| activity_key(at, SessionId(0)));
+    let before = query.filter.active_before.map(|at| activity_key(at, SessionId(0)));
+    let after = query.after.as_ref().map(|after| activity_key(after.last_message_at, after.session_id));
+    let upper = match (before, after) {
+        (Some(before), Some(after)) => Some(before.min(after)),
+        (upper, None) | (None, upper) => upper,
+    };
+    match (&from, &upper) {
+        (Some(from), Some(upper)) if upper < from => None,
+        _ => Some((from, upper)),
+    }
+}
+
 impl DynamoStore {
-    /// `source`'s index query for `query`: its partition, the activity range (and the
-    /// cursor) as the sort key's bounds, the rest as filters.
+    /// `source`'s index query for `query`: its partition, `bounds` on the sort key, the rest
+    /// as filters.
     fn source_query(
         &self,
         source: &Source,
         query: &SessionQuery,
+        (from, upper): Bounds,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let (index, key_name, key) = match source {
             Source::OpenQueue => (OPEN_QUEUE_INDEX, "QueuePK", OPEN_QUEUE.to_owned()),
@@ -58,16 +78,10 @@ impl DynamoStore {
         let mut names = HashMap::new();
         // Below the cursor and the range's end; the cursor's own session, which an inclusive
         // bound lets through, the page leaves out.
-        let before = query.filter.active_before.map(|at| activity_key(at, SessionId(0)));
-        let after = query.after.as_ref().map(|after| activity_key(after.last_message_at, after.session_id));
-        let upper = match (before, after) {
-            (Some(before), Some(after)) => Some(before.min(after)),
-            (upper, None) | (None, upper) => upper,
-        };
-        match (query.filter.active_from, upper) {
+        match (from, upper) {
             (Some(from), upper) => {
                 key_condition.push_str(" AND ActivityKey BETWEEN :from AND :upper");
-                values.insert(":from".to_owned(), s(activity_key(from, SessionId(0))));
+                values.insert(":from".to_owned(), s(from));
                 // Past every key: a timestamp's digits sort below `~`.
                 values.insert(":upper".to_owned(), s(upper.unwrap_or_else(|| "~".to_owned())));
             }
@@ -111,7 +125,8 @@ impl DynamoStore {
         query: &SessionQuery,
         wanted: usize,
     ) -> StorageResult<Vec<Session>> {
-        let request = self.source_query(&source, query).limit(i32::try_from(wanted).unwrap_or(i32::MAX));
+        let Some(bounds) = activity_bounds(query) else { return Ok(Vec::new()) };
+        let request = self.source_query(&source, query, bounds).limit(i32::try_from(wanted).unwrap_or(i32::MAX));
         self.query_items(request, wanted).await?.into_iter().map(session_from).collect()
     }
 
@@ -150,7 +165,8 @@ impl DynamoStore {
     /// How many sessions of `source` match `query`, whatever its cursor: page by page.
     async fn count_source(&self, source: Source, query: &SessionQuery) -> StorageResult<u64> {
         let uncursored = SessionQuery { after: None, ..query.clone() };
-        let mut pages = self.source_query(&source, &uncursored).select(Select::Count).into_paginator().send();
+        let Some(bounds) = activity_bounds(&uncursored) else { return Ok(0) };
+        let mut pages = self.source_query(&source, &uncursored, bounds).select(Select::Count).into_paginator().send();
         let mut count = 0;
         while let Some(page) = pages.next().await {
             count += u64::try_from(page.map_err(unavailable)?.count).unwrap_or(0);
