@@ -1,4 +1,5 @@
-//! Structured JSON logs, and the count of DynamoDB calls each invocation makes.
+//! Structured JSON logs, the count of DynamoDB calls each invocation makes, and the figures
+//! an operator watches, published as CloudWatch Embedded Metric Format in the same line.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -78,6 +79,72 @@ pub struct Calls {
     /// disconnect) started while no other was in flight. Calls made side by side count once.
     pub round_trips: AtomicU32,
     in_flight: AtomicU32,
+    /// What the invocation did that an operator watches, in the order it happened.
+    pub figures: Mutex<Vec<(Figure, f64)>>,
+}
+
+/// A figure of the product, beside the requests, errors and latency every line carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Figure {
+    MessagesSent,
+    SessionsOpened,
+    SessionsClosed,
+    /// From a session's opening to the team's first answer.
+    FirstResponseTime,
+    /// Sessions nobody holds, as the scheduled sweep found them.
+    SessionsWaiting,
+    /// How long the longest-waiting of them has waited.
+    OldestWaitingSeconds,
+    WebhookFailures,
+    EmailFailures,
+    /// Live deliveries that found the recipient's connection gone.
+    GoneConnections,
+}
+
+impl Figure {
+    pub const ALL: [Figure; 9] = [
+        Figure::MessagesSent,
+        Figure::SessionsOpened,
+        Figure::SessionsClosed,
+        Figure::FirstResponseTime,
+        Figure::SessionsWaiting,
+        Figure::OldestWaitingSeconds,
+        Figure::WebhookFailures,
+        Figure::EmailFailures,
+        Figure::GoneConnections,
+    ];
+
+    /// The metric's name in CloudWatch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::MessagesSent => "MessagesSent",
+            Figure::SessionsOpened => "SessionsOpened",
+            Figure::SessionsClosed => "SessionsClosed",
+            Figure::FirstResponseTime => "FirstResponseTime",
+            Figure::SessionsWaiting => "SessionsWaiting",
+            Figure::OldestWaitingSeconds => "OldestWaitingSeconds",
+            Figure::WebhookFailures => "WebhookFailures",
+            Figure::EmailFailures => "EmailFailures",
+            Figure::GoneConnections => "GoneConnections",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Figure::FirstResponseTime | Figure::OldestWaitingSeconds => "Seconds",
+            _ => "Count",
+        }
+    }
+
+    /// A count adds up within an invocation; a time or a level is a sample of its own.
+    fn adds_up(self) -> bool {
+        self.unit() == "Count" && self != Figure::SessionsWaiting
+    }
+}
+
+/// Notes `value` of `figure` for the current invocation's line.
+pub fn record(figure: Figure, value: f64) {
+    let _ = CALLS.try_with(|calls| calls.figures.lock().unwrap_or_else(|p| p.into_inner()).push((figure, value)));
 }
 
 impl Calls {
@@ -114,7 +181,9 @@ pub async fn live_delivery<F: Future>(work: F) -> F::Output {
 
 /// The one JSON line of an invocation: its route (the route key, `schedule` for a scheduled
 /// run), status, latency, request id and what it asked of DynamoDB, S3, Secrets Manager,
-/// the event bus, the delivery queue, webhook receivers and `@connections`.
+/// the event bus, the delivery queue, webhook receivers and `@connections`; and, in
+/// CloudWatch Embedded Metric Format, the figures an operator watches, so that metrics cost
+/// no request of their own. Written whatever the log level: metrics are not logs to mute.
 pub fn log_invocation(
     route: &str,
     status: u16,
@@ -123,31 +192,93 @@ pub fn log_invocation(
     latency: std::time::Duration,
     calls: &Calls,
 ) {
+    let line = invocation_line(route, status, request_id, connection_id, latency, calls, crate::Timestamp::now());
+    let mut text = line.to_string();
+    text.push('\n');
+    // One write of the whole line, so that lines of concurrent invocations never interleave.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+}
+
+/// The namespace of the product's metrics (`METRICS_NAMESPACE`: one per deployment).
+fn namespace() -> String {
+    std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "SupportChat".to_owned())
+}
+
+fn invocation_line(
+    route: &str,
+    status: u16,
+    request_id: Option<&str>,
+    connection_id: Option<&str>,
+    latency: std::time::Duration,
+    calls: &Calls,
+    now: crate::Timestamp,
+) -> serde_json::Value {
     use std::sync::atomic::Ordering::Relaxed;
-    tracing::info!(
-        route,
-        status,
-        request_id,
-        connection_id,
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        dynamodb_calls = calls.dynamodb.load(Relaxed),
-        dynamodb_attempts = calls.dynamodb_attempts.load(Relaxed),
-        transaction_attempts = calls.transaction_attempts.load(Relaxed),
-        live_dynamodb_calls = calls.live_dynamodb.load(Relaxed),
-        pushes = calls.pushes.load(Relaxed),
-        disconnects = calls.disconnects.load(Relaxed),
-        s3_calls = calls.s3.load(Relaxed),
-        secret_reads = calls.secret_reads.load(Relaxed),
-        event_puts = calls.event_puts.load(Relaxed),
-        queue_calls = calls.queue_calls.load(Relaxed),
-        webhook_posts = calls.webhook_posts.load(Relaxed),
-        emails_sent = calls.emails_sent.load(Relaxed),
-        round_trips = calls.round_trips.load(Relaxed),
-        dynamodb_actions = calls.actions(),
-        s3_actions = calls.s3_actions(),
-        queue_actions = calls.queue_actions(),
-        "invocation"
-    );
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    let mut line = serde_json::json!({
+        "timestamp": now.to_string(),
+        "level": "INFO",
+        "message": "invocation",
+        "route": route,
+        "status": status,
+        "request_id": request_id,
+        "connection_id": connection_id,
+        "latency_ms": latency_ms,
+        "dynamodb_calls": calls.dynamodb.load(Relaxed),
+        "dynamodb_attempts": calls.dynamodb_attempts.load(Relaxed),
+        "transaction_attempts": calls.transaction_attempts.load(Relaxed),
+        "live_dynamodb_calls": calls.live_dynamodb.load(Relaxed),
+        "pushes": calls.pushes.load(Relaxed),
+        "disconnects": calls.disconnects.load(Relaxed),
+        "s3_calls": calls.s3.load(Relaxed),
+        "secret_reads": calls.secret_reads.load(Relaxed),
+        "event_puts": calls.event_puts.load(Relaxed),
+        "queue_calls": calls.queue_calls.load(Relaxed),
+        "webhook_posts": calls.webhook_posts.load(Relaxed),
+        "emails_sent": calls.emails_sent.load(Relaxed),
+        "round_trips": calls.round_trips.load(Relaxed),
+        "dynamodb_actions": calls.actions(),
+        "s3_actions": calls.s3_actions(),
+        "queue_actions": calls.queue_actions(),
+        // Embedded Metric Format: the members below the directive are the metrics' values.
+        "Route": route,
+        "Requests": 1,
+        "ServerErrors": u8::from(status >= 500),
+        "ClientErrors": u8::from((400..500).contains(&status)),
+        "Latency": latency_ms,
+    });
+    let mut figures = vec![];
+    let recorded = std::mem::take(&mut *calls.figures.lock().unwrap_or_else(|p| p.into_inner()));
+    for figure in Figure::ALL {
+        let values: Vec<f64> = recorded.iter().filter(|(f, _)| *f == figure).map(|(_, value)| *value).collect();
+        let value = match values.as_slice() {
+            [] => continue,
+            [one] => serde_json::json!(one),
+            _ if figure.adds_up() => serde_json::json!(values.iter().sum::<f64>()),
+            // Several samples of a time: EMF takes them as one array.
+            many => serde_json::json!(many),
+        };
+        line[figure.name()] = value;
+        figures.push(serde_json::json!({ "Name": figure.name(), "Unit": figure.unit() }));
+    }
+    let per_route = serde_json::json!([
+        { "Name": "Requests", "Unit": "Count" },
+        { "Name": "ServerErrors", "Unit": "Count" },
+        { "Name": "ClientErrors", "Unit": "Count" },
+        { "Name": "Latency", "Unit": "Milliseconds" },
+    ]);
+    let namespace = namespace();
+    let mut directives = vec![serde_json::json!({
+        "Namespace": namespace,
+        // Per route, and over all routes (the empty set): what the alarms watch.
+        "Dimensions": [["Route"], []],
+        "Metrics": per_route,
+    })];
+    if !figures.is_empty() {
+        directives.push(serde_json::json!({ "Namespace": namespace, "Dimensions": [[]], "Metrics": figures }));
+    }
+    line["_aws"] = serde_json::json!({ "Timestamp": now.unix_millis(), "CloudWatchMetrics": directives });
+    line
 }
 
 /// Runs `work` and counts the DynamoDB requests and pushes it makes.

@@ -492,6 +492,7 @@ impl Template {
             resolved.push_str(&match name {
                 "AWS::Region" => "us-east-1".to_owned(),
                 "AWS::URLSuffix" => "amazonaws.com".to_owned(),
+                "AWS::StackName" => "local".to_owned(),
                 name => self.reference(name, local)?,
             });
             rest = after;

@@ -13,11 +13,9 @@ use crate::domain::{
     Audience, AwayReason, BusinessHours, HoursInput, HoursState, Language, Presence, Session, SessionId, StoreId,
     admin_side, away_reply, away_reply_due, waited_unheard,
 };
-use crate::storage::{AppendGuard, AppendOutcome, IdsFor};
+use crate::storage::{AppendGuard, AppendOutcome, IdsFor, Waiting};
 use crate::{App, ChatError, Timestamp, deadline, telemetry};
 
-/// The most waiting sessions one sweep looks at for an away reply.
-const SWEEP_LOOKS_AT: usize = 100;
 /// How long a store's send spends on its away reply, at most. One cut short either committed
 /// or not (one transaction); if not, the sweep sends it within a minute.
 const REQUEST_BUDGET: Duration = Duration::from_secs(1);
@@ -110,13 +108,12 @@ pub(super) async fn reply_if_out_of_hours(app: &App, session: SessionId) {
     }
 }
 
-/// Every minute, from the sweep: the waiting sessions nobody took for the configured while
-/// (or that wait out of hours) get their away reply. How many were sent.
-pub(super) async fn reply_to_the_unheard(app: &App) -> Result<usize, ChatError> {
+/// Every minute, from the sweep: of the sessions `waiting`, those nobody took for the
+/// configured while (or that wait out of hours) get their away reply. How many were sent.
+pub(super) async fn reply_to_the_unheard(app: &App, waiting: &[Waiting]) -> Result<usize, ChatError> {
     let now = Timestamp::now();
     let hours = app.store.business_hours().await?;
     let out_of_hours = hours.as_ref().is_some_and(|hours| !hours.is_open(now));
-    let waiting = app.store.waiting_sessions(SWEEP_LOOKS_AT).await?;
     let due = waiting
         .iter()
         .filter(|waiting| out_of_hours || waited_unheard(waiting.since, now, app.config.away_reply_after));

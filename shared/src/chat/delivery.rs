@@ -138,6 +138,7 @@ pub async fn deliver(app: &App, received: &ReceivedDelivery) -> Attempted {
         PostOutcome::Answered(status) => (Some(status), format!("answered {status}")),
         PostOutcome::NoAnswer(error) => (None, error),
     };
+    crate::telemetry::record(crate::telemetry::Figure::WebhookFailures, 1.0);
     let now = Timestamp::now();
     match retry_after(attempt, received.queued_at, now, window_of(app), jitter()) {
         Retry::After(wait) => {

@@ -208,12 +208,14 @@ async fn claimed(app: &App, session: &Session, claim: EmailClaim, now: Timestamp
 async fn send(app: &App, to: &str, mail: &Mail) -> JobOutcome {
     let Some(mailer) = &app.mailer else {
         tracing::warn!("a mail is due but no sender is configured");
+        crate::telemetry::record(crate::telemetry::Figure::EmailFailures, 1.0);
         return JobOutcome::Failed;
     };
     match mailer.send(to, mail).await {
         Ok(()) => JobOutcome::Sent,
         Err(error) => {
             tracing::error!(%error, "SES did not take a mail");
+            crate::telemetry::record(crate::telemetry::Figure::EmailFailures, 1.0);
             JobOutcome::Failed
         }
     }

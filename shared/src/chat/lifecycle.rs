@@ -11,7 +11,8 @@ use crate::domain::{
     may_rate,
 };
 use crate::storage::{ClosedSession, WriteOutcome};
-use crate::{App, ChatError, Timestamp, telemetry};
+use crate::telemetry::{self, Figure};
+use crate::{App, ChatError, Timestamp};
 
 /// Applies `action` by `actor` to the session `target` names; a repeat of what already
 /// happened (a second claim by the holder) changes nothing and succeeds.
@@ -45,6 +46,9 @@ pub async fn change_lifecycle(
         };
         match app.store.change_lifecycle(&seen, status, admin_id, Timestamp::now()).await? {
             WriteOutcome::Written(session) => {
+                if session.status == SessionStatus::Closed {
+                    telemetry::record(Figure::SessionsClosed, 1.0);
+                }
                 announce_change(app, &seen, &session).await;
                 if seen.status == SessionStatus::Claimed {
                     // Capacity freed (or a session handed back waits again).
@@ -62,6 +66,7 @@ pub async fn change_lifecycle(
 /// A store ends its active session (it may always end its own).
 pub async fn close_active_session(app: &App, store: StoreId) -> Result<ClosedSession, ChatError> {
     let closed = app.store.close_active_session(store, Timestamp::now()).await?.ok_or_else(session_not_found)?;
+    telemetry::record(Figure::SessionsClosed, 1.0);
     // The event carries the whole session, which the close itself did not read.
     let announced = telemetry::live_delivery(async {
         let session = app.store.session(closed.id).await?;

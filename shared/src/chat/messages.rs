@@ -8,11 +8,12 @@ use super::links::{link, link_all};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    AdminId, Audience, Message, MessageId, MessageView, NewMessage, Principal, Receipts, SenderType, SessionId,
-    StoreId, admin_side, may_send,
+    AdminId, Audience, Message, MessageId, MessageView, NewMessage, Principal, Receipts, SenderType, Session,
+    SessionId, StoreId, admin_side, may_send,
 };
 use crate::storage::{ActiveSession, AppendGuard, AppendOutcome, IdReservation, IdsFor, MessageWindow, Opening};
-use crate::{App, ChatError, Timestamp, telemetry};
+use crate::telemetry::{self, Figure};
+use crate::{App, ChatError, Timestamp};
 
 /// A message as the send answered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +114,7 @@ async fn decide_and_send(
         );
         match appended? {
             AppendOutcome::Appended(mut stored) => {
+                record_sent(&stored, seen.as_ref());
                 copies.retain(|copy| stored.attachment_key.as_ref() != Some(copy));
                 link(app, &mut stored).await;
                 // Out of hours, a store's message gets its away reply (the hours are read
@@ -173,6 +175,8 @@ async fn open_with_first_message(
         // A token that outlived its store speaks for nobody.
         Opening::NoStore => return Err(ChatError::Unauthorized),
     };
+    telemetry::record(Figure::SessionsOpened, 1.0);
+    record_sent(&stored, None);
     super::events::announce_opened(app, &session).await;
     tokio::join!(
         telemetry::live_delivery(announce(app, &stored, store, None, listeners)),
@@ -182,6 +186,22 @@ async fn open_with_first_message(
     // With automatic assignment, it goes to whoever can take it now (or waits for the sweep).
     assign_after(app, Some(&session), 1, "a store opened a session").await;
     Ok(Ok(Sent { message: stored.view(&Receipts::default()), created: true }))
+}
+
+/// Counts a message sent and, for the team's first answer in `session`, how long the store
+/// waited for it.
+fn record_sent(message: &Message, session: Option<&Session>) {
+    telemetry::record(Figure::MessagesSent, 1.0);
+    // The session as the send read it: before this message. An away reply is the one
+    // automatic message a session may have had.
+    let automatic = u64::from(session.is_some_and(|s| s.away_replied_at.is_some()));
+    if let Some(session) = session
+        && message.sender_type == SenderType::Admin
+        && session.admin_message_count == automatic
+    {
+        let since = session.queued_at.unwrap_or(session.created);
+        telemetry::record(Figure::FirstResponseTime, message.created.millis_since(since) as f64 / 1000.0);
+    }
 }
 
 /// `result` with `ids`, or its error with `ids` given back: a send that stops after taking

@@ -7,8 +7,12 @@ use super::desk::tell_offline;
 use super::events::announce_change;
 use crate::config::AssignmentPolicy;
 use crate::domain::{DeskState, SessionStatus};
-use crate::storage::{SessionQuery, WriteOutcome};
+use crate::storage::{SessionQuery, Waiting, WriteOutcome};
+use crate::telemetry::{self, Figure};
 use crate::{App, ChatError, Timestamp};
+
+/// The most waiting sessions one sweep looks at (for away replies and the metrics).
+const SWEEP_LOOKS_AT: usize = 100;
 
 /// What the sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -35,8 +39,19 @@ pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
         swept.assigned = assign_what_waits(app).await?;
     }
     // What is still waiting once the team had its chance.
-    swept.away_replies = reply_to_the_unheard(app).await?;
+    let waiting = app.store.waiting_sessions(SWEEP_LOOKS_AT).await?;
+    report_waiting(&waiting, Timestamp::now());
+    swept.away_replies = reply_to_the_unheard(app, &waiting).await?;
     Ok(swept)
+}
+
+/// What waits, for the operator's metrics: how many (up to what one sweep looks at) and
+/// for how long the longest has; both 0 when nothing does, so that a quiet minute is seen.
+fn report_waiting(waiting: &[Waiting], now: Timestamp) {
+    let oldest = waiting.iter().map(|waiting| waiting.since).min();
+    let waited = oldest.map_or(0, |since| now.millis_since(since));
+    telemetry::record(Figure::SessionsWaiting, waiting.len() as f64);
+    telemetry::record(Figure::OldestWaitingSeconds, waited as f64 / 1000.0);
 }
 
 /// What holders offline longer than the requeue delay left unanswered goes back to the queue.

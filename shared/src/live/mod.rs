@@ -181,6 +181,9 @@ impl Live {
         }
         // Deliveries side by side may each find one connection gone; it is forgotten once.
         gone.retain(|id| listeners.gone.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(id.clone()));
+        if !gone.is_empty() {
+            crate::telemetry::record(crate::telemetry::Figure::GoneConnections, gone.len() as f64);
+        }
         for outcome in join_all(gone.iter().map(|id| self.store.delete_connection(id))).await {
             if let Err(error) = outcome {
                 tracing::warn!(%error, "could not forget a stale connection");
@@ -205,6 +208,7 @@ impl Live {
         match self.push.post(connection_id, &event.to_json()).await {
             Ok(()) => {}
             Err(PushError::Gone) => {
+                crate::telemetry::record(crate::telemetry::Figure::GoneConnections, 1.0);
                 let _ = self.store.delete_connection(connection_id).await;
             }
             Err(PushError::Failed(error)) => tracing::warn!(%error, "reply failed"),

@@ -1,0 +1,192 @@
+//! The figures an operator watches, as CloudWatch reads them: every invocation line of a
+//! conversation, from its opening to the sweep after its close, parsed as Embedded Metric
+//! Format by the specification's rules, and the product's figures found where they belong.
+
+use std::collections::BTreeSet;
+
+use e2e::cast::{SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::gateway::{Gateway, post_json};
+use serde_json::{Value, json};
+
+/// The units CloudWatch accepts.
+const UNITS: [&str; 27] = [
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
+
+/// A metric as the line publishes it: name, unit, dimension names, values.
+#[derive(Debug)]
+struct Published {
+    name: String,
+    unit: String,
+    dimensions: Vec<Vec<String>>,
+    values: Vec<f64>,
+}
+
+/// The metrics `line` publishes, after checking it against the Embedded Metric Format
+/// specification: a root `_aws` with an integer `Timestamp` and directives, each with a
+/// namespace, dimension sets of at most 30 names that are string members of the root, and
+/// at most 100 metrics, each a number or an array of at most 100 numbers in the root.
+fn emf(line: &Value) -> Vec<Published> {
+    let aws = line["_aws"].as_object().unwrap_or_else(|| panic!("no _aws object: {line}"));
+    assert!(aws["Timestamp"].as_u64().is_some_and(|t| t > 1_600_000_000_000), "{line}");
+    let directives = aws["CloudWatchMetrics"].as_array().expect("CloudWatchMetrics is an array");
+    assert!(!directives.is_empty());
+    let mut published = Vec::new();
+    for directive in directives {
+        let namespace = directive["Namespace"].as_str().expect("a namespace");
+        assert!((1..=255).contains(&namespace.len()) && namespace.starts_with("SupportChat"), "{namespace}");
+        let sets = directive["Dimensions"].as_array().expect("dimension sets");
+        let dimensions: Vec<Vec<String>> = sets
+            .iter()
+            .map(|set| {
+                let names = set.as_array().expect("a dimension set is an array");
+                assert!(names.len() <= 30);
+                names
+                    .iter()
+                    .map(|name| {
+                        let name = name.as_str().expect("a dimension name");
+                        assert!(line[name].is_string(), "dimension {name} is no string member: {line}");
+                        name.to_owned()
+                    })
+                    .collect()
+            })
+            .collect();
+        let metrics = directive["Metrics"].as_array().expect("metrics");
+        assert!((1..=100).contains(&metrics.len()));
+        let names: BTreeSet<&str> = metrics.iter().map(|m| m["Name"].as_str().expect("a metric name")).collect();
+        assert_eq!(names.len(), metrics.len(), "a name twice in one directive: {directive}");
+        for metric in metrics {
+            let name = metric["Name"].as_str().unwrap();
+            let unit = metric["Unit"].as_str().expect("every metric states its unit");
+            assert!(UNITS.contains(&unit), "{name}: {unit}");
+            let values = match &line[name] {
+                Value::Number(value) => vec![value.as_f64().unwrap()],
+                Value::Array(values) => {
+                    assert!((1..=100).contains(&values.len()));
+                    values.iter().map(|v| v.as_f64().expect("numbers")).collect()
+                }
+                other => panic!("{name} is {other}, not a value: {line}"),
+            };
+            published.push(Published { name: name.into(), unit: unit.into(), dimensions: dimensions.clone(), values });
+        }
+    }
+    published
+}
+
+/// The value of `name` in `line`, checking its unit and dimension sets.
+fn value(line: &Value, name: &str, unit: &str, dimensions: &[&[&str]]) -> f64 {
+    let metrics = emf(line);
+    let metric = metrics.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no {name} in {line}"));
+    assert_eq!(metric.unit, unit, "{name}");
+    let expected: Vec<Vec<String>> =
+        dimensions.iter().map(|set| set.iter().map(|name| (*name).to_owned()).collect()).collect();
+    assert_eq!(metric.dimensions, expected, "{name}");
+    assert_eq!(metric.values.len(), 1, "{name}");
+    metric.values[0]
+}
+
+fn absent(line: &Value, name: &str) {
+    assert!(emf(line).iter().all(|m| m.name != name), "{name} in {line}");
+}
+
+async fn post(gateway: &Gateway, path: &str, token: &str, body: Value, expected: u16) -> Value {
+    let (status, answer) = post_json(&gateway.url(path), Some(token), &body).await;
+    assert_eq!(status, expected, "{path}: {answer}");
+    answer
+}
+
+#[tokio::test]
+async fn every_line_is_embedded_metric_format_with_the_figures_where_they_belong() {
+    let gateway = Gateway::start();
+    let (store, sarah) = (token_of_store(TECH_STORE), token_of_admin(SARAH));
+    const SEND: &str = "POST /v1/chat/store/messages/";
+    const REPLY: &str = "POST /v1/chat/admin/messages/";
+    const CLOSE: &str = "POST /v1/chat/admin/session/close/";
+
+    let hello = post(&gateway, "/v1/chat/store/messages/", &store, json!({ "content": "Hello?" }), 201).await;
+    let session = json!(hello["session_id"]);
+    post(&gateway, "/v1/chat/store/messages/", &store, json!({ "content": "Anyone?" }), 201).await;
+    post(&gateway, "/v1/chat/admin/session/claim/", &sarah, json!({ "session_id": session }), 200).await;
+    let reply = json!({ "session_id": session, "content": "Hi!" });
+    post(&gateway, "/v1/chat/admin/messages/", &sarah, reply.clone(), 201).await;
+    post(&gateway, "/v1/chat/admin/messages/", &sarah, reply, 201).await;
+    post(&gateway, "/v1/chat/admin/messages/", &sarah, json!({ "content": "no session" }), 400).await;
+    post(&gateway, "/v1/chat/admin/session/close/", &sarah, json!({ "session_id": session }), 200).await;
+
+    // Each route's requests, errors and latency, per route and over all of them.
+    let per_route: &[&[&str]] = &[&["Route"], &[]];
+    let opening = gateway.invocation_of(SEND, 1);
+    assert_eq!(opening["Route"], SEND);
+    assert_eq!(value(&opening, "Requests", "Count", per_route), 1.0);
+    assert_eq!(value(&opening, "ServerErrors", "Count", per_route), 0.0);
+    assert_eq!(value(&opening, "ClientErrors", "Count", per_route), 0.0);
+    assert!(value(&opening, "Latency", "Milliseconds", per_route) > 0.0);
+    let refused = gateway.invocation_of(REPLY, 3);
+    assert_eq!(refused["status"], 400);
+    assert_eq!(value(&refused, "ClientErrors", "Count", per_route), 1.0);
+    absent(&refused, "MessagesSent");
+
+    // The product's figures, without dimensions, in the lines of what made them.
+    assert_eq!(value(&opening, "SessionsOpened", "Count", &[&[]]), 1.0);
+    assert_eq!(value(&opening, "MessagesSent", "Count", &[&[]]), 1.0);
+    let second = gateway.invocation_of(SEND, 2);
+    assert_eq!(value(&second, "MessagesSent", "Count", &[&[]]), 1.0);
+    absent(&second, "SessionsOpened");
+    let first_answer = gateway.invocation_of(REPLY, 1);
+    let waited = value(&first_answer, "FirstResponseTime", "Seconds", &[&[]]);
+    let opened = chrono_millis(&hello["created"]);
+    let answered = chrono_millis(&json!(first_answer["timestamp"]));
+    assert!(waited > 0.0 && waited * 1000.0 <= (answered - opened) as f64 + 1.0, "{waited}");
+    absent(&gateway.invocation_of(REPLY, 2), "FirstResponseTime");
+    assert_eq!(value(&gateway.invocation_of(CLOSE, 1), "SessionsClosed", "Count", &[&[]]), 1.0);
+
+    // The sweep says what waits: first nothing, then a store that wrote and nobody took.
+    gateway.run_scheduled("AssignmentSweepFunction").await;
+    let quiet = gateway.invocation_of("schedule", 1);
+    assert_eq!(value(&quiet, "SessionsWaiting", "Count", &[&[]]), 0.0);
+    assert_eq!(value(&quiet, "OldestWaitingSeconds", "Seconds", &[&[]]), 0.0);
+    post(&gateway, "/v1/chat/store/messages/", &store, json!({ "content": "Again" }), 201).await;
+    gateway.run_scheduled("AssignmentSweepFunction").await;
+    let waiting = gateway.invocation_of("schedule", 2);
+    assert_eq!(value(&waiting, "SessionsWaiting", "Count", &[&[]]), 1.0);
+    assert!(value(&waiting, "OldestWaitingSeconds", "Seconds", &[&[]]) > 0.0);
+
+    // And every line the gateway printed for an invocation is valid EMF.
+    let lines = gateway.invocations();
+    assert!(lines.len() >= 10);
+    for line in &lines {
+        emf(line);
+    }
+}
+
+/// Milliseconds since the epoch of an RFC 3339 instant.
+fn chrono_millis(instant: &Value) -> i64 {
+    let text = instant.as_str().unwrap_or_else(|| panic!("{instant} is no instant"));
+    shared::Timestamp::parse(text).unwrap().unix_millis()
+}
