@@ -1,5 +1,6 @@
 //! Configuration from the environment, read once per Lambda instance.
 
+use crate::domain::{DEFAULT_SENDS_PER_MINUTE, SendLimit};
 use crate::jwt::JwtSettings;
 use std::time::Duration;
 
@@ -122,6 +123,9 @@ pub struct Config {
     /// How long after sending a sender may edit or delete its message
     /// (`EDIT_WINDOW_SECONDS`; 15 minutes unless set, a day at most).
     pub edit_window: Duration,
+    /// How many messages one sender may send into one session per minute
+    /// (`SEND_LIMIT_PER_MINUTE`; 30 unless set, 0 for no limit).
+    pub send_limit: SendLimit,
 }
 
 /// Email to people who are not there; off unless a job queue is configured.
@@ -251,6 +255,7 @@ impl Config {
                 "EDIT_WINDOW_SECONDS",
                 Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
             )?,
+            send_limit: send_limit(non_empty("SEND_LIMIT_PER_MINUTE"))?,
         })
     }
 
@@ -272,6 +277,7 @@ impl Config {
             webhook_retry_window: DEFAULT_WEBHOOK_RETRY_WINDOW,
             email: EmailSettings::default(),
             edit_window: Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
+            send_limit: SendLimit(DEFAULT_SENDS_PER_MINUTE),
         }
     }
 }
@@ -313,6 +319,19 @@ fn jwt_settings(non_empty: &impl Fn(&str) -> Option<String>) -> Result<Option<Jw
 }
 
 /// A number of seconds up to a day (0: at once), or `default` when unset.
+/// Messages per sender, session and minute: up to 10,000, 0 for none.
+fn send_limit(value: Option<String>) -> Result<SendLimit, ConfigError> {
+    match value {
+        None => Ok(SendLimit(DEFAULT_SENDS_PER_MINUTE)),
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|limit| *limit <= 10_000)
+            .map(SendLimit)
+            .ok_or(ConfigError::Invalid("SEND_LIMIT_PER_MINUTE", "a number of messages from 0 to 10000")),
+    }
+}
+
 fn seconds(value: Option<String>, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),

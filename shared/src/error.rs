@@ -4,7 +4,7 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::domain::input::InvalidInput;
-use crate::domain::{LifecycleError, RevisionDenied, ViewDenied};
+use crate::domain::{LifecycleError, RevisionDenied, TooManySends, ViewDenied};
 use crate::storage::StorageError;
 
 /// What a request can fail with, whatever route family serves it.
@@ -27,6 +27,9 @@ pub enum ChatError {
     Conflict(String),
     #[error("Request body too large")]
     PayloadTooLarge,
+    /// The sender sent its limit of messages into the session this minute.
+    #[error("Too many messages: try again in {retry_after_seconds} seconds")]
+    TooManyRequests { retry_after_seconds: u32 },
     /// Storage could not be reached; the cause is logged, never sent.
     #[error("Service temporarily unavailable")]
     Unavailable,
@@ -41,6 +44,7 @@ impl ChatError {
             ChatError::NotFound(_) => StatusCode::NOT_FOUND,
             ChatError::Conflict(_) => StatusCode::CONFLICT,
             ChatError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ChatError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ChatError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -54,6 +58,7 @@ impl ChatError {
             ChatError::NotFound(_) => "NotFound",
             ChatError::Conflict(_) => "Conflict",
             ChatError::PayloadTooLarge => "PayloadTooLarge",
+            ChatError::TooManyRequests { .. } => "TooManyRequests",
             ChatError::Unavailable => "ServiceUnavailable",
         }
     }
@@ -81,6 +86,12 @@ impl From<StorageError> for ChatError {
 impl From<InvalidInput> for ChatError {
     fn from(error: InvalidInput) -> Self {
         ChatError::BadRequest(error.0)
+    }
+}
+
+impl From<TooManySends> for ChatError {
+    fn from(too_many: TooManySends) -> Self {
+        ChatError::TooManyRequests { retry_after_seconds: too_many.retry_after_seconds }
     }
 }
 

@@ -69,7 +69,7 @@ where
 async fn past_deadline(app: &App, route: &str, connection: Option<String>) -> Response<Body> {
     let error = ChatError::Unavailable;
     match (Family::of_route(route), connection) {
-        (Some(family), _) => json(error.status(), &family.error_body(&error)),
+        (Some(family), _) => error_response(family, &error),
         (None, Some(connection)) if route != "$connect" && route != "$disconnect" => {
             let event = crate::live::ServerEvent::Error { error: error.to_string() };
             app.live.reply(&connection, &event).await;
@@ -108,11 +108,21 @@ pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
         .expect("status and header are valid")
 }
 
+/// `error` in the family's shape; a refusal to send more says when to try again
+/// (`Retry-After`, in seconds).
+pub fn error_response(family: Family, error: &ChatError) -> Response<Body> {
+    let mut response = json(error.status(), &family.error_body(error));
+    if let ChatError::TooManyRequests { retry_after_seconds } = error {
+        response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(*retry_after_seconds));
+    }
+    response
+}
+
 /// `Ok` as 200 with the value, `Err` as the family's error body.
 pub fn respond<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Response<Body> {
     match result {
         Ok(value) => json(StatusCode::OK, &value),
-        Err(error) => json(error.status(), &family.error_body(&error)),
+        Err(error) => error_response(family, &error),
     }
 }
 
@@ -120,7 +130,7 @@ pub fn respond<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Re
 pub fn respond_created<T: Serialize>(family: Family, result: Result<T, ChatError>) -> Response<Body> {
     match result {
         Ok(value) => json(StatusCode::CREATED, &value),
-        Err(error) => json(error.status(), &family.error_body(&error)),
+        Err(error) => error_response(family, &error),
     }
 }
 
@@ -243,7 +253,7 @@ pub fn respond_sent(family: Family, result: Result<crate::chat::Sent, ChatError>
     match result {
         Ok(sent) if sent.created => json(StatusCode::CREATED, &sent.message),
         Ok(sent) => json(StatusCode::OK, &sent.message),
-        Err(error) => json(error.status(), &family.error_body(&error)),
+        Err(error) => error_response(family, &error),
     }
 }
 

@@ -143,6 +143,10 @@ impl Gateway {
             .args(["--platform-credentials", &crate::platform::PLATFORM_KEY.join(":"), "--seed"])
             .arg(&seed_path)
             .args(args);
+        // Tests send as fast as they can: the per-sender limit is off unless a test sets it.
+        if !args.contains(&"--messages-per-minute") {
+            command.args(["--messages-per-minute", "0"]);
+        }
         Self::launch(command)
     }
 

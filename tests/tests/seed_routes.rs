@@ -7,7 +7,7 @@ use e2e::gateway::{Gateway, get_json};
 use e2e::stack::{dynamodb, fresh_table};
 use serde_json::{Value, json};
 use shared::Timestamp;
-use shared::domain::{NewMessage, SenderType, SessionId, SessionStatus};
+use shared::domain::{NewMessage, SendLimit, SenderType, SessionId, SessionStatus};
 use shared::storage::{AppendGuard, AppendOutcome, DynamoStore, IdsFor, SessionStore, WriteOutcome};
 
 const STORE_SESSION: &str = "/v1/chat/store/session/";
@@ -177,8 +177,10 @@ async fn a_session_view_has_the_200_newest_messages_ascending() {
             automatic: false,
         };
         let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
-        let AppendOutcome::Appended(stored) =
-            store.append_message(session.id, AppendGuard::NotClosed, id, message, Timestamp::now()).await.unwrap()
+        let AppendOutcome::Appended(stored) = store
+            .append_message(session.id, AppendGuard::NotClosed, id, message, Timestamp::now(), SendLimit::NONE)
+            .await
+            .unwrap()
         else {
             panic!("append failed")
         };

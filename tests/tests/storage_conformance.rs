@@ -13,8 +13,8 @@ use shared::auth::TokenHash;
 use shared::domain::{
     AdminId, AdminProfile, Availability, AwayReason, ChangeRecord, DEFAULT_CAPACITY, DIGEST_WINDOW_SECONDS, EmailClaim,
     EmailKind, Holder, Language, MAX_SAVED_REPLIES, Message, MessageId, NewMessage, Principal, ReceiptKind, Recipient,
-    ReplyScope, Revision, RevisionAction, RevisionDenied, SavedReply, SenderType, Session, SessionFilter, SessionId,
-    SessionStatus, StoreId, StoreProfile, away_reply, decide_revision, digest_window, events_of,
+    ReplyScope, Revision, RevisionAction, RevisionDenied, SavedReply, SendLimit, SenderType, Session, SessionFilter,
+    SessionId, SessionStatus, StoreId, StoreProfile, away_reply, decide_revision, digest_window, events_of,
 };
 use shared::storage::{
     AppendGuard, AppendOutcome, Assignment, ChatStore, DynamoStore, IdsFor, MemoryStore, MessageWindow, Opening,
@@ -52,7 +52,7 @@ async fn open_session(store: &Store) -> Session {
 async fn append(store: &Store, session: &Session, message: NewMessage) -> AppendOutcome {
     let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
     let guard = AppendGuard::Seen(session);
-    store.append_message(session.id, guard, id, message, Timestamp::now()).await.unwrap()
+    store.append_message(session.id, guard, id, message, Timestamp::now(), SendLimit::NONE).await.unwrap()
 }
 
 async fn appended(store: &Store, session: &Session, message: NewMessage) -> shared::domain::Message {
@@ -308,7 +308,11 @@ async fn nothing_is_dated_before_the_last_message(store: Store) {
         let (store, session) = (store.clone(), session.clone());
         async move {
             let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
-            match store.append_message(session.id, AppendGuard::NotClosed, id, message, now).await.unwrap() {
+            match store
+                .append_message(session.id, AppendGuard::NotClosed, id, message, now, SendLimit::NONE)
+                .await
+                .unwrap()
+            {
                 AppendOutcome::Appended(message) => message,
                 other => panic!("expected the message to be stored, got {other:?}"),
             }
@@ -425,7 +429,8 @@ async fn response_times_are_kept_by_the_writes(store: Store) {
         async move {
             let id = store.reserve_message_ids(IdsFor::Session(seen.id)).await.unwrap();
             let guard = if sender == SenderType::Admin { AppendGuard::Seen(&seen) } else { AppendGuard::NotClosed };
-            let outcome = store.append_message(seen.id, guard, id, text(sender, "m"), at(second)).await.unwrap();
+            let outcome =
+                store.append_message(seen.id, guard, id, text(sender, "m"), at(second), SendLimit::NONE).await.unwrap();
             assert!(matches!(outcome, AppendOutcome::Appended(_)), "{outcome:?}");
         }
     };
@@ -550,7 +555,7 @@ async fn a_late_id_is_replaced_by_a_fresh_one(store: Store) {
     let later = appended(&store, &session, text(SenderType::Store, "first")).await;
     let guard = AppendGuard::NotClosed;
     let AppendOutcome::Appended(late) = store
-        .append_message(session.id, guard, early, text(SenderType::Admin, "late"), Timestamp::now())
+        .append_message(session.id, guard, early, text(SenderType::Admin, "late"), Timestamp::now(), SendLimit::NONE)
         .await
         .unwrap()
     else {
@@ -573,7 +578,8 @@ async fn a_send_on_a_pointer_read_before_a_transfer_is_refused(store: Store) {
     // The store read its pointer before the claim: its send names the old revision.
     let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE)).await.unwrap();
     let guard = AppendGuard::Revision(pointer.revision);
-    let outcome = store.append_message(session.id, guard, ids, text(SenderType::Store, "hi"), Timestamp::now());
+    let outcome =
+        store.append_message(session.id, guard, ids, text(SenderType::Store, "hi"), Timestamp::now(), SendLimit::NONE);
     match outcome.await.unwrap() {
         AppendOutcome::Stale(current) => assert_eq!(current.admin_id, Some(SARAH)),
         other => panic!("a send went in on a stale holder: {other:?}"),
@@ -585,8 +591,14 @@ async fn a_store_cannot_send_into_a_closed_session(store: Store) {
     let session = open_session(&store).await;
     store.change_lifecycle(&session, SessionStatus::Closed, None, Timestamp::now()).await.unwrap();
     let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
-    let outcome =
-        store.append_message(session.id, AppendGuard::NotClosed, id, text(SenderType::Store, "hi"), Timestamp::now());
+    let outcome = store.append_message(
+        session.id,
+        AppendGuard::NotClosed,
+        id,
+        text(SenderType::Store, "hi"),
+        Timestamp::now(),
+        SendLimit::NONE,
+    );
     match outcome.await.unwrap() {
         AppendOutcome::Stale(current) => assert_eq!(current.status, SessionStatus::Closed),
         other => panic!("a message went into a closed session: {other:?}"),
@@ -756,7 +768,7 @@ async fn admins_list_the_open_queue_and_their_own_sessions(store: Store) {
         let id = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
         let guard = AppendGuard::NotClosed;
         let message = NewMessage { sender_id: session.store.id.0, ..text(SenderType::Store, "hello") };
-        store.append_message(session.id, guard, id, message, at(10 + i as i64)).await.unwrap();
+        store.append_message(session.id, guard, id, message, at(10 + i as i64), SendLimit::NONE).await.unwrap();
     }
     let ids = |list: &shared::storage::SessionList| list.sessions.iter().map(|s| s.id).collect::<Vec<_>>();
     let id_of = |i: usize| sessions[i].id;
@@ -927,7 +939,14 @@ async fn the_waiting_queue_is_in_order_of_first_message(store: Store) {
         let session = store.session(sessions[index].id).await.unwrap().unwrap();
         let ids = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
         let sent = text(SenderType::Store, "waiting");
-        let outcome = store.append_message(session.id, AppendGuard::NotClosed, ids, sent, base.plus_seconds(seconds));
+        let outcome = store.append_message(
+            session.id,
+            AppendGuard::NotClosed,
+            ids,
+            sent,
+            base.plus_seconds(seconds),
+            SendLimit::NONE,
+        );
         assert!(matches!(outcome.await.unwrap(), AppendOutcome::Appended(_)));
     }
     let order = |store: Store| async move {
@@ -1078,7 +1097,7 @@ async fn racing_away_replies_commit_once(store: Store) {
     let reply = away_reply(AwayReason::NobodyTookIt, None, Language::English, now, false);
     let appends = (0..6).map(|_| async {
         let ids = store.reserve_message_ids(IdsFor::Session(seen.id)).await.unwrap();
-        store.append_message(seen.id, AppendGuard::NotClosed, ids, reply.clone(), now).await.unwrap()
+        store.append_message(seen.id, AppendGuard::NotClosed, ids, reply.clone(), now, SendLimit::NONE).await.unwrap()
     });
     let outcomes = join_all(appends).await;
     let appended: Vec<_> = outcomes.iter().filter(|o| matches!(o, AppendOutcome::Appended(_))).collect();
@@ -1092,7 +1111,9 @@ async fn racing_away_replies_commit_once(store: Store) {
     assert_eq!((automatic.len(), automatic[0].sender_id), (1, 0));
     // The refused replies held nobody up: the store's next message commits after it.
     let ids = store.reserve_message_ids(IdsFor::Session(seen.id)).await.unwrap();
-    let next = store.append_message(seen.id, AppendGuard::NotClosed, ids, text(SenderType::Store, "thanks"), now).await;
+    let next = store
+        .append_message(seen.id, AppendGuard::NotClosed, ids, text(SenderType::Store, "thanks"), now, SendLimit::NONE)
+        .await;
     let AppendOutcome::Appended(next) = next.unwrap() else { panic!("not appended") };
     assert!(next.id > automatic[0].id);
 }
@@ -1185,8 +1206,10 @@ async fn live_two_sessions(store: &Store, start: Timestamp) -> (SessionId, Sessi
     }
     store.put_store(&tech_store()).await.unwrap();
     let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE)).await.unwrap();
-    let Opening::Opened { session, .. } =
-        store.open_with_message(TECH_STORE, ids, text(SenderType::Store, "My order is late"), at(1)).await.unwrap()
+    let Opening::Opened { session, .. } = store
+        .open_with_message(TECH_STORE, ids, text(SenderType::Store, "My order is late"), at(1), SendLimit::NONE)
+        .await
+        .unwrap()
     else {
         panic!("not opened")
     };
@@ -1197,7 +1220,7 @@ async fn live_two_sessions(store: &Store, start: Timestamp) -> (SessionId, Sessi
     let guard = AppendGuard::Seen(&assigned);
     let answer = text(SenderType::Admin, "Let me look");
     assert!(matches!(
-        store.append_message(session.id, guard, ids, answer, at(3)).await.unwrap(),
+        store.append_message(session.id, guard, ids, answer, at(3), SendLimit::NONE).await.unwrap(),
         AppendOutcome::Appended(_)
     ));
     let written = |outcome: WriteOutcome| match outcome {
@@ -1555,7 +1578,44 @@ conformance!(
     a_stores_sessions_newest_first,
     notes_stay_apart_from_the_messages,
     saved_replies_by_scope_within_their_limit,
+    sends_are_limited_per_sender_and_minute,
 );
+
+/// A sender's sends into one session within a minute, racing: exactly the limit commit,
+/// the rest are told when the minute is over; the other party's count is its own, and the
+/// next minute opens again.
+async fn sends_are_limited_per_sender_and_minute(store: Store) {
+    let store = store_with_tech_store(store).await;
+    let session = store.get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap().session;
+    // Ten seconds into a minute an hour from now: every send is dated then.
+    let minute = Timestamp::now().unix_millis() / 60_000 + 60;
+    let t0 = Timestamp::from_unix_millis(minute * 60_000 + 10_000).unwrap();
+    let limit = SendLimit(5);
+    let send = |sender: SenderType, at: Timestamp| {
+        let store = store.clone();
+        async move {
+            let ids = store.reserve_message_ids(IdsFor::Session(session.id)).await.unwrap();
+            store.append_message(session.id, AppendGuard::NotClosed, ids, text(sender, "m"), at, limit).await.unwrap()
+        }
+    };
+    let outcomes = join_all((0..20).map(|_| send(SenderType::Store, t0))).await;
+    let accepted = outcomes.iter().filter(|o| matches!(o, AppendOutcome::Appended(_))).count();
+    let refused: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            AppendOutcome::TooMany(too_many) => Some(too_many.retry_after_seconds),
+            _ => None,
+        })
+        .collect();
+    assert_eq!((accepted, refused.len()), (5, 15), "{outcomes:?}");
+    assert!(refused.iter().all(|seconds| *seconds == 50), "{refused:?}");
+    assert!(matches!(send(SenderType::Admin, t0).await, AppendOutcome::Appended(_)), "the admin's count is its own");
+    assert!(matches!(send(SenderType::Store, t0.plus_seconds(49)).await, AppendOutcome::TooMany(_)));
+    assert!(matches!(send(SenderType::Store, t0.plus_seconds(50)).await, AppendOutcome::Appended(_)));
+    let current = store.session(session.id).await.unwrap().unwrap();
+    assert_eq!((current.store_message_count, current.admin_message_count), (6, 1));
+    assert_eq!((current.store_sends.minute, current.store_sends.count), (minute + 1, 1));
+}
 
 /// What the embedded store cannot show: two processes (the store's send function and the
 /// admin's, in AWS) writing one session by turns. As the use cases do, the admin's side reads
@@ -1585,7 +1645,10 @@ async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
                         stores.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE))
                     );
                     let guard = AppendGuard::NotClosed;
-                    stores.append_message(session.id, guard, ids.unwrap(), message, Timestamp::now()).await.unwrap()
+                    stores
+                        .append_message(session.id, guard, ids.unwrap(), message, Timestamp::now(), SendLimit::NONE)
+                        .await
+                        .unwrap()
                 }
                 SenderType::Admin => {
                     let (seen, ids) = tokio::join!(
@@ -1594,7 +1657,10 @@ async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
                     );
                     let seen = seen.unwrap().unwrap();
                     let guard = AppendGuard::Seen(&seen);
-                    admins.append_message(session.id, guard, ids.unwrap(), message, Timestamp::now()).await.unwrap()
+                    admins
+                        .append_message(session.id, guard, ids.unwrap(), message, Timestamp::now(), SendLimit::NONE)
+                        .await
+                        .unwrap()
                 }
             }
         };
@@ -1626,7 +1692,7 @@ async fn dynamodb_processes_racing_into_one_session_all_commit() {
     let sends = sends.map(|(p, process, i)| async move {
         let message = text(SenderType::Store, &format!("m{}", p * 100 + i));
         let ids = process.reserve_message_ids(IdsFor::Session(session)).await.unwrap();
-        process.append_message(session, AppendGuard::NotClosed, ids, message, Timestamp::now()).await
+        process.append_message(session, AppendGuard::NotClosed, ids, message, Timestamp::now(), SendLimit::NONE).await
     });
     let outcomes = futures::stream::iter(sends).buffer_unordered(8).collect::<Vec<_>>().await;
     for outcome in &outcomes {
@@ -1636,4 +1702,49 @@ async fn dynamodb_processes_racing_into_one_session_all_commit() {
         processes[1].messages(session, MessageWindow::After(MessageId(0)), 200).await.unwrap().unwrap().messages;
     assert_eq!(stored.len(), 80);
     assert!(stored.windows(2).all(|w| w[0].id.next() == w[1].id && w[0].created <= w[1].created));
+}
+
+/// Sends by one store racing into one session from four processes past the limit: the
+/// count moves in each send's own write, so exactly the limit commit whatever each
+/// process last knew of it.
+#[tokio::test]
+async fn dynamodb_processes_racing_past_the_send_limit_commit_exactly_the_limit() {
+    use shared::storage::{DynamoStore, IdentityStore, SessionStore};
+    let table = e2e::stack::fresh_table().await;
+    let endpoint = e2e::stack::dynamodb().endpoint();
+    let processes: Vec<DynamoStore> =
+        (0..4).map(|_| DynamoStore::new(e2e::stack::patient_client(&endpoint), &table)).collect();
+    processes[0].put_store(&tech_store()).await.unwrap();
+    let session = processes[0].get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
+    let session = session.session.id;
+    let minute = Timestamp::now().unix_millis() / 60_000 + 60;
+    let t0 = Timestamp::from_unix_millis(minute * 60_000).unwrap();
+    // Each process first learns the count of the minute before: its guesses start wrong.
+    for (i, process) in processes.iter().enumerate() {
+        let ids = process.reserve_message_ids(IdsFor::Session(session)).await.unwrap();
+        let earlier = t0.plus_seconds(-60 + i as i64);
+        let outcome = process
+            .append_message(
+                session,
+                AppendGuard::NotClosed,
+                ids,
+                text(SenderType::Store, "warm"),
+                earlier,
+                SendLimit(7),
+            )
+            .await;
+        assert!(matches!(outcome, Ok(AppendOutcome::Appended(_))), "{outcome:?}");
+    }
+    let sends = (0..5).flat_map(|i| processes.iter().map(move |process| (process, i)));
+    let sends = sends.map(|(process, i)| async move {
+        let ids = process.reserve_message_ids(IdsFor::Session(session)).await.unwrap();
+        let message = text(SenderType::Store, &format!("m{i}"));
+        process.append_message(session, AppendGuard::NotClosed, ids, message, t0.plus_seconds(i), SendLimit(7)).await
+    });
+    let outcomes = futures::stream::iter(sends).buffer_unordered(20).collect::<Vec<_>>().await;
+    let accepted = outcomes.iter().filter(|o| matches!(o, Ok(AppendOutcome::Appended(_)))).count();
+    let refused = outcomes.iter().filter(|o| matches!(o, Ok(AppendOutcome::TooMany(_)))).count();
+    assert_eq!((accepted, refused), (7, 13), "{outcomes:?}");
+    let current = processes[0].session(session).await.unwrap().unwrap();
+    assert_eq!((current.store_message_count, current.store_sends.count), (4 + 7, 7));
 }

@@ -166,6 +166,10 @@ struct Args {
     /// `EditWindowSeconds`).
     #[arg(long)]
     edit_window_seconds: Option<u64>,
+    /// How many messages one sender may send into one conversation per minute, 0 for no
+    /// limit (the template's `MessagesPerMinute`).
+    #[arg(long)]
+    messages_per_minute: Option<u32>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -415,6 +419,7 @@ fn processes(
         ("AwayReplyAfterSeconds", args.away_reply_after_seconds.map(|s| s.to_string())),
         ("WebhookRetrySeconds", args.webhook_retry_seconds.map(|s| s.to_string())),
         ("EditWindowSeconds", args.edit_window_seconds.map(|s| s.to_string())),
+        ("MessagesPerMinute", args.messages_per_minute.map(|n| n.to_string())),
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
@@ -464,6 +469,9 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(seconds) = args.edit_window_seconds {
         config.edit_window = Duration::from_secs(seconds);
+    }
+    if let Some(limit) = args.messages_per_minute {
+        config.send_limit = shared::domain::SendLimit(limit);
     }
     if let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) {
         config.jwt = Some(shared::jwt::JwtSettings {

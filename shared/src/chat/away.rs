@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::announce::announce;
 use super::assignment::ANSWER_RESERVE;
 use crate::domain::{
-    Audience, AwayReason, BusinessHours, HoursInput, HoursState, Language, Presence, Session, SessionId, StoreId,
-    admin_side, away_reply, away_reply_due, waited_unheard,
+    Audience, AwayReason, BusinessHours, HoursInput, HoursState, Language, Presence, SendLimit, Session, SessionId,
+    StoreId, admin_side, away_reply, away_reply_due, waited_unheard,
 };
 use crate::storage::{AppendGuard, AppendOutcome, IdsFor, Waiting};
 use crate::{App, ChatError, Timestamp, deadline, telemetry};
@@ -155,7 +155,7 @@ async fn send(
     let message = away_reply(reason, hours, language, now, by_email);
     let audiences = [Audience::Store(store), admin_side(session.admin_id)];
     let (appended, listeners) = tokio::join!(
-        app.store.append_message(session.id, AppendGuard::NotClosed, ids, message, Timestamp::now()),
+        app.store.append_message(session.id, AppendGuard::NotClosed, ids, message, Timestamp::now(), SendLimit::NONE),
         telemetry::live_delivery(app.live.find(&audiences)),
     );
     match appended? {

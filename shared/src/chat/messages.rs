@@ -109,7 +109,7 @@ async fn decide_and_send(
         // Who hears of the message is looked up beside its write, which it does not depend on.
         let audiences = [Audience::Store(store_id), admin_side(holder)];
         let (appended, listeners) = tokio::join!(
-            app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now()),
+            app.store.append_message(session_id, guard, ids, message.clone(), Timestamp::now(), app.config.send_limit),
             telemetry::live_delivery(app.live.find(&audiences)),
         );
         match appended? {
@@ -136,6 +136,7 @@ async fn decide_and_send(
                 link(app, &mut original).await;
                 return Ok(Sent { message: original.view(&Receipts::default()), created: false });
             }
+            AppendOutcome::TooMany(too_many) => return Err(too_many.into()),
             AppendOutcome::UploadTaken(holder) => {
                 return Err(ChatError::Conflict(format!("upload_id is already attached to message {holder}")));
             }
@@ -166,7 +167,7 @@ async fn open_with_first_message(
     }
     let audiences = [Audience::Store(store), Audience::AllAdmins];
     let (opening, listeners) = tokio::join!(
-        app.store.open_with_message(store, ids, message.clone(), Timestamp::now()),
+        app.store.open_with_message(store, ids, message.clone(), Timestamp::now(), app.config.send_limit),
         telemetry::live_delivery(app.live.find(&audiences)),
     );
     let (session, stored) = match opening? {

@@ -13,6 +13,7 @@ use super::email_marks::{EmailClaim, EmailKind};
 use super::ids::{AdminId, MessageId};
 use super::message::{Message, SenderType};
 use super::receipts::ReceiptKind;
+use super::send_limit::{SendCharge, SendLimit};
 use super::session::{Session, SessionStatus};
 use crate::Timestamp;
 
@@ -28,6 +29,8 @@ pub enum SessionChange {
         /// Since when the store waits for an answer, as the writer knows it; an admin's
         /// answer commits only if that is still so, so that its reply time is exact.
         awaiting_reply_since: Option<Timestamp>,
+        /// What it takes from its sender's sends of the minute, under a limit.
+        charge: Option<SendCharge>,
     },
     /// Claim, close or transfer: the session moves to `status`, held by `admin_id`.
     Move {
@@ -111,6 +114,8 @@ pub enum Condition {
     NoDigestSince(Timestamp),
     /// No mail of this kind went out about the session.
     NotEmailed(EmailKind),
+    /// `party`'s count of sends in the minute allows the charge.
+    Sends(SenderType, SendCharge),
 }
 
 /// One field a change writes.
@@ -155,6 +160,8 @@ pub enum Effect {
     Digested(MessageId, Timestamp),
     /// A mail of this kind went out then.
     Emailed(EmailKind, Timestamp),
+    /// The sender's count of sends in the minute takes the charge.
+    Sends(SenderType, SendCharge),
 }
 
 /// The conditions of a change that do not hold; the session is as it was.
@@ -174,17 +181,34 @@ impl Unmet {
     }
 }
 
-/// A store's new session `id`, with `store`'s profile copied in and `message` as its first:
-/// opened when its first message is stored, in the same write.
-pub fn opened_with(id: super::ids::SessionId, store: super::principal::StoreProfile, message: &Message) -> Session {
-    SessionChange::append(message.clone(), None, None).effects_on(&Session::new(id, store, message.created))
+/// A store's new session `id`, with `store`'s profile copied in and `message` as its first
+/// (its store's first send of the minute, under `limit`): opened when its first message is
+/// stored, in the same write.
+pub fn opened_with(
+    id: super::ids::SessionId,
+    store: super::principal::StoreProfile,
+    message: &Message,
+    limit: SendLimit,
+) -> Session {
+    let session = Session::new(id, store, message.created);
+    // A fresh count always has room for one.
+    let charge = limit.charge(session.store_sends, message.created).ok().flatten();
+    SessionChange::append(message.clone(), None, None).charged(charge).effects_on(&session)
 }
 
 impl SessionChange {
     /// A message from `sender`, its id and time as the sender proposes them; see
     /// [`Session::time_of_change`] and [`Self::Append`].
     pub fn append(message: Message, revision: Option<u64>, awaiting_reply_since: Option<Timestamp>) -> Self {
-        SessionChange::Append { message: Box::new(message), revision, awaiting_reply_since }
+        SessionChange::Append { message: Box::new(message), revision, awaiting_reply_since, charge: None }
+    }
+
+    /// The append, taking `charge` from its sender's sends of the minute.
+    pub fn charged(mut self, new_charge: Option<SendCharge>) -> Self {
+        if let SessionChange::Append { charge, .. } = &mut self {
+            *charge = new_charge;
+        }
+        self
     }
 
     /// A mark made without reading the session: it commits only when `up_to` is within the
@@ -224,7 +248,7 @@ impl SessionChange {
     /// What must hold of the session for this change to commit.
     pub fn conditions(&self) -> Vec<Condition> {
         match self {
-            SessionChange::Append { message, revision, awaiting_reply_since } => {
+            SessionChange::Append { message, revision, awaiting_reply_since, charge } => {
                 let mut conditions = vec![
                     Condition::NotClosed,
                     Condition::LastMessageAtMost(message.created),
@@ -240,6 +264,7 @@ impl SessionChange {
                 } else if message.sender_type == SenderType::Admin {
                     conditions.push(Condition::AwaitingReplySince(*awaiting_reply_since));
                 }
+                conditions.extend(charge.map(|charge| Condition::Sends(message.sender_type, charge)));
                 conditions
             }
             SessionChange::Move { revision, at, .. } | SessionChange::Assign { revision, at, .. } => {
@@ -267,7 +292,7 @@ impl SessionChange {
 
     pub fn effects(&self) -> Vec<Effect> {
         match self {
-            SessionChange::Append { message, awaiting_reply_since, .. } => {
+            SessionChange::Append { message, awaiting_reply_since, charge, .. } => {
                 let (id, at, party) = (message.id, message.created, message.sender_type);
                 let mut effects = vec![
                     Effect::LastMessageId(id),
@@ -285,6 +310,7 @@ impl SessionChange {
                     }
                     (SenderType::Admin, None) => {}
                 }
+                effects.extend(charge.map(|charge| Effect::Sends(party, charge)));
                 effects
             }
             SessionChange::Move { status, admin_id, at, .. } => {
@@ -354,7 +380,10 @@ impl Condition {
     pub fn is_renewable(&self) -> bool {
         matches!(
             self,
-            Condition::LastMessageIdBelow(_) | Condition::LastMessageAtMost(_) | Condition::AwaitingReplySince(_)
+            Condition::LastMessageIdBelow(_)
+                | Condition::LastMessageAtMost(_)
+                | Condition::AwaitingReplySince(_)
+                | Condition::Sends(..)
         )
     }
 
@@ -374,6 +403,7 @@ impl Condition {
             Condition::DigestedBelow(id) => session.emails.digested_up_to < *id,
             Condition::NoDigestSince(since) => session.emails.digested_at.is_none_or(|at| at < *since),
             Condition::NotEmailed(kind) => session.emails.emailed_at(*kind).is_none(),
+            Condition::Sends(party, charge) => charge.holds(session.sends_of(*party)),
         }
     }
 }
@@ -425,6 +455,10 @@ impl Effect {
             }
             Effect::Emailed(EmailKind::OnCall, at) => session.emails.on_call_emailed_at = Some(at),
             Effect::Emailed(EmailKind::Transcript, at) => session.emails.transcript_emailed_at = Some(at),
+            Effect::Sends(party, charge) => {
+                let window = session.sends_mut(party);
+                *window = charge.applied(*window);
+            }
         }
     }
 }

@@ -23,6 +23,7 @@ mod receipts;
 mod revision;
 mod saved_reply;
 mod search;
+mod send_limit;
 mod session;
 mod upload;
 mod webhook;
@@ -63,6 +64,7 @@ pub use saved_reply::{
     validate_shortcut,
 };
 pub use search::{Holder, MAX_SEARCH_CHARS, SessionFilter, parse_bound, search_text};
+pub use send_limit::{DEFAULT_SENDS_PER_MINUTE, SendCharge, SendLimit, SendWindow, TooManySends};
 pub use session::{
     MESSAGE_PAGE_LIMIT, SESSION_VIEW_MESSAGES, Session, SessionStatus, SessionSummary, SessionView, ViewDenied,
 };

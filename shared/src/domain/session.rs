@@ -5,6 +5,7 @@ use super::ids::{AdminId, MessageId, SessionId, StoreId};
 use super::message::{Message, MessageView, SenderType};
 use super::principal::{Principal, StoreProfile};
 use super::receipts::Receipts;
+use super::send_limit::SendWindow;
 use crate::Timestamp;
 
 /// How many of the newest messages a session view carries (seeds: "up to 200").
@@ -90,6 +91,11 @@ pub struct Session {
     /// The mails sent about it, as attributes of the session's own.
     #[serde(flatten)]
     pub emails: EmailMarks,
+    /// Each party's sends in the current minute, under the per-sender limit.
+    #[serde(default)]
+    pub store_sends: SendWindow,
+    #[serde(default)]
+    pub admin_sends: SendWindow,
 }
 
 /// Why a principal may not see a session. Each maps to the route family's own error.
@@ -170,6 +176,8 @@ impl Session {
             assigned: false,
             away_replied_at: None,
             emails: EmailMarks::default(),
+            store_sends: SendWindow::default(),
+            admin_sends: SendWindow::default(),
         }
     }
 
@@ -216,6 +224,21 @@ impl Session {
     /// Mean seconds from a store's message to the admin's next answer, if any was answered.
     pub fn response_time_avg(&self) -> Option<f64> {
         (self.reply_count > 0).then(|| self.reply_ms_total as f64 / self.reply_count as f64 / 1000.0)
+    }
+
+    /// `party`'s sends in the minute of its last send.
+    pub fn sends_of(&self, party: SenderType) -> SendWindow {
+        match party {
+            SenderType::Store => self.store_sends,
+            SenderType::Admin => self.admin_sends,
+        }
+    }
+
+    pub(super) fn sends_mut(&mut self, party: SenderType) -> &mut SendWindow {
+        match party {
+            SenderType::Store => &mut self.store_sends,
+            SenderType::Admin => &mut self.admin_sends,
+        }
     }
 
     /// How many messages `party` sent.

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use super::StorageResult;
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, EmailClaim, Holder, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionFilter,
-    SessionId, SessionStatus, StoreId,
+    AdminId, EmailClaim, Holder, Message, MessageId, NewMessage, ReceiptKind, SendLimit, SenderType, Session,
+    SessionFilter, SessionId, SessionStatus, StoreId, TooManySends,
 };
 
 /// A session with some of its messages, ascending by id.
@@ -165,6 +165,8 @@ pub enum AppendOutcome {
     /// The guard no longer holds; nothing was stored. The caller decides again on the
     /// current session.
     Stale(Box<Session>),
+    /// Its sender sent the minute's limit into the session already; nothing was stored.
+    TooMany(TooManySends),
 }
 
 /// The outcome of a write conditional on the session the caller read.
@@ -316,19 +318,21 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Gives back ids a send will not use, so that the sends after it need not wait for them.
     async fn release_message_ids(&self, ids: IdReservation);
     /// Opens the store's active session with `message` as its first, in one write, if the
-    /// store has none (with the store's profile copied in, dated `now`); a send that cannot
-    /// be stored opens nothing.
+    /// store has none (with the store's profile copied in, dated `now`, its first send of
+    /// the minute under `limit`); a send that cannot be stored opens nothing.
     async fn open_with_message(
         &self,
         store: StoreId,
         ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<Opening>;
     /// Appends `message` to `session` under `guard`, with an id above every id the session
     /// holds and held by no other message anywhere (from `ids`, or fresh ones if those no
     /// longer fit); dated `now`, or the session's last message's time if that is later
-    /// ([`Session::time_of_change`]).
+    /// ([`Session::time_of_change`]); counted in its sender's sends of the minute, which
+    /// must stay within `limit`.
     async fn append_message(
         &self,
         session: SessionId,
@@ -336,6 +340,7 @@ pub trait SessionStore: Send + Sync + 'static {
         ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<AppendOutcome>;
 
     /// Moves `seen` to `status`/`admin_id` if its revision is still the one the caller

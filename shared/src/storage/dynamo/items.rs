@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::super::{ActiveSession, Bucket, StorageError, StorageResult};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, Connection, EmailMarks, Message, MessageId, Note, Principal, Receipts, SenderType, Session, SessionId,
-    SessionStatus, StoreId, StoreProfile, search_text,
+    AdminId, Connection, EmailMarks, Message, MessageId, Note, Principal, Receipts, SendWindow, SenderType, Session,
+    SessionId, SessionStatus, StoreId, StoreProfile, search_text,
 };
 use crate::domain::{TokenGrant, TokenHash};
 
@@ -489,6 +489,8 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
             on_call_emailed_at: fields.optional_timestamp("on_call_emailed_at")?,
             transcript_emailed_at: fields.optional_timestamp("transcript_emailed_at")?,
         },
+        store_sends: fields.sends("store_sends")?,
+        admin_sends: fields.sends("admin_sends")?,
     })
 }
 
@@ -577,6 +579,18 @@ impl Fields {
         match self.take(field) {
             Some(AttributeValue::M(item)) => Ok(Fields { item, of: field }),
             _ => Err(self.malformed(field)),
+        }
+    }
+
+    /// A party's sends in the minute; absent (written before the limit) is none.
+    fn sends(&mut self, field: &'static str) -> StorageResult<SendWindow> {
+        match self.take(field) {
+            None => Ok(SendWindow::default()),
+            Some(AttributeValue::M(item)) => {
+                let mut window = Fields { item, of: field };
+                Ok(SendWindow { minute: window.number("in_minute")?, count: window.number("sent")? })
+            }
+            Some(_) => Err(self.malformed(field)),
         }
     }
 
@@ -779,6 +793,8 @@ mod tests {
                 on_call_emailed_at: Some(at("2026-01-05T10:20:00.000Z")),
                 transcript_emailed_at: Some(at("2026-01-05T11:05:00.000Z")),
             },
+            store_sends: SendWindow { minute: 29_462_400, count: 3 },
+            admin_sends: SendWindow { minute: 29_462_399, count: 30 },
             ..held.clone()
         };
         for session in [held, everything] {

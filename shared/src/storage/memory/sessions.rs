@@ -3,8 +3,8 @@ use async_trait::async_trait;
 use super::{MemoryStore, SessionData};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId,
-    SessionStatus, StoreId, opened_with,
+    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SendLimit, SenderType, Session, SessionChange,
+    SessionId, SessionStatus, StoreId, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
@@ -159,6 +159,7 @@ impl SessionStore for MemoryStore {
         ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<Opening> {
         let mut state = self.state();
         if let Some(active) = state.active_session(store) {
@@ -171,7 +172,7 @@ impl SessionStore for MemoryStore {
         let session_id = state.last_session_id;
         let id = ids.fresh.map_or_else(|| state.last_message_id.next(), |(id, _)| id);
         let stored = message.stored(id, session_id, now);
-        let session = opened_with(session_id, profile, &stored);
+        let session = opened_with(session_id, profile, &stored, limit);
         let mut data = SessionData::new(session.clone());
         data.messages.insert(id, stored.clone());
         if let Some(key) = message.idempotency_key() {
@@ -190,6 +191,7 @@ impl SessionStore for MemoryStore {
         ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<AppendOutcome> {
         let mut state = self.state();
         // Ids handed out are never reused, so a fresh one is above every committed id.
@@ -211,9 +213,15 @@ impl SessionStore for MemoryStore {
         };
         let stored = message.stored(id, session_id, current.time_of_change(now));
         let change = SessionChange::append(stored.clone(), guard.revision(), current.awaiting_reply_since);
-        let changed = match change.apply(current) {
-            Ok(changed) => changed,
-            Err(_) => return Ok(AppendOutcome::Stale(Box::new(current.clone()))),
+        if change.check(current).is_err() {
+            return Ok(AppendOutcome::Stale(Box::new(current.clone())));
+        }
+        let charge = match limit.charge(current.sends_of(stored.sender_type), stored.created) {
+            Ok(charge) => charge,
+            Err(too_many) => return Ok(AppendOutcome::TooMany(too_many)),
+        };
+        let Ok(changed) = change.charged(charge).apply(current) else {
+            return Ok(AppendOutcome::Stale(Box::new(current.clone())));
         };
         if let Some(key) = idempotency_key {
             data.by_client_id.insert(key, id);

@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 use super::super::DynamoStore;
 use super::super::items::*;
 use crate::Timestamp;
-use crate::domain::{MessageId, SessionId, StoreId};
+use crate::domain::{MessageId, SendWindow, SenderType, SessionId, StoreId};
 use crate::storage::{IdReservation, IdsFor, InUse, Place, StorageError, StorageResult};
 
 /// Ids a session takes from the counter at a time.
@@ -80,6 +80,16 @@ struct Committed {
     place: u64,
     /// The date of its last message: a send commits only dated at or after it.
     last_message_at: Option<Timestamp>,
+    /// Each party's sends in the minute, as last written here: a send's first guess of
+    /// what its write's condition finds.
+    sends: [SendWindow; 2],
+}
+
+fn party_index(party: SenderType) -> usize {
+    match party {
+        SenderType::Store => 0,
+        SenderType::Admin => 1,
+    }
 }
 
 /// Sessions whose places this process takes at once, at most.
@@ -202,9 +212,20 @@ const MIN_PAUSE: Duration = Duration::from_millis(1);
 /// The longest pause between two tries of a send waiting for the one before it.
 const MAX_PAUSE: Duration = Duration::from_millis(100);
 
-/// The last place committed in a session, as its item says (none yet: 0).
+/// Where a session's order of sends stands, as its item says (none yet: 0): its last
+/// committed place, and the places right after it that their senders gave up (a send
+/// refused at its limit, say), which no send need wait for.
 pub(super) fn last_place(item: &Item) -> u64 {
-    item.get("last_place").and_then(|value| value.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    let committed = item.get("last_place").and_then(|value| value.as_n().ok()).and_then(|n| n.parse().ok());
+    let skipped: BTreeSet<u64> = match item.get("skipped_places") {
+        Some(AttributeValue::Ns(numbers)) => numbers.iter().filter_map(|n| n.parse().ok()).collect(),
+        _ => BTreeSet::new(),
+    };
+    let mut settled = committed.unwrap_or(0);
+    while skipped.contains(&(settled + 1)) {
+        settled += 1;
+    }
+    settled
 }
 
 impl DynamoStore {
@@ -430,6 +451,20 @@ impl DynamoStore {
     /// The last place committed in `session`, as far as this process knows.
     pub(super) fn known_committed(&self, session: SessionId) -> Option<u64> {
         self.known(session).map(|committed| committed.place)
+    }
+
+    /// `party`'s sends in the minute in `session`, as this process last wrote them.
+    pub(super) fn known_sends(&self, session: SessionId, party: SenderType) -> Option<SendWindow> {
+        self.known(session).map(|committed| committed.sends[party_index(party)])
+    }
+
+    pub(super) fn remember_sends(&self, session: SessionId, party: SenderType, window: SendWindow) {
+        let mut committed = self.message_ids.committed.lock().unwrap_or_else(|p| p.into_inner());
+        let known = &mut committed.entry(session).or_default().sends[party_index(party)];
+        // Counts only rise within a minute, and minutes only pass.
+        if (window.minute, window.count) > (known.minute, known.count) {
+            *known = window;
+        }
     }
 
     /// The date of the last message committed in `session`, as far as this process knows.

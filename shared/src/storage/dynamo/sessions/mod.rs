@@ -22,8 +22,8 @@ use super::items::*;
 use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SenderType, Session, SessionChange, SessionId,
-    SessionStatus, StoreId, StoreProfile, mark_needs_messages_above, opened_with,
+    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SendLimit, SenderType, Session, SessionChange,
+    SessionId, SessionStatus, StoreId, StoreProfile, mark_needs_messages_above, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
@@ -194,6 +194,7 @@ impl DynamoStore {
         guard: AppendGuard<'_>,
         message: NewMessage,
         mut now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<AppendOutcome> {
         let session_id = place.session;
         // Whether, and since when, the store waits for an answer, as far as the sender knows;
@@ -212,6 +213,13 @@ impl DynamoStore {
         // And no earlier than the last message committed as far as this process knows: a
         // send that took the place before this one may have dated its message later.
         now = now.max(self.known_last_message_at(session_id).unwrap_or(now));
+        // The sender's sends in the minute as last known here, once the sends before this
+        // one are done (a session read with the send may be older): its write's condition
+        // says whether they still are.
+        let party = message.sender_type;
+        let known = self.known_sends(session_id, party).into_iter();
+        let seen = guard.seen().map(|seen| seen.sends_of(party));
+        let mut sends = known.chain(seen).max_by_key(|window| (window.minute, window.count)).unwrap_or_default();
         let mut conflicts = 0;
         // Every try but a conflict waits or moves on, so this bound is only a safeguard.
         for _ in 0..MAX_TRIES {
@@ -220,7 +228,14 @@ impl DynamoStore {
             }
             let id = place.id;
             let stored = message.stored(id, session_id, now);
-            let change = SessionChange::append(stored.clone(), guard.revision(), awaiting);
+            let charge = match limit.charge(sends, stored.created) {
+                Ok(charge) => charge,
+                Err(too_many) => {
+                    self.give_up(place).await;
+                    return Ok(AppendOutcome::TooMany(too_many));
+                }
+            };
+            let change = SessionChange::append(stored.clone(), guard.revision(), awaiting).charged(charge);
             let update = SessionUpdate::of(session_id, &change)?.at_place(place.number, in_order);
             let mut items = vec![
                 update.in_transaction(self, session_id),
@@ -238,6 +253,9 @@ impl DynamoStore {
             let reasons = match self.transact(items).await {
                 Ok(()) => {
                     self.committed(session_id, place.number, Some(stored.created));
+                    if let Some(charge) = charge {
+                        self.remember_sends(session_id, party, charge.applied(sends));
+                    }
                     return Ok(AppendOutcome::Appended(stored));
                 }
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
@@ -293,8 +311,10 @@ impl DynamoStore {
                 // Only places before this one are not committed yet.
                 in_order = self.wait_for_places_before(&place, &mut patience, last_place, tried).await?;
             }
-            // Dated after the messages committed meanwhile, with the wait as it now is.
+            // Dated after the messages committed meanwhile, with the wait and the sends as
+            // they now are.
             awaiting = current.awaiting_reply_since;
+            sends = current.sends_of(party);
             now = current.time_of_change(now.max(Timestamp::now()));
         }
         Err(StorageError::Unavailable(format!("session {session_id}: too much contention appending")))
@@ -440,6 +460,7 @@ impl SessionStore for DynamoStore {
         ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<Opening> {
         let block = async {
             match ids.fresh {
@@ -458,7 +479,7 @@ impl SessionStore for DynamoStore {
         for attempt in 0..MAX_ATTEMPTS {
             let session_id = SessionId(self.next_id(&self.session_ids).await?);
             let stored = message.stored(block.0, session_id, now);
-            let session = opened_with(session_id, profile.clone(), &stored);
+            let session = opened_with(session_id, profile.clone(), &stored, limit);
             let mut items = vec![
                 self.put_new(to_item(&PointerItem::to(&session))?),
                 self.put_new(to_item(&SessionItem::opened(session.clone()))?),
@@ -473,6 +494,7 @@ impl SessionStore for DynamoStore {
             match self.transact(items).await {
                 Ok(()) => {
                     self.remember_active(store, Some(session_id));
+                    self.remember_sends(session_id, SenderType::Store, session.store_sends);
                     return Ok(Opening::Opened { session: Box::new(session), message: stored });
                 }
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
@@ -502,6 +524,7 @@ impl SessionStore for DynamoStore {
         ids: IdReservation,
         message: NewMessage,
         now: Timestamp,
+        limit: SendLimit,
     ) -> StorageResult<AppendOutcome> {
         let place = self.place_in(session_id, ids).await?;
         self.wait_for_turn(&place).await;
@@ -513,7 +536,7 @@ impl SessionStore for DynamoStore {
                 tracing::warn!(%error, "could not take a session's next block of ids");
             }
         };
-        let (appended, ()) = tokio::join!(self.append_in_order(place, guard, message, now), take_next_block);
+        let (appended, ()) = tokio::join!(self.append_in_order(place, guard, message, now, limit), take_next_block);
         appended
     }
 

@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::{
 use super::super::DynamoStore;
 use super::super::items::*;
 use crate::domain::{
-    Condition, Effect, EmailKind, ReceiptKind, SenderType, Session, SessionChange, SessionId, SessionStatus,
+    Condition, Effect, EmailKind, ReceiptKind, SendCharge, SendWindow, SenderType, Session, SessionChange, SessionId,
+    SessionStatus,
 };
 use crate::storage::StorageResult;
 
@@ -93,6 +94,15 @@ impl SessionUpdate {
                 self.require("(attribute_not_exists(digested_at) OR digested_at < {})", s(since.to_string()))
             }
             Condition::NotEmailed(kind) => self.require_absent(emailed_at(kind)),
+            Condition::Sends(party, SendCharge::Opens { minute }) => {
+                let window = sends(party);
+                self.require(&format!("(attribute_not_exists({window}) OR {window}.in_minute < {{}})"), n(minute))
+            }
+            Condition::Sends(party, SendCharge::Adds { minute, limit }) => {
+                let window = sends(party);
+                self.require(&format!("{window}.in_minute = {{}}"), n(minute))
+                    .require(&format!("{window}.sent < {{}}"), n(limit))
+            }
         }
     }
 
@@ -145,6 +155,11 @@ impl SessionUpdate {
             Effect::AwayReplied(at) => self.set("away_replied_at", s(at.to_string())),
             Effect::Digested(up_to, at) => self.set("digested_up_to", n(up_to)).set("digested_at", s(at.to_string())),
             Effect::Emailed(kind, at) => self.set(emailed_at(kind), s(at.to_string())),
+            Effect::Sends(party, charge @ SendCharge::Opens { .. }) => {
+                self.set(sends(party), to_attribute(&charge.applied(SendWindow::default()))?)
+            }
+            // `ADD` takes top-level attributes only.
+            Effect::Sends(party, SendCharge::Adds { .. }) => self.increment(&format!("{}.sent", sends(party))),
         })
     }
 
@@ -189,6 +204,14 @@ impl SessionUpdate {
         let placeholder = format!(":v{}", self.values.len());
         self.set.push(format!("{path} = if_not_exists({path}, {placeholder})"));
         self.values.insert(placeholder, value);
+        self
+    }
+
+    /// Adds one to the number at `path`, which may be within a map.
+    fn increment(mut self, path: &str) -> Self {
+        let placeholder = format!(":v{}", self.values.len());
+        self.set.push(format!("{path} = {path} + {placeholder}"));
+        self.values.insert(placeholder, n(1));
         self
     }
 
@@ -326,5 +349,13 @@ fn emailed_at(kind: EmailKind) -> &'static str {
     match kind {
         EmailKind::OnCall => "on_call_emailed_at",
         EmailKind::Transcript => "transcript_emailed_at",
+    }
+}
+
+/// The attribute of `party`'s sends in the minute.
+fn sends(party: SenderType) -> &'static str {
+    match party {
+        SenderType::Store => "store_sends",
+        SenderType::Admin => "admin_sends",
     }
 }
