@@ -21,6 +21,7 @@ pub async fn open_session(app: &App, store: StoreId, newest: usize) -> Result<Se
         // A token that outlived its store speaks for nobody.
         .ok_or(ChatError::Unauthorized)?;
     if page.opened {
+        crate::telemetry::record(crate::telemetry::Figure::SessionsOpened, 1.0);
         super::events::announce_opened(app, &page.session).await;
     }
     link_all(app, &mut page.messages).await;
