@@ -14,7 +14,7 @@ import { PNG, ROOT, call, launchChromium, messageTexts, startGateway, startShop,
 const PHONE = { width: 390, height: 760 };
 const DESKTOP = { width: 1280, height: 800 };
 // Kept out of the tree unless asked for: `SCREENSHOTS=web/screenshots/ infra/test.sh`
-// refreshes the README's.
+// refreshes the ones README.md and docs/clients.md show.
 const SCREENSHOTS = `${resolve(ROOT, process.env.SCREENSHOTS ?? "target/screenshots")}/`;
 
 let browser;

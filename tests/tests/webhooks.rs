@@ -1,7 +1,7 @@
 //! Webhooks, as a platform uses them: subscriptions managed through the platform API, and
 //! deliveries that reach every receiver signed, once per event after deduplication and in
 //! each session's order, however badly another receiver behaves; dead deliveries replayed
-//! by the operator; and the receiver example of the README refusing forged and stale ones.
+//! by the operator; and the receiver example of docs/events.md refusing forged and stale ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

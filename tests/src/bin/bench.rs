@@ -447,7 +447,7 @@ impl Case {
         direct.exchange(method, &path, token, body.as_ref()).await;
     }
 
-    /// The route's DynamoDB requests in its round trips (see README, "Access patterns").
+    /// The route's DynamoDB requests in its round trips (see docs/architecture.md, "Access patterns").
     async fn floor(self, stage: &Stage) {
         let session = format!("SESSION#{}", stage.session);
         match self {
