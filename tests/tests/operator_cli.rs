@@ -182,12 +182,13 @@ async fn revoked_connection_refused_at_next_frame(start: Start) {
     assert_eq!((status, &list["total_count"]), (200, &json!(0)), "{list}");
 }
 
-/// Sessions an earlier version wrote lack their store's index keys and their search text:
-/// `chatctl migrate` completes them, once, however often it runs.
+/// Sessions earlier versions wrote lack their store's index keys and their search text, and
+/// each party's newest message id: `chatctl migrate` completes them from what they hold,
+/// once, however often it runs; then they read and count as new ones do.
 #[tokio::test]
 async fn migrate_completes_sessions_an_earlier_version_wrote() {
-    use shared::domain::{SessionFilter, SessionStatus};
-    use shared::storage::{SessionQuery, SessionStore};
+    use shared::domain::{NewMessage, ReceiptKind, SendLimit, SenderType, SessionFilter, SessionStatus};
+    use shared::storage::{AppendGuard, AppendOutcome, IdsFor, SessionQuery, SessionStore};
     let table = fresh_table().await;
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     store.put_store(&e2e::cast::tech_store()).await.unwrap();
@@ -195,7 +196,28 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     let first = store.get_or_create_active_session(TECH_STORE, 0, now).await.unwrap().unwrap().session;
     store.close_active_session(TECH_STORE, now).await.unwrap();
     let second = store.get_or_create_active_session(TECH_STORE, 0, now).await.unwrap().unwrap().session;
-    // As the earlier version wrote them.
+    let mut sent = Vec::new();
+    for (party, sender_id) in
+        [(SenderType::Store, TECH_STORE.0), (SenderType::Store, TECH_STORE.0), (SenderType::Admin, SARAH.0)]
+    {
+        let message = NewMessage {
+            sender_type: party,
+            sender_id,
+            content: "m".into(),
+            attachment_url: String::new(),
+            attachment_type: String::new(),
+            client_message_id: None,
+            upload_id: None,
+            attachment_key: None,
+            automatic: false,
+        };
+        let ids = store.reserve_message_ids(IdsFor::Session(second.id)).await.unwrap();
+        let appended =
+            store.append_message(second.id, AppendGuard::NotClosed, ids, message, now, SendLimit::NONE).await.unwrap();
+        let AppendOutcome::Appended(message) = appended else { panic!("{appended:?}") };
+        sent.push(message.id);
+    }
+    // As the earlier versions wrote them.
     for session in [first.id, second.id] {
         store
             .sdk_client()
@@ -203,7 +225,9 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
             .table_name(&table)
             .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{session}")))
             .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("SESSION".into()))
-            .update_expression("REMOVE PrincipalPK, PrincipalSK, search_text")
+            .update_expression(
+                "REMOVE PrincipalPK, PrincipalSK, search_text, last_store_message_id, last_admin_message_id",
+            )
             .send()
             .await
             .unwrap();
@@ -227,4 +251,10 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     assert_eq!((sessions.iter().map(|s| s.id).collect::<Vec<_>>(), count), (vec![second.id, first.id], 2));
     let found = store.list_sessions(&search).await.unwrap();
     assert_eq!((found.sessions.len(), found.total_count), (1, 1));
+    let completed = store.session(second.id).await.unwrap().unwrap();
+    assert_eq!((completed.last_store_message_id, completed.last_admin_message_id), (sent[1], sent[2]));
+    // The admin's read mark up to the newest covers the store's every message, counted in the
+    // mark's own update.
+    let marked = store.mark_receipt(second.id, SenderType::Admin, ReceiptKind::Read, sent[2], now).await.unwrap();
+    assert_eq!(marked.unwrap().admin_receipts.read_count, 2);
 }

@@ -2,6 +2,7 @@
 //! gateway, the operator CLI and the tests read them from here instead of repeating them.
 
 mod table;
+mod upgrade;
 
 use serde_norway::Value;
 

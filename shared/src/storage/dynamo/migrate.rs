@@ -3,15 +3,22 @@
 //! a run again finds only what is still missing, so an interrupted one is resumed by
 //! running it again.
 //!
-//! Sessions opened before a store's sessions were indexed and searchable get their store's
-//! keys in the `ByPrincipal` index and their search text (both follow from what the session
-//! already holds: its store, its opening time).
+//! What sessions an earlier version wrote may lack, each following from what the session
+//! already holds:
+//! - its store's keys in the `ByPrincipal` index and its search text (from its store and its
+//!   opening time), before a store's sessions were indexed and searchable;
+//! - each party's newest message id (`last_store_message_id`, `last_admin_message_id`, from
+//!   its messages), before read marks were counted against them: without them a read mark
+//!   cannot tell that it covers the other party's every message.
+//!
+//! Each attribute is set only where it is still absent, so a send that wrote it meanwhile
+//! keeps its own.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::DynamoStore;
 use super::items::*;
-use crate::domain::search_text;
+use crate::domain::{MessageId, SenderType, Session, search_text};
 use crate::storage::StorageResult;
 
 /// What a migration did.
@@ -23,6 +30,10 @@ pub struct Migrated {
     pub sessions_updated: u64,
 }
 
+/// A session item lacking something this version needs.
+const INCOMPLETE: &str = "attribute_not_exists(search_text) OR attribute_not_exists(last_store_message_id) \
+                          OR attribute_not_exists(last_admin_message_id)";
+
 impl DynamoStore {
     /// Completes every session item an earlier version wrote; see the module's doc.
     pub async fn migrate(&self) -> StorageResult<Migrated> {
@@ -30,38 +41,62 @@ impl DynamoStore {
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("SK = :session AND attribute_not_exists(search_text)")
+            .filter_expression(format!("SK = :session AND ({INCOMPLETE})"))
             .expression_attribute_values(":session", s(SESSION_SK));
         let mut pages = scan.into_paginator().send();
         let mut migrated = Migrated::default();
         while let Some(page) = pages.next().await {
             for item in page.map_err(unavailable)?.items.unwrap_or_default() {
                 migrated.sessions_found += 1;
-                let session = session_from(item)?;
-                let update = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("PK", s(session_pk(session.id)))
-                    .key("SK", s(SESSION_SK))
-                    .update_expression("SET PrincipalPK = :store, PrincipalSK = :created, search_text = :text")
-                    .condition_expression("attribute_exists(PK) AND attribute_not_exists(search_text)")
-                    .expression_attribute_values(":store", s(store_sessions_pk(session.store.id)))
-                    .expression_attribute_values(":created", s(created_key(&session)))
-                    .expression_attribute_values(":text", s(search_text(&session.store)))
-                    .send()
-                    .await;
-                match update {
-                    Ok(_) => migrated.sessions_updated += 1,
-                    Err(error)
-                        if matches!(
-                            error.as_service_error(),
-                            Some(UpdateItemError::ConditionalCheckFailedException(_))
-                        ) => {}
-                    Err(error) => return Err(unavailable(error)),
+                if self.complete(session_from(item)?).await? {
+                    migrated.sessions_updated += 1;
                 }
             }
         }
         Ok(migrated)
+    }
+
+    /// Fills in what `session` lacks; false if another run did first.
+    async fn complete(&self, session: Session) -> StorageResult<bool> {
+        let (newest_of_store, newest_of_admin) = self.newest_message_of_each_party(&session).await?;
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(session_pk(session.id)))
+            .key("SK", s(SESSION_SK))
+            .update_expression(
+                "SET PrincipalPK = if_not_exists(PrincipalPK, :store), \
+                 PrincipalSK = if_not_exists(PrincipalSK, :created), \
+                 search_text = if_not_exists(search_text, :text), \
+                 last_store_message_id = if_not_exists(last_store_message_id, :of_store), \
+                 last_admin_message_id = if_not_exists(last_admin_message_id, :of_admin)",
+            )
+            .condition_expression(format!("attribute_exists(PK) AND ({INCOMPLETE})"))
+            .expression_attribute_values(":store", s(store_sessions_pk(session.store.id)))
+            .expression_attribute_values(":created", s(created_key(&session)))
+            .expression_attribute_values(":text", s(search_text(&session.store)))
+            .expression_attribute_values(":of_store", n(newest_of_store))
+            .expression_attribute_values(":of_admin", n(newest_of_admin))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(error.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// The id of each party's newest message in `session` (0 for none), from its messages.
+    async fn newest_message_of_each_party(&self, session: &Session) -> StorageResult<(MessageId, MessageId)> {
+        let messages = self.message_range(session.id, MessageId(1), session.last_message_id, usize::MAX, true).await?;
+        let newest = |party: SenderType| {
+            messages.iter().find(|message| message.sender_type == party).map_or(MessageId(0), |message| message.id)
+        };
+        Ok((newest(SenderType::Store), newest(SenderType::Admin)))
     }
 }

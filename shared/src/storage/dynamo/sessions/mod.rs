@@ -103,7 +103,7 @@ impl DynamoStore {
 
     /// Messages of `session` with ids in `from..=to`, at most `limit`: the oldest ones,
     /// ascending, or the newest ones, newest first.
-    async fn message_range(
+    pub(in crate::storage::dynamo) async fn message_range(
         &self,
         session: SessionId,
         from: MessageId,
