@@ -271,9 +271,11 @@ function timeOf(iso, lang) {
 }
 
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, retryAfter = 0) {
     super(message);
     this.status = status;
+    // Seconds the server asked to wait before trying again (a send past the minute's limit).
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -517,7 +519,10 @@ export class SupportChat extends HTMLElement {
       body: body ? JSON.stringify(body) : undefined,
     });
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(response.status, answer.message || answer.error || `HTTP ${response.status}`);
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get("Retry-After")) || 0;
+      throw new ApiError(response.status, answer.message || answer.error || `HTTP ${response.status}`, retryAfter);
+    }
     return answer;
   }
 
@@ -1097,7 +1102,8 @@ export class SupportChat extends HTMLElement {
         this.#showError(error);
       } else {
         pending.element.querySelector("[data-testid=pending-state]").textContent = this.#t("notSent");
-        pending.retryDelay = Math.min((pending.retryDelay || 1000) * 2, 30000);
+        const asked = error instanceof ApiError ? error.retryAfter * 1000 : 0;
+        pending.retryDelay = asked || Math.min((pending.retryDelay || 1000) * 2, 30000);
         pending.timer = setTimeout(() => this.#deliver(id), pending.retryDelay);
       }
     } finally {
