@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 
 use crate::config::{DEFAULT_LINK_LIFETIME, is_loopback_endpoint};
+use crate::domain::SessionId;
 use crate::{ChatError, Timestamp, telemetry};
 
 /// How long a presigned upload may be used.
@@ -164,6 +166,42 @@ impl Attachments {
             Ok(_) => Ok(()),
             Err(error) => Err(unavailable("deleting a copy no message shows", error)),
         }
+    }
+
+    /// Deletes every file of `session`, attached or still waiting to be: how many there were.
+    pub async fn erase_session_files(&self, session: SessionId) -> Result<u64, ChatError> {
+        let mut erased = 0;
+        for prefix in [format!("sessions/{session}/"), format!("uploads/{session}/")] {
+            telemetry::record_s3_action("ListBucket", &prefix);
+            telemetry::record_s3_action("DeleteObject", &prefix);
+            loop {
+                // Each page deleted before the next is listed: the listing starts over each time.
+                let listed = {
+                    let _call = telemetry::record_s3_request();
+                    self.client.list_objects_v2().bucket(&self.bucket).prefix(&prefix).send().await
+                };
+                let listed = listed.map_err(|error| unavailable("listing a session's files", error))?;
+                let keys: Vec<String> =
+                    listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect();
+                if keys.is_empty() {
+                    break;
+                }
+                let objects = keys.iter().map(|key| ObjectIdentifier::builder().key(key).build());
+                let objects =
+                    objects.collect::<Result<Vec<_>, _>>().map_err(|error| unavailable("naming files", error))?;
+                let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build();
+                let delete = delete.map_err(|error| unavailable("naming files", error))?;
+                let _call = telemetry::record_s3_request();
+                let deleted = self.client.delete_objects().bucket(&self.bucket).delete(delete).send().await;
+                let deleted = deleted.map_err(|error| unavailable("deleting a session's files", error))?;
+                if !deleted.errors().is_empty() {
+                    tracing::error!(failed = deleted.errors().len(), "S3 kept some files of an erased session");
+                    return Err(ChatError::Unavailable);
+                }
+                erased += keys.len() as u64;
+            }
+        }
+        Ok(erased)
     }
 
     /// A link that downloads the file at `key` for the link lifetime.

@@ -56,6 +56,19 @@ pub async fn fresh_table() -> String {
     table
 }
 
+/// Every item of `table` in DynamoDB Local, as JSON (`serde_dynamo`'s reading of each).
+pub async fn scan_table(table: &str) -> Vec<serde_json::Value> {
+    let client = patient_client(&dynamodb().endpoint());
+    let mut pages = client.scan().table_name(table).consistent_read(true).into_paginator().send();
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        for item in page.expect("DynamoDB Local answers").items.unwrap_or_default() {
+            items.push(serde_dynamo::from_item(item).expect("an item reads as JSON"));
+        }
+    }
+    items
+}
+
 /// The message-id counter's value in `table` in DynamoDB Local: every id handed out to any
 /// session so far.
 pub async fn message_ids_taken(table: &str) -> u64 {

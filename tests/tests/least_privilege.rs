@@ -86,10 +86,13 @@ fn policies() -> BTreeMap<String, Vec<Statement>> {
         for policy in properties["Policies"].as_sequence().into_iter().flatten() {
             for statement in statements_of(&template, policy) {
                 assert_eq!(statement["Effect"], "Allow", "{binary}");
-                statements.push(Statement {
-                    actions: strings(&statement["Action"]),
-                    resources: strings(&statement["Resource"]),
-                });
+                let mut resources = strings(&statement["Resource"]);
+                // A listing of the bucket allowed under key prefixes: read as the prefixes.
+                let prefixes = &statement["Condition"]["StringLike"]["s3:prefix"];
+                if resources == ["GetAtt:AttachmentsBucket.Arn"] && prefixes.is_sequence() {
+                    resources = strings(prefixes).iter().map(|p| format!("${{AttachmentsBucket.Arn}}/{p}")).collect();
+                }
+                statements.push(Statement { actions: strings(&statement["Action"]), resources });
             }
         }
         policies.insert(binary, statements);
@@ -409,6 +412,13 @@ async fn exercise() -> BTreeMap<String, Use> {
     signed("/v1/platform/deactivate/", json!({"admins": [9500]})).await;
     assert_eq!(paula_ws.closed_by_server().await, 1000);
     omar_ws.close().await;
+    // Last, as it ends the store: its sessions, their files and notes, its connections,
+    // then the store.
+    let tech_ws = Client::connect(&gateway, Some(&store)).await.unwrap();
+    let erased = Signed::post("/v1/platform/stores/erase/", json!({"store_id": TECH_STORE})).send(platform).await;
+    assert_eq!(erased.0, 200, "{}", erased.1);
+    assert!(erased.1["files"].as_u64() > Some(0), "{}", erased.1);
+    assert_eq!(tech_ws.closed_by_server().await, 1000);
 
     let template = sam_template::Template::embedded();
     let mut binary_of: BTreeMap<String, String> =

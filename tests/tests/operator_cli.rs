@@ -258,3 +258,30 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     let marked = store.mark_receipt(second.id, SenderType::Admin, ReceiptKind::Read, sent[2], now).await.unwrap();
     assert_eq!(marked.unwrap().admin_receipts.read_count, 2);
 }
+
+/// `chatctl erase-store` erases a store to the end, its files in the bucket with it, and
+/// says so; run again, it finds it erased.
+#[tokio::test]
+async fn erase_store_erases_a_store_and_its_files() {
+    use e2e::files::{BUCKET, PNG, kept_files, upload_png};
+    use e2e::gateway::post_json;
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb(&table);
+    let store = token_of_store(TECH_STORE);
+    let hello = json!({ "content": "hello" });
+    assert_eq!(post_json(&gateway.url("/v1/chat/store/messages/"), Some(&store), &hello).await.0, 201);
+    let upload = upload_png(&gateway, &store, None, PNG).await;
+    let body = json!({ "content": "the receipt", "upload_id": upload });
+    let (status, sent) = post_json(&gateway.url("/v1/chat/store/messages/"), Some(&store), &body).await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(kept_files(&gateway).await.len(), 1);
+
+    let options = ["--bucket", BUCKET, "--s3-endpoint", gateway.s3_endpoint()];
+    let erase = || stdout_of(&chatctl_with(&table, &options, &["erase-store", "--id", "5"], ""));
+    let said = erase();
+    assert!(said.starts_with("store 5: 1 sessions, 2 messages, 2 files erased; finished "), "{said}");
+    assert_eq!(erase(), said, "a repeat finds it erased");
+    assert!(kept_files(&gateway).await.is_empty());
+    let without_bucket = chatctl(&table, &["erase-store", "--id", "5"], "");
+    assert_eq!(without_bucket.status.code(), Some(2), "files are never left behind silently");
+}

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use shared::App;
+use shared::attachments::Attachments;
 use shared::auth::{TokenHash, generate_token};
 use shared::chat::{self, Revocation};
 use shared::config::Config;
@@ -20,6 +21,9 @@ use shared::live::{ApiGatewayPush, NoPush, Push};
 use shared::storage::{DeskStore, DynamoStore, IdentityStore};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sessions `erase-store` erases between two lines of progress.
+const ERASED_A_STEP: usize = 25;
 
 #[derive(Parser)]
 #[command(version, about)]
@@ -35,6 +39,13 @@ struct Cli {
     /// the token's live connections.
     #[arg(long, global = true, env = "WEBSOCKET_ENDPOINT")]
     websocket_endpoint: Option<String>,
+    /// The bucket of attached files (the stack's `AttachmentsBucketName` output), whose
+    /// files `erase-store` deletes.
+    #[arg(long, global = true, env = "ATTACHMENTS_BUCKET")]
+    bucket: Option<String>,
+    /// An S3 server on this machine holding that bucket (the local gateway's files endpoint).
+    #[arg(long, global = true, requires = "bucket")]
+    s3_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -103,9 +114,16 @@ enum Command {
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
     /// Complete what this version needs of items an earlier one wrote (the sessions' store
-    /// index keys and search text). Idempotent; an interrupted run is resumed by running it
-    /// again.
+    /// index keys and search text, each party's newest message id). Idempotent; an
+    /// interrupted run is resumed by running it again.
     Migrate,
+    /// Erase a store: its sessions, messages, notes and files (with --bucket), its tokens
+    /// and connections, its profile; recorded in the audit log by id and counts alone.
+    /// Idempotent; an interrupted run is finished by running it again.
+    EraseStore {
+        #[arg(long)]
+        id: StoreId,
+    },
     /// Webhook subscriptions: events out, posted signed to a receiver.
     Webhooks {
         #[command(subcommand)]
@@ -184,7 +202,16 @@ async fn app_over(store: DynamoStore, cli: &Cli) -> App {
         None => Arc::new(NoPush),
     };
     let config = Config::local(&cli.table, None, cli.websocket_endpoint.clone());
-    App::with_push(Arc::new(store), config, push)
+    let app = App::with_push(Arc::new(store), config, push);
+    let attachments = match (&cli.bucket, &cli.s3_endpoint) {
+        (Some(bucket), Some(endpoint)) => Some(Attachments::local(endpoint, bucket)),
+        (Some(bucket), None) => Some(Attachments::new(&aws_config_defaults().await, bucket)),
+        (None, _) => None,
+    };
+    match attachments {
+        Some(attachments) => app.with_attachments(attachments),
+        None => app,
+    }
 }
 
 #[tokio::main]
@@ -255,6 +282,24 @@ async fn main() -> Result<(), Error> {
                 std::process::exit(1);
             }
             println!("admin {admin}: capacity {capacity}");
+        }
+        Command::EraseStore { id } => {
+            let app = app_over(store, &cli).await;
+            if app.attachments.is_none() {
+                eprintln!("without --bucket, the store's files stay: name the bucket");
+                std::process::exit(2);
+            }
+            loop {
+                let record = chat::erase_store(&app, id, ERASED_A_STEP).await?;
+                let finished = record.finished_at.map_or_else(|| "going on".to_owned(), |at| format!("finished {at}"));
+                println!(
+                    "store {id}: {} sessions, {} messages, {} files erased; {finished}",
+                    record.sessions, record.messages, record.files
+                );
+                if record.is_finished() {
+                    break;
+                }
+            }
         }
         Command::Migrate => {
             let migrated = store.migrate().await?;

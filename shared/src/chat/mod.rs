@@ -10,6 +10,7 @@ mod connections;
 mod delivery;
 mod desk;
 mod email;
+mod erasure;
 mod events;
 mod lifecycle;
 mod links;
@@ -37,6 +38,7 @@ pub use email::{
     JobOutcome, TranscriptRequested, queue_email_jobs, request_transcript, run_email_jobs, unsubscribe,
     unsubscribe_link,
 };
+pub use erasure::erase_store;
 pub use events::typing;
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};

@@ -152,7 +152,7 @@ async fn deactivate(app: &App, principal: Principal) -> ItemResult {
     }
 }
 
-async fn close_everything_of(app: &App, principal: Principal) -> Result<(), ChatError> {
+pub(super) async fn close_everything_of(app: &App, principal: Principal) -> Result<(), ChatError> {
     for (token, _) in app.store.tokens_of(principal, Timestamp::now()).await? {
         revoke_token(app, &token).await?;
     }

@@ -9,6 +9,7 @@ mod connection;
 mod desk;
 mod email;
 mod email_marks;
+mod erasure;
 mod hours;
 mod ids;
 pub mod input;
@@ -42,6 +43,7 @@ pub use email::{
     digest_due, digest_window, on_call_due, transcript_allowed, unsubscribe_signature, verify_unsubscribe,
 };
 pub use email_marks::{EmailClaim, EmailKind, EmailMarks};
+pub use erasure::{ERASE_SESSIONS_PER_CALL, ErasureRecord, MAX_ERASE_SESSIONS_PER_CALL};
 pub use hours::{
     BusinessHours, HoursError, HoursInput, HoursState, LocalMoment, MAX_EXPECTED_REPLY, MAX_HOLIDAYS, MAX_ON_CALL,
     MAX_OPENINGS_A_DAY, OpeningInput,

@@ -14,6 +14,7 @@ mod connections;
 mod desks;
 mod dynamo;
 mod email;
+mod erasure;
 mod identities;
 mod memory;
 mod sessions;
@@ -24,6 +25,7 @@ pub use connections::ConnectionStore;
 pub use desks::{Assignment, DeskStore};
 pub use dynamo::{DynamoStore, Migrated, table_change};
 pub use email::EmailStore;
+pub use erasure::ErasureStore;
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;
 pub use sessions::{
@@ -49,11 +51,18 @@ pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Every aggregate's storage: what a function's [`crate::App`] holds.
 pub trait ChatStore:
-    IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore + TeamSideStore
+    IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore + TeamSideStore + ErasureStore
 {
 }
 
 impl<T> ChatStore for T where
-    T: IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore + TeamSideStore
+    T: IdentityStore
+        + SessionStore
+        + ConnectionStore
+        + DeskStore
+        + WebhookStore
+        + EmailStore
+        + TeamSideStore
+        + ErasureStore
 {
 }

@@ -16,7 +16,7 @@ use crate::domain::{MIN_LINK_KEY_BYTES, Recipient};
 use crate::storage::{EmailStore, StorageError, StorageResult};
 
 const LINK_KEY_SK: &str = "EMAIL_LINK_KEY";
-const UNSUBSCRIBED_PK: &str = "UNSUBSCRIBED";
+pub(super) const UNSUBSCRIBED_PK: &str = "UNSUBSCRIBED";
 
 #[async_trait]
 impl EmailStore for DynamoStore {

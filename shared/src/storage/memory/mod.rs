@@ -6,6 +6,7 @@
 mod connections;
 mod desks;
 mod email;
+mod erasure;
 mod feed;
 mod identities;
 mod sessions;
@@ -52,6 +53,7 @@ struct State {
     last_note_id: NoteId,
     revisions: HashMap<(SessionId, MessageId), Vec<RevisionRecord>>,
     saved_replies: HashMap<(ReplyScope, String), SavedReply>,
+    erasures: HashMap<StoreId, crate::domain::ErasureRecord>,
     feed: feed::ChangeFeed,
 }
 

@@ -5,6 +5,7 @@
 
 mod assign;
 mod companions;
+mod erasure;
 mod ids;
 mod list;
 mod update;

@@ -1,0 +1,146 @@
+//! A store erased when it asks, through the platform route on the embedded store and on
+//! DynamoDB Local: cut short after one session and run again, it finishes; then nothing of
+//! the store is left (on DynamoDB, in a full scan of the table; on both, in the bucket and
+//! through every route), the audit log holds its id and counts alone, and the other store's
+//! conversations and the lists' counts are as they were.
+
+use e2e::cast::{OTHER_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
+use e2e::files::{BUCKET, PNG, s3, upload_png};
+use e2e::gateway::{Gateway, get_json, post_json};
+use e2e::platform::Signed;
+use serde_json::{Value, json};
+
+/// What only the erased store's conversations hold.
+const SECRET: &str = "my card ends in 4242";
+
+async fn post(gateway: &Gateway, path: &str, token: &str, body: Value) -> Value {
+    let (status, answer) = post_json(&gateway.url(path), Some(token), &body).await;
+    assert!(status < 300, "{path}: {status} {answer}");
+    answer
+}
+
+/// A conversation of `store`: a message, a file, Sarah's claim, answer, note and tags, a
+/// close and a rating. Its session id.
+async fn conversation(gateway: &Gateway, store: &str, text: &str) -> Value {
+    let sarah = token_of_admin(SARAH);
+    let first = post(gateway, "/v1/chat/store/messages/", store, json!({ "content": text })).await;
+    let session = first["session_id"].clone();
+    let upload = upload_png(gateway, store, None, PNG).await;
+    post(gateway, "/v1/chat/store/messages/", store, json!({ "content": "a photo", "upload_id": upload })).await;
+    post(gateway, "/v1/chat/admin/session/claim/", &sarah, json!({ "session_id": session })).await;
+    post(gateway, "/v1/chat/admin/messages/", &sarah, json!({ "session_id": session, "content": "On it" })).await;
+    post(gateway, "/v1/chat/admin/notes/", &sarah, json!({ "session_id": session, "content": "VIP" })).await;
+    post(gateway, "/v1/chat/admin/session/tags/", &sarah, json!({ "session_id": session, "tags": ["billing"] })).await;
+    post(gateway, "/v1/chat/admin/session/close/", &sarah, json!({ "session_id": session })).await;
+    post(gateway, "/v1/chat/store/session/rating/", store, json!({ "session_id": session, "rating": 4 })).await;
+    session
+}
+
+/// The lists Sarah sees and their counts.
+async fn lists(gateway: &Gateway) -> Vec<Value> {
+    let sarah = token_of_admin(SARAH);
+    let mut lists = Vec::new();
+    for query in ["", "?status=closed", "?status=closed&tag=billing", "?status=open"] {
+        let (status, list) = get_json(&gateway.url(&format!("/v1/chat/admin/sessions/{query}")), Some(&sarah)).await;
+        assert_eq!(status, 200, "{list}");
+        let ids: Vec<Value> = list["sessions"].as_array().unwrap().iter().map(|s| s["id"].clone()).collect();
+        lists.push(json!({ "ids": ids, "total_count": list["total_count"] }));
+    }
+    lists
+}
+
+async fn erase(gateway: &Gateway, body: Value) -> (u16, Value) {
+    Signed::post("/v1/platform/stores/erase/", body).send(gateway).await
+}
+
+async fn bucket_keys(gateway: &Gateway) -> Vec<String> {
+    let listed = s3(gateway).list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect()
+}
+
+/// Erases the tech store on `gateway`; `table`, when on DynamoDB Local, is scanned after.
+async fn a_store_erased_leaves_nothing_of_it(gateway: Gateway, table: Option<String>) {
+    let (tech, other) = (token_of_store(TECH_STORE), token_of_store(OTHER_STORE));
+    let kept = conversation(&gateway, &other, "Where is my parcel?").await;
+    let before = lists(&gateway).await;
+    let mut erased = Vec::new();
+    for _ in 0..2 {
+        erased.push(conversation(&gateway, &tech, SECRET).await);
+    }
+    // The third still open, with its file waiting to be attached.
+    erased.push(
+        post(&gateway, "/v1/chat/store/messages/", &tech, json!({ "content": SECRET })).await["session_id"].clone(),
+    );
+    upload_png(&gateway, &tech, None, PNG).await;
+    let tech_files =
+        |keys: &[String]| keys.iter().filter(|key| erased.iter().any(|id| key.contains(&format!("/{id}/")))).count();
+    // Each attached file is kept twice until the bucket's rule drops the upload a day on.
+    assert_eq!(tech_files(&bucket_keys(&gateway).await), 5);
+
+    // Cut short after one session, then finished; a repeat does nothing more.
+    let (status, first) = erase(&gateway, json!({ "store_id": TECH_STORE, "limit": 1 })).await;
+    assert_eq!((status, &first["sessions"], &first["finished_at"]), (202, &json!(1), &Value::Null), "{first}");
+    let (status, done) = erase(&gateway, json!({ "store_id": TECH_STORE })).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!((&done["sessions"], &done["messages"], &done["files"]), (&json!(3), &json!(7), &json!(5)), "{done}");
+    assert_eq!(done["started_at"], first["started_at"]);
+    assert_eq!(erase(&gateway, json!({ "store_id": TECH_STORE })).await, (200, done.clone()));
+    assert_eq!(erase(&gateway, json!({ "store_id": 424242 })).await.0, 404);
+
+    // Nothing of it through the routes or in the bucket; the other store's as it was.
+    assert_eq!(tech_files(&bucket_keys(&gateway).await), 0);
+    // Its tokens are gone (an instance that checked one in the last minute may still take
+    // it, and finds nothing of the store's).
+    let (status, tokens) = Signed::get(&format!("/v1/platform/tokens/?store_id={TECH_STORE}")).send(&gateway).await;
+    assert_eq!((status, &tokens["tokens"]), (200, &json!([])), "{tokens}");
+    let (status, current) = get_json(&gateway.url("/v1/chat/store/session/current/"), Some(&tech)).await;
+    assert!(status == 401 || current == json!({ "session": null }), "{status} {current}");
+    let sarah = token_of_admin(SARAH);
+    for id in &erased {
+        let url = gateway.url(&format!("/v1/chat/admin/session/?session_id={id}"));
+        assert_eq!(get_json(&url, Some(&sarah)).await.0, 404, "session {id}");
+    }
+    let (status, context) =
+        get_json(&gateway.url(&format!("/v1/chat/admin/store/?store_id={TECH_STORE}")), Some(&sarah)).await;
+    assert_eq!(status, 404, "{context}");
+    assert_eq!(lists(&gateway).await, before);
+    let url = gateway.url(&format!("/v1/chat/admin/session/?session_id={kept}"));
+    assert_eq!(get_json(&url, Some(&sarah)).await.1["messages"][0]["content"], "Where is my parcel?");
+
+    // On DynamoDB, a full scan finds the audit record alone, with the store's id and counts.
+    if let Some(table) = table {
+        let items = e2e::stack::scan_table(&table).await;
+        let of_the_store: Vec<&Value> = items
+            .iter()
+            .filter(|item| {
+                let text = item.to_string();
+                text.contains(SECRET)
+                    || text.contains("Tech Store")
+                    || text.contains("store@example.com")
+                    || text.contains(&format!("STORE#{TECH_STORE}"))
+                    || text.contains(&format!("store-{TECH_STORE}"))
+                    || erased
+                        .iter()
+                        .any(|id| item["PK"].as_str().is_some_and(|pk| pk.ends_with(&format!("SESSION#{id}"))))
+            })
+            .collect();
+        let audit = json!({"PK": "ERASURES", "SK": format!("store-{TECH_STORE}")});
+        assert_eq!(of_the_store.len(), 1, "{of_the_store:#?}");
+        let record = of_the_store[0].as_object().unwrap();
+        assert_eq!((&record["PK"], &record["SK"]), (&audit["PK"], &audit["SK"]));
+        let mut fields: Vec<&str> = record.keys().map(String::as_str).collect();
+        fields.sort();
+        assert_eq!(fields, ["PK", "SK", "files", "finished_at", "messages", "sessions", "started_at", "store_id"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_erased_leaves_nothing_of_it_on_the_embedded_store() {
+    a_store_erased_leaves_nothing_of_it(Gateway::start(), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_erased_leaves_nothing_of_it_on_dynamodb() {
+    let table = e2e::stack::fresh_table().await;
+    a_store_erased_leaves_nothing_of_it(Gateway::start_on_dynamodb(&table), Some(table)).await;
+}
