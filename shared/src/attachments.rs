@@ -10,7 +10,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 
 use crate::config::{DEFAULT_LINK_LIFETIME, is_loopback_endpoint};
-use crate::domain::SessionId;
+use crate::domain::{SessionId, StoreId};
 use crate::{ChatError, Timestamp, telemetry};
 
 /// How long a presigned upload may be used.
@@ -168,17 +168,58 @@ impl Attachments {
         }
     }
 
+    /// The bytes of the file at `key`; `None` if there is none.
+    pub async fn file_bytes(&self, key: &str) -> Result<Option<Vec<u8>>, ChatError> {
+        telemetry::record_s3_action("GetObject", key);
+        let _call = telemetry::record_s3_request();
+        let object = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => object,
+            Err(error) if error.raw_response().is_some_and(|raw| matches!(raw.status().as_u16(), 403 | 404)) => {
+                return Ok(None);
+            }
+            Err(error) => return Err(unavailable("reading a file", error)),
+        };
+        let bytes = object.body.collect().await.map_err(|error| unavailable("reading a file", error))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    /// Stores `archive` (a ZIP file) at `key`.
+    pub async fn put_archive(&self, key: &str, archive: Vec<u8>) -> Result<(), ChatError> {
+        telemetry::record_s3_action("PutObject", key);
+        let _call = telemetry::record_s3_request();
+        let put = self.client.put_object().bucket(&self.bucket).key(key).content_type("application/zip");
+        match put.body(archive.into()).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => Err(unavailable("storing an export", error)),
+        }
+    }
+
+    /// How long a download link lasts.
+    pub fn link_lifetime(&self) -> Duration {
+        self.link_lifetime
+    }
+
     /// Deletes every file of `session`, attached or still waiting to be: how many there were.
     pub async fn erase_session_files(&self, session: SessionId) -> Result<u64, ChatError> {
+        self.erase_under(&[format!("sessions/{session}/"), format!("uploads/{session}/")]).await
+    }
+
+    /// Deletes the exports of `store`: how many there were.
+    pub async fn erase_exports(&self, store: StoreId) -> Result<u64, ChatError> {
+        self.erase_under(&[export_prefix(store)]).await
+    }
+
+    /// Deletes every file under `prefixes`: how many there were.
+    async fn erase_under(&self, prefixes: &[String]) -> Result<u64, ChatError> {
         let mut erased = 0;
-        for prefix in [format!("sessions/{session}/"), format!("uploads/{session}/")] {
-            telemetry::record_s3_action("ListBucket", &prefix);
-            telemetry::record_s3_action("DeleteObject", &prefix);
+        for prefix in prefixes {
+            telemetry::record_s3_action("ListBucket", prefix);
+            telemetry::record_s3_action("DeleteObject", prefix);
             loop {
                 // Each page deleted before the next is listed: the listing starts over each time.
                 let listed = {
                     let _call = telemetry::record_s3_request();
-                    self.client.list_objects_v2().bucket(&self.bucket).prefix(&prefix).send().await
+                    self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).send().await
                 };
                 let listed = listed.map_err(|error| unavailable("listing a session's files", error))?;
                 let keys: Vec<String> =
@@ -213,6 +254,11 @@ impl Attachments {
             Err(error) => Err(unavailable("presigning a download", error)),
         }
     }
+}
+
+/// Where the exports of `store` are kept.
+pub fn export_prefix(store: StoreId) -> String {
+    format!("exports/store-{store}/")
 }
 
 /// A `Content-Disposition` that saves the file as `file_name` rather than showing it in

@@ -77,18 +77,50 @@ async fn a_store_erased_leaves_nothing_of_it(gateway: Gateway, table: Option<Str
     // Each attached file is kept twice until the bucket's rule drops the upload a day on.
     assert_eq!(tech_files(&bucket_keys(&gateway).await), 5);
 
+    // First the store's data handed over: one archive behind a short-lived link.
+    let (status, export) =
+        Signed::post("/v1/platform/stores/export/", json!({ "store_id": TECH_STORE })).send(&gateway).await;
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(
+        (&export["sessions"], &export["messages"], &export["files"]),
+        (&json!(3), &json!(7), &json!(2)),
+        "{export}"
+    );
+    let archive = reqwest::get(export["url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(archive.status(), 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(archive.bytes().await.unwrap().to_vec())).unwrap();
+    let mut read = |path: &str| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut archive.by_name(path).unwrap(), &mut bytes).unwrap();
+        bytes
+    };
+    let profile: Value = serde_json::from_slice(&read("store.json")).unwrap();
+    assert_eq!((&profile["name"], &profile["email"]), (&json!("Tech Store"), &json!("store@example.com")));
+    let closed: Value = serde_json::from_slice(&read(&format!("sessions/{}.json", erased[0]))).unwrap();
+    assert_eq!(
+        (&closed["status"], &closed["rating"], &closed["tags"]),
+        (&json!("closed"), &json!(4), &json!(["billing"]))
+    );
+    let contents: Vec<&str> =
+        closed["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, [SECRET, "a photo", "On it"], "notes stay the team's");
+    assert_eq!(read(closed["messages"][1]["file"].as_str().unwrap()), PNG);
+
     // Cut short after one session, then finished; a repeat does nothing more.
     let (status, first) = erase(&gateway, json!({ "store_id": TECH_STORE, "limit": 1 })).await;
     assert_eq!((status, &first["sessions"], &first["finished_at"]), (202, &json!(1), &Value::Null), "{first}");
     let (status, done) = erase(&gateway, json!({ "store_id": TECH_STORE })).await;
     assert_eq!(status, 200, "{done}");
-    assert_eq!((&done["sessions"], &done["messages"], &done["files"]), (&json!(3), &json!(7), &json!(5)), "{done}");
+    assert_eq!((&done["sessions"], &done["messages"], &done["files"]), (&json!(3), &json!(7), &json!(6)), "{done}");
     assert_eq!(done["started_at"], first["started_at"]);
     assert_eq!(erase(&gateway, json!({ "store_id": TECH_STORE })).await, (200, done.clone()));
     assert_eq!(erase(&gateway, json!({ "store_id": 424242 })).await.0, 404);
 
-    // Nothing of it through the routes or in the bucket; the other store's as it was.
-    assert_eq!(tech_files(&bucket_keys(&gateway).await), 0);
+    // Nothing of it through the routes or in the bucket (its export gone too); the other
+    // store's as it was.
+    let keys = bucket_keys(&gateway).await;
+    assert_eq!(tech_files(&keys), 0);
+    assert!(!keys.iter().any(|key| key.contains(&format!("store-{TECH_STORE}/"))), "{keys:?}");
     // Its tokens are gone (an instance that checked one in the last minute may still take
     // it, and finds nothing of the store's).
     let (status, tokens) = Signed::get(&format!("/v1/platform/tokens/?store_id={TECH_STORE}")).send(&gateway).await;

@@ -110,9 +110,11 @@ fn no_wildcards_and_resources_only_of_this_stack() {
             for resource in &statement.resources {
                 assert_ne!(resource, "*", "{binary}");
                 let on_table = resource == "GetAtt:ChatTable.Arn" || resource.starts_with("${ChatTable.Arn}/index/");
-                // Objects of the attachments bucket under one of its prefixes, never the bucket.
-                let on_attachments = resource == "${AttachmentsBucket.Arn}/sessions/*"
-                    || resource == "${AttachmentsBucket.Arn}/uploads/*";
+                // Objects of the attachments bucket under one of its prefixes (a listing, under
+                // them alone), never the bucket.
+                let on_attachments = ["sessions", "uploads", "exports"]
+                    .iter()
+                    .any(|prefix| resource == &format!("${{AttachmentsBucket.Arn}}/{prefix}/*"));
                 let on_websocket = resource.contains("${WebSocketApi}/${Stage}/POST/@connections/")
                     || resource.contains("${WebSocketApi}/${Stage}/DELETE/@connections/");
                 let on_stream = resource == "GetAtt:ChatTable.StreamArn";
@@ -412,8 +414,10 @@ async fn exercise() -> BTreeMap<String, Use> {
     signed("/v1/platform/deactivate/", json!({"admins": [9500]})).await;
     assert_eq!(paula_ws.closed_by_server().await, 1000);
     omar_ws.close().await;
-    // Last, as it ends the store: its sessions, their files and notes, its connections,
-    // then the store.
+    // The store's data handed over, then erased: last, as it ends the store (its sessions,
+    // their files and notes, its connections, then the store).
+    let exported = Signed::post("/v1/platform/stores/export/", json!({"store_id": TECH_STORE})).send(platform).await;
+    assert!(exported.0 == 200 && exported.1["files"].as_u64() > Some(0), "{exported:?}");
     let tech_ws = Client::connect(&gateway, Some(&store)).await.unwrap();
     let erased = Signed::post("/v1/platform/stores/erase/", json!({"store_id": TECH_STORE})).send(platform).await;
     assert_eq!(erased.0, 200, "{}", erased.1);

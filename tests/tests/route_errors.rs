@@ -584,6 +584,7 @@ async fn every_body_is_one_json_object(gateway: Gateway) {
         ("/v1/platform/admins/", json!({"admins": [{"id": 1, "name": "x"}]})),
         ("/v1/platform/deactivate/", json!({"stores": [1]})),
         ("/v1/platform/stores/erase/", json!({"store_id": 1})),
+        ("/v1/platform/stores/export/", json!({"store_id": 1})),
         ("/v1/platform/tokens/", json!({"store_id": 1})),
         ("/v1/platform/tokens/revoke/", json!({"token_id": "0"})),
         ("/v1/platform/webhooks/", json!({"url": "https://example.com/hook", "event_types": ["message.created"]})),

@@ -124,6 +124,12 @@ enum Command {
         #[arg(long)]
         id: StoreId,
     },
+    /// Export a store's profile and newest 1,000 sessions with their messages, ratings, tags
+    /// and files as one ZIP archive in the bucket (--bucket), and print a short-lived link.
+    ExportStore {
+        #[arg(long)]
+        id: StoreId,
+    },
     /// Webhook subscriptions: events out, posted signed to a receiver.
     Webhooks {
         #[command(subcommand)]
@@ -282,6 +288,19 @@ async fn main() -> Result<(), Error> {
                 std::process::exit(1);
             }
             println!("admin {admin}: capacity {capacity}");
+        }
+        Command::ExportStore { id } => {
+            let app = app_over(store, &cli).await;
+            if app.attachments.is_none() {
+                eprintln!("an export is kept in the bucket: name it with --bucket");
+                std::process::exit(2);
+            }
+            let export = chat::export_store(&app, id).await?;
+            eprintln!(
+                "store {id}: {} sessions, {} messages, {} files; the link works until {}",
+                export.sessions, export.messages, export.files, export.expires_at
+            );
+            println!("{}", export.url);
         }
         Command::EraseStore { id } => {
             let app = app_over(store, &cli).await;

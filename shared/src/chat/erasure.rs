@@ -61,6 +61,9 @@ async fn erase(app: &App, store: StoreId, at_most: usize) -> Result<ErasureRecor
         app.store.record_erasure(&record).await?;
     }
     if app.store.sessions_of_store(store, 1).await?.0.is_empty() {
+        if let Some(attachments) = &app.attachments {
+            record.files += attachments.erase_exports(store).await?;
+        }
         app.store.erase_store_items(store).await?;
         record.finished_at = Some(Timestamp::now());
     }

@@ -12,6 +12,7 @@ mod desk;
 mod email;
 mod erasure;
 mod events;
+mod export;
 mod lifecycle;
 mod links;
 mod messages;
@@ -40,6 +41,7 @@ pub use email::{
 };
 pub use erasure::erase_store;
 pub use events::typing;
+pub use export::{Export, MAX_EXPORTED_SESSIONS, export_store};
 pub use lifecycle::{change_lifecycle, close_active_session, rate_session, set_tags};
 pub use messages::{MessagePage, Sent, TRANSCRIPT_LIMIT, Transcript, messages_of, send_message, transcript};
 pub use notes::{NOTE_PAGE_LIMIT, NoteList, notes_of, write_note};
