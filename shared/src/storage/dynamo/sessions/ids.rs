@@ -212,6 +212,13 @@ const MIN_PAUSE: Duration = Duration::from_millis(1);
 /// The longest pause between two tries of a send waiting for the one before it.
 const MAX_PAUSE: Duration = Duration::from_millis(100);
 
+/// A party's sends in the minute, as a session item (or a copy of one) holds them.
+fn sends_in(item: &Item, name: &str) -> Option<SendWindow> {
+    let window = item.get(name)?.as_m().ok()?;
+    let number = |field: &str| window.get(field)?.as_n().ok();
+    Some(SendWindow { minute: number("in_minute")?.parse().ok()?, count: number("sent")?.parse().ok()? })
+}
+
 /// Where a session's order of sends stands, as its item says (none yet: 0): its last
 /// committed place, and the places right after it that their senders gave up (a send
 /// refused at its limit, say), which no send need wait for.
@@ -433,6 +440,11 @@ impl DynamoStore {
     pub(super) fn learn_committed(&self, session: SessionId, item: &Item) {
         let last_message_at = item.get("last_message_at").and_then(|at| Timestamp::parse(at.as_s().ok()?).ok());
         self.committed(session, last_place(item), last_message_at);
+        for (party, name) in [(SenderType::Store, "store_sends"), (SenderType::Admin, "admin_sends")] {
+            if let Some(window) = sends_in(item, name) {
+                self.remember_sends(session, party, window);
+            }
+        }
     }
 
     /// Remembers that `place` of `session` is committed, its message (if known) dated `at`.

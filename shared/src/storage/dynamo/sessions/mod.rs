@@ -23,8 +23,8 @@ use super::items::*;
 use super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
 use crate::Timestamp;
 use crate::domain::{
-    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SendLimit, SenderType, Session, SessionChange,
-    SessionId, SessionStatus, StoreId, StoreProfile, mark_needs_messages_above, opened_with,
+    AdminId, EmailClaim, Message, MessageId, NewMessage, ReceiptKind, SendCharge, SendLimit, SenderType, Session,
+    SessionChange, SessionId, SessionStatus, StoreId, StoreProfile, mark_needs_messages_above, opened_with,
 };
 use crate::storage::{
     ActiveSession, AppendGuard, AppendOutcome, Bucket, ClosedSession, IdReservation, IdsFor, MessageSlice,
@@ -222,6 +222,8 @@ impl DynamoStore {
         let seen = guard.seen().map(|seen| seen.sends_of(party));
         let mut sends = known.chain(seen).max_by_key(|window| (window.minute, window.count)).unwrap_or_default();
         let mut conflicts = 0;
+        // Whether a write was tried, which looked for an earlier send with this one's key.
+        let mut tried = false;
         // Every try but a conflict waits or moves on, so this bound is only a safeguard.
         for _ in 0..MAX_TRIES {
             if conflicts >= MAX_ATTEMPTS {
@@ -231,6 +233,12 @@ impl DynamoStore {
             let stored = message.stored(id, session_id, now);
             let charge = match limit.charge(sends, stored.created) {
                 Ok(charge) => charge,
+                // A repeated send is answered with its original whatever the count: until
+                // a write has looked for the original, it is tried (its count condition
+                // fails, its reference tells whether it is a repeat).
+                Err(_) if !tried && message.idempotency_key().is_some() => {
+                    Some(SendCharge::Adds { minute: sends.minute, limit: limit.0 })
+                }
                 Err(too_many) => {
                     self.give_up(place).await;
                     return Ok(AppendOutcome::TooMany(too_many));
@@ -250,7 +258,8 @@ impl DynamoStore {
                 let item = MessageRefItem { pk: session_pk(session_id), sk: sk.clone(), message_id: id };
                 items.push(self.put_new(to_item(&item)?));
             }
-            let tried = std::time::Instant::now();
+            let started = std::time::Instant::now();
+            tried = true;
             let reasons = match self.transact(items).await {
                 Ok(()) => {
                     self.committed(session_id, place.number, Some(stored.created));
@@ -262,7 +271,7 @@ impl DynamoStore {
                 Err(TransactionFailure::Unavailable(error)) => return Err(error),
                 Err(TransactionFailure::Cancelled(reasons)) => reasons,
             };
-            let tried = tried.elapsed();
+            let round_trip = started.elapsed();
             let referenced = |index: usize| -> StorageResult<Option<MessageId>> {
                 if !failed_condition(reasons.get(index)) {
                     return Ok(None);
@@ -310,7 +319,7 @@ impl DynamoStore {
                 in_order = self.wait_for_places_before(&place, &mut patience, committed, place.took).await?;
             } else if unmet.is_none() {
                 // Only places before this one are not committed yet.
-                in_order = self.wait_for_places_before(&place, &mut patience, last_place, tried).await?;
+                in_order = self.wait_for_places_before(&place, &mut patience, last_place, round_trip).await?;
             }
             // Dated after the messages committed meanwhile, with the wait and the sends as
             // they now are.
@@ -495,6 +504,7 @@ impl SessionStore for DynamoStore {
             match self.transact(items).await {
                 Ok(()) => {
                     self.remember_active(store, Some(session_id));
+                    self.committed(session_id, 1, Some(stored.created));
                     self.remember_sends(session_id, SenderType::Store, session.store_sends);
                     return Ok(Opening::Opened { session: Box::new(session), message: stored });
                 }

@@ -18,6 +18,9 @@ use crate::domain::{
 };
 use crate::storage::StorageResult;
 
+/// How many places right before its own an in-order send forgets as given up.
+const SKIPPED_FORGOTTEN: u64 = 16;
+
 /// One `Update` of a session item.
 pub(in crate::storage::dynamo) struct SessionUpdate {
     set: Vec<String>,
@@ -52,7 +55,10 @@ impl SessionUpdate {
                     self.condition.push(format!("(last_place = {at} OR contains(skipped_places, {at}))"));
                     self.delete.push(format!("skipped_places {set}"));
                     self.values.insert(at, n(before));
-                    self.values.insert(set, AttributeValue::Ns(vec![before.to_string()]));
+                    // The places given up right before this one go from the record with it
+                    // (a run of sends refused at their limit, say), absent ones harmlessly.
+                    let given_up = (before.saturating_sub(SKIPPED_FORGOTTEN).max(1)..=before).map(|p| p.to_string());
+                    self.values.insert(set, AttributeValue::Ns(given_up.collect()));
                 }
                 None => self.condition.push("attribute_not_exists(last_place)".to_owned()),
             }
