@@ -30,6 +30,9 @@ pub struct Migrated {
     pub sessions_updated: u64,
 }
 
+/// Messages read at a time, looking for each party's newest.
+const NEWEST_A_READ: usize = 50;
+
 /// A session item lacking something this version needs.
 const INCOMPLETE: &str = "attribute_not_exists(search_text) OR attribute_not_exists(last_store_message_id) \
                           OR attribute_not_exists(last_admin_message_id)";
@@ -91,12 +94,25 @@ impl DynamoStore {
         }
     }
 
-    /// The id of each party's newest message in `session` (0 for none), from its messages.
+    /// The id of each party's newest message in `session` (0 for none), from its messages,
+    /// newest first, a page at a time until both are found.
     async fn newest_message_of_each_party(&self, session: &Session) -> StorageResult<(MessageId, MessageId)> {
-        let messages = self.message_range(session.id, MessageId(1), session.last_message_id, usize::MAX, true).await?;
-        let newest = |party: SenderType| {
-            messages.iter().find(|message| message.sender_type == party).map_or(MessageId(0), |message| message.id)
-        };
-        Ok((newest(SenderType::Store), newest(SenderType::Admin)))
+        let (mut of_store, mut of_admin) = (None, None);
+        let mut below = session.last_message_id;
+        while of_store.is_none() || of_admin.is_none() {
+            let page = self.message_range(session.id, MessageId(1), below, NEWEST_A_READ, true).await?;
+            for message in &page {
+                let newest = match message.sender_type {
+                    SenderType::Store => &mut of_store,
+                    SenderType::Admin => &mut of_admin,
+                };
+                newest.get_or_insert(message.id);
+            }
+            match page.last() {
+                Some(oldest) if page.len() == NEWEST_A_READ && oldest.id.0 > 1 => below = MessageId(oldest.id.0 - 1),
+                _ => break,
+            }
+        }
+        Ok((of_store.unwrap_or(MessageId(0)), of_admin.unwrap_or(MessageId(0))))
     }
 }
