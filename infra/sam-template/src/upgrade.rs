@@ -1,20 +1,25 @@
 //! What one `sam deploy` of a template over a stack deployed from an earlier one cannot do,
 //! or can do only by losing data: CloudFormation creates or deletes at most one global
-//! secondary index of a table per update, cannot change an index in place (its keys or its
-//! projection), and replaces a table or a bucket whose keys or name change, or that is
-//! renamed in the template: a new, empty one.
+//! secondary index of a table per update and cannot change an index in place (its keys, its
+//! projection, the type of an attribute it is keyed on); it replaces a table, bucket, queue
+//! or topic whose name or kind changes, and a table's new stream is a new stream (what the
+//! old one held is lost to its reader). A stateful resource gone from the template, or no
+//! longer retained, is deleted with what it holds (or, retained, left behind).
 
 use serde_norway::Value;
 
 use crate::Template;
 
-/// Resource types whose replacement loses what they hold.
-const STATEFUL: [&str; 2] = ["AWS::DynamoDB::Table", "AWS::S3::Bucket"];
+/// Resource types whose replacement loses what they hold (items, files, messages waiting,
+/// confirmed subscriptions).
+const STATEFUL: [&str; 4] = ["AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SNS::Topic"];
 
-/// Properties of a stateful resource whose change replaces it.
-const REPLACING: [(&str, &[&str]); 2] = [
-    ("AWS::DynamoDB::Table", &["TableName", "KeySchema", "LocalSecondaryIndexes"]),
+/// Properties of a stateful resource whose change replaces it, or loses what it holds.
+const REPLACING: [(&str, &[&str]); 4] = [
+    ("AWS::DynamoDB::Table", &["TableName", "KeySchema", "LocalSecondaryIndexes", "StreamSpecification"]),
     ("AWS::S3::Bucket", &["BucketName"]),
+    ("AWS::SQS::Queue", &["QueueName", "FifoQueue"]),
+    ("AWS::SNS::Topic", &["TopicName", "FifoTopic"]),
 ];
 
 impl Template {
@@ -41,8 +46,12 @@ impl Template {
                     continue;
                 }
                 for name in names.iter().filter(|name| property(old, name) != property(new, name)) {
-                    reasons.push(format!("{id}: a change of {name} replaces it, empty"));
+                    reasons.push(format!("{id}: a change of {name} replaces it or loses what it holds"));
                 }
+            }
+            let retained = |resource: &Value| resource.get("DeletionPolicy").and_then(Value::as_str) == Some("Retain");
+            if retained(old) && !retained(new) {
+                reasons.push(format!("{id} is no longer retained: deleting the stack would delete what it holds"));
             }
             if kind == "AWS::DynamoDB::Table" {
                 reasons.extend(index_changes(id, old, new));
@@ -62,6 +71,22 @@ fn indexes(table: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The attributes an index is keyed on.
+fn key_attributes(index: &Value) -> Vec<String> {
+    let keys = index.get("KeySchema").and_then(Value::as_sequence).into_iter().flatten();
+    keys.filter_map(|key| key.get("AttributeName")?.as_str().map(str::to_owned)).collect()
+}
+
+/// The type a table's `AttributeDefinitions` give `attribute`.
+fn attribute_type(table: &Value, attribute: &str) -> Option<Value> {
+    let definitions = table.get("Properties").and_then(|p| p.get("AttributeDefinitions")).and_then(Value::as_sequence);
+    definitions
+        .into_iter()
+        .flatten()
+        .find(|definition| definition.get("AttributeName").and_then(Value::as_str) == Some(attribute))
+        .and_then(|definition| definition.get("AttributeType").cloned())
+}
+
 /// More than one index created or deleted, or one changed in place.
 fn index_changes(id: &str, old: &Value, new: &Value) -> Vec<String> {
     let (before, after) = (indexes(old), indexes(new));
@@ -72,6 +97,11 @@ fn index_changes(id: &str, old: &Value, new: &Value) -> Vec<String> {
         match find(&after, name) {
             None => created_or_deleted.push(format!("deletes {name}")),
             Some(now) => {
+                for attribute in key_attributes(index) {
+                    if attribute_type(old, &attribute) != attribute_type(new, &attribute) {
+                        reasons.push(format!("{id}: index {name} is keyed on {attribute}, whose type changes"));
+                    }
+                }
                 for part in ["KeySchema", "Projection"] {
                     if index.get(part) != now.get(part) {
                         reasons.push(format!(
@@ -148,8 +178,41 @@ mod tests {
     fn a_replaced_table_or_a_lost_bucket_is_refused() {
         let released = template(&index("A", "ALL"), "PK", "Files");
         let rekeyed = template(&index("A", "ALL"), "Id", "Files");
-        assert!(rekeyed.changes_one_deploy_cannot_make(&released)[0].contains("KeySchema replaces it"));
+        assert!(rekeyed.changes_one_deploy_cannot_make(&released)[0].contains("a change of KeySchema replaces it"));
         let renamed = template(&index("A", "ALL"), "PK", "Attachments");
         assert!(renamed.changes_one_deploy_cannot_make(&released)[0].contains("Files (AWS::S3::Bucket) is gone"));
+    }
+
+    #[test]
+    fn a_retyped_index_key_a_new_stream_or_a_lost_retention_is_refused() {
+        let with = |extra: &str| {
+            Template::parse(&format!(
+                "Resources:
+  ChatTable:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    Properties:
+      AttributeDefinitions: [{{AttributeName: APK, AttributeType: S}}]
+      GlobalSecondaryIndexes: [{}]
+{extra}",
+                index("A", "ALL")
+            ))
+            .unwrap()
+        };
+        let released = with("      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}\n");
+        let retyped = Template::parse(
+            &serde_norway::to_string(&released.doc).unwrap().replace("AttributeType: S", "AttributeType: N"),
+        )
+        .unwrap();
+        assert!(retyped.changes_one_deploy_cannot_make(&released)[0].contains("keyed on APK, whose type changes"));
+        let new_stream = with("      StreamSpecification: {StreamViewType: NEW_IMAGE}\n");
+        assert!(new_stream.changes_one_deploy_cannot_make(&released)[0].contains("StreamSpecification"));
+        let unretained = Template::parse(
+            &serde_norway::to_string(&released.doc)
+                .unwrap()
+                .replace("DeletionPolicy: Retain", "DeletionPolicy: Delete"),
+        )
+        .unwrap();
+        assert!(unretained.changes_one_deploy_cannot_make(&released)[0].contains("no longer retained"));
     }
 }
