@@ -285,6 +285,8 @@ export class SupportChat extends HTMLElement {
   #position = null; // the session's place in line while it waits
   #messages = new Map(); // id → message view
   #pending = new Map(); // client_message_id → {content, file, element}
+  #heldUntil = 0; // after the minute's messages are spent: when the pending ones may go
+  #flushTimer = null;
   #newestId = 0;
   #oldestId = 0;
   #hasOlder = false;
@@ -333,6 +335,7 @@ export class SupportChat extends HTMLElement {
     clearTimeout(this.#renewTimer);
     clearInterval(this.#pinger);
     for (const pending of this.#pending.values()) clearTimeout(pending.timer);
+    clearTimeout(this.#flushTimer);
     this.#started = false;
     this.#socket?.close();
   }
@@ -1074,6 +1077,15 @@ export class SupportChat extends HTMLElement {
     this.#deliver(id);
   }
 
+  #holdSends(seconds) {
+    this.#heldUntil = Date.now() + seconds * 1000;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = setTimeout(() => {
+      this.#heldUntil = 0;
+      this.#flushPending();
+    }, seconds * 1000);
+  }
+
   async #flushPending() {
     for (const id of this.#pending.keys()) await this.#deliver(id);
   }
@@ -1083,6 +1095,10 @@ export class SupportChat extends HTMLElement {
     const pending = this.#pending.get(id);
     if (!pending || pending.inFlight) return;
     clearTimeout(pending.timer);
+    if (Date.now() < this.#heldUntil) {
+      pending.element.querySelector("[data-testid=pending-state]").textContent = this.#t("notSent");
+      return;
+    }
     pending.inFlight = true;
     try {
       if (pending.file && !pending.uploadId) pending.uploadId = await this.#upload(pending.file);
@@ -1100,10 +1116,14 @@ export class SupportChat extends HTMLElement {
         pending.element.remove();
         if (!this.#ui.input.value) this.#ui.input.value = pending.content;
         this.#showError(error);
+      } else if (error instanceof ApiError && error.status === 429) {
+        // The minute's messages are spent: everything pending waits as long as asked, then
+        // goes in the order it was written.
+        pending.element.querySelector("[data-testid=pending-state]").textContent = this.#t("notSent");
+        this.#holdSends(error.retryAfter || 5);
       } else {
         pending.element.querySelector("[data-testid=pending-state]").textContent = this.#t("notSent");
-        const asked = error instanceof ApiError ? error.retryAfter * 1000 : 0;
-        pending.retryDelay = asked || Math.min((pending.retryDelay || 1000) * 2, 30000);
+        pending.retryDelay = Math.min((pending.retryDelay || 1000) * 2, 30000);
         pending.timer = setTimeout(() => this.#deliver(id), pending.retryDelay);
       }
     } finally {

@@ -1,0 +1,52 @@
+// A store that writes faster than the deployment's limit of messages a minute: what the
+// limit refuses stays on screen as not sent yet, in the order it was written, with nothing
+// lost and no error in the way; what went through is there for the team.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+
+import { call, launchChromium, messageTexts, startGateway, startShop, waitForText } from "./harness.mjs";
+
+let browser;
+before(async () => {
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test("messages past the minute's limit wait, in order, as not sent yet", async (t) => {
+  const gateway = await startGateway(["--messages-per-minute", "2"]);
+  const shop = await startShop(gateway);
+  const context = await browser.newContext({ viewport: { width: 390, height: 760 } });
+  t.after(async () => {
+    await context.close();
+    await shop.stop();
+    await gateway.stop();
+  });
+  const store = await context.newPage();
+  await store.goto(shop.url);
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+
+  const input = store.getByTestId("composer-input");
+  const written = ["Hello", "My parcel is late", "Order 1042", "It was due Monday", "Can you check?"];
+  for (const text of written) {
+    await input.fill(text);
+    await input.press("Enter");
+  }
+  // At most two a minute go through (four, if the minute turned meanwhile); the others wait,
+  // marked, after them, in the order they were written.
+  const waiting = store.locator("[data-testid=message][data-pending=true]");
+  await waitForText(waiting.last().getByTestId("pending-state"), "Not sent yet: will retry");
+  // Every send answered: none is on its way any more.
+  await store.getByTestId("pending-state").filter({ hasText: "Sending" }).first().waitFor({ state: "detached" });
+  const held = await waiting.count();
+  assert.ok(held >= 1, "nothing was held back");
+  for (let i = 0; i < held; i++) await waitForText(waiting.nth(i).getByTestId("pending-state"), "Not sent yet: will retry");
+  assert.deepEqual(await messageTexts(store), written);
+  assert.deepEqual(await waiting.locator("[data-testid=content]").allTextContents(), written.slice(written.length - held));
+  assert.equal(await store.getByTestId("alert").isVisible(), false, "a wait is no error");
+
+  const queue = await call(gateway, gateway.admin_token, "GET", "/v1/chat/admin/sessions/?status=open");
+  assert.equal(queue.sessions[0].message_count, written.length - held);
+});
