@@ -318,7 +318,6 @@ fn jwt_settings(non_empty: &impl Fn(&str) -> Option<String>) -> Result<Option<Jw
     }
 }
 
-/// A number of seconds up to a day (0: at once), or `default` when unset.
 /// Messages per sender, session and minute: up to 10,000, 0 for none.
 fn send_limit(value: Option<String>) -> Result<SendLimit, ConfigError> {
     match value {
@@ -332,6 +331,7 @@ fn send_limit(value: Option<String>) -> Result<SendLimit, ConfigError> {
     }
 }
 
+/// A number of seconds up to a day (0: at once), or `default` when unset.
 fn seconds(value: Option<String>, name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
     match value {
         None => Ok(default),

@@ -89,7 +89,7 @@ pub enum Figure {
     MessagesSent,
     SessionsOpened,
     SessionsClosed,
-    /// From a session's opening to the team's first answer.
+    /// From the store's first message in a session to the team's first answer.
     FirstResponseTime,
     /// Sessions nobody holds, as the scheduled sweep found them.
     SessionsWaiting,

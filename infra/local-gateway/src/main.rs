@@ -168,7 +168,7 @@ struct Args {
     edit_window_seconds: Option<u64>,
     /// How many messages one sender may send into one conversation per minute, 0 for no
     /// limit (the template's `MessagesPerMinute`).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     messages_per_minute: Option<u32>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
