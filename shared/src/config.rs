@@ -126,6 +126,9 @@ pub struct Config {
     /// How many messages one sender may send into one session per minute
     /// (`SEND_LIMIT_PER_MINUTE`; 30 unless set, 0 for no limit).
     pub send_limit: SendLimit,
+    /// How long a closed session is kept after its last activity, with its messages, notes
+    /// and files (`RETENTION_DAYS`; kept for good unless set, or set to 0).
+    pub retention: Option<Duration>,
 }
 
 /// Email to people who are not there; off unless a job queue is configured.
@@ -256,6 +259,7 @@ impl Config {
                 Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
             )?,
             send_limit: send_limit(non_empty("SEND_LIMIT_PER_MINUTE"))?,
+            retention: retention(non_empty("RETENTION_DAYS"))?,
         })
     }
 
@@ -278,6 +282,7 @@ impl Config {
             email: EmailSettings::default(),
             edit_window: Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
             send_limit: SendLimit(DEFAULT_SENDS_PER_MINUTE),
+            retention: None,
         }
     }
 }
@@ -317,6 +322,20 @@ fn jwt_settings(non_empty: &impl Fn(&str) -> Option<String>) -> Result<Option<Jw
         )),
     }
 }
+
+/// Days a closed session is kept, up to ten years; 0 (or unset) keeps it for good.
+fn retention(value: Option<String>) -> Result<Option<Duration>, ConfigError> {
+    let Some(text) = value else { return Ok(None) };
+    let days: u64 = text
+        .parse()
+        .ok()
+        .filter(|days| *days <= MAX_RETENTION_DAYS)
+        .ok_or(ConfigError::Invalid("RETENTION_DAYS", "a number of days from 0 to 3650"))?;
+    Ok((days > 0).then(|| Duration::from_secs(days * 86_400)))
+}
+
+/// The longest retention: ten years.
+pub const MAX_RETENTION_DAYS: u64 = 3650;
 
 /// Messages per sender, session and minute: up to 10,000, 0 for none.
 fn send_limit(value: Option<String>) -> Result<SendLimit, ConfigError> {

@@ -206,7 +206,7 @@ async fn assignment_follows_waiting_order_and_the_sweep_takes_the_rest(gateway: 
     let second_inbox = Client::connect(&gateway, Some(&token_of_admin(second))).await.unwrap();
     assert_eq!(listed(&gateway, second, "claimed").await, Vec::<u64>::new(), "coming back assigns nothing");
     let swept = gateway.run_scheduled("AssignmentSweepFunction").await;
-    assert_eq!(swept, json!({"requeued": 0, "assigned": 2, "closed": 0, "away_replies": 0}));
+    assert_eq!(swept, json!({"requeued": 0, "assigned": 2, "closed": 0, "away_replies": 0, "expired": 0}));
     let mut rest = listed(&gateway, second, "claimed").await;
     rest.sort_unstable();
     assert_eq!(rest, order[5..]);

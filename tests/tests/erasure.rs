@@ -176,3 +176,60 @@ async fn a_store_erased_leaves_nothing_of_it_on_dynamodb() {
     let table = e2e::stack::fresh_table().await;
     a_store_erased_leaves_nothing_of_it(Gateway::start_on_dynamodb(&table), Some(table)).await;
 }
+
+/// Closed conversations past the deployment's retention go with the sweep, their files with
+/// them, and every list and its count stays right; the conversations within it stay.
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_sessions_past_their_retention_go_with_their_files_and_counts() {
+    use shared::Timestamp;
+    use shared::domain::{NewMessage, SendLimit, SenderType, SessionStatus};
+    use shared::storage::{DynamoStore, IdsFor, Opening, SessionStore};
+    let table = e2e::stack::fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb_with(&table, &["--retention-days", "2"]);
+    let kept = conversation(&gateway, &token_of_store(OTHER_STORE), "Where is my parcel?").await;
+
+    // Three days ago: the tech store wrote, Sarah took it, tagged it and closed it.
+    let store = DynamoStore::new(DynamoStore::local_client(&e2e::stack::dynamodb().endpoint()), &table);
+    let then = Timestamp::now().plus_seconds(-3 * 86_400);
+    let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE)).await.unwrap();
+    let message = NewMessage {
+        sender_type: SenderType::Store,
+        sender_id: TECH_STORE.0,
+        content: SECRET.into(),
+        attachment_url: String::new(),
+        attachment_type: String::new(),
+        client_message_id: None,
+        upload_id: None,
+        attachment_key: None,
+        automatic: false,
+    };
+    let opened = store.open_with_message(TECH_STORE, ids, message, then, SendLimit::NONE).await.unwrap();
+    let Opening::Opened { session: old, .. } = opened else { panic!("{opened:?}") };
+    let claimed = store.change_lifecycle(&old, SessionStatus::Claimed, Some(SARAH), then).await.unwrap();
+    let shared::storage::WriteOutcome::Written(claimed) = claimed else { panic!("{claimed:?}") };
+    let tagged = store.set_tags(&claimed, vec!["billing".into()], then).await.unwrap();
+    let shared::storage::WriteOutcome::Written(tagged) = tagged else { panic!("{tagged:?}") };
+    store.change_lifecycle(&tagged, SessionStatus::Closed, Some(SARAH), then).await.unwrap();
+    let key = format!("sessions/{}/store-5/upload/copy", old.id);
+    s3(&gateway).put_object().bucket(BUCKET).key(&key).body(PNG.to_vec().into()).send().await.unwrap();
+    let before = lists(&gateway).await;
+    assert_eq!(before[2]["total_count"], 2, "both closed and tagged: {before:?}");
+
+    let swept = gateway.run_scheduled("AssignmentSweepFunction").await;
+    assert_eq!(swept["expired"], 1, "{swept}");
+    assert_eq!(gateway.run_scheduled("AssignmentSweepFunction").await["expired"], 0, "once");
+    let after = lists(&gateway).await;
+    for (list, was) in after.iter().zip(&before) {
+        let ids: Vec<&Value> = list["ids"].as_array().unwrap().iter().collect();
+        assert!(!ids.contains(&&json!(old.id)), "{list}");
+        // Each count is what the list holds.
+        assert_eq!(list["total_count"], json!(ids.len()), "{list}");
+        let removed = was["ids"].as_array().unwrap().iter().filter(|id| **id == json!(old.id)).count();
+        assert_eq!(list["total_count"].as_u64().unwrap() + removed as u64, was["total_count"].as_u64().unwrap());
+    }
+    assert!(!bucket_keys(&gateway).await.iter().any(|k| k.contains(&format!("/{}/", old.id))));
+    let items = e2e::stack::scan_table(&table).await;
+    assert!(!items.iter().any(|item| item.to_string().contains(SECRET)), "its messages went");
+    let url = gateway.url(&format!("/v1/chat/admin/session/?session_id={kept}"));
+    assert_eq!(get_json(&url, Some(&token_of_admin(SARAH))).await.0, 200, "the recent one stays");
+}

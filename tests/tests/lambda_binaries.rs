@@ -312,7 +312,7 @@ async fn the_sweep_answers_its_scheduled_event() {
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     seed().load_into(&store).await.unwrap();
     let (response, lines) = answer_to_recorded_event("assignment-sweep", &table).await;
-    assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0, "away_replies": 0}));
+    assert_eq!(response, json!({"requeued": 0, "assigned": 0, "closed": 0, "away_replies": 0, "expired": 0}));
     let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
     assert_eq!((&line["route"], &line["status"]), (&json!("schedule"), &json!(200)));
     assert!(line["dynamodb_calls"].as_u64().unwrap() >= 1, "{line}");

@@ -23,8 +23,8 @@ use e2e::ws::Client;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 use shared::Timestamp;
-use shared::domain::{Audience, Connection, Principal, TokenHash};
-use shared::storage::{ConnectionStore, DynamoStore};
+use shared::domain::{Audience, Connection, NewMessage, Principal, SendLimit, SenderType, TokenHash};
+use shared::storage::{ConnectionStore, DynamoStore, IdsFor, Opening, SessionStore};
 
 /// What an event source mapping does with its function's role to read the table's stream.
 const STREAM_ACTIONS: [&str; 4] =
@@ -180,7 +180,16 @@ async fn exercise() -> BTreeMap<String, Use> {
     let table = fresh_table().await;
     // With automatic assignment, and offline (and requeued) at once: every function then
     // does all it may have to.
-    let desk = ["--assignment", "auto", "--presence-grace-seconds", "0", "--requeue-delay-seconds", "0"];
+    let desk = [
+        "--assignment",
+        "auto",
+        "--presence-grace-seconds",
+        "0",
+        "--requeue-delay-seconds",
+        "0",
+        "--retention-days",
+        "1",
+    ];
     // A platform whose identity provider signs with HS256, its secret in Secrets Manager.
     let mut provider = IdentityProvider::start().await;
     provider.share_hs256_secret().await;
@@ -358,8 +367,34 @@ async fn exercise() -> BTreeMap<String, Use> {
     let expired = Connection::new("expired".into(), Principal::Store(OTHER_STORE), TokenHash::of("expired"), now)
         .until(Some(now.plus_seconds(-1)));
     e2e::stack::record_connection(&table, &expired).await;
+    // A conversation closed three days ago, with a file: past its retention, it goes.
+    let three_days_ago = now.plus_seconds(-3 * 86_400);
+    let ids = table.reserve_message_ids(IdsFor::ActiveSessionOf(QUIET_STORE)).await.unwrap();
+    let old = NewMessage {
+        sender_type: SenderType::Store,
+        sender_id: QUIET_STORE.0,
+        content: "long ago".into(),
+        attachment_url: String::new(),
+        attachment_type: String::new(),
+        client_message_id: None,
+        upload_id: None,
+        attachment_key: None,
+        automatic: false,
+    };
+    let opened = table.open_with_message(QUIET_STORE, ids, old, three_days_ago, SendLimit::NONE).await.unwrap();
+    let Opening::Opened { session: old, .. } = opened else { panic!("{opened:?}") };
+    table.close_active_session(QUIET_STORE, three_days_ago).await.unwrap();
+    let key = format!("sessions/{}/store-7/upload/copy", old.id);
+    e2e::files::s3(&gateway)
+        .put_object()
+        .bucket(e2e::files::BUCKET)
+        .key(&key)
+        .body(PNG.to_vec().into())
+        .send()
+        .await
+        .unwrap();
     let swept = gateway.run_scheduled("AssignmentSweepFunction").await;
-    assert_eq!(swept, json!({"requeued": 1, "assigned": 1, "closed": 1, "away_replies": 0}));
+    assert_eq!(swept, json!({"requeued": 1, "assigned": 1, "closed": 1, "away_replies": 0, "expired": 1}));
     // The platform: accounts in bulk, a token minted, listed and revoked, and an admin who
     // holds a session, with an inbox open, deactivated.
     let platform = &gateway;

@@ -188,7 +188,7 @@ async fn revoked_connection_refused_at_next_frame(start: Start) {
 #[tokio::test]
 async fn migrate_completes_sessions_an_earlier_version_wrote() {
     use shared::domain::{NewMessage, ReceiptKind, SendLimit, SenderType, SessionFilter, SessionStatus};
-    use shared::storage::{AppendGuard, AppendOutcome, IdsFor, SessionQuery, SessionStore};
+    use shared::storage::{AppendGuard, AppendOutcome, ErasureStore, IdsFor, SessionQuery, SessionStore};
     let table = fresh_table().await;
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
     store.put_store(&e2e::cast::tech_store()).await.unwrap();
@@ -226,7 +226,7 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
             .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{session}")))
             .key("SK", aws_sdk_dynamodb::types::AttributeValue::S("SESSION".into()))
             .update_expression(
-                "REMOVE PrincipalPK, PrincipalSK, search_text, last_store_message_id, last_admin_message_id",
+                "REMOVE PrincipalPK, PrincipalSK, search_text, last_store_message_id, last_admin_message_id, ClosedPK",
             )
             .send()
             .await
@@ -243,6 +243,8 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     };
     assert_eq!(store.sessions_of_store(TECH_STORE, 20).await.unwrap().1, 0);
     assert_eq!(store.list_sessions(&search).await.unwrap().total_count, 0);
+    let in_a_year = now.plus_seconds(365 * 86_400);
+    assert_eq!(store.expired_sessions(in_a_year, 10).await.unwrap(), [], "the closed one would never expire");
 
     let migrate = || stdout_of(&chatctl(&table, &["migrate"], ""));
     assert_eq!(migrate(), "sessions: 2 needed completing, 2 completed by this run");
@@ -251,6 +253,7 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     assert_eq!((sessions.iter().map(|s| s.id).collect::<Vec<_>>(), count), (vec![second.id, first.id], 2));
     let found = store.list_sessions(&search).await.unwrap();
     assert_eq!((found.sessions.len(), found.total_count), (1, 1));
+    assert_eq!(store.expired_sessions(in_a_year, 10).await.unwrap(), [first.id], "closed, it expires; open, not");
     let completed = store.session(second.id).await.unwrap().unwrap();
     assert_eq!((completed.last_store_message_id, completed.last_admin_message_id), (sent[1], sent[2]));
     // The admin's read mark up to the newest covers the store's every message, counted in the

@@ -1579,6 +1579,7 @@ conformance!(
     notes_stay_apart_from_the_messages,
     saved_replies_by_scope_within_their_limit,
     sends_are_limited_per_sender_and_minute,
+    closed_sessions_expire_by_their_last_activity,
 );
 
 /// A sender's sends into one session within a minute, racing: exactly the limit commit,
@@ -1620,6 +1621,33 @@ async fn sends_are_limited_per_sender_and_minute(store: Store) {
     let current = store.session(session.id).await.unwrap().unwrap();
     assert_eq!((current.store_message_count, current.admin_message_count), (6, 1));
     assert_eq!((current.store_sends.minute, current.store_sends.count), (minute + 1, 1));
+}
+
+/// Closed sessions are found for expiry by their last activity, oldest first, and only
+/// closed ones; erased, one is found no more.
+async fn closed_sessions_expire_by_their_last_activity(store: Store) {
+    let now = Timestamp::now();
+    let days_ago = |days: i64| now.plus_seconds(-days * 86_400);
+    let mut opened = Vec::new();
+    for (id, days, close) in [(5, 10, true), (6, 10, false), (7, 1, true), (8, 12, true)] {
+        let profile = StoreProfile { id: StoreId(id), ..tech_store() };
+        store.put_store(&profile).await.unwrap();
+        let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(StoreId(id))).await.unwrap();
+        let message = text(SenderType::Store, "hello");
+        let outcome = store.open_with_message(StoreId(id), ids, message, days_ago(days), SendLimit::NONE).await;
+        let Ok(Opening::Opened { session, .. }) = outcome else { panic!("{outcome:?}") };
+        if close {
+            store.close_active_session(StoreId(id), days_ago(days)).await.unwrap().unwrap();
+        }
+        opened.push(session.id);
+    }
+    let expired = store.expired_sessions(days_ago(5), 10).await.unwrap();
+    assert_eq!(expired, [opened[3], opened[0]], "closed before the cut, oldest first");
+    assert_eq!(store.expired_sessions(days_ago(5), 1).await.unwrap(), [opened[3]]);
+    assert_eq!(store.erase_session(opened[3]).await.unwrap(), Some(1));
+    assert_eq!(store.erase_session(opened[3]).await.unwrap(), None, "a repeat does nothing");
+    assert_eq!(store.expired_sessions(days_ago(5), 10).await.unwrap(), [opened[0]]);
+    assert!(store.session(opened[3]).await.unwrap().is_none());
 }
 
 /// What the embedded store cannot show: two processes (the store's send function and the

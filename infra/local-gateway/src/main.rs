@@ -170,6 +170,10 @@ struct Args {
     /// limit (the template's `MessagesPerMinute`).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=10_000))]
     messages_per_minute: Option<u32>,
+    /// Days a closed conversation is kept after its last message, 0 for good (the
+    /// template's `RetentionDays`).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3650))]
+    retention_days: Option<u64>,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
@@ -420,6 +424,7 @@ fn processes(
         ("WebhookRetrySeconds", args.webhook_retry_seconds.map(|s| s.to_string())),
         ("EditWindowSeconds", args.edit_window_seconds.map(|s| s.to_string())),
         ("MessagesPerMinute", args.messages_per_minute.map(|n| n.to_string())),
+        ("RetentionDays", args.retention_days.map(|n| n.to_string())),
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
@@ -472,6 +477,9 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(limit) = args.messages_per_minute {
         config.send_limit = shared::domain::SendLimit(limit);
+    }
+    if let Some(days) = args.retention_days {
+        config.retention = (days > 0).then(|| Duration::from_secs(days * 86_400));
     }
     if let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) {
         config.jwt = Some(shared::jwt::JwtSettings {

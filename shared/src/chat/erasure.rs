@@ -1,10 +1,11 @@
 //! Erasing a store when it asks: every session with its messages, notes, trail and files,
 //! then its tokens, connections and own items; recorded in an audit log that keeps only the
 //! store's id, when, and how much went. Each step deletes what is still there, so a repeat
-//! does nothing more and a run cut short is finished by the next.
+//! does nothing more and a run cut short is finished by the next. And the closed sessions
+//! that outlived the deployment's retention, erased the same way, a batch a minute.
 
 use super::platform::close_everything_of;
-use crate::domain::{ErasureRecord, Principal, StoreId};
+use crate::domain::{ErasureRecord, Principal, SessionId, StoreId};
 use crate::{App, ChatError, Timestamp};
 
 /// Sessions read at a time.
@@ -48,11 +49,9 @@ async fn erase(app: &App, store: StoreId, at_most: usize) -> Result<ErasureRecor
             break;
         }
         for session in sessions {
-            // Its files first: the session's items are what finds them again.
-            if let Some(attachments) = &app.attachments {
-                record.files += attachments.erase_session_files(session.id).await?;
-            }
-            if let Some(messages) = app.store.erase_session(session.id).await? {
+            let (files, messages) = erase_session(app, session.id).await?;
+            record.files += files;
+            if let Some(messages) = messages {
                 record.messages += messages;
                 record.sessions += 1;
             }
@@ -69,4 +68,42 @@ async fn erase(app: &App, store: StoreId, at_most: usize) -> Result<ErasureRecor
     }
     app.store.record_erasure(&record).await?;
     Ok(record)
+}
+
+/// Closed sessions one sweep erases at most after their retention; the next goes on.
+const EXPIRED_A_SWEEP: usize = 50;
+
+/// Erases the closed sessions whose last activity is older than the retention, if one is
+/// set: how many.
+pub(super) async fn expire_closed_sessions(app: &App) -> Result<usize, ChatError> {
+    let Some(retention) = app.config.retention else { return Ok(0) };
+    let before = Timestamp::now().plus_seconds(-(retention.as_secs() as i64));
+    let due = match app.store.expired_sessions(before, EXPIRED_A_SWEEP).await {
+        Ok(due) => due,
+        // The index a deploy adds is built after it: the rest of the sweep does not wait.
+        Err(error) => {
+            tracing::warn!(%error, "closed sessions could not be listed for expiry");
+            return Ok(0);
+        }
+    };
+    let mut expired = 0;
+    for session in due {
+        if erase_session(app, session).await?.1.is_some() {
+            expired += 1;
+        }
+    }
+    if expired > 0 {
+        tracing::info!(expired, "closed sessions past their retention erased");
+    }
+    Ok(expired)
+}
+
+/// Erases `session`: its files first (the session's items are what finds them again), then
+/// its items. How many files went, and how many messages (`None`: it was gone already).
+async fn erase_session(app: &App, session: SessionId) -> Result<(u64, Option<u64>), ChatError> {
+    let files = match &app.attachments {
+        Some(attachments) => attachments.erase_session_files(session).await?,
+        None => 0,
+    };
+    Ok((files, app.store.erase_session(session).await?))
 }

@@ -24,6 +24,8 @@ pub struct Swept {
     pub closed: usize,
     /// Away replies sent to stores nobody took for a while, or waiting out of hours.
     pub away_replies: usize,
+    /// Closed sessions erased, with their messages, notes and files, after their retention.
+    pub expired: usize,
 }
 
 /// What no request triggers, every minute: connections whose token expired are closed; the
@@ -42,6 +44,7 @@ pub async fn sweep(app: &App) -> Result<Swept, ChatError> {
     let waiting = app.store.waiting_sessions(SWEEP_LOOKS_AT).await?;
     report_waiting(&waiting, Timestamp::now());
     swept.away_replies = reply_to_the_unheard(app, &waiting).await?;
+    swept.expired = super::erasure::expire_closed_sessions(app).await?;
     Ok(swept)
 }
 

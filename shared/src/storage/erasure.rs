@@ -1,9 +1,10 @@
-//! Erasing a store: its sessions one by one, then its own items; and the audit log of
-//! erasures, which holds no personal data.
+//! Erasing a store: its sessions one by one, then its own items; the audit log of erasures,
+//! which holds no personal data; and the closed sessions that outlived their retention.
 
 use async_trait::async_trait;
 
 use super::StorageResult;
+use crate::Timestamp;
 use crate::domain::{ErasureRecord, SessionId, StoreId};
 
 #[async_trait]
@@ -17,6 +18,9 @@ pub trait ErasureStore: Send + Sync + 'static {
     /// it unsubscribed. Its tokens and connections go through the identities and
     /// connections stores.
     async fn erase_store_items(&self, store: StoreId) -> StorageResult<()>;
+    /// Closed sessions whose last activity was before `before`, oldest first, at most
+    /// `limit`: what has outlived its retention.
+    async fn expired_sessions(&self, before: Timestamp, limit: usize) -> StorageResult<Vec<SessionId>>;
     /// The audit log's record of erasing `store`, if one was started.
     async fn erasure(&self, store: StoreId) -> StorageResult<Option<ErasureRecord>>;
     async fn record_erasure(&self, record: &ErasureRecord) -> StorageResult<()>;

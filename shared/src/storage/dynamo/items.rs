@@ -29,6 +29,9 @@ pub(super) const COUNTER_PK: &str = "COUNTER";
 pub(super) const COUNTS_PK: &str = "COUNTS";
 pub(super) const OPEN_QUEUE: &str = "OPEN";
 pub(super) const OPEN_QUEUE_INDEX: &str = "OpenQueue";
+/// The key closed sessions share in the sparse `ClosedSessions` index, what expires.
+pub(super) const CLOSED: &str = "CLOSED";
+pub(super) const CLOSED_INDEX: &str = "ClosedSessions";
 /// Open sessions in which the store has written, longest waiting first.
 pub(super) const WAITING_QUEUE_INDEX: &str = "WaitingQueue";
 pub(super) const BY_ADMIN_INDEX: &str = "ByAdmin";
@@ -137,6 +140,9 @@ pub(super) struct SessionItem {
     /// Present only while open: the sparse `OpenQueue` index.
     #[serde(rename = "QueuePK", default, skip_serializing_if = "Option::is_none")]
     pub(super) queue_pk: Option<String>,
+    /// Present once closed: the `ClosedSessions` index.
+    #[serde(rename = "ClosedPK", default, skip_serializing_if = "Option::is_none")]
+    pub(super) closed_pk: Option<String>,
     /// Present while an admin holds it: the `ByAdmin` index.
     #[serde(rename = "AdminPK", default, skip_serializing_if = "Option::is_none")]
     pub(super) admin_pk: Option<String>,
@@ -164,6 +170,7 @@ impl SessionItem {
             pk: session_pk(session.id),
             sk: SESSION_SK.into(),
             queue_pk: (session.status == SessionStatus::Open).then(|| OPEN_QUEUE.into()),
+            closed_pk: (session.status == SessionStatus::Closed).then(|| CLOSED.into()),
             admin_pk: session.admin_id.map(admin_pk),
             activity_key: activity_key(session.last_message_at, session.id),
             waiting_key: session.queued_at.map(|at| activity_key(at, session.id)),

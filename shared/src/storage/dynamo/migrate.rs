@@ -9,7 +9,9 @@
 //!   opening time), before a store's sessions were indexed and searchable;
 //! - each party's newest message id (`last_store_message_id`, `last_admin_message_id`, from
 //!   its messages), before read marks were counted against them: without them a read mark
-//!   cannot tell that it covers the other party's every message.
+//!   cannot tell that it covers the other party's every message;
+//! - a closed session's key in the `ClosedSessions` index, before closed sessions expired:
+//!   without it, it would never.
 //!
 //! Each attribute is set only where it is still absent, so a send that wrote it meanwhile
 //! keeps its own.
@@ -18,7 +20,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::DynamoStore;
 use super::items::*;
-use crate::domain::{MessageId, SenderType, Session, search_text};
+use crate::domain::{MessageId, SenderType, Session, SessionStatus, search_text};
 use crate::storage::StorageResult;
 
 /// What a migration did.
@@ -35,7 +37,8 @@ const NEWEST_A_READ: usize = 50;
 
 /// A session item lacking something this version needs.
 const INCOMPLETE: &str = "attribute_not_exists(search_text) OR attribute_not_exists(last_store_message_id) \
-                          OR attribute_not_exists(last_admin_message_id)";
+                          OR attribute_not_exists(last_admin_message_id) \
+                          OR (#status = :closed_status AND attribute_not_exists(ClosedPK))";
 
 impl DynamoStore {
     /// Completes every session item an earlier version wrote; see the module's doc.
@@ -45,6 +48,8 @@ impl DynamoStore {
             .scan()
             .table_name(&self.table)
             .filter_expression(format!("SK = :session AND ({INCOMPLETE})"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed_status", s(status_name(SessionStatus::Closed)))
             .expression_attribute_values(":session", s(SESSION_SK));
         let mut pages = scan.into_paginator().send();
         let mut migrated = Migrated::default();
@@ -62,27 +67,37 @@ impl DynamoStore {
     /// Fills in what `session` lacks; false if another run did first.
     async fn complete(&self, session: Session) -> StorageResult<bool> {
         let (newest_of_store, newest_of_admin) = self.newest_message_of_each_party(&session).await?;
+        let mut set = String::from(
+            "SET PrincipalPK = if_not_exists(PrincipalPK, :store), \
+             PrincipalSK = if_not_exists(PrincipalSK, :created), \
+             search_text = if_not_exists(search_text, :text), \
+             last_store_message_id = if_not_exists(last_store_message_id, :of_store), \
+             last_admin_message_id = if_not_exists(last_admin_message_id, :of_admin)",
+        );
+        // A session is closed for good: one read closed is closed when the write lands.
+        if session.status == SessionStatus::Closed {
+            set.push_str(", ClosedPK = :closed");
+        }
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("PK", s(session_pk(session.id)))
             .key("SK", s(SESSION_SK))
-            .update_expression(
-                "SET PrincipalPK = if_not_exists(PrincipalPK, :store), \
-                 PrincipalSK = if_not_exists(PrincipalSK, :created), \
-                 search_text = if_not_exists(search_text, :text), \
-                 last_store_message_id = if_not_exists(last_store_message_id, :of_store), \
-                 last_admin_message_id = if_not_exists(last_admin_message_id, :of_admin)",
-            )
+            .update_expression(set)
             .condition_expression(format!("attribute_exists(PK) AND ({INCOMPLETE})"))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":closed_status", s(status_name(SessionStatus::Closed)))
             .expression_attribute_values(":store", s(store_sessions_pk(session.store.id)))
             .expression_attribute_values(":created", s(created_key(&session)))
             .expression_attribute_values(":text", s(search_text(&session.store)))
             .expression_attribute_values(":of_store", n(newest_of_store))
-            .expression_attribute_values(":of_admin", n(newest_of_admin))
-            .send()
-            .await;
+            .expression_attribute_values(":of_admin", n(newest_of_admin));
+        let update = match session.status {
+            SessionStatus::Closed => update.expression_attribute_values(":closed", s(CLOSED)),
+            _ => update,
+        };
+        let update = update.send().await;
         match update {
             Ok(_) => Ok(true),
             Err(error)

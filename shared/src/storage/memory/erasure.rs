@@ -1,7 +1,8 @@
 use async_trait::async_trait;
 
 use super::MemoryStore;
-use crate::domain::{ErasureRecord, Principal, Recipient, SessionId, StoreId};
+use crate::Timestamp;
+use crate::domain::{ErasureRecord, Principal, Recipient, SessionId, SessionStatus, StoreId};
 use crate::storage::{ErasureStore, StorageResult};
 
 #[async_trait]
@@ -24,6 +25,19 @@ impl ErasureStore for MemoryStore {
         state.deactivated.remove(&Principal::Store(store));
         state.unsubscribed.remove(&Recipient::Store(store));
         Ok(())
+    }
+
+    async fn expired_sessions(&self, before: Timestamp, limit: usize) -> StorageResult<Vec<SessionId>> {
+        let state = self.state();
+        let mut expired: Vec<(Timestamp, SessionId)> = state
+            .sessions
+            .values()
+            .map(|data| &data.session)
+            .filter(|session| session.status == SessionStatus::Closed && session.last_message_at < before)
+            .map(|session| (session.last_message_at, session.id))
+            .collect();
+        expired.sort();
+        Ok(expired.into_iter().take(limit).map(|(_, id)| id).collect())
     }
 
     async fn erasure(&self, store: StoreId) -> StorageResult<Option<ErasureRecord>> {

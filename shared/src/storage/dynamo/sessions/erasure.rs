@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::super::email::UNSUBSCRIBED_PK;
 use super::super::items::*;
 use super::super::{DynamoStore, MAX_ATTEMPTS, TransactionFailure, back_off};
+use crate::Timestamp;
 use crate::domain::{ErasureRecord, Recipient, SessionId, StoreId};
 use crate::storage::{Bucket, ErasureStore, StorageError, StorageResult};
 
@@ -122,6 +123,24 @@ impl ErasureStore for DynamoStore {
             ("SK".to_owned(), s(Recipient::Store(store).to_string())),
         ]));
         self.delete_all(keys).await
+    }
+
+    async fn expired_sessions(&self, before: Timestamp, limit: usize) -> StorageResult<Vec<SessionId>> {
+        let query = self
+            .client
+            .query()
+            .index_name(CLOSED_INDEX)
+            .table_name(&self.table)
+            .key_condition_expression("ClosedPK = :closed AND ActivityKey < :before")
+            .expression_attribute_values(":closed", s(CLOSED))
+            .expression_attribute_values(":before", s(activity_key(before, SessionId(0))))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        let keys = self.query_items(query, limit).await?;
+        let id = |key: &Item| {
+            let pk = key.get("PK").and_then(|pk| pk.as_s().ok());
+            pk.and_then(|pk| pk.strip_prefix("SESSION#")).and_then(|id| id.parse().ok()).map(SessionId)
+        };
+        keys.iter().map(|key| id(key).ok_or_else(|| StorageError::Malformed("a closed session's key".into()))).collect()
     }
 
     async fn erasure(&self, store: StoreId) -> StorageResult<Option<ErasureRecord>> {

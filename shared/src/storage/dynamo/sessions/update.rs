@@ -116,10 +116,11 @@ impl SessionUpdate {
         Ok(match effect {
             Effect::Status(status) => {
                 let update = self.set("#status", s(status_name(status)));
-                // Only open sessions are in the `OpenQueue` index.
+                // Only open sessions are in the `OpenQueue` index, closed ones in `ClosedSessions`.
                 match status {
                     SessionStatus::Open => update.set("QueuePK", s(OPEN_QUEUE)),
-                    _ => update.remove("QueuePK"),
+                    SessionStatus::Claimed => update.remove("QueuePK"),
+                    SessionStatus::Closed => update.remove("QueuePK").set("ClosedPK", s(CLOSED)),
                 }
             }
             Effect::AdminId(admin_id) => {
