@@ -28,7 +28,7 @@ pub enum ChatError {
     #[error("Request body too large")]
     PayloadTooLarge,
     /// The sender sent its limit of messages into the session this minute.
-    #[error("Too many messages: try again in {retry_after_seconds} seconds")]
+    #[error("Too many messages: try again in {}", seconds(*retry_after_seconds))]
     TooManyRequests { retry_after_seconds: u32 },
     /// Storage could not be reached; the cause is logged, never sent.
     #[error("Service temporarily unavailable")]
@@ -87,6 +87,11 @@ impl From<InvalidInput> for ChatError {
     fn from(error: InvalidInput) -> Self {
         ChatError::BadRequest(error.0)
     }
+}
+
+/// "1 second", "42 seconds".
+fn seconds(n: u32) -> String {
+    if n == 1 { "1 second".to_owned() } else { format!("{n} seconds") }
 }
 
 impl From<TooManySends> for ChatError {

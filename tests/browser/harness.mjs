@@ -48,9 +48,11 @@ function picture(width, height) {
 export const PNG = picture(180, 120);
 
 /** A gateway on free ports with the demo store and admin, or with `args` (a seed file of
- * its own, say); `stop()` ends it. */
+ * its own, say); `stop()` ends it. Tests write faster than people: the limit of messages a
+ * minute is off unless `args` set it. */
 export async function startGateway(args = []) {
-  const child = spawn(GATEWAY, ["--http-port", "0", "--ws-port", "0", ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const limit = args.includes("--messages-per-minute") ? [] : ["--messages-per-minute", "0"];
+  const child = spawn(GATEWAY, ["--http-port", "0", "--ws-port", "0", ...limit, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const api = await new Promise((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the gateway exited with ${code}`)));

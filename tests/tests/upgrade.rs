@@ -1,26 +1,40 @@
 //! Upgrades a running deployment survives: `template.yaml` against the one of the last
-//! release (the newest `v*` tag this checkout descends from), which one `sam deploy` must
-//! turn into this one without losing data (see `sam_template`'s upgrade rules).
+//! release (the last line of `infra/releases`, a tagged commit this checkout descends from),
+//! which one `sam deploy` must turn into this one without losing data (see
+//! `sam_template`'s upgrade rules).
 
 use std::process::Command;
 
 use sam_template::Template;
 
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
 fn git(args: &[&str]) -> Result<String, String> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let output = Command::new("git").arg("-C").arg(root).args(args).output().map_err(|e| e.to_string())?;
+    let output = Command::new("git").arg("-C").arg(ROOT).args(args).output().map_err(|e| e.to_string())?;
     match output.status.success() {
         true => Ok(String::from_utf8_lossy(&output.stdout).trim_end().to_owned()),
         false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
     }
 }
 
+/// The last release: its tag and commit.
+fn last_release() -> (String, String) {
+    let releases = std::fs::read_to_string(format!("{ROOT}/infra/releases")).unwrap();
+    let last = releases.lines().filter(|line| !line.starts_with('#') && !line.trim().is_empty()).last();
+    let (tag, commit) = last.and_then(|line| line.split_once(' ')).expect("a release: `tag commit`");
+    (tag.to_owned(), commit.trim().to_owned())
+}
+
 #[test]
 fn one_deploy_takes_the_last_release_to_this_template() {
-    let release = git(&["describe", "--tags", "--abbrev=0", "--match", "v*", "HEAD"])
-        .unwrap_or_else(|error| panic!("no release tag this checkout descends from (fetch the tags): {error}"));
-    let released = git(&["show", &format!("{release}:template.yaml")]).unwrap();
+    let (tag, commit) = last_release();
+    // Where the tag came with the clone, it marks the listed commit.
+    if let Ok(tagged) = git(&["rev-parse", &format!("{tag}^{{commit}}")]) {
+        assert_eq!(tagged, commit, "{tag} is listed for another commit");
+    }
+    let released = git(&["show", &format!("{commit}:template.yaml")])
+        .unwrap_or_else(|error| panic!("the release {tag} ({commit}) is not in this clone's history: {error}"));
     let released = Template::parse(&released).unwrap();
     let reasons = Template::embedded().changes_one_deploy_cannot_make(&released);
-    assert!(reasons.is_empty(), "one deploy over {release} cannot make this template:\n{}", reasons.join("\n"));
+    assert!(reasons.is_empty(), "one deploy over {tag} cannot make this template:\n{}", reasons.join("\n"));
 }
