@@ -20,7 +20,7 @@ fn git(args: &[&str]) -> Result<String, String> {
 /// The last release: its tag and commit.
 fn last_release() -> (String, String) {
     let releases = std::fs::read_to_string(format!("{ROOT}/infra/releases")).unwrap();
-    let last = releases.lines().filter(|line| !line.starts_with('#') && !line.trim().is_empty()).last();
+    let last = releases.lines().rfind(|line| !line.starts_with('#') && !line.trim().is_empty());
     let (tag, commit) = last.and_then(|line| line.split_once(' ')).expect("a release: `tag commit`");
     (tag.to_owned(), commit.trim().to_owned())
 }
