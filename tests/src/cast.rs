@@ -1,6 +1,6 @@
 //! The stores and admins every end-to-end test knows, with fixed tokens.
 
-use shared::domain::{AdminId, AdminProfile, StoreId, StoreProfile};
+use shared::domain::{AdminId, AdminProfile, NewMessage, SenderType, StoreId, StoreProfile};
 use shared::identities::{SeedAdmin, SeedFile, SeedStore};
 
 pub const TECH_STORE: StoreId = StoreId(5);
@@ -57,5 +57,21 @@ pub fn seed() -> SeedFile {
             .into_iter()
             .chain(claimers().map(|id| admin(id, &format!("Claimer{id}"))))
             .collect(),
+    }
+}
+
+/// A plain message with `content`, as `sender_type`'s `sender_id` writes it, for writing
+/// into a store directly.
+pub fn plain_message(sender_type: SenderType, sender_id: u64, content: &str) -> NewMessage {
+    NewMessage {
+        sender_type,
+        sender_id,
+        content: content.into(),
+        attachment_url: String::new(),
+        attachment_type: String::new(),
+        client_message_id: None,
+        upload_id: None,
+        attachment_key: None,
+        automatic: false,
     }
 }

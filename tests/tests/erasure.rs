@@ -182,7 +182,7 @@ async fn a_store_erased_leaves_nothing_of_it_on_dynamodb() {
 #[tokio::test(flavor = "multi_thread")]
 async fn closed_sessions_past_their_retention_go_with_their_files_and_counts() {
     use shared::Timestamp;
-    use shared::domain::{NewMessage, SendLimit, SenderType, SessionStatus};
+    use shared::domain::{SendLimit, SenderType, SessionStatus};
     use shared::storage::{DynamoStore, IdsFor, Opening, SessionStore};
     let table = e2e::stack::fresh_table().await;
     let gateway = Gateway::start_on_dynamodb_with(&table, &["--retention-days", "2"]);
@@ -192,17 +192,7 @@ async fn closed_sessions_past_their_retention_go_with_their_files_and_counts() {
     let store = DynamoStore::new(DynamoStore::local_client(&e2e::stack::dynamodb().endpoint()), &table);
     let then = Timestamp::now().plus_seconds(-3 * 86_400);
     let ids = store.reserve_message_ids(IdsFor::ActiveSessionOf(TECH_STORE)).await.unwrap();
-    let message = NewMessage {
-        sender_type: SenderType::Store,
-        sender_id: TECH_STORE.0,
-        content: SECRET.into(),
-        attachment_url: String::new(),
-        attachment_type: String::new(),
-        client_message_id: None,
-        upload_id: None,
-        attachment_key: None,
-        automatic: false,
-    };
+    let message = e2e::cast::plain_message(SenderType::Store, TECH_STORE.0, SECRET);
     let opened = store.open_with_message(TECH_STORE, ids, message, then, SendLimit::NONE).await.unwrap();
     let Opening::Opened { session: old, .. } = opened else { panic!("{opened:?}") };
     let claimed = store.change_lifecycle(&old, SessionStatus::Claimed, Some(SARAH), then).await.unwrap();

@@ -23,7 +23,7 @@ use e2e::ws::Client;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 use shared::Timestamp;
-use shared::domain::{Audience, Connection, NewMessage, Principal, SendLimit, SenderType, TokenHash};
+use shared::domain::{Audience, Connection, Principal, SendLimit, SenderType, TokenHash};
 use shared::storage::{ConnectionStore, DynamoStore, IdsFor, Opening, SessionStore};
 
 /// What an event source mapping does with its function's role to read the table's stream.
@@ -370,17 +370,7 @@ async fn exercise() -> BTreeMap<String, Use> {
     // A conversation closed three days ago, with a file: past its retention, it goes.
     let three_days_ago = now.plus_seconds(-3 * 86_400);
     let ids = table.reserve_message_ids(IdsFor::ActiveSessionOf(QUIET_STORE)).await.unwrap();
-    let old = NewMessage {
-        sender_type: SenderType::Store,
-        sender_id: QUIET_STORE.0,
-        content: "long ago".into(),
-        attachment_url: String::new(),
-        attachment_type: String::new(),
-        client_message_id: None,
-        upload_id: None,
-        attachment_key: None,
-        automatic: false,
-    };
+    let old = e2e::cast::plain_message(SenderType::Store, QUIET_STORE.0, "long ago");
     let opened = table.open_with_message(QUIET_STORE, ids, old, three_days_ago, SendLimit::NONE).await.unwrap();
     let Opening::Opened { session: old, .. } = opened else { panic!("{opened:?}") };
     table.close_active_session(QUIET_STORE, three_days_ago).await.unwrap();

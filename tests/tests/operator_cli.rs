@@ -187,7 +187,7 @@ async fn revoked_connection_refused_at_next_frame(start: Start) {
 /// once, however often it runs; then they read and count as new ones do.
 #[tokio::test]
 async fn migrate_completes_sessions_an_earlier_version_wrote() {
-    use shared::domain::{NewMessage, ReceiptKind, SendLimit, SenderType, SessionFilter, SessionStatus};
+    use shared::domain::{ReceiptKind, SendLimit, SenderType, SessionFilter, SessionStatus};
     use shared::storage::{AppendGuard, AppendOutcome, ErasureStore, IdsFor, SessionQuery, SessionStore};
     let table = fresh_table().await;
     let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
@@ -200,17 +200,7 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     for (party, sender_id) in
         [(SenderType::Store, TECH_STORE.0), (SenderType::Store, TECH_STORE.0), (SenderType::Admin, SARAH.0)]
     {
-        let message = NewMessage {
-            sender_type: party,
-            sender_id,
-            content: "m".into(),
-            attachment_url: String::new(),
-            attachment_type: String::new(),
-            client_message_id: None,
-            upload_id: None,
-            attachment_key: None,
-            automatic: false,
-        };
+        let message = e2e::cast::plain_message(party, sender_id, "m");
         let ids = store.reserve_message_ids(IdsFor::Session(second.id)).await.unwrap();
         let appended =
             store.append_message(second.id, AppendGuard::NotClosed, ids, message, now, SendLimit::NONE).await.unwrap();
