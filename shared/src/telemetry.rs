@@ -192,29 +192,9 @@ pub fn log_invocation(
     latency: std::time::Duration,
     calls: &Calls,
 ) {
-    let line = invocation_line(route, status, request_id, connection_id, latency, calls, crate::Timestamp::now());
-    let mut text = line.to_string();
-    text.push('\n');
-    // One write of the whole line, so that lines of concurrent invocations never interleave.
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-}
-
-/// The namespace of the product's metrics (`METRICS_NAMESPACE`: one per deployment).
-fn namespace() -> String {
-    std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "SupportChat".to_owned())
-}
-
-fn invocation_line(
-    route: &str,
-    status: u16,
-    request_id: Option<&str>,
-    connection_id: Option<&str>,
-    latency: std::time::Duration,
-    calls: &Calls,
-    now: crate::Timestamp,
-) -> serde_json::Value {
     use std::sync::atomic::Ordering::Relaxed;
     let latency_ms = latency.as_secs_f64() * 1000.0;
+    let now = crate::Timestamp::now();
     let mut line = serde_json::json!({
         "timestamp": now.to_string(),
         "level": "INFO",
@@ -240,13 +220,34 @@ fn invocation_line(
         "dynamodb_actions": calls.actions(),
         "s3_actions": calls.s3_actions(),
         "queue_actions": calls.queue_actions(),
-        // Embedded Metric Format: the members below the directive are the metrics' values.
-        "Route": route,
-        "Requests": 1,
-        "ServerErrors": u8::from(status >= 500),
-        "ClientErrors": u8::from((400..500).contains(&status)),
-        "Latency": latency_ms,
     });
+    embed_metrics(&mut line, route, status, latency_ms, calls, now);
+    let mut text = line.to_string();
+    text.push('\n');
+    // One write of the whole line, so that lines of concurrent invocations never interleave.
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+}
+
+/// The namespace of the product's metrics (`METRICS_NAMESPACE`: one per deployment).
+fn namespace() -> String {
+    std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "SupportChat".to_owned())
+}
+
+/// Adds to `line` the members and the directive of Embedded Metric Format: the route's
+/// requests, errors and latency, and the figures the invocation recorded.
+fn embed_metrics(
+    line: &mut serde_json::Value,
+    route: &str,
+    status: u16,
+    latency_ms: f64,
+    calls: &Calls,
+    now: crate::Timestamp,
+) {
+    line["Route"] = serde_json::json!(route);
+    line["Requests"] = serde_json::json!(1);
+    line["ServerErrors"] = serde_json::json!(u8::from(status >= 500));
+    line["ClientErrors"] = serde_json::json!(u8::from((400..500).contains(&status)));
+    line["Latency"] = serde_json::json!(latency_ms);
     let mut figures = vec![];
     let recorded = std::mem::take(&mut *calls.figures.lock().unwrap_or_else(|p| p.into_inner()));
     for figure in Figure::ALL {
@@ -278,7 +279,6 @@ fn invocation_line(
         directives.push(serde_json::json!({ "Namespace": namespace, "Dimensions": [[]], "Metrics": figures }));
     }
     line["_aws"] = serde_json::json!({ "Timestamp": now.unix_millis(), "CloudWatchMetrics": directives });
-    line
 }
 
 /// Runs `work` and counts the DynamoDB requests and pushes it makes.
