@@ -1064,13 +1064,23 @@ async function addNote() {
   const content = els.input.value.trim();
   if (!session || !content) return;
   els.send.disabled = true;
+  // Cleared at once, as a reply is: what is typed while the note is saved is the next one.
+  els.input.value = "";
+  state.drafts.delete(session.id);
   try {
     const note = await api(adminPath("notes/"), { method: "POST", body: { session_id: session.id, content } });
-    els.input.value = "";
-    state.drafts.delete(session.id);
     showNote(note);
     scrollToBottom();
   } catch (error) {
+    // Not written: the note comes back to be sent again, unless something new was typed.
+    if (state.current?.id !== session.id) state.drafts.set(session.id, { text: content, note: true });
+    else if (!els.input.value) {
+      els.input.value = content;
+      // Back as the note it was, never as a reply.
+      els.modeNote.checked = true;
+      state.current.noteChosen = true;
+      renderComposerState(session);
+    }
     showError(error);
   } finally {
     els.send.disabled = false;
