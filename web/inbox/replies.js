@@ -17,13 +17,17 @@ export function savedReplies({ api, input, picker, dialog, names, onError }) {
   let active = 0;
   let token = null; // { start, end } of the `/shortcut` being typed
 
+  let loads = 0; // loads asked for: only the last one's answer is kept
   async function load() {
+    const asked = ++loads;
     try {
-      replies = (await api("/v1/chat/admin/replies/")).replies;
+      const answer = (await api("/v1/chat/admin/replies/")).replies;
+      // An earlier load answered late would bring back what a save since replaced.
+      if (asked === loads) replies = answer;
     } catch (error) {
       onError(error);
     }
-    renderManager();
+    if (asked === loads) renderManager();
   }
 
   /** The `/shortcut` right before the caret, if one is being typed. */
