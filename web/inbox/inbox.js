@@ -128,9 +128,11 @@ const els = {
 };
 
 class ApiError extends Error {
-  constructor(message, status) {
+  constructor(message, status, retryAfter = 0) {
     super(message);
     this.status = status;
+    // Seconds the server asked to wait (a send past the minute's limit).
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -193,7 +195,7 @@ async function api(path, { method = "GET", query, body } = {}) {
   const data = await response.json().catch(() => null);
   if (!response.ok) {
     const message = data?.error || data?.message || `Request failed (${response.status})`;
-    throw new ApiError(message, response.status);
+    throw new ApiError(message, response.status, Number(response.headers.get("Retry-After")) || 0);
   }
   return data;
 }
@@ -1139,7 +1141,7 @@ function pendingNode(item) {
   if (item.file) bubble.append(h("span", { class: "attachment" }, `Attachment: ${item.file.name}`));
   const text = {
     sending: item.file && !item.uploadId ? "Uploading…" : "Sending…",
-    waiting: "Waiting for the connection…",
+    waiting: item.held ? "Waiting: a minute's messages were sent, the rest follow" : "Waiting for the connection…",
     failed: `Not sent: ${item.error}`,
   }[item.state];
   const meta = h("p", { class: "msg-meta" }, h("span", { class: "pending-state", "data-state": item.state }, text));
@@ -1272,11 +1274,16 @@ async function flushOutbox() {
         renderPending(item);
         applyMessage(message, "answer");
       } catch (error) {
-        if (isTransient(error)) {
-          // Later sends wait behind this one, so the store sees them in order.
-          item.state = "waiting";
-          renderPending(item);
-          scheduleSendRetry();
+        if (isTransient(error) || error?.status === 429) {
+          // Later sends wait behind this one, so the store sees them in order; past the
+          // minute's limit, as long as the server asked.
+          const held = error?.status === 429;
+          for (const behind of state.outbox.filter((p) => p === item || p.state === "sending")) {
+            behind.state = "waiting";
+            behind.held = held;
+            renderPending(behind);
+          }
+          scheduleSendRetry(held ? (error.retryAfter || 5) * 1000 : undefined);
           break;
         }
         item.state = "failed";
@@ -1291,8 +1298,12 @@ async function flushOutbox() {
   }
 }
 
-function scheduleSendRetry() {
+function scheduleSendRetry(asked) {
   clearTimeout(state.sendRetryTimer);
+  if (asked) {
+    state.sendRetryTimer = setTimeout(flushOutbox, asked);
+    return;
+  }
   state.sendRetryTimer = setTimeout(flushOutbox, state.sendRetryDelay);
   state.sendRetryDelay = Math.min(state.sendRetryDelay * 2, SEND_RETRY_MAX_MS);
 }
