@@ -8,8 +8,8 @@ use super::links::{link, link_all};
 use super::{MAX_DECISIONS, Target, session_id_of, session_not_found};
 use crate::domain::input::MessageInput;
 use crate::domain::{
-    AdminId, Audience, Message, MessageId, MessageView, NewMessage, Principal, Receipts, SenderType, Session,
-    SessionId, StoreId, admin_side, may_send,
+    AdminId, Audience, Message, MessageId, MessageView, NewMessage, Principal, Receipts, SenderType, SessionId,
+    StoreId, admin_side, may_send,
 };
 use crate::storage::{ActiveSession, AppendGuard, AppendOutcome, IdReservation, IdsFor, MessageWindow, Opening};
 use crate::telemetry::{self, Figure};
@@ -114,7 +114,7 @@ async fn decide_and_send(
         );
         match appended? {
             AppendOutcome::Appended(mut stored) => {
-                record_sent(&stored, seen.as_ref());
+                record_sent();
                 copies.retain(|copy| stored.attachment_key.as_ref() != Some(copy));
                 link(app, &mut stored).await;
                 // Out of hours, a store's message gets its away reply (the hours are read
@@ -177,7 +177,7 @@ async fn open_with_first_message(
         Opening::NoStore => return Err(ChatError::Unauthorized),
     };
     telemetry::record(Figure::SessionsOpened, 1.0);
-    record_sent(&stored, None);
+    record_sent();
     super::events::announce_opened(app, &session).await;
     tokio::join!(
         telemetry::live_delivery(announce(app, &stored, store, None, listeners)),
@@ -189,20 +189,9 @@ async fn open_with_first_message(
     Ok(Ok(Sent { message: stored.view(&Receipts::default()), created: true }))
 }
 
-/// Counts a message sent and, for the team's first answer in `session`, how long the store
-/// waited for it.
-fn record_sent(message: &Message, session: Option<&Session>) {
+/// Counts a message sent.
+fn record_sent() {
     telemetry::record(Figure::MessagesSent, 1.0);
-    // The session as the send read it: before this message. An away reply is the one
-    // automatic message a session may have had.
-    let automatic = u64::from(session.is_some_and(|s| s.away_replied_at.is_some()));
-    if let Some(session) = session
-        && message.sender_type == SenderType::Admin
-        && session.admin_message_count == automatic
-    {
-        let since = session.queued_at.unwrap_or(session.created);
-        telemetry::record(Figure::FirstResponseTime, message.created.millis_since(since) as f64 / 1000.0);
-    }
 }
 
 /// `result` with `ids`, or its error with `ids` given back: a send that stops after taking

@@ -6,7 +6,8 @@ use super::delivery::queue_deliveries;
 use super::email::queue_email_jobs;
 use crate::App;
 use crate::bus::PUT_BATCH;
-use crate::domain::{ChangeRecord, OutboundEvent, events_of};
+use crate::domain::{ChangeRecord, OutboundEvent, events_of, first_answer_wait_ms};
+use crate::telemetry::{self, Figure};
 
 /// Puts the events of `records` on the bus and queues their webhook deliveries, in order.
 /// Answers the sequence number of the first record whose events are not all out: the
@@ -24,6 +25,10 @@ pub async fn publish_changes(app: &App, records: &[ChangeRecord]) -> Option<Stri
         })
         .collect();
     tracing::info!(records = records.len(), events = events.len(), "table changes");
+    // Counted from the committed change, once however many writers raced to answer first.
+    for wait_ms in records.iter().filter_map(|record| first_answer_wait_ms(&record.change)) {
+        telemetry::record(Figure::FirstResponseTime, wait_ms as f64 / 1000.0);
+    }
     let in_order: Vec<OutboundEvent> = events.iter().map(|(_, event)| event.clone()).collect();
     let (on_bus, queued, mailed) =
         futures::join!(put_on_bus(app, &events), queue_deliveries(app, &in_order), queue_email_jobs(app, &in_order));

@@ -54,7 +54,7 @@ pub use lifecycle::{LifecycleAction, LifecycleChange, LifecycleError, decide, ma
 pub use mail_text::{Mail, MailLine, digest_mail, on_call_mail, transcript_mail};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use note::{Note, NoteId, validate_note};
-pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of};
+pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of, first_answer_wait_ms};
 pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
 pub use receipts::{ReceiptKind, Receipts};
 pub use revision::{

@@ -128,6 +128,20 @@ pub struct OutboundEvent {
 
 /// The events `change` means, in the order they happened; none for a change only clients
 /// care about (read marks, counters, a message's delivery).
+/// How long the store waited for the team's first answer, in milliseconds, if `change` is
+/// the write of that answer: the one change in a session's life whose answers go from none
+/// to one (an automatic away reply is no answer).
+pub fn first_answer_wait_ms(change: &TableChange) -> Option<u64> {
+    match change {
+        TableChange::Session { before: Some(before), after: Some(after) }
+            if before.reply_count == 0 && after.reply_count > 0 =>
+        {
+            Some(after.reply_ms_total)
+        }
+        _ => None,
+    }
+}
+
 pub fn events_of(change: &TableChange) -> Vec<OutboundEvent> {
     match change {
         TableChange::MessageAdded(message) => {
@@ -212,6 +226,22 @@ mod tests {
 
     fn session(status: SessionStatus, admin: Option<u64>, revision: u64) -> Session {
         Session { revision, ..Session::sample(status, admin.map(AdminId)) }
+    }
+
+    #[test]
+    fn the_first_answer_is_the_change_from_no_answer_to_one() {
+        let change = |before: &Session, after: &Session| TableChange::Session {
+            before: Some(Box::new(before.clone())),
+            after: Some(Box::new(after.clone())),
+        };
+        let waiting = session(Claimed, Some(2), 3);
+        let answered = Session { reply_count: 1, reply_ms_total: 42_000, ..waiting.clone() };
+        let again = Session { reply_count: 2, reply_ms_total: 50_000, ..waiting.clone() };
+        assert_eq!(first_answer_wait_ms(&change(&waiting, &answered)), Some(42_000));
+        assert_eq!(first_answer_wait_ms(&change(&answered, &again)), None, "a second answer");
+        assert_eq!(first_answer_wait_ms(&change(&waiting, &waiting)), None, "no answer");
+        let opened = TableChange::Session { before: None, after: Some(Box::new(answered)) };
+        assert_eq!(first_answer_wait_ms(&opened), None);
     }
 
     fn kinds(before: Option<Session>, after: Session) -> Vec<(EventKind, String)> {
