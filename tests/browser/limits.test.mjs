@@ -3,13 +3,40 @@
 // lost and no error in the way; what went through is there for the team.
 
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import { after, before, test } from "node:test";
 
-import { call, launchChromium, messageTexts, startGateway, startShop, waitForText } from "./harness.mjs";
+import { ROOT, call, launchChromium, messageTexts, startGateway, startShop, waitForText } from "./harness.mjs";
+
+// As the other browser tests: `SCREENSHOTS=web/screenshots/ infra/test.sh` refreshes the docs'.
+const SCREENSHOTS = `${resolve(ROOT, process.env.SCREENSHOTS ?? "target/screenshots")}/`;
+
+/** Writes `written` in `page`'s composer one after the other, faster than the limit: at
+ * most two a minute go through (four, if the minute turned meanwhile), the others wait,
+ * each marked with `state` in its `stateSelector`, after them in the order written. How
+ * many wait. */
+async function writeFasterThanTheLimit(page, written, stateSelector, state) {
+  const input = page.getByTestId("composer-input");
+  for (const text of written) {
+    await input.fill(text);
+    await input.press("Enter");
+  }
+  const waiting = page.locator("[data-testid=message][data-pending=true]");
+  await waitForText(waiting.last().locator(stateSelector), state);
+  // Every send answered: none is on its way any more.
+  await page.locator(stateSelector, { hasText: "Sending" }).first().waitFor({ state: "detached" });
+  const held = await waiting.count();
+  assert.ok(held >= 1, "nothing was held back");
+  for (let i = 0; i < held; i++) await waitForText(waiting.nth(i).locator(stateSelector), state);
+  assert.deepEqual(await waiting.locator("[data-testid=content]").allTextContents(), written.slice(written.length - held));
+  return held;
+}
 
 let browser;
 before(async () => {
   browser = await launchChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
 });
 after(async () => {
   await browser?.close();
@@ -28,23 +55,10 @@ test("messages past the minute's limit wait, in order, as not sent yet", async (
   await store.goto(shop.url);
   await waitForText(store.getByTestId("connection-status"), "Connected");
 
-  const input = store.getByTestId("composer-input");
   const written = ["Hello", "My parcel is late", "Order 1042", "It was due Monday", "Can you check?"];
-  for (const text of written) {
-    await input.fill(text);
-    await input.press("Enter");
-  }
-  // At most two a minute go through (four, if the minute turned meanwhile); the others wait,
-  // marked, after them, in the order they were written.
-  const waiting = store.locator("[data-testid=message][data-pending=true]");
-  await waitForText(waiting.last().getByTestId("pending-state"), "Not sent yet: will retry");
-  // Every send answered: none is on its way any more.
-  await store.getByTestId("pending-state").filter({ hasText: "Sending" }).first().waitFor({ state: "detached" });
-  const held = await waiting.count();
-  assert.ok(held >= 1, "nothing was held back");
-  for (let i = 0; i < held; i++) await waitForText(waiting.nth(i).getByTestId("pending-state"), "Not sent yet: will retry");
+  const held = await writeFasterThanTheLimit(store, written, "[data-testid=pending-state]", "Not sent yet: will retry");
+  await store.screenshot({ path: `${SCREENSHOTS}widget-held.png` });
   assert.deepEqual(await messageTexts(store), written);
-  assert.deepEqual(await waiting.locator("[data-testid=content]").allTextContents(), written.slice(written.length - held));
   assert.equal(await store.getByTestId("alert").isVisible(), false, "a wait is no error");
 
   const queue = await call(gateway, gateway.admin_token, "GET", "/v1/chat/admin/sessions/?status=open");
@@ -67,18 +81,10 @@ test("an admin's replies past the limit wait in the inbox, in order, and say why
   await inbox.locator(`[data-testid=session-item][data-session-id="${first.session_id}"]`).click();
   await inbox.locator("[data-testid=mode-reply]:checked:enabled").waitFor();
 
-  const input = inbox.getByTestId("composer-input");
   const written = ["Hi!", "Let me look.", "Found it.", "It ships today.", "Anything else?"];
-  for (const text of written) {
-    await input.fill(text);
-    await input.press("Enter");
-  }
-  const waiting = inbox.locator("[data-testid=message][data-pending=true]");
-  await waitForText(waiting.last().locator(".pending-state"), "Waiting: a minute's messages were sent, the rest follow");
-  await inbox.locator(".pending-state", { hasText: "Sending" }).first().waitFor({ state: "detached" });
-  const held = await waiting.count();
-  assert.ok(held >= 1, "nothing was held back");
+  const state = "Waiting: a minute's messages were sent, the rest follow";
+  await writeFasterThanTheLimit(inbox, written, ".pending-state", state);
+  await inbox.screenshot({ path: `${SCREENSHOTS}inbox-held.png` });
   assert.deepEqual(await messageTexts(inbox), ["Hello?", ...written]);
-  assert.deepEqual(await waiting.locator("[data-testid=content]").allTextContents(), written.slice(written.length - held));
   assert.equal(await inbox.getByTestId("alert").isVisible(), false, "a wait is no error");
 });
