@@ -1708,19 +1708,26 @@ async fn dynamodb_two_processes_taking_turns_propose_the_right_ids() {
     assert_eq!(stored.messages.iter().map(|m| m.id).collect::<Vec<_>>(), sent);
 }
 
-/// Sends racing into one session from four processes, two at a time each (what four
-/// instances of the send functions do in a burst): every one commits, in the order of the
-/// places they took, so ids and dates rise together and no id is skipped.
-#[tokio::test]
-async fn dynamodb_processes_racing_into_one_session_all_commit() {
-    use shared::storage::{DynamoStore, IdentityStore, SessionStore};
+/// Four processes (as many instances of the send functions) on a new table, and the tech
+/// store's open session there.
+async fn four_processes_on_one_session() -> (Vec<DynamoStore>, SessionId) {
+    use shared::storage::{IdentityStore, SessionStore};
     let table = e2e::stack::fresh_table().await;
     let endpoint = e2e::stack::dynamodb().endpoint();
     let processes: Vec<DynamoStore> =
         (0..4).map(|_| DynamoStore::new(e2e::stack::patient_client(&endpoint), &table)).collect();
     processes[0].put_store(&tech_store()).await.unwrap();
     let session = processes[0].get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
-    let session = session.session.id;
+    (processes, session.session.id)
+}
+
+/// Sends racing into one session from four processes, two at a time each (what four
+/// instances of the send functions do in a burst): every one commits, in the order of the
+/// places they took, so ids and dates rise together and no id is skipped.
+#[tokio::test]
+async fn dynamodb_processes_racing_into_one_session_all_commit() {
+    use shared::storage::SessionStore;
+    let (processes, session) = four_processes_on_one_session().await;
     let sends = (0..20).flat_map(|i| processes.iter().enumerate().map(move |(p, process)| (p, process, i)));
     let sends = sends.map(|(p, process, i)| async move {
         let message = text(SenderType::Store, &format!("m{}", p * 100 + i));
@@ -1742,14 +1749,8 @@ async fn dynamodb_processes_racing_into_one_session_all_commit() {
 /// process last knew of it.
 #[tokio::test]
 async fn dynamodb_processes_racing_past_the_send_limit_commit_exactly_the_limit() {
-    use shared::storage::{DynamoStore, IdentityStore, SessionStore};
-    let table = e2e::stack::fresh_table().await;
-    let endpoint = e2e::stack::dynamodb().endpoint();
-    let processes: Vec<DynamoStore> =
-        (0..4).map(|_| DynamoStore::new(e2e::stack::patient_client(&endpoint), &table)).collect();
-    processes[0].put_store(&tech_store()).await.unwrap();
-    let session = processes[0].get_or_create_active_session(TECH_STORE, 0, Timestamp::now()).await.unwrap().unwrap();
-    let session = session.session.id;
+    use shared::storage::SessionStore;
+    let (processes, session) = four_processes_on_one_session().await;
     let minute = Timestamp::now().unix_millis() / 60_000 + 60;
     let t0 = Timestamp::from_unix_millis(minute * 60_000).unwrap();
     // Each process first learns the count of the minute before: its guesses start wrong.
