@@ -5,7 +5,7 @@
 //! store is gone, 202 while sessions are left (call again; a repeat does nothing more).
 
 use serde::Deserialize;
-use shared::domain::{ERASE_SESSIONS_PER_CALL, MAX_ERASE_SESSIONS_PER_CALL, StoreId};
+use shared::domain::{StoreId, erase_limit};
 use shared::http::{self, Body, Request, Response, StatusCode};
 use shared::{App, ChatError, Family, chat};
 
@@ -27,11 +27,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 
 async fn erase(app: &App, request: &Request) -> Result<shared::domain::ErasureRecord, ChatError> {
     let body: EraseRequest = http::json_body(request)?;
-    let limit = body.limit.unwrap_or(ERASE_SESSIONS_PER_CALL);
-    if !(1..=MAX_ERASE_SESSIONS_PER_CALL).contains(&limit) {
-        return Err(ChatError::bad_request(format!("limit must be from 1 to {MAX_ERASE_SESSIONS_PER_CALL}")));
-    }
-    chat::erase_store(app, body.store_id, limit).await
+    chat::erase_store(app, body.store_id, erase_limit(body.limit)?).await
 }
 
 fn main() -> Result<(), shared::http::Error> {

@@ -22,9 +22,6 @@ use shared::storage::{DeskStore, DynamoStore, IdentityStore};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// Sessions `erase-store` erases between two lines of progress.
-const ERASED_A_STEP: usize = 25;
-
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
@@ -309,7 +306,7 @@ async fn main() -> Result<(), Error> {
                 std::process::exit(2);
             }
             loop {
-                let record = chat::erase_store(&app, id, ERASED_A_STEP).await?;
+                let record = chat::erase_store(&app, id, shared::domain::ERASE_SESSIONS_PER_CALL).await?;
                 let finished = record.finished_at.map_or_else(|| "going on".to_owned(), |at| format!("finished {at}"));
                 println!(
                     "store {id}: {} sessions, {} messages, {} files erased; {finished}",

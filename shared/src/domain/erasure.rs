@@ -4,11 +4,20 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::StoreId;
+use super::input::InvalidInput;
 use crate::Timestamp;
 
 /// How many sessions one call of the erase route erases at most, by default and at most.
 pub const ERASE_SESSIONS_PER_CALL: usize = 25;
 pub const MAX_ERASE_SESSIONS_PER_CALL: usize = 100;
+
+/// How many sessions a call erases: the default, or what it asks within the bounds.
+pub fn erase_limit(asked: Option<usize>) -> Result<usize, InvalidInput> {
+    match asked.unwrap_or(ERASE_SESSIONS_PER_CALL) {
+        limit @ 1..=MAX_ERASE_SESSIONS_PER_CALL => Ok(limit),
+        _ => Err(InvalidInput(format!("limit must be from 1 to {MAX_ERASE_SESSIONS_PER_CALL}"))),
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErasureRecord {
@@ -29,5 +38,18 @@ impl ErasureRecord {
 
     pub fn is_finished(&self) -> bool {
         self.finished_at.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_erases_the_default_or_what_it_asks_within_bounds() {
+        assert_eq!(erase_limit(None), Ok(ERASE_SESSIONS_PER_CALL));
+        assert_eq!(erase_limit(Some(100)), Ok(100));
+        assert!(erase_limit(Some(0)).is_err());
+        assert!(erase_limit(Some(101)).is_err());
     }
 }

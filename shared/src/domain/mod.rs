@@ -43,7 +43,7 @@ pub use email::{
     digest_due, digest_window, on_call_due, transcript_allowed, unsubscribe_signature, verify_unsubscribe,
 };
 pub use email_marks::{EmailClaim, EmailKind, EmailMarks};
-pub use erasure::{ERASE_SESSIONS_PER_CALL, ErasureRecord, MAX_ERASE_SESSIONS_PER_CALL};
+pub use erasure::{ERASE_SESSIONS_PER_CALL, ErasureRecord, MAX_ERASE_SESSIONS_PER_CALL, erase_limit};
 pub use hours::{
     BusinessHours, HoursError, HoursInput, HoursState, LocalMoment, MAX_EXPECTED_REPLY, MAX_HOLIDAYS, MAX_ON_CALL,
     MAX_OPENINGS_A_DAY, OpeningInput,
