@@ -1,6 +1,6 @@
 //! Configuration from the environment, read once per Lambda instance.
 
-use crate::domain::{DEFAULT_SENDS_PER_MINUTE, SendLimit};
+use crate::domain::{DEFAULT_SENDS_PER_MINUTE, ReportZone, SendLimit};
 use crate::jwt::JwtSettings;
 use std::time::Duration;
 
@@ -129,6 +129,9 @@ pub struct Config {
     /// How long a closed session is kept after its last activity, with its messages, notes
     /// and files (`RETENTION_DAYS`; kept for good unless set, or set to 0).
     pub retention: Option<Duration>,
+    /// Where the reports' days begin and end (`REPORT_TIME_ZONE`, an IANA name; UTC unless
+    /// set).
+    pub report_zone: ReportZone,
 }
 
 /// Email to people who are not there; off unless a job queue is configured.
@@ -260,6 +263,11 @@ impl Config {
             )?,
             send_limit: send_limit(non_empty("SEND_LIMIT_PER_MINUTE"))?,
             retention: retention(non_empty("RETENTION_DAYS"))?,
+            report_zone: match non_empty("REPORT_TIME_ZONE") {
+                None => ReportZone::default(),
+                Some(name) => ReportZone::named(&name)
+                    .ok_or(ConfigError::Invalid("REPORT_TIME_ZONE", "a time zone's IANA name (Europe/Berlin)"))?,
+            },
         })
     }
 
@@ -283,6 +291,7 @@ impl Config {
             edit_window: Duration::from_secs(crate::domain::DEFAULT_EDIT_WINDOW_SECONDS),
             send_limit: SendLimit(DEFAULT_SENDS_PER_MINUTE),
             retention: None,
+            report_zone: ReportZone::default(),
         }
     }
 }

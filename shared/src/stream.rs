@@ -19,8 +19,9 @@ pub type StreamHandler =
     for<'a> fn(&'a App, Vec<ChangeRecord>) -> Pin<Box<dyn Future<Output = Option<String>> + Send + 'a>>;
 
 /// A stream function's whole `main`: JSON logs, the deployed wiring built once per instance,
-/// then `handler` for every batch the Lambda runtime hands over.
-pub fn run(handler: StreamHandler) -> Result<(), crate::http::Error> {
+/// then `handler` for every batch the Lambda runtime hands over. `function` is its binary's
+/// name, which its log lines carry.
+pub fn run(function: &'static str, handler: StreamHandler) -> Result<(), crate::http::Error> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         telemetry::init();
         let app = App::from_env().await?;
@@ -28,7 +29,7 @@ pub fn run(handler: StreamHandler) -> Result<(), crate::http::Error> {
             |event: lambda_http::lambda_runtime::LambdaEvent<DynamoDbEvent>| {
                 let request_id = event.context.request_id.clone();
                 let app = &app;
-                async move { Ok::<_, crate::http::Error>(run_once(app, handler, event.payload, &request_id).await) }
+                async move { Ok::<_, crate::http::Error>(run_once(app, function, handler, event.payload, &request_id).await) }
             },
         );
         lambda_http::lambda_runtime::run(service).await
@@ -54,12 +55,13 @@ pub fn change_records(event: DynamoDbEvent) -> Vec<ChangeRecord> {
 /// invocation. Past the deadline, the whole batch is left to be retried.
 pub async fn run_once(
     app: &App,
+    function: &str,
     handler: StreamHandler,
     event: DynamoDbEvent,
     request_id: &str,
 ) -> DynamoDbEventResponse {
     let first = event.records.first().and_then(|record| record.change.sequence_number.clone());
-    let failed = run_records(app, handler, change_records(event), first, request_id).await;
+    let failed = run_records(app, function, handler, change_records(event), first, request_id).await;
     let mut response = DynamoDbEventResponse::default();
     if let Some(sequence_number) = failed {
         let mut failure = DynamoDbBatchItemFailure::default();
@@ -74,6 +76,7 @@ pub async fn run_once(
 /// done. Past the deadline, that is `first`, the batch's first record.
 pub async fn run_records(
     app: &App,
+    function: &str,
     handler: StreamHandler,
     records: Vec<ChangeRecord>,
     first: Option<String>,
@@ -84,6 +87,6 @@ pub async fn run_records(
     let (outcome, calls) = telemetry::count_calls(work).await;
     let failed = outcome.unwrap_or(first);
     let status = if failed.is_none() { 200 } else { 503 };
-    telemetry::log_invocation("stream", status, Some(request_id), None, started.elapsed(), &calls);
+    telemetry::log_invocation(&format!("stream {function}"), status, Some(request_id), None, started.elapsed(), &calls);
     failed
 }

@@ -72,7 +72,7 @@ async fn invoke(function: &str, table: &str, events: Vec<Value>) -> (Vec<(u64, V
 
 /// Each function in the order a conversation uses them, with whose token, and the status
 /// its recorded event must get.
-const SCRIPT: [(&str, Party, u64); 52] = [
+const SCRIPT: [(&str, Party, u64); 53] = [
     ("store-current-session", Party::Store, 200),
     ("store-availability", Party::Store, 200),
     ("store-get-session", Party::Store, 200),
@@ -86,6 +86,7 @@ const SCRIPT: [(&str, Party, u64); 52] = [
     ("admin-send-message", Party::Admin, 201),
     ("admin-list-messages", Party::Admin, 200),
     ("admin-store-context", Party::Admin, 200),
+    ("admin-reports", Party::Admin, 200),
     ("admin-write-note", Party::Admin, 201),
     ("admin-list-notes", Party::Admin, 200),
     ("store-edit-message", Party::Store, 200),
@@ -328,5 +329,20 @@ async fn the_stream_function_answers_its_recorded_event() {
     let changes = lines.iter().find(|l| l["message"] == "table changes").expect("the changes read");
     assert_eq!((&changes["records"], &changes["events"]), (&json!(1), &json!(1)), "{changes}");
     let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
-    assert_eq!((&line["route"], &line["status"]), (&json!("stream"), &json!(200)));
+    assert_eq!((&line["route"], &line["status"]), (&json!("stream table-events"), &json!(200)));
+}
+
+/// The reports' stream function takes the same event, counts the message it carries, once
+/// however often it is given, and answers that no record failed.
+#[tokio::test]
+async fn the_reports_stream_function_counts_its_recorded_event_once() {
+    let table = fresh_table().await;
+    for recorded in [1, 0] {
+        let (response, lines) = answer_to_recorded_event("table-reports", &table).await;
+        assert_eq!(response, json!({"batchItemFailures": []}));
+        let figures = lines.iter().find(|l| l["message"] == "report figures").expect("the figures recorded");
+        assert_eq!((&figures["changes"], &figures["recorded"]), (&json!(1), &json!(recorded)), "{figures}");
+        let line = lines.iter().find(|l| l["message"] == "invocation").expect("an invocation line");
+        assert_eq!((&line["route"], &line["status"]), (&json!("stream table-reports"), &json!(200)));
+    }
 }

@@ -454,7 +454,7 @@ async fn exercise() -> BTreeMap<String, Use> {
         template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.binary)).collect();
     binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
     binary_of.extend(template.scheduled_functions().unwrap().into_iter().map(|s| ("schedule".to_owned(), s.binary)));
-    binary_of.extend(template.stream_functions().unwrap().into_iter().map(|s| ("stream".to_owned(), s.binary)));
+    binary_of.extend(template.stream_functions().unwrap().into_iter().map(|s| (format!("stream {}", s.binary), s.binary)));
     binary_of
         .extend(template.queue_functions().unwrap().into_iter().map(|q| (format!("queue {}", q.binary), q.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();

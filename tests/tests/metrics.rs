@@ -165,7 +165,7 @@ async fn every_line_is_embedded_metric_format_with_the_figures_where_they_belong
     // the function the table's stream invokes.
     let counted = gateway.wait_for_line(|line| line.contains("\"FirstResponseTime\""));
     let counted: Value = serde_json::from_str(&counted).unwrap();
-    assert_eq!(counted["route"], "stream");
+    assert_eq!(counted["route"], "stream table-events");
     let waited = value(&counted, "FirstResponseTime", "Seconds", &[&[]]);
     let opened = chrono_millis(&hello["created"]);
     let answered = chrono_millis(&json!(gateway.invocation_of(REPLY, 1)["timestamp"]));

@@ -201,6 +201,8 @@ async fn the_desks_routes_stay_within_two_round_trips() {
     measure("GET admin/store", meter.cost("GET", &context, &sarah, Value::Null).await);
     let search = "/v1/chat/admin/sessions/?q=tech&from=2020-01-01";
     measure("GET admin/sessions?q&from", meter.cost("GET", search, &sarah, Value::Null).await);
+    let ninety_days = "/v1/chat/admin/reports/?from=2026-09-06&to=2026-12-04&granularity=week";
+    measure("GET admin/reports (90 days)", meter.cost("GET", ninety_days, &sarah, Value::Null).await);
 
     // (route, its own requests, live delivery's), with the round trips they take.
     assert_eq!(
@@ -228,6 +230,8 @@ async fn the_desks_routes_stay_within_two_round_trips() {
             ("GET admin/store", 4, 0),
             // The open queue and the admin's own, each read and counted: four side by side.
             ("GET admin/sessions?q&from", 4, 0),
+            // The team's days, the admins' days and the count waiting, side by side.
+            ("GET admin/reports (90 days)", 3, 0),
         ]
     );
 }

@@ -460,6 +460,7 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
         ("GET", "/v1/chat/admin/messages/history/"),
         ("GET", "/v1/chat/admin/replies/"),
         ("GET", "/v1/chat/admin/store/"),
+        ("GET", "/v1/chat/admin/reports/"),
         ("POST", "/v1/chat/admin/replies/"),
         ("POST", "/v1/chat/admin/replies/delete/"),
     ] {
@@ -520,6 +521,18 @@ async fn admin_routes_refuse_clearly(gateway: Gateway) {
     check(&gateway, "GET", context, sarah(), Value::Null, bad_request("store_id is required")).await;
     let unknown = format!("{context}?store_id=987654");
     check(&gateway, "GET", &unknown, sarah(), Value::Null, (404, admin_error("Store not found"))).await;
+    // A report's range and granularity, each said plainly.
+    for (query, message) in [
+        ("from=2026-12-05&to=2026-12-04", "from must not be after to"),
+        ("from=2025-01-01&to=2026-12-04", "a report covers at most 366 days"),
+        ("from=2026-12-4", "from must be a date as 2026-12-31"),
+        ("to=tomorrow", "to must be a date as 2026-12-31"),
+        ("granularity=month", "granularity must be day or week"),
+        ("admin_id=0", "admin_id must be an integer of at least 1"),
+    ] {
+        let path = format!("/v1/chat/admin/reports/?{query}");
+        check(&gateway, "GET", &path, sarah(), Value::Null, bad_request(message)).await;
+    }
     let absent = (404, admin_error("Saved reply not found"));
     check(&gateway, "POST", "/v1/chat/admin/replies/delete/", sarah(), json!({"shortcut": "none"}), absent).await;
 }

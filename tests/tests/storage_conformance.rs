@@ -1580,7 +1580,48 @@ conformance!(
     saved_replies_by_scope_within_their_limit,
     sends_are_limited_per_sender_and_minute,
     closed_sessions_expire_by_their_last_activity,
+    report_figures_count_each_change_once,
 );
+
+/// Figure changes written in racing batches, each batch twice at once, then a batch given
+/// again with one new change in it: each change is counted once, exactly; a read covers the
+/// days asked for; a write takes at most one transaction's worth.
+async fn report_figures_count_each_change_once(store: Store) {
+    use shared::domain::{Durations, FigureChange, Tallies, Tally, TallyKey};
+    use shared::storage::FIGURE_CHANGES_PER_WRITE;
+    let (today, tomorrow): (jiff::civil::Date, jiff::civil::Date) =
+        ("2026-12-04".parse().unwrap(), "2026-12-05".parse().unwrap());
+    let change = |n: u64| {
+        let day = if n < 40 { today } else { tomorrow };
+        let answered = Tally { team_messages: 1, first_response: Durations::of(n * 7_000), ..Tally::default() };
+        FigureChange {
+            id: format!("message-1-{n}"),
+            tallies: vec![
+                (TallyKey::Admin(day, AdminId(100 + n % 3)), answered.clone()),
+                (TallyKey::Team(day), Tally { ratings: [0, 0, 0, 0, n % 2], ..answered }),
+            ],
+            waiting: if n % 3 == 0 { 1 } else { -1 },
+        }
+    };
+    let changes: Vec<FigureChange> = (0..60).map(change).collect();
+    let writes = changes.chunks(12).flat_map(|chunk| [chunk.to_vec(), chunk.to_vec()]).map(|chunk| {
+        let store = store.clone();
+        async move { store.record_figures(&chunk).await.unwrap() }
+    });
+    assert_eq!(join_all(writes).await.into_iter().sum::<usize>(), 60, "each change once");
+    let again: Vec<FigureChange> = changes[..10].iter().cloned().chain([change(60)]).collect();
+    assert_eq!(store.record_figures(&again).await.unwrap(), 1, "only the new one");
+
+    let mut expected = Tallies::default();
+    (0..=60).map(change).for_each(|change| expected.record(&change));
+    assert_eq!(store.tallies(today, tomorrow).await.unwrap(), expected);
+    let only_today = store.tallies(today, today).await.unwrap();
+    assert!(only_today.by_key.keys().all(|key| key.day() == today));
+    assert_eq!(only_today.by_key.len(), 4, "the team's day and three admins'");
+    assert_eq!(only_today.waiting, expected.waiting, "what waits is now, whatever the days");
+    let too_many = vec![change(99); FIGURE_CHANGES_PER_WRITE + 1];
+    assert!(store.record_figures(&too_many).await.is_err());
+}
 
 /// A sender's sends into one session within a minute, racing: exactly the limit commit,
 /// the rest are told when the minute is over; the other party's count is its own, and the

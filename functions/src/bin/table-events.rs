@@ -11,5 +11,5 @@ pub async fn handle(app: &App, records: Vec<ChangeRecord>) -> Option<String> {
 }
 
 fn main() -> Result<(), shared::http::Error> {
-    shared::stream::run(|app, records| Box::pin(handle(app, records)))
+    shared::stream::run("table-events", |app, records| Box::pin(handle(app, records)))
 }

@@ -12,8 +12,9 @@ use shared::storage::MemoryStore;
 use crate::invoke::Functions;
 use crate::stream::{IDLE_POLL, hand_over};
 
-/// Reads the feed of `store` for `mapping` for as long as the gateway runs.
-pub fn start(store: Arc<MemoryStore>, mapping: StreamFunction, functions: Arc<Functions>) {
+/// Reads the feed of `store` for `mapping` for as long as the gateway runs, handing each
+/// batch over `delivered` times.
+pub fn start(store: Arc<MemoryStore>, mapping: StreamFunction, functions: Arc<Functions>, delivered: u32) {
     tokio::spawn(async move {
         let mut read_up_to: Option<String> = None;
         let mut batches = 0u64;
@@ -25,7 +26,8 @@ pub fn start(store: Arc<MemoryStore>, mapping: StreamFunction, functions: Arc<Fu
             };
             batches += 1;
             let (records, mapping, functions) = (&records, &mapping, &functions);
-            hand_over(mapping, records.len(), |from, attempt| async move {
+            for _ in 0..delivered {
+                hand_over(mapping, records.len(), |from, attempt| async move {
                 let request_id = format!("stream-{}-{batches}-{attempt}", mapping.function);
                 match functions.invoke_changes(&mapping.binary, records[from..].to_vec(), &request_id).await {
                     Ok(None) => Ok(None),
@@ -37,8 +39,9 @@ pub fn start(store: Arc<MemoryStore>, mapping: StreamFunction, functions: Arc<Fu
                         Ok(Some(from))
                     }
                 }
-            })
-            .await;
+                })
+                .await;
+            }
             read_up_to = Some(last);
         }
     });

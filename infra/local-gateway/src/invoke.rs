@@ -99,7 +99,7 @@ impl Functions {
                 let handler = streamed(binary).ok_or_else(|| format!("no stream function {binary}"))?;
                 let event = serde_json::from_value(event).map_err(|error| error.to_string())?;
                 let _running = concurrency.invocation(binary).await;
-                let answer = shared::stream::run_once(app, handler, event, request_id).await;
+                let answer = shared::stream::run_once(app, binary, handler, event, request_id).await;
                 Ok(serde_json::to_value(answer).expect("answers serialise"))
             }
             Functions::Processes(pool) => pool.invoke(binary, event).await.map_err(|failure| failure.to_string()),
@@ -119,7 +119,7 @@ impl Functions {
                 let handler = streamed(binary).ok_or_else(|| format!("no stream function {binary}"))?;
                 let first = records.first().map(|record| record.sequence_number.clone());
                 let _running = concurrency.invocation(binary).await;
-                Ok(shared::stream::run_records(app, handler, records, first, request_id).await)
+                Ok(shared::stream::run_records(app, binary, handler, records, first, request_id).await)
             }
             Functions::Processes(_) => Err("the embedded store's feed is read by functions linked in".into()),
         }

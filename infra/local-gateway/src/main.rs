@@ -30,6 +30,7 @@ use shared::App;
 use shared::attachments::Attachments;
 use shared::bus::EventBus;
 use shared::config::Config;
+use shared::domain::ReportZone;
 use shared::deliveries::DeliveryQueue;
 use shared::identities::SeedFile;
 use shared::live::ApiGatewayPush;
@@ -174,9 +175,23 @@ struct Args {
     /// template's `RetentionDays`).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3650))]
     retention_days: Option<u64>,
+    /// The time zone whose days the reports count in, an IANA name (the template's
+    /// `ReportTimeZone`).
+    #[arg(long, value_parser = report_zone)]
+    report_time_zone: Option<String>,
+    /// Hands every batch of the table's stream to its functions twice, as Lambda does when
+    /// an invocation that did its work is tried again (its answer lost, or its time up):
+    /// for tests that what reads the stream counts each change once.
+    #[arg(long)]
+    redeliver_stream_batches: bool,
     /// With --lambda: an instance idle this many seconds is stopped.
     #[arg(long, default_value_t = 300, requires = "lambda")]
     idle_seconds: u64,
+}
+
+/// A time zone's IANA name, checked.
+fn report_zone(name: &str) -> Result<String, String> {
+    ReportZone::named(name).map(|_| name.to_owned()).ok_or_else(|| format!("{name:?} is not a time zone's IANA name"))
 }
 
 /// Where the functions' data lives.
@@ -305,20 +320,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let schedules = Arc::new(schedule::Schedules::new(template.scheduled_functions()?));
     schedules.start(functions.clone());
     // The table's change stream, as event source mappings read it: DynamoDB's, or the
-    // embedded store's feed, when its events have a bus or webhooks to go to.
+    // embedded store's feed. The reports' function always reads it; the events' function
+    // when its events have a bus or webhooks to go to.
     let events_go_out = args.event_bus_endpoint.is_some() || webhook_queue.is_some();
-    match (&storage, events_go_out) {
-        (_, false) => {}
-        (Storage::Memory(store), true) => {
-            for mapping in template.stream_functions()? {
-                feed::start(store.clone(), mapping, functions.clone());
+    let mappings = template.stream_functions()?.into_iter().filter(|m| events_go_out || m.binary != "table-events");
+    let delivered = if args.redeliver_stream_batches { 2 } else { 1 };
+    match &storage {
+        Storage::Memory(store) => {
+            for mapping in mappings {
+                feed::start(store.clone(), mapping, functions.clone(), delivered);
             }
         }
-        (Storage::DynamoDb { endpoint, .. }, true) => {
+        Storage::DynamoDb { endpoint, .. } => {
             let streams = stream::client(endpoint).await;
             let stream_arn = stream::stream_of(endpoint, &args.table).await?;
-            for mapping in template.stream_functions()? {
-                stream::start(streams.clone(), stream_arn.clone(), mapping, functions.clone());
+            for mapping in mappings {
+                stream::start(streams.clone(), stream_arn.clone(), mapping, functions.clone(), delivered);
             }
         }
     }
@@ -425,6 +442,7 @@ fn processes(
         ("EditWindowSeconds", args.edit_window_seconds.map(|s| s.to_string())),
         ("MessagesPerMinute", args.messages_per_minute.map(|n| n.to_string())),
         ("RetentionDays", args.retention_days.map(|n| n.to_string())),
+        ("ReportTimeZone", args.report_time_zone.clone()),
         ("JwtIssuer", args.jwt_issuer.clone()),
         ("JwtAudience", args.jwt_audience.clone()),
         ("JwtJwksUrl", args.jwt_jwks_url.clone()),
@@ -480,6 +498,9 @@ fn with_desk_settings(mut config: Config, args: &Args) -> Config {
     }
     if let Some(days) = args.retention_days {
         config.retention = (days > 0).then(|| Duration::from_secs(days * 86_400));
+    }
+    if let Some(zone) = args.report_time_zone.as_deref().and_then(ReportZone::named) {
+        config.report_zone = zone;
     }
     if let (Some(issuer), Some(audience)) = (&args.jwt_issuer, &args.jwt_audience) {
         config.jwt = Some(shared::jwt::JwtSettings {

@@ -48,11 +48,12 @@ pub async fn create_event_bus(endpoint: &str, name: &str) -> Result<(), String> 
     }
 }
 
-/// Reads `stream_arn` for `mapping` for as long as the gateway runs.
-pub fn start(client: Client, stream_arn: String, mapping: StreamFunction, functions: Arc<Functions>) {
+/// Reads `stream_arn` for `mapping` for as long as the gateway runs, handing each batch over
+/// `delivered` times.
+pub fn start(client: Client, stream_arn: String, mapping: StreamFunction, functions: Arc<Functions>, delivered: u32) {
     tokio::spawn(async move {
         let (done, open) = (HashSet::new(), HashMap::new());
-        let mut reader = Reader { client, stream_arn, mapping, functions, done, open, batches: 0 };
+        let mut reader = Reader { client, stream_arn, mapping, functions, done, open, batches: 0, delivered };
         loop {
             match reader.poll().await {
                 Ok(true) => {}
@@ -77,6 +78,8 @@ struct Reader {
     open: HashMap<String, String>,
     /// Batches handed over so far: each invocation's request id names its batch.
     batches: u64,
+    /// How often each batch is handed over.
+    delivered: u32,
 }
 
 impl Reader {
@@ -98,7 +101,9 @@ impl Reader {
             if !records.is_empty() {
                 found = true;
                 self.batches += 1;
-                self.deliver(&records).await;
+                for _ in 0..self.delivered {
+                    self.deliver(&records).await;
+                }
             }
             match page.next_shard_iterator {
                 Some(next) => {

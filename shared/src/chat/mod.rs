@@ -21,6 +21,7 @@ mod outbound;
 mod platform;
 mod provisioning;
 mod receipts;
+mod reports;
 mod revisions;
 mod saved_replies;
 mod sessions;
@@ -51,6 +52,7 @@ pub use platform::{
     list_tokens, mint_token, revoke_token_by_id, upsert_admins, upsert_stores,
 };
 pub use receipts::mark_receipt;
+pub use reports::{record_figures, report, today};
 pub use revisions::{RevisionRequest, RevisionTrail, revise_message, revision_trail};
 pub use saved_replies::{SavedReplies, ScopeName, delete_reply, save_reply, saved_replies};
 pub use sessions::{

@@ -125,6 +125,8 @@ pub enum Effect {
     AdminId(Option<AdminId>),
     /// Whether its holder has it by automatic assignment.
     Assigned(bool),
+    /// Taken from the queue by this admin then, unless it was before.
+    PickedUp(AdminId, Timestamp),
     Updated(Timestamp),
     ClosedAt(Timestamp),
     /// The revision goes up by one.
@@ -315,8 +317,10 @@ impl SessionChange {
             }
             SessionChange::Move { status, admin_id, at, .. } => {
                 let mut effects = vec![Effect::Status(*status), Effect::AdminId(*admin_id), Effect::Updated(*at)];
-                if *status == SessionStatus::Closed {
-                    effects.push(Effect::ClosedAt(*at));
+                match (status, admin_id) {
+                    (SessionStatus::Closed, _) => effects.push(Effect::ClosedAt(*at)),
+                    (SessionStatus::Claimed, Some(admin)) => effects.push(Effect::PickedUp(*admin, *at)),
+                    _ => {}
                 }
                 effects.extend([Effect::Assigned(false), Effect::NextRevision]);
                 effects
@@ -326,6 +330,7 @@ impl SessionChange {
                 Effect::AdminId(Some(*admin_id)),
                 Effect::Updated(*at),
                 Effect::Assigned(true),
+                Effect::PickedUp(*admin_id, *at),
                 Effect::NextRevision,
             ],
             SessionChange::Mark { reader, kind, up_to, at, read_count } => {
@@ -414,6 +419,11 @@ impl Effect {
             Effect::Status(status) => session.status = status,
             Effect::AdminId(admin_id) => session.admin_id = admin_id,
             Effect::Assigned(assigned) => session.assigned = assigned,
+            Effect::PickedUp(admin, at) => {
+                if session.picked_up_at.is_none() {
+                    (session.picked_up_by, session.picked_up_at) = (Some(admin), Some(at));
+                }
+            }
             Effect::Updated(at) => session.updated = at,
             Effect::ClosedAt(at) => session.closed_at = Some(at),
             Effect::NextRevision => session.revision += 1,

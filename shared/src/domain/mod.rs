@@ -21,6 +21,7 @@ mod note;
 mod outbound;
 mod principal;
 mod receipts;
+mod report;
 mod revision;
 mod saved_reply;
 mod search;
@@ -55,6 +56,10 @@ pub use mail_text::{Mail, MailLine, digest_mail, on_call_mail, transcript_mail};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use note::{Note, NoteId, validate_note};
 pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of, first_answer_wait_ms};
+pub use report::{
+    DURATION_BUCKETS_SECONDS, Durations, FigureChange, Figures, Granularity, MAX_REPORT_DAYS, Report, ReportQuery,
+    ReportZone, Tallies, Tally, TallyKey, figures_of, report,
+};
 pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
 pub use receipts::{ReceiptKind, Receipts};
 pub use revision::{

@@ -85,6 +85,12 @@ pub struct Session {
     /// claim, transfer or close.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assigned: bool,
+    /// When and by whom it was first taken from the queue, claimed or assigned: kept through
+    /// transfers and hand-backs, so that reports count a conversation picked up once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picked_up_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picked_up_by: Option<AdminId>,
     /// When the store was sent the session's one automatic away reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub away_replied_at: Option<Timestamp>,
@@ -174,6 +180,8 @@ impl Session {
             reply_count: 0,
             queued_at: None,
             assigned: false,
+            picked_up_at: None,
+            picked_up_by: None,
             away_replied_at: None,
             emails: EmailMarks::default(),
             store_sends: SendWindow::default(),
@@ -194,6 +202,11 @@ impl Session {
     /// after it, whatever the clocks of the writers say.
     pub fn time_of_change(&self, now: Timestamp) -> Timestamp {
         now.max(self.last_message_at)
+    }
+
+    /// Who first took it from the queue, and when.
+    pub fn picked_up(&self) -> Option<(AdminId, Timestamp)> {
+        self.picked_up_by.zip(self.picked_up_at)
     }
 
     /// Whether it waits in the open queue: open, and the store has written.

@@ -1,7 +1,8 @@
 //! Storage by aggregate, each behind its own trait — identities ([`IdentityStore`]), sessions
 //! with their messages ([`SessionStore`]), live connections ([`ConnectionStore`]), admins'
 //! desks ([`DeskStore`]), webhook subscriptions ([`WebhookStore`]), what mails need
-//! ([`EmailStore`]) and the team's side of sessions ([`TeamSideStore`]) — with
+//! ([`EmailStore`]), the team's side of sessions ([`TeamSideStore`]) and the report figures
+//! ([`ReportStore`]) — with
 //! two implementations that pass one conformance suite: [`DynamoStore`] (a single DynamoDB
 //! table) and [`MemoryStore`] (embedded, zero setup).
 //!
@@ -17,6 +18,7 @@ mod email;
 mod erasure;
 mod identities;
 mod memory;
+mod reports;
 mod sessions;
 mod team_side;
 mod webhooks;
@@ -28,6 +30,7 @@ pub use email::EmailStore;
 pub use erasure::ErasureStore;
 pub use identities::IdentityStore;
 pub use memory::MemoryStore;
+pub use reports::{FIGURE_CHANGES_PER_WRITE, ReportStore};
 pub use sessions::{
     ActiveSession, AppendGuard, AppendOutcome, ClosedSession, IdReservation, IdsFor, ListPosition, MessageSlice,
     MessageWindow, Opening, SessionList, SessionPage, SessionQuery, SessionStore, Waiting, WriteOutcome,
@@ -51,7 +54,15 @@ pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Every aggregate's storage: what a function's [`crate::App`] holds.
 pub trait ChatStore:
-    IdentityStore + SessionStore + ConnectionStore + DeskStore + WebhookStore + EmailStore + TeamSideStore + ErasureStore
+    IdentityStore
+    + SessionStore
+    + ConnectionStore
+    + DeskStore
+    + WebhookStore
+    + EmailStore
+    + TeamSideStore
+    + ErasureStore
+    + ReportStore
 {
 }
 
@@ -64,5 +75,6 @@ impl<T> ChatStore for T where
         + EmailStore
         + TeamSideStore
         + ErasureStore
+        + ReportStore
 {
 }

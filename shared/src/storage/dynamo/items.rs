@@ -489,6 +489,8 @@ pub(super) fn session_from(item: Item) -> StorageResult<Session> {
         reply_count: fields.optional_number("reply_count")?.unwrap_or(0),
         queued_at: fields.optional_timestamp("queued_at")?,
         assigned: fields.flag("assigned")?,
+        picked_up_at: fields.optional_timestamp("picked_up_at")?,
+        picked_up_by: fields.optional_number("picked_up_by")?.map(AdminId),
         away_replied_at: fields.optional_timestamp("away_replied_at")?,
         emails: EmailMarks {
             digested_up_to: MessageId(fields.optional_number("digested_up_to")?.unwrap_or(0)),
@@ -793,6 +795,8 @@ mod tests {
             reply_ms_total: 12_000,
             reply_count: 4,
             assigned: true,
+            picked_up_at: Some(at("2026-01-05T10:20:00.000Z")),
+            picked_up_by: Some(AdminId(2)),
             away_replied_at: Some(at("2026-01-05T10:30:00.500Z")),
             emails: EmailMarks {
                 digested_up_to: MessageId(38),

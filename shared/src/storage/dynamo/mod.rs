@@ -14,6 +14,7 @@
 //! | id counters | `COUNTER` | `SESSION_ID`, `MESSAGE_ID`, `NOTE_ID` |
 //! | list counts | `COUNTS` | `OPEN`, `ADMIN#<id>#claimed`, `ADMIN#<id>#closed` |
 //! | notes, revisions, saved replies | see [`team_side`] | |
+//! | report figures | see [`reports`] | |
 //!
 //! `SESSION` sorts after every `MSG#…`, so one descending Query returns a session and its
 //! newest messages. The session item also carries the keys of the sparse indexes:
@@ -26,6 +27,7 @@ mod email;
 mod identities;
 mod items;
 mod migrate;
+mod reports;
 mod sessions;
 mod stream;
 mod team_side;

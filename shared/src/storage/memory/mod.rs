@@ -9,11 +9,12 @@ mod email;
 mod erasure;
 mod feed;
 mod identities;
+mod reports;
 mod sessions;
 mod team_side;
 mod webhooks;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{SessionPage, StorageError, StorageResult};
@@ -55,6 +56,9 @@ struct State {
     saved_replies: HashMap<(ReplyScope, String), SavedReply>,
     erasures: HashMap<StoreId, crate::domain::ErasureRecord>,
     feed: feed::ChangeFeed,
+    tallies: crate::domain::Tallies,
+    /// The ids of the figure changes recorded.
+    figure_ids: HashSet<String>,
 }
 
 struct SessionData {

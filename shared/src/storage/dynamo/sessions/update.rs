@@ -133,6 +133,9 @@ impl SessionUpdate {
             // Absent when false, as the item is first written.
             Effect::Assigned(true) => self.set("assigned", AttributeValue::Bool(true)),
             Effect::Assigned(false) => self.remove("assigned"),
+            Effect::PickedUp(admin, at) => {
+                self.set_if_absent("picked_up_by", n(admin.0)).set_if_absent("picked_up_at", s(at.to_string()))
+            }
             Effect::Updated(at) => self.set("updated", s(at.to_string())),
             Effect::ClosedAt(at) => self.set("closed_at", s(at.to_string())),
             Effect::NextRevision => self.add("revision", n(1)),
