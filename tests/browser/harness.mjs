@@ -4,7 +4,10 @@
 // scene.
 
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { crc32, deflateSync } from "node:zlib";
@@ -70,6 +73,22 @@ export async function startGateway(args = []) {
       child.kill("SIGTERM");
     });
   return { ...demo, stop };
+}
+
+/** A seed file of `stores` shops and the admins named in `admins`, ids from 1, each with a
+ * token of its own made from `test`'s name, for a gateway's `--seed`: where it is, and who
+ * is in it. A store holds one conversation at a time, so a busy scene needs many. */
+export function writeSeed(test, { stores, admins }) {
+  const token = (who) => `${who}-token-for-the-${test}-test-0123456789abcdef`;
+  const seed = {
+    stores: Array.from({ length: stores }, (_, i) => ({
+      id: i + 1, name: `Shop ${i + 1}`, logo_url: "", email: `shop-${i + 1}@example.com`, token: token(`shop-${i + 1}`),
+    })),
+    admins: admins.map((name, i) => ({ id: i + 1, name, email: `${name.toLowerCase()}@example.com`, token: token(name.toLowerCase()) })),
+  };
+  const path = join(mkdtempSync(join(tmpdir(), `${test}-`)), "seed.json");
+  writeFileSync(path, JSON.stringify(seed));
+  return { path, ...seed };
 }
 
 /** Calls the API as the party of `token`; throws on an error status. */

@@ -5,6 +5,7 @@
 import { renderStoreContext } from "./context.js";
 import { h, safeUrl, timeNode } from "./dom.js";
 import { savedReplies } from "./replies.js";
+import { reportsView } from "./reports.js";
 
 const ALLOWED_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
@@ -55,6 +56,7 @@ const state = {
   unseenAssigned: 0, // sessions given to this admin while the tab was in the background
   search: null, // a search's results: { query, ids, cursor, total }
   replies: null, // the saved replies (./replies.js)
+  reports: null, // the reports page (./reports.js)
 };
 
 const PRESENCE_TEXT = { available: "Available", away: "Away", offline: "Offline" };
@@ -125,6 +127,10 @@ const els = {
   searchSummary: $("search-summary"),
   searchCount: $("search-count"),
   searchClear: $("search-clear"),
+  views: $("views"),
+  viewConversations: $("view-conversations"),
+  viewReports: $("view-reports"),
+  reports: $("reports"),
 };
 
 class ApiError extends Error {
@@ -1430,6 +1436,7 @@ async function loadTeam() {
   const { admins } = await api(adminPath("directory/"));
   state.team = new Map(admins.map((admin) => [admin.admin_id, admin]));
   renderTeam();
+  state.reports.teamChanged();
   const session = currentSession();
   if (session) renderConversationHead();
 }
@@ -1658,6 +1665,20 @@ async function resync() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The views: the conversations, or the team's reports at `#reports`. The address says which,
+// so that Back returns from the reports and a link opens them.
+
+function showView({ focus = false } = {}) {
+  const reports = location.hash === "#reports" && state.config != null;
+  els.app.hidden = reports;
+  els.reports.hidden = !reports;
+  els.viewConversations.setAttribute("aria-current", reports ? "false" : "page");
+  els.viewReports.setAttribute("aria-current", reports ? "page" : "false");
+  // Shown afresh each time: the figures move with every conversation.
+  if (reports) state.reports.show({ focus });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Start-up
 
 function normalizeConfig(raw) {
@@ -1703,6 +1724,7 @@ function askForConfig(known) {
   if (known?.ws) $("signin-ws").value = known.ws;
   if (known?.adminId != null) $("signin-admin").value = String(known.adminId);
   els.sidebar.hidden = true;
+  els.views.hidden = true;
   els.app.classList.add("no-sidebar");
   els.placeholder.hidden = true;
   els.signin.hidden = false;
@@ -1712,6 +1734,7 @@ function askForConfig(known) {
     const form = new FormData(els.signin);
     els.signin.hidden = true;
     els.sidebar.hidden = false;
+    els.views.hidden = false;
     els.app.classList.remove("no-sidebar");
     els.placeholder.hidden = false;
     start(normalizeConfig({ api: form.get("api"), ws: form.get("ws"), token: form.get("token"), adminId: form.get("admin_id") }));
@@ -1733,6 +1756,7 @@ async function start(config) {
   connect();
   refreshLists().catch(showError);
   state.replies.load();
+  showView();
   setInterval(() => wsSend({ action: "ping" }), PING_EVERY_MS);
 }
 
@@ -1747,6 +1771,8 @@ function wireUi() {
     onError: showError,
   });
   els.manageReplies.addEventListener("click", () => state.replies.openManager());
+  state.reports = reportsView({ api, root: els.reports, team: () => state.team });
+  window.addEventListener("hashchange", () => showView({ focus: true }));
   for (const radio of [els.modeReply, els.modeNote]) {
     radio.addEventListener("change", () => {
       if (state.current) state.current.noteChosen = els.modeNote.checked;

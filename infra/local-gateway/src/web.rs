@@ -18,7 +18,7 @@ const CSS: &str = "text/css; charset=utf-8";
 const WIDGET: &str = "/widget/support-chat.js";
 
 /// Path, type and content of every file.
-const FILES: [(&str, &str, &[u8]); 10] = [
+const FILES: [(&str, &str, &[u8]); 11] = [
     ("/", HTML, include_bytes!("../../../web/index.html")),
     (WIDGET, JAVASCRIPT, include_bytes!("../../../web/widget/support-chat.js")),
     ("/widget/demo.html", HTML, include_bytes!("../../../web/widget/demo.html")),
@@ -29,6 +29,7 @@ const FILES: [(&str, &str, &[u8]); 10] = [
     ("/inbox/dom.js", JAVASCRIPT, include_bytes!("../../../web/inbox/dom.js")),
     ("/inbox/replies.js", JAVASCRIPT, include_bytes!("../../../web/inbox/replies.js")),
     ("/inbox/context.js", JAVASCRIPT, include_bytes!("../../../web/inbox/context.js")),
+    ("/inbox/reports.js", JAVASCRIPT, include_bytes!("../../../web/inbox/reports.js")),
 ];
 
 pub struct Web {
