@@ -29,7 +29,9 @@ pub fn run(function: &'static str, handler: StreamHandler) -> Result<(), crate::
             |event: lambda_http::lambda_runtime::LambdaEvent<DynamoDbEvent>| {
                 let request_id = event.context.request_id.clone();
                 let app = &app;
-                async move { Ok::<_, crate::http::Error>(run_once(app, function, handler, event.payload, &request_id).await) }
+                async move {
+                    Ok::<_, crate::http::Error>(run_once(app, function, handler, event.payload, &request_id).await)
+                }
             },
         );
         lambda_http::lambda_runtime::run(service).await

@@ -260,7 +260,9 @@ impl Gateway {
     /// Blocks until the `n`th (1-based) invocation a request made has been logged (the
     /// table's stream invokes its function meanwhile too), and returns its line.
     pub fn invocation(&self, n: usize) -> Value {
-        self.wait_until(|lines| invocations_in(lines).filter(|log| !log["route"].as_str().unwrap_or("").starts_with("stream ")).nth(n - 1))
+        self.wait_until(|lines| {
+            invocations_in(lines).filter(|log| !log["route"].as_str().unwrap_or("").starts_with("stream ")).nth(n - 1)
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 //! actions of the requests it makes or signs, on the attachments bucket's objects under
 //! the prefixes it uses them on; `secretsmanager:GetSecretValue` on the platform's HS256
 //! secret only where tokens are authenticated; the table's stream, `events:PutEvents` on the
-//! bus and the failure queue only for the function the stream invokes; a queue's actions
+//! bus and the failure queue only for the functions the stream invokes; a queue's actions
 //! only where its messages are queued or read; `ses:SendEmail`, as the deployment's sender,
 //! for exactly the functions that send mail. No `*` action.
 
@@ -269,6 +269,7 @@ async fn exercise() -> BTreeMap<String, Use> {
     // message, with its file (linked when edited, gone when deleted); the trail; replies.
     post("/v1/chat/admin/notes/", &sarah, json!({"session_id": id, "content": "a note"})).await;
     get_json(&url(&format!("/v1/chat/admin/store/?store_id={TECH_STORE}")), Some(&sarah)).await;
+    get_json(&url("/v1/chat/admin/reports/?granularity=week"), Some(&sarah)).await;
     get_json(&url("/v1/chat/admin/sessions/?q=tech&from=2020-01-01"), Some(&sarah)).await;
     get_json(&url(&format!("/v1/chat/admin/notes/?session_id={id}")), Some(&sarah)).await;
     let upload = upload_png(&gateway, &store, None, PNG).await;
@@ -454,7 +455,8 @@ async fn exercise() -> BTreeMap<String, Use> {
         template.http_routes().unwrap().into_iter().map(|r| (r.route_key(), r.binary)).collect();
     binary_of.extend(template.websocket_routes().unwrap().into_iter().map(|r| (r.route_key, r.binary)));
     binary_of.extend(template.scheduled_functions().unwrap().into_iter().map(|s| ("schedule".to_owned(), s.binary)));
-    binary_of.extend(template.stream_functions().unwrap().into_iter().map(|s| (format!("stream {}", s.binary), s.binary)));
+    binary_of
+        .extend(template.stream_functions().unwrap().into_iter().map(|s| (format!("stream {}", s.binary), s.binary)));
     binary_of
         .extend(template.queue_functions().unwrap().into_iter().map(|q| (format!("queue {}", q.binary), q.binary)));
     let mut uses: BTreeMap<String, Use> = BTreeMap::new();

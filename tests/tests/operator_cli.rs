@@ -278,3 +278,56 @@ async fn erase_store_erases_a_store_and_its_files() {
     let without_bucket = chatctl(&table, &["erase-store", "--id", "5"], "");
     assert_eq!(without_bucket.status.code(), Some(2), "files are never left behind silently");
 }
+
+/// `report` prints what the reports route answers, as tables: the weeks and their total,
+/// each admin by name, and what waits now.
+#[tokio::test]
+async fn report_prints_the_team_s_figures_as_tables() {
+    use shared::domain::{Durations, FigureChange, Tally, TallyKey};
+    use shared::storage::ReportStore;
+    let table = fresh_table().await;
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    e2e::cast::seed().load_into(&store).await.unwrap();
+    let day = |text: &str| text.parse::<jiff::civil::Date>().unwrap();
+    let handled = Tally {
+        assigned: 1,
+        closed: 1,
+        team_messages: 2,
+        first_response: Durations::of(45_000),
+        resolution: Durations::of(600_000),
+        ratings: [0, 0, 0, 1, 0],
+        ..Tally::default()
+    };
+    let opened = Tally { opened: 1, store_messages: 3, ..handled.clone() };
+    let changes: Vec<FigureChange> = ["2026-11-30", "2026-12-01", "2026-12-07"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, date)| FigureChange {
+            id: format!("session-{n}-r2-closed"),
+            tallies: vec![
+                (TallyKey::Team(day(date)), opened.clone()),
+                (TallyKey::Admin(day(date), SARAH), handled.clone()),
+            ],
+            waiting: 1,
+        })
+        .collect();
+    store.record_figures(&changes).await.unwrap();
+
+    let args = ["report", "--from", "2026-11-30", "--to", "2026-12-07", "--granularity", "week"];
+    let printed = stdout_of(&chatctl(&table, &args, ""));
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines[0], "2026-11-30 to 2026-12-07, per week, the whole team; days in UTC");
+    let cells = |line: &str| line.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let week = cells(lines.iter().find(|l| l.starts_with("2026-11-30 to 2026-12-06")).unwrap());
+    // Medians and 90th percentiles from the buckets: two waits of 45 s in 30-60 s.
+    assert_eq!(week[3..], ["2", "2", "2", "6", "4", "38", "s", "53", "s", "11", "min", "2", "4.00"]);
+    let total = cells(lines.iter().find(|l| l.starts_with("total")).unwrap());
+    assert_eq!(total[1..5], ["3", "3", "3", "9"]);
+    let sarah = cells(lines.iter().find(|l| l.trim_start().starts_with(&format!("{SARAH} "))).unwrap());
+    assert_eq!(sarah, ["2", "Sarah", "3", "3", "6", "45", "s", "3", "4.00"]);
+    assert_eq!(lines.last(), Some(&"waiting now: 3"));
+
+    let refused = chatctl(&table, &["report", "--granularity", "month"], "");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("granularity must be day or week"));
+}

@@ -51,7 +51,7 @@ impl Choices {
 
 /// Where the run's requests go: the use cases in this process, or a gateway.
 enum Desk {
-    InProcess(App),
+    InProcess(Box<App>),
     Http(Gateway),
 }
 
@@ -105,7 +105,9 @@ impl Desk {
     async fn store_closes(&self, store: StoreId) -> bool {
         match self {
             Desk::InProcess(app) => Box::pin(chat::close_active_session(app, store)).await.is_ok(),
-            Desk::Http(_) => self.post("/v1/chat/store/session/close/", &token_of_store(store), json!({})).await.0 == 200,
+            Desk::Http(_) => {
+                self.post("/v1/chat/store/session/close/", &token_of_store(store), json!({})).await.0 == 200
+            }
         }
     }
 
@@ -146,8 +148,10 @@ async fn conversations_of(desk: &Desk, store: StoreId) {
         }
         // Two admins race to claim it: one wins.
         let (a, b) = (team[choices.below(4) as usize], team[choices.below(4) as usize]);
-        let (first, second) =
-            tokio::join!(desk.lifecycle(a, session, LifecycleAction::Claim), desk.lifecycle(b, session, LifecycleAction::Claim));
+        let (first, second) = tokio::join!(
+            desk.lifecycle(a, session, LifecycleAction::Claim),
+            desk.lifecycle(b, session, LifecycleAction::Claim)
+        );
         assert!(first || second, "a claim of {session} won");
         let mut holder = if first { a } else { b };
         if last && way == 3 {
@@ -252,8 +256,11 @@ async fn recount(store: &dyn ChatStore) -> Tallies {
                 }
             }
             if let Some(closed_at) = session.closed_at {
-                let closed =
-                    Tally { closed: 1, resolution: Durations::of(closed_at.millis_since(session.created)), ..Tally::default() };
+                let closed = Tally {
+                    closed: 1,
+                    resolution: Durations::of(closed_at.millis_since(session.created)),
+                    ..Tally::default()
+                };
                 let mut ratings = [0; 5];
                 if let Some(stars) = session.rating {
                     ratings[usize::from(stars) - 1] = 1;
@@ -296,7 +303,7 @@ fn assert_same(kept: &Tallies, recounted: &Tallies) {
 async fn in_process(store: Arc<dyn ChatStore>, changes: impl AsyncFnOnce() -> Vec<ChangeRecord>) {
     seed().load_into(store.as_ref()).await.unwrap();
     let config = Config { report_zone: zone(), ..Config::local("reports", None, None) };
-    let desk = Arc::new(Desk::InProcess(App::new(store.clone(), config)));
+    let desk = Arc::new(Desk::InProcess(Box::new(App::new(store.clone(), config))));
     run(&desk).await;
     let records = changes().await;
     let batches: Vec<Vec<ChangeRecord>> = records.chunks(100).map(<[_]>::to_vec).collect();

@@ -1600,7 +1600,7 @@ async fn report_figures_count_each_change_once(store: Store) {
                 (TallyKey::Admin(day, AdminId(100 + n % 3)), answered.clone()),
                 (TallyKey::Team(day), Tally { ratings: [0, 0, 0, 0, n % 2], ..answered }),
             ],
-            waiting: if n % 3 == 0 { 1 } else { -1 },
+            waiting: if n.is_multiple_of(3) { 1 } else { -1 },
         }
     };
     let changes: Vec<FigureChange> = (0..60).map(change).collect();

@@ -15,7 +15,7 @@ async fn report(app: &App, request: &Request) -> Result<shared::domain::Report, 
     let admin = http::query_number(request, "admin_id", 1..=u64::MAX)?.map(AdminId);
     let text = |name| http::query_param(request, name);
     let query = ReportQuery::parse(text("from"), text("to"), text("granularity"), admin, chat::today(app))
-    .map_err(ChatError::bad_request)?;
+        .map_err(ChatError::bad_request)?;
     chat::report(app, &query).await
 }
 

@@ -1,7 +1,8 @@
 //! Operator CLI for a support-chat table, on AWS or DynamoDB Local: create the table from
 //! template.yaml, load a seed file, create stores and admins, set admins' capacity, list the
-//! directory, issue, list and revoke tokens, deactivate a store or an admin, manage webhook
-//! subscriptions, read their delivery logs and replay their dead deliveries.
+//! directory, print the team's report, issue, list and revoke tokens, deactivate a store or an
+//! admin, manage webhook subscriptions, read their delivery logs and replay their dead
+//! deliveries.
 //! Tokens are printed once, when issued, and stored only as hashes.
 
 use std::io::BufRead;
@@ -15,7 +16,10 @@ use shared::auth::{TokenHash, generate_token};
 use shared::chat::{self, Revocation};
 use shared::config::Config;
 use shared::deliveries::DeliveryQueue;
-use shared::domain::{AccountState, AdminId, AdminProfile, MAX_CAPACITY, Principal, StoreId, StoreProfile};
+use shared::domain::{
+    AccountState, AdminId, AdminProfile, Figures, MAX_CAPACITY, Principal, Report, ReportQuery, ReportZone, StoreId,
+    StoreProfile,
+};
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
 use shared::storage::{DeskStore, DynamoStore, IdentityStore};
@@ -101,6 +105,25 @@ enum Command {
     },
     /// The admins with their presence, load and capacity.
     Directory,
+    /// How the team is doing: per day or week, and per admin, what the reports route and the
+    /// inbox's reports page show.
+    Report {
+        /// The first day, as 2026-11-05 (default: 29 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// `day` or `week`.
+        #[arg(long, default_value = "day")]
+        granularity: String,
+        /// One admin's figures only.
+        #[arg(long)]
+        admin: Option<u64>,
+        /// The time zone the deployment counts its days in (the template's `ReportTimeZone`).
+        #[arg(long, env = "REPORT_TIME_ZONE", default_value = "UTC")]
+        time_zone: String,
+    },
     /// The team's business hours: shown, set from a JSON file (as `PUT /v1/platform/hours/`
     /// takes them), or cleared (always within hours).
     Hours {
@@ -336,6 +359,14 @@ async fn main() -> Result<(), Error> {
                 );
             }
         }
+        Command::Report { ref from, ref to, ref granularity, admin, ref time_zone } => {
+            let zone = ReportZone::named(time_zone).ok_or_else(|| format!("{time_zone:?} is not a time zone"))?;
+            let config = Config { report_zone: zone, ..Config::local(&cli.table, None, None) };
+            let app = App::new(Arc::new(store), config);
+            let (from, to, admin) = (from.as_deref(), to.as_deref(), admin.map(AdminId));
+            let query = ReportQuery::parse(from, to, Some(granularity), admin, chat::today(&app))?;
+            print_report(&app, &chat::report(&app, &query).await?).await?;
+        }
         Command::Hours { ref command } => {
             let app = App::new(Arc::new(store), Config::local(&cli.table, None, None));
             let hours = match command {
@@ -385,6 +416,94 @@ async fn main() -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A report as tables: the periods and their total, each admin (by name), what waits now.
+async fn print_report(app: &App, report: &Report) -> Result<(), Error> {
+    let whose = match report.admin_id {
+        Some(admin) => format!("admin {admin}"),
+        None => "the whole team".to_owned(),
+    };
+    let per = serde_json::to_value(report.granularity)?;
+    println!(
+        "{} to {}, per {}, {whose}; days in {}",
+        report.from,
+        report.to,
+        per.as_str().unwrap_or(""),
+        report.time_zone
+    );
+    println!();
+    println!(
+        "{:<23} {:>7} {:>8} {:>7} {:>11} {:>9} {:>11} {:>9} {:>11} {:>7} {:>7}",
+        "period",
+        "opened",
+        "assigned",
+        "closed",
+        "from stores",
+        "from team",
+        "1st answer",
+        "p90",
+        "to close",
+        "ratings",
+        "average"
+    );
+    let row = |label: String, figures: &Figures| {
+        println!(
+            "{label:<23} {:>7} {:>8} {:>7} {:>11} {:>9} {:>11} {:>9} {:>11} {:>7} {:>7}",
+            figures.opened,
+            figures.assigned,
+            figures.closed,
+            figures.messages_from_stores,
+            figures.messages_from_team,
+            took(figures.first_response.median_seconds),
+            took(figures.first_response.p90_seconds),
+            took(figures.resolution.median_seconds),
+            figures.ratings.count,
+            figures.ratings.average.map_or("-".to_owned(), |average| format!("{average:.2}")),
+        )
+    };
+    for period in &report.series {
+        let label = match period.start == period.end {
+            true => period.start.to_string(),
+            false => format!("{} to {}", period.start, period.end),
+        };
+        row(label, &period.figures);
+    }
+    row("total".to_owned(), &report.totals);
+    println!();
+    println!(
+        "{:>8}  {:<24} {:>8} {:>7} {:>9} {:>11} {:>7} {:>7}",
+        "admin", "name", "assigned", "handled", "messages", "1st answer", "ratings", "average"
+    );
+    for admin in &report.admins {
+        let name = app.store.admin_profile(admin.admin_id).await?.map(|profile| profile.name).unwrap_or_default();
+        let figures = &admin.figures;
+        println!(
+            "{:>8}  {name:<24} {:>8} {:>7} {:>9} {:>11} {:>7} {:>7}",
+            admin.admin_id,
+            figures.assigned,
+            figures.closed,
+            figures.messages_from_team,
+            took(figures.first_response.median_seconds),
+            figures.ratings.count,
+            figures.ratings.average.map_or("-".to_owned(), |average| format!("{average:.2}")),
+        );
+    }
+    println!();
+    println!("waiting now: {}", report.waiting_now);
+    Ok(())
+}
+
+/// A duration as a person reads it: 45 s, 3 min, 1 h 20 min, 2 d 3 h; `-` for none.
+fn took(seconds: Option<f64>) -> String {
+    let Some(seconds) = seconds else { return "-".to_owned() };
+    let seconds = seconds.round() as u64;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        3600..86_400 => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+        _ => format!("{} d {} h", seconds / 86_400, seconds % 86_400 / 3600),
+    }
 }
 
 async fn webhooks(app: App, command: &WebhookCommand) -> Result<(), Error> {

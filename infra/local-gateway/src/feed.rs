@@ -28,17 +28,17 @@ pub fn start(store: Arc<MemoryStore>, mapping: StreamFunction, functions: Arc<Fu
             let (records, mapping, functions) = (&records, &mapping, &functions);
             for _ in 0..delivered {
                 hand_over(mapping, records.len(), |from, attempt| async move {
-                let request_id = format!("stream-{}-{batches}-{attempt}", mapping.function);
-                match functions.invoke_changes(&mapping.binary, records[from..].to_vec(), &request_id).await {
-                    Ok(None) => Ok(None),
-                    Ok(Some(failed)) => {
-                        records.iter().position(|r| r.sequence_number == failed).map(Some).ok_or(failed)
+                    let request_id = format!("stream-{}-{batches}-{attempt}", mapping.function);
+                    match functions.invoke_changes(&mapping.binary, records[from..].to_vec(), &request_id).await {
+                        Ok(None) => Ok(None),
+                        Ok(Some(failed)) => {
+                            records.iter().position(|r| r.sequence_number == failed).map(Some).ok_or(failed)
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "the stream function failed");
+                            Ok(Some(from))
+                        }
                     }
-                    Err(error) => {
-                        tracing::warn!(%error, "the stream function failed");
-                        Ok(Some(from))
-                    }
-                }
                 })
                 .await;
             }

@@ -56,12 +56,12 @@ pub use mail_text::{Mail, MailLine, digest_mail, on_call_mail, transcript_mail};
 pub use message::{Message, MessageStatus, MessageView, NewMessage, ReceiptView, SenderType};
 pub use note::{Note, NoteId, validate_note};
 pub use outbound::{ChangeRecord, EventBody, EventKind, OutboundEvent, TableChange, events_of, first_answer_wait_ms};
+pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
+pub use receipts::{ReceiptKind, Receipts};
 pub use report::{
     DURATION_BUCKETS_SECONDS, Durations, FigureChange, Figures, Granularity, MAX_REPORT_DAYS, Report, ReportQuery,
     ReportZone, Tallies, Tally, TallyKey, figures_of, report,
 };
-pub use principal::{AdminProfile, Principal, PublicAdmin, StoreProfile, TokenHash};
-pub use receipts::{ReceiptKind, Receipts};
 pub use revision::{
     DEFAULT_EDIT_WINDOW_SECONDS, MessageRevision, Revision, RevisionAction, RevisionCondition, RevisionDenied,
     RevisionRecord, decide_revision,

@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use super::ids::AdminId;
-use super::message::SenderType;
+use super::message::{Message, SenderType};
 use super::outbound::TableChange;
 use super::session::{Session, SessionStatus};
 use crate::Timestamp;
@@ -221,34 +221,31 @@ impl ReportZone {
 
 /// What `change` adds to the figures, if anything, with days counted in `zone`.
 pub fn figures_of(change: &TableChange, zone: &ReportZone) -> Option<FigureChange> {
-    let (id, tallies, waiting) = match change {
-        TableChange::MessageAdded(message) => {
-            let day = zone.day_of(message.created);
-            let id = format!("message-{}-{}", message.session_id, message.id);
-            let mut tallies = Vec::new();
-            match message.sender_type {
-                SenderType::Store => tallies.push((TallyKey::Team(day), Tally { store_messages: 1, ..Tally::default() })),
-                SenderType::Admin => {
-                    let sent = Tally { team_messages: 1, ..Tally::default() };
-                    tallies.push((TallyKey::Team(day), sent.clone()));
-                    if !message.automatic {
-                        tallies.push((TallyKey::Admin(day, AdminId(message.sender_id)), sent));
-                    }
-                }
-            }
-            (id, tallies, 0)
-        }
-        TableChange::Session { before, after } => session_figures(before.as_deref(), after.as_deref(), zone)?,
-        TableChange::MessageRevised(_) | TableChange::NoteAdded(_) => return None,
-    };
-    Some(FigureChange { id, tallies, waiting })
+    match change {
+        TableChange::MessageAdded(message) => Some(message_figures(message, zone)),
+        TableChange::Session { before, after } => session_figures(before.as_deref(), after.as_deref(), zone),
+        TableChange::MessageRevised(_) | TableChange::NoteAdded(_) => None,
+    }
 }
 
-fn session_figures(
-    before: Option<&Session>,
-    after: Option<&Session>,
-    zone: &ReportZone,
-) -> Option<(String, Vec<(TallyKey, Tally)>, i64)> {
+/// A message sent: its day's, and a person's, its sender's.
+fn message_figures(message: &Message, zone: &ReportZone) -> FigureChange {
+    let day = zone.day_of(message.created);
+    let mut tallies = Vec::new();
+    match message.sender_type {
+        SenderType::Store => tallies.push((TallyKey::Team(day), Tally { store_messages: 1, ..Tally::default() })),
+        SenderType::Admin => {
+            let sent = Tally { team_messages: 1, ..Tally::default() };
+            tallies.push((TallyKey::Team(day), sent.clone()));
+            if !message.automatic {
+                tallies.push((TallyKey::Admin(day, AdminId(message.sender_id)), sent));
+            }
+        }
+    }
+    FigureChange { id: format!("message-{}-{}", message.session_id, message.id), tallies, waiting: 0 }
+}
+
+fn session_figures(before: Option<&Session>, after: Option<&Session>, zone: &ReportZone) -> Option<FigureChange> {
     let session = after.or(before)?;
     let mut names = Vec::new();
     let mut tallies = Vec::new();
@@ -296,7 +293,7 @@ fn session_figures(
     // A session's figures move at most once per revision and kind, but for the once-only ones
     // (queued, answered first, rated, erased) that keep the revision.
     let revision = after.map_or_else(|| "erased".to_owned(), |after| format!("r{}", after.revision));
-    Some((format!("session-{}-{revision}-{}", session.id, names.join("+")), tallies, waiting))
+    Some(FigureChange { id: format!("session-{}-{revision}-{}", session.id, names.join("+")), tallies, waiting })
 }
 
 /// Days or weeks.
@@ -535,14 +532,17 @@ pub fn report(query: &ReportQuery, tallies: &Tallies, zone: &ReportZone) -> Repo
         waiting_now: tallies.waiting.max(0).unsigned_abs(),
         totals: (&totals).into(),
         series,
-        admins: by_admin.iter().map(|(admin, tally)| AdminFigures { admin_id: *admin, figures: tally.into() }).collect(),
+        admins: by_admin
+            .iter()
+            .map(|(admin, tally)| AdminFigures { admin_id: *admin, figures: tally.into() })
+            .collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Message, SessionStatus::*};
+    use crate::domain::SessionStatus::*;
 
     fn at(text: &str) -> Timestamp {
         Timestamp::parse(text).unwrap()
@@ -611,7 +611,10 @@ mod tests {
         assert_eq!(picked.waiting, -1);
         let assigned = Tally { assigned: 1, ..Tally::default() };
         let day = TallyKey::Team(date("2026-12-04"));
-        assert_eq!(picked.tallies, [(TallyKey::Admin(date("2026-12-04"), AdminId(2)), assigned.clone()), (day, assigned)]);
+        assert_eq!(
+            picked.tallies,
+            [(TallyKey::Admin(date("2026-12-04"), AdminId(2)), assigned.clone()), (day, assigned)]
+        );
 
         let answer = Message::sample(9, SenderType::Admin, claimed_at.plus_seconds(60));
         let answered = Session {
@@ -660,7 +663,10 @@ mod tests {
         let claimed = figures_of(&change(&back, &again), &zone).unwrap();
         assert_eq!((claimed.id.as_str(), claimed.tallies.len()), ("session-1-r3-not-waiting", 0));
         let erased = TableChange::Session { before: Some(Box::new(back)), after: None };
-        assert_eq!(figures_of(&erased, &zone).map(|f| (f.id, f.waiting)), Some(("session-1-erased-not-waiting".into(), -1)));
+        assert_eq!(
+            figures_of(&erased, &zone).map(|f| (f.id, f.waiting)),
+            Some(("session-1-erased-not-waiting".into(), -1))
+        );
     }
 
     #[test]
@@ -669,7 +675,10 @@ mod tests {
         let day = date("2026-12-04");
         let now = at("2026-12-04T10:00:00.000Z");
         let from_store = figures_of(&TableChange::MessageAdded(Message::sample(7, SenderType::Store, now)), &zone);
-        assert_eq!(from_store.unwrap().tallies, [(TallyKey::Team(day), Tally { store_messages: 1, ..Tally::default() })]);
+        assert_eq!(
+            from_store.unwrap().tallies,
+            [(TallyKey::Team(day), Tally { store_messages: 1, ..Tally::default() })]
+        );
         let answer = Message::sample(8, SenderType::Admin, now);
         let sent = figures_of(&TableChange::MessageAdded(answer.clone()), &zone).unwrap();
         assert_eq!(sent.id, format!("message-{}-8", answer.session_id));

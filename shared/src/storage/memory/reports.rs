@@ -25,6 +25,9 @@ impl ReportStore for MemoryStore {
     async fn tallies(&self, from: Date, to: Date) -> StorageResult<Tallies> {
         let state = self.state();
         let by_key = state.tallies.by_key.iter().filter(|(key, _)| (from..=to).contains(&key.day()));
-        Ok(Tallies { by_key: by_key.map(|(key, tally)| (*key, tally.clone())).collect(), waiting: state.tallies.waiting })
+        Ok(Tallies {
+            by_key: by_key.map(|(key, tally)| (*key, tally.clone())).collect(),
+            waiting: state.tallies.waiting,
+        })
     }
 }
