@@ -1,7 +1,8 @@
 // The team's reports: five hundred conversations of sixty stores and three admins, run through
 // the HTTP routes in a seeded random order, are what the reports route counts, and what the
 // inbox's reports page shows: its headline figures, its periods and its admins, one admin
-// alone, by week, and as CSV; axe-core finds nothing serious in it, light or dark.
+// alone, by week, and as CSV; a report that fails leaves nothing of the last one to export;
+// axe-core finds nothing serious in it, light or dark.
 
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
@@ -201,15 +202,20 @@ function rows(page, testid, key = null) {
 }
 
 const periodRows = async (page) => (await rows(page, "report-table-conversations", "data-start")).map(({ key, values }) => ({ key, values }));
-const periodsOf = (report) => report.series.map((p) => ({ key: p.start, values: [text(p.opened), text(p.closed)] }));
+// One admin opens nothing (opening is the team's): theirs are the conversations they picked up.
+const periodsOf = (report) => report.series.map((p) => ({
+  key: p.start, values: [text(report.admin_id == null ? p.opened : p.assigned), text(p.closed)],
+}));
+const columns = (page, testid) => page.getByTestId(testid).locator("thead th").allTextContents();
 const adminRowsOf = (report, names) => report.admins.map((a) => ({
   key: String(a.admin_id),
   header: names.get(a.admin_id),
   values: [a.assigned, a.closed, a.first_response.median_seconds, a.ratings.average, a.ratings.count].map(text),
 }));
 
-const csvFigures = (f) => [
-  f.opened, f.assigned, f.closed, f.messages_from_stores, f.messages_from_team,
+// Opening and the stores' messages are the team's: an admin's row leaves them empty.
+const csvFigures = (f, ofAdmin) => [
+  ofAdmin ? null : f.opened, f.assigned, f.closed, ofAdmin ? null : f.messages_from_stores, f.messages_from_team,
   f.first_response.count, f.first_response.median_seconds, f.first_response.p90_seconds,
   f.resolution.count, f.resolution.median_seconds, f.resolution.p90_seconds,
   f.ratings.count, f.ratings.average, ...f.ratings.by_star,
@@ -266,6 +272,8 @@ test("the reports page shows what the reports route counts of a busy team", asyn
   await page.getByTestId("report-admin").selectOption({ label: "Omar" });
   await settles(() => headlines(page), headlinesOf(omars), "Omar's figures");
   assert.equal(omars.totals.opened, 0, "opening is the team's, no admin's");
+  await settles(() => periodRows(page), periodsOf(omars), "Omar's days: picked up and closed");
+  assert.deepEqual(await columns(page, "report-table-conversations"), ["Day", "Picked up", "Closed"], "no Opened series for one admin");
   await settles(() => rows(page, "report-admins", "data-admin-id"), adminRowsOf(omars, names), "Omar's row alone");
 
   // By week: Monday to Sunday, clipped to the range.
@@ -279,11 +287,21 @@ test("the reports page shows what the reports route counts of a busy team", asyn
   assert.equal(download.suggestedFilename(), `report-${whole.from}-${whole.to}.csv`);
   const lines = readFileSync(await download.path(), "utf8").split("\r\n");
   assert.equal(lines[0], ["start", "end", ...COLUMNS].join(","));
-  assert.equal(lines[1], [weekly.series[0].start, weekly.series[0].end, ...csvFigures(weekly.series[0])].join(","));
+  assert.equal(lines[1], [weekly.series[0].start, weekly.series[0].end, ...csvFigures(weekly.series[0], true)].join(","));
   assert.deepEqual(lines.slice(1 + weekly.series.length), [
-    "", ["admin_id", "admin", ...COLUMNS].join(","), ...weekly.admins.map((a) => [a.admin_id, names.get(a.admin_id), ...csvFigures(a)].join(",")), "",
+    "", ["admin_id", "admin", ...COLUMNS].join(","), ...weekly.admins.map((a) => [a.admin_id, names.get(a.admin_id), ...csvFigures(a, true)].join(",")), "",
   ], "a blank line, then each admin");
   assert.deepEqual(weekly.admins.map((a) => a.admin_id), [omar.id]);
+
+  // A range that ends before it starts: the route says no, and nothing of Omar's weeks is left
+  // to read or export as if it were that range's.
+  const dayBefore = new Date(Date.parse(whole.from) - 86400000).toISOString().slice(0, 10);
+  await page.getByTestId("report-to").fill(dayBefore);
+  await page.getByTestId("report-apply").click();
+  await waitForText(page.getByTestId("report-error"), "The report could not be loaded: from must not be after to");
+  assert.equal(await page.getByTestId("report-export").isDisabled(), true, "no export of the last report");
+  assert.equal(await page.getByTestId("report-closed").count(), 0, "no figures of the last report");
+  await page.getByTestId("report-to").fill(whole.to);
 
   // Back to the whole team by day: nothing serious for axe-core, in light or dark.
   await page.getByTestId("report-admin").selectOption({ label: "Whole team" });
@@ -291,6 +309,8 @@ test("the reports page shows what the reports route counts of a busy team", asyn
   await settles(() => headlines(page), headlinesOf(whole), "the whole team again");
   await settles(() => periodRows(page), periodsOf(whole), "by day again");
   const axe = readFileSync(`${ROOT}tests/browser/node_modules/axe-core/axe.min.js`, "utf8");
+  // The page as it is read, not as it was typed in.
+  await page.evaluate(() => document.activeElement?.blur());
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.addScriptTag({ content: axe });

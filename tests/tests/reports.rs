@@ -273,7 +273,7 @@ async fn recount(store: &dyn ChatStore) -> Tallies {
                     add(admin(closed_at, by), rated);
                 }
             }
-            waiting += i64::from(session.is_waiting());
+            waiting += u64::from(session.is_waiting());
         }
     }
     tallies.waiting = waiting;

@@ -20,9 +20,10 @@ const COLUMNS = [
 // Dates are calendar days of the report's time zone: drawn as such, never shifted by the browser's.
 const DAY = new Intl.DateTimeFormat([], { day: "numeric", month: "short", timeZone: "UTC" });
 const YEAR = new Intl.DateTimeFormat([], { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+const DAY_MS = 86400000;
 
 const dayText = (iso, format = DAY) => format.format(new Date(`${iso}T00:00:00Z`));
-const periodText = (p) => (p.start === p.end ? dayText(p.start) : `${dayText(p.start)} – ${dayText(p.end)}`);
+const daysOf = (start, end) => (Date.parse(end) - Date.parse(start)) / DAY_MS + 1;
 const count = (n) => (n == null ? "—" : n.toLocaleString());
 const plural = (n, one, many) => `${count(n)} ${n === 1 ? one : many}`;
 const stars = (average) => (average == null ? "—" : `${average.toFixed(1)} / 5`);
@@ -30,17 +31,25 @@ const round = (n) => Math.round(n * 10) / 10;
 
 const joined = (big, bigUnit, small, smallUnit) => (small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`);
 
-/** Seconds as a person says them: "45 s", "3 min", "1 h 20 min", "2 d". */
+/** Seconds as a person says them: "45 s", "1 min 5 s", "1 h 20 min", "2 d". */
 function duration(seconds) {
   if (seconds == null) return "—";
   if (seconds < 0.5) return seconds > 0 ? "< 1 s" : "0 s";
   if (seconds < 59.5) return `${Math.round(seconds)} s`;
+  // Under ten minutes the seconds still tell one short wait from another.
+  if (seconds < 599.5) return joined(Math.floor(Math.round(seconds) / 60), "min", Math.round(seconds) % 60, "s");
   const minutes = Math.round(seconds / 60);
   if (minutes < 60) return `${minutes} min`;
   if (minutes < 24 * 60) return joined(Math.floor(minutes / 60), "h", minutes % 60, "min");
   const hours = Math.round(minutes / 60);
   return joined(Math.floor(hours / 24), "d", hours % 24, "h");
 }
+
+/**
+ * Durations as the histogram can tell them, `bounds` its buckets' upper bounds: a median or
+ * a percentile in the last, open bucket is its lower bound, so it reads "over 7 d", not "7 d".
+ */
+const capped = (bounds) => (seconds) => (seconds != null && seconds >= bounds.at(-1) ? `over ${duration(bounds.at(-1))}` : duration(seconds));
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG, tag);
@@ -59,9 +68,10 @@ function scale(max, steps) {
 /**
  * A chart of `series` ({ name, values, tone, dashed? }) over `labels`: bars side by side, or
  * lines broken where a period has no value (nothing to measure is not a wait of zero). Labels
- * are thinned out so that they never overlap.
+ * are thinned out so that they never overlap, however many; a mark's tip says its period's
+ * whole name (`names`). `format` writes the values, `tick` the axis's round steps.
  */
-function chart(label, labels, series, { format = count, steps = COUNT_STEPS, lines = false } = {}) {
+function chart(label, labels, series, { format = count, tick = format, steps = COUNT_STEPS, lines = false, names = labels } = {}) {
   const { top, ticks } = scale(Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v != null))), steps);
   const band = PLOT / labels.length;
   const x = (i) => round(PAD.left + band * (i + 0.5));
@@ -69,12 +79,12 @@ function chart(label, labels, series, { format = count, steps = COUNT_STEPS, lin
   const longest = Math.max(...labels.map((l) => l.length));
   const every = Math.ceil((labels.length * (longest + 2) * 7) / PLOT);
   const parts = [
-    ...ticks.map((tick) => svg("g", { class: "chart-tick" },
-      svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick) }),
-      svg("text", { x: PAD.left - 6, y: y(tick), "text-anchor": "end", "dominant-baseline": "middle" }, format(tick)))),
+    ...ticks.map((at) => svg("g", { class: "chart-tick" },
+      svg("line", { x1: PAD.left, x2: WIDTH - PAD.right, y1: y(at), y2: y(at) }),
+      svg("text", { x: PAD.left - 6, y: y(at), "text-anchor": "end", "dominant-baseline": "middle" }, tick(at)))),
     ...labels.flatMap((text, i) => (i % every ? [] : [svg("text", { x: x(i), y: HEIGHT - 8, "text-anchor": "middle" }, text)])),
   ];
-  const tip = (s, i) => svg("title", {}, `${labels[i]}: ${format(s.values[i])} ${s.name.toLowerCase()}`);
+  const tip = (s, i) => svg("title", {}, `${names[i]}: ${format(s.values[i])} ${s.name.toLowerCase()}`);
   const bar = Math.min(28, (band * 0.8) / series.length);
   const runs = []; // a line's stretches between periods without a value
   const marks = [];
@@ -112,8 +122,9 @@ function table(testid, caption, head, rows) {
       ...cells.map(([value, text]) => h("td", { "data-value": value ?? "" }, text))))));
 }
 
-function figure(caption, [drawing, legend], numbers) {
+function figure(caption, [drawing, legend], numbers, note = null) {
   return h("figure", { class: "report-chart" }, h("figcaption", {}, caption), drawing, legend,
+    note && h("p", { class: "chart-note" }, note),
     h("details", { class: "report-numbers" }, h("summary", {}, "Show the numbers"), numbers));
 }
 
@@ -123,9 +134,40 @@ function headline(term, ...value) {
   return h("div", { class: "report-figure" }, h("dt", {}, term), h("dd", {}, ...value));
 }
 
-function figureCells(f) {
+const figureNote = (...parts) => h("span", { class: "figure-note" }, ...parts);
+
+/**
+ * The headline figures. One admin's are labelled as theirs (`name`): what waits now is the
+ * whole team's queue, and opening is the team's alone, no admin's, so it comes last, as "—".
+ */
+function headlines(report, name, took) {
+  const { totals: t } = report;
+  const { first_response: fr, resolution: rs, ratings } = t;
+  const one = report.admin_id != null;
+  const mine = (term) => (one ? `${term} (${name})` : term);
+  const opened = headline("Opened", shown("report-opened", t.opened, one ? () => "—" : count),
+    one && figureNote("counted for the whole team only, not per admin"));
+  const waiting = headline(one ? "Waiting now (whole team)" : "Waiting now", shown("report-waiting", report.waiting_now, count));
+  const closed = headline(mine("Closed"), shown("report-closed", t.closed, count));
+  const times = [
+    headline(mine("First response, median"), shown("report-frt-median", fr.median_seconds, took),
+      figureNote("90th percentile ", shown("report-frt-p90", fr.p90_seconds, took),
+        ", average ", shown("report-frt-average", fr.average_seconds, duration))),
+    headline(mine("Time to close, median"), shown("report-resolution-median", rs.median_seconds, took)),
+    headline(mine("Satisfaction"), shown("report-csat-average", ratings.average, stars),
+      figureNote("from ", shown("report-csat-count", ratings.count, count), ratings.count === 1 ? " rating" : " ratings")),
+  ];
+  return one
+    ? [headline(mine("Picked up"), shown("report-assigned", t.assigned, count)), closed, ...times, waiting, opened]
+    : [opened, closed, waiting, ...times];
+}
+
+/** A row of the CSV. Opening and the stores' messages are the team's: in an admin's row they
+ * are left empty, as nothing to count rather than a count of 0. */
+function figureCells(f, ofAdmin) {
   const { first_response: fr, resolution: rs, ratings } = f;
-  return [f.opened, f.assigned, f.closed, f.messages_from_stores, f.messages_from_team,
+  const team = (value) => (ofAdmin ? null : value);
+  return [team(f.opened), f.assigned, f.closed, team(f.messages_from_stores), f.messages_from_team,
     fr.count, fr.median_seconds, fr.p90_seconds, rs.count, rs.median_seconds, rs.p90_seconds,
     ratings.count, ratings.average, ...ratings.by_star];
 }
@@ -138,56 +180,72 @@ function csvField(value) {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** What the charts per period share: the period's name, the axis labels, the tables' rows. */
+/**
+ * What the charts per period share: the period's name, the axis labels, the tables' rows. A
+ * range over a new year, or near a year long, names the year. A week the range clips is
+ * marked partial, so that its fewer days do not read as a quiet week.
+ */
 function periods(report) {
   const per = report.granularity === "week" ? "week" : "day";
+  const format = report.from.slice(0, 4) !== report.to.slice(0, 4) || daysOf(report.from, report.to) > 300 ? YEAR : DAY;
+  const partial = (p) => per === "week" && daysOf(p.start, p.end) < 7;
+  const day = (iso) => dayText(iso, format);
+  const name = (p) => (p.start === p.end ? day(p.start) : `${day(p.start)} – ${day(p.end)}`) + (partial(p) ? " (partial)" : "");
   return {
     per,
+    name,
     head: per === "week" ? "Week" : "Day",
-    labels: report.series.map((p) => dayText(p.start)),
-    rows: (cells) => report.series.map((p) => ({ attrs: { "data-start": p.start }, header: periodText(p), cells: cells(p) })),
+    labels: report.series.map((p) => day(p.start) + (partial(p) ? "*" : "")),
+    names: report.series.map(name),
+    note: report.series.some(partial) && "* A partial week: the range holds only some of its days.",
+    rows: (cells) => report.series.map((p) => ({ attrs: { "data-start": p.start }, header: name(p), cells: cells(p) })),
   };
 }
 
-function conversationsFigure(report, range) {
+/** Opened and closed; for one admin, who opens nothing (opening is the team's), picked up and closed. */
+function conversationsFigure(report, range, who) {
   const { totals: t, series } = report;
-  const { per, head, labels, rows } = periods(report);
-  const busiest = series.reduce((best, p) => (p.opened > (best?.opened ?? 0) ? p : best), null);
-  const summary = `Conversations per ${per}, ${range}: ${count(t.opened)} opened, ${count(t.closed)} closed` +
-    (busiest ? `; the most opened, ${count(busiest.opened)}, ${periodText(busiest)}.` : ".");
+  const { per, name, head, labels, names, note, rows } = periods(report);
+  const [key, what] = report.admin_id == null ? ["opened", "Opened"] : ["assigned", "Picked up"];
+  const busiest = series.reduce((best, p) => (p[key] > (best?.[key] ?? 0) ? p : best), null);
+  const summary = `Conversations per ${per}, ${range}, for ${who}: ${count(t[key])} ${what.toLowerCase()}, ${count(t.closed)} closed` +
+    (busiest ? `; the most ${what.toLowerCase()}, ${count(busiest[key])}, ${name(busiest)}.` : ".");
   return figure(`Conversations per ${per}`,
     chart(summary, labels, [
-      { name: "Opened", tone: 1, values: series.map((p) => p.opened) },
+      { name: what, tone: 1, values: series.map((p) => p[key]) },
       { name: "Closed", tone: 2, values: series.map((p) => p.closed) },
-    ]),
-    table("report-table-conversations", `Conversations per ${per}`, [head, "Opened", "Closed"],
-      rows((p) => [[p.opened, count(p.opened)], [p.closed, count(p.closed)]])));
+    ], { names }),
+    table("report-table-conversations", `Conversations per ${per}`, [head, what, "Closed"],
+      rows((p) => [[p[key], count(p[key])], [p.closed, count(p.closed)]])), note);
 }
 
-function firstResponseFigure(report) {
+function firstResponseFigure(report, took) {
   const fr = report.totals.first_response;
-  const { per, head, labels, rows } = periods(report);
-  const summary = `Wait for the first response per ${per}: over the range, median ${duration(fr.median_seconds)}, 90% within ${duration(fr.p90_seconds)}.`;
+  const { per, head, labels, names, note, rows } = periods(report);
+  const summary = `Wait for the first response per ${per}: over the range, median ${took(fr.median_seconds)}, 90th percentile ${took(fr.p90_seconds)}.`;
   return figure(`Wait for the first response, per ${per}`,
     chart(summary, labels, [
       { name: "Median", tone: 1, values: report.series.map((p) => p.first_response.median_seconds) },
       { name: "90th percentile", tone: 2, dashed: true, values: report.series.map((p) => p.first_response.p90_seconds) },
-    ], { format: duration, steps: TIME_STEPS, lines: true }),
+    ], { format: took, tick: duration, steps: TIME_STEPS, lines: true, names }),
     table("report-table-first-response", `Wait for the first response, per ${per}`, [head, "Answered", "Median", "90th percentile"],
-      rows(({ first_response: f }) => [[f.count, count(f.count)], [f.median_seconds, duration(f.median_seconds)], [f.p90_seconds, duration(f.p90_seconds)]])));
+      rows(({ first_response: f }) => [[f.count, count(f.count)], [f.median_seconds, took(f.median_seconds)], [f.p90_seconds, took(f.p90_seconds)]])), note);
 }
 
-/** The totals' histogram: how many were closed within each bucket's bounds. */
-function resolutionFigure(report) {
+/**
+ * The totals' histogram: how many were closed within each bucket's bounds. The bounds are the
+ * answer's, however many: the axis's labels thin out as the periods' do.
+ */
+function resolutionFigure(report, took) {
   const { resolution } = report.totals;
   const bounds = report.duration_buckets_seconds;
   const closes = resolution.histogram;
   const buckets = [...bounds.map((b, i) => (i ? `${duration(bounds[i - 1])} – ${duration(b)}` : `Up to ${duration(b)}`)), `Over ${duration(bounds.at(-1))}`];
   const most = closes.indexOf(Math.max(...closes));
-  const summary = `Time from opening to closing, ${plural(resolution.count, "conversation", "conversations")}: median ${duration(resolution.median_seconds)}` +
+  const summary = `Time from opening to closing, ${plural(resolution.count, "conversation", "conversations")}: median ${took(resolution.median_seconds)}` +
     (closes[most] ? `; the most, ${count(closes[most])}, ${buckets[most].toLowerCase()}.` : ".");
   return figure("Time from opening to closing",
-    chart(summary, [...bounds.map(duration), `> ${duration(bounds.at(-1))}`], [{ name: "Conversations", tone: 1, values: closes }]),
+    chart(summary, [...bounds.map(duration), `> ${duration(bounds.at(-1))}`], [{ name: "Conversations", tone: 1, values: closes }], { names: buckets }),
     table("report-table-resolution", "Time from opening to closing", ["Closed after", "Conversations"],
       buckets.map((header, i) => ({ header, cells: [[closes[i], count(closes[i])]] }))));
 }
@@ -211,6 +269,10 @@ export function reportsView({ api, root, team }) {
   let report = null;
   let loads = 0; // only the last load asked for is shown
   let known = ""; // the directory's ids and names as last drawn
+  // Until the admin picks dates, each load asks for the default range, so that the page shown
+  // again the next day ends today rather than on the day the dates were filled in.
+  let datesChosen = false;
+  let open = []; // which tables of numbers the admin opened: they stay open as the report is drawn again
   const nameOf = (id) => team().get(id)?.name ?? `Admin ${id}`;
 
   const heading = h("h2", { id: "reports-title", tabindex: "-1" }, "Reports");
@@ -240,6 +302,8 @@ export function reportsView({ api, root, team }) {
   });
   // A choice from a list shows at once; dates wait for Show, or a half-typed year would load.
   for (const select of [granularity, admin]) select.addEventListener("change", load);
+  // Only the admin's own input: the dates filled in from an answer fire no event.
+  for (const input of [from, to]) input.addEventListener("input", () => { datesChosen = true; });
 
   /** The picker and the names drawn again when a name changed, not at each change of presence:
    * a list rebuilt under the admin choosing from it would close. */
@@ -258,17 +322,23 @@ export function reportsView({ api, root, team }) {
   async function load() {
     const asked = ++loads;
     results.setAttribute("aria-busy", "true");
-    const query = { from: from.value || null, to: to.value || null, granularity: granularity.value, admin_id: admin.value || null };
+    // Both dates emptied: the default range again.
+    if (!from.value && !to.value) datesChosen = false;
+    const dates = datesChosen ? { from: from.value || null, to: to.value || null } : {};
+    const query = { ...dates, granularity: granularity.value, admin_id: admin.value || null };
     try {
       const answer = await api(PATH, { query });
       if (asked !== loads) return;
       report = answer;
-      if (!from.value) from.value = answer.from;
-      if (!to.value) to.value = answer.to;
+      if (!datesChosen) {
+        from.value = answer.from;
+        to.value = answer.to;
+      }
       error.hidden = true;
       render();
     } catch (failure) {
       if (asked !== loads) return;
+      clear();
       error.textContent = `The report could not be loaded: ${failure.message}`;
       error.hidden = false;
     } finally {
@@ -277,37 +347,41 @@ export function reportsView({ api, root, team }) {
   }
 
   function render() {
-    const { totals: t } = report;
-    const fr = t.first_response;
     const per = report.granularity === "week" ? "week" : "day";
-    const who = report.admin_id == null ? "the whole team" : nameOf(report.admin_id);
+    const name = report.admin_id == null ? null : nameOf(report.admin_id);
+    const who = name ?? "the whole team";
     const range = `${dayText(report.from, YEAR)} – ${dayText(report.to, YEAR)}`;
+    const took = capped(report.duration_buckets_seconds);
     status.textContent = `${range}, per ${per}, for ${who}. Days are counted in ${report.time_zone}.`;
     exportButton.disabled = false;
-    figures.replaceChildren(
-      headline("Opened", shown("report-opened", t.opened, count),
-        report.admin_id != null && h("span", { class: "figure-note" }, "counted for the whole team only")),
-      headline("Closed", shown("report-closed", t.closed, count)),
-      headline("Waiting now", shown("report-waiting", report.waiting_now, count)),
-      headline("First response, median", shown("report-frt-median", fr.median_seconds, duration),
-        h("span", { class: "figure-note" }, "90% within ", shown("report-frt-p90", fr.p90_seconds, duration))),
-      headline("Time to close, median", shown("report-resolution-median", t.resolution.median_seconds, duration)),
-      headline("Satisfaction", shown("report-csat-average", t.ratings.average, stars),
-        h("span", { class: "figure-note" }, "from ", shown("report-csat-count", t.ratings.count, count), t.ratings.count === 1 ? " rating" : " ratings")));
-
-    // The numbers the admin opened stay open as the report is drawn again.
-    const open = [...charts.querySelectorAll("details")].map((d) => d.open);
-    charts.replaceChildren(conversationsFigure(report, range), firstResponseFigure(report), resolutionFigure(report), satisfactionFigure(report));
+    figures.replaceChildren(...headlines(report, name, took));
+    keepOpen();
+    charts.replaceChildren(conversationsFigure(report, range, who), firstResponseFigure(report, took),
+      resolutionFigure(report, took), satisfactionFigure(report));
     charts.querySelectorAll("details").forEach((d, i) => { d.open = !!open[i]; });
-    renderAdmins();
+    renderAdmins(took);
   }
 
-  function renderAdmins() {
+  /** After a failed load: the figures drawn were another range's, and none is better than the
+   * wrong ones, nor is a CSV of them. */
+  function clear() {
+    report = null;
+    exportButton.disabled = true;
+    status.textContent = "";
+    keepOpen();
+    for (const part of [figures, charts, admins]) part.replaceChildren();
+  }
+
+  function keepOpen() {
+    if (charts.childElementCount) open = [...charts.querySelectorAll("details")].map((d) => d.open);
+  }
+
+  function renderAdmins(took) {
     const rows = report.admins.map((a) => ({
       attrs: { "data-admin-id": a.admin_id },
       header: nameOf(a.admin_id),
       cells: [[a.assigned, count(a.assigned)], [a.closed, count(a.closed)],
-        [a.first_response.median_seconds, duration(a.first_response.median_seconds)],
+        [a.first_response.median_seconds, took(a.first_response.median_seconds)],
         [a.ratings.average, stars(a.ratings.average)], [a.ratings.count, count(a.ratings.count)]],
     }));
     // A table without rows would be headers over nothing.
@@ -319,8 +393,8 @@ export function reportsView({ api, root, team }) {
   function exportCsv() {
     if (!report) return;
     const lines = [
-      ["start", "end", ...COLUMNS], ...report.series.map((p) => [p.start, p.end, ...figureCells(p)]), [],
-      ["admin_id", "admin", ...COLUMNS], ...report.admins.map((a) => [a.admin_id, nameOf(a.admin_id), ...figureCells(a)]),
+      ["start", "end", ...COLUMNS], ...report.series.map((p) => [p.start, p.end, ...figureCells(p, report.admin_id != null)]), [],
+      ["admin_id", "admin", ...COLUMNS], ...report.admins.map((a) => [a.admin_id, nameOf(a.admin_id), ...figureCells(a, true)]),
     ];
     const blob = new Blob([lines.map((line) => line.map(csvField).join(",")).join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" });
     const link = h("a", { href: URL.createObjectURL(blob), download: `report-${report.from}-${report.to}.csv`, hidden: true });

@@ -17,8 +17,8 @@ use shared::chat::{self, Revocation};
 use shared::config::Config;
 use shared::deliveries::DeliveryQueue;
 use shared::domain::{
-    AccountState, AdminId, AdminProfile, Figures, MAX_CAPACITY, Principal, Report, ReportQuery, ReportZone, StoreId,
-    StoreProfile,
+    AccountState, AdminId, AdminProfile, DURATION_BUCKETS_SECONDS, Figures, MAX_CAPACITY, Principal, Report,
+    ReportQuery, ReportZone, StoreId, StoreProfile,
 };
 use shared::identities::SeedFile;
 use shared::live::{ApiGatewayPush, NoPush, Push};
@@ -134,7 +134,8 @@ enum Command {
     /// close the live WebSocket connections opened with it (with --websocket-endpoint).
     RevokeToken,
     /// Complete what this version needs of items an earlier one wrote (the sessions' store
-    /// index keys and search text, each party's newest message id). Idempotent; an
+    /// index keys and search text, each party's newest message id, a held session's first
+    /// holder). Idempotent; an
     /// interrupted run is resumed by running it again.
     Migrate,
     /// Erase a store: its sessions, messages, notes and files (with --bucket), its tokens
@@ -494,15 +495,21 @@ async fn print_report(app: &App, report: &Report) -> Result<(), Error> {
     Ok(())
 }
 
-/// A duration as a person reads it: 45 s, 3 min, 1 h 20 min, 2 d 3 h; `-` for none.
+/// A duration as a person reads it, rounded as the inbox rounds it: 45 s, 3 min, 1 h 20 min,
+/// 2 d 3 h; a percentile in the open last bucket as over its bound; `-` for none.
 fn took(seconds: Option<f64>) -> String {
     let Some(seconds) = seconds else { return "-".to_owned() };
-    let seconds = seconds.round() as u64;
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{} min", seconds / 60),
-        3600..86_400 => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
-        _ => format!("{} d {} h", seconds / 86_400, seconds % 86_400 / 3600),
+    let longest = DURATION_BUCKETS_SECONDS[DURATION_BUCKETS_SECONDS.len() - 1];
+    if seconds >= longest as f64 {
+        return format!("over {} d", longest / 86_400);
+    }
+    let minutes = (seconds / 60.0).round() as u64;
+    let hours = (seconds / 3600.0).round() as u64;
+    match seconds.round() as u64 {
+        whole @ 0..60 => format!("{whole} s"),
+        _ if minutes < 60 => format!("{minutes} min"),
+        _ if minutes < 24 * 60 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ => format!("{} d {} h", hours / 24, hours % 24),
     }
 }
 

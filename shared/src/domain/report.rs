@@ -1,12 +1,12 @@
 //! Reports: the team's figures, kept as they happen rather than counted by reading sessions.
 //!
 //! Each change of the table that moves a figure — a conversation opened, picked up from the
-//! queue, answered for the first time, closed or rated; a message sent; a conversation that
-//! starts or stops waiting — is one [`FigureChange`]: what it adds to its day's [`Tally`]
-//! and to the admin's day, and to the count of conversations waiting, under an id made of
-//! what it says, so that a change read twice from the stream is counted once. Durations are
-//! kept as sums, counts and fixed buckets, so that tallies add up over days, weeks and admins
-//! and medians come from the buckets.
+//! queue, answered for the first time, closed or rated; a message sent — is one
+//! [`FigureChange`]: what it adds to its day's [`Tally`] and to the admin's day, under an id
+//! made of what it says, so that a change read twice from the stream is counted once.
+//! Durations are kept as sums, counts and fixed buckets, so that tallies add up over days,
+//! weeks and admins and medians come from the buckets. What waits now is not kept: it is the
+//! waiting queue's length, read with the report.
 
 use std::collections::BTreeMap;
 
@@ -16,13 +16,17 @@ use serde::Serialize;
 
 use super::ids::AdminId;
 use super::message::{Message, SenderType};
-use super::outbound::TableChange;
+use super::outbound::{TableChange, first_answer_wait_ms};
 use super::session::{Session, SessionStatus};
 use crate::Timestamp;
 
-/// The upper bounds of the duration buckets, in seconds; a last bucket holds what is longer.
-pub const DURATION_BUCKETS_SECONDS: [u64; 15] =
-    [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 604_800];
+/// The upper bounds of the duration buckets, in seconds, each about half again the one
+/// before (so a median read from them is within a fifth or so of the true one); a last bucket
+/// holds what is longer.
+pub const DURATION_BUCKETS_SECONDS: [u64; 34] = [
+    5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10_800,
+    14_400, 21_600, 28_800, 43_200, 57_600, 86_400, 129_600, 172_800, 259_200, 345_600, 432_000, 604_800,
+];
 const BUCKETS: usize = DURATION_BUCKETS_SECONDS.len() + 1;
 
 /// The longest range one report covers.
@@ -31,11 +35,17 @@ pub const MAX_REPORT_DAYS: i32 = 366;
 const DEFAULT_REPORT_DAYS: i32 = 30;
 
 /// How long things took: their count, their sum and how many fell in each bucket.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Durations {
     pub count: u64,
     pub total_ms: u64,
     pub buckets: [u64; BUCKETS],
+}
+
+impl Default for Durations {
+    fn default() -> Self {
+        Durations { count: 0, total_ms: 0, buckets: [0; BUCKETS] }
+    }
 }
 
 impl Durations {
@@ -61,8 +71,17 @@ impl Durations {
 
     /// The duration `share` of them took at most (0.5: the median), from the buckets: within
     /// its bucket, as far as its rank goes among the bucket's, each taken at the middle of
-    /// its share of the bucket; a rank in the last, open bucket is its lower bound.
+    /// its share of the bucket; a rank in the last, open bucket is its lower bound. Never
+    /// above what the average allows (no more than half of them can take over twice the
+    /// average, a tenth over ten times it), which keeps a bucket of quick answers from reading
+    /// as its middle.
     pub fn percentile_seconds(&self, share: f64) -> Option<f64> {
+        let average = self.total_ms as f64 / 1000.0 / self.count as f64;
+        let estimate = self.bucket_percentile_seconds(share)?;
+        Some(round_tenth(estimate.min(average / (1.0 - share))))
+    }
+
+    fn bucket_percentile_seconds(&self, share: f64) -> Option<f64> {
         if self.count == 0 {
             return None;
         }
@@ -73,7 +92,7 @@ impl Durations {
                 let lower = index.checked_sub(1).map_or(0, |i| DURATION_BUCKETS_SECONDS[i]) as f64;
                 let Some(&upper) = DURATION_BUCKETS_SECONDS.get(index) else { return Some(lower) };
                 let within = ((rank - below) as f64 - 0.5) / in_bucket as f64;
-                return Some(round_tenth(lower + (upper as f64 - lower) * within));
+                return Some(lower + (upper as f64 - lower) * within);
             }
             below += in_bucket;
         }
@@ -177,8 +196,6 @@ pub struct FigureChange {
     /// Made of what the change says: the same change read again has the same id.
     pub id: String,
     pub tallies: Vec<(TallyKey, Tally)>,
-    /// How the number of conversations waiting in the queue moves: +1, -1 or 0.
-    pub waiting: i64,
 }
 
 /// The days of a deployment: counted in one time zone (the template's `ReportTimeZone`).
@@ -242,11 +259,13 @@ fn message_figures(message: &Message, zone: &ReportZone) -> FigureChange {
             }
         }
     }
-    FigureChange { id: format!("message-{}-{}", message.session_id, message.id), tallies, waiting: 0 }
+    FigureChange { id: format!("message-{}-{}", message.session_id, message.id), tallies }
 }
 
+/// A session written: each of its figures moves once in its life, so the names of those that
+/// moved make the change's id.
 fn session_figures(before: Option<&Session>, after: Option<&Session>, zone: &ReportZone) -> Option<FigureChange> {
-    let session = after.or(before)?;
+    let after = after?;
     let mut names = Vec::new();
     let mut tallies = Vec::new();
     let mut count = |name: &'static str, at: Timestamp, admin: Option<AdminId>, tally: Tally| {
@@ -257,43 +276,33 @@ fn session_figures(before: Option<&Session>, after: Option<&Session>, zone: &Rep
         }
         tallies.push((TallyKey::Team(day), tally));
     };
-    if let Some(after) = after {
-        if before.is_none() {
-            count("opened", after.created, None, Tally { opened: 1, ..Tally::default() });
-        }
-        let before = before.cloned().unwrap_or_else(|| Session { status: SessionStatus::Open, ..after.clone() });
-        if let (None, Some((admin, at))) = (before.picked_up(), after.picked_up()) {
-            count("assigned", at, Some(admin), Tally { assigned: 1, ..Tally::default() });
-        }
-        if before.reply_count == 0 && after.reply_count > 0 {
-            let answer = after.last_message.as_ref().filter(|m| m.sender_type == SenderType::Admin);
-            let admin = answer.map(|m| AdminId(m.sender_id)).or(after.admin_id);
-            let waited = Durations::of(after.reply_ms_total);
-            count("answered", after.last_message_at, admin, Tally { first_response: waited, ..Tally::default() });
-        }
-        if let (false, Some(closed_at)) = (before.status == SessionStatus::Closed, after.closed_at) {
-            let took = Durations::of(closed_at.millis_since(after.created));
-            count("closed", closed_at, after.admin_id, Tally { closed: 1, resolution: took, ..Tally::default() });
-        }
-        if let (None, Some(stars @ 1..=5)) = (before.rating, after.rating) {
-            let mut ratings = [0; 5];
-            ratings[usize::from(stars) - 1] = 1;
-            let closed_at = after.closed_at.unwrap_or(after.updated);
-            count("rated", closed_at, after.admin_id, Tally { ratings, ..Tally::default() });
-        }
+    let Some(before) = before else {
+        count("opened", after.created, None, Tally { opened: 1, ..Tally::default() });
+        return Some(FigureChange { id: format!("session-{}-opened", after.id), tallies });
+    };
+    // Taken from the queue: a write that only completes an older session's record (a
+    // migration) moves no holder, and no figure.
+    if let (None, Some((admin, at)), true) = (before.picked_up(), after.picked_up(), before.admin_id != after.admin_id)
+    {
+        count("assigned", at, Some(admin), Tally { assigned: 1, ..Tally::default() });
     }
-    let waits = |session: Option<&Session>| i64::from(session.is_some_and(Session::is_waiting));
-    let waiting = waits(after) - waits(before);
-    if waiting != 0 {
-        names.push(if waiting > 0 { "waiting" } else { "not-waiting" });
+    let change = TableChange::Session { before: Some(Box::new(before.clone())), after: Some(Box::new(after.clone())) };
+    if let Some(waited_ms) = first_answer_wait_ms(&change) {
+        let answer = after.last_message.as_ref().filter(|m| m.sender_type == SenderType::Admin);
+        let admin = answer.map(|m| AdminId(m.sender_id)).or(after.admin_id);
+        let waited = Tally { first_response: Durations::of(waited_ms), ..Tally::default() };
+        count("answered", after.last_message_at, admin, waited);
     }
-    if names.is_empty() {
-        return None;
+    if let (false, Some(closed_at)) = (before.status == SessionStatus::Closed, after.closed_at) {
+        let took = Durations::of(closed_at.millis_since(after.created));
+        count("closed", closed_at, after.admin_id, Tally { closed: 1, resolution: took, ..Tally::default() });
     }
-    // A session's figures move at most once per revision and kind, but for the once-only ones
-    // (queued, answered first, rated, erased) that keep the revision.
-    let revision = after.map_or_else(|| "erased".to_owned(), |after| format!("r{}", after.revision));
-    Some(FigureChange { id: format!("session-{}-{revision}-{}", session.id, names.join("+")), tallies, waiting })
+    if let (None, Some(stars @ 1..=5)) = (before.rating, after.rating) {
+        let mut ratings = [0; 5];
+        ratings[usize::from(stars) - 1] = 1;
+        count("rated", after.closed_at.unwrap_or(after.updated), after.admin_id, Tally { ratings, ..Tally::default() });
+    }
+    (!names.is_empty()).then(|| FigureChange { id: format!("session-{}-{}", after.id, names.join("+")), tallies })
 }
 
 /// Days or weeks.
@@ -376,7 +385,8 @@ impl ReportQuery {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tallies {
     pub by_key: BTreeMap<TallyKey, Tally>,
-    pub waiting: i64,
+    /// The conversations in the waiting queue as the tallies were read.
+    pub waiting: u64,
 }
 
 impl Tallies {
@@ -385,7 +395,6 @@ impl Tallies {
         for (key, tally) in &change.tallies {
             self.by_key.entry(*key).or_default().add(tally);
         }
-        self.waiting += change.waiting;
     }
 }
 
@@ -480,7 +489,7 @@ pub struct Report {
     pub to: Date,
     pub granularity: Granularity,
     pub admin_id: Option<AdminId>,
-    pub duration_buckets_seconds: [u64; 15],
+    pub duration_buckets_seconds: &'static [u64],
     pub waiting_now: u64,
     pub totals: Figures,
     pub series: Vec<PeriodFigures>,
@@ -528,8 +537,8 @@ pub fn report(query: &ReportQuery, tallies: &Tallies, zone: &ReportZone) -> Repo
         to: query.to,
         granularity: query.granularity,
         admin_id: query.admin,
-        duration_buckets_seconds: DURATION_BUCKETS_SECONDS,
-        waiting_now: tallies.waiting.max(0).unsigned_abs(),
+        duration_buckets_seconds: &DURATION_BUCKETS_SECONDS,
+        waiting_now: tallies.waiting,
         totals: (&totals).into(),
         series,
         admins: by_admin
@@ -563,16 +572,28 @@ mod tests {
             durations.add(&Durations::of(seconds * 1000));
         }
         assert_eq!(durations.count, 8);
-        assert_eq!(durations.buckets[..2], [0, 2], "10 s and over, under 30 s");
-        assert_eq!(durations.buckets[15], 1, "over a week");
-        // The 4th of 8 is the 2nd of the two in 30–60 s: three quarters in.
+        assert_eq!(durations.buckets[..7], [0, 0, 1, 0, 1, 1, 1], "10, 20, 40 and 50 s");
+        assert_eq!(durations.buckets[BUCKETS - 1], 1, "over a week");
+        // The 4th of 8 is the one in 45–60 s: its middle.
         assert_eq!(durations.percentile_seconds(0.5), Some(52.5));
-        // Alone in its bucket: its middle.
-        assert_eq!(Durations::of(2_000).percentile_seconds(0.5), Some(5.0));
+        assert_eq!(Durations::of(2_000).percentile_seconds(0.5), Some(2.5));
         // The 8th is in the open bucket: its lower bound.
         assert_eq!(durations.percentile_seconds(0.9), Some(604_800.0));
         assert_eq!(Durations::default().percentile_seconds(0.5), None);
-        assert_eq!(Durations::of(30_000).buckets[2], 1, "a bound belongs to the bucket above");
+        assert_eq!(Durations::of(30_000).buckets[5], 1, "a bound belongs to the bucket above");
+        // Quick answers: the average bounds what the bucket's middle would say.
+        let quick = (0..10).fold(Durations::default(), |mut all, _| {
+            all.add(&Durations::of(100));
+            all
+        });
+        assert_eq!((quick.percentile_seconds(0.5), quick.percentile_seconds(0.9)), (Some(0.2), Some(1.0)));
+        // Two in one bucket: a quarter and three quarters in.
+        let pair = {
+            let mut pair = Durations::of(3_700_000);
+            pair.add(&Durations::of(5_000_000));
+            pair
+        };
+        assert_eq!((pair.percentile_seconds(0.5), pair.percentile_seconds(0.9)), (Some(4050.0), Some(4950.0)));
     }
 
     #[test]
@@ -581,7 +602,7 @@ mod tests {
         tally.first_response.add(&Durations::of(45_000));
         let counters: BTreeMap<String, u64> = tally.counters().into_iter().collect();
         assert_eq!(counters.len(), 5 + 2 * (2 + BUCKETS) + 5);
-        assert_eq!(counters["first_response_02"], 1);
+        assert_eq!(counters["first_response_06"], 1);
         assert_eq!(counters["stars_5"], 4);
         assert_eq!(Tally::from_counters(|name| counters.get(name).copied().unwrap_or(0)), tally);
     }
@@ -593,8 +614,7 @@ mod tests {
         let open = Session { created: opened_at, queued_at: Some(opened_at), ..Session::sample(Open, None) };
         let created = figures_of(&TableChange::Session { before: None, after: Some(Box::new(open.clone())) }, &zone);
         let created = created.unwrap();
-        assert_eq!(created.id, "session-1-r0-opened+waiting");
-        assert_eq!(created.waiting, 1);
+        assert_eq!(created.id, "session-1-opened");
         assert_eq!(created.tallies, [(TallyKey::Team(date("2026-12-04")), Tally { opened: 1, ..Tally::default() })]);
 
         let claimed_at = at("2026-12-04T08:00:00.000Z");
@@ -607,8 +627,7 @@ mod tests {
             ..open.clone()
         };
         let picked = figures_of(&change(&open, &claimed), &zone).unwrap();
-        assert_eq!(picked.id, "session-1-r1-assigned+not-waiting");
-        assert_eq!(picked.waiting, -1);
+        assert_eq!(picked.id, "session-1-assigned");
         let assigned = Tally { assigned: 1, ..Tally::default() };
         let day = TallyKey::Team(date("2026-12-04"));
         assert_eq!(
@@ -625,7 +644,7 @@ mod tests {
             ..claimed.clone()
         };
         let first = figures_of(&change(&claimed, &answered), &zone).unwrap();
-        assert_eq!(first.id, "session-1-r1-answered");
+        assert_eq!(first.id, "session-1-answered");
         let admin = TallyKey::Admin(date("2026-12-04"), AdminId(answer.sender_id));
         assert_eq!(first.tallies[0], (admin, Tally { first_response: Durations::of(30_000), ..Tally::default() }));
         let again = Session { reply_count: 2, ..answered.clone() };
@@ -634,17 +653,17 @@ mod tests {
         let closed_at = opened_at.plus_seconds(3600);
         let closed = Session { status: Closed, closed_at: Some(closed_at), revision: 2, ..answered.clone() };
         let close = figures_of(&change(&answered, &closed), &zone).unwrap();
-        assert_eq!(close.id, "session-1-r2-closed");
+        assert_eq!(close.id, "session-1-closed");
         assert_eq!(close.tallies[1].1.resolution, Durations::of(3_600_000));
         let rated = Session { rating: Some(4), ..closed.clone() };
         let rate = figures_of(&change(&closed, &rated), &zone).unwrap();
-        assert_eq!((rate.id.as_str(), rate.tallies[1].1.ratings), ("session-1-r2-rated", [0, 0, 0, 1, 0]));
+        assert_eq!((rate.id.as_str(), rate.tallies[1].1.ratings), ("session-1-rated", [0, 0, 0, 1, 0]));
         let marked = Session { store_message_count: 5, ..rated.clone() };
         assert_eq!(figures_of(&change(&rated, &marked), &zone), None, "a count or a mark moves nothing");
     }
 
     #[test]
-    fn a_handed_back_conversation_waits_again_and_is_picked_up_once() {
+    fn a_conversation_is_picked_up_once_whatever_moves_it_after() {
         let zone = ReportZone::default();
         let now = at("2026-12-04T10:00:00.000Z");
         let held = Session {
@@ -657,16 +676,16 @@ mod tests {
             ..Session::sample(Claimed, Some(AdminId(2)))
         };
         let back = Session { status: Open, admin_id: None, revision: 2, ..held.clone() };
-        let requeued = figures_of(&change(&held, &back), &zone).unwrap();
-        assert_eq!((requeued.id.as_str(), requeued.waiting), ("session-1-r2-waiting", 1));
+        assert_eq!(figures_of(&change(&held, &back), &zone), None, "handed back");
         let again = Session { status: Claimed, admin_id: Some(AdminId(3)), revision: 3, ..back.clone() };
-        let claimed = figures_of(&change(&back, &again), &zone).unwrap();
-        assert_eq!((claimed.id.as_str(), claimed.tallies.len()), ("session-1-r3-not-waiting", 0));
+        assert_eq!(figures_of(&change(&back, &again), &zone), None, "claimed again");
+        let moved = Session { admin_id: Some(AdminId(4)), revision: 4, ..again.clone() };
+        assert_eq!(figures_of(&change(&again, &moved), &zone), None, "transferred");
+        // A held session of an earlier version, completed by a migration: no holder moved.
+        let legacy = Session { picked_up_at: None, picked_up_by: None, ..held.clone() };
+        assert_eq!(figures_of(&change(&legacy, &held), &zone), None, "migrated");
         let erased = TableChange::Session { before: Some(Box::new(back)), after: None };
-        assert_eq!(
-            figures_of(&erased, &zone).map(|f| (f.id, f.waiting)),
-            Some(("session-1-erased-not-waiting".into(), -1))
-        );
+        assert_eq!(figures_of(&erased, &zone), None, "erased: what happened stays counted");
     }
 
     #[test]

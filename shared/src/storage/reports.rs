@@ -7,17 +7,19 @@ use jiff::civil::Date;
 use super::StorageResult;
 use crate::domain::{FigureChange, Tallies};
 
-/// The most changes one [`ReportStore::record_figures`] takes: with each change's id and up
-/// to three tallies, what one DynamoDB transaction holds (100 items).
+/// The most changes one [`ReportStore::record_figures`] takes: with each change's id and its
+/// usual one or two tallies, what one DynamoDB transaction holds (100 items).
 pub const FIGURE_CHANGES_PER_WRITE: usize = 24;
 
 #[async_trait]
 pub trait ReportStore: Send + Sync + 'static {
-    /// Adds the figures of `changes` (at most [`FIGURE_CHANGES_PER_WRITE`]), all or none,
-    /// each once: a change whose id was recorded before, by this call's retries or by an
-    /// earlier reading of the stream, is passed over. Answers how many were new.
+    /// Adds the figures of `changes` (at most [`FIGURE_CHANGES_PER_WRITE`]), each once: a
+    /// change whose id was recorded before, by this call's retries or by an earlier reading
+    /// of the stream, is passed over; a change is recorded with its figures or not at all.
+    /// Answers how many were new.
     async fn record_figures(&self, changes: &[FigureChange]) -> StorageResult<usize>;
     /// The tallies of the days `from` to `to`, both in, and how many wait now: a read that
-    /// depends on the number of days and admins, never on the number of sessions.
+    /// depends on the number of days, admins and conversations waiting, never on the number
+    /// of sessions.
     async fn tallies(&self, from: Date, to: Date) -> StorageResult<Tallies>;
 }

@@ -15,6 +15,8 @@
 //!   1,000 admin inboxes.
 //! - **Events out**: events per second through the stream (or the embedded store's feed) and
 //!   the delivery queue to a webhook receiver, and the lag from commit to receiver.
+//! - **Reports**: a report of 90 days read through the route, with a team's figures for
+//!   every day of them, before and after a thousand more conversations.
 //! - **Cold start** of functions (until the first poll of the Runtime API).
 //! - **`--lambda` mode** against the linked-in gateway: start-up, first requests, p50s.
 //! - **Instructions per request** in a gateway run by callgrind, repeatable whatever the load.
@@ -1005,9 +1007,110 @@ async fn events_out(_stage: &Stage) {
     }
 }
 
+/// Admins with figures on every day of the reports' history.
+const REPORT_ADMINS: u64 = 20;
+/// Report reads per row.
+const REPORT_READS: usize = 100;
+
+/// A report of 90 days, by week, read through the route: the same requests in the same round
+/// trips, whatever the number of conversations the table holds, for its figures are kept per
+/// day and admin, never counted from sessions.
+async fn reports(_stage: &Stage) {
+    use shared::domain::{FigureChange, ReportZone, Tally, TallyKey};
+    use shared::storage::{FIGURE_CHANGES_PER_WRITE, ReportStore};
+    const REPORT: &str = "GET /v1/chat/admin/reports/";
+    let table = fresh_table().await;
+    let gateway = Gateway::start_on_dynamodb(&table);
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), &table);
+    // 90 days of a team of twenty: the team's figures and each admin's, every day.
+    let today = ReportZone::default().day_of(Timestamp::now());
+    let busy =
+        Tally { opened: 40, assigned: 40, closed: 38, store_messages: 300, team_messages: 280, ..Tally::default() };
+    let days = (0..90i64).map(|back| today.checked_sub(jiff::Span::new().days(back)).unwrap());
+    let changes: Vec<FigureChange> = days
+        .flat_map(|day| {
+            let busy = busy.clone();
+            (0..REPORT_ADMINS).map(move |admin| FigureChange {
+                id: format!("history-{day}-{admin}"),
+                tallies: vec![
+                    (TallyKey::Team(day), busy.clone()),
+                    (TallyKey::Admin(day, AdminId(1000 + admin)), busy.clone()),
+                ],
+            })
+        })
+        .collect();
+    for chunk in changes.chunks(FIGURE_CHANGES_PER_WRITE) {
+        store.record_figures(chunk).await.unwrap();
+    }
+    let from = today.checked_sub(jiff::Span::new().days(89)).unwrap();
+    let url = gateway.url(&format!("/v1/chat/admin/reports/?from={from}&to={today}&granularity=week"));
+    let (http, admin) = (reqwest::Client::new(), token_of_admin(SARAH));
+    println!(
+        "
+A report of 90 days by week ({REPORT_READS} reads; figures of the team and {REPORT_ADMINS} admins on each day)
+"
+    );
+    println!("| conversations in the table | p50 | p95 | DynamoDB requests | round trips (log), min-max |");
+    println!("|---|---|---|---|---|");
+    let mut conversations = 0;
+    for more in [0, 1000] {
+        let stores: Vec<StoreId> = e2e::cast::queue_stores().collect();
+        let each = more / stores.len();
+        join_all(stores.iter().map(|store| {
+            let (http, gateway, admin) = (&http, &gateway, &admin);
+            let token = token_of_store(*store);
+            async move {
+                for n in 0..each {
+                    let post = |path: &str, token: &str, body: Value| {
+                        let request = http.post(gateway.url(path)).header("Authorization", format!("Token {token}"));
+                        async move { assert!(request.json(&body).send().await.unwrap().status().is_success()) }
+                    };
+                    let sent = http.post(gateway.url("/v1/chat/store/messages/"));
+                    let sent = sent.header("Authorization", format!("Token {token}"));
+                    let sent: Value =
+                        sent.json(&json!({"content": format!("#{n}")})).send().await.unwrap().json().await.unwrap();
+                    let session = json!({"session_id": sent["session_id"]});
+                    post("/v1/chat/admin/session/claim/", admin, session.clone()).await;
+                    post(
+                        "/v1/chat/admin/messages/",
+                        admin,
+                        json!({"session_id": sent["session_id"], "content": "on it"}),
+                    )
+                    .await;
+                    post("/v1/chat/admin/session/close/", admin, session).await;
+                }
+            }
+        }))
+        .await;
+        conversations += each * stores.len();
+        let before = logged(&gateway, REPORT);
+        let mut latencies = Vec::new();
+        for _ in 0..REPORT_READS {
+            let started = Instant::now();
+            let answer = http.get(&url).header("Authorization", format!("Token {admin}")).send().await.unwrap();
+            assert!(answer.status().is_success());
+            answer.bytes().await.unwrap();
+            latencies.push(started.elapsed());
+        }
+        let lines = lines_of(&gateway, REPORT, before, REPORT_READS);
+        let requests: Vec<u64> = lines.iter().filter_map(|line| line["dynamodb_calls"].as_u64()).collect();
+        let round_trips: Vec<u64> = lines.iter().filter_map(|line| line["round_trips"].as_u64()).collect();
+        let (p50, p95) = percentiles(latencies);
+        println!(
+            "| {conversations} | {:.2} ms | {:.2} ms | {}-{} | {}-{} |",
+            millis(p50),
+            millis(p95),
+            requests.iter().min().unwrap(),
+            requests.iter().max().unwrap(),
+            round_trips.iter().min().unwrap(),
+            round_trips.iter().max().unwrap()
+        );
+    }
+}
+
 /// The sections, by the name that selects them on the command line.
-const SECTIONS: [&str; 10] =
-    ["floor", "cpu", "sends", "races", "connected", "team", "events", "cold", "lambda", "instructions"];
+const SECTIONS: [&str; 11] =
+    ["floor", "cpu", "sends", "races", "connected", "team", "events", "reports", "cold", "lambda", "instructions"];
 
 #[tokio::main]
 async fn main() {
@@ -1038,6 +1141,9 @@ async fn main() {
     }
     if runs("events") {
         events_out(&stage).await;
+    }
+    if runs("reports") {
+        reports(&stage).await;
     }
     if runs("cold") {
         cold_starts(&stage).await;

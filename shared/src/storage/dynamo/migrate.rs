@@ -11,7 +11,10 @@
 //!   its messages), before read marks were counted against them: without them a read mark
 //!   cannot tell that it covers the other party's every message;
 //! - a closed session's key in the `ClosedSessions` index, before closed sessions expired:
-//!   without it, it would never.
+//!   without it, it would never;
+//! - a held session's first holder (`picked_up_by`, `picked_up_at`: its holder, when it was
+//!   last moved), before reports counted pick-ups: without it, its next transfer or claim
+//!   would count as one.
 //!
 //! Each attribute is set only where it is still absent, so a send that wrote it meanwhile
 //! keeps its own.
@@ -38,7 +41,8 @@ const NEWEST_A_READ: usize = 50;
 /// A session item lacking something this version needs.
 const INCOMPLETE: &str = "attribute_not_exists(search_text) OR attribute_not_exists(last_store_message_id) \
                           OR attribute_not_exists(last_admin_message_id) \
-                          OR (#status = :closed_status AND attribute_not_exists(ClosedPK))";
+                          OR (#status = :closed_status AND attribute_not_exists(ClosedPK)) \
+                          OR (#status = :claimed_status AND attribute_not_exists(picked_up_at))";
 
 impl DynamoStore {
     /// Completes every session item an earlier version wrote; see the module's doc.
@@ -50,6 +54,7 @@ impl DynamoStore {
             .filter_expression(format!("SK = :session AND ({INCOMPLETE})"))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":closed_status", s(status_name(SessionStatus::Closed)))
+            .expression_attribute_values(":claimed_status", s(status_name(SessionStatus::Claimed)))
             .expression_attribute_values(":session", s(SESSION_SK));
         let mut pages = scan.into_paginator().send();
         let mut migrated = Migrated::default();
@@ -75,9 +80,20 @@ impl DynamoStore {
              last_admin_message_id = if_not_exists(last_admin_message_id, :of_admin)",
         );
         // A session is closed for good: one read closed is closed when the write lands.
-        if session.status == SessionStatus::Closed {
-            set.push_str(", ClosedPK = :closed");
-        }
+        let holder = match (session.status, session.admin_id) {
+            (SessionStatus::Closed, _) => {
+                set.push_str(", ClosedPK = :closed");
+                None
+            }
+            (SessionStatus::Claimed, Some(admin)) => {
+                set.push_str(
+                    ", picked_up_by = if_not_exists(picked_up_by, :holder), \
+                     picked_up_at = if_not_exists(picked_up_at, :held_since)",
+                );
+                Some(admin)
+            }
+            _ => None,
+        };
         let update = self
             .client
             .update_item()
@@ -88,13 +104,17 @@ impl DynamoStore {
             .condition_expression(format!("attribute_exists(PK) AND ({INCOMPLETE})"))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":closed_status", s(status_name(SessionStatus::Closed)))
+            .expression_attribute_values(":claimed_status", s(status_name(SessionStatus::Claimed)))
             .expression_attribute_values(":store", s(store_sessions_pk(session.store.id)))
             .expression_attribute_values(":created", s(created_key(&session)))
             .expression_attribute_values(":text", s(search_text(&session.store)))
             .expression_attribute_values(":of_store", n(newest_of_store))
             .expression_attribute_values(":of_admin", n(newest_of_admin));
-        let update = match session.status {
-            SessionStatus::Closed => update.expression_attribute_values(":closed", s(CLOSED)),
+        let update = match (session.status, holder) {
+            (SessionStatus::Closed, _) => update.expression_attribute_values(":closed", s(CLOSED)),
+            (_, Some(admin)) => update
+                .expression_attribute_values(":holder", n(admin.0))
+                .expression_attribute_values(":held_since", s(session.updated.to_string())),
             _ => update,
         };
         let update = update.send().await;

@@ -25,9 +25,7 @@ impl ReportStore for MemoryStore {
     async fn tallies(&self, from: Date, to: Date) -> StorageResult<Tallies> {
         let state = self.state();
         let by_key = state.tallies.by_key.iter().filter(|(key, _)| (from..=to).contains(&key.day()));
-        Ok(Tallies {
-            by_key: by_key.map(|(key, tally)| (*key, tally.clone())).collect(),
-            waiting: state.tallies.waiting,
-        })
+        let waiting = state.sessions.values().filter(|data| data.session.is_waiting()).count() as u64;
+        Ok(Tallies { by_key: by_key.map(|(key, tally)| (*key, tally.clone())).collect(), waiting })
     }
 }
