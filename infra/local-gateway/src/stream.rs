@@ -156,8 +156,14 @@ impl Reader {
         answer.shard_iterator.ok_or_else(|| format!("no iterator for shard {shard}"))
     }
 
-    /// Hands `records` to the function as one batch, retried as the mapping retries it.
+    /// Hands `records` to the function as one batch, retried as the mapping retries it; those
+    /// the mapping's filter does not take never reach it.
     async fn deliver(&self, records: &[Record]) {
+        let records: Vec<&Record> = records.iter().filter(|r| self.mapping.takes(&self.event_record(r))).collect();
+        if records.is_empty() {
+            return;
+        }
+        let records = &records;
         hand_over(&self.mapping, records.len(), |from, attempt| async move {
             let event = json!({"Records": records[from..].iter().map(|r| self.event_record(r)).collect::<Vec<_>>()});
             let request_id = format!("stream-{}-{}-{attempt}", self.mapping.function, self.batches);

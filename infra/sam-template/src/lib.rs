@@ -59,6 +59,33 @@ pub struct StreamFunction {
     pub batch_size: usize,
     /// How often a failed batch is tried again before its records are given up.
     pub maximum_retry_attempts: u32,
+    /// The patterns of its `FilterCriteria`: a record matching none is not handed over.
+    pub filters: Vec<serde_json::Value>,
+}
+
+impl StreamFunction {
+    /// Whether the mapping hands `record` (as Lambda's event shows it) to the function: it has
+    /// no filter, or a pattern of its filter matches the record. Patterns are read as Lambda
+    /// reads the ones the template uses: objects of fields, each a list of values or prefixes.
+    pub fn takes(&self, record: &serde_json::Value) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|pattern| pattern_matches(pattern, record))
+    }
+}
+
+fn pattern_matches(pattern: &serde_json::Value, value: &serde_json::Value) -> bool {
+    use serde_json::Value as Json;
+    match pattern {
+        Json::Object(fields) => {
+            fields.iter().all(|(name, inner)| pattern_matches(inner, value.get(name).unwrap_or(&Json::Null)))
+        }
+        Json::Array(alternatives) => {
+            alternatives.iter().any(|alternative| match alternative.get("prefix").and_then(Json::as_str) {
+                Some(prefix) => value.as_str().is_some_and(|text| text.starts_with(prefix)),
+                None => alternative == value,
+            })
+        }
+        _ => false,
+    }
 }
 
 /// A function an SQS queue invokes (an `AWS::Lambda::EventSourceMapping` of a queue's `Arn`).
@@ -221,7 +248,15 @@ impl Template {
         for (source, function, binary, properties) in self.event_source_mappings()? {
             if source.ends_with(".StreamArn") {
                 let number = |name: &str, default: u64| properties.get(name).and_then(Value::as_u64).unwrap_or(default);
+                let patterns =
+                    properties.get("FilterCriteria").and_then(|c| c.get("Filters")).and_then(Value::as_sequence);
+                let filters = patterns.into_iter().flatten().map(|filter| {
+                    let pattern = filter.get("Pattern").and_then(Value::as_str).unwrap_or_default();
+                    serde_json::from_str(pattern)
+                        .map_err(|error| TemplateError::Shape(format!("{function}'s filter pattern: {error}")))
+                });
                 functions.push(StreamFunction {
+                    filters: filters.collect::<Result<_, _>>()?,
                     function,
                     binary,
                     batch_size: number("BatchSize", 100) as usize,
@@ -568,6 +603,29 @@ pub fn binary_of(function: &str, resource: &Value) -> Result<String, TemplateErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stream_functions_take_sessions_messages_and_notes_only() {
+        let record = |pk: &str, sk: &str| serde_json::json!({"dynamodb": {"Keys": {"PK": {"S": pk}, "SK": {"S": sk}}}});
+        let streamed = Template::embedded().stream_functions().unwrap();
+        assert_eq!(streamed.len(), 2);
+        for function in streamed {
+            for (pk, sk) in
+                [("SESSION#3", "SESSION"), ("SESSION#3", "MSG#00000000000000000007"), ("TEAM#SESSION#3", "NOTE#x#1")]
+            {
+                assert!(function.takes(&record(pk, sk)), "{} takes {pk}/{sk}", function.binary);
+            }
+            for (pk, sk) in [
+                ("REPORTS", "DAY#2026-12-04"),
+                ("REPORTED#message-3-7", "REPORTED"),
+                ("SESSION#3", "IDS"),
+                ("COUNTER", "SESSION_ID"),
+            ] {
+                assert!(!function.takes(&record(pk, sk)), "{} passes over {pk}/{sk}", function.binary);
+            }
+            assert!(!function.takes(&serde_json::json!({"dynamodb": {}})), "no keys");
+        }
+    }
 
     #[test]
     fn routes_name_their_binaries() {

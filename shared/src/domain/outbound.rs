@@ -126,22 +126,23 @@ pub struct OutboundEvent {
     pub body: EventBody,
 }
 
-/// The events `change` means, in the order they happened; none for a change only clients
-/// care about (read marks, counters, a message's delivery).
 /// How long the store waited for the team's first answer, in milliseconds, if `change` is
 /// the write of that answer: the one change in a session's life whose answers go from none
 /// to one (an automatic away reply is no answer).
 pub fn first_answer_wait_ms(change: &TableChange) -> Option<u64> {
     match change {
-        TableChange::Session { before: Some(before), after: Some(after) }
-            if before.reply_count == 0 && after.reply_count > 0 =>
-        {
-            Some(after.reply_ms_total)
-        }
+        TableChange::Session { before: Some(before), after: Some(after) } => first_answer_wait(before, after),
         _ => None,
     }
 }
 
+/// The store's wait for the team's first answer, if the write from `before` to `after` is it.
+pub(super) fn first_answer_wait(before: &Session, after: &Session) -> Option<u64> {
+    (before.reply_count == 0 && after.reply_count > 0).then_some(after.reply_ms_total)
+}
+
+/// The events `change` means, in the order they happened; none for a change only clients
+/// care about (read marks, counters, a message's delivery).
 pub fn events_of(change: &TableChange) -> Vec<OutboundEvent> {
     match change {
         TableChange::MessageAdded(message) => {

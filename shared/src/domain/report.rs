@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::ids::AdminId;
 use super::message::{Message, SenderType};
-use super::outbound::{TableChange, first_answer_wait_ms};
+use super::outbound::{TableChange, first_answer_wait};
 use super::session::{Session, SessionStatus};
 use crate::Timestamp;
 
@@ -286,8 +286,7 @@ fn session_figures(before: Option<&Session>, after: Option<&Session>, zone: &Rep
     {
         count("assigned", at, Some(admin), Tally { assigned: 1, ..Tally::default() });
     }
-    let change = TableChange::Session { before: Some(Box::new(before.clone())), after: Some(Box::new(after.clone())) };
-    if let Some(waited_ms) = first_answer_wait_ms(&change) {
+    if let Some(waited_ms) = first_answer_wait(before, after) {
         let answer = after.last_message.as_ref().filter(|m| m.sender_type == SenderType::Admin);
         let admin = answer.map(|m| AdminId(m.sender_id)).or(after.admin_id);
         let waited = Tally { first_response: Durations::of(waited_ms), ..Tally::default() };
