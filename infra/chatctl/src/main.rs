@@ -495,21 +495,30 @@ async fn print_report(app: &App, report: &Report) -> Result<(), Error> {
     Ok(())
 }
 
-/// A duration as a person reads it, rounded as the inbox rounds it: 45 s, 3 min, 1 h 20 min,
-/// 2 d 3 h; a percentile in the open last bucket as over its bound; `-` for none.
+/// A duration as a person reads it, as the inbox says it: < 1 s, 45 s, 1 min 5 s (under ten
+/// minutes), 12 min, 1 h 20 min, 2 d 3 h; a percentile in the open last bucket as over its
+/// bound; `-` for none.
 fn took(seconds: Option<f64>) -> String {
     let Some(seconds) = seconds else { return "-".to_owned() };
     let longest = DURATION_BUCKETS_SECONDS[DURATION_BUCKETS_SECONDS.len() - 1];
     if seconds >= longest as f64 {
         return format!("over {} d", longest / 86_400);
     }
+    if seconds > 0.0 && seconds < 0.5 {
+        return "< 1 s".to_owned();
+    }
+    let two = |big: u64, big_unit: &str, small: u64, small_unit: &str| match small {
+        0 => format!("{big} {big_unit}"),
+        _ => format!("{big} {big_unit} {small} {small_unit}"),
+    };
     let minutes = (seconds / 60.0).round() as u64;
     let hours = (seconds / 3600.0).round() as u64;
     match seconds.round() as u64 {
         whole @ 0..60 => format!("{whole} s"),
+        whole @ 60..600 => two(whole / 60, "min", whole % 60, "s"),
         _ if minutes < 60 => format!("{minutes} min"),
-        _ if minutes < 24 * 60 => format!("{} h {} min", minutes / 60, minutes % 60),
-        _ => format!("{} d {} h", hours / 24, hours % 24),
+        _ if minutes < 24 * 60 => two(minutes / 60, "h", minutes % 60, "min"),
+        _ => two(hours / 24, "d", hours % 24, "h"),
     }
 }
 
