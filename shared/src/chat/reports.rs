@@ -6,8 +6,8 @@ use crate::storage::FIGURE_CHANGES_PER_WRITE;
 use crate::{App, ChatError};
 
 /// Adds the figures of `records` to the report tallies, each change once however often the
-/// stream gives it. Answers the sequence number of the first record whose figures are not
-/// recorded: the stream is read again from there.
+/// stream gives it. Answers the sequence number of the first record whose figures may not be
+/// recorded: the stream is read again from there, and what was recorded is passed over.
 pub async fn record_figures(app: &App, records: &[ChangeRecord]) -> Option<String> {
     let zone = &app.config.report_zone;
     let changes: Vec<(usize, FigureChange)> = records

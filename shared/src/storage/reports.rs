@@ -1,5 +1,6 @@
-//! The report figures: each day's tallies, the team's and each admin's, and the count of
-//! conversations waiting, added to as changes are read from the table's stream.
+//! The report figures: each day's tallies, the team's and each admin's, added to as changes
+//! are read from the table's stream; and how many wait now, counted from the waiting queue as
+//! the tallies are read.
 
 use async_trait::async_trait;
 use jiff::civil::Date;
@@ -8,7 +9,8 @@ use super::StorageResult;
 use crate::domain::{FigureChange, Tallies};
 
 /// The most changes one [`ReportStore::record_figures`] takes: with each change's id and its
-/// usual one or two tallies, what one DynamoDB transaction holds (100 items).
+/// usual one or two tallies, what one DynamoDB transaction holds (100 items); the DynamoDB
+/// store splits changes whose tallies need more.
 pub const FIGURE_CHANGES_PER_WRITE: usize = 24;
 
 #[async_trait]
