@@ -281,6 +281,7 @@ test("the reports page shows what the reports route counts of a busy team", asyn
   assert.ok(weekly.series.length >= 5 && weekly.series.length <= 6, `${weekly.series.length} weeks`);
   await page.getByTestId("report-granularity").selectOption("week");
   await settles(() => periodRows(page), periodsOf(weekly), "a row a week");
+  await page.screenshot({ path: `${SCREENSHOTS}reports-admin-week.png`, fullPage: true });
 
   // The CSV: every figure of every period, then the admins.
   const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("report-export").click()]);

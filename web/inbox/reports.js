@@ -386,7 +386,7 @@ export function reportsView({ api, root, team }) {
     }));
     // A table without rows would be headers over nothing.
     admins.replaceChildren(h("h3", {}, "By admin"), rows.length
-      ? table("report-admins", "By admin", ["Admin", "Assigned", "Handled", "First response, median", "Average rating", "Ratings"], rows)
+      ? table("report-admins", "By admin", ["Admin", "Picked up", "Handled", "First response, median", "Average rating", "Ratings"], rows)
       : h("p", { class: "muted", "data-testid": "report-admins" }, "No admin took a conversation in this range."));
   }
 
