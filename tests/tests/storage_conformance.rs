@@ -1824,3 +1824,41 @@ async fn dynamodb_processes_racing_past_the_send_limit_commit_exactly_the_limit(
     let current = processes[0].session(session).await.unwrap().unwrap();
     assert_eq!((current.store_message_count, current.store_sends.count), (4 + 7, 7));
 }
+
+/// What the embedded store cannot show: four processes (instances of the reports' function,
+/// one per shard, or one retried while another reads on) recording overlapping batches of the
+/// same day's changes at once. Each change is counted once, exactly, whichever won.
+#[tokio::test]
+async fn dynamodb_processes_racing_to_record_figures_count_each_change_once() {
+    use shared::domain::{FigureChange, Tallies, Tally, TallyKey};
+    use shared::storage::ReportStore;
+    let table = e2e::stack::fresh_table().await;
+    let endpoint = e2e::stack::dynamodb().endpoint();
+    let processes: Vec<DynamoStore> =
+        (0..4).map(|_| DynamoStore::new(e2e::stack::patient_client(&endpoint), &table)).collect();
+    let today: jiff::civil::Date = "2026-12-04".parse().unwrap();
+    let change = |n: u64| FigureChange {
+        id: format!("message-9-{n}"),
+        tallies: vec![
+            (TallyKey::Team(today), Tally { team_messages: 1, ..Tally::default() }),
+            (TallyKey::Admin(today, AdminId(100 + n % 2)), Tally { team_messages: 1, ..Tally::default() }),
+        ],
+    };
+    let changes: Vec<FigureChange> = (0..48).map(change).collect();
+    // Each process records every batch, in its own order: every change is offered four times.
+    let runs = processes.iter().enumerate().map(|(p, process)| {
+        let mut batches: Vec<&[FigureChange]> = changes.chunks(12).collect();
+        batches.rotate_left(p);
+        async move {
+            let mut recorded = 0;
+            for batch in batches {
+                recorded += process.record_figures(batch).await.unwrap();
+            }
+            recorded
+        }
+    });
+    assert_eq!(join_all(runs).await.into_iter().sum::<usize>(), 48, "each change recorded by one process");
+    let mut expected = Tallies::default();
+    changes.iter().for_each(|change| expected.record(change));
+    assert_eq!(processes[0].tallies(today, today).await.unwrap(), expected);
+}
