@@ -31,7 +31,8 @@ async fn note(gateway: &Gateway, session: &Value, what: &str) -> Value {
 
 /// Walks every store route of the template (and the SuperOffice one with the store's
 /// token) after notes were written at each step of a conversation, with the store's socket
-/// open and sending each of its frames: no answer and no event holds a note. Sarah's inbox
+/// open, sending each of its frames and hearing every kind of event a store may hear: no
+/// answer and no event holds a note. Sarah's inbox
 /// hears each note, so they were there to leak.
 async fn notes_never_reach_the_store(gateway: Gateway) {
     let (store, sarah) = (store(), token_of_admin(SARAH));
@@ -78,8 +79,17 @@ async fn notes_never_reach_the_store(gateway: Gateway) {
         json!({"action": "mark_read", "up_to_message_id": answer["id"]}),
         json!({"action": "mark_delivered", "up_to_message_id": answer["id"]}),
         json!({"action": "ping"}),
+        json!({"action": "no_such_action"}),
     ] {
         store_ws.send(frame).await;
+    }
+    // Sarah types and reads, so that the store's socket is told of both.
+    for frame in [
+        json!({"action": "typing", "session_id": id, "state": "on"}),
+        json!({"action": "mark_delivered", "session_id": id, "up_to_message_id": first["id"]}),
+        json!({"action": "mark_read", "session_id": id, "up_to_message_id": first["id"]}),
+    ] {
+        sarah_ws.send(frame).await;
     }
     for token in [format!("Token {store}"), format!("Bearer {store}")] {
         let rows = reqwest::Client::new()
@@ -110,7 +120,22 @@ async fn notes_never_reach_the_store(gateway: Gateway) {
         .collect();
     assert_eq!(walked, store_routes, "every store route was walked");
     answers.extend(super_office);
-    answers.extend(store_ws.drain().await);
+    // The first drain ends at the pong of the store's own ping, the second at its own.
+    let mut told_the_store = store_ws.drain().await;
+    told_the_store.extend(store_ws.drain().await);
+    let kinds: BTreeSet<&str> = told_the_store.iter().filter_map(|event| event["type"].as_str()).collect();
+    let store_bound = [
+        "error",
+        "message.created",
+        "message.status",
+        "message.updated",
+        "queue.position",
+        "session.assigned",
+        "session.updated",
+        "typing",
+    ];
+    assert_eq!(kinds, BTreeSet::from(store_bound), "the store heard every kind of event it may hear but pong");
+    answers.extend(told_the_store);
     let told_the_team = sarah_ws.drain().await;
     let notes_heard = told_the_team.iter().filter(|event| event["type"] == "note.created").count();
     assert_eq!(notes_heard, 5, "Sarah hears each note as it is written");

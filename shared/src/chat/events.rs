@@ -4,8 +4,8 @@
 use super::links::linked;
 use super::{Target, session_of};
 use crate::domain::{
-    AdminId, Audience, Before, Principal, PublicAdmin, Session, SessionId, SessionStatus, StoreId, may_send, party,
-    session_change_audiences,
+    AdminId, Audience, Before, Message, Principal, PublicAdmin, Session, SessionId, SessionStatus, StoreId, may_send,
+    party, session_change_audiences,
 };
 use crate::live::{ServerEvent, TypingState};
 use crate::{App, ChatError, telemetry};
@@ -105,13 +105,31 @@ pub(super) async fn queue_moved(app: &App, joined: Option<&Session>) -> Result<(
 /// A store that just opened its session hears its place in line (the places of those
 /// ahead of it do not change).
 pub(super) async fn tell_place_in_line(app: &App, session: &Session) {
+    report_untold(telemetry::live_delivery(publish_place_in_line(app, session)).await);
+}
+
+/// A store whose message started its session waiting (one the seed's route opened empty)
+/// hears its place in line, as a store opening its session with a message does: read
+/// again, the session says whether this message queued it.
+pub(super) async fn tell_place_if_queued_by(app: &App, session: SessionId, message: &Message) {
     let told = telemetry::live_delivery(async {
-        if let Some(event) = own_place_in_line(app, session).await? {
-            app.live.publish(&[event]).await;
+        match app.store.session(session).await? {
+            Some(session) if session.queued_at == Some(message.created) => publish_place_in_line(app, &session).await,
+            _ => Ok(()),
         }
-        Ok::<_, ChatError>(())
     });
-    if let Err(error) = told.await {
+    report_untold(told.await);
+}
+
+async fn publish_place_in_line(app: &App, session: &Session) -> Result<(), ChatError> {
+    if let Some(event) = own_place_in_line(app, session).await? {
+        app.live.publish(&[event]).await;
+    }
+    Ok(())
+}
+
+fn report_untold(told: Result<(), ChatError>) {
+    if let Err(error) = told {
         tracing::warn!(%error, "could not tell a store its place in line");
     }
 }

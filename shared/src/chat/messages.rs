@@ -120,14 +120,19 @@ async fn decide_and_send(
                 // Out of hours, a store's message gets its away reply (the hours are read
                 // beside the posts).
                 let store_wrote = sender.party() == SenderType::Store;
+                // A store writing into a session nobody holds (one the seed's route opened
+                // empty, say) may have just started it waiting.
+                let may_have_queued = store_wrote && holder.is_none();
+                let store_listens = listeners.includes_anyone_of(Audience::Store(store_id));
                 tokio::join!(telemetry::live_delivery(announce(app, &stored, store_id, holder, listeners)), async {
                     if store_wrote {
                         super::away::reply_if_out_of_hours(app, session_id).await;
                     }
                 });
-                // A store writing into a session nobody holds (one the seed's route opened
-                // empty, say) may have just started it waiting.
-                if holder.is_none() && sender.party() == SenderType::Store {
+                if may_have_queued {
+                    if store_listens {
+                        super::events::tell_place_if_queued_by(app, session_id, &stored).await;
+                    }
                     assign_after(app, None, 1, "a store wrote into a session nobody holds").await;
                 }
                 return Ok(Sent { message: stored.view(&Receipts::default()), created: true });
