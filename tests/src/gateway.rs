@@ -234,6 +234,11 @@ impl Gateway {
         self.wait_until(|lines| lines.iter().find(|line| wanted(line)).cloned())
     }
 
+    /// Blocks until the per-invocation log lines printed so far give what `found` looks for.
+    pub fn wait_for_invocations<T>(&self, found: impl Fn(&[Value]) -> Option<T>) -> T {
+        self.wait_until(|lines| found(&invocations_in(lines).collect::<Vec<_>>()))
+    }
+
     /// The per-invocation log lines printed so far.
     pub fn invocations(&self) -> Vec<Value> {
         invocations_in(&self.lines()).collect()

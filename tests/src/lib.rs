@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod cast;
 pub mod crash;
+pub mod emf;
 pub mod files;
 pub mod gateway;
 pub mod identity_provider;

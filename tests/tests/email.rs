@@ -244,3 +244,31 @@ on_every_stack_with_mail!(
     transcripts_on_request_and_an_unsubscribe_that_stops_them,
     the_admins_on_call_hear_of_a_store_writing_out_of_hours_once,
 );
+
+/// A mail SES does not take (here, nothing listens where SES should be) is counted in the
+/// operator's figures, once, in the line of the job that claimed it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mail_ses_did_not_take_is_counted_as_an_email_failure() {
+    let mailbox = Mailbox::start();
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut args = mailing(&mailbox);
+    let at = args.iter().position(|arg| arg == "--ses-endpoint").unwrap() + 1;
+    args[at] = format!("http://{nowhere}");
+    args.extend(["--table".to_owned(), e2e::stack::unique_name("mail")]);
+    let gateway = Gateway::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let store = token_of_store(TECH_STORE);
+    // No answer, so no digest: the transcript is the one mail.
+    store_sends(&gateway, "Never mind, found it.").await;
+    let (status, closed) = post_json(&gateway.url("/v1/chat/store/session/close/"), Some(&store), &json!({})).await;
+    assert_eq!(status, 200, "{closed}");
+    let url = gateway.url("/v1/chat/store/session/transcript/");
+    let (status, queued) = post_json(&url, Some(&store), &json!({})).await;
+    assert_eq!(status, 202, "{queued}");
+    let failed = gateway.wait_for_invocations(|lines| {
+        lines.iter().find(|line| line["route"] == "queue email-jobs" && line.get("EmailFailures").is_some()).cloned()
+    });
+    assert_eq!(e2e::emf::value(&failed, "EmailFailures", "Count", &[&[]]), 1.0, "{failed}");
+    let jobs: Vec<Value> =
+        gateway.invocations().into_iter().filter(|line| line["route"] == "queue email-jobs").collect();
+    assert_eq!(e2e::emf::total(&jobs, "EmailFailures", "Count", &[&[]]), 1.0);
+}

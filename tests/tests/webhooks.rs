@@ -275,6 +275,29 @@ async fn every_event_reaches_every_receiver(
     assert_eq!(log["next_cursor"].is_string(), events > 100);
     assert!(entries.iter().all(|e| e["status"] == "delivered"), "{log}");
     assert!(entries.iter().any(|e| e["attempts"].as_u64() > Some(1)), "some needed more than one attempt");
+    // Each attempt that failed is in the operator's figures, once: where the log holds every
+    // delivery, its attempts past the first of each.
+    if events <= 100 {
+        let (_, healthy_log) = Signed::get(&format!(
+            "/v1/platform/webhooks/deliveries/?webhook_id={}&limit=100",
+            hooks["webhooks"][0]["id"].as_str().unwrap()
+        ))
+        .send(&gateway)
+        .await;
+        let failed: u64 = entries
+            .iter()
+            .chain(healthy_log["deliveries"].as_array().unwrap())
+            .map(|e| e["attempts"].as_u64().unwrap() - 1)
+            .sum();
+        // The line of a delivery's last failed attempt may follow the receiver's news of it.
+        let counted = gateway.wait_for_invocations(|lines| {
+            let deliveries: Vec<Value> =
+                lines.iter().filter(|line| line["route"] == "queue webhook-deliver").cloned().collect();
+            let counted = e2e::emf::total(&deliveries, "WebhookFailures", "Count", &[&[]]);
+            (counted >= failed as f64).then_some(counted)
+        });
+        assert_eq!(counted, failed as f64);
+    }
 }
 
 /// The receiver of docs/examples, run as the guide runs it, takes a delivery signed as the

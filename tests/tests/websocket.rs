@@ -216,6 +216,8 @@ async fn a_vanished_connection_is_forgotten_on_the_next_push_to_it() {
     .await;
     assert_eq!(status, 201);
     assert_eq!(table.connection("ghost-connection").await.unwrap(), None, "the 410 removed it");
+    let line = gateway.invocation_of("POST /v1/chat/admin/messages/", 1);
+    assert_eq!(e2e::emf::value(&line, "GoneConnections", "Count", &[&[]]), 1.0, "the operator's figure: {line}");
     assert_eq!(store.next_of("message.created").await["message"]["content"], "hello", "the live one still hears");
     let mut admin = connect(&gateway, &sarah()).await;
     admin.send(json!({"action": "send_message", "session_id": id, "content": "still here?"})).await;
@@ -305,4 +307,5 @@ async fn a_connection_found_gone_is_forgotten_once_by_a_send() {
         "four index reads, the mark, one delete of the connection and of its copy under its token: {line}"
     );
     assert_eq!(table.connection("ghost-admin").await.unwrap(), None);
+    assert_eq!(e2e::emf::value(&line, "GoneConnections", "Count", &[&[]]), 1.0, "counted once: {line}");
 }
