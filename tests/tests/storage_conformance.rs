@@ -1679,6 +1679,9 @@ async fn closed_sessions_expire_by_their_last_activity(store: Store) {
         let outcome = store.open_with_message(StoreId(id), ids, message, days_ago(days), SendLimit::NONE).await;
         let Ok(Opening::Opened { session, .. }) = outcome else { panic!("{outcome:?}") };
         if close {
+            // Sarah's, so that her closed list counts it.
+            let claimed = store.change_lifecycle(&session, SessionStatus::Claimed, Some(SARAH), days_ago(days)).await;
+            assert!(matches!(claimed, Ok(WriteOutcome::Written(_))), "{claimed:?}");
             store.close_active_session(StoreId(id), days_ago(days)).await.unwrap().unwrap();
         }
         opened.push(session.id);
@@ -1686,8 +1689,18 @@ async fn closed_sessions_expire_by_their_last_activity(store: Store) {
     let expired = store.expired_sessions(days_ago(5), 10).await.unwrap();
     assert_eq!(expired, [opened[3], opened[0]], "closed before the cut, oldest first");
     assert_eq!(store.expired_sessions(days_ago(5), 1).await.unwrap(), [opened[3]]);
+    let counts = async || {
+        let mut counts = Vec::new();
+        for status in [SessionStatus::Open, SessionStatus::Closed] {
+            let listed = store.list_sessions(&query(SARAH, Some(status), None, 10)).await.unwrap();
+            counts.push((listed.sessions.len() as u64, listed.total_count));
+        }
+        counts
+    };
+    assert_eq!(counts().await, [(1, 1), (3, 3)]);
     assert_eq!(store.erase_session(opened[3]).await.unwrap(), Some(1));
     assert_eq!(store.erase_session(opened[3]).await.unwrap(), None, "a repeat does nothing");
+    assert_eq!(counts().await, [(1, 1), (2, 2)], "the closed list and its count lost it, once");
     assert_eq!(store.expired_sessions(days_ago(5), 10).await.unwrap(), [opened[0]]);
     assert!(store.session(opened[3]).await.unwrap().is_none());
 }

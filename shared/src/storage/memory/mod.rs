@@ -30,7 +30,7 @@ pub struct MemoryStore {
     state: Mutex<State>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     stores: HashMap<StoreId, StoreProfile>,
     admins: HashMap<AdminId, AdminProfile>,
@@ -61,6 +61,7 @@ struct State {
     figure_ids: HashSet<String>,
 }
 
+#[derive(Debug)]
 struct SessionData {
     session: Session,
     messages: BTreeMap<MessageId, Message>,
@@ -127,6 +128,12 @@ impl MemoryStore {
     /// the stream functions, as DynamoDB's stream does.
     pub fn changes_after(&self, after: Option<&str>, limit: usize) -> Vec<ChangeRecord> {
         self.state().feed.after(after, limit)
+    }
+
+    /// Everything it holds but its change feed, as `Debug` writes it: what a scan of the
+    /// table is to DynamoDB, where the stream is not scanned either.
+    pub fn contents(&self) -> String {
+        format!("{:?}", *self.state())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -8,7 +8,7 @@ use crate::domain::{DeliveryRecord, QueuedDelivery, Subscription};
 use crate::storage::{DeliveryPage, StorageResult, WebhookStore, log_position};
 
 /// A subscription's log and dead deliveries, by [`log_position`].
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(super) struct WebhookLog {
     deliveries: BTreeMap<String, DeliveryRecord>,
     dead: BTreeMap<String, QueuedDelivery>,
