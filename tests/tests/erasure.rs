@@ -1,14 +1,23 @@
 //! A store erased when it asks, through the platform route on the embedded store and on
-//! DynamoDB Local: cut short after one session and run again, it finishes; then nothing of
-//! the store is left (on DynamoDB, in a full scan of the table; on both, in the bucket and
-//! through every route), the audit log holds its id and counts alone, and the other store's
-//! conversations and the lists' counts are as they were.
+//! DynamoDB Local: its open connection closed, cut short after one session and run again, it
+//! finishes; then nothing of the store is left (on DynamoDB, in a full scan of the table; on
+//! both, in the bucket and through every route), the audit log holds its id and counts alone,
+//! and the other store's conversations and the lists' counts are as they were. In process,
+//! the embedded store's whole state after an erase is checked as DynamoDB's full scan is.
+use std::sync::Arc;
 
 use e2e::cast::{OTHER_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
 use e2e::files::{BUCKET, PNG, s3, upload_png};
 use e2e::gateway::{Gateway, get_json, post_json};
 use e2e::platform::Signed;
 use serde_json::{Value, json};
+use shared::auth::TokenHash;
+use shared::chat::{self, RevisionRequest, Target};
+use shared::config::Config;
+use shared::domain::input::MessageInput;
+use shared::domain::{Connection, LifecycleAction, Principal, SessionId, StoreId};
+use shared::storage::{ChatStore, DynamoStore, MemoryStore};
+use shared::{App, Timestamp};
 
 /// What only the erased store's conversations hold.
 const SECRET: &str = "my card ends in 4242";
@@ -106,8 +115,11 @@ async fn a_store_erased_leaves_nothing_of_it(gateway: Gateway, table: Option<Str
     assert_eq!(contents, [SECRET, "a photo", "On it"], "notes stay the team's");
     assert_eq!(read(closed["messages"][1]["file"].as_str().unwrap()), PNG);
 
+    // The store's widget is open as it goes.
+    let socket = e2e::ws::Client::connect(&gateway, Some(&tech)).await.unwrap();
     // Cut short after one session, then finished; a repeat does nothing more.
     let (status, first) = erase(&gateway, json!({ "store_id": TECH_STORE, "limit": 1 })).await;
+    assert_eq!(socket.closed_by_server().await, 1000, "its connection closed");
     assert_eq!((status, &first["sessions"], &first["finished_at"]), (202, &json!(1), &Value::Null), "{first}");
     let (status, done) = erase(&gateway, json!({ "store_id": TECH_STORE })).await;
     assert_eq!(status, 200, "{done}");
@@ -222,4 +234,99 @@ async fn closed_sessions_past_their_retention_go_with_their_files_and_counts() {
     assert!(!items.iter().any(|item| item.to_string().contains(SECRET)), "its messages went");
     let url = gateway.url(&format!("/v1/chat/admin/session/?session_id={kept}"));
     assert_eq!(get_json(&url, Some(&token_of_admin(SARAH))).await.0, 200, "the recent one stays");
+}
+
+/// In process, on each store: everything it holds after an erase cut short and run again
+/// (the embedded store's whole state; on DynamoDB, a full scan) has nothing of the erased
+/// store but its audit record, where each mark of it was there before; the other store's
+/// conversation reads as it did.
+async fn everything_the_store_holds_is_free_of_the_erased_store(
+    store: Arc<dyn ChatStore>,
+    contents: impl AsyncFn() -> String,
+    marks_of_session: fn(SessionId) -> String,
+    marks_of_store: fn(StoreId) -> String,
+) {
+    e2e::cast::seed().load_into(store.as_ref()).await.unwrap();
+    let app = App::new(store.clone(), Config::local("erasure", None, None));
+    let (tech, other) = (Principal::Store(TECH_STORE), Principal::Store(OTHER_STORE));
+    let say = async |who: Principal, session: Option<SessionId>, text: &str| {
+        let input = MessageInput { content: text.into(), ..MessageInput::default() };
+        Box::pin(chat::send_message(&app, who, session, input)).await.unwrap().message
+    };
+    let mut erased = Vec::new();
+    for close in [true, false] {
+        let first = say(tech, None, SECRET).await;
+        let session = first.session_id;
+        chat::change_lifecycle(&app, Principal::Admin(SARAH), Target::Session(session), LifecycleAction::Claim)
+            .await
+            .unwrap();
+        say(Principal::Admin(SARAH), Some(session), "On it").await;
+        chat::write_note(&app, SARAH, session, "VIP".into()).await.unwrap();
+        chat::set_tags(&app, SARAH, session, vec!["billing".into()]).await.unwrap();
+        let edit = RevisionRequest::Edit { content: format!("{SECRET}, sorry") };
+        chat::revise_message(&app, tech, session, first.id, edit).await.unwrap();
+        if close {
+            chat::close_active_session(&app, TECH_STORE).await.unwrap();
+            chat::rate_session(&app, TECH_STORE, session, 4, Some("quick".into())).await.unwrap();
+        }
+        erased.push(session);
+    }
+    let token = TokenHash::of(&token_of_store(TECH_STORE));
+    let connection = Connection::new("tech-store-socket".into(), tech, token.clone(), Timestamp::now());
+    e2e::stack::record_connection(store.as_ref(), &connection).await;
+    // The other store's last, so that no counter holds an erased session's id.
+    let kept = say(other, None, "Where is my parcel?").await.session_id;
+    let kept_before = chat::session_page(&app, Principal::Admin(SARAH), kept, 50).await.unwrap();
+
+    let mut marks: Vec<String> = [SECRET, "Tech Store", "store@example.com", "tech-store-socket"]
+        .map(str::to_owned)
+        .into_iter()
+        // As much of its token's hash as the embedded store's debug form shows.
+        .chain([token.as_hex()[..8].to_owned(), marks_of_store(TECH_STORE)])
+        .chain(erased.iter().map(|id| marks_of_session(*id)))
+        .collect();
+    let before = contents().await;
+    marks.retain(|mark| {
+        assert!(before.contains(mark.as_str()), "{mark} is not in what the store holds to begin with");
+        true
+    });
+
+    let cut_short = chat::erase_store(&app, TECH_STORE, 1).await.unwrap();
+    assert_eq!((cut_short.sessions, cut_short.finished_at), (1, None));
+    let done = chat::erase_store(&app, TECH_STORE, 100).await.unwrap();
+    assert_eq!((done.sessions, done.messages), (2, 4));
+    assert!(done.finished_at.is_some());
+    assert_eq!(chat::erase_store(&app, TECH_STORE, 100).await.unwrap(), done, "a repeat does nothing more");
+
+    let after = contents().await;
+    let left: Vec<&String> = marks.iter().filter(|mark| after.contains(mark.as_str())).collect();
+    assert!(left.is_empty(), "left of the erased store: {left:?}");
+    assert_eq!(store.erasure(TECH_STORE).await.unwrap(), Some(done));
+    assert_eq!(chat::session_page(&app, Principal::Admin(SARAH), kept, 50).await.unwrap(), kept_before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn everything_the_embedded_store_holds_is_free_of_an_erased_store() {
+    let store = Arc::new(MemoryStore::new());
+    let held = store.clone();
+    everything_the_store_holds_is_free_of_the_erased_store(
+        store,
+        async || held.contents(),
+        |session| format!("{session:?}"),
+        |store| format!("{:?}", Principal::Store(store)),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_scan_of_dynamodb_is_free_of_an_erased_store() {
+    let table = e2e::stack::fresh_table().await;
+    let store = Arc::new(DynamoStore::new(DynamoStore::local_client(&e2e::stack::dynamodb().endpoint()), &table));
+    everything_the_store_holds_is_free_of_the_erased_store(
+        store,
+        async || serde_json::to_string(&e2e::stack::scan_table(&table).await).unwrap(),
+        |session| format!("SESSION#{session}\""),
+        |store| format!("STORE#{store}\""),
+    )
+    .await;
 }
