@@ -4,6 +4,7 @@
 //! both, in the bucket and through every route), the audit log holds its id and counts alone,
 //! and the other store's conversations and the lists' counts are as they were. In process,
 //! the embedded store's whole state after an erase is checked as DynamoDB's full scan is.
+
 use std::sync::Arc;
 
 use e2e::cast::{OTHER_STORE, SARAH, TECH_STORE, token_of_admin, token_of_store};
