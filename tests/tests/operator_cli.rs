@@ -260,8 +260,9 @@ async fn migrate_completes_sessions_an_earlier_version_wrote() {
     assert_eq!(marked.unwrap().admin_receipts.read_count, 2);
 }
 
-/// `chatctl erase-store` erases a store to the end, its files in the bucket with it, and
-/// says so; run again, it finds it erased.
+/// `chatctl export-store` hands a store's data over as one archive behind a link;
+/// `chatctl erase-store` erases the store to the end, its files and export in the bucket with
+/// it, and says so; run again, it finds it erased.
 #[tokio::test]
 async fn erase_store_erases_a_store_and_its_files() {
     use e2e::files::{BUCKET, PNG, kept_files, upload_png};
@@ -278,9 +279,25 @@ async fn erase_store_erases_a_store_and_its_files() {
     assert_eq!(kept_files(&gateway).await.len(), 1);
 
     let options = ["--bucket", BUCKET, "--s3-endpoint", gateway.s3_endpoint()];
+    // First its data handed over: one archive, the link on standard output.
+    let exported = chatctl_with(&table, &options, &["export-store", "--id", "5"], "");
+    let link = stdout_of(&exported);
+    let said = String::from_utf8_lossy(&exported.stderr);
+    assert!(said.starts_with("store 5: 1 sessions, 2 messages, 1 files; the link works until "), "{said}");
+    let archive = reqwest::get(&link).await.unwrap();
+    assert_eq!(archive.status(), 200);
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(archive.bytes().await.unwrap().to_vec())).unwrap();
+    let mut names: Vec<String> = archive.file_names().map(|name| name.unwrap().into_owned()).collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names[1..], ["sessions/1.json", "store.json"], "{names:?}");
+    assert!(names[0].starts_with("files/1/"), "{names:?}");
+    let without_bucket = chatctl(&table, &["export-store", "--id", "5"], "");
+    assert_eq!(without_bucket.status.code(), Some(2), "an export is kept in the bucket");
     let erase = || stdout_of(&chatctl_with(&table, &options, &["erase-store", "--id", "5"], ""));
     let said = erase();
-    assert!(said.starts_with("store 5: 1 sessions, 2 messages, 2 files erased; finished "), "{said}");
+    // The file, kept twice until the upload expires, and the export.
+    assert!(said.starts_with("store 5: 1 sessions, 2 messages, 3 files erased; finished "), "{said}");
     assert_eq!(erase(), said, "a repeat finds it erased");
     assert!(kept_files(&gateway).await.is_empty());
     let without_bucket = chatctl(&table, &["erase-store", "--id", "5"], "");
