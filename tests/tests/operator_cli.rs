@@ -355,3 +355,81 @@ async fn report_prints_the_team_s_figures_as_tables() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("granularity must be day or week"));
 }
+
+/// Items as each listed release wrote them read and count right once `chatctl migrate` has
+/// completed what that release did not write, which it does once. The fixtures
+/// (`tests/fixtures/releases/`) are what each release's own gateway wrote on DynamoDB Local:
+/// Tech Store's conversation Sarah answered, tagged, noted and closed, and the store rated;
+/// its next, which she holds with two of the store's messages after her answer; and Other
+/// Store's, waiting.
+#[tokio::test]
+async fn items_each_release_wrote_read_and_count_right_after_migrate() {
+    let releases = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/releases")).unwrap();
+    let releases: Vec<&str> = releases
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert!(releases.len() >= 2, "{releases:?}");
+    for release in releases {
+        let path = format!("{}/fixtures/releases/{release}.json", env!("CARGO_MANIFEST_DIR"));
+        let fixture = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("each release has a fixture: {path}"));
+        let table = fresh_table().await;
+        e2e::stack::load_items(&table, &serde_json::from_str(&fixture).unwrap()).await;
+        let migrate = || stdout_of(&chatctl(&table, &["migrate"], ""));
+        let first = migrate();
+        assert!(first.ends_with("completed by this run"), "{release}: {first}");
+        assert_eq!(migrate(), "sessions: 0 needed completing, 0 completed by this run", "{release}: once");
+        reads_and_counts_as_written(&table, release).await;
+    }
+}
+
+async fn reads_and_counts_as_written(table: &str, release: &str) {
+    use shared::domain::{ReceiptKind, SenderType, SessionId};
+    use shared::storage::{ErasureStore, SessionStore};
+    let gateway = Gateway::start_on_dynamodb(table);
+    let (sarah, tech) = (token_of_admin(SARAH), token_of_store(TECH_STORE));
+    let list = async |query: &str| {
+        let (status, list) = get_json(&gateway.url(&format!("/v1/chat/admin/sessions/{query}")), Some(&sarah)).await;
+        assert_eq!(status, 200, "{release}: {list}");
+        let rows = list["sessions"].as_array().unwrap().clone();
+        (list["total_count"].as_u64().unwrap(), rows)
+    };
+    let (count, closed) = list("?status=closed").await;
+    assert_eq!((count, closed.len(), &closed[0]["id"]), (1, 1, &json!(1)), "{release}");
+    assert_eq!((&closed[0]["rating"], &closed[0]["tags"]), (&json!(4), &json!(["billing"])), "{release}");
+    let (count, held) = list("?status=claimed").await;
+    assert_eq!((count, &held[0]["id"], &held[0]["message_count"]), (1, &json!(2), &json!(4)), "{release}");
+    assert_eq!(held[0]["unread_count"], 3, "{release}: the store's three messages, none read by Sarah");
+    let (count, waiting) = list("?status=open").await;
+    assert_eq!((count, &waiting[0]["id"]), (1, &json!(3)), "{release}");
+    assert_eq!(list("?q=tech").await.0, 2, "{release}: found by the store's name");
+    let (status, context) =
+        get_json(&gateway.url(&format!("/v1/chat/admin/store/?store_id={TECH_STORE}")), Some(&sarah)).await;
+    assert_eq!(status, 200, "{release}: {context}");
+    let (status, current) = get_json(&gateway.url("/v1/chat/store/session/current/"), Some(&tech)).await;
+    assert_eq!((status, &current["session"]["id"]), (200, &json!(2)), "{release}: {current}");
+    assert_eq!(current["session"]["messages"].as_array().unwrap().len(), 4, "{release}");
+    let (status, notes) = get_json(&gateway.url("/v1/chat/admin/notes/?session_id=1"), Some(&sarah)).await;
+    assert_eq!((status, notes["notes"].as_array().unwrap().len()), (200, 1), "{release}: {notes}");
+
+    // What the newer code reads of them: the closed one expires in its time; the held one
+    // was picked up by its holder; a mark up to the newest counts each of the store's messages.
+    let store = DynamoStore::new(DynamoStore::local_client(&dynamodb().endpoint()), table);
+    let in_a_year = shared::Timestamp::now().plus_seconds(365 * 86_400);
+    assert_eq!(store.expired_sessions(in_a_year, 10).await.unwrap(), [SessionId(1)], "{release}");
+    assert_eq!(store.session(SessionId(2)).await.unwrap().unwrap().picked_up_by, Some(SARAH), "{release}");
+    let newest = current["session"]["messages"][3]["id"].as_u64().map(shared::domain::MessageId).unwrap();
+    let now = shared::Timestamp::now();
+    let marked = store.mark_receipt(SessionId(2), SenderType::Admin, ReceiptKind::Read, newest, now).await.unwrap();
+    assert_eq!(marked.unwrap().admin_receipts.read_count, 3, "{release}");
+    assert_eq!(list("?status=claimed").await.1[0]["unread_count"], 0, "{release}");
+    // And it goes on: the store writes into its conversation.
+    let (status, sent) = e2e::gateway::post_json(
+        &gateway.url("/v1/chat/store/messages/"),
+        Some(&tech),
+        &json!({"content": "Still there?"}),
+    )
+    .await;
+    assert_eq!((status, &sent["session_id"]), (201, &json!(2)), "{release}: {sent}");
+}
