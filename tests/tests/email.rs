@@ -65,6 +65,10 @@ fn jobs_run(gateway: &Gateway, n: usize) {
 async fn one_digest_covers_the_answers_a_store_missed(gateway: Gateway, mailbox: Mailbox) {
     let opened = store_sends(&gateway, "Where is my order?").await;
     sarah_answers(&gateway, &opened["session_id"], &["Let me look.", "It ships <today>.", "Anything else?"]).await;
+    // A note for the team, written before the digest: never in the store's mail.
+    let note = json!({"session_id": opened["session_id"], "content": "Ships from the other warehouse"});
+    let (status, written) = post_json(&gateway.url("/v1/chat/admin/notes/"), Some(&token_of_admin(SARAH)), &note).await;
+    assert_eq!(status, 201, "{written}");
     let mails = mailbox.wait_for(STORE_ADDRESS, 1).await;
     // Two on-call checks (nobody is on call) and three digest checks: one mail.
     jobs_run(&gateway, 5);
@@ -77,6 +81,7 @@ async fn one_digest_covers_the_answers_a_store_missed(gateway: Gateway, mailbox:
         assert!(text.contains(answer), "{text}");
     }
     assert!(!text.contains("Where is my order?"), "only the team's answers: {text}");
+    assert!(!digest.to_string().contains("other warehouse"), "a note in the store's mail: {digest}");
     let html = digest["body"]["html"].as_str().unwrap();
     assert!(html.contains("It ships &lt;today&gt;."), "{html}");
     let link = format!("https://shop.example/help?session={}", opened["session_id"]);
