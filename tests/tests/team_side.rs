@@ -188,6 +188,14 @@ async fn edits_and_deletes_show_live_on_both_sides(gateway: Gateway) {
     let messages = page["messages"].as_array().unwrap();
     assert_eq!(messages[0]["content"], "my order is late");
     assert!(messages[1]["deleted_at"].is_string() && messages[1]["content"] == "");
+    // The store withdraws a file of its own: it leaves the bucket too.
+    let upload = upload_png(&gateway, &store, None, PNG).await;
+    let (_, photo) = post(&gateway, "/v1/chat/store/messages/", &store, json!({"upload_id": upload})).await;
+    assert_eq!(kept_files(&gateway).await.len(), 1, "{photo}");
+    let delete = json!({"session_id": id, "message_id": photo["id"]});
+    let (status, withdrawn) = post(&gateway, "/v1/chat/store/messages/delete/", &store, delete).await;
+    assert_eq!((status, withdrawn["deleted_at"].is_string()), (200, true), "{withdrawn}");
+    assert_eq!(kept_files(&gateway).await, Vec::<String>::new(), "the store's file left the bucket");
     let (_, unedited) = post(&gateway, "/v1/chat/store/messages/", &store, json!({"content": "thanks"})).await;
     let fields: BTreeSet<&str> = unedited.as_object().unwrap().keys().map(String::as_str).collect();
     assert!(!fields.contains("edited_at") && !fields.contains("deleted_at"), "{unedited}");
@@ -216,8 +224,13 @@ async fn edits_and_deletes_show_live_on_both_sides(gateway: Gateway) {
         (&revisions[0]["action"], &revisions[0]["previous_content"], &revisions[0]["by_type"]),
         (&json!("edited"), &json!("my ordr is late"), &json!("store"))
     );
+    // Who and when: the store, as its edit was dated.
+    assert_eq!((&revisions[0]["by_id"], &revisions[0]["at"]), (&json!(TECH_STORE.0), &edited["edited_at"]));
     let (_, trail) = get_json(&gateway.url(&history(&wrong["id"])), Some(&sarah)).await;
-    assert_eq!(trail["revisions"][0]["previous_content"], "the wrong invoice");
+    let deletion = &trail["revisions"][0];
+    assert_eq!((&deletion["action"], &deletion["previous_content"]), (&json!("deleted"), &json!("the wrong invoice")));
+    assert_eq!((&deletion["by_type"], &deletion["by_id"]), (&json!("admin"), &json!(SARAH.0)));
+    assert_eq!(deletion["at"], deleted["deleted_at"]);
     assert_eq!(get_json(&gateway.url(&history(&typo["id"])), Some(&store)).await.0, 403);
     // Omar may not view Sarah's session, nor its trail.
     assert_eq!(get_json(&gateway.url(&history(&typo["id"])), Some(&token_of_admin(OMAR))).await.0, 403);
