@@ -326,3 +326,18 @@ on_every_stack!(
     saved_replies_are_the_teams_and_each_admins_own,
     the_store_context_and_finding_a_conversation,
 );
+
+/// The edit window is the deployment's (`EditWindowSeconds`, here through the template's
+/// environment to each function in its own process): at 0, no message is ever revised, and
+/// the sender is told why in its family's shape.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_edit_window_is_the_deployments() {
+    let table = e2e::stack::fresh_table().await;
+    let gateway = Gateway::start_as_lambda(&table, &["--edit-window-seconds", "0"]);
+    let (status, sent) = post(&gateway, "/v1/chat/store/messages/", &store(), json!({"content": "my ordr"})).await;
+    assert_eq!(status, 201, "{sent}");
+    let edit = json!({"session_id": sent["session_id"], "message_id": sent["id"], "content": "my order"});
+    let (status, refused) = post(&gateway, "/v1/chat/store/messages/edit/", &store(), edit).await;
+    assert_eq!((status, &refused["success"]), (409, &json!(false)), "{refused}");
+    assert_eq!(refused["message"], "The message can no longer be edited or deleted");
+}
