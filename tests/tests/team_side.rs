@@ -318,6 +318,24 @@ async fn the_store_context_and_finding_a_conversation(gateway: Gateway) {
     let today = &shared::Timestamp::now().to_string()[..10];
     assert_eq!(list(&format!("from={today}&to={today}&limit=1")).await.1, json!(2));
     assert_eq!(list("to=2020-01-01").await, (vec![], json!(0)));
+
+    // A search pages as the list does: one at a time, by the cursor, to the end.
+    let mut cursor = None::<String>;
+    let mut found = Vec::new();
+    loop {
+        let query = match &cursor {
+            Some(cursor) => format!("q=tech&from={today}&limit=1&cursor={cursor}"),
+            None => format!("q=tech&from={today}&limit=1"),
+        };
+        let (status, page) = get_json(&gateway.url(&format!("/v1/chat/admin/sessions/?{query}")), Some(&sarah)).await;
+        assert_eq!((status, &page["total_count"]), (200, &json!(2)), "{page}");
+        found.extend(page["sessions"].as_array().unwrap().iter().map(|s| s["id"].clone()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(found, [second["session_id"].clone(), id.clone()], "each once, newest first");
 }
 
 on_every_stack!(
