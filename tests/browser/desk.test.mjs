@@ -105,6 +105,19 @@ test("notes for the team only, saved replies, edits and deletes live, the store'
   assert.equal(await sarahInput.inputValue(), "Sorry for the wait, Parcel Shop! Sarah here, looking into it.");
   await sarahInput.press("Enter");
   await waitForText(contents(store).last(), "Sorry for the wait, Parcel Shop! Sarah here, looking into it.");
+  // She rewords the saved reply in its dialog; `/` then inserts the new words.
+  await sarah.page.getByTestId("manage-replies").click();
+  await sarah.page.getByTestId("reply-list").getByRole("button", { name: "Edit" }).click();
+  assert.equal(await sarah.page.getByTestId("reply-shortcut").inputValue(), "sorry");
+  await sarah.page.getByTestId("reply-content").fill("Thanks for waiting, {store_name}. {admin_name} is on it.");
+  await sarah.page.getByTestId("reply-save").click();
+  await waitForText(sarah.page.locator("[data-testid=reply-list] .reply-preview"), "Thanks for waiting, {store_name}. {admin_name} is on it.");
+  assert.equal(await sarah.page.locator("[data-testid=reply-list] li").count(), 1, "edited, not added");
+  await sarah.page.getByTestId("replies-dialog").getByRole("button", { name: "Done" }).click();
+  await sarahInput.pressSequentially("/sor");
+  await sarahInput.press("Enter");
+  assert.equal(await sarahInput.inputValue(), "Thanks for waiting, Parcel Shop. Sarah is on it.");
+  await sarahInput.fill("");
 
   // Sarah fixes her answer and withdraws a wrong one: the widget follows at once.
   await sarahInput.fill("Your parcel left our depot on Monday.");
@@ -149,4 +162,21 @@ test("notes for the team only, saved replies, edits and deletes live, the store'
   await sarah.page.locator("[data-testid=session-item]", { hasText: "Parcel Shop" }).waitFor();
   await sarah.page.getByTestId("search-clear").click();
   await sarah.page.getByTestId("search-summary").waitFor({ state: "hidden" });
+
+  // Sarah closes it; the store comes back with another question. Beside the new one, the
+  // store's context counts two conversations and opens the earlier one.
+  await sarah.page.getByTestId("close").click();
+  await sarah.page.getByTestId("confirm-close").click();
+  await store.getByTestId("new-conversation").click();
+  await storeInput.fill("And my second order?");
+  await storeInput.press("Enter");
+  await sarah.page.getByTestId("tab-open").click();
+  await sarah.page.locator("[data-testid=session-item]", { hasText: "And my second order?" }).click();
+  await waitForText(contents(sarah.page), "And my second order?");
+  await waitForText(about.getByTestId("context-count"), "2");
+  const earlier = about.getByTestId("context-session");
+  assert.equal(await earlier.count(), 1, "the conversation open is not listed among the earlier ones");
+  await earlier.getByTestId("context-open").click();
+  await waitForText(contents(sarah.page).first(), "Where is my parcel?");
+  await sarah.page.getByTestId("note-content").first().waitFor();
 });
