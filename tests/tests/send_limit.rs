@@ -1,7 +1,7 @@
 //! A sender's messages per conversation and minute, through the local gateway on every
 //! stack: twenty sends at once from the store, then from its admin, each side held to the
 //! limit within any minute; the refused ones answered 429 in the family's shape with
-//! `Retry-After`.
+//! `Retry-After`, and over the WebSocket with an error event.
 
 use std::collections::BTreeMap;
 
@@ -78,6 +78,28 @@ async fn each_sender_is_held_to_its_limit(gateway: Gateway) {
     let (stored, refused) = twenty_at_once(&gateway, "/v1/chat/admin/messages/", &sarah, body).await;
     held_to_the_limit(&stored, &refused, &[]);
     assert!(refused[0].1["error"].as_str().unwrap().starts_with("Too many messages"), "{}", refused[0].1);
+
+    // Over the WebSocket, one at a time, a send past the limit is refused in its family's
+    // shape: an error event. Two minutes take at most twice the limit, so one is refused.
+    let mut socket = e2e::ws::Client::connect(&gateway, Some(&sarah)).await.unwrap();
+    let mut refusal = None;
+    for n in 0..=2 * LIMIT {
+        let content = format!("by socket {n}");
+        socket.send(json!({ "action": "send_message", "session_id": session, "content": content })).await;
+        let answer = loop {
+            let event = socket.next_event().await;
+            let mine = event["type"] == "message.created" && event["message"]["content"] == content.as_str();
+            if mine || event["type"] == "error" {
+                break event;
+            }
+        };
+        if answer["type"] == "error" {
+            refusal = Some(answer);
+            break;
+        }
+    }
+    let refusal = refusal.expect("a send past the limit is refused");
+    assert!(refusal["error"].as_str().unwrap().starts_with("Too many messages: try again in "), "{refusal}");
 }
 
 on_every_stack!(with &["--messages-per-minute", "5"]; each_sender_is_held_to_its_limit);
