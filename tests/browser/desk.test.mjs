@@ -176,6 +176,7 @@ test("notes for the team only, saved replies, edits and deletes live, the store'
   await waitForText(about.getByTestId("context-count"), "2");
   const earlier = about.getByTestId("context-session");
   assert.equal(await earlier.count(), 1, "the conversation open is not listed among the earlier ones");
+  await sarah.page.screenshot({ path: `${SCREENSHOTS}inbox-store-context.png` });
   await earlier.getByTestId("context-open").click();
   await waitForText(contents(sarah.page).first(), "Where is my parcel?");
   await sarah.page.getByTestId("note-content").first().waitFor();

@@ -27,7 +27,7 @@ export function renderStoreContext(container, context, { currentId, open, adminN
     if (session.rating) parts.push(stars(session.rating));
     if (session.tags.length) parts.push(h("span", { class: "item-tags" }, ...session.tags.map((tag) => h("span", { class: "tag" }, tag))));
     parts.push(session.viewable
-      ? h("button", { type: "button", class: "button button-quiet", "data-testid": "context-open", onclick: () => open(session.id) }, "Open")
+      ? h("button", { type: "button", class: "button button-quiet", "data-testid": "context-open", "aria-label": `View the conversation: ${label}`, onclick: () => open(session.id) }, "View")
       : h("span", { class: "muted" }, `Handled by ${adminName(session.admin_id)}`));
     return h("li", { class: "context-session", "data-testid": "context-session", "data-session-id": session.id }, ...parts);
   });
