@@ -181,3 +181,39 @@ test("notes for the team only, saved replies, edits and deletes live, the store'
   await waitForText(contents(sarah.page).first(), "Where is my parcel?");
   await sarah.page.getByTestId("note-content").first().waitFor();
 });
+
+test("with no edit window, neither the widget nor the inbox offers Edit or Delete", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "desk-"));
+  writeFileSync(join(dir, "seed.json"), JSON.stringify(SEED));
+  const gateway = await startGateway(["--seed", join(dir, "seed.json"), "--edit-window-seconds", "0"]);
+  const shop = await startShop({ ...gateway, store_token: token("shop") });
+  t.after(async () => {
+    await shop.stop();
+    await gateway.stop();
+  });
+  const sarah = await inbox(gateway, "sarah", 1);
+  const storeContext = await browser.newContext({ viewport: { width: 390, height: 760 } });
+  t.after(() => Promise.all([sarah.context.close(), storeContext.close()]));
+  const store = await storeContext.newPage();
+  await store.goto(shop.url);
+  await waitForText(store.getByTestId("connection-status"), "Connected");
+  // Each client has read the window: the widget its availability, the inbox its team.
+  await store.getByTestId("availability").waitFor();
+  await sarah.page.getByTestId("team-member").first().waitFor();
+
+  await store.getByTestId("composer-input").fill("Is this final?");
+  await store.getByTestId("composer-input").press("Enter");
+  const storeMessage = store.locator("[data-testid=message]", { hasText: "Is this final?" });
+  await storeMessage.getByTestId("receipt").waitFor();
+  assert.equal(await storeMessage.getByTestId("edit").count(), 0, "the widget offers no edit");
+  assert.equal(await storeMessage.getByTestId("delete").count(), 0, "the widget offers no delete");
+  await sarah.page.locator("[data-testid=session-item]", { hasText: "Is this final?" }).click();
+  await sarah.page.getByTestId("claim").click();
+  await sarah.page.locator("[data-testid=mode-reply]:enabled").check();
+  await sarah.page.getByTestId("composer-input").fill("It is.");
+  await sarah.page.getByTestId("composer-input").press("Enter");
+  const answer = sarah.page.locator("[data-testid=message]", { hasText: "It is." });
+  await waitForText(contents(store).last(), "It is.");
+  assert.equal(await answer.getByTestId("edit").count(), 0, "the inbox offers no edit");
+  assert.equal(await answer.getByTestId("delete").count(), 0, "the inbox offers no delete");
+});

@@ -66,7 +66,7 @@ async fn out_of_hours_a_store_is_told_when_the_team_is_back(gateway: Gateway) {
     assert_eq!(
         told,
         json!({"within_hours": true, "until": null, "time_zone": null, "admin_available": false,
-               "expected_reply": null, "locale": null, "email": false})
+               "expected_reply": null, "locale": null, "email": false, "edit_window_seconds": 900})
     );
     // Hours that do not hold together are refused with the reason.
     let (status, answer) = set_hours(&gateway, json!({"time_zone": "Mars/Olympus", "week": {}})).await;
@@ -91,7 +91,8 @@ async fn out_of_hours_a_store_is_told_when_the_team_is_back(gateway: Gateway) {
     assert_eq!(
         availability(&gateway).await,
         json!({"within_hours": false, "until": back, "time_zone": "UTC", "admin_available": false,
-               "expected_reply": "We usually reply within a day.", "locale": "de-DE", "email": false})
+               "expected_reply": "We usually reply within a day.", "locale": "de-DE", "email": false,
+               "edit_window_seconds": 900})
     );
 
     // The first message gets the away reply, in the store's language, once.

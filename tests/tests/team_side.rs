@@ -346,8 +346,8 @@ on_every_stack!(
 );
 
 /// The edit window is the deployment's (`EditWindowSeconds`, here through the template's
-/// environment to each function in its own process): at 0, no message is ever revised, and
-/// the sender is told why in its family's shape.
+/// environment to each function in its own process): at 0, no message is ever revised, the
+/// sender is told why in its family's shape, and the widget's and the inbox's routes say so.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_edit_window_is_the_deployments() {
     let table = e2e::stack::fresh_table().await;
@@ -358,4 +358,9 @@ async fn the_edit_window_is_the_deployments() {
     let (status, refused) = post(&gateway, "/v1/chat/store/messages/edit/", &store(), edit).await;
     assert_eq!((status, &refused["success"]), (409, &json!(false)), "{refused}");
     assert_eq!(refused["message"], "The message can no longer be edited or deleted");
+    // The clients are told, so that they offer nothing the server refuses.
+    let (_, told) = get_json(&gateway.url("/v1/chat/store/availability/"), Some(&store())).await;
+    assert_eq!(told["edit_window_seconds"], 0, "{told}");
+    let (_, directory) = get_json(&gateway.url("/v1/chat/admin/directory/"), Some(&token_of_admin(SARAH))).await;
+    assert_eq!(directory["edit_window_seconds"], 0, "{directory}");
 }

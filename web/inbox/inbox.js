@@ -23,9 +23,10 @@ const TYPING_IDLE_MS = 4000;
 const PEER_TYPING_TIMEOUT_MS = 6000;
 const RECONNECT_MAX_MS = 15000;
 const PING_EVERY_MS = 4 * 60 * 1000; // well inside API Gateway's 10-minute idle timeout
-// How long after sending a message its sender may edit or delete it: the deployment's
-// `EditWindowSeconds` unless changed; the server decides, this only hides what it would refuse.
-const EDIT_WINDOW_MS = 15 * 60 * 1000;
+// How long after sending a message its sender may edit or delete it until the directory
+// says the deployment's `EditWindowSeconds`; the server decides, this only hides what it would
+// refuse.
+const DEFAULT_EDIT_WINDOW_MS = 15 * 60 * 1000;
 const SEND_RETRY_MAX_MS = 30000;
 
 const state = {
@@ -52,6 +53,7 @@ const state = {
   typing: { sessionId: null, lastOn: 0, idleTimer: 0 },
   peerTypingTimer: 0,
   team: new Map(), // admin id -> directory entry {admin_id, name, presence, load, capacity}
+  editWindowMs: DEFAULT_EDIT_WINDOW_MS,
   teamRefreshTimer: 0,
   unseenAssigned: 0, // sessions given to this admin while the tab was in the background
   search: null, // a search's results: { query, ids, cursor, total }
@@ -951,7 +953,7 @@ function applyReceipt(event) {
 
 function mayRevise(message) {
   return message.sender_type === "admin" && state.me != null && message.sender_id === state.me && !message.automatic
-    && !message.deleted_at && Date.now() - Date.parse(message.created) < EDIT_WINDOW_MS;
+    && !message.deleted_at && Date.now() - Date.parse(message.created) < state.editWindowMs;
 }
 
 function rebuildMessage(id) {
@@ -1433,12 +1435,15 @@ async function transferCurrent(event) {
 // The team: presence, load, and whom a session can be handed to
 
 async function loadTeam() {
-  const { admins } = await api(adminPath("directory/"));
+  const { admins, edit_window_seconds: editWindow } = await api(adminPath("directory/"));
   state.team = new Map(admins.map((admin) => [admin.admin_id, admin]));
   renderTeam();
   state.reports.teamChanged();
+  const windowChanged = Number.isInteger(editWindow) && editWindow * 1000 !== state.editWindowMs;
+  if (windowChanged) state.editWindowMs = editWindow * 1000;
   const session = currentSession();
   if (session) renderConversationHead();
+  if (windowChanged) for (const id of [...(state.current?.nodes.keys() ?? [])]) rebuildMessage(id);
 }
 
 /** Loads change with every claim and close: the directory is read again, once per burst. */

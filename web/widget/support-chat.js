@@ -17,9 +17,10 @@ const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 const UPLOAD_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"];
 const OLDER_PAGE = 50;
 const RANK = { sent: 0, delivered: 1, read: 2 };
-// How long after sending the store may edit or delete a message: the deployment's
-// `EditWindowSeconds` unless changed (the server decides; this only hides what it refuses).
-const EDIT_WINDOW_MS = 15 * 60 * 1000;
+// How long after sending the store may edit or delete a message until the availability
+// route says the deployment's `EditWindowSeconds` (the server decides; this only hides what
+// it would refuse).
+const DEFAULT_EDIT_WINDOW_MS = 15 * 60 * 1000;
 // Answers worth trying again (with the same client_message_id): a timeout and throttling;
 // any 5xx too.
 const RETRYABLE = [408, 429];
@@ -307,6 +308,7 @@ export class SupportChat extends HTMLElement {
   #relinked = new Map(); // message id → when its link was last fetched again
   #lang = "en"; // the language tag the widget speaks and lays out in
   #availability = null; // what the store is told before it writes
+  #editWindowMs = DEFAULT_EDIT_WINDOW_MS;
   #seen = null;
   #ui = {};
   #token = null; // {token, expiresAt (ms, or null)}
@@ -461,22 +463,34 @@ export class SupportChat extends HTMLElement {
       for (const node of this.shadowRoot.querySelectorAll(`[data-${key}]`)) node.setAttribute(attribute, this.#t(node.dataset[key]));
     }
     this.#ui.status.textContent = this.#t(this.#everConnected ? (this.#socket ? "connected" : "reconnecting") : "connecting");
-    for (const node of this.#ui.log.querySelectorAll(".msg[data-message-id]")) {
-      const message = this.#messages.get(Number(node.dataset.messageId));
-      if (message) node.replaceWith(this.#messageNode(message));
-    }
+    this.#redrawMessages();
     this.#showWho();
     this.#showAvailability();
     const rating = this.#session?.rating;
     if (rating !== null && rating !== undefined) this.#ui.thanks.textContent = this.#t("rated", rating);
   }
 
-  /** What the store is told before it writes, and the store's language unless the page set one. */
+  #redrawMessages() {
+    for (const node of this.#ui.log.querySelectorAll(".msg[data-message-id]")) {
+      const message = this.#messages.get(Number(node.dataset.messageId));
+      if (message) node.replaceWith(this.#messageNode(message));
+    }
+  }
+
+  /**
+   * What the store is told before it writes, the deployment's edit window, and the store's
+   * language unless the page set one.
+   */
   async #loadAvailability() {
     try {
       this.#availability = await this.#call("GET", "/v1/chat/store/availability/");
     } catch {
       return; // The greeting stands without it.
+    }
+    const window = this.#availability.edit_window_seconds;
+    if (Number.isInteger(window) && window * 1000 !== this.#editWindowMs) {
+      this.#editWindowMs = window * 1000;
+      this.#redrawMessages();
     }
     if (!this.hasAttribute("lang") && this.#availability.locale) this.#speak(this.#availability.locale);
     else this.#showAvailability();
@@ -885,7 +899,7 @@ export class SupportChat extends HTMLElement {
     if (mine) meta.append(" · ", el("span", { "data-testid": "receipt", text: this.#t(message.status) }));
     // Written by the product on the team's behalf: said so, beside its time.
     if (message.automatic) meta.prepend(el("span", { "data-testid": "automatic", text: this.#t("automatic") }), " · ");
-    if (mine && !deleted && Date.now() - Date.parse(message.created) < EDIT_WINDOW_MS && this.#session?.status !== "closed") {
+    if (mine && !deleted && Date.now() - Date.parse(message.created) < this.#editWindowMs && this.#session?.status !== "closed") {
       meta.append(" ",
         el("button", { type: "button", class: "link", "data-testid": "edit", text: this.#t("edit"), onclick: () => this.#startEdit(message) }),
         " ",

@@ -39,6 +39,8 @@ pub struct Availability {
     pub locale: Option<String>,
     /// Whether mail goes out here, so a store may ask for a transcript by email.
     pub email: bool,
+    /// How long after sending a message its sender may edit or delete it (0: never).
+    pub edit_window_seconds: u64,
 }
 
 /// The team's hours, and whether anyone is there now: the hours, the desks and the store's
@@ -63,6 +65,7 @@ pub async fn availability(app: &App, store: StoreId) -> Result<Availability, Cha
         expected_reply: hours.as_ref().and_then(|hours| hours.expected_reply().map(str::to_owned)),
         locale,
         email: app.email_jobs.is_some(),
+        edit_window_seconds: app.config.edit_window.as_secs(),
     })
 }
 

@@ -24,6 +24,9 @@ pub struct DirectoryEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Directory {
     pub admins: Vec<DirectoryEntry>,
+    /// How long after sending a message its sender may edit or delete it (0: never), so
+    /// that the inbox offers it as long as the server takes it.
+    pub edit_window_seconds: u64,
 }
 
 fn entry(app: &App, state: &DeskState, now: Timestamp) -> DirectoryEntry {
@@ -40,7 +43,10 @@ fn entry(app: &App, state: &DeskState, now: Timestamp) -> DirectoryEntry {
 pub async fn directory(app: &App) -> Result<Directory, ChatError> {
     let now = Timestamp::now();
     let desks = app.store.desks(now).await?;
-    Ok(Directory { admins: desks.iter().map(|state| entry(app, state, now)).collect() })
+    Ok(Directory {
+        admins: desks.iter().map(|state| entry(app, state, now)).collect(),
+        edit_window_seconds: app.config.edit_window.as_secs(),
+    })
 }
 
 /// The admin's own choice; the team hears of it, and with automatic assignment an admin who
