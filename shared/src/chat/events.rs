@@ -114,7 +114,7 @@ pub(super) async fn tell_place_in_line(app: &App, session: &Session) {
 pub(super) async fn tell_place_if_queued_by(app: &App, session: SessionId, message: &Message) {
     let told = telemetry::live_delivery(async {
         match app.store.session(session).await? {
-            Some(session) if session.queued_at == Some(message.created) => publish_place_in_line(app, &session).await,
+            Some(session) if session.queued_by(message) => publish_place_in_line(app, &session).await,
             _ => Ok(()),
         }
     });

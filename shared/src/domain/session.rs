@@ -214,6 +214,12 @@ impl Session {
         self.status == SessionStatus::Open && self.queued_at.is_some()
     }
 
+    /// Whether `message` started its wait: it waits, queued when that message was sent (the
+    /// store's first into it).
+    pub fn queued_by(&self, message: &Message) -> bool {
+        self.is_waiting() && self.queued_at == Some(message.created)
+    }
+
     pub fn message_count(&self) -> u64 {
         self.store_message_count + self.admin_message_count
     }
@@ -340,6 +346,18 @@ mod tests {
 
     fn session(admin_id: Option<AdminId>, status: SessionStatus) -> Session {
         Session::sample(status, admin_id)
+    }
+
+    #[test]
+    fn a_session_was_queued_by_the_store_s_first_message_alone() {
+        let at = |text: &str| Timestamp::parse(text).unwrap();
+        let first = Message::sample(1, SenderType::Store, at("2026-12-04T10:00:00Z"));
+        let second = Message::sample(2, SenderType::Store, at("2026-12-04T10:01:00Z"));
+        let waiting = Session { queued_at: Some(first.created), ..session(None, SessionStatus::Open) };
+        assert!(waiting.queued_by(&first));
+        assert!(!waiting.queued_by(&second), "a later message found it waiting already");
+        let taken = Session { status: SessionStatus::Claimed, admin_id: Some(AdminId(2)), ..waiting };
+        assert!(!taken.queued_by(&first), "taken meanwhile: it waits no more");
     }
 
     #[test]
