@@ -46,7 +46,7 @@ struct State {
     connections: HashMap<String, Connection>,
     desks: HashMap<AdminId, Desk>,
     business_hours: Option<BusinessHours>,
-    email_link_key: Vec<u8>,
+    email_link_key: LinkKey,
     unsubscribed: HashMap<Recipient, Timestamp>,
     webhooks: Vec<Subscription>,
     webhook_logs: HashMap<String, webhooks::WebhookLog>,
@@ -59,6 +59,16 @@ struct State {
     tallies: crate::domain::Tallies,
     /// The ids of the figure changes recorded.
     figure_ids: HashSet<String>,
+}
+
+/// The key that signs unsubscribe links: a secret, which the store's `Debug` leaves out.
+#[derive(Default)]
+struct LinkKey(Vec<u8>);
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "LinkKey(none)" } else { "LinkKey(…)" })
+    }
 }
 
 #[derive(Debug)]
