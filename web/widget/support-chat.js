@@ -487,9 +487,9 @@ export class SupportChat extends HTMLElement {
     } catch {
       return; // The greeting stands without it.
     }
-    const window = this.#availability.edit_window_seconds;
-    if (Number.isInteger(window) && window * 1000 !== this.#editWindowMs) {
-      this.#editWindowMs = window * 1000;
+    const editWindow = this.#availability.edit_window_seconds;
+    if (Number.isInteger(editWindow) && editWindow * 1000 !== this.#editWindowMs) {
+      this.#editWindowMs = editWindow * 1000;
       this.#redrawMessages();
     }
     if (!this.hasAttribute("lang") && this.#availability.locale) this.#speak(this.#availability.locale);
