@@ -73,15 +73,14 @@ pub async fn scan_table(table: &str) -> Vec<serde_json::Value> {
 /// into `table` in DynamoDB Local as they are.
 pub async fn load_items(table: &str, items: &serde_json::Value) {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let items: Vec<serde_dynamo::Item> = serde_json::from_value(items.clone()).expect("items in DynamoDB's JSON");
     let client = patient_client(&dynamodb().endpoint());
-    let items = items.as_array().expect("a list of items");
     for chunk in items.chunks(25) {
         let requests = chunk
             .iter()
             .map(|item| {
-                let item = item.as_object().expect("an item is an object");
-                let item = item.iter().map(|(name, value)| (name.clone(), attribute_value(value))).collect();
-                WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().unwrap()).build()
+                let put = PutRequest::builder().set_item(Some(item.clone().into())).build().expect("an item");
+                WriteRequest::builder().put_request(put).build()
             })
             .collect();
         let written = client.batch_write_item().request_items(table, requests).send().await.expect("written");
@@ -89,25 +88,17 @@ pub async fn load_items(table: &str, items: &serde_json::Value) {
     }
 }
 
-/// One attribute value from DynamoDB's JSON: `{"S": "..."}`, `{"N": "1"}`, `{"M": {...}}`...
-fn attribute_value(value: &serde_json::Value) -> aws_sdk_dynamodb::types::AttributeValue {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    let (kind, inner) = value.as_object().and_then(|typed| typed.iter().next()).expect("a typed attribute value");
-    let text = || inner.as_str().expect("a string").to_owned();
-    let texts = || inner.as_array().expect("a set").iter().map(|v| v.as_str().expect("a string").to_owned()).collect();
-    match kind.as_str() {
-        "S" => AttributeValue::S(text()),
-        "N" => AttributeValue::N(text()),
-        "BOOL" => AttributeValue::Bool(inner.as_bool().expect("a boolean")),
-        "NULL" => AttributeValue::Null(true),
-        "SS" => AttributeValue::Ss(texts()),
-        "NS" => AttributeValue::Ns(texts()),
-        "L" => AttributeValue::L(inner.as_array().expect("a list").iter().map(attribute_value).collect()),
-        "M" => AttributeValue::M(
-            inner.as_object().expect("a map").iter().map(|(k, v)| (k.clone(), attribute_value(v))).collect(),
-        ),
-        other => panic!("no fixture holds a {other} attribute"),
-    }
+/// The releases `infra/releases` lists, oldest first: each one's tag and commit.
+pub fn releases() -> Vec<(String, String)> {
+    let listed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/releases")).unwrap();
+    listed
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let (tag, commit) = line.split_once(' ').expect("a release: `tag commit`");
+            (tag.to_owned(), commit.trim().to_owned())
+        })
+        .collect()
 }
 
 /// The message-id counter's value in `table` in DynamoDB Local: every id handed out to any

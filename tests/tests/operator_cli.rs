@@ -364,21 +364,18 @@ async fn report_prints_the_team_s_figures_as_tables() {
 /// Store's, waiting.
 #[tokio::test]
 async fn items_each_release_wrote_read_and_count_right_after_migrate() {
-    let releases = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/releases")).unwrap();
-    let releases: Vec<&str> = releases
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.split_whitespace().next())
-        .collect();
+    let releases = e2e::stack::releases();
     assert!(releases.len() >= 2, "{releases:?}");
-    for release in releases {
+    for (release, _) in &releases {
         let path = format!("{}/fixtures/releases/{release}.json", env!("CARGO_MANIFEST_DIR"));
         let fixture = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("each release has a fixture: {path}"));
         let table = fresh_table().await;
         e2e::stack::load_items(&table, &serde_json::from_str(&fixture).unwrap()).await;
         let migrate = || stdout_of(&chatctl(&table, &["migrate"], ""));
         let first = migrate();
-        assert!(first.ends_with("completed by this run"), "{release}: {first}");
+        let needed = first.strip_prefix("sessions: ").and_then(|rest| rest.split_once(" needed completing, "));
+        let (needed, completed) = needed.unwrap_or_else(|| panic!("{release}: {first}"));
+        assert_eq!(completed, format!("{needed} completed by this run"), "{release}: all it found");
         assert_eq!(migrate(), "sessions: 0 needed completing, 0 completed by this run", "{release}: once");
         reads_and_counts_as_written(&table, release).await;
     }
@@ -406,7 +403,7 @@ async fn reads_and_counts_as_written(table: &str, release: &str) {
     assert_eq!(list("?q=tech").await.0, 2, "{release}: found by the store's name");
     let (status, context) =
         get_json(&gateway.url(&format!("/v1/chat/admin/store/?store_id={TECH_STORE}")), Some(&sarah)).await;
-    assert_eq!(status, 200, "{release}: {context}");
+    assert_eq!((status, &context["session_count"], &context["last_rating"]), (200, &json!(2), &json!(4)), "{release}");
     let (status, current) = get_json(&gateway.url("/v1/chat/store/session/current/"), Some(&tech)).await;
     assert_eq!((status, &current["session"]["id"]), (200, &json!(2)), "{release}: {current}");
     assert_eq!(current["session"]["messages"].as_array().unwrap().len(), 4, "{release}");

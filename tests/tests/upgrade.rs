@@ -17,17 +17,9 @@ fn git(args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// The last release: its tag and commit.
-fn last_release() -> (String, String) {
-    let releases = std::fs::read_to_string(format!("{ROOT}/infra/releases")).unwrap();
-    let last = releases.lines().rfind(|line| !line.starts_with('#') && !line.trim().is_empty());
-    let (tag, commit) = last.and_then(|line| line.split_once(' ')).expect("a release: `tag commit`");
-    (tag.to_owned(), commit.trim().to_owned())
-}
-
 #[test]
 fn one_deploy_takes_the_last_release_to_this_template() {
-    let (tag, commit) = last_release();
+    let (tag, commit) = e2e::stack::releases().pop().expect("a release is listed");
     // Where the tag came with the clone, it marks the listed commit.
     if let Ok(tagged) = git(&["rev-parse", &format!("{tag}^{{commit}}")]) {
         assert_eq!(tagged, commit, "{tag} is listed for another commit");
